@@ -1,0 +1,179 @@
+# vmshift: non-recursive Makefile.
+#
+#   make                  library (static + shared + pkg-config), vmshift, tools
+#   make check            install missing Debian packages, build, run every test
+#   make unit | oracle | integration | lint   one layer of tests
+#   make fuzz-smoke       build the libFuzzer harnesses with clang, run each briefly
+#   make DEBUG=1          -O0 -g3 build in build-debug/
+#   make SANITIZE=1       ASan + UBSan build in build-asan/
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# Sources are picked up by wildcard: a new .c file in a module folder is
+# part of the library, a new tests/unit/test-*.c is a new test binary.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+
+CC ?= cc
+ifeq ($(SANITIZE),1)
+  BUILD ?= build-asan
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDSAN := -fsanitize=address,undefined
+else ifeq ($(DEBUG),1)
+  BUILD ?= build-debug
+  OPT := -O0 -g3
+else
+  BUILD ?= build
+  OPT := -O2 -g
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wvla -Wformat=2 -Wno-format-nonliteral -Werror
+CSTD := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+PKGS := libcurl libcjson libnfs zlib libcrypto libssl libxml-2.0
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS ?= $(OPT)
+ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -I. $(PKG_CFLAGS) -DVMSHIFT_VERSION_STRING='"$(VERSION)"'
+LIBS := $(PKG_LIBS) -lpthread -lm
+LDFLAGS += $(LDSAN)
+
+LIB_SRCS := $(sort $(wildcard engine/*.c engine/base/*.c engine/backend/*.c \
+              engine/exec/*.c formats/*.c ontap/*.c hypervisors/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_SRCS := $(sort $(wildcard tools/vmshift/*.c))
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+SIM_SRCS := $(sort $(wildcard tools/ontap-sim/*.c))
+SIM_OBJS := $(SIM_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+UNIT_HELPERS := $(sort $(wildcard tests/unit/helpers/*.c))
+UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
+
+STATIC_LIB := $(BUILD)/libvmshift.a
+SHARED_LIB := $(BUILD)/libvmshift.so.0
+VMSHIFT := $(BUILD)/vmshift
+ONTAP_SIM := $(BUILD)/ontap-sim
+PCFILE := $(BUILD)/vmshift.pc
+
+all: $(STATIC_LIB) $(SHARED_LIB) $(VMSHIFT) $(PCFILE) $(if $(SIM_SRCS),$(ONTAP_SIM))
+
+ifeq ($(V),1)
+  Q :=
+  say = @true
+else
+  Q := @
+  say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS) engine/libvmshift.syms
+	$(CC) -shared -Wl,-soname,libvmshift.so.0 \
+	  -Wl,--version-script=engine/libvmshift.syms $(LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
+	ln -sf libvmshift.so.0 $(BUILD)/libvmshift.so
+
+$(VMSHIFT): $(CLI_OBJS) $(STATIC_LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LIBS)
+
+$(ONTAP_SIM): $(SIM_OBJS) $(STATIC_LIB)
+	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(STATIC_LIB) $(LIBS) $(shell pkg-config --libs libmicrohttpd)
+
+$(PCFILE): engine/vmshift.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@PKGS@|$(PKGS)|' $< > $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC_LIB) $(UNIT_HELPER_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) $(STATIC_LIB) $(LIBS) -lcriterion
+
+# ---------------------------------------------------------------- tests
+TEST_ENV := VMSHIFT_TOP=$(CURDIR) VMSHIFT_BUILD=$(CURDIR)/$(BUILD) \
+            VMSHIFT=$(CURDIR)/$(VMSHIFT) ONTAP_SIM=$(CURDIR)/$(ONTAP_SIM)
+
+deps:
+	tools/install-deps
+
+check: deps
+	$(MAKE) all tests
+	$(TEST_ENV) tests/run-tests.sh all
+
+tests: $(UNIT_BINS)
+
+unit: all tests
+	$(TEST_ENV) tests/run-tests.sh unit
+
+oracle: all
+	$(TEST_ENV) tests/run-tests.sh oracle
+
+integration: all
+	$(TEST_ENV) tests/run-tests.sh integration
+
+lint:
+	$(TEST_ENV) tests/run-tests.sh lint
+
+check-valgrind: all tests
+	$(TEST_ENV) VMSHIFT_VALGRIND=1 tests/run-tests.sh unit
+
+# ----------------------------------------------------------------- fuzz
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BUILD := build-fuzz
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_CFLAGS := $(CSTD) -Wall -Wextra -Werror -g -O1 -I. $(PKG_CFLAGS) \
+               -fsanitize=fuzzer-no-link,address,undefined -DVMSHIFT_VERSION_STRING='"$(VERSION)"'
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/libvmshift-fuzz.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_BUILD)/libvmshift-fuzz.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
+	  $(FUZZ_BUILD)/libvmshift-fuzz.a $(LIBS)
+
+fuzz: $(FUZZ_BINS)
+
+FUZZ_SECONDS ?= 10
+fuzz-smoke: $(FUZZ_BINS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run-smoke.sh $(FUZZ_BINS)
+
+# -------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libvmshift.so.0 $(DESTDIR)$(LIBDIR)/libvmshift.so
+	install -m 644 engine/vmshift.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(PCFILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(VMSHIFT) $(DESTDIR)$(BINDIR)/
+	install -m 644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+
+demo:
+	tools/demo
+
+clean:
+	rm -rf build build-debug build-asan build-fuzz
+
+.PHONY: all deps check tests unit oracle integration lint check-valgrind \
+        fuzz fuzz-smoke install demo clean
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(SIM_OBJS:.o=.d)

@@ -1,0 +1,146 @@
+/* Storage backends: one versioned struct of callbacks per backend, like
+ * an nbdkit plugin or an sqlite VFS.  A struct backend is a filesystem
+ * context (local directory tree, an NFS export, an ONTAP volume); a
+ * struct be_file is one open file in it.
+ *
+ * Only the backend_* wrappers in backend.c call the ops: they check
+ * ranges and overflow once, trace the call, and make sure an error was
+ * set on failure.  Optional ops may be NULL: the wrappers return
+ * -ENOTSUP and callers fall back (and report the fallback).
+ *
+ * Thread model: a backend context and its files are used by one thread
+ * at a time unless the backend documents otherwise.
+ */
+#ifndef VMSHIFT_BACKEND_H
+#define VMSHIFT_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/base/log.h"
+
+struct backend;
+struct be_file;
+
+enum be_open_flags {
+    BE_RDONLY = 0,
+    BE_RDWR = 1u << 0,
+    BE_CREATE = 1u << 1,        /* create; fail with -EEXIST if present */
+};
+
+/* Capabilities, filled once at open. */
+enum be_caps {
+    BE_CAP_CLONE = 1u << 0,     /* clone_ranges may work (may still fail
+                                 * per call, e.g. across filesystems) */
+    BE_CAP_EXTENTS = 1u << 1,   /* extents() reports holes */
+    BE_CAP_PHYS = 1u << 2,      /* phys_extents() (FIEMAP) */
+};
+
+struct be_range {
+    uint64_t dst_off;
+    uint64_t src_off;
+    uint64_t len;
+};
+
+enum { BE_PHYS_SHARED = 1u << 0, BE_PHYS_UNKNOWN = 1u << 1 };
+struct be_phys_extent {
+    uint64_t logical;
+    uint64_t physical;
+    uint64_t len;
+    unsigned flags;
+};
+
+typedef int (*be_extent_cb) (void *opaque, uint64_t off, uint64_t len,
+                             bool data);
+typedef int (*be_phys_cb) (void *opaque, const struct be_phys_extent *e);
+typedef int (*be_list_cb) (void *opaque, const char *name);
+
+struct backend_ops {
+    size_t struct_size;         /* sizeof (struct backend_ops) of the build */
+    const char *name;
+    int (*open) (struct backend *b, const char *path, unsigned flags,
+                 struct be_file **out);
+    void (*close) (struct be_file *f);
+    int64_t (*get_size) (struct be_file *f);
+    /* Full transfers: loop on short I/O.  pread past EOF is -EINVAL. */
+    int (*pread) (struct be_file *f, void *buf, size_t n, uint64_t off);
+    int (*pwrite) (struct be_file *f, const void *buf, size_t n, uint64_t off);
+    int (*flush) (struct be_file *f);
+    int (*truncate) (struct be_file *f, uint64_t size);
+    /* Directory operations on paths of this backend. */
+    int (*rename) (struct backend *b, const char *from, const char *to,
+                   bool replace);
+    int (*unlink) (struct backend *b, const char *path);
+    int (*mkdir) (struct backend *b, const char *path);
+    int (*exists) (struct backend *b, const char *path);   /* 1, 0, -errno */
+    int (*list) (struct backend *b, const char *dir, be_list_cb cb,
+                 void *opaque);
+    /* Optional. */
+    int (*clone_ranges) (struct be_file *dst, struct be_file *src,
+                         const struct be_range *r, size_t n);
+    int (*extents) (struct be_file *f, uint64_t off, uint64_t len,
+                    be_extent_cb cb, void *opaque);
+    int (*phys_extents) (struct be_file *f, uint64_t off, uint64_t len,
+                         be_phys_cb cb, void *opaque);
+    int (*control) (struct backend *b, int op, void *arg);
+    void (*free) (struct backend *b);
+};
+
+struct backend_stats {
+    uint64_t bytes_read;
+    uint64_t bytes_written;
+    uint64_t clone_calls;
+    uint64_t bytes_cloned;
+};
+
+struct backend {
+    const struct backend_ops *ops;
+    const struct logger *log;
+    struct backend_stats stats;
+    void *priv;
+};
+
+/* Backends embed this first in their file struct. */
+struct be_file {
+    struct backend *b;
+    char *path;
+    unsigned flags;
+    unsigned caps;
+};
+
+/* Checked wrappers. */
+int backend_open (struct backend *b, const char *path, unsigned flags,
+                  struct be_file **out);
+void backend_close (struct be_file *f);
+int64_t backend_get_size (struct be_file *f);
+int backend_pread (struct be_file *f, void *buf, size_t n, uint64_t off);
+int backend_pwrite (struct be_file *f, const void *buf, size_t n,
+                    uint64_t off);
+int backend_flush (struct be_file *f);
+int backend_truncate (struct be_file *f, uint64_t size);
+int backend_rename (struct backend *b, const char *from, const char *to,
+                    bool replace);
+int backend_unlink (struct backend *b, const char *path);
+int backend_mkdir (struct backend *b, const char *path);
+int backend_exists (struct backend *b, const char *path);
+int backend_list (struct backend *b, const char *dir, be_list_cb cb,
+                  void *opaque);
+int backend_clone_ranges (struct be_file *dst, struct be_file *src,
+                          const struct be_range *r, size_t n);
+int backend_extents (struct be_file *f, uint64_t off, uint64_t len,
+                     be_extent_cb cb, void *opaque);
+int backend_phys_extents (struct be_file *f, uint64_t off, uint64_t len,
+                          be_phys_cb cb, void *opaque);
+void backend_free (struct backend *b);
+
+/* Local POSIX backend (FICLONERANGE, SEEK_DATA/SEEK_HOLE, FIEMAP).
+ * Thread model: files may be used from different threads at once. */
+struct backend *be_local_new (const struct logger *log);
+
+/* Helpers for backends. */
+void be_file_init (struct be_file *f, struct backend *b, const char *path,
+                   unsigned flags);   /* path copied; NULL on ENOMEM kept */
+void be_file_release (struct be_file *f);
+
+#endif

@@ -1,0 +1,34 @@
+/* Bounded growable byte buffer (curl dynbuf, git strbuf).
+ *
+ * Every sbuf has a cap; growing past it fails with -EFBIG and the error
+ * is sticky, so a writer can append many pieces and check once at the
+ * end.  data is always NUL-terminated when non-NULL.  The struct is
+ * embedded: sbuf_init() / sbuf_release(), and release leaves it zeroed
+ * and reusable.
+ */
+#ifndef VMSHIFT_BASE_SBUF_H
+#define VMSHIFT_BASE_SBUF_H
+
+#include <stddef.h>
+
+struct sbuf {
+    char *data;
+    size_t len;
+    size_t alloc;
+    size_t max;
+    int err;            /* 0, or the first -errno */
+};
+
+void sbuf_init (struct sbuf *b, size_t max);
+void sbuf_release (struct sbuf *b);
+int sbuf_add (struct sbuf *b, const void *p, size_t n);
+int sbuf_addstr (struct sbuf *b, const char *s);
+int sbuf_addch (struct sbuf *b, char c);
+int sbuf_printf (struct sbuf *b, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+void sbuf_reset (struct sbuf *b);
+/* Hand the buffer to the caller (free() it); the sbuf is released.
+ * Returns NULL (and sets the error) if a previous append failed. */
+char *sbuf_detach (struct sbuf *b, size_t *len);
+
+#endif

@@ -1,0 +1,142 @@
+/* vmshift: metadata-only virtual disk conversion.
+ *
+ * The only installed header.  Handles are opaque.  Functions return 0 (or
+ * a count >= 0) on success and a negative errno on failure; pointers are
+ * NULL on failure.  After a failure vmshift_get_error() returns a
+ * one-line message (thread-local, valid until the next call on the same
+ * thread) and vmshift_get_errno() its errno.
+ *
+ * The library never prints, never exits and never reads argv: messages
+ * go to the log callback, results come back as data.
+ */
+#ifndef VMSHIFT_H
+#define VMSHIFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VMSHIFT_API __attribute__ ((visibility ("default")))
+
+struct vmshift_handle;
+
+VMSHIFT_API const char *vmshift_version (void);
+VMSHIFT_API struct vmshift_handle *vmshift_new (void);
+VMSHIFT_API void vmshift_free (struct vmshift_handle *h);
+VMSHIFT_API const char *vmshift_get_error (void);
+VMSHIFT_API int vmshift_get_errno (void);
+
+enum vmshift_log_level {
+    VMSHIFT_LOG_ERROR = 0, VMSHIFT_LOG_WARN = 1, VMSHIFT_LOG_INFO = 2,
+    VMSHIFT_LOG_DEBUG = 3,
+};
+typedef void (*vmshift_log_fn) (void *opaque, int level, const char *msg);
+VMSHIFT_API void vmshift_set_log (struct vmshift_handle *h, vmshift_log_fn fn,
+                                  void *opaque);
+/* Debug flags: "exec,backend,formats,ontap,ontap.http,nfs,hv" or "all". */
+VMSHIFT_API int vmshift_set_debug (struct vmshift_handle *h,
+                                   const char *flags);
+/* ONTAP profiles file (JSON); NULL = $VMSHIFT_CONFIG, then
+ * $XDG_CONFIG_HOME/vmshift/config.json (~/.config/vmshift/config.json). */
+VMSHIFT_API int vmshift_set_config (struct vmshift_handle *h,
+                                    const char *path);
+
+/* ------------------------------------------------------------ convert */
+
+enum vmshift_format {
+    VMSHIFT_FMT_AUTO = 0,       /* from the target's extension */
+    VMSHIFT_FMT_RAW = 1,
+    VMSHIFT_FMT_VMDK = 2,
+    VMSHIFT_FMT_VHDX = 3,
+    VMSHIFT_FMT_QCOW2 = 4,
+};
+/* "raw", "vmdk", "vhdx", "qcow2" (also "img" = raw); -EINVAL otherwise. */
+VMSHIFT_API int vmshift_format_from_name (const char *name,
+                                          enum vmshift_format *out);
+
+struct vmshift_convert_opts {
+    size_t struct_size;         /* set by vmshift_convert_opts_init */
+    enum vmshift_format to;
+    uint32_t block_size;        /* VHDX block size, 0 = 32 MiB */
+    uint32_t cluster_size;      /* qcow2 cluster size, 0 = default (2 MiB) */
+    int vhdx_fixed;             /* fixed VHDX (all blocks present) */
+    int qcow2_data_file;        /* qcow2 over an external raw data file */
+    int dry_run;                /* plan only; nothing is written */
+    int verify;                 /* after writing, compare guest data */
+    int force;                  /* replace an existing target */
+    int no_clone;               /* copy even where blocks could be shared */
+    /* ONTAP */
+    const char *snapshot;       /* use this existing snapshot */
+    int keep_snapshot;
+    unsigned parallel;          /* conversions in flight per volume, 0 = 10 */
+};
+VMSHIFT_API void vmshift_convert_opts_init (struct vmshift_convert_opts *o);
+
+struct vmshift_result;          /* one record per conversion run */
+
+struct vmshift_stats {
+    uint64_t virtual_size;
+    uint64_t bytes_cloned;      /* data shared by clone */
+    uint64_t bytes_copied;      /* data read and written */
+    uint64_t bytes_metadata;    /* metadata written */
+    uint64_t bytes_zero;        /* guest bytes left as holes/zero */
+    double wall_seconds;
+    int all_shared;             /* every data byte was shared, none copied */
+    int verified;               /* guest data compared equal after writing */
+    uint64_t rest_requests;     /* ONTAP */
+    uint64_t nfs_bytes_written; /* ONTAP/NFS */
+};
+
+/* Convert SOURCE to TARGET (paths, nfs:// or ontap:// locations).  On
+ * success *res (if res is not NULL) holds the result record; with
+ * dry_run it holds the plan.  Free with vmshift_result_free(). */
+VMSHIFT_API int vmshift_convert (struct vmshift_handle *h, const char *source,
+                                 const char *target,
+                                 const struct vmshift_convert_opts *o,
+                                 struct vmshift_result **res);
+/* Several disks in one run (ONTAP: one snapshot per volume).  res[i]
+ * receives each disk's record; the return value is 0 only if all
+ * succeeded, and errors[i] (if not NULL) the message of each failure. */
+VMSHIFT_API int vmshift_convert_many (struct vmshift_handle *h, size_t n,
+                                      const char *const *sources,
+                                      const char *const *targets,
+                                      const struct vmshift_convert_opts *o,
+                                      struct vmshift_result **res,
+                                      char **errors);
+VMSHIFT_API const struct vmshift_stats *
+vmshift_result_stats (const struct vmshift_result *r);
+/* Serialised record (caller frees).  For a dry run: the plan. */
+VMSHIFT_API char *vmshift_result_json (const struct vmshift_result *r,
+                                       int pretty);
+VMSHIFT_API char *vmshift_result_text (const struct vmshift_result *r);
+VMSHIFT_API void vmshift_result_free (struct vmshift_result *r);
+
+/* --------------------------------------------------------- info, verify */
+
+/* Describe FILE and run the strict validator.  *report (caller frees) is
+ * text or JSON.  Returns the number of problems found (>= 0) or -errno. */
+VMSHIFT_API int vmshift_info (struct vmshift_handle *h, const char *file,
+                              int json, char **report);
+
+/* Compare the guest-visible contents of two images with the project's
+ * own readers.  full = read everything; otherwise ranges whose blocks are
+ * proven shared (FIEMAP) are not read.  Returns 0 when equal, 1 when they
+ * differ (report says where), -errno on error. */
+VMSHIFT_API int vmshift_verify (struct vmshift_handle *h, const char *a,
+                                const char *b, int full, int json,
+                                char **report);
+
+/* ------------------------------------------- VMX inventory (hypervisors/) */
+
+/* ------------------------------------------ target definitions (hypervisors/) */
+
+/* ----------------------------------------------- guest network scripts */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

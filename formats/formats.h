@@ -1,0 +1,389 @@
+/* formats/: disk format readers (read_map), planners (plan) and strict
+ * validators.  Pure code: no I/O of its own.  Reading goes through the
+ * struct fmt_io callbacks supplied by the engine; planning returns data
+ * (a struct fmt_layout) that the engine executes on a backend.
+ *
+ *  source file(s) --read_map--> extent map --plan--> layout --execute-->
+ *
+ * Conventions (docs/internals/errors.md): 0 or -errno, message through
+ * set_error().  Corrupt input -EINVAL, unsupported feature -ENOTSUP, too
+ * big -EFBIG.  Messages name the file through the io callbacks' names
+ * (fmt_io_name()) and the problem first.
+ */
+#ifndef VMSHIFT_FORMATS_H
+#define VMSHIFT_FORMATS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/base/vector.h"
+
+#define FMT_SECTOR 512u
+#define FMT_CLONE_BLOCK 4096u           /* FICLONERANGE / ONTAP clone unit */
+#define FMT_MAX_VIRTUAL_SIZE (UINT64_C (64) << 40)    /* 64 TiB (VHDX max) */
+/* The most source files a read_map may open (extents plus parents). */
+#define FMT_MAX_FILES 4096
+/* The most extents an extent map may hold before read_map gives up with
+ * -EFBIG (about 128 MiB of map). */
+#define FMT_MAX_EXTENTS ((size_t) 4 << 20)
+
+enum fmt_type {
+    FMT_UNKNOWN = 0,
+    FMT_RAW,
+    FMT_VMDK,
+    FMT_VHDX,
+    FMT_QCOW2,
+};
+
+const char *fmt_type_name (enum fmt_type t);         /* "raw", "vmdk", ... */
+enum fmt_type fmt_type_from_name (const char *s);    /* FMT_UNKNOWN if not */
+
+/* Guess the format from the first bytes of a file (at least 512 bytes
+ * when the file has them; len may be less for tiny files).  Magic bytes
+ * win; a text VMDK descriptor is recognised by "# Disk DescriptorFile"
+ * or a "createType" line in the first 2 KiB; anything else is RAW. */
+enum fmt_type fmt_probe (const uint8_t *buf, size_t len);
+
+/* ---------------------------------------------------------------- io */
+
+/* How formats read.  File index 0 is the file named on the command line;
+ * others are opened through open_rel().  All callbacks return 0 (or an
+ * index >= 0) on success and a negative errno with the error set.
+ */
+struct fmt_extent_list;
+struct fmt_io {
+    void *opaque;
+    /* Read exactly n bytes at off.  Reading past EOF is -EINVAL with a
+     * message saying the file is shorter than needed. */
+    int (*pread) (void *opaque, uint32_t file, void *buf, size_t n,
+                  uint64_t off);
+    /* File size in bytes (>= 0) or -errno. */
+    int64_t (*size) (void *opaque, uint32_t file);
+    /* Open 'name' relative to the directory of file 'base'.  The caller
+     * (formats) has already checked the name with fmt_check_rel_path();
+     * the engine checks again.  Returns the new file index. */
+    int (*open_rel) (void *opaque, uint32_t base, const char *name);
+    /* Name of a file for messages (never NULL). */
+    const char *(*name) (void *opaque, uint32_t file);
+    /* Optional: append the data/hole layout of file bytes [off, off+len)
+     * to out as extents starting at guest offset guest_off (DATA pointing
+     * into 'file', ZERO for holes).  NULL means "all data". */
+    int (*extents) (void *opaque, uint32_t file, uint64_t off, uint64_t len,
+                    uint64_t guest_off, struct fmt_extent_list *out);
+};
+
+int fmt_io_pread (const struct fmt_io *io, uint32_t file, void *buf, size_t n,
+                  uint64_t off);
+const char *fmt_io_name (const struct fmt_io *io, uint32_t file);
+/* Append raw-file bytes [off, off+len) of 'file' at guest_off, split into
+ * DATA and ZERO by io->extents when available. */
+int fmt_io_add_data (const struct fmt_io *io, uint32_t file, uint64_t off,
+                     uint64_t len, uint64_t guest_off,
+                     struct fmt_extent_list *out);
+
+/* Extent file names from descriptors must stay in the descriptor's
+ * directory: not absolute, no ".." component, no empty name, no NUL or
+ * control characters, at most 4095 bytes.  Subdirectories are allowed.
+ * -EINVAL with a message quoting the name otherwise. */
+int fmt_check_rel_path (const char *name);
+
+/* ------------------------------------------------------- extent map */
+
+enum fmt_ext_kind {
+    FMT_EXT_DATA = 1,   /* bytes at file_off in file */
+    FMT_EXT_ZERO = 2,   /* reads as zeros (hole, ZERO extent/state) */
+    FMT_EXT_DEFLATE = 3,/* one compressed grain or cluster: the stream
+                         * starts at file_off and is clen bytes long; it
+                         * inflates to at least skip+len bytes, of which
+                         * [skip, skip+len) are this guest range. */
+    FMT_EXT_PARENT = 4, /* only inside a delta's own map: read the
+                         * parent (resolved by fmt_extents_overlay; never
+                         * in a map returned by read_map) */
+};
+
+enum fmt_codec {
+    FMT_CODEC_NONE = 0,
+    FMT_CODEC_ZLIB = 1,         /* RFC 1950 (VMDK compressed grains) */
+    FMT_CODEC_DEFLATE = 2,      /* raw RFC 1951 (qcow2 compressed clusters) */
+};
+
+struct fmt_extent {
+    uint64_t guest_off;
+    uint64_t len;
+    uint64_t file_off;          /* DATA, DEFLATE */
+    uint32_t file;              /* DATA, DEFLATE */
+    uint32_t clen;              /* DEFLATE: compressed bytes */
+    uint32_t skip;              /* DEFLATE: inflated bytes before this range */
+    uint32_t ulen;              /* DEFLATE: full inflated size (grain size) */
+    uint8_t kind;               /* enum fmt_ext_kind */
+    uint8_t codec;              /* enum fmt_codec */
+};
+
+DEFINE_VECTOR (fmt_extent_vec, struct fmt_extent);
+
+/* A complete map covers [0, size) exactly once, sorted by guest_off,
+ * with no gaps.  fmt_extents_add() merges an extent with the previous one
+ * when they are contiguous in guest space and (for DATA) in the file. */
+struct fmt_extent_list {
+    struct fmt_extent_vec v;
+    uint64_t size;              /* virtual size the map must cover */
+};
+
+void fmt_extents_init (struct fmt_extent_list *l);
+void fmt_extents_release (struct fmt_extent_list *l);
+int fmt_extents_add (struct fmt_extent_list *l, const struct fmt_extent *e);
+int fmt_extents_add_zero (struct fmt_extent_list *l, uint64_t guest_off,
+                          uint64_t len);
+int fmt_extents_add_data (struct fmt_extent_list *l, uint64_t guest_off,
+                          uint64_t len, uint32_t file, uint64_t file_off);
+/* Check the map covers [0, l->size) contiguously; -EINVAL otherwise. */
+int fmt_extents_check (const struct fmt_extent_list *l);
+/* Index of the extent containing guest offset off (l must be checked). */
+size_t fmt_extents_find (const struct fmt_extent_list *l, uint64_t off);
+/* Bytes of DATA/DEFLATE in the map. */
+uint64_t fmt_extents_allocated (const struct fmt_extent_list *l);
+/* True if [off, off+len) is entirely ZERO in the map.  *hint is a cursor
+ * (start at 0) so sequential queries cost O(1) amortised. */
+bool fmt_extents_is_zero (const struct fmt_extent_list *l, uint64_t off,
+                          uint64_t len, size_t *hint);
+/* Replace the guest range covered by each DATA/DEFLATE extent of 'top'
+ * in 'base' (used for delta disks over a parent): result in out. */
+int fmt_extents_overlay (const struct fmt_extent_list *base,
+                         const struct fmt_extent_list *top,
+                         struct fmt_extent_list *out);
+
+/* -------------------------------------------------- source information */
+
+struct fmt_source_info {
+    enum fmt_type type;
+    char subformat[40];         /* "monolithicFlat", "dynamic", "v3" ... */
+    uint64_t virtual_size;
+    uint32_t block_size;        /* VHDX block, qcow2 cluster, VMDK grain;
+                                 * 0 for flat/raw */
+    bool has_parent;            /* delta whose parent was merged in map */
+    bool has_disk_id;
+    uint8_t disk_id[16];        /* VHDX VirtualDiskId / from ddb.uuid */
+    uint32_t nfiles;            /* files opened (index 0 .. nfiles-1) */
+};
+
+/* ------------------------------------------------------- problem list */
+
+/* Strict validators report every problem they find rather than stopping
+ * at the first, for "vmshift info".  At most FMT_MAX_PROBLEMS are kept. */
+#define FMT_MAX_PROBLEMS 100
+struct fmt_problems {
+    char *msg[FMT_MAX_PROBLEMS];
+    size_t n;
+    size_t dropped;
+};
+void fmt_problems_init (struct fmt_problems *p);
+void fmt_problems_release (struct fmt_problems *p);
+void fmt_problem (struct fmt_problems *p, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+/* If p has problems, set the error to the first one and return -EINVAL
+ * (or -ENOTSUP when 'unsupported' is true); else 0. */
+int fmt_problems_to_error (const struct fmt_problems *p, const char *file);
+
+/* ------------------------------------------------------------ readers */
+
+/* Each reader fills 'out' (initialised by the caller, size set by the
+ * reader) with a complete map of the virtual disk and 'info'.  They
+ * validate strictly first and fail on the first problem. */
+int raw_read_map (const struct fmt_io *io, struct fmt_extent_list *out,
+                  struct fmt_source_info *info);
+int vmdk_read_map (const struct fmt_io *io, struct fmt_extent_list *out,
+                   struct fmt_source_info *info);
+int vhdx_read_map (const struct fmt_io *io, struct fmt_extent_list *out,
+                   struct fmt_source_info *info);
+int qcow2_read_map (const struct fmt_io *io, struct fmt_extent_list *out,
+                    struct fmt_source_info *info);
+/* Probe file 0 and dispatch (type FMT_UNKNOWN = probe). */
+int fmt_read_map (const struct fmt_io *io, enum fmt_type type,
+                  struct fmt_extent_list *out, struct fmt_source_info *info);
+
+/* Validators: append every problem found in file 0 to probs; return 0
+ * when the checks could run (even if problems were found), -errno when
+ * the file could not be read at all.  info is filled as far as known. */
+int vmdk_validate (const struct fmt_io *io, struct fmt_problems *probs,
+                   struct fmt_source_info *info);
+int vhdx_validate (const struct fmt_io *io, struct fmt_problems *probs,
+                   struct fmt_source_info *info);
+int qcow2_validate (const struct fmt_io *io, struct fmt_problems *probs,
+                    struct fmt_source_info *info);
+int fmt_validate (const struct fmt_io *io, enum fmt_type type,
+                  struct fmt_problems *probs, struct fmt_source_info *info);
+
+/* Decompress a DEFLATE extent's stream: in/inlen is the stream as stored
+ * (may include padding after it), out has room for outlen bytes (the
+ * grain/cluster size).  *produced receives the inflated length; callers
+ * check it covers skip+len.  A zlib stream must end (checksum verified)
+ * within outlen; a raw deflate stream may also stop when out is full.
+ * -EINVAL if the stream is corrupt or longer than outlen. */
+int fmt_inflate (enum fmt_codec codec, const void *in, size_t inlen,
+                 void *out, size_t outlen, size_t *produced);
+
+/* -------------------------------------------------------------- layout */
+
+enum fmt_place_kind {
+    FMT_PLACE_CLONE = 1,        /* share blocks: backend clone_range */
+    FMT_PLACE_COPY = 2,         /* read + write (misaligned or partial) */
+    FMT_PLACE_INFLATE = 3,      /* decompress one DEFLATE extent */
+};
+
+/* dst[dst_off, dst_off+len) <- source file src_file at src_off.  For
+ * INFLATE, src_off/clen/skip/ulen/codec come from the DEFLATE extent. */
+struct fmt_placement {
+    uint64_t dst_off;
+    uint64_t src_off;
+    uint64_t len;
+    uint32_t src_file;
+    uint32_t clen;
+    uint32_t skip;
+    uint32_t ulen;
+    uint8_t kind;
+    uint8_t codec;
+};
+DEFINE_VECTOR (fmt_placement_vec, struct fmt_placement);
+
+/* A metadata blob: bytes at [off, off+len) of an output.  Either 'data'
+ * (owned by the layout) or a generator that fills any sub-range on
+ * demand, so tables of a 64 TiB disk are streamed, never held whole.
+ * The executor calls gen with increasing rel_off, chunks of at most
+ * FMT_GEN_CHUNK bytes, each chunk once, in order.  Blobs with
+ * phase == FMT_PHASE_HEADER are written after every other blob and
+ * after a flush (data -> flush -> metadata -> flush -> header). */
+#define FMT_GEN_CHUNK ((size_t) 1 << 20)
+enum { FMT_PHASE_META = 0, FMT_PHASE_HEADER = 1 };
+struct fmt_blob;
+typedef int (*fmt_gen_fn) (const struct fmt_blob *b, uint64_t rel_off,
+                           uint8_t *buf, size_t n);
+struct fmt_blob {
+    uint64_t off;
+    uint64_t len;
+    uint8_t *data;              /* owned; or NULL with gen set */
+    fmt_gen_fn gen;
+    void *ctx;                  /* for gen; owned by the layout's ctx list */
+    int phase;
+    const char *what;           /* static description, "vhdx BAT" */
+};
+DEFINE_VECTOR (fmt_blob_vec, struct fmt_blob);
+
+enum fmt_output_role {
+    FMT_OUT_MAIN = 0,           /* the file the user named (renamed last) */
+    FMT_OUT_EXTENT = 1,         /* VMDK -flat.vmdk extent */
+    FMT_OUT_DATA = 2,           /* qcow2 external data file */
+};
+
+struct fmt_output {
+    char *name;                 /* base name, in the target directory */
+    int role;
+    uint64_t file_size;         /* final size (ftruncate) */
+    struct fmt_placement_vec place;  /* sorted by dst_off, non-overlapping */
+    struct fmt_blob_vec blobs;       /* sorted by off, non-overlapping */
+};
+
+/* Generator contexts the layout owns, freed with it. */
+struct fmt_ctx_ref {
+    void *ctx;
+    void (*free) (void *ctx);
+};
+DEFINE_VECTOR (fmt_ctx_vec, struct fmt_ctx_ref);
+
+#define FMT_MAX_OUTPUTS 4
+struct fmt_layout {
+    enum fmt_type type;
+    struct fmt_output out[FMT_MAX_OUTPUTS];
+    size_t nout;
+    uint64_t data_offset;       /* X: where guest byte 0 lives in MAIN
+                                 * (or the data/extent file) */
+    uint64_t meta_bytes;        /* sum of blob lengths */
+    struct fmt_ctx_vec ctxs;
+};
+
+void fmt_layout_init (struct fmt_layout *lay);
+void fmt_layout_release (struct fmt_layout *lay);
+/* Add an output; returns its index or -errno. */
+int fmt_layout_add_output (struct fmt_layout *lay, const char *name,
+                           int role);
+/* Own ctx; freed by fmt_layout_release(). */
+int fmt_layout_own (struct fmt_layout *lay, void *ctx, void (*fr) (void *));
+/* Add a blob with a copy of data / with a generator. */
+int fmt_layout_add_bytes (struct fmt_layout *lay, size_t out, uint64_t off,
+                          const void *data, size_t len, int phase,
+                          const char *what);
+int fmt_layout_add_gen (struct fmt_layout *lay, size_t out, uint64_t off,
+                        uint64_t len, fmt_gen_fn gen, void *ctx, int phase,
+                        const char *what);
+/* Place the guest range [guest_off, guest_off+len) of the map at
+ * dst_base + guest_off in output 'out': ZERO extents are skipped (the
+ * fresh target file is a hole there), DATA becomes CLONE where source and
+ * destination offsets and the length are multiples of clone_align, with
+ * COPY for misaligned heads and tails, DEFLATE becomes INFLATE.
+ * clone_align 0 means never clone (all COPY). */
+int fmt_layout_place_map (struct fmt_layout *lay, size_t out,
+                          const struct fmt_extent_list *map,
+                          uint64_t guest_off, uint64_t len, uint64_t dst_base,
+                          uint32_t clone_align);
+/* Check outputs: placements and blobs inside file_size, sorted, no
+ * overlaps between any two of them.  -EINVAL (programming error in a
+ * planner) otherwise. */
+int fmt_layout_check (const struct fmt_layout *lay);
+/* Fill buf with the bytes of blob b at [rel_off, rel_off+n). */
+int fmt_blob_read (const struct fmt_blob *b, uint64_t rel_off, uint8_t *buf,
+                   size_t n);
+
+/* ------------------------------------------------------------ planners */
+
+struct fmt_plan_opts {
+    uint32_t block_size;        /* VHDX: 0 = 32 MiB; power of 2, 1..256 MiB */
+    bool vhdx_fixed;            /* VHDX: LeaveBlockAllocated, all present */
+    uint32_t cluster_size;      /* qcow2: 0 = default (QCOW2_DEFAULT_CLUSTER) */
+    bool qcow2_data_file;       /* qcow2: external raw data file mode */
+    const char *data_file_path; /* qcow2 data file: absolute path written
+                                 * into the header */
+    const char *data_file_name; /* its base name (output name) */
+    const char *target_name;    /* base name of the MAIN output */
+    uint32_t clone_align;       /* 4096 normally; 0 = copy everything */
+    /* Deterministic identity supplied by the engine (formats never call
+     * a random number generator). */
+    uint8_t guid_file_write[16];
+    uint8_t guid_data_write[16];
+    uint8_t disk_id[16];        /* VHDX VirtualDiskId; VMDK ddb.uuid */
+    uint32_t vmdk_cid;          /* VMDK target CID */
+    const char *vmdk_adapter;   /* ddb.adapterType, default "lsilogic" */
+    const char *creator;        /* VHDX creator string, "vmshift 0.1" */
+};
+
+int raw_plan (const struct fmt_source_info *src,
+              const struct fmt_extent_list *map,
+              const struct fmt_plan_opts *o, struct fmt_layout *out);
+int vhdx_plan (const struct fmt_source_info *src,
+               const struct fmt_extent_list *map,
+               const struct fmt_plan_opts *o, struct fmt_layout *out);
+int qcow2_plan (const struct fmt_source_info *src,
+                const struct fmt_extent_list *map,
+                const struct fmt_plan_opts *o, struct fmt_layout *out);
+/* VMDK target: monolithicFlat-style descriptor (MAIN) + "<name>-flat.vmdk"
+ * (EXTENT) holding the raw guest data. */
+int vmdk_plan (const struct fmt_source_info *src,
+               const struct fmt_extent_list *map,
+               const struct fmt_plan_opts *o, struct fmt_layout *out);
+int fmt_plan (enum fmt_type to, const struct fmt_source_info *src,
+              const struct fmt_extent_list *map,
+              const struct fmt_plan_opts *o, struct fmt_layout *out);
+
+/* ------------------------------------------------------------- helpers */
+
+/* CRC-32C (Castagnoli), init/final 0xffffffff: crc32c(buf) directly. */
+uint32_t fmt_crc32c (const void *buf, size_t n);
+/* Update form for streaming: start with 0, pass the previous result. */
+uint32_t fmt_crc32c_update (uint32_t crc, const void *buf, size_t n);
+
+/* Microsoft GUID encoding: "data1-data2-data3-data4" text <-> 16 bytes as
+ * stored on disk (data1 LE32, data2 LE16, data3 LE16, data4 raw). */
+int fmt_guid_parse (const char *s, uint8_t out[16]);
+void fmt_guid_format (const uint8_t g[16], char out[37]);
+
+#endif

@@ -1,0 +1,181 @@
+/* formats/ shared code: probe, CRC-32C, GUIDs, extent maps, layouts,
+ * path checks. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <stdlib.h>
+
+#include "engine/base/error.h"
+#include <zlib.h>
+
+#include "formats/formats.h"
+
+Test (crc32c, check_value)
+{
+    cr_assert_eq (fmt_crc32c ("123456789", 9), 0xE3069283u);
+    cr_assert_eq (fmt_crc32c_update (fmt_crc32c ("1234", 4), "56789", 5),
+                  0xE3069283u);
+    cr_assert_eq (fmt_crc32c ("", 0), 0);
+}
+
+Test (guid, bat_region_bytes_match_spec)
+{
+    static const uint8_t want[16] = {
+        0x66, 0x77, 0xc2, 0x2d, 0x23, 0xf6, 0x00, 0x42,
+        0x9d, 0x64, 0x11, 0x5e, 0x9b, 0xfd, 0x4a, 0x08,
+    };
+    uint8_t g[16];
+    char s[37];
+
+    cr_assert_eq (fmt_guid_parse ("2DC27766-F623-4200-9D64-115E9BFD4A08", g), 0);
+    cr_assert_arr_eq (g, want, 16);
+    fmt_guid_format (g, s);
+    cr_assert_str_eq (s, "2DC27766-F623-4200-9D64-115E9BFD4A08");
+    cr_assert_eq (fmt_guid_parse ("{2dc27766-f623-4200-9d64-115e9bfd4a08}", g), 0);
+    cr_assert_arr_eq (g, want, 16);
+    cr_assert_lt (fmt_guid_parse ("2DC27766-F623-4200-9D64-115E9BFD4A0", g), 0);
+    cr_assert_lt (fmt_guid_parse ("2DC27766F623-4200-9D64-115E9BFD4A08x", g), 0);
+}
+
+Test (probe, magics_and_descriptor)
+{
+    uint8_t buf[512] = { 0 };
+    const char *desc = "# Disk DescriptorFile\nversion=1\n";
+    const char *desc2 = "version=1\nCID=fffffffe\ncreateType=\"vmfs\"\n";
+
+    cr_assert_eq (fmt_probe (buf, sizeof buf), FMT_RAW);
+    memcpy (buf, "vhdxfile", 8);
+    cr_assert_eq (fmt_probe (buf, sizeof buf), FMT_VHDX);
+    memcpy (buf, "QFI\xfb", 4);
+    cr_assert_eq (fmt_probe (buf, sizeof buf), FMT_QCOW2);
+    memcpy (buf, "KDMV", 4);
+    cr_assert_eq (fmt_probe (buf, sizeof buf), FMT_VMDK);
+    cr_assert_eq (fmt_probe ((const uint8_t *) desc, strlen (desc)), FMT_VMDK);
+    cr_assert_eq (fmt_probe ((const uint8_t *) desc2, strlen (desc2)), FMT_VMDK);
+}
+
+Test (paths, extents_may_not_leave_their_directory)
+{
+    cr_assert_eq (fmt_check_rel_path ("disk-flat.vmdk"), 0);
+    cr_assert_eq (fmt_check_rel_path ("sub/disk-flat.vmdk"), 0);
+    cr_assert_eq (fmt_check_rel_path ("..disk"), 0);
+    cr_assert_eq (fmt_check_rel_path ("/etc/passwd"), -EINVAL);
+    cr_assert_eq (fmt_check_rel_path ("../x"), -EINVAL);
+    cr_assert_eq (fmt_check_rel_path ("a/../../x"), -EINVAL);
+    cr_assert_eq (fmt_check_rel_path ("a/.."), -EINVAL);
+    cr_assert_eq (fmt_check_rel_path (""), -EINVAL);
+    cr_assert_eq (fmt_check_rel_path ("a\nb"), -EINVAL);
+    cr_assert_eq (fmt_check_rel_path ("a//b"), -EINVAL);
+    cr_assert_eq (fmt_check_rel_path ("dir/"), -EINVAL);
+}
+
+Test (extents, merge_check_and_find)
+{
+    struct fmt_extent_list l;
+    size_t hint = 0;
+
+    fmt_extents_init (&l);
+    l.size = 5 << 20;
+    cr_assert_eq (fmt_extents_add_data (&l, 0, 1 << 20, 0, 4096), 0);
+    cr_assert_eq (fmt_extents_add_data (&l, 1 << 20, 1 << 20, 0, 4096 + (1 << 20)), 0);
+    cr_assert_eq (l.v.len, 1);          /* contiguous: merged */
+    cr_assert_eq (fmt_extents_add_zero (&l, 2 << 20, 1 << 20), 0);
+    cr_assert_eq (fmt_extents_add_zero (&l, 3 << 20, 1 << 20), 0);
+    cr_assert_eq (l.v.len, 2);
+    cr_assert_eq (fmt_extents_check (&l), -EINVAL);   /* short of size */
+    cr_assert_eq (fmt_extents_add_data (&l, 4 << 20, 1 << 20, 1, 0), 0);
+    cr_assert_eq (fmt_extents_check (&l), 0);
+    cr_assert_eq (fmt_extents_add_zero (&l, 1, 1), -EINVAL);  /* not contiguous */
+    cr_assert_eq (fmt_extents_find (&l, 0), 0);
+    cr_assert_eq (fmt_extents_find (&l, (2 << 20) + 5), 1);
+    cr_assert_eq (fmt_extents_find (&l, 5 << 20), 2);
+    cr_assert (fmt_extents_is_zero (&l, 2 << 20, 2 << 20, &hint));
+    cr_assert_not (fmt_extents_is_zero (&l, (2 << 20) - 1, 2, &hint));
+    cr_assert_eq (fmt_extents_allocated (&l), 3 << 20);
+    fmt_extents_release (&l);
+}
+
+Test (extents, overlay_takes_parent_where_child_is_absent)
+{
+    struct fmt_extent_list base, top, out;
+    struct fmt_extent parent = { .kind = FMT_EXT_PARENT };
+
+    fmt_extents_init (&base);
+    fmt_extents_init (&top);
+    fmt_extents_init (&out);
+    base.size = top.size = 3 * 65536;
+    fmt_extents_add_data (&base, 0, 3 * 65536, 0, 0);
+    parent.guest_off = 0;
+    parent.len = 65536;
+    fmt_extents_add (&top, &parent);
+    fmt_extents_add_data (&top, 65536, 65536, 1, 8192);
+    parent.guest_off = 2 * 65536;
+    fmt_extents_add (&top, &parent);
+    cr_assert_eq (fmt_extents_overlay (&base, &top, &out), 0);
+    cr_assert_eq (fmt_extents_check (&out), 0);
+    cr_assert_eq (out.v.len, 3);
+    cr_assert_eq (out.v.ptr[0].file, 0);
+    cr_assert_eq (out.v.ptr[1].file, 1);
+    cr_assert_eq (out.v.ptr[1].file_off, 8192);
+    cr_assert_eq (out.v.ptr[2].file, 0);
+    cr_assert_eq (out.v.ptr[2].file_off, 2 * 65536);
+    fmt_extents_release (&base);
+    fmt_extents_release (&top);
+    fmt_extents_release (&out);
+}
+
+Test (layout, place_map_splits_clone_and_copy)
+{
+    struct fmt_extent_list l;
+    struct fmt_layout lay;
+    const struct fmt_output *o;
+
+    fmt_extents_init (&l);
+    l.size = 3 * 4096 + 1024;
+    /* data at file offset 512: misaligned with dst 4 MiB -> all copy */
+    fmt_extents_add_data (&l, 0, 4096, 0, 512);
+    /* aligned data: 4 KiB clone plus a 1 KiB copy tail */
+    fmt_extents_add_data (&l, 4096, 4096 + 1024, 1, 8192);
+    fmt_extents_add_zero (&l, 2 * 4096 + 1024, 4096);
+    cr_assert_eq (fmt_extents_check (&l), 0);
+    fmt_layout_init (&lay);
+    cr_assert_eq (fmt_layout_add_output (&lay, "t", FMT_OUT_MAIN), 0);
+    lay.out[0].file_size = (4 << 20) + l.size;
+    cr_assert_eq (fmt_layout_place_map (&lay, 0, &l, 0, l.size, 4 << 20, 4096), 0);
+    o = &lay.out[0];
+    cr_assert_eq (o->place.len, 3);
+    cr_assert_eq (o->place.ptr[0].kind, FMT_PLACE_COPY);
+    cr_assert_eq (o->place.ptr[0].len, 4096);
+    cr_assert_eq (o->place.ptr[1].kind, FMT_PLACE_CLONE);
+    cr_assert_eq (o->place.ptr[1].dst_off, (4 << 20) + 4096);
+    cr_assert_eq (o->place.ptr[1].src_off, 8192);
+    cr_assert_eq (o->place.ptr[1].len, 4096);
+    cr_assert_eq (o->place.ptr[2].kind, FMT_PLACE_COPY);
+    cr_assert_eq (o->place.ptr[2].len, 1024);
+    cr_assert_eq (fmt_layout_check (&lay), 0);
+    /* a blob overlapping data is a planner bug */
+    cr_assert_eq (fmt_layout_add_bytes (&lay, 0, (4 << 20) + 100, "x", 1,
+                                        FMT_PHASE_META, "x"), 0);
+    cr_assert_eq (fmt_layout_check (&lay), -EINVAL);
+    fmt_layout_release (&lay);
+    fmt_extents_release (&l);
+}
+
+Test (inflate, zlib_round_trip_and_corruption)
+{
+    unsigned char in[65536], z[70000], out[65536];
+    unsigned long zl = sizeof z;
+    size_t got = 0;
+
+    for (size_t i = 0; i < sizeof in; i++) {
+        in[i] = (unsigned char) (i * 7 % 251);
+    }
+    cr_assert_eq (compress2 (z, &zl, in, sizeof in, 6), 0);
+    cr_assert_eq (fmt_inflate (FMT_CODEC_ZLIB, z, zl, out, sizeof out, &got), 0);
+    cr_assert_eq (got, sizeof in);
+    cr_assert_arr_eq (in, out, sizeof in);
+    /* output room smaller than the stream: refused */
+    cr_assert_lt (fmt_inflate (FMT_CODEC_ZLIB, z, zl, out, 1000, &got), 0);
+    z[zl / 2] ^= 0xff;
+    cr_assert_lt (fmt_inflate (FMT_CODEC_ZLIB, z, zl, out, sizeof out, &got), 0);
+    cr_assert_lt (fmt_inflate (FMT_CODEC_ZLIB, z, 10, out, sizeof out, &got), 0);
+}

@@ -1,0 +1,82 @@
+/* Helpers shared by the commands. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/vmshift/cli.h"
+
+int
+cli_errno_to_exit (int err)
+{
+    switch (err) {
+    case EINVAL: case ENOTSUP: case EFBIG: case EPROTO: case ENOENT:
+    case EILSEQ: case ENOEXEC:
+        return EXIT_INPUT;
+    case EEXIST: case ENOSPC: case EROFS: case EISDIR: case ENOTDIR:
+        return EXIT_TARGET;
+    default:
+        return EXIT_SYSTEM;
+    }
+}
+
+int
+cli_fail (struct cli *c, const char *cmd)
+{
+    const char *msg = vmshift_get_error ();
+    int err = vmshift_get_errno ();
+
+    if (msg == NULL || *msg == '\0') {
+        msg = strerror (err ? err : EIO);
+    }
+    fprintf (stderr, "%s: %s: %s\n", c->prog, cmd, msg);
+    return cli_errno_to_exit (err);
+}
+
+int
+cli_usage_error (struct cli *c, const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf (stderr, "%s: %s: ", c->prog, cmd);
+    va_start (ap, fmt);
+    vfprintf (stderr, fmt, ap);
+    va_end (ap);
+    fprintf (stderr, " (try 'vmshift %s --help')\n", cmd);
+    return EXIT_USAGE;
+}
+
+long long
+cli_parse_size (const char *s)
+{
+    char *end;
+    unsigned long long v;
+    unsigned shift = 0;
+
+    if (s == NULL || *s < '0' || *s > '9') {
+        return -1;
+    }
+    errno = 0;
+    v = strtoull (s, &end, 10);
+    if (errno) {
+        return -1;
+    }
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    case 'p': case 'P': shift = 50; end++; break;
+    default: return -1;
+    }
+    if (shift && (strcmp (end, "") == 0 || strcmp (end, "iB") == 0 ||
+                  strcmp (end, "B") == 0)) {
+        end += strlen (end);
+    }
+    if (*end != '\0' || v > (0x7fffffffffffffffULL >> shift)) {
+        return -1;
+    }
+    return (long long) (v << shift);
+}

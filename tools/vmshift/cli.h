@@ -1,0 +1,57 @@
+/* Shared pieces of the vmshift command line.  The CLI is a thin layer:
+ * parse argv, call vmshift_*, print the result or the one-line error.
+ *
+ * Exit codes (docs/man/vmshift.1, EXIT STATUS):
+ *   0  success
+ *   1  the command ran and found a problem (info: validation problems,
+ *      verify: images differ)
+ *   2  usage error (bad option or argument)
+ *   3  input error: bad or unsupported source, corrupt file, bad config
+ *   4  target error: exists (without --force), cannot be written
+ *   5  system or I/O error, or a remote service failed (ONTAP, NFS)
+ */
+#ifndef VMSHIFT_CLI_H
+#define VMSHIFT_CLI_H
+
+#include <stdio.h>
+
+#include "engine/vmshift.h"
+
+enum {
+    EXIT_OK = 0, EXIT_FOUND = 1, EXIT_USAGE = 2, EXIT_INPUT = 3,
+    EXIT_TARGET = 4, EXIT_SYSTEM = 5,
+};
+
+struct cli {
+    struct vmshift_handle *h;
+    const char *prog;           /* "vmshift" */
+    int verbose;
+    int quiet;
+};
+
+struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run) (struct cli *c, int argc, char **argv);
+};
+
+/* Print "vmshift: CMD: <library error>" and return the exit code that
+ * fits the library's errno. */
+int cli_fail (struct cli *c, const char *cmd);
+/* Print "vmshift: CMD: message" and return EXIT_USAGE. */
+int cli_usage_error (struct cli *c, const char *cmd, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+int cli_errno_to_exit (int err);
+/* Parse "32M", "2MiB", "4096", "1T": bytes; -1 on error. */
+long long cli_parse_size (const char *s);
+
+/* Commands (one file each: cmd-<name>.c). */
+int cmd_convert (struct cli *c, int argc, char **argv);
+int cmd_info (struct cli *c, int argc, char **argv);
+int cmd_verify (struct cli *c, int argc, char **argv);
+int cmd_bench (struct cli *c, int argc, char **argv);
+int cmd_inspect (struct cli *c, int argc, char **argv);
+int cmd_define (struct cli *c, int argc, char **argv);
+int cmd_guest_scripts (struct cli *c, int argc, char **argv);
+
+#endif
