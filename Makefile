@@ -77,19 +77,22 @@ $(BUILD)/%.o: %.c
 
 $(STATIC_LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(SHARED_LIB): $(LIB_OBJS) engine/libvmshift.syms
-	$(CC) -shared -Wl,-soname,libvmshift.so.0 \
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libvmshift.so.0 \
 	  -Wl,--version-script=engine/libvmshift.syms $(LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
-	ln -sf libvmshift.so.0 $(BUILD)/libvmshift.so
+	$(Q)ln -sf libvmshift.so.0 $(BUILD)/libvmshift.so
 
 $(VMSHIFT): $(CLI_OBJS) $(STATIC_LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LIBS)
 
 $(ONTAP_SIM): $(SIM_OBJS) $(STATIC_LIB)
-	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(STATIC_LIB) $(LIBS) $(shell pkg-config --libs libmicrohttpd)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(STATIC_LIB) $(LIBS) $(shell pkg-config --libs libmicrohttpd)
 
 $(PCFILE): engine/vmshift.pc.in Makefile
 	@mkdir -p $(dir $@)
@@ -97,9 +100,12 @@ $(PCFILE): engine/vmshift.pc.in Makefile
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    -e 's|@PKGS@|$(PKGS)|' $< > $@
 
+.SECONDARY: $(UNIT_HELPER_OBJS)
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC_LIB) $(UNIT_HELPER_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) $(STATIC_LIB) $(LIBS) -lcriterion
+	$(call say,TEST,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) $(STATIC_LIB) $(LIBS) -lcriterion
 
 # ---------------------------------------------------------------- tests
 TEST_ENV := VMSHIFT_TOP=$(CURDIR) VMSHIFT_BUILD=$(CURDIR)/$(BUILD) \
