@@ -1,0 +1,87 @@
+/* Location helpers shared by every workflow. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/base/error.h"
+#include "engine/handle.h"
+#include "engine/location.h"
+
+enum loc_kind
+loc_kind_of (const char *location)
+{
+    if (strncmp (location, "nfs://", 6) == 0) {
+        return LOC_NFS;
+    }
+    if (strncmp (location, "ontap://", 8) == 0) {
+        return LOC_ONTAP;
+    }
+    return LOC_LOCAL;
+}
+
+static int
+loc_read_local (const char *path, size_t max, char **buf, size_t *len)
+{
+    struct stat st;
+    size_t done = 0;
+    char *p;
+    int fd;
+
+    fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return set_error (errno, "cannot open '%s': %s", path,
+                          strerror (errno));
+    }
+    if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)) {
+        close (fd);
+        return set_error (EINVAL, "'%s' is not a regular file", path);
+    }
+    if ((uint64_t) st.st_size > max) {
+        close (fd);
+        return set_error (EFBIG, "'%s' is %lld bytes, more than the %zu "
+                          "allowed", path, (long long) st.st_size, max);
+    }
+    p = malloc ((size_t) st.st_size + 1);
+    if (p == NULL) {
+        close (fd);
+        return set_error (ENOMEM, "out of memory reading '%s'", path);
+    }
+    while (done < (size_t) st.st_size) {
+        ssize_t r = read (fd, p + done, (size_t) st.st_size - done);
+
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            int e = r < 0 ? errno : EIO;
+
+            free (p);
+            close (fd);
+            return set_error (e, "cannot read '%s': %s", path, strerror (e));
+        }
+        done += (size_t) r;
+    }
+    close (fd);
+    p[done] = '\0';
+    *buf = p;
+    *len = done;
+    return 0;
+}
+
+int
+loc_read_whole (struct vmshift_handle *h, const char *location, size_t max,
+                char **buf, size_t *len)
+{
+    (void) h;
+    switch (loc_kind_of (location)) {
+    case LOC_LOCAL:
+        return loc_read_local (location, max, buf, len);
+    default:
+        /* nfs:// and ontap:// are added with those backends. */
+        return set_error (ENOTSUP, "'%s': reading this kind of location is "
+                          "not supported yet", location);
+    }
+}
