@@ -1,13 +1,110 @@
-/* PLACEHOLDER: 'vmshift convert' is being written; until then it says so. */
+/* vmshift convert [options] SOURCE TARGET */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "tools/vmshift/cli.h"
+
+static void
+convert_usage (FILE *fp)
+{
+    fprintf (fp,
+"Usage: vmshift convert [OPTIONS] SOURCE TARGET\n"
+"\n"
+"Convert a disk image by sharing its data blocks with the source (clone)\n"
+"and writing only the target format's metadata.  The source is opened\n"
+"read-only.  The target is written under a temporary name in its\n"
+"directory, checked, and renamed into place only when complete.\n"
+"\n"
+"  --to FORMAT          vhdx, qcow2, raw or vmdk (default: TARGET's extension)\n"
+"  --block-size N       VHDX block size, power of 2 from 1M to 256M (default 32M)\n"
+"  --fixed              VHDX: fixed disk (every block present)\n"
+"  --cluster-size N     QCOW2 cluster size, 4K..2M (default 2M)\n"
+"  --qcow2-data-file    QCOW2 metadata over a new raw data file TARGET-STEM-data.raw\n"
+"  --dry-run            plan only; print the plan (with --json: as JSON)\n"
+"  --json               print the result record (or plan) as JSON\n"
+"  --verify             compare guest data after writing\n"
+"  --force              replace an existing TARGET\n"
+"  --no-clone           copy data instead of sharing blocks\n"
+"  -h, --help           this help\n"
+"\n"
+"SOURCE and TARGET are local paths.  Exit status: see vmshift(1).\n");
+}
 
 int
 cmd_convert (struct cli *c, int argc, char **argv)
 {
-    (void) argc;
-    (void) argv;
-    fprintf (stderr, "%s: convert: not implemented yet\n", c->prog);
-    return EXIT_SYSTEM;
+    static const struct option opts[] = {
+        { "to", required_argument, NULL, 't' },
+        { "block-size", required_argument, NULL, 'b' },
+        { "fixed", no_argument, NULL, 'F' },
+        { "cluster-size", required_argument, NULL, 'c' },
+        { "qcow2-data-file", no_argument, NULL, 'D' },
+        { "dry-run", no_argument, NULL, 'n' },
+        { "json", no_argument, NULL, 'j' },
+        { "verify", no_argument, NULL, 'V' },
+        { "force", no_argument, NULL, 'f' },
+        { "no-clone", no_argument, NULL, 'N' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct vmshift_convert_opts o;
+    struct vmshift_result *res = NULL;
+    int opt, json = 0;
+    long long n;
+    char *out;
+
+    vmshift_convert_opts_init (&o);
+    while ((opt = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 't':
+            if (vmshift_format_from_name (optarg, &o.to) < 0) {
+                return cli_usage_error (c, "convert", "%s", vmshift_get_error ());
+            }
+            break;
+        case 'b':
+            n = cli_parse_size (optarg);
+            if (n <= 0 || n > (1LL << 30)) {
+                return cli_usage_error (c, "convert", "bad --block-size '%s'",
+                                        optarg);
+            }
+            o.block_size = (uint32_t) n;
+            break;
+        case 'c':
+            n = cli_parse_size (optarg);
+            if (n <= 0 || n > (1LL << 30)) {
+                return cli_usage_error (c, "convert", "bad --cluster-size '%s'",
+                                        optarg);
+            }
+            o.cluster_size = (uint32_t) n;
+            break;
+        case 'F': o.vhdx_fixed = 1; break;
+        case 'D': o.qcow2_data_file = 1; break;
+        case 'n': o.dry_run = 1; break;
+        case 'j': json = 1; break;
+        case 'V': o.verify = 1; break;
+        case 'f': o.force = 1; break;
+        case 'N': o.no_clone = 1; break;
+        case 'h':
+            convert_usage (stdout);
+            return EXIT_OK;
+        default:
+            convert_usage (stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2) {
+        return cli_usage_error (c, "convert", "expected SOURCE and TARGET");
+    }
+    if (vmshift_convert (c->h, argv[optind], argv[optind + 1], &o, &res) < 0) {
+        return cli_fail (c, "convert");
+    }
+    out = json ? vmshift_result_json (res, 1) : vmshift_result_text (res);
+    if (out) {
+        fputs (out, stdout);
+        free (out);
+    }
+    vmshift_result_free (res);
+    return out ? EXIT_OK : cli_fail (c, "convert");
 }

@@ -1,0 +1,517 @@
+/* vmshift_convert: read_map -> plan -> execute -> validate -> commit. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/base/error.h"
+#include "engine/exec/beio.h"
+#include "engine/exec/exec.h"
+#include "engine/exec/result.h"
+#include "engine/exec/verify.h"
+#include "engine/handle.h"
+#include "engine/location.h"
+
+void
+vmshift_convert_opts_init (struct vmshift_convert_opts *o)
+{
+    memset (o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+}
+
+static enum fmt_type
+convert_fmt (enum vmshift_format f)
+{
+    switch (f) {
+    case VMSHIFT_FMT_RAW: return FMT_RAW;
+    case VMSHIFT_FMT_VMDK: return FMT_VMDK;
+    case VMSHIFT_FMT_VHDX: return FMT_VHDX;
+    case VMSHIFT_FMT_QCOW2: return FMT_QCOW2;
+    default: return FMT_UNKNOWN;
+    }
+}
+
+/* Target format from the extension of its name. */
+static int
+convert_target_type (const struct vmshift_convert_opts *o, const char *target,
+                     enum fmt_type *out)
+{
+    const char *dot = strrchr (path_basename (target), '.');
+    enum vmshift_format f;
+
+    if (o->to != VMSHIFT_FMT_AUTO) {
+        *out = convert_fmt (o->to);
+        return 0;
+    }
+    if (dot == NULL || vmshift_format_from_name (dot + 1, &f) < 0) {
+        return set_error (EINVAL, "cannot tell the target format from '%s': "
+                          "name it .vhdx, .qcow2, .raw, .img or .vmdk, or use "
+                          "--to", target);
+    }
+    *out = convert_fmt (f);
+    return 0;
+}
+
+static void
+convert_random (void *buf, size_t n)
+{
+    uint8_t *p = buf;
+    size_t done = 0;
+
+    while (done < n) {
+        ssize_t r = getrandom (p + done, n - done, 0);
+
+        if (r <= 0) {
+            /* getrandom cannot fail for small requests after boot; keep a
+             * usable value anyway. */
+            for (; done < n; done++) {
+                p[done] = (uint8_t) (rand () ^ (int) time (NULL));
+            }
+            return;
+        }
+        done += (size_t) r;
+    }
+}
+
+/* RFC 4122 version 4 GUID in Microsoft byte order. */
+static void
+convert_guid (uint8_t g[16])
+{
+    convert_random (g, 16);
+    g[7] = (uint8_t) ((g[7] & 0x0f) | 0x40);
+    g[8] = (uint8_t) ((g[8] & 0x3f) | 0x80);
+}
+
+/* "disk.vmdk" -> "disk"; the stem names companion files. */
+static char *
+convert_stem (const char *name)
+{
+    const char *dot = strrchr (name, '.');
+
+    return dot && dot != name ? strndup (name, (size_t) (dot - name))
+                              : strdup (name);
+}
+
+struct convert_ctx {
+    struct vmshift_handle *h;
+    const char *source;
+    const char *target;
+    const struct vmshift_convert_opts *o;
+    struct backend *src_be;
+    struct backend *dst_be;
+    struct beio *src;
+    struct fmt_extent_list map;
+    struct fmt_source_info info;
+    struct fmt_layout lay;
+    enum fmt_type to;
+    char *dst_dir;
+    char *data_name;
+    char *data_path;
+    struct vmshift_result *res;
+};
+
+static int
+convert_read_source (struct convert_ctx *c)
+{
+    double t = exec_now ();
+    int r;
+
+    r = beio_open (c->src_be, c->source, &c->src);
+    if (r < 0) {
+        return r;
+    }
+    r = fmt_read_map (beio_fmt (c->src), FMT_UNKNOWN, &c->map, &c->info);
+    if (r == 0) {
+        r = fmt_extents_check (&c->map);
+        if (r < 0) {
+            error_prepend ("'%s': ", c->source);
+        }
+    }
+    c->res->t_map = exec_now () - t;
+    return r;
+}
+
+/* The target must not be the source or one of its files. */
+static int
+convert_check_not_source (struct convert_ctx *c, const char *path)
+{
+    struct stat st_t, st_s;
+
+    if (strcmp (c->src_be->ops->name, "local") != 0 ||
+        stat (path, &st_t) < 0) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < beio_nfiles (c->src); i++) {
+        if (stat (beio_file (c->src, i)->path, &st_s) == 0 &&
+            st_s.st_dev == st_t.st_dev && st_s.st_ino == st_t.st_ino) {
+            return set_error (EINVAL, "target '%s' is the source file '%s'; "
+                              "vmshift never writes its source", path,
+                              beio_file (c->src, i)->path);
+        }
+    }
+    return 0;
+}
+
+static int
+convert_plan (struct convert_ctx *c)
+{
+    struct fmt_plan_opts po = { 0 };
+    char creator[64];
+    char *abs_dir = NULL;
+    double t = exec_now ();
+    int r;
+
+    snprintf (creator, sizeof creator, "vmshift %s", vmshift_version ());
+    po.block_size = c->o->block_size;
+    po.vhdx_fixed = c->o->vhdx_fixed != 0;
+    po.cluster_size = c->o->cluster_size;
+    po.qcow2_data_file = c->o->qcow2_data_file != 0;
+    po.target_name = path_basename (c->target);
+    po.clone_align = c->o->no_clone ? 0 : FMT_CLONE_BLOCK;
+    po.creator = creator;
+    convert_guid (po.guid_file_write);
+    convert_guid (po.guid_data_write);
+    if (c->info.has_disk_id) {
+        memcpy (po.disk_id, c->info.disk_id, 16);
+    } else {
+        convert_guid (po.disk_id);
+    }
+    convert_random (&po.vmdk_cid, sizeof po.vmdk_cid);
+    if (po.vmdk_cid == 0xffffffffu) {
+        po.vmdk_cid = 0xfffffffeu;
+    }
+    if (po.qcow2_data_file) {
+        char *stem = convert_stem (po.target_name);
+
+        if (stem == NULL || asprintf (&c->data_name, "%s-data.raw", stem) < 0) {
+            free (stem);
+            return set_error (ENOMEM, "out of memory");
+        }
+        free (stem);
+        /* qemu resolves a relative data file name against its working
+         * directory, so the header carries an absolute path. */
+        abs_dir = realpath (c->dst_dir, NULL);
+        if (abs_dir == NULL) {
+            return set_error (errno, "cannot resolve '%s': %s", c->dst_dir,
+                              strerror (errno));
+        }
+        c->data_path = path_join (abs_dir, c->data_name);
+        free (abs_dir);
+        po.data_file_name = c->data_name;
+        po.data_file_path = c->data_path;
+    }
+    fmt_layout_init (&c->lay);
+    r = fmt_plan (c->to, &c->info, &c->map, &po, &c->lay);
+    c->res->t_plan = exec_now () - t;
+    if (r < 0) {
+        error_prepend ("planning '%s': ", c->target);
+    }
+    return r;
+}
+
+/* Refuse existing outputs unless --force, and never the source. */
+static int
+convert_check_targets (struct convert_ctx *c)
+{
+    int r = 0;
+
+    for (size_t i = 0; i < c->lay.nout && r == 0; i++) {
+        char *p = path_join (c->dst_dir, c->lay.out[i].name);
+
+        if (p == NULL) {
+            return set_error (ENOMEM, "out of memory");
+        }
+        r = convert_check_not_source (c, p);
+        if (r == 0) {
+            r = backend_exists (c->dst_be, p);
+            if (r > 0 && !c->o->force) {
+                r = set_error (EEXIST, "'%s' already exists (use --force to "
+                               "replace it)", p);
+            } else if (r > 0) {
+                r = 0;
+            }
+        }
+        free (p);
+    }
+    return r;
+}
+
+/* Read the written files back under their temporary names: the strict
+ * validator must pass, and every guest range the source holds data in
+ * must be data in the target's own map. */
+static int
+convert_readback (struct convert_ctx *c, struct exec *x)
+{
+    struct fmt_problems probs;
+    struct fmt_extent_list tmap;
+    struct fmt_source_info tinfo;
+    struct beio *tio = NULL;
+    size_t main_i = 0, ti = 0;
+    int r;
+
+    for (size_t i = 0; i < x->nout; i++) {
+        if (x->out[i].role == FMT_OUT_MAIN) {
+            main_i = i;
+        }
+    }
+    fmt_problems_init (&probs);
+    fmt_extents_init (&tmap);
+    r = beio_open (c->dst_be, x->out[main_i].tmp_path, &tio);
+    for (size_t i = 0; i < x->nout && r == 0; i++) {
+        if (i != main_i) {
+            r = beio_alias (tio, x->out[i].name, x->out[i].tmp_path);
+        }
+    }
+    if (r < 0) {
+        goto out;
+    }
+    /* The format's own allocation, not the host file's holes. */
+    beio_set_extents (tio, false);
+    r = fmt_validate (beio_fmt (tio), c->to, &probs, &tinfo);
+    if (r == 0 && probs.n > 0) {
+        r = set_error (EIO, "read-back of '%s' failed validation: %s",
+                       c->target, probs.msg[0]);
+    }
+    if (r == 0) {
+        r = fmt_read_map (beio_fmt (tio), c->to, &tmap, &tinfo);
+    }
+    if (r == 0 && tmap.size != c->map.size) {
+        r = set_error (EIO, "read-back of '%s': virtual size %" PRIu64
+                       " instead of %" PRIu64, c->target, tmap.size,
+                       c->map.size);
+    }
+    for (size_t i = 0; i < c->map.v.len && r == 0; i++) {
+        const struct fmt_extent *e = &c->map.v.ptr[i];
+
+        if (e->kind != FMT_EXT_ZERO &&
+            fmt_extents_is_zero (&tmap, e->guest_off, e->len, &ti)) {
+            r = set_error (EIO, "read-back of '%s': guest range at %" PRIu64
+                           " holds data in the source but none in the target",
+                           c->target, e->guest_off);
+        }
+    }
+out:
+    fmt_problems_release (&probs);
+    fmt_extents_release (&tmap);
+    beio_close (tio);
+    return r;
+}
+
+static int
+convert_verify_written (struct convert_ctx *c)
+{
+    struct verify_side a, b;
+    struct verify_report rep;
+    double t = exec_now ();
+    int r;
+
+    r = verify_open (c->src_be, c->source, &a);
+    if (r < 0) {
+        return r;
+    }
+    r = verify_open (c->dst_be, c->target, &b);
+    if (r == 0) {
+        r = verify_compare (&a, &b, false, &rep);
+        verify_close (&b);
+    }
+    verify_close (&a);
+    if (r == 0 && rep.differ) {
+        r = set_error (EIO, "verification of '%s' failed at guest offset %"
+                       PRIu64 ": %s", c->target, rep.first_diff, rep.why);
+    }
+    c->res->st.verified = r == 0;
+    c->res->t_verify = exec_now () - t;
+    return r;
+}
+
+static int
+convert_fill_result (struct convert_ctx *c)
+{
+    struct vmshift_result *res = c->res;
+
+    res->source = strdup (c->source);
+    res->target = strdup (c->target);
+    res->src_format = strdup (fmt_type_name (c->info.type));
+    res->src_subformat = strdup (c->info.subformat);
+    res->dst_format = strdup (fmt_type_name (c->to));
+    res->backend = strdup (c->dst_be->ops->name);
+    res->st.virtual_size = c->info.virtual_size;
+    res->st.bytes_zero = c->map.size - fmt_extents_allocated (&c->map);
+    res->data_offset = c->lay.data_offset;
+    res->metadata_planned = c->lay.meta_bytes;
+    if (!res->source || !res->target || !res->src_format ||
+        !res->src_subformat || !res->dst_format || !res->backend) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < c->lay.nout; i++) {
+        res->out[i].path = path_join (c->dst_dir, c->lay.out[i].name);
+        res->out[i].role = strdup (c->lay.out[i].role == FMT_OUT_MAIN ? "main"
+                                   : c->lay.out[i].role == FMT_OUT_EXTENT
+                                   ? "extent" : "data-file");
+        res->out[i].size = c->lay.out[i].file_size;
+        res->nout = i + 1;
+        if (!res->out[i].path || !res->out[i].role) {
+            return set_error (ENOMEM, "out of memory");
+        }
+    }
+    return 0;
+}
+
+static int
+convert_execute (struct convert_ctx *c)
+{
+    struct exec x;
+    struct exec_stats st = { 0 };
+    double t;
+    int r;
+
+    r = exec_begin (&x, c->dst_be, c->dst_dir, &c->lay, &c->h->log);
+    if (r < 0) {
+        return r;
+    }
+    r = exec_write (&x, &c->lay, c->src, !c->o->no_clone, &st);
+    c->res->t_data = st.t_data;
+    c->res->t_meta = st.t_meta;
+    if (r == 0) {
+        t = exec_now ();
+        r = convert_readback (c, &x);
+        c->res->t_validate = exec_now () - t;
+    }
+    if (r == 0) {
+        t = exec_now ();
+        r = exec_commit (&x, c->o->force != 0);
+        c->res->t_commit = exec_now () - t;
+    }
+    exec_release (&x);
+    if (r < 0) {
+        return r;
+    }
+    c->res->st.bytes_cloned = st.bytes_cloned;
+    c->res->st.bytes_copied = st.bytes_copied;
+    c->res->st.bytes_metadata = st.bytes_metadata;
+    c->res->clone_calls = st.clone_calls;
+    c->res->st.all_shared = st.bytes_copied == 0;
+    if (st.clone_note[0]) {
+        c->res->clone_note = strdup (st.clone_note);
+        log_msg (&c->h->log, LOG_WARN, "'%s': data was copied, not shared: %s",
+                 c->target, st.clone_note);
+    }
+    return 0;
+}
+
+static int
+convert_local (struct convert_ctx *c)
+{
+    double t0 = exec_now ();
+    int r;
+
+    c->dst_dir = path_dirname (c->target);
+    if (c->dst_dir == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    r = convert_read_source (c);
+    if (r == 0) {
+        r = convert_target_type (c->o, c->target, &c->to);
+    }
+    if (r == 0) {
+        r = convert_plan (c);
+    }
+    if (r == 0) {
+        r = convert_fill_result (c);
+    }
+    if (r == 0 && c->o->dry_run) {
+        c->res->dry_run = 1;
+        c->res->plan_json = result_plan_json (&c->lay, &c->info, c->source,
+                                              c->target, 1);
+        return c->res->plan_json ? 0 : -ENOMEM;
+    }
+    if (r == 0) {
+        r = convert_check_targets (c);
+    }
+    if (r == 0) {
+        r = convert_execute (c);
+    }
+    if (r == 0 && c->o->verify) {
+        r = convert_verify_written (c);
+    }
+    c->res->st.wall_seconds = exec_now () - t0;
+    return r;
+}
+
+int
+vmshift_convert (struct vmshift_handle *h, const char *source,
+                 const char *target, const struct vmshift_convert_opts *o,
+                 struct vmshift_result **res)
+{
+    struct vmshift_convert_opts defaults;
+    struct convert_ctx c = { .h = h, .source = source, .target = target };
+    int r;
+
+    api_enter (h);
+    if (o == NULL) {
+        vmshift_convert_opts_init (&defaults);
+        o = &defaults;
+    }
+    c.o = o;
+    fmt_extents_init (&c.map);
+    fmt_layout_init (&c.lay);
+    if (loc_kind_of (source) != LOC_LOCAL || loc_kind_of (target) != LOC_LOCAL) {
+        return set_error (ENOTSUP, "'%s' -> '%s': only local files are "
+                          "supported by this build", source, target);
+    }
+    c.res = result_new ();
+    c.src_be = be_local_new (&h->log);
+    if (c.res == NULL || c.src_be == NULL) {
+        r = -ENOMEM;
+        goto out;
+    }
+    c.dst_be = c.src_be;
+    r = convert_local (&c);
+out:
+    beio_close (c.src);
+    fmt_layout_release (&c.lay);
+    fmt_extents_release (&c.map);
+    backend_free (c.src_be);
+    free (c.dst_dir);
+    free (c.data_name);
+    free (c.data_path);
+    if (r == 0 && res) {
+        *res = c.res;
+    } else {
+        vmshift_result_free (c.res);
+    }
+    return r;
+}
+
+int
+vmshift_convert_many (struct vmshift_handle *h, size_t n,
+                      const char *const *sources, const char *const *targets,
+                      const struct vmshift_convert_opts *o,
+                      struct vmshift_result **res, char **errors)
+{
+    int ret = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        int r = vmshift_convert (h, sources[i], targets[i], o,
+                                 res ? &res[i] : NULL);
+
+        if (r < 0) {
+            if (errors) {
+                errors[i] = strdup (vmshift_get_error ());
+            }
+            if (ret == 0) {
+                ret = r;
+            }
+        } else if (errors) {
+            errors[i] = NULL;
+        }
+    }
+    return ret;
+}

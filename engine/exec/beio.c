@@ -1,0 +1,323 @@
+/* See beio.h. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/base/error.h"
+#include "engine/base/vector.h"
+#include "engine/exec/beio.h"
+
+struct beio_alias_ent {
+    char *name;
+    char *path;
+};
+DEFINE_VECTOR (beio_file_vec, struct be_file *);
+DEFINE_VECTOR (beio_alias_vec, struct beio_alias_ent);
+
+struct beio {
+    struct fmt_io io;
+    struct backend *be;
+    char *dir;
+    struct beio_file_vec files;
+    struct beio_alias_vec aliases;
+    bool use_extents;
+};
+
+char *
+path_dirname (const char *path)
+{
+    const char *slash = strrchr (path, '/');
+    char *d;
+
+    if (slash == NULL) {
+        return strdup (".");
+    }
+    if (slash == path) {
+        return strdup ("/");
+    }
+    d = strndup (path, (size_t) (slash - path));
+    return d;
+}
+
+const char *
+path_basename (const char *path)
+{
+    const char *slash = strrchr (path, '/');
+
+    return slash ? slash + 1 : path;
+}
+
+char *
+path_join (const char *dir, const char *name)
+{
+    size_t dl = strlen (dir), nl = strlen (name);
+    char *p;
+
+    if (strcmp (dir, ".") == 0) {
+        return strdup (name);
+    }
+    p = malloc (dl + nl + 2);
+    if (p) {
+        memcpy (p, dir, dl);
+        if (dl == 0 || dir[dl - 1] != '/') {
+            p[dl++] = '/';
+        }
+        memcpy (p + dl, name, nl + 1);
+    }
+    return p;
+}
+
+static int
+beio_pread (void *opaque, uint32_t file, void *buf, size_t n, uint64_t off)
+{
+    struct beio *io = opaque;
+
+    if (file >= io->files.len) {
+        return set_error (EBADF, "no source file #%u", file);
+    }
+    return backend_pread (io->files.ptr[file], buf, n, off);
+}
+
+static int64_t
+beio_size (void *opaque, uint32_t file)
+{
+    struct beio *io = opaque;
+
+    if (file >= io->files.len) {
+        return set_error (EBADF, "no source file #%u", file);
+    }
+    return backend_get_size (io->files.ptr[file]);
+}
+
+static const char *
+beio_name (void *opaque, uint32_t file)
+{
+    struct beio *io = opaque;
+
+    return file < io->files.len ? io->files.ptr[file]->path : "?";
+}
+
+/* On the local backend, refuse a name that resolves (through symlinks)
+ * outside the descriptor's directory. */
+static int
+beio_check_contained (struct beio *io, const char *path, const char *name)
+{
+    char rdir[PATH_MAX], rpath[PATH_MAX];
+    size_t l;
+
+    if (strcmp (io->be->ops->name, "local") != 0) {
+        return 0;
+    }
+    if (realpath (io->dir, rdir) == NULL) {
+        return set_error (errno, "cannot resolve directory '%s': %s", io->dir,
+                          strerror (errno));
+    }
+    if (realpath (path, rpath) == NULL) {
+        return set_error (errno, "cannot open '%s': %s", path,
+                          strerror (errno));
+    }
+    l = strlen (rdir);
+    if (strcmp (rdir, "/") != 0 &&
+        (strncmp (rpath, rdir, l) != 0 || rpath[l] != '/')) {
+        return set_error (EINVAL, "extent file '%s' resolves to '%s', outside "
+                          "the descriptor's directory '%s'", name, rpath, rdir);
+    }
+    return 0;
+}
+
+static int
+beio_add_file (struct beio *io, const char *path)
+{
+    struct be_file *f;
+    int r;
+
+    if (io->files.len >= FMT_MAX_FILES) {
+        return set_error (EMFILE, "more than %d files in one disk",
+                          FMT_MAX_FILES);
+    }
+    r = backend_open (io->be, path, BE_RDONLY, &f);
+    if (r < 0) {
+        return r;
+    }
+    r = beio_file_vec_append (&io->files, f);
+    if (r < 0) {
+        backend_close (f);
+        return r;
+    }
+    return (int) io->files.len - 1;
+}
+
+static int
+beio_open_rel (void *opaque, uint32_t base, const char *name)
+{
+    struct beio *io = opaque;
+    char *path;
+    int r;
+
+    (void) base;        /* every file of a disk shares file 0's directory */
+    r = fmt_check_rel_path (name);
+    if (r < 0) {
+        return r;
+    }
+    for (size_t i = 0; i < io->aliases.len; i++) {
+        if (strcmp (io->aliases.ptr[i].name, name) == 0) {
+            return beio_add_file (io, io->aliases.ptr[i].path);
+        }
+    }
+    path = path_join (io->dir, name);
+    if (path == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    r = backend_exists (io->be, path);
+    if (r == 0) {
+        r = set_error (ENOENT, "extent or parent file '%s' not found", path);
+    }
+    if (r > 0) {
+        r = beio_check_contained (io, path, name);
+        if (r == 0) {
+            r = beio_add_file (io, path);
+        }
+    }
+    free (path);
+    return r;
+}
+
+struct beio_ext_ctx {
+    struct fmt_extent_list *out;
+    uint32_t file;
+    uint64_t off;
+    uint64_t guest_off;
+};
+
+static int
+beio_ext_cb (void *opaque, uint64_t off, uint64_t len, bool data)
+{
+    struct beio_ext_ctx *c = opaque;
+    uint64_t g = c->guest_off + (off - c->off);
+
+    if (data) {
+        return fmt_extents_add_data (c->out, g, len, c->file, off);
+    }
+    return fmt_extents_add_zero (c->out, g, len);
+}
+
+static int
+beio_extents (void *opaque, uint32_t file, uint64_t off, uint64_t len,
+              uint64_t guest_off, struct fmt_extent_list *out)
+{
+    struct beio *io = opaque;
+    struct beio_ext_ctx c = {
+        .out = out, .file = file, .off = off, .guest_off = guest_off,
+    };
+    struct be_file *f;
+
+    if (file >= io->files.len) {
+        return set_error (EBADF, "no source file #%u", file);
+    }
+    f = io->files.ptr[file];
+    if (!io->use_extents || !(f->caps & BE_CAP_EXTENTS)) {
+        return fmt_extents_add_data (out, guest_off, len, file, off);
+    }
+    return backend_extents (f, off, len, beio_ext_cb, &c);
+}
+
+int
+beio_open (struct backend *be, const char *path, struct beio **out)
+{
+    struct beio *io = calloc (1, sizeof *io);
+    int r;
+
+    if (io == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    io->be = be;
+    io->use_extents = true;
+    io->dir = path_dirname (path);
+    io->io.opaque = io;
+    io->io.pread = beio_pread;
+    io->io.size = beio_size;
+    io->io.open_rel = beio_open_rel;
+    io->io.name = beio_name;
+    io->io.extents = beio_extents;
+    if (io->dir == NULL) {
+        free (io);
+        return set_error (ENOMEM, "out of memory");
+    }
+    r = beio_add_file (io, path);
+    if (r < 0) {
+        beio_close (io);
+        return r;
+    }
+    *out = io;
+    return 0;
+}
+
+void
+beio_close (struct beio *io)
+{
+    if (io == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < io->files.len; i++) {
+        backend_close (io->files.ptr[i]);
+    }
+    beio_file_vec_reset (&io->files);
+    for (size_t i = 0; i < io->aliases.len; i++) {
+        free (io->aliases.ptr[i].name);
+        free (io->aliases.ptr[i].path);
+    }
+    beio_alias_vec_reset (&io->aliases);
+    free (io->dir);
+    free (io);
+}
+
+const struct fmt_io *
+beio_fmt (struct beio *io)
+{
+    return &io->io;
+}
+
+int
+beio_alias (struct beio *io, const char *name, const char *path)
+{
+    struct beio_alias_ent a = { strdup (name), strdup (path) };
+    int r;
+
+    if (a.name == NULL || a.path == NULL) {
+        free (a.name);
+        free (a.path);
+        return set_error (ENOMEM, "out of memory");
+    }
+    r = beio_alias_vec_append (&io->aliases, a);
+    if (r < 0) {
+        free (a.name);
+        free (a.path);
+    }
+    return r;
+}
+
+uint32_t
+beio_nfiles (const struct beio *io)
+{
+    return (uint32_t) io->files.len;
+}
+
+struct be_file *
+beio_file (struct beio *io, uint32_t idx)
+{
+    return idx < io->files.len ? io->files.ptr[idx] : NULL;
+}
+
+struct backend *
+beio_backend (struct beio *io)
+{
+    return io->be;
+}
+
+void
+beio_set_extents (struct beio *io, bool on)
+{
+    io->use_extents = on;
+}

@@ -1,0 +1,38 @@
+/* A struct fmt_io over a backend: how formats/ read real files.
+ *
+ * File 0 is the path given to beio_open(); formats open extents and
+ * parents with open_rel, which joins the name onto file 0's directory
+ * after fmt_check_rel_path().  On the local backend the resolved path
+ * must also stay inside that directory after symlinks are followed.
+ * Aliases let a freshly written target be read back before its rename:
+ * open_rel("disk-flat.vmdk") opens the temporary file standing in for it.
+ */
+#ifndef VMSHIFT_EXEC_BEIO_H
+#define VMSHIFT_EXEC_BEIO_H
+
+#include <stdbool.h>
+
+#include "engine/backend/backend.h"
+#include "formats/formats.h"
+
+struct beio;
+
+int beio_open (struct backend *be, const char *path, struct beio **out);
+void beio_close (struct beio *io);
+const struct fmt_io *beio_fmt (struct beio *io);
+/* Let open_rel(name) open 'path' instead. */
+int beio_alias (struct beio *io, const char *name, const char *path);
+uint32_t beio_nfiles (const struct beio *io);
+struct be_file *beio_file (struct beio *io, uint32_t idx);
+struct backend *beio_backend (struct beio *io);
+/* Use backend_extents() to find holes (default on when supported). */
+void beio_set_extents (struct beio *io, bool on);
+
+/* Directory part of a path ("." when there is none); caller frees. */
+char *path_dirname (const char *path);
+/* Last component; borrowed pointer into path. */
+const char *path_basename (const char *path);
+/* dir + "/" + name (name unchanged when dir is "."); caller frees. */
+char *path_join (const char *dir, const char *name);
+
+#endif

@@ -1,0 +1,255 @@
+/* vmshift_info and vmshift_verify: describe and compare images. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/base/error.h"
+#include "engine/base/jsonw.h"
+#include "engine/exec/beio.h"
+#include "engine/exec/verify.h"
+#include "engine/handle.h"
+#include "engine/location.h"
+
+#define INFO_MAX ((size_t) 64 << 20)
+
+static int
+info_probe (struct beio *io, enum fmt_type *type)
+{
+    const struct fmt_io *f = beio_fmt (io);
+    uint8_t head[4096];
+    int64_t sz = f->size (f->opaque, 0);
+    size_t n;
+    int r;
+
+    if (sz < 0) {
+        return (int) sz;
+    }
+    n = (uint64_t) sz < sizeof head ? (size_t) sz : sizeof head;
+    r = fmt_io_pread (f, 0, head, n, 0);
+    if (r < 0) {
+        return r;
+    }
+    *type = fmt_probe (head, n);
+    return 0;
+}
+
+struct info_data {
+    const char *file;
+    enum fmt_type type;
+    struct fmt_source_info info;
+    struct fmt_problems probs;
+    struct fmt_extent_list map;
+    bool have_map;
+    char *map_error;
+    struct beio *io;
+};
+
+static void
+info_text (struct sbuf *b, const struct info_data *d)
+{
+    sbuf_printf (b, "file:            %s\n", d->file);
+    sbuf_printf (b, "format:          %s\n", fmt_type_name (d->type));
+    if (d->info.subformat[0]) {
+        sbuf_printf (b, "subformat:       %s\n", d->info.subformat);
+    }
+    sbuf_printf (b, "virtual size:    %" PRIu64 " bytes\n", d->info.virtual_size);
+    if (d->info.block_size) {
+        sbuf_printf (b, "block size:      %u bytes\n", d->info.block_size);
+    }
+    if (d->have_map) {
+        sbuf_printf (b, "allocated:       %" PRIu64 " bytes in %zu extents\n",
+                     fmt_extents_allocated (&d->map), d->map.v.len);
+    }
+    if (d->io) {
+        for (uint32_t i = 0; i < beio_nfiles (d->io); i++) {
+            sbuf_printf (b, "file %u:          %s\n", i,
+                         beio_file (d->io, i)->path);
+        }
+    }
+    if (d->info.has_parent) {
+        sbuf_printf (b, "parent:          yes (delta disk; map includes the parent)\n");
+    }
+    sbuf_printf (b, "problems:        %zu\n", d->probs.n + d->probs.dropped);
+    for (size_t i = 0; i < d->probs.n; i++) {
+        sbuf_printf (b, "  - %s\n", d->probs.msg[i]);
+    }
+    if (d->probs.dropped) {
+        sbuf_printf (b, "  - (%zu more not shown)\n", d->probs.dropped);
+    }
+}
+
+static void
+info_json (struct sbuf *b, const struct info_data *d)
+{
+    struct jsonw w;
+
+    jw_init (&w, b, true);
+    jw_obj_begin (&w);
+    jw_kv_str (&w, "file", d->file);
+    jw_kv_str (&w, "format", fmt_type_name (d->type));
+    jw_kv_str (&w, "subformat", d->info.subformat);
+    jw_kv_u64 (&w, "virtual_size", d->info.virtual_size);
+    jw_kv_u64 (&w, "block_size", d->info.block_size);
+    jw_kv_bool (&w, "has_parent", d->info.has_parent);
+    if (d->have_map) {
+        jw_kv_u64 (&w, "allocated_bytes", fmt_extents_allocated (&d->map));
+        jw_key (&w, "extents");
+        jw_arr_begin (&w);
+        for (size_t i = 0; i < d->map.v.len && i < 100000; i++) {
+            const struct fmt_extent *e = &d->map.v.ptr[i];
+
+            jw_obj_begin (&w);
+            jw_kv_u64 (&w, "offset", e->guest_off);
+            jw_kv_u64 (&w, "length", e->len);
+            jw_kv_str (&w, "kind", e->kind == FMT_EXT_ZERO ? "zero"
+                       : e->kind == FMT_EXT_DATA ? "data" : "compressed");
+            if (e->kind != FMT_EXT_ZERO) {
+                jw_kv_u64 (&w, "file", e->file);
+                jw_kv_u64 (&w, "file_offset", e->file_off);
+            }
+            jw_obj_end (&w);
+        }
+        jw_arr_end (&w);
+    }
+    jw_key (&w, "files");
+    jw_arr_begin (&w);
+    for (uint32_t i = 0; d->io && i < beio_nfiles (d->io); i++) {
+        jw_str (&w, beio_file (d->io, i)->path);
+    }
+    jw_arr_end (&w);
+    jw_key (&w, "problems");
+    jw_arr_begin (&w);
+    for (size_t i = 0; i < d->probs.n; i++) {
+        jw_str (&w, d->probs.msg[i]);
+    }
+    jw_arr_end (&w);
+    jw_obj_end (&w);
+    sbuf_addch (b, '\n');
+}
+
+int
+vmshift_info (struct vmshift_handle *h, const char *file, int json,
+              char **report)
+{
+    struct info_data d = { .file = file };
+    struct backend *be;
+    struct sbuf b;
+    int r;
+
+    api_enter (h);
+    if (loc_kind_of (file) != LOC_LOCAL) {
+        return set_error (ENOTSUP, "'%s': only local files are supported by "
+                          "this build", file);
+    }
+    be = be_local_new (&h->log);
+    if (be == NULL) {
+        return -ENOMEM;
+    }
+    fmt_problems_init (&d.probs);
+    fmt_extents_init (&d.map);
+    r = beio_open (be, file, &d.io);
+    if (r == 0) {
+        r = info_probe (d.io, &d.type);
+    }
+    if (r == 0) {
+        r = fmt_validate (beio_fmt (d.io), d.type, &d.probs, &d.info);
+    }
+    if (r == 0 && d.probs.n == 0) {
+        struct fmt_source_info mi;
+
+        /* The map is only meaningful for a valid image; its own failure
+         * (say, an extent file missing) is one more problem. */
+        if (fmt_read_map (beio_fmt (d.io), d.type, &d.map, &mi) == 0) {
+            d.have_map = true;
+            d.info.has_parent = mi.has_parent;
+        } else {
+            fmt_problem (&d.probs, "%s", vmshift_get_error ());
+            clear_error ();
+        }
+    }
+    if (r == 0) {
+        sbuf_init (&b, INFO_MAX);
+        if (json) {
+            info_json (&b, &d);
+        } else {
+            info_text (&b, &d);
+        }
+        *report = sbuf_detach (&b, NULL);
+        r = *report ? (int) (d.probs.n + d.probs.dropped) : -ENOMEM;
+    }
+    fmt_problems_release (&d.probs);
+    fmt_extents_release (&d.map);
+    beio_close (d.io);
+    backend_free (be);
+    return r;
+}
+
+int
+vmshift_verify (struct vmshift_handle *h, const char *a, const char *b,
+                int full, int json, char **report)
+{
+    struct verify_side sa, sb;
+    struct verify_report rep;
+    struct backend *be;
+    struct sbuf out;
+    struct jsonw w;
+    int r;
+
+    api_enter (h);
+    if (loc_kind_of (a) != LOC_LOCAL || loc_kind_of (b) != LOC_LOCAL) {
+        return set_error (ENOTSUP, "verify: only local files are supported by "
+                          "this build");
+    }
+    be = be_local_new (&h->log);
+    if (be == NULL) {
+        return -ENOMEM;
+    }
+    r = verify_open (be, a, &sa);
+    if (r == 0) {
+        r = verify_open (be, b, &sb);
+        if (r == 0) {
+            r = verify_compare (&sa, &sb, full != 0, &rep);
+            verify_close (&sb);
+        }
+        verify_close (&sa);
+    }
+    backend_free (be);
+    if (r < 0) {
+        return r;
+    }
+    sbuf_init (&out, 1 << 16);
+    if (json) {
+        jw_init (&w, &out, true);
+        jw_obj_begin (&w);
+        jw_kv_str (&w, "a", a);
+        jw_kv_str (&w, "b", b);
+        jw_kv_bool (&w, "identical", !rep.differ);
+        if (rep.differ) {
+            jw_kv_u64 (&w, "first_difference", rep.first_diff);
+            jw_kv_str (&w, "reason", rep.why);
+        }
+        jw_kv_u64 (&w, "virtual_size", rep.virtual_size);
+        jw_kv_u64 (&w, "bytes_read", rep.bytes_read);
+        jw_kv_u64 (&w, "bytes_proven_shared", rep.bytes_shared);
+        jw_kv_u64 (&w, "bytes_zero_both", rep.bytes_zero);
+        jw_kv_bool (&w, "full", full != 0);
+        jw_obj_end (&w);
+        sbuf_addch (&out, '\n');
+    } else if (rep.differ) {
+        sbuf_printf (&out, "'%s' and '%s' differ at guest offset %" PRIu64
+                     ": %s\n", a, b, rep.first_diff, rep.why);
+    } else {
+        sbuf_printf (&out, "identical: %" PRIu64 " bytes; %" PRIu64
+                     " proven shared (same physical blocks), %" PRIu64
+                     " compared by reading, %" PRIu64 " zero in both\n",
+                     rep.virtual_size, rep.bytes_shared, rep.bytes_read,
+                     rep.bytes_zero);
+    }
+    *report = sbuf_detach (&out, NULL);
+    if (*report == NULL) {
+        return -ENOMEM;
+    }
+    return rep.differ ? 1 : 0;
+}
