@@ -1,0 +1,91 @@
+#!/bin/sh
+# The executor's contract on a real reflink filesystem (raw -> raw, which
+# needs no format code): blocks shared (FIEMAP), nothing copied, source
+# untouched, targets refused or replaced as asked, dry runs write nothing,
+# interrupted runs cleaned up by the next one, failures leave nothing.
+. "$VMSHIFT_TOP/tests/lib/functions.sh"
+requires jq filefrag md5sum
+need_xfs
+cd "$scratch" || fail "cd"
+
+random_disk src.raw 64
+sum0=$(md5sum < src.raw)
+
+# 1. metadata-only (here: no metadata) conversion with shared blocks
+"$VMSHIFT" convert --json src.raw dst.raw > res.json || fail "convert failed"
+[ "$(jq .bytes_copied res.json)" = 0 ] || fail "bytes were copied: $(cat res.json)"
+[ "$(jq .bytes_cloned res.json)" -gt 0 ] || fail "nothing was cloned"
+[ "$(jq .all_shared res.json)" = true ] || fail "all_shared is not true"
+filefrag -v dst.raw | grep -q shared || fail "filefrag shows no shared extents"
+cmp src.raw dst.raw || fail "target differs from source"
+"$VMSHIFT" verify --json src.raw dst.raw > ver.json || fail "verify failed"
+[ "$(jq .bytes_proven_shared ver.json)" -gt 0 ] || fail "verify proved nothing shared"
+[ "$(jq .bytes_read ver.json)" = 0 ] || fail "verify read data it could prove shared"
+"$VMSHIFT" verify --full src.raw dst.raw >/dev/null || fail "verify --full failed"
+
+# 2. an existing target is refused (exit 4) unless --force
+if "$VMSHIFT" convert src.raw dst.raw 2>err.txt; then fail "overwrote without --force"; fi
+"$VMSHIFT" convert src.raw dst.raw 2>/dev/null; [ $? -eq 4 ] || fail "wrong exit code for an existing target"
+grep -q "already exists" err.txt || fail "unclear message: $(cat err.txt)"
+"$VMSHIFT" convert --force src.raw dst.raw >/dev/null || fail "--force failed"
+
+# 3. the source is never a target
+if "$VMSHIFT" convert --force src.raw src.raw 2>err.txt; then fail "converted onto the source"; fi
+grep -q "never writes its source" err.txt || fail "unclear message: $(cat err.txt)"
+ln -s src.raw link.raw
+if "$VMSHIFT" convert --force src.raw link.raw 2>/dev/null; then fail "wrote through a symlink to the source"; fi
+[ "$(md5sum < src.raw)" = "$sum0" ] || fail "the source changed"
+
+# 4. dry run: a plan, nothing written
+"$VMSHIFT" convert --dry-run --json src.raw plan.raw > plan.json || fail "dry run failed"
+jq -e '.outputs[0].data | length > 0' plan.json >/dev/null || fail "plan has no data placements"
+[ ! -e plan.raw ] || fail "dry run wrote the target"
+[ -z "$(ls -A . | grep vmshift)" ] || fail "dry run left temporaries"
+
+# 5. a run killed mid-way leaves a temporary; the next run removes it
+host=$(hostname | tr -c 'A-Za-z0-9-\n' '-')
+sleep 30 & deadpid=$!; kill $deadpid; wait $deadpid 2>/dev/null
+touch ".again.raw.vmshift.$host.$deadpid.0badc0de.tmp"
+touch ".again.raw.vmshift.otherhost.1.0badc0de.tmp"
+"$VMSHIFT" convert src.raw again.raw >/dev/null || fail "convert after crash failed"
+[ ! -e ".again.raw.vmshift.$host.$deadpid.0badc0de.tmp" ] || fail "stale temporary not removed"
+[ -e ".again.raw.vmshift.otherhost.1.0badc0de.tmp" ] || fail "removed another host's temporary"
+rm -f .again.raw.vmshift.otherhost.*
+
+# 6. kill -9 during a long copy, then rerun: one correct target, no leftovers
+truncate -s 1G big.raw
+dd if=/dev/urandom of=big.raw bs=1M count=768 conv=notrunc status=none
+"$VMSHIFT" convert --no-clone big.raw big-copy.raw & pid=$!
+i=0
+while [ -z "$(ls -A . | grep '^\.big-copy\.raw\.vmshift\.')" ] && [ $i -lt 200 ]; do
+    sleep 0.01; i=$((i + 1))
+done
+sleep 0.1
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+[ ! -e big-copy.raw ] || fail "the run finished before it could be killed, or left a file under the final name"
+[ -n "$(ls -A . | grep '^\.big-copy\.raw\.vmshift\.')" ] || fail "no temporary after kill -9"
+"$VMSHIFT" convert big.raw big-copy.raw >/dev/null || fail "rerun failed"
+cmp big.raw big-copy.raw || fail "rerun produced a different file"
+[ -z "$(ls -A . | grep '\.vmshift\.')" ] || fail "leftover temporaries: $(ls -A)"
+rm -f big.raw big-copy.raw
+
+# 7. a failure mid-write (ENOSPC on a tiny tmpfs) leaves nothing behind
+mkdir small
+mount -t tmpfs -o size=2m tmpfs small || skip "cannot mount tmpfs"
+cleanup_fn umount "$scratch/small"
+if "$VMSHIFT" convert src.raw small/out.raw 2>err.txt; then fail "convert into a full filesystem succeeded"; fi
+[ -z "$(ls -A small)" ] || fail "failed run left files: $(ls -A small)"
+grep -q "out.raw" err.txt || grep -q "small" err.txt || fail "error does not name the target: $(cat err.txt)"
+
+# 8. across filesystems blocks cannot be shared: copied, and said so
+mkdir other
+mount -t tmpfs -o size=200m tmpfs other || skip "cannot mount tmpfs"
+cleanup_fn umount "$scratch/other"
+"$VMSHIFT" convert --json src.raw other/copy.raw > res2.json 2>err2.txt || fail "cross-filesystem convert failed"
+[ "$(jq .all_shared res2.json)" = false ] || fail "claims sharing across filesystems"
+[ "$(jq .bytes_copied res2.json)" -gt 0 ] || fail "bytes_copied is 0 across filesystems"
+jq -e '.copy_reason | test("FICLONERANGE")' res2.json >/dev/null || fail "no copy reason: $(cat res2.json)"
+grep -q "copied, not shared" err2.txt || fail "no warning on stderr"
+cmp src.raw other/copy.raw || fail "copy differs"
+[ "$(md5sum < src.raw)" = "$sum0" ] || fail "the source changed"
+echo "all executor checks passed"

@@ -1,0 +1,30 @@
+/* vmshift bench: shared between cmd-bench.c and bench-svg.c. */
+#ifndef VMSHIFT_BENCH_H
+#define VMSHIFT_BENCH_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define BENCH_MAX_SIZES 16
+#define BENCH_MAX_FORMATS 4
+#define BENCH_MAX_RUNS 101
+
+struct bench_cell {
+    uint64_t size;
+    const char *format;
+    int runs;
+    double ms[BENCH_MAX_RUNS];
+    double median_ms, min_ms, max_ms;
+    uint64_t metadata_bytes;
+    uint64_t bytes_cloned;
+    uint64_t bytes_copied;
+    long peak_rss_kib;
+    int all_shared;
+    int ok;
+    char error[256];
+};
+
+int bench_svg (FILE *fp, const struct bench_cell *cells, size_t n,
+               const char *const *formats, size_t nformats);
+
+#endif
