@@ -169,7 +169,10 @@ install: all
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libvmshift.so.0 $(DESTDIR)$(LIBDIR)/libvmshift.so
 	install -m 644 engine/vmshift.h $(DESTDIR)$(INCLUDEDIR)/
-	install -m 644 $(PCFILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@PKGS@|$(PKGS)|' engine/vmshift.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vmshift.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/vmshift.pc
 	install -m 755 $(VMSHIFT) $(DESTDIR)$(BINDIR)/
 	install -m 644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 
