@@ -126,7 +126,9 @@ vhdx_bat_payload (struct vhdx_bat_scan *s, uint64_t idx, uint64_t e)
     unsigned st = vhdx_bat_state (e);
 
     if (block >= s->g.nblocks) {
-        s->unused_nonzero += e != 0;
+        /* qemu fills the rest of the last chunk with ZERO entries */
+        s->unused_nonzero += off != 0 || (st != VHDX_BAT_NOT_PRESENT &&
+                                          st != VHDX_BAT_ZERO);
         return 0;
     }
     gbytes = vhdx_geom_block_bytes (&s->g, block);
@@ -292,8 +294,8 @@ vhdx_ck_bat (struct vhdx_ck *ck)
                      "(ignored)", ULL (s.reserved_bits));
     }
     if (s.unused_nonzero) {
-        fmt_problem (ck->warns, "%llu BAT entries past the last block are "
-                     "not zero (ignored)", ULL (s.unused_nonzero));
+        fmt_problem (ck->warns, "%llu BAT entries past the last block "
+                     "point at data (ignored)", ULL (s.unused_nonzero));
     }
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine/base/endian.h"
 #include "engine/base/error.h"
@@ -289,4 +290,438 @@ Test (vhdx_images, interleave_index_on_disk)
     cr_assert_eq (get_le64 (e8), 0);    /* sector bitmap of chunk 0 */
     test_io_close (t);
     vt_rmdir (dir);
+}
+
+/* ---------------------------------------------------- 64 TiB, plan only */
+
+static const struct fmt_blob *
+find_blob (const struct fmt_layout *lay, const char *what)
+{
+    for (size_t i = 0; i < lay->out[0].blobs.len; i++) {
+        if (strcmp (lay->out[0].blobs.ptr[i].what, what) == 0) {
+            return &lay->out[0].blobs.ptr[i];
+        }
+    }
+    return NULL;
+}
+
+/* Stream the BAT blob in executor-sized chunks; count entry kinds. */
+static void
+stream_bat (const struct fmt_blob *b, const struct vhdx_geom *g,
+            uint64_t *zero, uint64_t *present, uint64_t *sb)
+{
+    uint8_t *buf = malloc (FMT_GEN_CHUNK);
+
+    cr_assert_not_null (buf);
+    *zero = *present = *sb = 0;
+    for (uint64_t off = 0; off < b->len; off += FMT_GEN_CHUNK) {
+        size_t n = b->len - off < FMT_GEN_CHUNK ? b->len - off : FMT_GEN_CHUNK;
+
+        cr_assert_eq (fmt_blob_read (b, off, buf, n), 0);
+        for (size_t k = 0; k < n; k += 8) {
+            uint64_t idx = (off + k) / 8, e = get_le64 (buf + k);
+
+            if (vhdx_index_is_sb (g, idx)) {
+                cr_assert_eq (e, 0);
+                *sb += 1;
+            } else if (vhdx_index_block (g, idx) >= g->nblocks) {
+                cr_assert_eq (e, 0);
+            } else if (e == VHDX_BAT_ZERO) {
+                *zero += 1;
+            } else {
+                cr_assert_eq (vhdx_bat_state (e), VHDX_BAT_FULLY_PRESENT);
+                *present += 1;
+            }
+        }
+    }
+    free (buf);
+}
+
+static void
+plan_64t (uint32_t bs, uint64_t want_x, const struct fmt_extent_list *map,
+          uint64_t want_present)
+{
+    struct fmt_plan_opts o;
+    struct fmt_layout lay;
+    struct fmt_source_info info = { .virtual_size = 64 * TiB };
+    struct vhdx_geom g;
+    const struct fmt_blob *bat;
+    uint64_t zero, present, sb, small = 0;
+
+    vt_opts (&o, "big.vhdx", bs, false);
+    fmt_layout_init (&lay);
+    cr_assert_eq (fmt_plan (FMT_VHDX, &info, map, &o, &lay), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_eq (vhdx_geom_init (&g, 64 * TiB, bs, 512), 0);
+    cr_assert_eq (lay.data_offset, want_x);
+    cr_assert_eq (lay.out[0].file_size, want_x + 64 * TiB);
+    bat = find_blob (&lay, "vhdx BAT");
+    cr_assert_not_null (bat);
+    /* Streamed, never held: a generator, not a buffer. */
+    cr_assert_null (bat->data);
+    cr_assert_not_null (bat->gen);
+    cr_assert_eq (bat->off, 3 * MiB);
+    cr_assert_eq (bat->len, (g.entries * 8 + 4095) / 4096 * 4096);
+    cr_assert_leq (bat->len, want_x - 3 * MiB);
+    for (size_t i = 0; i < lay.out[0].blobs.len; i++) {
+        const struct fmt_blob *b = &lay.out[0].blobs.ptr[i];
+
+        if (b->data) {
+            cr_assert_leq (b->len, 4096, "blob '%s' holds %llu bytes", b->what,
+                           (unsigned long long) b->len);
+            small += b->len;
+        }
+    }
+    cr_assert_leq (small, 64 * 1024);
+    cr_assert_eq (lay.meta_bytes, bat->len + small);
+    cr_assert_leq (lay.meta_bytes, (want_x - 3 * MiB) + 512 * 1024);
+    stream_bat (bat, &g, &zero, &present, &sb);
+    cr_assert_eq (zero + present, g.nblocks);
+    cr_assert_eq (present, want_present);
+    cr_assert_eq (sb, g.nchunks);
+    cr_log_info ("64 TiB at %u MiB blocks: X = %llu MiB, meta_bytes = %llu, "
+                 "BAT blob %llu bytes", bs >> 20,
+                 (unsigned long long) (want_x >> 20),
+                 (unsigned long long) lay.meta_bytes,
+                 (unsigned long long) bat->len);
+    fmt_layout_release (&lay);
+}
+
+Test (vhdx_plan, all_hole_64t_32m)
+{
+    struct fmt_extent_list m;
+
+    fmt_extents_init (&m);
+    m.size = 64 * TiB;
+    cr_assert_eq (fmt_extents_add_zero (&m, 0, m.size), 0);
+    plan_64t (32 * MiB, 20 * MiB, &m, 0);   /* X_min table B.7 */
+    fmt_extents_release (&m);
+}
+
+Test (vhdx_plan, all_hole_64t_1m)
+{
+    struct fmt_extent_list m;
+
+    fmt_extents_init (&m);
+    m.size = 64 * TiB;
+    cr_assert_eq (fmt_extents_add_zero (&m, 0, m.size), 0);
+    plan_64t (MiB, 516 * MiB, &m, 0);
+    fmt_extents_release (&m);
+}
+
+/* Data at the start, across a chunk boundary and in the last block of a
+ * 64 TiB disk: exactly those blocks are present, placed at X + offset. */
+Test (vhdx_plan, sparse_64t_placements)
+{
+    struct fmt_extent_list m;
+    struct fmt_plan_opts o;
+    struct fmt_layout lay;
+    const uint64_t a = 128 * 32 * MiB - 4096;      /* end of chunk 0 */
+
+    fmt_extents_init (&m);
+    m.size = 64 * TiB;
+    cr_assert_eq (fmt_extents_add_data (&m, 0, 4096, 0, 0), 0);
+    cr_assert_eq (fmt_extents_add_zero (&m, 4096, a - 4096), 0);
+    cr_assert_eq (fmt_extents_add_data (&m, a, 8192, 0, 4096), 0);
+    cr_assert_eq (fmt_extents_add_zero (&m, a + 8192, 64 * TiB - 512 - a - 8192), 0);
+    cr_assert_eq (fmt_extents_add_data (&m, 64 * TiB - 512, 512, 0, 12288), 0);
+    plan_64t (32 * MiB, 20 * MiB, &m, 4);
+    vt_opts (&o, "big.vhdx", 0, false);
+    fmt_layout_init (&lay);
+    cr_assert_eq (fmt_plan (FMT_VHDX, NULL, &m, &o, &lay), 0);
+    cr_assert_eq (lay.out[0].place.len, 3);
+    cr_assert_eq (lay.out[0].place.ptr[0].dst_off, 20 * MiB);
+    cr_assert_eq (lay.out[0].place.ptr[0].kind, FMT_PLACE_CLONE);
+    cr_assert_eq (lay.out[0].place.ptr[1].dst_off, 20 * MiB + a);
+    cr_assert_eq (lay.out[0].place.ptr[2].dst_off, 20 * MiB + 64 * TiB - 512);
+    cr_assert_eq (lay.out[0].place.ptr[2].kind, FMT_PLACE_COPY);
+    fmt_layout_release (&lay);
+    fmt_extents_release (&m);
+}
+
+Test (vhdx_plan, thin_1t_32m_meta_bytes)
+{
+    struct fmt_extent_list m;
+    struct fmt_plan_opts o;
+    struct fmt_layout lay;
+
+    fmt_extents_init (&m);
+    m.size = TiB;
+    cr_assert_eq (fmt_extents_add_zero (&m, 0, m.size), 0);
+    vt_opts (&o, "t.vhdx", 0, false);
+    fmt_layout_init (&lay);
+    cr_assert_eq (fmt_plan (FMT_VHDX, NULL, &m, &o, &lay), 0);
+    cr_assert_eq (lay.data_offset, 4 * MiB);
+    /* 32768 blocks + 256 sector bitmap entries = 264192 BAT bytes,
+     * written as 266240 (4 KiB multiple) */
+    cr_assert_eq (find_blob (&lay, "vhdx BAT")->len, 266240);
+    cr_assert_leq (lay.meta_bytes, MiB + 512 * 1024);
+    cr_log_info ("1 TiB at 32 MiB blocks: meta_bytes = %llu (BAT region 1 MiB)",
+                 (unsigned long long) lay.meta_bytes);
+    fmt_layout_release (&lay);
+    fmt_extents_release (&m);
+}
+
+Test (vhdx_plan, rejects_bad_inputs)
+{
+    struct fmt_extent_list m;
+    struct fmt_plan_opts o;
+    struct fmt_layout lay;
+    static const uint32_t bad_bs[] = { 512 * 1024, 3 * 1024 * 1024,
+                                       512u * 1024 * 1024, 1 };
+
+    fmt_extents_init (&m);
+    m.size = 1000;
+    cr_assert_eq (fmt_extents_add_zero (&m, 0, m.size), 0);
+    vt_opts (&o, "t.vhdx", 0, false);
+    fmt_layout_init (&lay);
+    cr_assert_eq (vhdx_plan (NULL, &m, &o, &lay), -EINVAL);
+    cr_assert (strstr (vmshift_internal_error_msg (), "multiple of 512"));
+    fmt_layout_release (&lay);
+    fmt_extents_release (&m);
+
+    m.size = 64 * TiB + 512;
+    cr_assert_eq (fmt_extents_add_zero (&m, 0, m.size), 0);
+    cr_assert_eq (vhdx_plan (NULL, &m, &o, &lay), -EFBIG);
+    cr_assert (strstr (vmshift_internal_error_msg (), "64 TiB"));
+    fmt_layout_release (&lay);
+    fmt_extents_release (&m);
+
+    m.size = GiB;
+    cr_assert_eq (fmt_extents_add_zero (&m, 0, m.size), 0);
+    for (size_t i = 0; i < sizeof bad_bs / sizeof bad_bs[0]; i++) {
+        o.block_size = bad_bs[i];
+        cr_assert_eq (vhdx_plan (NULL, &m, &o, &lay), -EINVAL);
+        cr_assert (strstr (vmshift_internal_error_msg (), "block size"));
+        fmt_layout_release (&lay);
+    }
+    o.block_size = 0;
+    o.creator = "bad \xff utf-8";
+    cr_assert_eq (vhdx_plan (NULL, &m, &o, &lay), -EINVAL);
+    fmt_layout_release (&lay);
+    fmt_extents_release (&m);
+
+    m.size = 0;
+    cr_assert_eq (vhdx_plan (NULL, &m, &o, &lay), -EINVAL);
+    fmt_layout_release (&lay);
+}
+
+/* ------------------------------------------------------------ vhdimount */
+
+static void
+check_vhdimount (uint64_t size, uint32_t bs, bool fixed,
+                 const struct vt_seg *segs, size_t n)
+{
+    char *dir = vt_tmpdir ();
+    struct fmt_plan_opts o;
+    int rc;
+
+    need_tool ("vhdimount");
+    if (access ("/dev/fuse", R_OK | W_OK) != 0) {
+        vt_rmdir (dir);
+        cr_skip_test ("FUSE unavailable: no usable /dev/fuse");
+    }
+    cr_assert_not_null (dir);
+    cr_assert_eq (test_sh ("mkdir '%s/mnt'", dir), 0);
+    {
+        char raw[4096];
+
+        snprintf (raw, sizeof raw, "%s/src.raw", dir);
+        cr_assert_eq (vt_make_raw (raw, size, segs, n, 11), 0);
+        vt_opts (&o, "out.vhdx", bs, fixed);
+        cr_assert_eq (vt_convert (raw, dir, &o, NULL, NULL), 0);
+    }
+    if (test_sh ("vhdimount '%s/out.vhdx' '%s/mnt' >/dev/null 2>&1", dir,
+                 dir) != 0 ||
+        test_sh ("test -e '%s/mnt/vhdi1'", dir) != 0) {
+        (void) test_sh ("umount '%s/mnt' 2>/dev/null", dir);
+        vt_rmdir (dir);
+        cr_skip_test ("FUSE unavailable: vhdimount could not mount");
+    }
+    rc = test_sh ("cmp '%s/mnt/vhdi1' '%s/src.raw'", dir, dir);
+    cr_assert_eq (test_sh ("umount '%s/mnt'", dir), 0);
+    cr_assert_eq (rc, 0, "vhdimount content differs from the source");
+    vt_rmdir (dir);
+}
+
+Test (vhdx_vhdimount, dynamic_partial_last_block)
+{
+    const struct vt_seg s[] = {
+        { 0, 65536 }, { 33 * MiB + 100, 5000 }, { 100 * MiB, 1536 },
+    };
+
+    check_vhdimount (100 * MiB + 1536, 0, false, s, 3);
+}
+
+Test (vhdx_vhdimount, fixed_2m)
+{
+    const struct vt_seg s[] = { { MiB - 512, 4096 }, { 9 * MiB, 3 * MiB } };
+
+    check_vhdimount (13 * MiB + 512, 2 * MiB, true, s, 2);
+}
+
+/* ------------------------------------------------ corpus, qemu-created */
+
+/* read_map of img must equal the raw file ref (both read in place). */
+static void
+check_equal_raw (const char *img, const char *ref)
+{
+    struct test_io *a = test_io_open (img), *b = test_io_open (ref);
+    struct fmt_extent_list ma, mb;
+    struct fmt_source_info ia = { 0 }, ib = { 0 };
+    struct fmt_problems probs;
+
+    cr_assert_not_null (a);
+    cr_assert_not_null (b);
+    fmt_problems_init (&probs);
+    cr_assert_eq (vhdx_validate (test_io_fmt (a), &probs, &ia), 0);
+    cr_assert_eq (probs.n, 0, "%s: %s", img, probs.n ? probs.msg[0] : "");
+    fmt_problems_release (&probs);
+    fmt_extents_init (&ma);
+    fmt_extents_init (&mb);
+    memset (&ia, 0, sizeof ia);
+    cr_assert_eq (fmt_read_map (test_io_fmt (a), FMT_UNKNOWN, &ma, &ia), 0,
+                  "%s", vmshift_internal_error_msg ());
+    cr_assert_eq (ia.type, FMT_VHDX);
+    cr_assert_eq (raw_read_map (test_io_fmt (b), &mb, &ib), 0);
+    cr_assert_eq (vt_compare (a, &ma, b, &mb), 0, "%s differs from %s", img,
+                  ref);
+    fmt_extents_release (&ma);
+    fmt_extents_release (&mb);
+    test_io_close (a);
+    test_io_close (b);
+}
+
+static char *
+corpus_unxz (const char *name, char *out, size_t outlen, char **dirp)
+{
+    const char *c = test_corpus_dir ();
+
+    if (c == NULL) {
+        cr_skip_test ("corpus not found (set VMSHIFT_CORPUS)");
+    }
+    *dirp = vt_tmpdir ();
+    cr_assert_not_null (*dirp);
+    snprintf (out, outlen, "%s/%s", *dirp, name);
+    cr_assert_eq (test_sh ("xz -dc '%s/images/dfvfs/%s.xz' > '%s'", c, name,
+                           out), 0);
+    return out;
+}
+
+static void
+check_corpus (const char *name)
+{
+    char img[4096], ref[4096], *dir;
+
+    need_tool ("qemu-img");
+    corpus_unxz (name, img, sizeof img, &dir);
+    snprintf (ref, sizeof ref, "%s/ref.raw", dir);
+    cr_assert_eq (test_sh ("qemu-img convert -f vhdx -O raw '%s' '%s'", img,
+                           ref), 0);
+    check_equal_raw (img, ref);
+    vt_rmdir (dir);
+}
+
+Test (vhdx_corpus, ext2_equals_ext2_raw)
+{
+    char img[4096], ref[4096], *dir, *dir2;
+
+    corpus_unxz ("ext2.vhdx", img, sizeof img, &dir);
+    corpus_unxz ("ext2.raw", ref, sizeof ref, &dir2);
+    check_equal_raw (img, ref);
+    vt_rmdir (dir);
+    vt_rmdir (dir2);
+}
+
+Test (vhdx_corpus, ext2_qemu) { check_corpus ("ext2.vhdx"); }
+Test (vhdx_corpus, ntfs_dynamic) { check_corpus ("ntfs-dynamic.vhdx"); }
+Test (vhdx_corpus, ntfs_fixed) { check_corpus ("ntfs-fixed.vhdx"); }
+Test (vhdx_corpus, ntfs_parent) { check_corpus ("ntfs-parent.vhdx"); }
+Test (vhdx_corpus, fat_parent) { check_corpus ("fat-parent.vhdx"); }
+
+static void
+check_differencing (const char *name)
+{
+    char img[4096], *dir;
+    struct test_io *t;
+    struct fmt_extent_list m;
+    struct fmt_source_info info = { 0 };
+    struct fmt_problems probs;
+
+    corpus_unxz (name, img, sizeof img, &dir);
+    t = test_io_open (img);
+    fmt_extents_init (&m);
+    cr_assert_eq (vhdx_read_map (test_io_fmt (t), &m, &info), -ENOTSUP);
+    cr_assert (strstr (vmshift_internal_error_msg (), "differencing"), "%s",
+               vmshift_internal_error_msg ());
+    cr_assert (strstr (vmshift_internal_error_msg (), name));
+    cr_assert_eq (m.v.len, 0);
+    fmt_problems_init (&probs);
+    memset (&info, 0, sizeof info);
+    cr_assert_eq (vhdx_validate (test_io_fmt (t), &probs, &info), 0);
+    /* The only problem is the unsupported feature: the BAT's
+     * PARTIALLY_PRESENT blocks are legal in a differencing disk. */
+    cr_assert_eq (probs.n, 1, "%zu problems, first: %s", probs.n,
+                  probs.n ? probs.msg[0] : "");
+    cr_assert (info.has_parent);
+    cr_assert_str_eq (info.subformat, "differencing");
+    fmt_problems_release (&probs);
+    test_io_close (t);
+    vt_rmdir (dir);
+}
+
+Test (vhdx_corpus, fat_differential_unsupported)
+{
+    check_differencing ("fat-differential.vhdx");
+}
+
+Test (vhdx_corpus, ntfs_differential_unsupported)
+{
+    check_differencing ("ntfs-differential.vhdx");
+}
+
+static void
+check_qemu_created (const char *opts, const char *size, const char *writes)
+{
+    char *dir = vt_tmpdir ();
+    char img[4096], ref[4096];
+
+    need_tool ("qemu-img");
+    need_tool ("qemu-io");
+    cr_assert_not_null (dir);
+    snprintf (img, sizeof img, "%s/q.vhdx", dir);
+    snprintf (ref, sizeof ref, "%s/ref.raw", dir);
+    cr_assert_eq (test_sh ("qemu-img create -q -f vhdx -o %s '%s' %s", opts,
+                           img, size), 0);
+    cr_assert_eq (test_sh ("qemu-io -f vhdx %s '%s' >/dev/null", writes, img),
+                  0);
+    cr_assert_eq (test_sh ("qemu-img convert -f vhdx -O raw '%s' '%s'", img,
+                           ref), 0);
+    check_equal_raw (img, ref);
+    vt_rmdir (dir);
+}
+
+Test (vhdx_qemu, dynamic_1m_blocks)
+{
+    check_qemu_created ("subformat=dynamic,block_size=1M", "64M",
+                        "-c 'write -P 0xab 0 1M' -c 'write -P 0xcd 5M 512' "
+                        "-c 'write -P 0x11 63M 1M'");
+}
+
+Test (vhdx_qemu, dynamic_default_unaligned_size)
+{
+    check_qemu_created ("subformat=dynamic", "100000K",
+                        "-c 'write -P 0x5a 40M 4k' -c 'write -P 0x77 97M 512'");
+}
+
+Test (vhdx_qemu, fixed_8m_blocks)
+{
+    check_qemu_created ("subformat=fixed,block_size=8M", "24M",
+                        "-c 'write -P 0x42 8M 64k' -c 'write -P 0x43 1M 512'");
+}
+
+Test (vhdx_qemu, dynamic_zero_state_off_256m)
+{
+    check_qemu_created ("subformat=dynamic,block_size=256M,block_state_zero=off",
+                        "600M", "-c 'write -P 0x99 300M 1M'");
 }
