@@ -187,11 +187,16 @@ vhdx_ck_params (struct vhdx_ck *ck, const struct vhdx_mt *mt)
         fmt_problem (ck->probs, "physical sector size %u is not 512 or 4096",
                      ck->pss);
     }
-    if (ck->vsize == 0 || ck->vsize > VHDX_MAX_VSIZE ||
-        (ok && ck->vsize % ck->lss)) {
-        fmt_problem (ck->probs, "virtual disk size %llu is not a nonzero "
-                     "multiple of the %u-byte logical sector up to 64 TiB",
-                     ULL (ck->vsize), ck->lss);
+    if (ck->vsize == 0) {
+        fmt_problem (ck->probs, "virtual disk size is 0");
+        ok = false;
+    } else if (ck->vsize > VHDX_MAX_VSIZE) {
+        fmt_problem (ck->probs, "virtual disk size %llu is larger than the "
+                     "VHDX limit of 64 TiB", ULL (ck->vsize));
+        ok = false;
+    } else if (ok && ck->vsize % ck->lss) {
+        fmt_problem (ck->probs, "virtual disk size %llu is not a multiple of "
+                     "the %u-byte logical sector", ULL (ck->vsize), ck->lss);
         ok = false;
     }
     ck->meta_ok = ok;
