@@ -385,5 +385,6 @@ Test (vhdx_codec, bat_entry_bits)
     cr_assert_eq (vhdx_bat_offset (e), 5 * MiB);
     /* reserved bits 3..19 are not part of the offset */
     cr_assert_eq (vhdx_bat_offset (e | 0x8), 5 * MiB);
-    cr_assert_eq (vhdx_bat_offset (UINT64_MAX), UINT64_MAX & ~UINT64_C (0xfffff));
+    cr_assert_eq (vhdx_bat_offset (UINT64_MAX),
+                  UINT64_MAX & ~UINT64_C (0xfffff));
 }

@@ -29,6 +29,7 @@
 #define BAT_OFF (3 * MiB)
 #define META_OFF (2 * MiB)
 #define LOG_OFF MiB
+#define ITEMS (META_OFF + 65536)   /* FP, VDSize, LSS, PSS, DiskId */
 
 static char *dir;
 static char src[4096], img[4096];
@@ -245,7 +246,12 @@ m_equal_seq_same (void)
     wr (VHDX_HEADER1_OFF, h, sizeof h);
 }
 
-static void m_log_version (void) { both_headers_u16 (VHDX_HDR_OFF_LOG_VERSION, 1); }
+static void
+m_log_version (void)
+{
+    both_headers_u16 (VHDX_HDR_OFF_LOG_VERSION, 1);
+}
+
 static void m_version (void) { both_headers_u16 (VHDX_HDR_OFF_VERSION, 2); }
 
 static void
@@ -317,12 +323,12 @@ m_lss_4096 (void)
     wr_le32 (META_OFF + 65536 + 16, 4096);
 }
 
-static void m_lss_1024 (void) { wr_le32 (META_OFF + 65536 + 16, 1024); }
-static void m_block_size (void) { wr_le32 (META_OFF + 65536, 3 * (uint32_t) MiB); }
-static void m_has_parent (void) { wr_le32 (META_OFF + 65536 + 4, 2); }
-static void m_vsize_odd (void) { wr_le64 (META_OFF + 65536 + 8, BASE_SIZE + 100); }
-static void m_vsize_big (void) { wr_le64 (META_OFF + 65536 + 8, UINT64_C (1) << 46); }
-static void m_vsize_huge (void) { wr_le64 (META_OFF + 65536 + 8, UINT64_C (1) << 47); }
+static void m_lss_1024 (void) { wr_le32 (ITEMS + 16, 1024); }
+static void m_block_size (void) { wr_le32 (ITEMS, 3 * (uint32_t) MiB); }
+static void m_has_parent (void) { wr_le32 (ITEMS + 4, 2); }
+static void m_vsize_odd (void) { wr_le64 (ITEMS + 8, BASE_SIZE + 100); }
+static void m_vsize_big (void) { wr_le64 (ITEMS + 8, UINT64_C (1) << 46); }
+static void m_vsize_huge (void) { wr_le64 (ITEMS + 8, UINT64_C (1) << 47); }
 static void m_missing_item (void) { wr_le16 (META_OFF + VHDX_MT_OFF_COUNT, 4); }
 
 static void

@@ -85,9 +85,10 @@ check_bat_states (const char *vhdx, struct test_io *raw,
         blk = vhdx_index_block (&g, idx);
         if (blk >= g.nblocks) {
             cr_assert_eq (e, 0);
-        } else if (!fixed && fmt_extents_is_zero (rmap, blk * bs,
-                                                  vhdx_geom_block_bytes (&g, blk),
-                                                  &hint)) {
+        } else if (!fixed &&
+                   fmt_extents_is_zero (rmap, blk * bs,
+                                        vhdx_geom_block_bytes (&g, blk),
+                                        &hint)) {
             cr_assert_eq (e, VHDX_BAT_ZERO, "block %llu",
                           (unsigned long long) blk);
         } else {
@@ -199,7 +200,9 @@ Test (vhdx_images, one_sector_fixed)
 
 Test (vhdx_images, exact_block_boundaries)
 {
-    const struct vt_seg s[] = { { 32 * MiB - 4096, 8192 }, { 64 * MiB - 512, 512 } };
+    const struct vt_seg s[] = {
+        { 32 * MiB - 4096, 8192 }, { 64 * MiB - 512, 512 },
+    };
 
     run_case (64 * MiB, 32 * MiB, false, s, 2);
 }
@@ -262,8 +265,18 @@ Test (vhdx_images, sector_bitmap_interleave_5g_1m)
     run_case (5 * GiB, MiB, false, s, 4);
 }
 
-/* Validator and reader on one planned image, BAT index mapping checked
- * directly: block 4101's entry is at index 4102. */
+static uint64_t
+bat_at (struct test_io *t, uint64_t idx)
+{
+    uint8_t e8[8];
+
+    cr_assert_eq (fmt_io_pread (test_io_fmt (t), 0, e8, 8, 3 * MiB + idx * 8),
+                  0);
+    return get_le64 (e8);
+}
+
+/* The BAT index mapping as written on disk: after 4096 payload entries
+ * comes the sector bitmap entry, so block 4101's entry is at index 4102. */
 Test (vhdx_images, interleave_index_on_disk)
 {
     char *dir = vt_tmpdir ();
@@ -271,7 +284,6 @@ Test (vhdx_images, interleave_index_on_disk)
     const struct vt_seg s[] = { { 4101 * MiB, MiB } };
     struct fmt_plan_opts o;
     struct test_io *t;
-    uint8_t e8[8];
     uint64_t x = 0;
 
     cr_assert_not_null (dir);
@@ -282,12 +294,9 @@ Test (vhdx_images, interleave_index_on_disk)
     cr_assert_eq (vt_convert (raw, dir, &o, NULL, &x), 0);
     cr_assert_eq (x, 3 * MiB + MiB);    /* 5125 entries fit in 1 MiB */
     t = test_io_open (vhdx);
-    cr_assert_eq (fmt_io_pread (test_io_fmt (t), 0, e8, 8, 3 * MiB + 4102 * 8), 0);
-    cr_assert_eq (get_le64 (e8), (x + 4101 * MiB) | 6);
-    cr_assert_eq (fmt_io_pread (test_io_fmt (t), 0, e8, 8, 3 * MiB + 4101 * 8), 0);
-    cr_assert_eq (get_le64 (e8), 2);    /* block 4100: ZERO */
-    cr_assert_eq (fmt_io_pread (test_io_fmt (t), 0, e8, 8, 3 * MiB + 4096 * 8), 0);
-    cr_assert_eq (get_le64 (e8), 0);    /* sector bitmap of chunk 0 */
+    cr_assert_eq (bat_at (t, 4102), (x + 4101 * MiB) | 6);
+    cr_assert_eq (bat_at (t, 4101), 2);         /* block 4100: ZERO */
+    cr_assert_eq (bat_at (t, 4096), 0);         /* sector bitmap, chunk 0 */
     test_io_close (t);
     vt_rmdir (dir);
 }
@@ -423,7 +432,8 @@ Test (vhdx_plan, sparse_64t_placements)
     cr_assert_eq (fmt_extents_add_data (&m, 0, 4096, 0, 0), 0);
     cr_assert_eq (fmt_extents_add_zero (&m, 4096, a - 4096), 0);
     cr_assert_eq (fmt_extents_add_data (&m, a, 8192, 0, 4096), 0);
-    cr_assert_eq (fmt_extents_add_zero (&m, a + 8192, 64 * TiB - 512 - a - 8192), 0);
+    cr_assert_eq (fmt_extents_add_zero (&m, a + 8192,
+                                        64 * TiB - 512 - a - 8192), 0);
     cr_assert_eq (fmt_extents_add_data (&m, 64 * TiB - 512, 512, 0, 12288), 0);
     plan_64t (32 * MiB, 20 * MiB, &m, 4);
     vt_opts (&o, "big.vhdx", 0, false);
@@ -722,6 +732,7 @@ Test (vhdx_qemu, fixed_8m_blocks)
 
 Test (vhdx_qemu, dynamic_zero_state_off_256m)
 {
-    check_qemu_created ("subformat=dynamic,block_size=256M,block_state_zero=off",
+    check_qemu_created ("subformat=dynamic,block_size=256M,"
+                        "block_state_zero=off",
                         "600M", "-c 'write -P 0x99 300M 1M'");
 }
