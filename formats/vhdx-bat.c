@@ -190,15 +190,16 @@ static int
 vhdx_bat_entries (struct vhdx_bat_scan *s, uint64_t count)
 {
     struct vhdx_ck *ck = s->ck;
-    uint8_t *buf = malloc (VHDX_BAT_READ_ENTRIES * 8);
+    size_t cap = count < VHDX_BAT_READ_ENTRIES ? (size_t) count + 1
+                                               : VHDX_BAT_READ_ENTRIES;
+    uint8_t *buf = malloc (cap * 8);
     int r = 0;
 
     if (buf == NULL) {
         return set_error (ENOMEM, "out of memory");
     }
     for (uint64_t idx = 0; idx < count && r == 0;) {
-        size_t n = count - idx < VHDX_BAT_READ_ENTRIES
-                   ? (size_t) (count - idx) : VHDX_BAT_READ_ENTRIES;
+        size_t n = count - idx < cap ? (size_t) (count - idx) : cap;
 
         r = fmt_io_pread (ck->io, 0, buf, n * 8, ck->bat.file_off + idx * 8);
         for (size_t j = 0; j < n && r == 0; j++, idx++) {
@@ -308,12 +309,13 @@ vhdx_read_map (const struct fmt_io *io, struct fmt_extent_list *out,
 {
     struct fmt_problems probs, warns;
     struct fmt_extent_list m;
+    struct fmt_source_info inf = *info;
     int r;
 
     fmt_problems_init (&probs);
     fmt_problems_init (&warns);
     fmt_extents_init (&m);
-    r = vhdx_check (io, &probs, &warns, info, &m);
+    r = vhdx_check (io, &probs, &warns, &inf, &m);
     if (r == 0 && probs.n == 0 && probs.dropped == 0) {
         r = fmt_extents_check (&m);
         if (r < 0) {
@@ -327,6 +329,7 @@ vhdx_read_map (const struct fmt_io *io, struct fmt_extent_list *out,
     if (r == 0) {
         fmt_extents_release (out);
         *out = m;
+        *info = inf;
     } else {
         fmt_extents_release (&m);
     }
