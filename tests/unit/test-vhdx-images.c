@@ -26,11 +26,47 @@
 #define GiB (UINT64_C (1) << 30)
 #define TiB (UINT64_C (1) << 40)
 
+/* One scratch directory per test, removed by the suites' fini even when
+ * an assertion fails (after unmounting a FUSE mount left behind). */
+static char *tdir;
+
+static const char *
+work (void)
+{
+    if (tdir == NULL) {
+        tdir = vt_tmpdir ();
+        cr_assert_not_null (tdir);
+    }
+    return tdir;
+}
+
+static void
+cleanup (void)
+{
+    if (tdir) {
+        (void) test_sh ("umount '%s/mnt' 2>/dev/null", tdir);
+        vt_rmdir (tdir);
+        tdir = NULL;
+    }
+}
+
+/* Criterion runs no fini for a skipped test: clean up first. */
+#define SKIP(...) \
+    do { \
+        cleanup (); \
+        cr_skip_test (__VA_ARGS__); \
+    } while (0)
+
+TestSuite (vhdx_images, .fini = cleanup);
+TestSuite (vhdx_vhdimount, .fini = cleanup);
+TestSuite (vhdx_corpus, .fini = cleanup);
+TestSuite (vhdx_qemu, .fini = cleanup);
+
 static void
 need_tool (const char *t)
 {
     if (test_sh ("command -v %s >/dev/null 2>&1", t) != 0) {
-        cr_skip_test ("%s is not installed", t);
+        SKIP ("%s is not installed", t);
     }
 }
 
@@ -135,7 +171,7 @@ static void
 run_case (uint64_t size, uint32_t bs, bool fixed, const struct vt_seg *segs,
           size_t nsegs)
 {
-    char *dir = vt_tmpdir ();
+    const char *dir = work ();
     char raw[4096], vhdx[4096];
     struct fmt_plan_opts o;
     struct test_io *rt;
@@ -146,7 +182,6 @@ run_case (uint64_t size, uint32_t bs, bool fixed, const struct vt_seg *segs,
 
     need_tool ("qemu-img");
     need_tool ("vhdiinfo");
-    cr_assert_not_null (dir);
     snprintf (raw, sizeof raw, "%s/src.raw", dir);
     snprintf (vhdx, sizeof vhdx, "%s/out.vhdx", dir);
     cr_assert_eq (vt_make_raw (raw, size, segs, nsegs, 7), 0);
@@ -171,7 +206,6 @@ run_case (uint64_t size, uint32_t bs, bool fixed, const struct vt_seg *segs,
     check_own_reader (vhdx, rt, &rmap, &o, (uint32_t) ebs);
     fmt_extents_release (&rmap);
     test_io_close (rt);
-    vt_rmdir (dir);
 }
 
 Test (vhdx_images, size_not_block_multiple_dynamic)
@@ -279,14 +313,13 @@ bat_at (struct test_io *t, uint64_t idx)
  * comes the sector bitmap entry, so block 4101's entry is at index 4102. */
 Test (vhdx_images, interleave_index_on_disk)
 {
-    char *dir = vt_tmpdir ();
+    const char *dir = work ();
     char raw[4096], vhdx[4096];
     const struct vt_seg s[] = { { 4101 * MiB, MiB } };
     struct fmt_plan_opts o;
     struct test_io *t;
     uint64_t x = 0;
 
-    cr_assert_not_null (dir);
     snprintf (raw, sizeof raw, "%s/src.raw", dir);
     snprintf (vhdx, sizeof vhdx, "%s/out.vhdx", dir);
     cr_assert_eq (vt_make_raw (raw, 5 * GiB, s, 1, 3), 0);
@@ -298,7 +331,6 @@ Test (vhdx_images, interleave_index_on_disk)
     cr_assert_eq (bat_at (t, 4101), 2);         /* block 4100: ZERO */
     cr_assert_eq (bat_at (t, 4096), 0);         /* sector bitmap, chunk 0 */
     test_io_close (t);
-    vt_rmdir (dir);
 }
 
 /* ---------------------------------------------------- 64 TiB, plan only */
@@ -522,16 +554,14 @@ static void
 check_vhdimount (uint64_t size, uint32_t bs, bool fixed,
                  const struct vt_seg *segs, size_t n)
 {
-    char *dir = vt_tmpdir ();
+    const char *dir = work ();
     struct fmt_plan_opts o;
     int rc;
 
     need_tool ("vhdimount");
     if (access ("/dev/fuse", R_OK | W_OK) != 0) {
-        vt_rmdir (dir);
-        cr_skip_test ("FUSE unavailable: no usable /dev/fuse");
+        SKIP ("FUSE unavailable: no usable /dev/fuse");
     }
-    cr_assert_not_null (dir);
     cr_assert_eq (test_sh ("mkdir '%s/mnt'", dir), 0);
     {
         char raw[4096];
@@ -545,13 +575,11 @@ check_vhdimount (uint64_t size, uint32_t bs, bool fixed,
                  dir) != 0 ||
         test_sh ("test -e '%s/mnt/vhdi1'", dir) != 0) {
         (void) test_sh ("umount '%s/mnt' 2>/dev/null", dir);
-        vt_rmdir (dir);
-        cr_skip_test ("FUSE unavailable: vhdimount could not mount");
+        SKIP ("FUSE unavailable: vhdimount could not mount");
     }
     rc = test_sh ("cmp '%s/mnt/vhdi1' '%s/src.raw'", dir, dir);
     cr_assert_eq (test_sh ("umount '%s/mnt'", dir), 0);
     cr_assert_eq (rc, 0, "vhdimount content differs from the source");
-    vt_rmdir (dir);
 }
 
 Test (vhdx_vhdimount, dynamic_partial_last_block)
@@ -603,16 +631,14 @@ check_equal_raw (const char *img, const char *ref)
 }
 
 static char *
-corpus_unxz (const char *name, char *out, size_t outlen, char **dirp)
+corpus_unxz (const char *name, char *out, size_t outlen)
 {
     const char *c = test_corpus_dir ();
 
     if (c == NULL) {
-        cr_skip_test ("corpus not found (set VMSHIFT_CORPUS)");
+        SKIP ("corpus not found (set VMSHIFT_CORPUS)");
     }
-    *dirp = vt_tmpdir ();
-    cr_assert_not_null (*dirp);
-    snprintf (out, outlen, "%s/%s", *dirp, name);
+    snprintf (out, outlen, "%s/%s", work (), name);
     cr_assert_eq (test_sh ("xz -dc '%s/images/dfvfs/%s.xz' > '%s'", c, name,
                            out), 0);
     return out;
@@ -621,26 +647,23 @@ corpus_unxz (const char *name, char *out, size_t outlen, char **dirp)
 static void
 check_corpus (const char *name)
 {
-    char img[4096], ref[4096], *dir;
+    char img[4096], ref[4096];
 
     need_tool ("qemu-img");
-    corpus_unxz (name, img, sizeof img, &dir);
-    snprintf (ref, sizeof ref, "%s/ref.raw", dir);
+    corpus_unxz (name, img, sizeof img);
+    snprintf (ref, sizeof ref, "%s/ref.raw", work ());
     cr_assert_eq (test_sh ("qemu-img convert -f vhdx -O raw '%s' '%s'", img,
                            ref), 0);
     check_equal_raw (img, ref);
-    vt_rmdir (dir);
 }
 
 Test (vhdx_corpus, ext2_equals_ext2_raw)
 {
-    char img[4096], ref[4096], *dir, *dir2;
+    char img[4096], ref[4096];
 
-    corpus_unxz ("ext2.vhdx", img, sizeof img, &dir);
-    corpus_unxz ("ext2.raw", ref, sizeof ref, &dir2);
+    corpus_unxz ("ext2.vhdx", img, sizeof img);
+    corpus_unxz ("ext2.raw", ref, sizeof ref);
     check_equal_raw (img, ref);
-    vt_rmdir (dir);
-    vt_rmdir (dir2);
 }
 
 Test (vhdx_corpus, ext2_qemu) { check_corpus ("ext2.vhdx"); }
@@ -652,13 +675,13 @@ Test (vhdx_corpus, fat_parent) { check_corpus ("fat-parent.vhdx"); }
 static void
 check_differencing (const char *name)
 {
-    char img[4096], *dir;
+    char img[4096];
     struct test_io *t;
     struct fmt_extent_list m;
     struct fmt_source_info info = { 0 };
     struct fmt_problems probs;
 
-    corpus_unxz (name, img, sizeof img, &dir);
+    corpus_unxz (name, img, sizeof img);
     t = test_io_open (img);
     fmt_extents_init (&m);
     cr_assert_eq (vhdx_read_map (test_io_fmt (t), &m, &info), -ENOTSUP);
@@ -677,7 +700,6 @@ check_differencing (const char *name)
     cr_assert_str_eq (info.subformat, "differencing");
     fmt_problems_release (&probs);
     test_io_close (t);
-    vt_rmdir (dir);
 }
 
 Test (vhdx_corpus, fat_differential_unsupported)
@@ -693,12 +715,11 @@ Test (vhdx_corpus, ntfs_differential_unsupported)
 static void
 check_qemu_created (const char *opts, const char *size, const char *writes)
 {
-    char *dir = vt_tmpdir ();
+    const char *dir = work ();
     char img[4096], ref[4096];
 
     need_tool ("qemu-img");
     need_tool ("qemu-io");
-    cr_assert_not_null (dir);
     snprintf (img, sizeof img, "%s/q.vhdx", dir);
     snprintf (ref, sizeof ref, "%s/ref.raw", dir);
     cr_assert_eq (test_sh ("qemu-img create -q -f vhdx -o %s '%s' %s", opts,
@@ -708,7 +729,6 @@ check_qemu_created (const char *opts, const char *size, const char *writes)
     cr_assert_eq (test_sh ("qemu-img convert -f vhdx -O raw '%s' '%s'", img,
                            ref), 0);
     check_equal_raw (img, ref);
-    vt_rmdir (dir);
 }
 
 Test (vhdx_qemu, dynamic_1m_blocks)
