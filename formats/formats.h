@@ -356,6 +356,9 @@ struct fmt_plan_opts {
     const char *creator;        /* VHDX creator string, "vmshift 0.1" */
 };
 
+/* Layouts may refer to 'map' after planning: metadata generators (the
+ * VHDX BAT) walk it while the layout is executed, so keep the map alive
+ * until the layout is released. */
 int raw_plan (const struct fmt_source_info *src,
               const struct fmt_extent_list *map,
               const struct fmt_plan_opts *o, struct fmt_layout *out);
