@@ -275,6 +275,7 @@ convert_readback (struct convert_ctx *c, struct exec *x)
     /* The format's own allocation, not the host file's holes. */
     beio_set_extents (tio, false);
     r = fmt_validate (beio_fmt (tio), c->to, &probs, &tinfo);
+    /* Our own outputs must not even draw warnings. */
     if (r == 0 && probs.n > 0) {
         r = set_error (EIO, "read-back of '%s' failed validation: %s",
                        c->target, probs.msg[0]);

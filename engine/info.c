@@ -71,7 +71,8 @@ info_text (struct sbuf *b, const struct info_data *d)
     if (d->info.has_parent) {
         sbuf_printf (b, "parent:          yes (delta disk; map includes the parent)\n");
     }
-    sbuf_printf (b, "problems:        %zu\n", d->probs.n + d->probs.dropped);
+    sbuf_printf (b, "problems:        %zu\n",
+                 fmt_problems_count_errors (&d->probs) + d->probs.dropped);
     for (size_t i = 0; i < d->probs.n; i++) {
         sbuf_printf (b, "  - %s\n", d->probs.msg[i]);
     }
@@ -156,7 +157,7 @@ vmshift_info (struct vmshift_handle *h, const char *file, int json,
     if (r == 0) {
         r = fmt_validate (beio_fmt (d.io), d.type, &d.probs, &d.info);
     }
-    if (r == 0 && d.probs.n == 0) {
+    if (r == 0 && fmt_problems_count_errors (&d.probs) == 0) {
         struct fmt_source_info mi;
 
         /* The map is only meaningful for a valid image; its own failure
@@ -177,7 +178,9 @@ vmshift_info (struct vmshift_handle *h, const char *file, int json,
             info_text (&b, &d);
         }
         *report = sbuf_detach (&b, NULL);
-        r = *report ? (int) (d.probs.n + d.probs.dropped) : -ENOMEM;
+        /* Warnings are listed but do not count as problems. */
+        r = *report ? (int) (fmt_problems_count_errors (&d.probs) +
+                             d.probs.dropped) : -ENOMEM;
     }
     fmt_problems_release (&d.probs);
     fmt_extents_release (&d.map);

@@ -203,10 +203,23 @@ fmt_problem (struct fmt_problems *p, const char *fmt, ...)
     p->msg[p->n++] = s;
 }
 
+size_t
+fmt_problems_count_errors (const struct fmt_problems *p)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < p->n; i++) {
+        if (strncmp (p->msg[i], "warning: ", 9) != 0) {
+            n++;
+        }
+    }
+    return n;
+}
+
 int
 fmt_problems_to_error (const struct fmt_problems *p, const char *file)
 {
-    if (p->n == 0) {
+    if (fmt_problems_count_errors (p) == 0) {
         return 0;
     }
     return set_error (strstr (p->msg[0], "unsupported") ? ENOTSUP : EINVAL,

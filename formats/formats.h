@@ -182,6 +182,10 @@ void fmt_problems_init (struct fmt_problems *p);
 void fmt_problems_release (struct fmt_problems *p);
 void fmt_problem (struct fmt_problems *p, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
+/* Entries starting with "warning: " are conditions a file survives (one
+ * damaged header copy, an unusual but valid field); they are listed after
+ * the problems.  This counts the entries that are not warnings. */
+size_t fmt_problems_count_errors (const struct fmt_problems *p);
 /* If p has problems, set the error to the first one and return -EINVAL
  * (or -ENOTSUP when 'unsupported' is true); else 0. */
 int fmt_problems_to_error (const struct fmt_problems *p, const char *file);

@@ -124,7 +124,7 @@ main (int argc, char **argv)
             int sub_argc = argc - optind;
             char **sub_argv = argv + optind;
 
-            optind = 1;
+            optind = 0;     /* glibc: full re-initialisation */
             r = commands[i].run (&c, sub_argc, sub_argv);
             vmshift_free (c.h);
             return r;
