@@ -290,35 +290,79 @@ sim_clone_whole (int s, const char *dpath, const char *name, bool overwrite,
     return r;
 }
 
+/* The source's last block is partial.  FICLONERANGE only takes such a
+ * tail when the destination range reaches the destination's EOF; ONTAP
+ * has no such rule (a WAFL block is whole, zeros after EOF), so clone
+ * the aligned part and write the tail plus zeros up to the block end,
+ * without growing the destination. */
+static int
+sim_clone_tail (int s, int d, struct file_clone_range *fcr, uint64_t dsize)
+{
+    uint64_t tail = fcr->src_length % SIM_BLOCK;
+    uint64_t whole = fcr->src_length - tail, pad = SIM_BLOCK;
+    char buf[SIM_BLOCK];
+
+    if (whole > 0) {
+        struct file_clone_range head = *fcr;
+
+        head.src_length = whole;
+        if (ioctl (d, FICLONERANGE, &head) < 0) {
+            return -errno;
+        }
+    }
+    memset (buf, 0, sizeof buf);
+    if (pread (s, buf, tail, (off_t) (fcr->src_offset + whole)) != (ssize_t) tail) {
+        return -EIO;
+    }
+    if (fcr->dest_offset + whole + pad > dsize) {
+        pad = dsize > fcr->dest_offset + whole + tail ?
+              dsize - fcr->dest_offset - whole : tail;
+    }
+    if (pwrite (d, buf, pad, (off_t) (fcr->dest_offset + whole)) != (ssize_t) pad) {
+        return -EIO;
+    }
+    return 0;
+}
+
+static int
+sim_clone_one (int s, int d, const struct sim_range *g, const struct stat *sst,
+               const struct stat *dst)
+{
+    struct file_clone_range fcr = {
+        .src_fd = s, .src_offset = g->src * SIM_BLOCK,
+        .src_length = g->count * SIM_BLOCK, .dest_offset = g->dst * SIM_BLOCK,
+    };
+
+    if (fcr.src_offset + fcr.src_length > (uint64_t) sst->st_size) {
+        fcr.src_length = (uint64_t) sst->st_size - fcr.src_offset;
+        if (fcr.src_length % SIM_BLOCK &&
+            fcr.dest_offset + fcr.src_length < (uint64_t) dst->st_size) {
+            return sim_clone_tail (s, d, &fcr, (uint64_t) dst->st_size);
+        }
+    }
+    return ioctl (d, FICLONERANGE, &fcr) < 0 ? -errno : 0;
+}
+
 static int
 sim_clone_sub (int s, const char *dpath, const struct sim_job *j, char *msg,
                size_t msgsz)
 {
-    struct stat st;
+    struct stat sst, dst;
     int d = open (dpath, O_RDWR | O_CLOEXEC);
     int r = 0;
 
-    if (d < 0 || fstat (s, &st) < 0) {
+    if (d < 0 || fstat (s, &sst) < 0 || fstat (d, &dst) < 0) {
         r = -errno;
         snprintf (msg, msgsz, "cannot open '%s': %s", j->b, strerror (errno));
     }
     for (size_t i = 0; r == 0 && i < j->nranges; i++) {
         const struct sim_range *g = &j->ranges[i];
-        struct file_clone_range fcr = {
-            .src_fd = s, .src_offset = g->src * SIM_BLOCK,
-            .src_length = g->count * SIM_BLOCK, .dest_offset = g->dst * SIM_BLOCK,
-        };
 
-        /* A last partial block is cloned up to the source's EOF, which
-         * FICLONERANGE allows. */
-        if (fcr.src_offset + fcr.src_length > (uint64_t) st.st_size) {
-            fcr.src_length = (uint64_t) st.st_size - fcr.src_offset;
-        }
-        if (ioctl (d, FICLONERANGE, &fcr) < 0) {
-            r = -errno;
+        r = sim_clone_one (s, d, g, &sst, &dst);
+        if (r < 0) {
             snprintf (msg, msgsz, "clone of range %" PRIu64 ":%" PRIu64 ":%"
                       PRIu64 " into '%s' failed: %s", g->src, g->dst, g->count,
-                      j->b, strerror (errno));
+                      j->b, strerror (-r));
         }
     }
     if (d >= 0) {
