@@ -143,7 +143,8 @@ struct backend *be_local_new (const struct logger *log);
  * relative to the export.  NULL plus the error when the URL is bad or the
  * mount fails.  Thread model: one libnfs context per backend, so a
  * backend and its files are used by one thread at a time.  No
- * clone_ranges and no extents. */
+ * clone_ranges and no extents.  rename without replace checks the target
+ * first: not atomic against a concurrent creator. */
 struct backend *be_nfs_new (const struct logger *log, const char *url);
 /* Split nfs://HOST/EXPORT/PATH?... into a backend on the export (found
  * by mounting "/a", "/a/b", ... in turn) and the path in it (caller

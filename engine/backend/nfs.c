@@ -13,7 +13,8 @@
  * libnfs may transfer fewer bytes than asked; pread/pwrite loop, and
  * each call asks for at most the server's READ/WRITE maximum (or a
  * smaller cap set with be_nfs_set_max_io(), which tests use to force
- * short transfers).
+ * short transfers).  libnfs 4.0's NFSv4 limits and their workarounds are
+ * described in docs/ontap-sim.md ("The NFS backend and libnfs 4.0").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -335,7 +336,7 @@ be_nfs_stat (struct be_nfs *n, const char *p, struct nfs_stat_64 *st)
 
 /* NFS RENAME always replaces; without replace we check first.  That
  * check and the rename are not atomic: a file created in between is
- * replaced (documented in docs/internals/backends.md). */
+ * replaced (documented in engine/backend/backend.h). */
 static int
 be_nfs_rename (struct backend *b, const char *from, const char *to,
                bool replace)
