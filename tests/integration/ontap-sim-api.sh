@@ -114,4 +114,5 @@ b64=$(printf 'admin:%s' "$SIM_PASSWORD" | base64)
 if grep -q -e "$SIM_PASSWORD" -e "$b64" -e "wrong" -i -e authorization "$SIM_LOG"; then
     fail "the request log contains credentials"
 fi
+stop_sim_checked
 echo "ok"

@@ -158,4 +158,5 @@ api GET "/api/storage/volumes/$vol1/snapshots"
 [ "$(jqo .num_records)" = 0 ] || fail "snapshot still listed"
 api DELETE "/api/storage/volumes/$vol1/snapshots/$snap"
 expect_error 404 4 uuid "deleting a deleted snapshot"
+stop_sim_checked
 echo "ok"

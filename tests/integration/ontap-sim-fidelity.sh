@@ -166,4 +166,5 @@ compare error "$rec" '{error}' "$tmp/err.json" . error error.message error.code 
 # - volume_clone_rest__volume_clone, rest_info__metrocluster_return,
 #   quota.json, api-private-cli-volume: endpoints the simulator does not have.
 [ "$checked" -ge 10 ] || fail "only $checked comparisons ran"
+stop_sim_checked
 echo "ok ($checked comparisons)"

@@ -8,7 +8,7 @@
 
 tmpdir
 mkdir -p "$tmp/root/vol1" "$tmp/root/vol2"
-start_sim "$tmp/root" --job-duration-ms 1200
+start_sim "$tmp/root" --job-duration-ms 4000
 
 vol1=$(api GET "/api/storage/volumes?name=vol1" && jqo '.records[0].uuid')
 

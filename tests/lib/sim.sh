@@ -133,3 +133,16 @@ wait_job() {   # UUID
         sleep 0.1
     done
 }
+
+# Stop the simulator and require a clean exit (0): under ASan this also
+# catches leaks and memory errors reported at exit.
+stop_sim_checked() {
+    kill -TERM "$SIM_PID"
+    wait "$SIM_PID"
+    _rc=$?
+    SIM_PID=
+    if [ "$_rc" != 0 ]; then
+        cat "$SIM_DIR/sim.out"
+        fail "ontap-sim exited with status $_rc"
+    fi
+}
