@@ -3,6 +3,7 @@
 # under <volume>/.snapshot/<name>/ (block sharing proven with filefrag),
 # and POST /api/storage/file/clone follows every rule: whole-file and
 # sub-file clones, each rejection, the range limit, sources in snapshots.
+# shellcheck disable=SC2015 # "A && B || fail" means fail unless both hold
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/sim.sh"
 

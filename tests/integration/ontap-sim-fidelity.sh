@@ -21,6 +21,7 @@ mkdir -p "$tmp/root/vol1/.snapshot/snap1" "$tmp/root/vol2"
 start_sim "$tmp/root" --job-duration-ms 50
 
 # "path type" lines, array indices written as [].
+# shellcheck disable=SC2016 # a jq program, not shell
 SIG='[paths as $p | ($p | map(if type == "number" then "[]" else . end) | join(".")) + " " + (getpath($p) | type)] | unique | .[]'
 
 sig() {   # FILE JQ-SELECT -> signature on stdout

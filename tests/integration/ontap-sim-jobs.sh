@@ -3,6 +3,7 @@
 # return_timeout, qtrees (ids only via GET, qtree0, security styles),
 # and the injected faults: 5xx (seeded), EBUSY, dropped connections,
 # hidden jobs, job failures, latency, plus the control endpoint.
+# shellcheck disable=SC2015 # "A && B || fail" means fail unless both hold
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/sim.sh"
 
