@@ -67,6 +67,8 @@ expect_status 200 "DELETE qtree with return_timeout"
 [ ! -e "$tmp/root/vol2/q9" ] || fail "qtree q9 not deleted"
 api POST "/api/storage/qtrees?return_timeout=121" '{"volume": {"name": "vol2"}, "name": "q8"}'
 expect_error 400 2 return_timeout "return_timeout=121"
+sleep 0.4
+[ ! -e "$tmp/root/vol2/q8" ] || fail "a request refused for its return_timeout still ran"
 
 # --- purge: a finished job disappears after job_purge_ms
 ctl '{"job_purge_ms": 300}'

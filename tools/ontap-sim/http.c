@@ -195,6 +195,24 @@ sim_log (const char *method, const char *url, const char *query,
     sbuf_release (&b);
 }
 
+static bool
+sim_return_timeout_ok (const struct sim_req *q)
+{
+    const char *v = sim_req_arg (q, "return_timeout");
+    unsigned long n = 0;
+
+    if (v == NULL) {
+        return true;
+    }
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9' || n > 120) {
+            return false;
+        }
+        n = n * 10 + (unsigned long) (*p - '0');
+    }
+    return *v != '\0' && n <= 120;
+}
+
 /* Decide what to answer; called with sim.lock held.  Returns the fault
  * name for the log, or NULL. */
 static const char *
@@ -231,6 +249,13 @@ sim_dispatch (struct MHD_Connection *c, struct sim_req *q, struct sim_conn *sc,
         sim_reply_error (r, 500, "1", NULL, "Simulated internal error "
                          "(error_rate)");
         return "5xx";
+    }
+    if (!sim_return_timeout_ok (q)) {
+        /* Checked before routing so that no job starts for a request
+         * that is then refused. */
+        sim_reply_error (r, 400, "2", "return_timeout",
+                         "return_timeout must be 0 to 120");
+        return NULL;
     }
     if (sc->too_big) {
         sim_reply_error (r, 413, "2", NULL, "Request body larger than %u bytes",
