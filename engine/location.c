@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/backend/backend.h"
 #include "engine/base/error.h"
 #include "engine/handle.h"
 #include "engine/location.h"
@@ -71,16 +72,68 @@ loc_read_local (const char *path, size_t max, char **buf, size_t *len)
     return 0;
 }
 
+static int
+loc_read_file (struct be_file *f, const char *location, size_t max,
+               char **buf, size_t *len)
+{
+    int64_t size = backend_get_size (f);
+    char *p;
+    int r;
+
+    if (size < 0) {
+        return (int) size;
+    }
+    if ((uint64_t) size > max) {
+        return set_error (EFBIG, "'%s' is %lld bytes, more than the %zu "
+                          "allowed", location, (long long) size, max);
+    }
+    p = malloc ((size_t) size + 1);
+    if (p == NULL) {
+        return set_error (ENOMEM, "out of memory reading '%s'", location);
+    }
+    r = backend_pread (f, p, (size_t) size, 0);
+    if (r < 0) {
+        free (p);
+        return r;
+    }
+    p[size] = '\0';
+    *buf = p;
+    *len = (size_t) size;
+    return 0;
+}
+
+static int
+loc_read_nfs (struct vmshift_handle *h, const char *location, size_t max,
+              char **buf, size_t *len)
+{
+    struct backend *b = NULL;
+    struct be_file *f = NULL;
+    char *path = NULL;
+    int r = be_nfs_open_location (h ? &h->log : NULL, location, &b, &path);
+
+    if (r == 0) {
+        r = backend_open (b, path, BE_RDONLY, &f);
+    }
+    if (r == 0) {
+        r = loc_read_file (f, location, max, buf, len);
+        backend_close (f);
+    }
+    backend_free (b);
+    free (path);
+    return r;
+}
+
 int
 loc_read_whole (struct vmshift_handle *h, const char *location, size_t max,
                 char **buf, size_t *len)
 {
-    (void) h;
     switch (loc_kind_of (location)) {
     case LOC_LOCAL:
         return loc_read_local (location, max, buf, len);
+    case LOC_NFS:
+        return loc_read_nfs (h, location, max, buf, len);
     default:
-        /* nfs:// and ontap:// are added with those backends. */
+        /* ontap:// is added with that backend. */
         return set_error (ENOTSUP, "'%s': reading this kind of location is "
                           "not supported yet", location);
     }

@@ -138,6 +138,23 @@ void backend_free (struct backend *b);
  * Thread model: files may be used from different threads at once. */
 struct backend *be_local_new (const struct logger *log);
 
+/* NFS backend (libnfs, NFSv3 and v4, no kernel mount): one export,
+ * url = nfs://HOST/EXPORT[?version=3|4&nfsport=N&mountport=N]; paths are
+ * relative to the export.  NULL plus the error when the URL is bad or the
+ * mount fails.  Thread model: one libnfs context per backend, so a
+ * backend and its files are used by one thread at a time.  No
+ * clone_ranges and no extents.  rename without replace checks the target
+ * first: not atomic against a concurrent creator. */
+struct backend *be_nfs_new (const struct logger *log, const char *url);
+/* Split nfs://HOST/EXPORT/PATH?... into a backend on the export (found
+ * by mounting "/a", "/a/b", ... in turn) and the path in it (caller
+ * frees *path). */
+int be_nfs_open_location (const struct logger *log, const char *location,
+                          struct backend **out, char **path);
+/* Cap each READ/WRITE call at max bytes (0: the server's maxima); tests
+ * use it to force short transfers.  Ignored for other backends. */
+void be_nfs_set_max_io (struct backend *b, size_t max);
+
 /* Helpers for backends. */
 void be_file_init (struct be_file *f, struct backend *b, const char *path,
                    unsigned flags);   /* path copied; NULL on ENOMEM kept */

@@ -1,0 +1,304 @@
+/* /api/storage/qtrees.  A qtree is a top-level directory of a volume
+ * with a record in the state file; qtree0 (id 0, name "") stands for
+ * the volume itself and can be neither created nor deleted.  POST
+ * answers with a job only: the id is found by a GET afterwards, as on
+ * ONTAP (docs/ontap-rest.md, "Qtrees"). */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tools/ontap-sim/sim.h"
+
+/* ONTAP writes permissions as the octal digits read as decimal: 755. */
+static int
+sim_perms_mode (uint64_t perms, mode_t *out)
+{
+    mode_t m = 0;
+    unsigned shift = 0;
+
+    if (perms > 7777) {
+        return -1;
+    }
+    for (; perms; perms /= 10, shift += 3) {
+        if (perms % 10 > 7) {
+            return -1;
+        }
+        m |= (mode_t) ((perms % 10) << shift);
+    }
+    *out = m;
+    return 0;
+}
+
+static void
+sim_qtree_record (struct jsonw *w, const struct sim_volume *v,
+                  const struct sim_qtree *qt)
+{
+    char path[2 * SIM_NAME_MAX + 2], self[160];
+
+    if (qt->id == 0) {
+        snprintf (path, sizeof path, "/%s", v->name);
+    } else {
+        snprintf (path, sizeof path, "/%s/%s", v->name, qt->name);
+    }
+    snprintf (self, sizeof self, "/api/storage/qtrees/%s/%" PRId64, v->uuid,
+              qt->id);
+    jw_obj_begin (w);
+    jw_kv_i64 (w, "id", qt->id);
+    jw_kv_str (w, "name", qt->name);
+    jw_kv_str (w, "path", path);
+    jw_kv_str (w, "security_style", qt->style);
+    jw_kv_u64 (w, "unix_permissions", qt->perms);
+    jw_key (w, "export_policy");
+    jw_obj_begin (w);
+    jw_kv_str (w, "name", "default");
+    jw_kv_u64 (w, "id", 1);
+    jw_obj_end (w);
+    jw_key (w, "svm");
+    sim_svm_ref (w);
+    jw_key (w, "volume");
+    sim_vol_ref (w, v);
+    jw_key (w, "_links");
+    jw_obj_begin (w);
+    jw_key (w, "self");
+    jw_obj_begin (w);
+    jw_kv_str (w, "href", self);
+    jw_obj_end (w);
+    jw_obj_end (w);
+    jw_obj_end (w);
+}
+
+static void
+sim_qtree_list (struct sim_records *rs, struct sim_volume *v, int64_t only)
+{
+    struct sim_qtree q0;
+
+    memset (&q0, 0, sizeof q0);
+    snprintf (q0.style, sizeof q0.style, "unix");
+    q0.perms = 755;
+    if (only < 0 || only == 0) {
+        sim_qtree_record (&rs->w, v, &q0);
+    }
+    for (size_t i = 0; i < v->nqtrees; i++) {
+        const struct sim_qtree *qt = &v->qtrees[i];
+
+        if ((only < 0 || only == qt->id) && sim_qtree_present (v, qt)) {
+            sim_qtree_record (&rs->w, v, qt);
+        }
+    }
+}
+
+static int
+sim_qtree_check_body (const struct json_val *body, struct sim_reply *r,
+                      struct sim_job *tmpl)
+{
+    const char *name = json_string_value (json_get (body, "name"));
+    const char *style = json_string_value (json_get (body, "security_style"));
+    const char *svmn = json_string_value (json_get (body, "svm.name"));
+    const char *svmu = json_string_value (json_get (body, "svm.uuid"));
+    uint64_t perms = 755;
+    mode_t m;
+
+    if ((svmn && strcmp (svmn, sim.svm_name)) || (svmu && strcmp (svmu, sim.svm_uuid))) {
+        sim_reply_error (r, 404, "4", svmn ? "svm.name" : "svm.uuid",
+                         "entry doesn't exist");
+        return -1;
+    }
+    if (name == NULL || !sim_valid_name (name) || strlen (name) > 64) {
+        sim_reply_error (r, 400, "2", "name", "Missing or invalid qtree name");
+        return -1;
+    }
+    if (style && strcmp (style, "unix") && strcmp (style, "ntfs") &&
+        strcmp (style, "mixed")) {
+        sim_reply_error (r, 400, "2", "security_style",
+                         "Invalid security_style '%s'", style);
+        return -1;
+    }
+    if (json_opt_u64 (body, "unix_permissions", &perms) < 0 ||
+        sim_perms_mode (perms, &m) < 0) {
+        sim_reply_error (r, 400, "2", "unix_permissions",
+                         "Invalid unix_permissions");
+        return -1;
+    }
+    snprintf (tmpl->a, sizeof tmpl->a, "%s", name);
+    snprintf (tmpl->style, sizeof tmpl->style, "%s", style ? style : "unix");
+    tmpl->perms = (unsigned) perms;
+    return 0;
+}
+
+static void
+sim_qtree_post (const struct sim_req *q, struct sim_reply *r)
+{
+    struct json_val *body = NULL;
+    struct sim_job tmpl, *j;
+    struct sim_volume *v;
+    char p[PATH_MAX];
+    struct stat st;
+    int vi;
+
+    memset (&tmpl, 0, sizeof tmpl);
+    if (json_parse (q->body, q->body_len, "request body", &body) < 0) {
+        sim_reply_error (r, 400, "2", NULL, "Invalid JSON in the request body");
+    } else if ((vi = sim_body_volume (body, r)) >= 0 &&
+               sim_qtree_check_body (body, r, &tmpl) == 0) {
+        v = &sim.vols[vi];
+        snprintf (p, sizeof p, "%s/%s", v->path, tmpl.a);
+        if (lstat (p, &st) == 0) {
+            sim_reply_error (r, 409, "1", "name",
+                             "A qtree or directory named '%s' already exists "
+                             "in volume '%s'", tmpl.a, v->name);
+        } else if (v->nqtrees >= SIM_MAX_QTREES) {
+            sim_reply_error (r, 400, "2", NULL, "Too many qtrees");
+        } else if ((j = sim_job_new (JK_QTREE_CREATE,
+                                     "POST /api/storage/qtrees")) == NULL) {
+            sim_reply_error (r, 503, "1", NULL, "Too many jobs");
+        } else {
+            j->vol = vi;
+            memcpy (j->a, tmpl.a, sizeof j->a);
+            memcpy (j->style, tmpl.style, sizeof j->style);
+            j->perms = tmpl.perms;
+            sim_post_job_reply (q, r, j, 201);
+        }
+    }
+    json_free (body);
+}
+
+static int
+sim_qtree_create (struct sim_volume *v, struct sim_job *j, char *msg,
+                  size_t msgsz)
+{
+    char p[PATH_MAX];
+    struct sim_qtree *n;
+    mode_t m = 0755;
+
+    (void) sim_perms_mode (j->perms, &m);
+    snprintf (p, sizeof p, "%s/%s", v->path, j->a);
+    n = realloc (v->qtrees, (v->nqtrees + 1) * sizeof *n);
+    if (n == NULL) {
+        snprintf (msg, msgsz, "out of memory");
+        return -ENOMEM;
+    }
+    v->qtrees = n;
+    if (mkdir (p, m) < 0 || chmod (p, m) < 0) {
+        snprintf (msg, msgsz, "cannot create qtree '%s': %s", j->a,
+                  strerror (errno));
+        return -errno;
+    }
+    /* A stale record with the same name (directory removed by hand)
+     * is replaced. */
+    n = sim_qtree_by_name (v, j->a);
+    if (n == NULL) {
+        n = &v->qtrees[v->nqtrees++];
+    }
+    memset (n, 0, sizeof *n);
+    snprintf (n->name, sizeof n->name, "%.255s", j->a);
+    snprintf (n->style, sizeof n->style, "%s", j->style);
+    n->perms = j->perms;
+    n->id = v->next_qtree_id++;
+    return 0;
+}
+
+int
+sim_qtree_job (struct sim_volume *v, struct sim_job *j, char *msg,
+               size_t msgsz)
+{
+    struct sim_qtree *qt;
+    char p[PATH_MAX];
+    int r;
+
+    if (j->kind == JK_QTREE_CREATE) {
+        return sim_qtree_create (v, j, msg, msgsz);
+    }
+    qt = sim_qtree_by_name (v, j->a);
+    snprintf (p, sizeof p, "%s/%s", v->path, j->a);
+    if ((r = sim_remove_tree (p)) < 0) {
+        snprintf (msg, msgsz, "cannot delete qtree '%s': %s", j->a,
+                  strerror (-r));
+        return r;
+    }
+    if (qt) {
+        *qt = v->qtrees[--v->nqtrees];
+    }
+    return 0;
+}
+
+static void
+sim_qtree_delete (const struct sim_req *q, struct sim_reply *r, int vi,
+                  const struct sim_qtree *qt)
+{
+    char descr[160];
+    struct sim_job *j;
+
+    snprintf (descr, sizeof descr, "DELETE /api/storage/qtrees/%s/%" PRId64,
+              sim.vols[vi].uuid, qt->id);
+    if ((j = sim_job_new (JK_QTREE_DELETE, descr)) == NULL) {
+        sim_reply_error (r, 503, "1", NULL, "Too many jobs");
+        return;
+    }
+    j->vol = vi;
+    snprintf (j->a, sizeof j->a, "%s", qt->name);
+    sim_post_job_reply (q, r, j, 200);
+}
+
+static void
+sim_qtree_one (const struct sim_req *q, struct sim_reply *r, char **seg)
+{
+    int vi = sim_vol_by_uuid (seg[3]);
+    char *end;
+    long long id = strtoll (seg[4], &end, 10);
+    struct sim_qtree *qt = NULL;
+    struct sim_records rs;
+
+    if (vi < 0 || *end || end == seg[4] || id < 0 ||
+        (id > 0 && ((qt = sim_qtree_by_id (&sim.vols[vi], id)) == NULL ||
+                    !sim_qtree_present (&sim.vols[vi], qt)))) {
+        sim_reply_error (r, 404, "4", vi < 0 ? "volume.uuid" : "id",
+                         "entry doesn't exist");
+        return;
+    }
+    if (strcmp (q->method, "DELETE") == 0) {
+        if (id == 0) {
+            sim_reply_error (r, 400, "2", "id", "qtree0 cannot be deleted");
+        } else {
+            sim_qtree_delete (q, r, vi, qt);
+        }
+        return;
+    }
+    if (strcmp (q->method, "GET") != 0) {
+        sim_reply_error (r, 405, "3", NULL, "Method not allowed");
+        return;
+    }
+    sim_records_init (&rs);
+    sim_qtree_list (&rs, &sim.vols[vi], id);
+    sim_reply_object (r, q, &rs, "id,name,svm,volume");
+    sim_records_release (&rs);
+}
+
+void
+sim_handle_qtrees (const struct sim_req *q, struct sim_reply *r, char **seg,
+                   size_t nseg)
+{
+    struct sim_records rs;
+
+    if (nseg == 5) {
+        sim_qtree_one (q, r, seg);
+        return;
+    }
+    if (strcmp (q->method, "POST") == 0) {
+        sim_qtree_post (q, r);
+        return;
+    }
+    if (strcmp (q->method, "GET") != 0) {
+        sim_reply_error (r, 405, "3", NULL, "Method not allowed");
+        return;
+    }
+    sim_records_init (&rs);
+    for (size_t i = 0; i < sim.nvols; i++) {
+        sim_qtree_list (&rs, &sim.vols[i], -1);
+    }
+    sim_reply_collection (r, q, &rs, "id,name,svm,volume");
+    sim_records_release (&rs);
+}

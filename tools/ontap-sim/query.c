@@ -1,0 +1,424 @@
+/* Collection queries, as docs/ontap-rest.md describes them: handlers
+ * render every record in full; this file applies the query filters
+ * (exact, "a|b", "!x", "*" wildcards on dotted field paths), pagination
+ * (max_records with an opaque _links.next.href cursor) and the fields=
+ * projection, and leaves out HAL links unless Accept asks for hal+json. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/ontap-sim/sim.h"
+
+#define SIM_MAX_FIELDS 64
+
+static const char *const sim_reserved[] = {
+    "fields", "max_records", "return_records", "return_timeout", "order_by",
+    "start.offset", NULL,
+};
+
+struct sim_fieldset {
+    char *buf;
+    const char *f[SIM_MAX_FIELDS];
+    size_t n;
+    bool all;
+};
+
+void
+sim_records_init (struct sim_records *rs)
+{
+    sbuf_init (&rs->buf, SIM_MAX_REPLY);
+    jw_init (&rs->w, &rs->buf, false);
+    rs->n = 0;
+    jw_arr_begin (&rs->w);
+}
+
+void
+sim_records_release (struct sim_records *rs)
+{
+    sbuf_release (&rs->buf);
+}
+
+static bool
+sim_is_reserved (const char *k)
+{
+    for (size_t i = 0; sim_reserved[i]; i++) {
+        if (strcmp (k, sim_reserved[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A scalar as the string a query value is compared with. */
+static bool
+sim_scalar_str (const struct json_val *v, char *buf, size_t n)
+{
+    char *p;
+
+    switch (json_type (v)) {
+    case JSON_STRING:
+        snprintf (buf, n, "%s", json_string_value (v));
+        return true;
+    case JSON_NUMBER:
+    case JSON_BOOL:
+        p = json_print (v);
+        if (p == NULL) {
+            return false;
+        }
+        snprintf (buf, n, "%s", p);
+        free (p);
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool
+sim_alt_match (const char *val, const char *alt, size_t n)
+{
+    char pat[512];
+    bool neg = n > 0 && alt[0] == '!';
+
+    if (neg) {
+        alt++;
+        n--;
+    }
+    if (n >= sizeof pat) {
+        return false;
+    }
+    memcpy (pat, alt, n);
+    pat[n] = '\0';
+    return (fnmatch (pat, val, 0) == 0) != neg;
+}
+
+static bool
+sim_filter_match (const struct json_val *rec, const char *key,
+                  const char *pattern)
+{
+    const struct json_val *v = json_get (rec, key);
+    char val[1024];
+    const char *p = pattern;
+
+    if (v == NULL || !sim_scalar_str (v, val, sizeof val)) {
+        return false;
+    }
+    for (;;) {
+        const char *bar = strchr (p, '|');
+        size_t n = bar ? (size_t) (bar - p) : strlen (p);
+
+        if (sim_alt_match (val, p, n)) {
+            return true;
+        }
+        if (bar == NULL) {
+            return false;
+        }
+        p = bar + 1;
+    }
+}
+
+static bool
+sim_record_matches (const struct sim_req *q, const struct json_val *rec)
+{
+    for (size_t i = 0; i < q->nargs; i++) {
+        if (!sim_is_reserved (q->args[i].key) &&
+            !sim_filter_match (rec, q->args[i].key, q->args[i].value)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+sim_fields_add (struct sim_fieldset *fs, char *list)
+{
+    char *save = NULL;
+
+    for (char *t = strtok_r (list, ",", &save); t; t = strtok_r (NULL, ",", &save)) {
+        if (strcmp (t, "*") == 0 || strcmp (t, "**") == 0) {
+            fs->all = true;
+        } else if (fs->n < SIM_MAX_FIELDS) {
+            fs->f[fs->n++] = t;
+        }
+    }
+}
+
+static int
+sim_fields_init (struct sim_fieldset *fs, const struct sim_req *q,
+                 const char *defaults)
+{
+    struct sbuf b;
+    size_t len;
+
+    memset (fs, 0, sizeof *fs);
+    sbuf_init (&b, 1u << 16);
+    sbuf_addstr (&b, defaults);
+    for (size_t i = 0; i < q->nargs; i++) {
+        if (strcmp (q->args[i].key, "fields") == 0) {
+            sbuf_addch (&b, ',');
+            sbuf_addstr (&b, q->args[i].value);
+        }
+    }
+    sbuf_addstr (&b, ",_links");
+    fs->buf = sbuf_detach (&b, &len);
+    if (fs->buf == NULL) {
+        return -ENOMEM;
+    }
+    sim_fields_add (fs, fs->buf);
+    return 0;
+}
+
+/* 1: path selected whole; 2: some selected field lies below it. */
+static int
+sim_fields_select (const struct sim_fieldset *fs, const char *path)
+{
+    size_t n = strlen (path);
+    int r = 0;
+
+    for (size_t i = 0; i < fs->n; i++) {
+        if (strcmp (fs->f[i], path) == 0) {
+            return 1;
+        }
+        if (strncmp (fs->f[i], path, n) == 0 && fs->f[i][n] == '.') {
+            r = 2;
+        }
+    }
+    return r;
+}
+
+static void
+sim_emit_all (struct jsonw *w, const struct json_val *v, bool hal)
+{
+    char *s;
+
+    if (json_type (v) == JSON_OBJECT) {
+        jw_obj_begin (w);
+        for (size_t i = 0; i < json_object_len (v); i++) {
+            const char *k;
+            const struct json_val *m = json_object_at (v, i, &k);
+
+            if (hal || strcmp (k, "_links") != 0) {
+                jw_key (w, k);
+                sim_emit_all (w, m, hal);
+            }
+        }
+        jw_obj_end (w);
+    } else if (json_type (v) == JSON_ARRAY) {
+        jw_arr_begin (w);
+        for (size_t i = 0; i < json_array_len (v); i++) {
+            sim_emit_all (w, json_array_at (v, i), hal);
+        }
+        jw_arr_end (w);
+    } else {
+        s = json_print (v);
+        jw_raw (w, s ? s : "null");
+        free (s);
+    }
+}
+
+static void
+sim_project (struct jsonw *w, const struct json_val *obj, const char *prefix,
+             const struct sim_fieldset *fs, bool hal)
+{
+    jw_obj_begin (w);
+    for (size_t i = 0; i < json_object_len (obj); i++) {
+        const char *k;
+        const struct json_val *m = json_object_at (obj, i, &k);
+        char path[512];
+        int sel;
+
+        if (!hal && strcmp (k, "_links") == 0) {
+            continue;
+        }
+        snprintf (path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", k);
+        sel = (fs->all && *prefix == '\0') ? 1 : sim_fields_select (fs, path);
+        if (sel == 1) {
+            jw_key (w, k);
+            sim_emit_all (w, m, hal);
+        } else if (sel == 2 && json_type (m) == JSON_OBJECT) {
+            jw_key (w, k);
+            sim_project (w, m, path, fs, hal);
+        }
+    }
+    jw_obj_end (w);
+}
+
+static void
+sim_query_escape (struct sbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr ("-._~*,|!", *p)) {
+            sbuf_addch (b, (char) *p);
+        } else {
+            sbuf_addch (b, '%');
+            sbuf_addch (b, hex[*p >> 4]);
+            sbuf_addch (b, hex[*p & 15]);
+        }
+    }
+}
+
+/* "/api/...?<query without start.offset>[&start.offset=N]" */
+static void
+sim_href (struct sbuf *b, const struct sim_req *q, bool with_off, size_t off)
+{
+    char sep = '?';
+
+    sbuf_addstr (b, q->path);
+    for (size_t i = 0; i < q->nargs; i++) {
+        if (strcmp (q->args[i].key, "start.offset") == 0) {
+            continue;
+        }
+        sbuf_addch (b, sep);
+        sep = '&';
+        sim_query_escape (b, q->args[i].key);
+        sbuf_addch (b, '=');
+        sim_query_escape (b, q->args[i].value);
+    }
+    if (with_off) {
+        sbuf_printf (b, "%cstart.offset=%zu", sep, off);
+    }
+}
+
+static void
+sim_links (struct jsonw *w, const struct sim_req *q, bool next, size_t off)
+{
+    struct sbuf h;
+
+    sbuf_init (&h, 1u << 16);
+    jw_key (w, "_links");
+    jw_obj_begin (w);
+    if (q->hal) {
+        sim_href (&h, q, false, 0);
+        jw_key (w, "self");
+        jw_obj_begin (w);
+        jw_kv_str (w, "href", h.data ? h.data : "");
+        jw_obj_end (w);
+    }
+    if (next) {
+        sbuf_reset (&h);
+        sim_href (&h, q, true, off);
+        jw_key (w, "next");
+        jw_obj_begin (w);
+        jw_kv_str (w, "href", h.data ? h.data : "");
+        jw_obj_end (w);
+    }
+    jw_obj_end (w);
+    sbuf_release (&h);
+}
+
+static bool
+sim_arg_u64 (const struct sim_req *q, const char *key, uint64_t *out)
+{
+    const char *v = sim_req_arg (q, key);
+    char *end;
+
+    if (v == NULL) {
+        return true;
+    }
+    errno = 0;
+    *out = strtoull (v, &end, 10);
+    return errno == 0 && end != v && *end == '\0' && v[0] != '-';
+}
+
+static int
+sim_parse_records (struct sim_reply *r, struct sim_records *rs,
+                   struct json_val **doc)
+{
+    jw_arr_end (&rs->w);
+    if (rs->buf.err || json_parse (rs->buf.data, rs->buf.len, "records",
+                                   doc) < 0) {
+        sim_reply_error (r, 500, "1", NULL, "simulator could not render records");
+        return -1;
+    }
+    return 0;
+}
+
+void
+sim_reply_collection (struct sim_reply *r, const struct sim_req *q,
+                      struct sim_records *rs, const char *defaults)
+{
+    struct json_val *doc = NULL;
+    struct sim_fieldset fs;
+    uint64_t max = UINT64_MAX, off = 0;
+    const char *rr = sim_req_arg (q, "return_records");
+    size_t total = 0, shown = 0;
+    struct jsonw w;
+
+    if (!sim_arg_u64 (q, "max_records", &max) || max == 0 ||
+        !sim_arg_u64 (q, "start.offset", &off)) {
+        sim_reply_error (r, 400, "2", "max_records",
+                         "Invalid value for max_records or the cursor");
+        return;
+    }
+    if (sim_parse_records (r, rs, &doc) < 0) {
+        return;
+    }
+    if (sim_fields_init (&fs, q, defaults) < 0) {
+        json_free (doc);
+        sim_reply_error (r, 500, "1", NULL, "out of memory");
+        return;
+    }
+    jw_init (&w, &r->body, true);
+    jw_obj_begin (&w);
+    if (rr == NULL || strcmp (rr, "false") != 0) {
+        jw_key (&w, "records");
+        jw_arr_begin (&w);
+    }
+    for (size_t i = 0; i < json_array_len (doc); i++) {
+        const struct json_val *rec = json_array_at (doc, i);
+
+        if (!sim_record_matches (q, rec)) {
+            continue;
+        }
+        if (total >= off && shown < max && (rr == NULL || strcmp (rr, "false"))) {
+            sim_project (&w, rec, "", &fs, q->hal);
+            shown++;
+        }
+        total++;
+    }
+    if (rr == NULL || strcmp (rr, "false") != 0) {
+        jw_arr_end (&w);
+        jw_kv_u64 (&w, "num_records", shown);
+    } else {
+        jw_kv_u64 (&w, "num_records", total);
+    }
+    if (q->hal || off + shown < total) {
+        sim_links (&w, q, off + shown < total, (size_t) (off + shown));
+    }
+    jw_obj_end (&w);
+    r->status = 200;
+    free (fs.buf);
+    json_free (doc);
+}
+
+void
+sim_reply_object (struct sim_reply *r, const struct sim_req *q,
+                  struct sim_records *rs, const char *defaults)
+{
+    struct json_val *doc = NULL;
+    struct sim_fieldset fs;
+    struct jsonw w;
+
+    if (sim_parse_records (r, rs, &doc) < 0) {
+        return;
+    }
+    /* Without fields= a single object comes back whole. */
+    if (sim_req_arg (q, "fields") == NULL) {
+        defaults = "*";
+    }
+    if (json_array_len (doc) != 1 || sim_fields_init (&fs, q, defaults) < 0) {
+        json_free (doc);
+        sim_reply_error (r, 500, "1", NULL, "simulator could not render record");
+        return;
+    }
+    jw_init (&w, &r->body, true);
+    sim_project (&w, json_array_at (doc, 0), "", &fs, q->hal);
+    r->status = 200;
+    free (fs.buf);
+    json_free (doc);
+}
