@@ -94,10 +94,12 @@ ps_create (const struct hv_plan *p, struct sbuf *b, unsigned gen)
     const struct hv_vm *vm = p->vm;
     uint64_t mem = p->memory_mib + (p->memory_mib & 1);
 
+    /* Bytes, not "4096MB": in a hashtable, plain numbers read the same
+     * to every PowerShell parser. */
     sbuf_printf (b, "$newVm = @{ Name = $vmName; Generation = %u; "
-                 "MemoryStartupBytes = %" PRIu64 "MB; NoVHD = $true }\n"
+                 "MemoryStartupBytes = %" PRIu64 "; NoVHD = $true }\n"
                  "if ($VMPath -ne '') { $newVm.Path = $VMPath }\n"
-                 "$vm = New-VM @newVm\n", gen, mem);
+                 "$vm = New-VM @newVm\n", gen, mem << 20);
     sbuf_printf (b, "Set-VMProcessor -VM $vm -Count %u\n"
                  "Set-VMMemory -VM $vm -DynamicMemoryEnabled $false "
                  "-StartupBytes %" PRIu64 "MB\n", p->vcpus, mem);

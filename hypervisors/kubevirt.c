@@ -13,6 +13,7 @@
  * ("namespace/name" or "name"), bridge binding.  Shape checked against
  * virt-v2v's -o kubevirt expected output in the corpus.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -337,12 +338,37 @@ kv_nfs (struct kv_ctx *c, const char *dir)
     return 0;
 }
 
+/* "pod", or a NetworkAttachmentDefinition "name" / "namespace/name":
+ * DNS-1123 labels. */
+static int
+kv_check_targets (const struct hv_plan *p)
+{
+    for (size_t i = 0; i < p->nics.len; i++) {
+        const char *t = p->nics.ptr[i].target;
+        bool ok = strlen (t) <= 253 && isalnum ((unsigned char) t[0]);
+
+        for (const char *c = t; ok && *c; c++) {
+            ok = (islower ((unsigned char) *c) || isdigit ((unsigned char) *c)
+                  || *c == '-' || *c == '.' || *c == '/');
+        }
+        if (!ok) {
+            return set_error (EINVAL, "network map target '%s' is not 'pod' "
+                              "or a NetworkAttachmentDefinition name "
+                              "([namespace/]name, lower case)", t);
+        }
+    }
+    return 0;
+}
+
 static int
 kv_setup (struct kv_ctx *c)
 {
     struct hv_plan *p = c->p;
     struct sbuf nb;
 
+    if (kv_check_targets (p) < 0) {
+        return -EINVAL;
+    }
     for (size_t i = 0; i < p->disks.len; i++) {
         const struct hv_disk *s = &p->vm->disks.ptr[p->disks.ptr[i].src];
 

@@ -11,10 +11,13 @@
  * Map targets: "NAME" is a host bridge (<interface type='bridge'>),
  * "network:NAME" a libvirt network.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "engine/base/error.h"
 #include "hypervisors/hv.h"
 
 /* libvirt disk names: a..z, aa..az, ... (index 0 = "a"). */
@@ -42,13 +45,34 @@ lv_attr (struct sbuf *b, const char *name, const char *val)
     sbuf_addch (b, '\'');
 }
 
+/* libvirt's schema (objectName) refuses '/' and newlines in a domain
+ * name, and libvirt refuses control characters: those become '_'.  The
+ * name as VMware had it stays in <description>. */
+static void
+lv_name (struct sbuf *b, const char *name)
+{
+    char *n = strdup (name);
+
+    if (n == NULL) {
+        b->err = b->err ? b->err : -ENOMEM;
+        return;
+    }
+    for (char *p = n; *p; p++) {
+        if ((unsigned char) *p < 0x20 || *p == 0x7f || *p == '/') {
+            *p = '_';
+        }
+    }
+    hv_esc_xml (b, n);
+    free (n);
+}
+
 static void
 lv_head (const struct hv_plan *p, struct sbuf *b)
 {
     const struct hv_vm *vm = p->vm;
 
     sbuf_addstr (b, "<domain type='kvm'>\n  <name>");
-    hv_esc_xml (b, vm->name);
+    lv_name (b, vm->name);
     sbuf_addstr (b, "</name>\n");
     if (vm->uuid_bios[0]) {
         sbuf_printf (b, "  <uuid>%s</uuid>\n", vm->uuid_bios);
@@ -209,6 +233,31 @@ lv_other_devices (const struct hv_plan *p, struct sbuf *b)
                  "    </rng>\n", win ? "vga" : "virtio");
 }
 
+/* libvirt's schema: bridge names are deviceName ([a-zA-Z0-9_.:/\\-]+,
+ * of which we allow no slash or backslash); network names cannot hold
+ * '/'. */
+static int
+lv_check_targets (const struct hv_plan *p)
+{
+    for (size_t i = 0; i < p->nics.len; i++) {
+        const char *t = p->nics.ptr[i].target;
+        bool net = strncmp (t, "network:", 8) == 0;
+        const char *s = net ? t + 8 : t;
+        bool ok = *s != '\0';
+
+        for (const char *c = s; ok && *c; c++) {
+            ok = net ? *c != '/' : (isalnum ((unsigned char) *c) ||
+                                    strchr ("_.:-", *c) != NULL);
+        }
+        if (!ok) {
+            return set_error (EINVAL, "network map target '%s' is not a "
+                              "libvirt %s name", t, net ? "network" :
+                              "bridge ([-_.:A-Za-z0-9])");
+        }
+    }
+    return 0;
+}
+
 static int
 lv_notes (struct hv_plan *p)
 {
@@ -231,6 +280,9 @@ lv_notes (struct hv_plan *p)
 int
 hv_libvirt_emit (struct hv_plan *p, struct sbuf *b)
 {
+    if (lv_check_targets (p) < 0) {
+        return -EINVAL;
+    }
     lv_head (p, b);
     lv_os (p, b);
     lv_cpu_clock (p, b);

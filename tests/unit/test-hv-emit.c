@@ -309,6 +309,29 @@ evil_vm (void)
 
 static const char evil_map[] =
     "{\"networks\": {\"*\": \"sw'\\\"$(x)`y`<z>&\"}, \"retain_mac\": true}";
+static const char plain_map[] =
+    "{\"networks\": {\"*\": \"br0\"}, \"retain_mac\": true}";
+
+Test (injection, targets_a_platform_cannot_name_are_errors)
+{
+    struct hv_vm *vm = evil_vm ();
+    struct hv_netmap m = parse_map (evil_map);
+    struct hv_define d = { .target = HV_TARGET_LIBVIRT, .map = &m,
+                           .retain_mac = -1 };
+    char *text = NULL;
+
+    cr_assert_eq (hv_define_emit (vm, &d, &text, NULL), -EINVAL);
+    cr_assert (strstr (vmshift_internal_error_msg (), "libvirt bridge"));
+    d.target = HV_TARGET_KUBEVIRT;
+    cr_assert_eq (hv_define_emit (vm, &d, &text, NULL), -EINVAL);
+    cr_assert (strstr (vmshift_internal_error_msg (), "Attachment"));
+    d.target = HV_TARGET_HYPERV;
+    cr_assert_eq (hv_define_emit (vm, &d, &text, NULL), 0, "Hyper-V switch "
+                  "names are free text, quoted");
+    free (text);
+    hv_netmap_release (&m);
+    hv_vm_free (vm);
+}
 
 Test (injection, name_survives_the_model)
 {
@@ -322,7 +345,7 @@ Test (injection, name_survives_the_model)
 Test (injection, libvirt_xml_is_well_formed_and_keeps_the_name)
 {
     struct hv_vm *vm = evil_vm ();
-    struct hv_netmap m = parse_map (evil_map);
+    struct hv_netmap m = parse_map (plain_map);
     char *x = emit (vm, HV_TARGET_LIBVIRT, &m, false);
     xmlDocPtr doc = xmlReadMemory (x, (int) strlen (x), NULL, NULL,
                                    XML_PARSE_NONET);
@@ -337,8 +360,13 @@ Test (injection, libvirt_xml_is_well_formed_and_keeps_the_name)
     }
     cr_assert_not_null (n);
     name = xmlNodeGetContent (n);
-    /* The invalid byte became U+FFFD; everything else is as written. */
-    cr_assert (strncmp ((char *) name, EVIL, strlen (EVIL) - 1) == 0);
+    /* libvirt names cannot hold a newline (it became '_'); the invalid
+     * byte became U+FFFD; everything else is as written. */
+    cr_assert_null (strchr ((char *) name, '\n'));
+    cr_assert (strncmp ((char *) name, EVIL, 23) == 0, "%s", name);
+    cr_assert_eq (name[23], '_');
+    cr_assert (strncmp ((char *) name + 24, EVIL + 24, strlen (EVIL) - 25)
+               == 0);
     cr_assert_str_eq ((char *) name + strlen (EVIL) - 1, "\xef\xbf\xbd");
     xmlFree (name);
     xmlFreeDoc (doc);
@@ -350,7 +378,7 @@ Test (injection, libvirt_xml_is_well_formed_and_keeps_the_name)
 Test (injection, kubevirt_json_parses_and_keeps_the_name)
 {
     struct hv_vm *vm = evil_vm ();
-    struct hv_netmap m = parse_map (evil_map);
+    struct hv_netmap m = parse_map (plain_map);
     char *j = emit (vm, HV_TARGET_KUBEVIRT, &m, true);
     char *y = emit (vm, HV_TARGET_KUBEVIRT, &m, false);
     struct json_val *v = NULL;

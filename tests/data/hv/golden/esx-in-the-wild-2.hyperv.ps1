@@ -30,7 +30,7 @@ if (@(Get-VM | Where-Object { $_.Name -eq $vmName }).Count -gt 0) {
     throw ('a VM with this name already exists: ' + $vmName)
 }
 
-$newVm = @{ Name = $vmName; Generation = 1; MemoryStartupBytes = 1000MB; NoVHD = $true }
+$newVm = @{ Name = $vmName; Generation = 1; MemoryStartupBytes = 1048576000; NoVHD = $true }
 if ($VMPath -ne '') { $newVm.Path = $VMPath }
 $vm = New-VM @newVm
 Set-VMProcessor -VM $vm -Count 4

@@ -29,7 +29,7 @@ if (@(Get-VM | Where-Object { $_.Name -eq $vmName }).Count -gt 0) {
     throw ('a VM with this name already exists: ' + $vmName)
 }
 
-$newVm = @{ Name = $vmName; Generation = 1; MemoryStartupBytes = 512MB; NoVHD = $true }
+$newVm = @{ Name = $vmName; Generation = 1; MemoryStartupBytes = 536870912; NoVHD = $true }
 if ($VMPath -ne '') { $newVm.Path = $VMPath }
 $vm = New-VM @newVm
 Set-VMProcessor -VM $vm -Count 1
