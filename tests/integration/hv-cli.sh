@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC1112,SC2015,SC2016  # literal $(...) and quotes are the test data
 # vmshift inspect / define on the command line: exit codes, one-line
 # errors naming the file, disk sizes from VMDK descriptors beside the
 # .vmx, unmapped networks, --output that never overwrites by accident.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC1112,SC2015,SC2016  # literal $(...) and quotes are the test data
 # Hyper-V scripts parse as PowerShell (tree-sitter-powershell, from npm via
 # tools/install-deps into build/node) with no syntax error, call only the
 # cmdlets vmshift writes, and hold no double-quoted string or $(...):

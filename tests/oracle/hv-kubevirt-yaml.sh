@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC1112,SC2015,SC2016  # literal $(...) and quotes are the test data
 # KubeVirt output: the YAML parses (PyYAML) and equals the JSON form of the
 # same definition, for every golden pair and for a VM read through the CLI
 # with disk sizes from VMDK descriptors and metacharacters in its names.

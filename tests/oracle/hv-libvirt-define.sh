@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC1112,SC2015,SC2016  # literal $(...) and quotes are the test data
 # libvirt domain XML from vmshift is valid against libvirt's own schema
 # (virt-xml-validate) and accepted by 'virsh define' on the test:///default
 # driver (no daemon): every golden file, a VM read from a real corpus .vmx
