@@ -131,7 +131,62 @@ VMSHIFT_API int vmshift_verify (struct vmshift_handle *h, const char *a,
 
 /* ------------------------------------------- VMX inventory (hypervisors/) */
 
+struct vmshift_vm;              /* a VM's configuration, read from its .vmx */
+
+/* Read a VM's configuration from a location: a VMware .vmx, or an OVF
+ * descriptor (.ovf).  Disk sizes are taken from the VMDK descriptors
+ * beside it when they can be read.  Bad input: -EINVAL with a message
+ * naming the file and line; nothing that will not carry over is an
+ * error (see vmshift_vm_warning). */
+VMSHIFT_API int vmshift_vm_load (struct vmshift_handle *h,
+                                 const char *location,
+                                 struct vmshift_vm **vm);
+VMSHIFT_API void vmshift_vm_free (struct vmshift_vm *vm);
+/* The model as text (json = 0) or JSON; caller frees. */
+VMSHIFT_API char *vmshift_vm_describe (const struct vmshift_vm *vm,
+                                       int json);
+/* Borrowed strings, valid until vmshift_vm_free. */
+VMSHIFT_API const char *vmshift_vm_name (const struct vmshift_vm *vm);
+VMSHIFT_API size_t vmshift_vm_warning_count (const struct vmshift_vm *vm);
+VMSHIFT_API const char *vmshift_vm_warning (const struct vmshift_vm *vm,
+                                            size_t i);
+
 /* ------------------------------------------ target definitions (hypervisors/) */
+
+enum vmshift_target {
+    VMSHIFT_TARGET_HYPERV = 1,  /* PowerShell script (Hyper-V module) */
+    VMSHIFT_TARGET_LIBVIRT = 2, /* domain XML (KVM) */
+    VMSHIFT_TARGET_PROXMOX = 3, /* qemu-server <vmid>.conf */
+    VMSHIFT_TARGET_KUBEVIRT = 4,/* VirtualMachine + PVCs, YAML or JSON */
+};
+/* "hyperv", "libvirt" (also "kvm"), "proxmox", "kubevirt"; -EINVAL else. */
+VMSHIFT_API int vmshift_target_from_name (const char *name,
+                                          enum vmshift_target *out);
+
+struct vmshift_define_opts {
+    size_t struct_size;         /* set by vmshift_define_opts_init */
+    enum vmshift_target target;
+    const char *network_map;    /* JSON file location; NULL = none */
+    const char *disk_path;      /* where the converted disks are: folder
+                                 * or share (Hyper-V, libvirt), storage id
+                                 * (Proxmox), nfs://server/path (KubeVirt
+                                 * PVs); NULL = the target's default */
+    const char *disk_format;    /* NULL = map, then target default */
+    const char *kube_namespace; /* KubeVirt; NULL = none */
+    unsigned vmid;              /* Proxmox VM id (required there) */
+    int retain_mac;             /* -1 = as the map says (default no) */
+    unsigned vcpus;             /* 0 = map, then the VM's */
+    uint64_t memory_mib;        /* 0 = map, then the VM's */
+    int json;                   /* KubeVirt: a JSON List, not YAML */
+};
+VMSHIFT_API void vmshift_define_opts_init (struct vmshift_define_opts *o);
+/* Write the target definition into *text (caller frees).  Warnings about
+ * the target (things to do by hand) go to the log at VMSHIFT_LOG_WARN.
+ * An unmapped network is -EINVAL naming it. */
+VMSHIFT_API int vmshift_define (struct vmshift_handle *h,
+                                const struct vmshift_vm *vm,
+                                const struct vmshift_define_opts *o,
+                                char **text);
 
 /* ----------------------------------------------- guest network scripts */
 

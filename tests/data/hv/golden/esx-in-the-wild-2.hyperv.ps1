@@ -1,0 +1,54 @@
+# Hyper-V definition of VMware VM 'virtDebian1', written by vmshift TEST from 'source.vmx'.
+# Run it on the Hyper-V host as an administrator. -DiskPath is the folder (or SMB
+# share) holding the converted VHDX files.
+#Requires -RunAsAdministrator
+#Requires -Modules Hyper-V
+[CmdletBinding()]
+param(
+    [string]$DiskPath = '\\svm1\vms\qtree1',
+    [string]$VMPath = '',
+    [switch]$Start,
+    [System.Management.Automation.PSCredential]$GuestCredential
+)
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+
+function Join-VmshiftPath([string]$Dir, [string]$Name) {
+    if ($Dir -eq '') { return $Name }
+    return $Dir.TrimEnd([char[]]'\/') + '\' + $Name
+}
+
+$vmName = 'virtDebian1'
+$disks = @(
+    (Join-VmshiftPath $DiskPath 'Debian1.vhdx'),
+    (Join-VmshiftPath $DiskPath 'Debian1-IDE.vhdx')
+)
+foreach ($d in $disks) {
+    if (-not (Test-Path -LiteralPath $d -PathType Leaf)) { throw ('converted disk not found: ' + $d) }
+}
+if (@(Get-VM | Where-Object { $_.Name -eq $vmName }).Count -gt 0) {
+    throw ('a VM with this name already exists: ' + $vmName)
+}
+
+$newVm = @{ Name = $vmName; Generation = 1; MemoryStartupBytes = 1048576000; NoVHD = $true }
+if ($VMPath -ne '') { $newVm.Path = $VMPath }
+$vm = New-VM @newVm
+Set-VMProcessor -VM $vm -Count 4
+Set-VMMemory -VM $vm -DynamicMemoryEnabled $false -StartupBytes 1000MB
+Set-VM -VM $vm -AutomaticCheckpointsEnabled $false -Notes 'Converted by vmshift from VMware VM ''virtDebian1'' (guest OS ubuntu-64)'
+
+# New-VM adds an unconnected adapter: replace it.
+Get-VMNetworkAdapter -VM $vm | Remove-VMNetworkAdapter
+$nic = Add-VMNetworkAdapter -VM $vm -Name 'ethernet0' -SwitchName 'vSwitch-Prod' -Passthru
+Set-VMNetworkAdapter -VMNetworkAdapter $nic -StaticMacAddress '000C293C983E'
+Set-VMNetworkAdapterVlan -VMNetworkAdapter $nic -Access -VlanId 10
+
+while (@(Get-VMScsiController -VM $vm).Count -lt 1) { Add-VMScsiController -VM $vm }
+Add-VMHardDiskDrive -VM $vm -ControllerType IDE -ControllerNumber 0 -ControllerLocation 0 -Path $disks[0]
+Add-VMHardDiskDrive -VM $vm -ControllerType SCSI -ControllerNumber 0 -ControllerLocation 0 -Path $disks[1]
+Set-VMBios -VM $vm -StartupOrder @('IDE', 'CD', 'LegacyNetworkAdapter', 'Floppy')
+
+if ($Start) {
+    Start-VM -VM $vm
+}
+$vm
