@@ -352,11 +352,6 @@ vmdk_walk_cgrain (struct vmdk_walk *w, uint64_t g, uint64_t sector,
                           (unsigned long long) sector, got,
                           (unsigned long long) vis);
     }
-    if (got < w->grain) {
-        vmdk_soft (c, file, "grain %llu decompresses to %zu bytes, not a "
-                   "whole grain (qemu refuses such grains)",
-                   (unsigned long long) g, got);
-    }
     if ((r = vmdk_ranges_add (c, file, &w->m.ranges, off,
                               VMDK4_MARKER_HDR + clen, VMDK_R_GRAIN)) < 0) {
         return r;
