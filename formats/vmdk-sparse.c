@@ -139,11 +139,11 @@ vmdk_sparse_check_compress (struct vmdk_ctx *c, uint32_t file,
     bool mark = h->flags & VMDK4_FLAG_MARKERS;
     int err = 0;
 
-    VMDK_REQUIRE (!comp || h->compress == VMDK4_COMPRESS_DEFLATE, ENOTSUP,
-                  "unsupported compression algorithm %u", h->compress);
     VMDK_REQUIRE (comp == mark, ENOTSUP, "unsupported: %s",
                   comp ? "compressed grains without grain markers"
                        : "grain markers without compression");
+    VMDK_REQUIRE (!comp || h->compress == VMDK4_COMPRESS_DEFLATE, ENOTSUP,
+                  "unsupported compression algorithm %u", h->compress);
     VMDK_REQUIRE (h->gd_off != VMDK4_GD_AT_END || mark, EINVAL,
                   "grain directory at the end (GD_AT_END) without markers");
     if (!comp && h->compress != 0) {

@@ -498,12 +498,10 @@ vmdk_embedded_desc (struct vmdk_ctx *c, uint32_t file,
     }
     r = vmdk_pread (c, file, text, n, h->desc_off * VMDK_SECTOR);
     if (r == 0) {
-        char *nul = memchr (text, '\0', n);
-
+        /* the parser ignores the NUL padding of the descriptor area */
         c->dg.fname = fmt_io_name (c->io, file);
         c->dg.main = file == 0;
-        r = vmdk_desc_parse (text, nul ? (size_t) (nul - text) : n, d,
-                             &c->dg);
+        r = vmdk_desc_parse (text, n, d, &c->dg);
     }
     free (text);
     if (r < 0) {

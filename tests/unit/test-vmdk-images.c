@@ -100,7 +100,7 @@ Test (vmdk_images, qemu_io_patterns_in_created_images)
         vt_run ("qemu-img create -q -f vmdk -o subformat=%s %s 5M",
                 subs[i].name, img);
         vt_run ("qemu-io -f vmdk -c 'write -P 0xab 1M 3M' "
-                "-c 'write -P 0xcd 4608k 4096' %s >/dev/null", img);
+                "-c 'write -P 0xcd 4608k 64k' %s >/dev/null", img);
         vt_map (vt_path (0, img), &d);
         cr_assert_eq (d.map.size, 5 << 20);
         /* (qemu allocates the first 4 KiB of a new raw file) */
