@@ -58,10 +58,6 @@ vmdk_plan_names (const char *target, char *flat, size_t flat_size)
         n -= 5;
     }
     snprintf (flat, flat_size, "%.*s-flat.vmdk", (int) n, target);
-    if (strcmp (flat, target) == 0) {
-        return set_error (EINVAL, "VMDK target name '%s' collides with its "
-                          "own extent name", target);
-    }
     return 0;
 }
 
