@@ -308,7 +308,6 @@ vmdk_walk_cgrain (struct vmdk_walk *w, uint64_t g, uint64_t sector,
     uint32_t file = w->file;
     uint8_t mk[VMDK4_MARKER_HDR];
     uint64_t off = sector * VMDK_SECTOR, lba, want = g * w->h->grain;
-    size_t got = 0;
     uint32_t clen;
     int r;
 
@@ -336,22 +335,6 @@ vmdk_walk_cgrain (struct vmdk_walk *w, uint64_t g, uint64_t sector,
                           "the file", (unsigned long long) g, clen,
                           (unsigned long long) sector);
     }
-    if ((r = vmdk_pread (c, file, w->zbuf, clen, off + VMDK4_MARKER_HDR)) < 0) {
-        return r;
-    }
-    if ((r = fmt_inflate (FMT_CODEC_ZLIB, w->zbuf, clen, w->ubuf,
-                          (size_t) w->grain, &got)) < 0) {
-        return vmdk_fail (c, file, -r, "grain %llu at sector %llu: %s",
-                          (unsigned long long) g, (unsigned long long) sector,
-                          vmshift_internal_error_msg ());
-    }
-    if (got < vis) {
-        return vmdk_fail (c, file, EINVAL, "grain %llu at sector %llu "
-                          "decompresses to %zu bytes, fewer than the %llu it "
-                          "must hold", (unsigned long long) g,
-                          (unsigned long long) sector, got,
-                          (unsigned long long) vis);
-    }
     if ((r = vmdk_ranges_add (c, file, &w->m.ranges, off,
                               VMDK4_MARKER_HDR + clen, VMDK_R_GRAIN)) < 0) {
         return r;
@@ -365,6 +348,59 @@ vmdk_walk_cgrain (struct vmdk_walk *w, uint64_t g, uint64_t sector,
         };
         return vmdk_mapper_extent (&w->m, &e);
     }
+}
+
+/* Inflate one compressed grain of the map: it must be a valid zlib
+ * stream holding at least the guest bytes it maps. */
+static int
+vmdk_verify_cgrain (struct vmdk_walk *w, const struct fmt_extent *e)
+{
+    struct vmdk_ctx *c = w->c;
+    uint32_t file = w->file;
+    uint64_t g = (e->guest_off - w->base) / w->grain;
+    uint64_t sector = (e->file_off - VMDK4_MARKER_HDR) / VMDK_SECTOR;
+    size_t got = 0;
+    int r;
+
+    if ((r = vmdk_pread (c, file, w->zbuf, e->clen, e->file_off)) < 0) {
+        return r;
+    }
+    if ((r = fmt_inflate (FMT_CODEC_ZLIB, w->zbuf, e->clen, w->ubuf,
+                          (size_t) w->grain, &got)) < 0) {
+        return vmdk_fail (c, file, -r, "grain %llu at sector %llu: %s",
+                          (unsigned long long) g, (unsigned long long) sector,
+                          vmshift_internal_error_msg ());
+    }
+    if (got < e->len) {
+        return vmdk_fail (c, file, EINVAL, "grain %llu at sector %llu "
+                          "decompresses to %zu bytes, fewer than the %llu it "
+                          "must hold", (unsigned long long) g,
+                          (unsigned long long) sector, got,
+                          (unsigned long long) e->len);
+    }
+    return 0;
+}
+
+/* Run after the overlap check, so a grain referenced many times is
+ * refused before anything is inflated more than once. */
+static int
+vmdk_verify_cgrains (struct vmdk_walk *w, size_t first)
+{
+    const struct fmt_extent_vec *v = &w->m.out->v;
+    int r, err = 0;
+
+    for (size_t i = first; i < v->len; i++) {
+        if (v->ptr[i].kind != FMT_EXT_DEFLATE || v->ptr[i].file != w->file) {
+            continue;
+        }
+        if ((r = vmdk_verify_cgrain (w, &v->ptr[i])) < 0) {
+            if (!vmdk_keep_going (w->c)) {
+                return r;
+            }
+            err = r;
+        }
+    }
+    return err;
 }
 
 static int
@@ -398,6 +434,17 @@ vmdk_walk_grain (struct vmdk_walk *w, uint64_t g, uint32_t gte)
     }
     return vmdk_mapper_data (&w->m, w->base + goff, vis,
                              sector * VMDK_SECTOR);
+}
+
+static bool
+vmdk_all_zero (const uint8_t *p, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        if (p[i]) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Make the GT at 'sector' available in w->gts, reading it together with
@@ -464,6 +511,9 @@ vmdk_walk_gt (struct vmdk_walk *w, uint64_t i, uint32_t gde,
                               (uint64_t) gde * VMDK_SECTOR, w->gt_bytes,
                               VMDK_R_GT)) < 0) {
         return r;
+    }
+    if (vmdk_all_zero (gt, n * 4)) {
+        return vmdk_mapper_unalloc (&w->m, w->base + goff, len);
     }
     for (uint64_t k = 0; k < n; k++) {
         r = vmdk_walk_grain (w, g0 + k, get_le32 (gt + 4 * k));
@@ -555,6 +605,7 @@ vmdk_sparse_map (struct vmdk_ctx *c, uint32_t file,
         .cap = h->capacity * VMDK_SECTOR, .grain = h->grain * VMDK_SECTOR,
         .gt_bytes = (uint64_t) h->num_gtes * 4,
     };
+    size_t first = out->v.len;
     int r;
 
     w.gt_cover = w.grain * h->num_gtes;
@@ -569,6 +620,9 @@ vmdk_sparse_map (struct vmdk_ctx *c, uint32_t file,
     }
     if (r == 0) {
         r = vmdk_mapper_finish (&w.m);
+    }
+    if (r == 0 && (h->flags & VMDK4_FLAG_COMPRESSED)) {
+        r = vmdk_verify_cgrains (&w, first);
     }
     vmdk_mapper_release (&w.m);
     free (w.gd);
