@@ -54,7 +54,7 @@ vmdk_plan_names (const char *target, char *flat, size_t flat_size)
                           "file name (no '/', no '\"', no control "
                           "characters)", target);
     }
-    if (n > 5 && strcasecmp (target + n - 5, ".vmdk") == 0) {
+    if (n > 5 && vmdk_name_eq (target + n - 5, ".vmdk")) {
         n -= 5;
     }
     snprintf (flat, flat_size, "%.*s-flat.vmdk", (int) n, target);

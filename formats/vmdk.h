@@ -6,6 +6,7 @@
  * qemu 7.2 block/vmdk.c behaviour for seSparse.
  *
  *   vmdk.c           top level: descriptor or sparse file, extents, chains
+ *   vmdk-common.c    createType table, extent type names, problem sink
  *   vmdk-desc.c      descriptor tokenizer and parser (pure text)
  *   vmdk-sparse.c    KDMV hosted sparse and streamOptimized extents
  *   vmdk-cowd.c      COWD (vmfsSparse) extents
@@ -86,6 +87,8 @@ struct vmdk_ct_info {
     const char *unsupported;    /* why it cannot be read, or NULL */
 };
 
+/* ASCII case-insensitive string equality (locale independent). */
+bool vmdk_name_eq (const char *a, const char *b);
 /* Case-insensitive lookup; NULL if unknown. */
 const struct vmdk_ct_info *vmdk_ct_lookup (const char *name);
 const struct vmdk_ct_info *vmdk_ct_get (enum vmdk_ct ct);
