@@ -436,15 +436,36 @@ vmdk_walk_grain (struct vmdk_walk *w, uint64_t g, uint32_t gte)
                              sector * VMDK_SECTOR);
 }
 
-static bool
-vmdk_all_zero (const uint8_t *p, uint64_t n)
+/* A GT whose entries all read the same way (all unallocated, or all
+ * zeros) maps as one extent: empty tables cost one call, not 512. */
+static int
+vmdk_walk_gt_uniform (struct vmdk_walk *w, const uint8_t *gt, uint64_t n,
+                      uint64_t guest, uint64_t len, bool *done)
 {
-    for (uint64_t i = 0; i < n; i++) {
-        if (p[i]) {
-            return false;
+    bool zeroed = w->h->flags & VMDK4_FLAG_ZEROED;
+    bool any_unalloc = false, any_zero = false;
+
+    *done = false;
+    for (uint64_t k = 0; k < n; k++) {
+        uint32_t v = get_le32 (gt + 4 * k);
+
+        if (v == 0) {
+            any_unalloc = true;
+        } else if (v == 1 && zeroed) {
+            any_zero = true;
+        } else {
+            return 0;
         }
     }
-    return true;
+    if (!any_zero) {
+        *done = true;
+        return vmdk_mapper_unalloc (&w->m, guest, len);
+    }
+    if (!any_unalloc || !w->m.delta) {
+        *done = true;
+        return vmdk_mapper_zero (&w->m, guest, len);
+    }
+    return 0;
 }
 
 /* Make the GT at 'sector' available in w->gts, reading it together with
@@ -490,6 +511,7 @@ vmdk_walk_gt (struct vmdk_walk *w, uint64_t i, uint32_t gde,
     uint64_t len = w->cap - goff < w->gt_cover ? w->cap - goff : w->gt_cover;
     uint64_t n = DIV_ROUND_UP (len, w->grain);
     const uint8_t *gt;
+    bool uniform;
     int r;
 
     if (gde == 0) {
@@ -512,8 +534,9 @@ vmdk_walk_gt (struct vmdk_walk *w, uint64_t i, uint32_t gde,
                               VMDK_R_GT)) < 0) {
         return r;
     }
-    if (vmdk_all_zero (gt, n * 4)) {
-        return vmdk_mapper_unalloc (&w->m, w->base + goff, len);
+    r = vmdk_walk_gt_uniform (w, gt, n, w->base + goff, len, &uniform);
+    if (r < 0 || uniform) {
+        return r;
     }
     for (uint64_t k = 0; k < n; k++) {
         r = vmdk_walk_grain (w, g0 + k, get_le32 (gt + 4 * k));
@@ -605,7 +628,6 @@ vmdk_sparse_map (struct vmdk_ctx *c, uint32_t file,
         .cap = h->capacity * VMDK_SECTOR, .grain = h->grain * VMDK_SECTOR,
         .gt_bytes = (uint64_t) h->num_gtes * 4,
     };
-    size_t first = out->v.len;
     int r;
 
     w.gt_cover = w.grain * h->num_gtes;
@@ -622,7 +644,7 @@ vmdk_sparse_map (struct vmdk_ctx *c, uint32_t file,
         r = vmdk_mapper_finish (&w.m);
     }
     if (r == 0 && (h->flags & VMDK4_FLAG_COMPRESSED)) {
-        r = vmdk_verify_cgrains (&w, first);
+        r = vmdk_verify_cgrains (&w, w.m.first);
     }
     vmdk_mapper_release (&w.m);
     free (w.gd);

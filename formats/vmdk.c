@@ -195,6 +195,7 @@ vmdk_mapper_init (struct vmdk_mapper *m, struct vmdk_ctx *c, uint32_t file,
     m->c = c;
     m->file = file;
     m->out = out;
+    m->first = out->v.len;
     m->delta = delta;
 }
 
@@ -204,55 +205,25 @@ vmdk_mapper_release (struct vmdk_mapper *m)
     vmdk_range_vec_reset (&m->ranges);
 }
 
-static int
-vmdk_mapper_flush (struct vmdk_mapper *m)
-{
-    int r;
-
-    if (!m->run) {
-        return 0;
-    }
-    m->run = false;
-    r = vmdk_ranges_add (m->c, m->file, &m->ranges, m->run_file, m->run_len,
-                         VMDK_R_GRAIN);
-    if (r < 0) {
-        return r;
-    }
-    r = fmt_io_add_data (m->c->io, m->file, m->run_file, m->run_len,
-                         m->run_guest, m->out);
-    return r < 0 ? vmdk_fail_current (m->c, m->file, r) : 0;
-}
-
 int
 vmdk_mapper_data (struct vmdk_mapper *m, uint64_t guest, uint64_t len,
                   uint64_t file_off)
 {
-    int r;
+    int r = vmdk_ranges_add (m->c, m->file, &m->ranges, file_off, len,
+                             VMDK_R_GRAIN);
 
-    if (m->run && m->run_guest + m->run_len == guest &&
-        m->run_file + m->run_len == file_off) {
-        m->run_len += len;
-        return 0;
-    }
-    if ((r = vmdk_mapper_flush (m)) < 0) {
+    if (r < 0) {
         return r;
     }
-    m->run = true;
-    m->run_guest = guest;
-    m->run_file = file_off;
-    m->run_len = len;
-    return 0;
+    r = fmt_extents_add_data (m->out, guest, len, m->file, file_off);
+    return r < 0 ? vmdk_fail_current (m->c, m->file, r) : 0;
 }
 
 int
 vmdk_mapper_extent (struct vmdk_mapper *m, const struct fmt_extent *e)
 {
-    int r = vmdk_mapper_flush (m);
+    int r = fmt_extents_add (m->out, e);
 
-    if (r < 0) {
-        return r;
-    }
-    r = fmt_extents_add (m->out, e);
     return r < 0 ? vmdk_fail_current (m->c, m->file, r) : 0;
 }
 
@@ -277,15 +248,49 @@ vmdk_mapper_unalloc (struct vmdk_mapper *m, uint64_t guest, uint64_t len)
     return vmdk_mapper_extent (m, &e);
 }
 
+/* Second pass: split this extent's DATA runs into data and holes with
+ * io->extents.  Done only after the overlap check, so a file whose grain
+ * tables point many times at the same bytes is refused before the io
+ * layer is asked about every one of them. */
+static int
+vmdk_mapper_holes (struct vmdk_mapper *m)
+{
+    struct fmt_extent_list *out = m->out;
+    size_t n = out->v.len - m->first;
+    struct fmt_extent *tail;
+    int r = 0;
+
+    if (m->c->io->extents == NULL || n == 0) {
+        return 0;
+    }
+    if ((tail = malloc (n * sizeof *tail)) == NULL) {
+        return vmdk_fail_current (m->c, m->file, -ENOMEM);
+    }
+    memcpy (tail, out->v.ptr + m->first, n * sizeof *tail);
+    out->v.len = m->first;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        const struct fmt_extent *e = &tail[i];
+
+        if (e->kind == FMT_EXT_DATA && e->file == m->file) {
+            r = fmt_io_add_data (m->c->io, m->file, e->file_off, e->len,
+                                 e->guest_off, out);
+        } else {
+            r = fmt_extents_add (out, e);
+        }
+    }
+    free (tail);
+    return r < 0 ? vmdk_fail_current (m->c, m->file, r) : 0;
+}
+
 int
 vmdk_mapper_finish (struct vmdk_mapper *m)
 {
-    int r = vmdk_mapper_flush (m);
+    int r = vmdk_ranges_check (m->c, m->file, &m->ranges);
 
     if (r < 0) {
         return r;
     }
-    return vmdk_ranges_check (m->c, m->file, &m->ranges);
+    return vmdk_mapper_holes (m);
 }
 
 /* ------------------------------------------------------------ extents */
@@ -611,7 +616,7 @@ vmdk_read_parent (struct vmdk_ctx *c, uint32_t file, const struct vmdk_desc *d,
     int r;
 
     if (c->depth + 1 >= VMDK_MAX_CHAIN) {
-        return vmdk_fail (c, file, ELOOP, "snapshot chain is longer than %u "
+        return vmdk_fail (c, file, EINVAL, "snapshot chain is longer than %u "
                           "disks (a loop?)", VMDK_MAX_CHAIN);
     }
     if ((r = vmdk_open_rel (c, file, d->parent_hint, "parent disk", &pf)) < 0) {

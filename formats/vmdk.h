@@ -193,20 +193,18 @@ int vmdk_ranges_check (struct vmdk_ctx *c, uint32_t file,
 
 /* ------------------------------------------- grain map construction */
 
-/* Builds a sparse extent's part of the map: runs of grains contiguous in
- * guest space and in the file become one fmt_io_add_data() call (so
- * holes inside the file are found), and their file ranges are recorded
- * for the overlap check. */
+/* Builds a sparse extent's part of the map.  Grains contiguous in guest
+ * space and in the file merge into one DATA extent; their file ranges
+ * are recorded for the overlap check; when that passes, the DATA
+ * extents are split into data and holes by io->extents
+ * (fmt_io_add_data). */
 struct vmdk_mapper {
     struct vmdk_ctx *c;
     uint32_t file;
     struct fmt_extent_list *out;
+    size_t first;               /* out->v.len when this extent began */
     struct vmdk_range_vec ranges;
     bool delta;                 /* unallocated reads from the parent */
-    bool run;
-    uint64_t run_guest;
-    uint64_t run_file;
-    uint64_t run_len;
 };
 
 void vmdk_mapper_init (struct vmdk_mapper *m, struct vmdk_ctx *c,
@@ -220,7 +218,7 @@ int vmdk_mapper_zero (struct vmdk_mapper *m, uint64_t guest, uint64_t len);
 int vmdk_mapper_unalloc (struct vmdk_mapper *m, uint64_t guest,
                          uint64_t len);
 int vmdk_mapper_extent (struct vmdk_mapper *m, const struct fmt_extent *e);
-/* Flush the pending run and check the recorded ranges for overlaps. */
+/* Check the recorded ranges for overlaps, then look for holes. */
 int vmdk_mapper_finish (struct vmdk_mapper *m);
 
 /* ------------------------------------------------- extent readers */

@@ -522,6 +522,37 @@ Test (vmdk_images, delta_extents_opened_directly_are_refused)
                   "seSparse delta extent, not a disk");
 }
 
+Test (vmdk_images, chain_loops_and_size_mismatch)
+{
+    make_vmfs_base ();
+    /* a descriptor that is its own parent, and a two-disk loop */
+    vt_write_text (vt_path (0, "self.vmdk"),
+                   "version=1\nCID=5\nparentCID=5\ncreateType=\"custom\"\n"
+                   "parentFileNameHint=\"self.vmdk\"\n# Extent description\n"
+                   "RW 8 ZERO\n");
+    vt_map_fails (vt_path (0, "self.vmdk"), EINVAL,
+                  "snapshot chain is longer than 32 disks");
+    vt_write_text (vt_path (0, "a.vmdk"),
+                   "version=1\nCID=a\nparentCID=b\ncreateType=\"custom\"\n"
+                   "parentFileNameHint=\"b.vmdk\"\n# Extent description\n"
+                   "RW 8 ZERO\n");
+    vt_write_text (vt_path (0, "b.vmdk"),
+                   "version=1\nCID=b\nparentCID=a\ncreateType=\"custom\"\n"
+                   "parentFileNameHint=\"a.vmdk\"\n# Extent description\n"
+                   "RW 8 ZERO\n");
+    vt_map_fails (vt_path (0, "a.vmdk"), EINVAL, "(a loop?)");
+
+    /* a child larger than its parent */
+    vt_write_text (vt_path (0, "big.vmdk"),
+                   "version=1\nCID=7\nparentCID=11111111\n"
+                   "createType=\"monolithicFlat\"\n"
+                   "parentFileNameHint=\"base.vmdk\"\n# Extent description\n"
+                   "RW 16384 FLAT \"big-flat.vmdk\" 0\n");
+    vt_run ("truncate -s 8M big-flat.vmdk");
+    vt_map_fails (vt_path (0, "big.vmdk"), EINVAL,
+                  "cannot apply the delta to its parent");
+}
+
 /* ------------------------------------------------------------ corpus */
 
 static const char *
