@@ -650,7 +650,7 @@ vmdk_parse_line (struct vmdk_parse *ps, const char *p, size_t n)
         return;
     }
     for (const char *q = c.p; q < c.end; q++) {
-        if ((unsigned char) *q < 0x20 && *q != '\t') {
+        if (((unsigned char) *q < 0x20 && *q != '\t') || *q == 0x7f) {
             vmdk_diag_fail (ps->dg, EINVAL, "line %u: control character "
                             "0x%02x in the descriptor", ps->line,
                             (unsigned char) *q);
@@ -819,22 +819,15 @@ vmdk_desc_parse (const char *text, size_t len, struct vmdk_desc *d,
                         VMDK_MAX_DESC_BYTES);
         return vmdk_diag_restore (dg);
     }
-    /* qemu pads descriptor files with NULs to a whole sector: ignore a
-     * NUL tail, refuse NULs followed by anything else (binary data). */
+    /* The descriptor is a C string, as qemu and VMware read it: qemu
+     * pads descriptor files with NULs to a sector, and when it rewrites
+     * a descriptor in place with a shorter CID the old last bytes stay
+     * after the new NUL.  Whatever follows the first NUL is ignored. */
     {
         const char *nul = memchr (text, '\0', len);
 
         if (nul) {
-            size_t n = (size_t) (nul - text);
-
-            for (size_t i = n; i < len; i++) {
-                if (text[i] != '\0') {
-                    vmdk_diag_fail (dg, EINVAL, "descriptor contains NUL "
-                                    "bytes (not a text descriptor)");
-                    return vmdk_diag_restore (dg);
-                }
-            }
-            len = n;
+            len = (size_t) (nul - text);
         }
     }
     while (pos < len) {

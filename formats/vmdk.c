@@ -446,6 +446,25 @@ vmdk_map_extents (struct vmdk_ctx *c, uint32_t file,
 
 /* ------------------------------------------------------ disk levels */
 
+/* A binary file that is no VMDK: control bytes (or NUL) at the start,
+ * where a descriptor has its first lines. */
+static bool
+vmdk_looks_binary (const char *text, size_t n)
+{
+    if (n == 0 || text[0] == '\0') {
+        return true;
+    }
+    for (size_t i = 0; i < n && i < 256 && text[i]; i++) {
+        unsigned char ch = (unsigned char) text[i];
+
+        if ((ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\n') ||
+            ch == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int
 vmdk_read_text_disk (struct vmdk_ctx *c, uint32_t file, uint64_t size,
                      struct vmdk_desc *d, struct fmt_extent_list *out)
@@ -462,6 +481,12 @@ vmdk_read_text_disk (struct vmdk_ctx *c, uint32_t file, uint64_t size,
         return vmdk_fail_current (c, file, -ENOMEM);
     }
     r = vmdk_pread (c, file, text, size, 0);
+    if (r == 0 && vmdk_looks_binary (text, size)) {
+        r = vmdk_fail (c, file, EINVAL, "not a VMDK: no sparse extent magic "
+                       "(KDMV, COWD, seSparse) and not a text descriptor");
+        free (text);
+        return r;
+    }
     if (r == 0) {
         c->dg.fname = fmt_io_name (c->io, file);
         c->dg.main = file == 0;
@@ -503,7 +528,7 @@ vmdk_embedded_desc (struct vmdk_ctx *c, uint32_t file,
     }
     r = vmdk_pread (c, file, text, n, h->desc_off * VMDK_SECTOR);
     if (r == 0) {
-        /* the parser ignores the NUL padding of the descriptor area */
+        /* a C string: the parser ignores what follows the first NUL */
         c->dg.fname = fmt_io_name (c->io, file);
         c->dg.main = file == 0;
         r = vmdk_desc_parse (text, n, d, &c->dg);

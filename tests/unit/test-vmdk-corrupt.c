@@ -231,7 +231,7 @@ struct mono_case {
 };
 
 static const struct mono_case mono_cases[] = {
-    { "bad magic", 3, 1, 'X', EINVAL, "NUL bytes" },
+    { "bad magic", 3, 1, 'X', EINVAL, "not a VMDK: no sparse extent magic" },
     { "version 4", 4, 4, 4, ENOTSUP, "unsupported sparse extent version 4" },
     { "unknown flag", 8, 4, 0x103, ENOTSUP,
       "unsupported sparse header flags 0x100" },
@@ -275,7 +275,8 @@ static const struct mono_case mono_cases[] = {
       "GD_AT_END" },
     { "bad embedded descriptor", SEC + 80, 1, 'Q', ENOTSUP,
       "line 5: unsupported VMDK subformat 'monoQithicSparse'" },
-    { "binary in the descriptor", SEC + 30, 1, 0, EINVAL, "NUL bytes" },
+    { "NUL cuts the descriptor", SEC + 30, 1, 0, EINVAL,
+      "line 2: version '' is not a number" },
     { "control char in the descriptor", SEC + 30, 1, 1, EINVAL,
       "control character" },
 };
@@ -300,6 +301,24 @@ Test (vmdk_corrupt, hosted_sparse_field_by_field)
         expect_bad (c->what, b, MONO_SECTORS * SEC, c->err, c->msg);
         free (b);
     }
+}
+
+/* Regression: qemu rewrites the embedded descriptor in place when the
+ * CID changes; a CID printed one digit shorter leaves the old final
+ * newline after the new NUL ("...\"\n\0\n").  Such files are valid. */
+Test (vmdk_corrupt, qemu_leftover_after_embedded_descriptor)
+{
+    uint8_t *b = mono_image ();
+    struct fmt_extent_list m;
+    const char *end = memchr (b + SEC, '\0', 20 * SEC);
+
+    cr_assert_not_null (end);
+    b[(size_t) (end - (const char *) b) + 1] = '\n';
+    cr_assert_eq (map_mem (b, MONO_SECTORS * SEC, &m), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_eq (m.size, CAP_SECTORS * SEC);
+    fmt_extents_release (&m);
+    free (b);
 }
 
 Test (vmdk_corrupt, truncated_files)
@@ -393,5 +412,21 @@ Test (vmdk_corrupt, text_descriptor_in_memory_cannot_reach_files)
     cr_assert_eq (map_mem ((const uint8_t *) d, sizeof d - 1, &m), -ENOENT);
     cr_assert (strstr (vmshift_internal_error_msg (),
                        "cannot open extent file 'x-flat.vmdk'"));
+    fmt_extents_release (&m);
+}
+
+Test (vmdk_corrupt, empty_and_binary_files_are_not_vmdk)
+{
+    static const uint8_t elf[16] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
+    static const uint8_t zeros[4096];
+    struct fmt_extent_list m;
+
+    cr_assert_eq (map_mem (zeros, 0, &m), -EINVAL);
+    cr_assert (strstr (vmshift_internal_error_msg (),
+                       "'mem.vmdk': not a VMDK: no sparse extent magic"));
+    cr_assert_eq (map_mem (zeros, sizeof zeros, &m), -EINVAL);
+    cr_assert (strstr (vmshift_internal_error_msg (), "not a VMDK"));
+    cr_assert_eq (map_mem (elf, sizeof elf, &m), -EINVAL);
+    cr_assert (strstr (vmshift_internal_error_msg (), "not a VMDK"));
     fmt_extents_release (&m);
 }

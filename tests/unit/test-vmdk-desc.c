@@ -88,8 +88,9 @@ Test (vmdk_desc, grammar_spaces_quotes_crlf_case_comments)
 
 Test (vmdk_desc, flat_offset_and_qemu_short_cid_and_nul_padding)
 {
-    /* qemu writes CIDs without leading zeros and pads descriptor files
-     * with NULs to a sector. */
+    /* qemu writes CIDs without leading zeros, pads descriptor files with
+     * NULs to a sector, and leaves old bytes after the NUL when it
+     * rewrites a descriptor with a shorter CID. */
     char text[512] = "version=1\nCID=a77625c\nparentCID=ffffffff\n"
                      "createType=\"custom\"\n"
                      "RW 100 FLAT \"dev.img\" 4096\n"
@@ -103,9 +104,10 @@ Test (vmdk_desc, flat_offset_and_qemu_short_cid_and_nul_padding)
     cr_assert_eq (d.extents.ptr[0].offset, 4096);
     cr_assert_eq (d.extents.ptr[1].offset, 4196);
     vmdk_desc_release (&d);
-    text[200] = 'x';            /* NUL followed by data: binary */
-    cr_assert_eq (parse (text, sizeof text, &d, NULL), -EINVAL);
-    cr_assert (strstr (vmshift_internal_error_msg (), "NUL bytes"));
+    text[strlen (text) + 1] = '\n';
+    text[300] = 'x';
+    cr_assert_eq (parse (text, sizeof text, &d, NULL), 0);
+    cr_assert_eq (d.extents.len, 2);
     vmdk_desc_release (&d);
 }
 
@@ -249,7 +251,7 @@ static const struct bad_case bad_cases[] = {
     { "garbage line", VMFS_HDR "hello world\nRW 100 VMFS \"a\"\n", EINVAL,
       "line 5: expected 'key=value' or an extent line" },
     { "binary garbage", "\x7f" "ELF\x01\x01\x01\0\0\0\0\x02", EINVAL,
-      "NUL bytes" },
+      "line 1: control character 0x7f" },
     { "unterminated value", HDR "createType=\"vmfs\nRW 100 VMFS \"a\"\n",
       EINVAL, "line 4: unterminated quoted value of 'createType'" },
     { "truncated extent", VMFS_HDR "RW 100 VMFS \"a-fl", EINVAL,
