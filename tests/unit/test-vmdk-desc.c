@@ -382,7 +382,8 @@ Test (vmdk_desc, caps_on_size_lines_and_extents)
         n += 10;
     }
     cr_assert_eq (parse (text, n, &d, NULL), -EFBIG);
-    cr_assert (strstr (vmshift_internal_error_msg (), "more than 4096 extents"));
+    cr_assert (strstr (vmshift_internal_error_msg (),
+                       "more than 4096 extents"));
     cr_assert_eq (d.extents.len, VMDK_MAX_EXTENTS);
     vmdk_desc_release (&d);
     free (text);

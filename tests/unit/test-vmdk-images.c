@@ -345,7 +345,8 @@ make_vmfs_base (void)
     free (buf);
     snprintf (text, sizeof text, "# Disk DescriptorFile\nversion=1\n"
               "CID=11111111\nparentCID=ffffffff\ncreateType=\"vmfs\"\n\n"
-              "# Extent description\nRW %u VMFS \"base-flat.vmdk\"\n", DELTA_SECTORS);
+              "# Extent description\nRW %u VMFS \"base-flat.vmdk\"\n",
+              DELTA_SECTORS);
     vt_write_text (vt_path (0, "base.vmdk"), text);
 }
 
@@ -361,7 +362,8 @@ make_delta_desc (const char *name, const char *ct, const char *type,
               /* qemu 7.2 counts an extent line twice when a blank line
                * comes right before it; VMware always writes this
                * comment there */
-              "# Extent description\nRW %u %s \"%s\"\n", ct, DELTA_SECTORS, type, extent);
+              "# Extent description\nRW %u %s \"%s\"\n", ct, DELTA_SECTORS,
+              type, extent);
     vt_write_text (vt_path (0, name), text);
 }
 
