@@ -597,6 +597,79 @@ vmdk_walk_meta_ranges (struct vmdk_walk *w)
     return 0;
 }
 
+/* Compare GD entry i's primary and redundant grain tables. */
+static int
+vmdk_rgd_entry (struct vmdk_walk *w, uint64_t i, uint32_t a, uint32_t b,
+                uint8_t *ga, uint8_t *gb)
+{
+    int r;
+
+    if (a == b) {
+        return 0;               /* same table (or both unallocated) */
+    }
+    if (a == 0 || b == 0 || !vmdk_in_file (a, w->gt_bytes, w->fsize) ||
+        !vmdk_in_file (b, w->gt_bytes, w->fsize)) {
+        vmdk_soft (w->c, w->file, "grain directory entry %llu differs from "
+                   "the redundant one (%u, %u)", (unsigned long long) i, a, b);
+        return 1;
+    }
+    if ((r = vmdk_pread (w->c, w->file, ga, (size_t) w->gt_bytes,
+                         (uint64_t) a * VMDK_SECTOR)) < 0 ||
+        (r = vmdk_pread (w->c, w->file, gb, (size_t) w->gt_bytes,
+                         (uint64_t) b * VMDK_SECTOR)) < 0) {
+        return r;
+    }
+    if (memcmp (ga, gb, (size_t) w->gt_bytes) != 0) {
+        vmdk_soft (w->c, w->file, "grain table %llu differs from its "
+                   "redundant copy", (unsigned long long) i);
+        return 1;
+    }
+    return 0;
+}
+
+/* Validator only: the redundant GD and GTs (flag bit 1) must say what
+ * the primary ones say.  Readers use the primary; a difference is worth
+ * knowing but does not change what the guest reads.  The first
+ * difference is reported. */
+static int
+vmdk_check_rgd (struct vmdk_walk *w)
+{
+    const struct vmdk_sparse_hdr *h = w->h;
+    uint64_t ngt = DIV_ROUND_UP (w->cap, w->gt_cover);
+    uint8_t *rgd = NULL, *ga = NULL, *gb = NULL;
+    int r = 0;
+
+    if (w->c->dg.probs == NULL || !(h->flags & VMDK4_FLAG_RGD) ||
+        h->rgd_off == 0 || !vmdk_in_file (h->rgd_off, ngt * 4, w->fsize)) {
+        return 0;
+    }
+    rgd = malloc (VMDK4_GD_CHUNK * 4);
+    ga = malloc ((size_t) w->gt_bytes);
+    gb = malloc ((size_t) w->gt_bytes);
+    if (rgd == NULL || ga == NULL || gb == NULL) {
+        r = vmdk_fail_current (w->c, w->file, -ENOMEM);
+    }
+    for (uint64_t i = 0; i < ngt && r == 0; i += VMDK4_GD_CHUNK) {
+        size_t n = ngt - i < VMDK4_GD_CHUNK ? (size_t) (ngt - i)
+                                            : VMDK4_GD_CHUNK;
+
+        if ((r = vmdk_pread (w->c, w->file, w->gd, n * 4,
+                             h->gd_off * VMDK_SECTOR + i * 4)) < 0 ||
+            (r = vmdk_pread (w->c, w->file, rgd, n * 4,
+                             h->rgd_off * VMDK_SECTOR + i * 4)) < 0) {
+            break;
+        }
+        for (size_t j = 0; j < n && r == 0; j++) {
+            r = vmdk_rgd_entry (w, i + j, get_le32 (w->gd + 4 * j),
+                                get_le32 (rgd + 4 * j), ga, gb);
+        }
+    }
+    free (rgd);
+    free (ga);
+    free (gb);
+    return r < 0 ? r : 0;
+}
+
 static int
 vmdk_walk_alloc (struct vmdk_walk *w)
 {
@@ -645,6 +718,9 @@ vmdk_sparse_map (struct vmdk_ctx *c, uint32_t file,
     }
     if (r == 0 && (h->flags & VMDK4_FLAG_COMPRESSED)) {
         r = vmdk_verify_cgrains (&w, w.m.first);
+    }
+    if (r == 0) {
+        r = vmdk_check_rgd (&w);
     }
     vmdk_mapper_release (&w.m);
     free (w.gd);

@@ -321,6 +321,41 @@ Test (vmdk_corrupt, qemu_leftover_after_embedded_descriptor)
     free (b);
 }
 
+Test (vmdk_corrupt, redundant_tables_are_compared_by_the_validator)
+{
+    uint8_t *b = mono_image ();
+    struct fmt_extent_list m;
+    struct fmt_problems p;
+    struct fmt_source_info info;
+    struct test_io *t;
+
+    put_le32 (b + 22 * SEC + 4, 0);     /* redundant GT loses grain 1 */
+    cr_assert_eq (map_mem (b, MONO_SECTORS * SEC, &m), 0, "readers use "
+                  "the primary tables: %s", vmshift_internal_error_msg ());
+    cr_assert_eq (fmt_extents_allocated (&m), 2 * GRAIN_SECTORS * SEC);
+    fmt_extents_release (&m);
+    t = test_io_mem (b, MONO_SECTORS * SEC, "mem.vmdk");
+    fmt_problems_init (&p);
+    memset (&info, 0, sizeof info);
+    cr_assert_eq (vmdk_validate (test_io_fmt (t), &p, &info), 0);
+    cr_assert_eq (p.n, 1);
+    cr_assert_str_eq (p.msg[0], "grain table 0 differs from its redundant "
+                      "copy");
+    fmt_problems_release (&p);
+    test_io_close (t);
+
+    put_le32 (b + 21 * SEC, 0);         /* redundant GD entry gone */
+    t = test_io_mem (b, MONO_SECTORS * SEC, "mem.vmdk");
+    fmt_problems_init (&p);
+    cr_assert_eq (vmdk_validate (test_io_fmt (t), &p, &info), 0);
+    cr_assert_eq (p.n, 1);
+    cr_assert (strstr (p.msg[0], "grain directory entry 0 differs from the "
+                       "redundant one (27, 0)"), "%s", p.msg[0]);
+    fmt_problems_release (&p);
+    test_io_close (t);
+    free (b);
+}
+
 Test (vmdk_corrupt, truncated_files)
 {
     uint8_t *b = mono_image ();
