@@ -380,6 +380,8 @@ convert_execute (struct convert_ctx *c)
     r = exec_write (&x, &c->lay, c->src, !c->o->no_clone, &st);
     c->res->t_data = st.t_data;
     c->res->t_meta = st.t_meta;
+    c->res->st.seconds_data = st.t_data;
+    c->res->st.seconds_metadata = st.t_meta;
     if (r == 0) {
         t = exec_now ();
         r = convert_readback (c, &x);

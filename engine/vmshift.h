@@ -88,6 +88,8 @@ struct vmshift_stats {
     int verified;               /* guest data compared equal after writing */
     uint64_t rest_requests;     /* ONTAP */
     uint64_t nfs_bytes_written; /* ONTAP/NFS */
+    double seconds_data;        /* placing data (clone/copy) */
+    double seconds_metadata;    /* writing metadata and headers */
 };
 
 /* Convert SOURCE to TARGET (paths, nfs:// or ontap:// locations).  On

@@ -15,6 +15,8 @@ struct bench_cell {
     int runs;
     double ms[BENCH_MAX_RUNS];
     double median_ms, min_ms, max_ms;
+    double meta_ms[BENCH_MAX_RUNS];
+    double median_meta_ms;      /* of which writing metadata (the BAT...) */
     uint64_t metadata_bytes;
     uint64_t bytes_cloned;
     uint64_t bytes_copied;

@@ -278,6 +278,7 @@ bench_remove_outputs (const char *target)
 struct bench_child_msg {
     int ok;
     double ms;
+    double meta_ms;
     uint64_t metadata;
     uint64_t cloned;
     uint64_t copied;
@@ -306,6 +307,7 @@ bench_child (struct cli *c, const struct bench_opts *bo, const char *src,
 
         m.ok = 1;
         m.ms = st->wall_seconds * 1000;
+        m.meta_ms = st->seconds_metadata * 1000;
         m.metadata = st->bytes_metadata;
         m.cloned = st->bytes_cloned;
         m.copied = st->bytes_copied;
@@ -367,6 +369,9 @@ bench_cell_run (struct cli *c, const struct bench_opts *bo, const char *src,
     cell->format = fmt;
     snprintf (dst, sizeof dst, "%s/bench-out.%s", bo->dir, fmt);
     bench_remove_outputs (dst);
+    /* one warm-up conversion, not counted: page cache, first allocations */
+    memset (&m, 0, sizeof m);
+    bench_one_run (c, bo, src, dst, fmt, &m);
     for (int i = 0; i < bo->runs; i++) {
         memset (&m, 0, sizeof m);
         bench_one_run (c, bo, src, dst, fmt, &m);
@@ -374,6 +379,7 @@ bench_cell_run (struct cli *c, const struct bench_opts *bo, const char *src,
             snprintf (cell->error, sizeof cell->error, "%s", m.error);
             return;
         }
+        cell->meta_ms[cell->runs] = m.meta_ms;
         cell->ms[cell->runs++] = m.ms;
         cell->metadata_bytes = m.metadata;
         cell->bytes_cloned = m.cloned;
@@ -393,6 +399,8 @@ bench_cell_run (struct cli *c, const struct bench_opts *bo, const char *src,
 
         memcpy (tmp, cell->ms, sizeof tmp);
         cell->median_ms = bench_median (tmp, cell->runs);
+        memcpy (tmp, cell->meta_ms, sizeof tmp);
+        cell->median_meta_ms = bench_median (tmp, cell->runs);
     }
     cell->ok = 1;
 }
@@ -580,10 +588,12 @@ bench_print_json (const struct bench_opts *bo, const struct bench_cell *cells,
                 cl->ok ? "true" : "false");
         if (cl->ok) {
             printf (", \"median_ms\": %.3f, \"min_ms\": %.3f, \"max_ms\": %.3f, "
+                    "\"median_metadata_ms\": %.3f, "
                     "\"metadata_bytes\": %llu, \"bytes_cloned\": %llu, "
                     "\"bytes_copied\": %llu, \"all_shared\": %s, "
                     "\"peak_rss_kib\": %ld", cl->median_ms, cl->min_ms,
-                    cl->max_ms, (unsigned long long) cl->metadata_bytes,
+                    cl->max_ms, cl->median_meta_ms,
+                    (unsigned long long) cl->metadata_bytes,
                     (unsigned long long) cl->bytes_cloned,
                     (unsigned long long) cl->bytes_copied,
                     cl->all_shared ? "true" : "false", cl->peak_rss_kib);
@@ -619,8 +629,9 @@ bench_print_table (const struct bench_opts *bo, const struct bench_cell *cells,
     printf ("machine: %s, %ld CPUs, filesystem of %s: %s; %d runs per cell\n\n",
             cpu, sysconf (_SC_NPROCESSORS_ONLN), bo->dir,
             bench_fs_name (bo->dir), bo->runs);
-    printf ("%-10s %-6s %10s %10s %10s %14s %10s %7s\n", "size", "format",
-            "median ms", "min ms", "max ms", "metadata B", "peak RSS", "shared");
+    printf ("%-8s %-6s %10s %9s %9s %9s %12s %9s %6s\n", "size", "format",
+            "median ms", "min ms", "max ms", "meta ms", "metadata B",
+            "peak RSS", "shared");
     for (size_t i = 0; i < n; i++) {
         const struct bench_cell *cl = &cells[i];
         char sz[32];
@@ -634,12 +645,12 @@ bench_print_table (const struct bench_opts *bo, const struct bench_cell *cells,
         }
         snprintf (sz, sizeof sz, "%g%s", s, u[k]);
         if (!cl->ok) {
-            printf ("%-10s %-6s failed: %s\n", sz, cl->format, cl->error);
+            printf ("%-8s %-6s failed: %s\n", sz, cl->format, cl->error);
             continue;
         }
-        printf ("%-10s %-6s %10.3f %10.3f %10.3f %14llu %8.1fMi %7s\n", sz,
+        printf ("%-8s %-6s %10.3f %9.3f %9.3f %9.3f %12llu %7.1fMi %6s\n", sz,
                 cl->format, cl->median_ms, cl->min_ms, cl->max_ms,
-                (unsigned long long) cl->metadata_bytes,
+                cl->median_meta_ms, (unsigned long long) cl->metadata_bytes,
                 (double) cl->peak_rss_kib / 1024, cl->all_shared ? "yes" : "NO");
     }
     if (q->ran) {
