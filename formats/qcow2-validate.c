@@ -663,6 +663,9 @@ qcow2_ck_block (struct qcow2_checker *ck, struct qcow2_leaks *lk, uint64_t b,
     if (have && (r = fmt_io_pread (img->io, 0, blk, c, off)) < 0) {
         return r;
     }
+    if (!have && b * e >= ck->ncl) {
+        return 0;               /* no block, no cluster of the file */
+    }
     for (uint64_t j = 0; j < e; j++) {
         uint64_t h = b * e + j;
         uint64_t st = have ? qcow2_refcount_get (blk, j, img->refcount_bits)
