@@ -257,3 +257,294 @@ Test (qcow2_images, fully_allocated_equals_measure)
     qt_rmdir (dir);
     check_self_contained (&q);
 }
+
+/* ------------------------------------------------- external data file */
+
+static void
+check_data_file_relative (const struct qcase *q)
+{
+    char *dir = qt_tmpdir ();
+    char why[256], img[4096], src[4096];
+    struct fmt_layout lay;
+
+    /* A relative name: our reader resolves it in the image's directory,
+     * qemu 7.2 in its working directory. */
+    plan_case (q, dir, &lay, "data.raw");
+    snprintf (img, sizeof img, "%s/out.qcow2", dir);
+    snprintf (src, sizeof src, "%s/src.raw", dir);
+    cr_assert_eq (qt_compare_image (img, src, why, sizeof why, NULL, NULL), 0,
+                  "read back: %s", why);
+    cr_assert_eq (test_sh ("cd '%s' && qemu-img compare -q -f qcow2 -F raw "
+                           "out.qcow2 src.raw", dir), 0);
+    fmt_layout_release (&lay);
+    qt_rmdir (dir);
+}
+
+Test (qcow2_images, data_file_mode)
+{
+    static const struct qt_piece p[] = {
+        { 0, 100 * KiB }, { 3 * MiB, 1 * MiB }, { 10 * MiB, 1536 },
+    };
+    struct qcase q = { 10 * MiB + 1536, 65536, p, 3, true };
+    char *dir = qt_tmpdir ();
+    char why[512], img[4096], src[4096], data[4096], out[4096];
+    struct fmt_layout lay;
+    struct test_io *t;
+    struct fmt_extent_list map;
+    struct fmt_source_info info;
+    uint64_t n = q.size / 65536 + 1;
+
+    need_qemu ();
+    snprintf (data, sizeof data, "%s/data.raw", dir);
+    plan_case (&q, dir, &lay, data);
+    snprintf (img, sizeof img, "%s/out.qcow2", dir);
+    snprintf (src, sizeof src, "%s/src.raw", dir);
+    cr_assert_eq (lay.nout, 2);
+    cr_assert_eq (lay.out[1].role, FMT_OUT_DATA);
+    cr_assert_str_eq (lay.out[1].name, "data.raw");
+    cr_assert_eq (lay.out[1].file_size, q.size);
+    cr_assert_eq (lay.data_offset, 0);
+    /* M = header + reftable + refblock + L1 + one L2 per L1 entry */
+    cr_assert_eq (lay.out[0].file_size, (1 + 1 + 1 + 1 + (n + 8191) / 8192)
+                  * 65536);
+    /* Run from another directory than the image's. */
+    cr_assert_eq (test_sh ("cd / && qemu-img check -q -f qcow2 '%s'", img), 0);
+    cr_assert_eq (test_sh ("cd / && qemu-img compare -q -f qcow2 -F raw '%s' "
+                           "'%s'", img, src), 0);
+    cr_assert_eq (qemu_virtual_size (img), q.size);
+    check_qemu_map (dir, "out.qcow2", 0);
+    cr_assert_eq (qt_sh_out (out, sizeof out, "qemu-img info -f qcow2 "
+                             "--output=json '%s' | jq -r '.\"format-specific\""
+                             ".data | .\"data-file\", .\"data-file-raw\"'",
+                             img), 0);
+    cr_assert_eq (strncmp (out, data, strlen (data)), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "true"));
+    cr_assert_eq (qt_validate (img, why, sizeof why), 0, "validator: %s", why);
+    /* An absolute data file path cannot go through the sandboxed io. */
+    t = test_io_open (img);
+    fmt_extents_init (&map);
+    cr_assert_eq (qcow2_read_map (test_io_fmt (t), &map, &info), -ENOTSUP);
+    cr_assert_not_null (strstr (vmshift_internal_error_msg (), "absolute"),
+                        "%s", vmshift_internal_error_msg ());
+    fmt_extents_release (&map);
+    test_io_close (t);
+    fmt_layout_release (&lay);
+    qt_rmdir (dir);
+    check_data_file_relative (&q);
+}
+
+/* ------------------------------------------- 64 TiB plans, streamed */
+
+static long
+rss_kib (void)
+{
+    struct rusage ru;
+
+    getrusage (RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static const struct fmt_blob *
+find_blob (const struct fmt_layout *lay, const char *what)
+{
+    for (size_t i = 0; i < lay->out[0].blobs.len; i++) {
+        if (strcmp (lay->out[0].blobs.ptr[i].what, what) == 0) {
+            return &lay->out[0].blobs.ptr[i];
+        }
+    }
+    return NULL;
+}
+
+/* Stream a blob like the executor (1 MiB chunks, in order); fn sees
+ * each 8- or 2-byte entry. */
+static void
+stream_blob (const struct fmt_blob *b, unsigned width,
+             void (*fn) (void *, uint64_t, uint64_t), void *opaque)
+{
+    uint8_t *buf = malloc (FMT_GEN_CHUNK);
+
+    cr_assert_not_null (buf);
+    for (uint64_t off = 0; off < b->len; off += FMT_GEN_CHUNK) {
+        size_t n = b->len - off < FMT_GEN_CHUNK ? b->len - off : FMT_GEN_CHUNK;
+
+        cr_assert_eq (fmt_blob_read (b, off, buf, n), 0);
+        for (size_t i = 0; fn && i + width <= n; i += width) {
+            fn (opaque, (off + i) / width,
+                width == 8 ? get_be64 (buf + i) : get_be16 (buf + i));
+        }
+    }
+    free (buf);
+}
+
+struct count_ones {
+    uint64_t ones, last_one;
+};
+
+static void
+count_ones_fn (void *opaque, uint64_t idx, uint64_t v)
+{
+    struct count_ones *c = opaque;
+
+    cr_assert (v == 0 || v == 1, "refcount %llu", (unsigned long long) v);
+    if (v) {
+        c->ones++;
+        c->last_one = idx;
+    }
+}
+
+static void
+plan_64t (bool full, uint32_t cluster, struct fmt_layout *lay)
+{
+    struct fmt_extent_list map;
+    struct fmt_source_info info = { .type = FMT_RAW };
+    struct fmt_plan_opts o = {
+        .cluster_size = cluster, .target_name = "big.qcow2",
+        .clone_align = 4096,
+    };
+    struct fmt_extent e = {
+        .guest_off = 0, .len = 64 * TiB, .kind = full ? FMT_EXT_DATA
+                                                      : FMT_EXT_ZERO,
+    };
+
+    fmt_extents_init (&map);
+    map.size = info.virtual_size = 64 * TiB;
+    cr_assert_eq (fmt_extents_add (&map, &e), 0);
+    fmt_layout_init (lay);
+    cr_assert_eq (fmt_plan (FMT_QCOW2, &info, &map, &o, lay), 0, "%s",
+                  vmshift_internal_error_msg ());
+    fmt_extents_release (&map);
+}
+
+Test (qcow2_plan, thin_64t_is_tiny_and_streams)
+{
+    long before = rss_kib ();
+    struct count_ones c = { 0, 0 };
+    struct fmt_layout lay;
+    const struct fmt_blob *b;
+
+    plan_64t (false, 0, &lay);
+    /* header, refcount table, one refcount block, L1 (128 entries) */
+    cr_assert_eq (lay.data_offset, 4 * 2 * MiB);
+    cr_assert_eq (lay.out[0].file_size, lay.data_offset);
+    cr_assert_null (find_blob (&lay, "qcow2 L2 tables"));
+    b = find_blob (&lay, "qcow2 L1 table");
+    cr_assert_eq (b->len, 128 * 8);
+    stream_blob (b, 8, NULL, NULL);
+    b = find_blob (&lay, "qcow2 refcount blocks");
+    cr_assert_eq (b->len, 2 * MiB);
+    stream_blob (b, 2, count_ones_fn, &c);
+    cr_assert_eq (c.ones, 4);
+    cr_assert_eq (c.last_one, 3);
+    cr_assert_lt (lay.meta_bytes, 3 * MiB);
+    cr_assert_eq (lay.out[0].place.len, 0);
+    fmt_layout_release (&lay);
+    cr_assert_lt (rss_kib () - before, 8 * 1024, "planner used %ld KiB",
+                  rss_kib () - before);
+}
+
+struct l2_expect {
+    uint64_t x, c, n;
+};
+
+static void
+l2_check_fn (void *opaque, uint64_t g, uint64_t v)
+{
+    struct l2_expect *e = opaque;
+    uint64_t want = g < e->n ? (e->x + g * e->c) | QCOW2_OFLAG_COPIED : 0;
+
+    if (v != want) {
+        cr_assert_eq (v, want, "L2 entry %llu", (unsigned long long) g);
+    }
+}
+
+Test (qcow2_plan, full_64t_2m_streams_256m_of_l2)
+{
+    long before = rss_kib ();
+    struct fmt_layout lay;
+    const struct fmt_blob *b;
+    struct count_ones c = { 0, 0 };
+    uint64_t n = 64 * TiB / (2 * MiB);
+    struct l2_expect e;
+
+    plan_64t (true, 0, &lay);
+    /* qemu-img measure -O qcow2 -o cluster_size=2M --size 64T */
+    cr_assert_eq (lay.data_offset, UINT64_C (343932928));
+    cr_assert_eq (lay.out[0].file_size, lay.data_offset + 64 * TiB);
+    b = find_blob (&lay, "qcow2 L2 tables");
+    cr_assert_eq (b->len, 128 * 2 * MiB);
+    e.x = lay.data_offset;
+    e.c = 2 * MiB;
+    e.n = n;
+    stream_blob (b, 8, l2_check_fn, &e);
+    b = find_blob (&lay, "qcow2 refcount blocks");
+    stream_blob (b, 2, count_ones_fn, &c);
+    cr_assert_eq (c.ones, lay.data_offset / (2 * MiB) + n);
+    cr_assert_eq (lay.out[0].place.len, 1);
+    cr_assert_eq (lay.out[0].place.ptr[0].kind, FMT_PLACE_CLONE);
+    cr_assert_eq (lay.out[0].place.ptr[0].dst_off, lay.data_offset);
+    fmt_layout_release (&lay);
+    cr_assert_lt (rss_kib () - before, 16 * 1024, "planner used %ld KiB",
+                  rss_kib () - before);
+}
+
+/* Metadata sizes against qemu-img measure --size for 1 TiB / 64 TiB,
+ * thin and full, 64 KiB and 2 MiB clusters.  measure always counts L2
+ * tables for the whole disk; a thin image of ours has none. */
+static uint64_t
+measure_size (uint64_t size, uint32_t cluster)
+{
+    char out[256], *p;
+
+    cr_assert_eq (qt_sh_out (out, sizeof out, "qemu-img measure -O qcow2 -o "
+                             "cluster_size=%u --size %llu", cluster,
+                             (unsigned long long) size), 0);
+    p = strstr (out, "required size: ");
+    cr_assert_not_null (p);
+    return strtoull (p + strlen ("required size: "), NULL, 10);
+}
+
+Test (qcow2_plan, metadata_vs_qemu_measure)
+{
+    static const uint64_t sizes[] = { 1 * TiB, 64 * TiB };
+    static const uint32_t clusters[] = { 65536, 2 << 20 };
+
+    need_qemu ();
+    for (size_t i = 0; i < 2; i++) {
+        for (size_t j = 0; j < 2; j++) {
+            uint64_t want = measure_size (sizes[i], clusters[j]);
+            struct fmt_extent_list map;
+            struct fmt_source_info info = { .type = FMT_RAW };
+            struct fmt_plan_opts o = {
+                .cluster_size = clusters[j], .target_name = "m.qcow2",
+                .clone_align = 4096,
+            };
+
+            for (int full = 0; full < 2; full++) {
+                struct fmt_extent e = {
+                    .len = sizes[i], .kind = full ? FMT_EXT_DATA : FMT_EXT_ZERO,
+                };
+                struct fmt_layout lay;
+
+                fmt_extents_init (&map);
+                map.size = sizes[i];
+                cr_assert_eq (fmt_extents_add (&map, &e), 0);
+                fmt_layout_init (&lay);
+                cr_assert_eq (fmt_plan (FMT_QCOW2, &info, &map, &o, &lay), 0);
+                cr_log_info ("qcow2 %llu TiB %s, %u-byte clusters: metadata "
+                             "%llu B (written %llu B), qemu-img measure %llu B",
+                             (unsigned long long) (sizes[i] / TiB),
+                             full ? "full" : "thin", clusters[j],
+                             (unsigned long long) lay.data_offset,
+                             (unsigned long long) lay.meta_bytes,
+                             (unsigned long long) want);
+                if (full) {
+                    cr_assert_eq (lay.data_offset, want);
+                } else {
+                    cr_assert_leq (lay.data_offset, want);
+                }
+                fmt_layout_release (&lay);
+                fmt_extents_release (&map);
+            }
+        }
+    }
+}
