@@ -70,12 +70,14 @@ qcow2_ck_shareable (int kind)
     return kind == CK_L2 || kind == CK_DATA || kind == CK_COMPRESSED;
 }
 
-/* Count one reference to each cluster of [off, off+len).  Returns CK_OK,
- * CK_PAST_EOF when some cluster is past the end of the file, or the kind
- * of another structure already there (an overlap). */
+/* Count one reference to each cluster of [off, off+len); cflag records
+ * the COPIED bit of an entry of the active tables (CK_COPIED_SET or
+ * _CLEAR; 0 for other references).  Returns CK_OK, CK_PAST_EOF when
+ * some cluster is past the end of the file, or the kind of another
+ * structure already there (an overlap). */
 static int
 qcow2_ck_mark (struct qcow2_checker *ck, uint64_t off, uint64_t len, int kind,
-               bool copied)
+               unsigned cflag)
 {
     uint64_t c = ck->img->cluster_size, first = off / c, last, end;
     int res = CK_OK;
@@ -105,10 +107,7 @@ qcow2_ck_mark (struct qcow2_checker *ck, uint64_t off, uint64_t len, int kind,
         if ((w & CK_COUNT_MAX) < CK_COUNT_MAX) {
             w++;
         }
-        if (ck->active) {
-            w |= copied ? CK_COPIED_SET : CK_COPIED_CLEAR;
-        }
-        ck->cl[i] = w;
+        ck->cl[i] = w | (uint16_t) cflag;
     }
     return res;
 }
@@ -116,9 +115,9 @@ qcow2_ck_mark (struct qcow2_checker *ck, uint64_t off, uint64_t len, int kind,
 /* Mark and report a problem with the structure 'what' (a phrase). */
 static void
 qcow2_ck_mark_report (struct qcow2_checker *ck, uint64_t off, uint64_t len,
-                      int kind, bool copied, const char *what)
+                      int kind, unsigned cflag, const char *what)
 {
-    int r = qcow2_ck_mark (ck, off, len, kind, copied);
+    int r = qcow2_ck_mark (ck, off, len, kind, cflag);
 
     if (r == CK_PAST_EOF) {
         qcow2_report (ck->rep, EINVAL, "%s at host offset %llu lies past the "
@@ -129,6 +128,15 @@ qcow2_ck_mark_report (struct qcow2_checker *ck, uint64_t off, uint64_t len,
         qcow2_report (ck->rep, EINVAL, "%s at host offset %llu overlaps a %s",
                       what, (unsigned long long) off, qcow2_ck_names[r]);
     }
+}
+
+static unsigned
+qcow2_ck_cflag (const struct qcow2_checker *ck, bool copied)
+{
+    if (!ck->active) {
+        return 0;       /* COPIED is only meaningful in the active tables */
+    }
+    return copied ? CK_COPIED_SET : CK_COPIED_CLEAR;
 }
 
 /* A cluster-aligned table pointer found in another table. */
@@ -172,7 +180,7 @@ qcow2_ck_l1 (void *opaque, uint64_t idx, uint64_t l1e, bool *skip)
         return 0;
     }
     qcow2_ck_mark_report (ck, off, ck->img->cluster_size, CK_L2,
-                          l1e & QCOW2_OFLAG_COPIED, what);
+                          qcow2_ck_cflag (ck, l1e & QCOW2_OFLAG_COPIED), what);
     return 0;
 }
 
@@ -216,7 +224,7 @@ qcow2_ck_compressed (struct qcow2_checker *ck, uint64_t guest,
             ck->zstd_reported = true;
         }
         qcow2_ck_mark (ck, start, d->host + d->csize - start, CK_COMPRESSED,
-                       false);
+                       0);
         return;
     }
     if (d->host >= img->file_size || d->host < img->cluster_size) {
@@ -228,7 +236,7 @@ qcow2_ck_compressed (struct qcow2_checker *ck, uint64_t guest,
     }
     /* The last sector may run past EOF (qemu reads zeros there). */
     r = qcow2_ck_mark (ck, start, d->host + d->csize - start, CK_COMPRESSED,
-                       false);
+                       0);
     if (r > 0) {
         qcow2_report (ck->rep, EINVAL, "compressed cluster for guest offset "
                       "%llu at host offset %llu overlaps a %s",
@@ -288,8 +296,8 @@ qcow2_ck_l2 (void *opaque, uint64_t g, uint64_t e, uint64_t bitmap)
     }
     snprintf (what, sizeof what, "data cluster for guest offset %llu",
               (unsigned long long) guest);
-    qcow2_ck_mark_report (ck, d.host, img->cluster_size, CK_DATA, d.copied,
-                          what);
+    qcow2_ck_mark_report (ck, d.host, img->cluster_size, CK_DATA,
+                          qcow2_ck_cflag (ck, d.copied), what);
     if (d.host < img->file_size) {
         qcow2_ck_data_bounds (ck, g, &d);
     }
@@ -344,7 +352,7 @@ qcow2_ck_reftable (struct qcow2_checker *ck)
             continue;
         }
         if (qcow2_ck_aligned (ck, e, what)) {
-            qcow2_ck_mark_report (ck, e, c, CK_REFBLOCK, false, what);
+            qcow2_ck_mark_report (ck, e, c, CK_REFBLOCK, 0, what);
         }
     }
     return 0;
@@ -357,17 +365,16 @@ qcow2_ck_fixed (struct qcow2_checker *ck)
     const struct qcow2_header *h = &img->h;
     uint64_t c = img->cluster_size;
 
-    ck->active = false;
-    qcow2_ck_mark_report (ck, 0, c, CK_HEADER, false, "header");
+    qcow2_ck_mark_report (ck, 0, c, CK_HEADER, 0, "header");
     qcow2_ck_mark_report (ck, h->refcount_table_offset,
                           (uint64_t) h->refcount_table_clusters * c,
-                          CK_REFTABLE, false, "refcount table");
+                          CK_REFTABLE, 0, "refcount table");
     qcow2_ck_mark_report (ck, h->l1_table_offset, (uint64_t) h->l1_size * 8,
-                          CK_L1, false, "L1 table");
+                          CK_L1, 0, "L1 table");
     if (img->x->has_crypto && qcow2_ck_aligned (ck, img->x->crypto_offset,
                                                 "encryption header")) {
         qcow2_ck_mark_report (ck, img->x->crypto_offset,
-                              img->x->crypto_length, CK_CRYPTO, false,
+                              img->x->crypto_length, CK_CRYPTO, 0,
                               "encryption header");
     }
 }
@@ -418,7 +425,7 @@ qcow2_ck_snapshot (struct qcow2_checker *ck, uint32_t i, uint64_t *off,
                       (unsigned long long) l1_size, (unsigned long long) l1_off);
         return true;
     }
-    qcow2_ck_mark_report (ck, l1_off, l1_size * 8, CK_SNAPL1, false, what);
+    qcow2_ck_mark_report (ck, l1_off, l1_size * 8, CK_SNAPL1, 0, what);
     return qcow2_ck_walk (ck, l1_off, l1_size, false) == 0;
 }
 
@@ -438,9 +445,8 @@ qcow2_ck_snapshots (struct qcow2_checker *ck)
             break;
         }
     }
-    ck->active = false;
     qcow2_ck_mark_report (ck, h->snapshots_offset, off - h->snapshots_offset,
-                          CK_SNAPTABLE, false, "snapshot table");
+                          CK_SNAPTABLE, 0, "snapshot table");
 }
 
 /* -------------------------------------------------------------- bitmaps */
@@ -473,7 +479,7 @@ qcow2_ck_bitmap_table (struct qcow2_checker *ck, uint32_t i, uint64_t off,
                               (unsigned long long) e);
             } else if (d && qcow2_ck_aligned (ck, d, what)) {
                 qcow2_ck_mark_report (ck, d, img->cluster_size, CK_BMDATA,
-                                      false, what);
+                                      0, what);
             }
         }
     }
@@ -513,7 +519,7 @@ qcow2_ck_bitmap (struct qcow2_checker *ck, uint32_t i, const uint8_t *dir,
                       (unsigned long long) tsize, (unsigned long long) toff);
         return true;
     }
-    qcow2_ck_mark_report (ck, toff, tsize * 8, CK_BMTABLE, false, what);
+    qcow2_ck_mark_report (ck, toff, tsize * 8, CK_BMTABLE, 0, what);
     qcow2_ck_bitmap_table (ck, i, toff, tsize);
     return true;
 }
@@ -538,7 +544,7 @@ qcow2_ck_bitmaps (struct qcow2_checker *ck)
         return 0;
     }
     qcow2_ck_mark_report (ck, x->bitmap_dir_offset, x->bitmap_dir_size,
-                          CK_BMDIR, false, "bitmap directory");
+                          CK_BMDIR, 0, "bitmap directory");
     dir = malloc (x->bitmap_dir_size ? x->bitmap_dir_size : 1);
     if (dir == NULL) {
         return set_error (ENOMEM, "out of memory for the bitmap directory");
