@@ -154,9 +154,11 @@ qcow2_walk_l2 (const struct qcow2_image *img, const uint8_t *l2, uint64_t g0,
     return 0;
 }
 
+/* Returns 1 to stop the walk quietly (after a report in collect mode). */
 static int
 qcow2_walk_entry (const struct qcow2_image *img, uint64_t idx, uint64_t l1e,
-                  uint64_t max_guest, const struct qcow2_walk *w, uint8_t *l2)
+                  uint64_t max_guest, const struct qcow2_walk *w, uint8_t *l2,
+                  uint64_t *budget)
 {
     uint64_t g0 = idx * img->l2_entries;
     bool skip = false;
@@ -165,6 +167,11 @@ qcow2_walk_entry (const struct qcow2_image *img, uint64_t idx, uint64_t l1e,
     if (r < 0 || skip || (l1e & QCOW2_OFFSET_MASK) == 0 || !w->l2_cb ||
         g0 >= max_guest) {
         return r;
+    }
+    if ((*budget)-- == 0) {
+        qcow2_report (w->rep, EINVAL, "an L1 table refers to more L2 tables "
+                      "than the file can hold (a table is used twice)");
+        return w->rep->err < 0 && !w->rep->probs ? w->rep->err : 1;
     }
     r = fmt_io_pread (img->io, 0, l2, img->cluster_size,
                       l1e & QCOW2_OFFSET_MASK);
@@ -181,6 +188,7 @@ qcow2_walk_l1 (const struct qcow2_image *img, uint64_t l1_off,
 {
     uint8_t *l1 = malloc ((size_t) QCOW2_L1_CHUNK * 8);
     uint8_t *l2 = malloc (img->cluster_size);
+    uint64_t budget = DIV_ROUND_UP (img->file_size, img->cluster_size);
     int r = 0;
 
     if (l1 == NULL || l2 == NULL) {
@@ -193,12 +201,12 @@ qcow2_walk_l1 (const struct qcow2_image *img, uint64_t l1_off,
         r = fmt_io_pread (img->io, 0, l1, (size_t) k * 8, l1_off + i * 8);
         for (uint64_t j = 0; j < k && r == 0; j++) {
             r = qcow2_walk_entry (img, i + j, get_be64 (l1 + j * 8),
-                                  max_guest, w, l2);
+                                  max_guest, w, l2, &budget);
         }
     }
     free (l1);
     free (l2);
-    return r;
+    return r > 0 ? 0 : r;
 }
 
 /* ---------------------------------------------------------- read_map */
@@ -461,7 +469,8 @@ qcow2_map_run (const struct qcow2_image *img, struct qcow2_report *rep,
         .dsize = img->file_size,
     };
     struct qcow2_walk w = {
-        .opaque = &m, .l1_cb = qcow2_map_l1, .l2_cb = qcow2_map_l2,
+        .rep = rep, .opaque = &m, .l1_cb = qcow2_map_l1,
+        .l2_cb = qcow2_map_l2,
     };
     int r;
 

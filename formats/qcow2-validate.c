@@ -309,7 +309,8 @@ qcow2_ck_walk (struct qcow2_checker *ck, uint64_t l1_off, uint64_t l1_size,
                bool active)
 {
     struct qcow2_walk w = {
-        .opaque = ck, .l1_cb = qcow2_ck_l1, .l2_cb = qcow2_ck_l2,
+        .rep = ck->rep, .opaque = ck, .l1_cb = qcow2_ck_l1,
+        .l2_cb = qcow2_ck_l2,
     };
 
     ck->active = active;

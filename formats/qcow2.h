@@ -243,8 +243,12 @@ const char *qcow2_l2e_decode (const struct qcow2_image *img, uint64_t g,
 /* Walk an L1 table and its L2 tables (streamed: one L2 cluster at a
  * time).  l1_entries entries are read from l1_off; L2 entries of guest
  * clusters >= max_guest are not visited.  The callbacks return 0 or
- * -errno; l1_cb may set *skip to not descend into that table. */
+ * -errno; l1_cb may set *skip to not descend into that table.  A walk
+ * descends into at most as many L2 tables as the file has clusters (more
+ * means a table is used twice): past that it reports a problem to rep and
+ * stops, which bounds the work by the file size. */
 struct qcow2_walk {
+    struct qcow2_report *rep;
     void *opaque;
     int (*l1_cb) (void *opaque, uint64_t idx, uint64_t l1e, bool *skip);
     int (*l2_cb) (void *opaque, uint64_t g, uint64_t e, uint64_t bitmap);
