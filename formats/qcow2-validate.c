@@ -192,7 +192,18 @@ qcow2_ck_inflate (struct qcow2_checker *ck, uint64_t guest,
     uint64_t n = img->file_size - d->host < d->csize
                  ? img->file_size - d->host : d->csize;
     size_t got = 0;
-    int r = fmt_io_pread (img->io, 0, ck->cbuf, (size_t) n, d->host);
+    int r;
+
+    if (ck->cbuf == NULL) {
+        ck->cbuf = malloc ((size_t) img->cluster_size * 2 + FMT_SECTOR);
+        ck->ubuf = malloc (img->cluster_size);
+        if (ck->cbuf == NULL || ck->ubuf == NULL) {
+            qcow2_report (ck->rep, ENOMEM, "out of memory checking compressed "
+                          "clusters");
+            return;
+        }
+    }
+    r = fmt_io_pread (img->io, 0, ck->cbuf, (size_t) n, d->host);
 
     if (r == 0) {
         r = fmt_inflate (FMT_CODEC_DEFLATE, ck->cbuf, (size_t) n, ck->ubuf,
@@ -727,9 +738,7 @@ qcow2_ck_run (struct qcow2_checker *ck)
                           (unsigned long long) QCOW2_CHECK_MAX_CLUSTERS);
     }
     ck->cl = calloc (ck->ncl ? ck->ncl : 1, sizeof *ck->cl);
-    ck->cbuf = malloc ((size_t) img->cluster_size * 2 + FMT_SECTOR);
-    ck->ubuf = malloc (img->cluster_size);
-    if (ck->cl == NULL || ck->cbuf == NULL || ck->ubuf == NULL) {
+    if (ck->cl == NULL) {
         return set_error (ENOMEM, "out of memory checking '%s'", img->name);
     }
     qcow2_ck_fixed (ck);

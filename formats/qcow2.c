@@ -684,14 +684,15 @@ qcow2_image_open (struct qcow2_image *img, const struct fmt_io *io,
         return 1;
     }
     qcow2_image_geometry (img);
-    img->hc_len = img->cluster_size;
+    /* The header cluster as qemu sees it: past the end of a short file
+     * it reads as zeros (8 of them are enough to end the extensions). */
+    img->hc_len = img->file_size + 8 < img->cluster_size
+                  ? (size_t) img->file_size + 8 : img->cluster_size;
     img->hc = calloc (1, img->hc_len);
     img->x = calloc (1, sizeof *img->x);
     if (img->hc == NULL || img->x == NULL) {
         return set_error (ENOMEM, "out of memory reading '%s'", img->name);
     }
-    /* Past the end of a short file the header cluster reads as zeros,
-     * as qemu sees it. */
     n = img->file_size < img->hc_len ? (size_t) img->file_size : img->hc_len;
     r = fmt_io_pread (io, 0, img->hc, n, 0);
     if (r < 0) {
