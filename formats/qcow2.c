@@ -719,15 +719,20 @@ qcow2_image_info (const struct qcow2_image *img, struct fmt_source_info *info)
 {
     char snaps[40] = "";
 
-    if (img->h.nb_snapshots) {
+    if (img->h.nb_snapshots &&
         snprintf (snaps, sizeof snaps, ", %u snapshots (active layer)",
-                  img->h.nb_snapshots);
+                  img->h.nb_snapshots) >= (int) sizeof snaps) {
+        snaps[sizeof snaps - 1] = '\0';
     }
     info->type = FMT_QCOW2;
     info->virtual_size = img->h.size;
     info->block_size = img->cluster_size;
     info->nfiles = img->data_file ? 2 : 1;
-    snprintf (info->subformat, sizeof info->subformat, "v%u%s%s%s",
-              img->h.version, img->data_file ? ", data file" : "",
-              img->ext_l2 ? ", extended L2" : "", snaps);
+    /* At most 40 bytes: a long combination keeps its beginning. */
+    if (snprintf (info->subformat, sizeof info->subformat, "v%u%s%s%s",
+                  img->h.version, img->data_file ? ", data file" : "",
+                  img->ext_l2 ? ", extended L2" : "", snaps)
+        >= (int) sizeof info->subformat) {
+        info->subformat[sizeof info->subformat - 1] = '\0';
+    }
 }
