@@ -27,7 +27,8 @@ qcow2_l2e_compressed (const struct qcow2_image *img, uint64_t e,
 {
     unsigned x = 62 - (img->h.cluster_bits - 8);
     uint64_t off = e & ((UINT64_C (1) << x) - 1);
-    uint64_t nsec = (e >> x) & ((UINT64_C (1) << (img->h.cluster_bits - 8)) - 1);
+    uint64_t nmask = (UINT64_C (1) << (img->h.cluster_bits - 8)) - 1;
+    uint64_t nsec = (e >> x) & nmask;
 
     out->kind = QCOW2_CL_COMPRESSED;
     out->host = off;

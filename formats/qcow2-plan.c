@@ -576,8 +576,10 @@ qcow2_plan_blobs (struct fmt_layout *lay, const struct qcow2_plan *p,
     r = fmt_layout_add_bytes (lay, 0, 0, hdr, (size_t) hl, FMT_PHASE_HEADER,
                               "qcow2 header");
     if (r == 0) {
-        r = fmt_layout_add_gen (lay, 0, c,
-                                ((uint64_t) p->blocks[g->refblocks - 1] + 1) * 8,
+        /* entries up to the last block; the rest of the table is 0 */
+        uint64_t rt_len = ((uint64_t) p->blocks[g->refblocks - 1] + 1) * 8;
+
+        r = fmt_layout_add_gen (lay, 0, c, rt_len,
                                 qcow2_gen_reftable, (void *) p,
                                 FMT_PHASE_META, "qcow2 refcount table");
     }
@@ -669,8 +671,9 @@ qcow2_plan_build (struct qcow2_plan *p, const struct fmt_extent_list *map,
 }
 
 int
-qcow2_plan (const struct fmt_source_info *src, const struct fmt_extent_list *map,
-            const struct fmt_plan_opts *o, struct fmt_layout *out)
+qcow2_plan (const struct fmt_source_info *src,
+            const struct fmt_extent_list *map, const struct fmt_plan_opts *o,
+            struct fmt_layout *out)
 {
     struct qcow2_plan *p = calloc (1, sizeof *p);
     int r;

@@ -216,7 +216,8 @@ qcow2_ck_inflate (struct qcow2_checker *ck, uint64_t guest,
         qcow2_report (ck->rep, EINVAL, "compressed cluster for guest offset "
                       "%llu at host offset %llu is corrupt: %s",
                       (unsigned long long) guest,
-                      (unsigned long long) d->host, vmshift_internal_error_msg ());
+                      (unsigned long long) d->host,
+                      vmshift_internal_error_msg ());
     }
 }
 
@@ -434,7 +435,8 @@ qcow2_ck_snapshot (struct qcow2_checker *ck, uint32_t i, uint64_t *off,
         l1_end > img->file_size) {
         qcow2_report (ck->rep, EINVAL, "%s (%llu entries at offset %llu) is "
                       "invalid or past the end of the file", what,
-                      (unsigned long long) l1_size, (unsigned long long) l1_off);
+                      (unsigned long long) l1_size,
+                      (unsigned long long) l1_off);
         return true;
     }
     qcow2_ck_mark_report (ck, l1_off, l1_size * 8, CK_SNAPL1, 0, what);

@@ -470,7 +470,8 @@ qcow2_exts_parse (const struct qcow2_header *h, const uint8_t *hc,
         qcow2_ext_one (h, type, (uint32_t) off, hc + off, len, x, rep, &seen);
         off += ((uint64_t) len + 7) & ~(uint64_t) 7;
     }
-    if (h->backing_file_offset && h->backing_file_size <= QCOW2_MAX_BACKING_NAME &&
+    if (h->backing_file_offset &&
+        h->backing_file_size <= QCOW2_MAX_BACKING_NAME &&
         h->backing_file_offset <= hc_len &&
         h->backing_file_size <= hc_len - h->backing_file_offset) {
         memcpy (x->backing_file, hc + h->backing_file_offset,
@@ -612,7 +613,8 @@ qcow2_read_header (struct qcow2_image *img, struct qcow2_report *rep)
 
     if (n < 4) {
         qcow2_report (rep, EINVAL, "file is truncated: %llu bytes, too short "
-                      "for a qcow2 header", (unsigned long long) img->file_size);
+                      "for a qcow2 header",
+                      (unsigned long long) img->file_size);
         return 1;
     }
     r = fmt_io_pread (img->io, 0, buf, n, 0);
@@ -621,7 +623,8 @@ qcow2_read_header (struct qcow2_image *img, struct qcow2_report *rep)
     }
     if (get_be32 (buf) == QCOW2_MAGIC && n < QCOW2_V2_HEADER_LEN) {
         qcow2_report (rep, EINVAL, "file is truncated: %llu bytes, too short "
-                      "for a qcow2 header", (unsigned long long) img->file_size);
+                      "for a qcow2 header",
+                      (unsigned long long) img->file_size);
         return 1;
     }
     if (get_be32 (buf) != QCOW2_MAGIC) {

@@ -113,7 +113,7 @@ static const struct feature_case feature_cases[] = {
     { UINT64_C (1) << 40, 0, 0, 112, 0, true, ENOTSUP, "feature bit 40" },
     { 0, 1, 0, 112, 0, false, 0, NULL },                  /* lazy refcounts */
     { 0, ~UINT64_C (0), 0, 112, 0, false, 0, NULL },      /* unknown compat */
-    { 0, 0, UINT64_C (1) << 10, 112, 0, false, 0, NULL }, /* unknown autoclear */
+    { 0, 0, UINT64_C (1) << 10, 112, 0, false, 0, NULL }, /* unknown bit */
     { 0, 0, 2, 112, 0, false, EINVAL, "raw external data bit" },
     { 4, 0, 2, 112, 0, false, 0, NULL },                  /* raw data file */
     { 0, 0, 1, 112, 0, false, EINVAL, "bitmaps bit" },
@@ -250,8 +250,10 @@ Test (qcow2_codec, extensions_errors)
     h.backing_file_offset = 0;
     h.autoclear_features = 0;
     /* the same extension twice */
-    cr_assert (qcow2_ext_put (hc, sizeof hc, &off, QCOW2_EXT_DATA_FILE, "a", 1));
-    cr_assert (qcow2_ext_put (hc, sizeof hc, &off, QCOW2_EXT_DATA_FILE, "b", 1));
+    cr_assert (qcow2_ext_put (hc, sizeof hc, &off, QCOW2_EXT_DATA_FILE, "a",
+                              1));
+    cr_assert (qcow2_ext_put (hc, sizeof hc, &off, QCOW2_EXT_DATA_FILE, "b",
+                              1));
     fmt_problems_init (&p);
     cr_assert_not (qcow2_exts_parse (&h, hc, sizeof hc, &x, &rep));
     cr_assert_eq (p.n, 1);
@@ -333,8 +335,9 @@ Test (qcow2_codec, l2_entry_decoding)
     cr_assert_eq (d.kind, QCOW2_CL_NORMAL);
     cr_assert_eq (d.alloc, 3);
     cr_assert_eq (d.zero, 4);
-    cr_assert_not_null (qcow2_l2e_decode (&img, 0, 0x50000, UINT64_C (0x100000001),
-                                          &d, why, sizeof why));
+    cr_assert_not_null (qcow2_l2e_decode (&img, 0, 0x50000,
+                                          UINT64_C (0x100000001), &d, why,
+                                          sizeof why));
     cr_assert_not_null (qcow2_l2e_decode (&img, 0, 0, 1, &d, why, sizeof why));
     /* external data file: host must be the guest offset, COPIED set */
     img.ext_l2 = false;

@@ -71,31 +71,48 @@ make_base (void)
 
 /* ------------------------------------------------------------- damage */
 
-static void be32_at (struct img *m, uint64_t off, uint32_t v) { put_be32 (m->b + off, v); }
-static void be64_at (struct img *m, uint64_t off, uint64_t v) { put_be64 (m->b + off, v); }
+/* One-statement damage functions. */
+#define DAMAGE(name, stmt)                      \
+    static void                                 \
+    name (struct img *m)                        \
+    {                                           \
+        stmt;                                   \
+    }
 
-static void bad_magic (struct img *m) { be32_at (m, 0, 0x12345678); }
-static void version_4 (struct img *m) { be32_at (m, 4, 4); }
-static void version_1 (struct img *m) { be32_at (m, 4, 1); }
-static void cluster_bits_8 (struct img *m) { be32_at (m, 20, 8); }
-static void cluster_bits_22 (struct img *m) { be32_at (m, 20, 22); }
-static void l1_past_eof (struct img *m) { be64_at (m, 40, (m->len / C + 4) * C); }
-static void l1_too_small (struct img *m) { be32_at (m, 36, 0); }
-static void l1_misaligned (struct img *m) { be64_at (m, 40, l1_off + 512); }
-static void reftable_none (struct img *m) { be32_at (m, 56, 0); }
-static void header_length_100 (struct img *m) { be32_at (m, 100, 100); }
-static void refcount_order_7 (struct img *m) { be32_at (m, 96, 7); }
-static void crypt_aes (struct img *m) { be32_at (m, 32, 1); }
-static void dirty (struct img *m) { be64_at (m, 72, 1); }
-static void corrupt_bit (struct img *m) { be64_at (m, 72, 2); }
-static void unknown_bit5 (struct img *m) { be64_at (m, 72, 1u << 5); }
-static void unknown_bit63 (struct img *m) { be64_at (m, 72, UINT64_C (1) << 63); }
-static void raw_without_data_file (struct img *m) { be64_at (m, 88, 2); }
-static void data_file_unnamed (struct img *m) { be64_at (m, 72, 4); }
-static void ext_l2_small_clusters (struct img *m) { be64_at (m, 72, 16); }
-static void truncated_50 (struct img *m) { m->len = 50; }
-static void truncated_in_l2 (struct img *m) { m->len = l2_off + 100; }
-static void truncated_data (struct img *m) { m->len = data_off + 4096; }
+static void
+be32_at (struct img *m, uint64_t off, uint32_t v)
+{
+    put_be32 (m->b + off, v);
+}
+
+static void
+be64_at (struct img *m, uint64_t off, uint64_t v)
+{
+    put_be64 (m->b + off, v);
+}
+
+DAMAGE (bad_magic, be32_at (m, 0, 0x12345678))
+DAMAGE (version_4, be32_at (m, 4, 4))
+DAMAGE (version_1, be32_at (m, 4, 1))
+DAMAGE (cluster_bits_8, be32_at (m, 20, 8))
+DAMAGE (cluster_bits_22, be32_at (m, 20, 22))
+DAMAGE (l1_past_eof, be64_at (m, 40, (m->len / C + 4) * C))
+DAMAGE (l1_too_small, be32_at (m, 36, 0))
+DAMAGE (l1_misaligned, be64_at (m, 40, l1_off + 512))
+DAMAGE (reftable_none, be32_at (m, 56, 0))
+DAMAGE (header_length_100, be32_at (m, 100, 100))
+DAMAGE (refcount_order_7, be32_at (m, 96, 7))
+DAMAGE (crypt_aes, be32_at (m, 32, 1))
+DAMAGE (dirty, be64_at (m, 72, 1))
+DAMAGE (corrupt_bit, be64_at (m, 72, 2))
+DAMAGE (unknown_bit5, be64_at (m, 72, 1u << 5))
+DAMAGE (unknown_bit63, be64_at (m, 72, UINT64_C (1) << 63))
+DAMAGE (raw_without_data_file, be64_at (m, 88, 2))
+DAMAGE (data_file_unnamed, be64_at (m, 72, 4))
+DAMAGE (ext_l2_small_clusters, be64_at (m, 72, 16))
+DAMAGE (truncated_50, m->len = 50)
+DAMAGE (truncated_in_l2, m->len = l2_off + 100)
+DAMAGE (truncated_data, m->len = data_off + 4096)
 
 static void
 ext_too_large (struct img *m)
@@ -202,13 +219,14 @@ struct corrupt_case {
 };
 
 static const struct corrupt_case cases[] = {
-    { "bad magic", bad_magic, EINVAL, "not a qcow2 image", "not a qcow2 image" },
+    { "bad magic", bad_magic, EINVAL, "not a qcow2 image",
+      "not a qcow2 image" },
     { "version 4", version_4, ENOTSUP, "unsupported qcow2 version 4",
       "unsupported qcow2 version 4" },
     { "version 1", version_1, ENOTSUP, "unsupported qcow2 version 1",
       "unsupported qcow2 version 1" },
-    { "cluster_bits 8", cluster_bits_8, EINVAL, "cluster_bits 8 is out of range",
-      "cluster_bits 8" },
+    { "cluster_bits 8", cluster_bits_8, EINVAL,
+      "cluster_bits 8 is out of range", "cluster_bits 8" },
     { "cluster_bits 22", cluster_bits_22, ENOTSUP, "cluster_bits 22",
       "cluster_bits 22" },
     { "L1 past EOF", l1_past_eof, EINVAL, "L1 table at offset",
@@ -306,7 +324,8 @@ run_case (const struct corrupt_case *k)
                             "%s: read_map said '%s'", k->name,
                             vmshift_internal_error_msg ());
         cr_expect_not_null (strstr (vmshift_internal_error_msg (),
-                                    "'bad.qcow2'"), "%s: no file name", k->name);
+                                    "'bad.qcow2'"), "%s: no file name",
+                            k->name);
     } else {
         cr_expect_eq (r, 0, "%s: read_map failed: %s", k->name,
                       vmshift_internal_error_msg ());

@@ -164,7 +164,8 @@ check_self_contained (const struct qcase *q)
     cr_assert_eq (info.virtual_size, vsize);
     meta = qemu_measure_meta (src, c, q->size);
     cr_assert_leq (lay.data_offset * 100, meta * 105, "metadata %llu vs "
-                   "qemu-img measure %llu", (unsigned long long) lay.data_offset,
+                   "qemu-img measure %llu",
+                   (unsigned long long) lay.data_offset,
                    (unsigned long long) meta);
     cr_assert_leq (lay.meta_bytes, lay.data_offset);
     fmt_layout_release (&lay);
@@ -193,7 +194,8 @@ Test (qcow2_images, size_not_cluster_multiple_64k)
 Test (qcow2_images, exact_cluster_boundaries_256k)
 {
     static const struct qt_piece p[] = {
-        { 256 * KiB, 256 * KiB }, { 1 * MiB, 512 * KiB }, { 3 * MiB + 768 * KiB, 256 * KiB },
+        { 256 * KiB, 256 * KiB }, { 1 * MiB, 512 * KiB },
+        { 3 * MiB + 768 * KiB, 256 * KiB },
     };
     struct qcase q = { 4 * MiB, 256 * 1024, p, 3, false };
 

@@ -141,7 +141,8 @@ qt_compare_range (struct test_io *t, const struct fmt_extent_list *map,
     for (size_t i = 0; i < n; i++) {
         if (a[i] != b[i]) {
             snprintf (why, whylen, "guest byte %llu differs (image 0x%02x, "
-                      "raw 0x%02x)", (unsigned long long) (off + i), a[i], b[i]);
+                      "raw 0x%02x)", (unsigned long long) (off + i), a[i],
+                      b[i]);
             break;
         }
     }
