@@ -766,6 +766,9 @@ qcow2_validate (const struct fmt_io *io, struct fmt_problems *probs,
     int r = qcow2_image_open (&img, io, &rep);
 
     info->type = FMT_QCOW2;
+    if (r > 0 && img.h.magic == QCOW2_MAGIC) {
+        info->virtual_size = img.h.size;
+    }
     if (r == 0) {
         qcow2_image_info (&img, info);
         r = qcow2_ck_run (&ck);

@@ -336,3 +336,61 @@ Test (qcow2_read, corpus_dfvfs_windows_volume)
     cr_assert_eq (qt_validate (img, why, sizeof why), 0, "%s", why);
     qt_rmdir (dir);
 }
+
+/* Every refcount width qemu writes (refcount_order 0, 1, 2, 3, 5, 6). */
+Test (qcow2_read, qemu_refcount_widths)
+{
+    static const int bits[] = { 1, 2, 4, 8, 32, 64 };
+
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+        struct qimg q;
+        char opts[32];
+
+        snprintf (opts, sizeof opts, "refcount_bits=%d", bits[i]);
+        qimg_create (&q, opts, "1M");
+        qimg_io (&q, "write -P 0xa1 0 128k");
+        qimg_io (&q, "write -P 0xa2 512k 64k");
+        qimg_check (&q, NULL, NULL);
+        qimg_done (&q);
+    }
+}
+
+/* A crash with lazy refcounts leaves the dirty bit and stale refcounts:
+ * read_map refuses, the validator finds what qemu-img check finds. */
+Test (qcow2_read, qemu_dirty_image_after_crash)
+{
+    struct qimg q;
+    struct test_io *t;
+    struct fmt_extent_list map;
+    struct fmt_source_info info;
+    struct fmt_problems probs;
+    char out[4096];
+    size_t refcount0 = 0, copied = 0;
+
+    qimg_create (&q, "lazy_refcounts=on", "1M");
+    cr_assert_neq (test_sh ("cd '%s' && qemu-io -f qcow2 -c 'write -P 1 0 "
+                            "128k' -c abort img.qcow2 >/dev/null 2>&1",
+                            q.dir), 0);
+    t = test_io_open (q.img);
+    fmt_extents_init (&map);
+    cr_assert_eq (qcow2_read_map (test_io_fmt (t), &map, &info), -EINVAL);
+    cr_assert_not_null (strstr (vmshift_internal_error_msg (), "dirty"));
+    fmt_extents_release (&map);
+    fmt_problems_init (&probs);
+    cr_assert_eq (qcow2_validate (test_io_fmt (t), &probs, &info), 0);
+    for (size_t i = 0; i < probs.n; i++) {
+        refcount0 += strstr (probs.msg[i], "its refcount is 0") != NULL;
+        copied += strstr (probs.msg[i], "COPIED bit set") != NULL;
+    }
+    cr_assert_not_null (strstr (probs.msg[0], "image is dirty"));
+    /* qemu-img check: "ERROR cluster N refcount=0 reference=1" and
+     * "ERROR OFLAG_COPIED data cluster", one per data cluster */
+    cr_assert_eq (qt_sh_out (out, sizeof out, "qemu-img check -f qcow2 '%s' "
+                             "2>&1", q.img), 2);
+    cr_assert_eq (refcount0, 2);
+    cr_assert_eq (copied, 2);
+    cr_assert_not_null (strstr (out, "4 errors were found"), "%s", out);
+    fmt_problems_release (&probs);
+    test_io_close (t);
+    qimg_done (&q);
+}
