@@ -550,3 +550,20 @@ Test (qcow2_plan, metadata_vs_qemu_measure)
         }
     }
 }
+
+/* Every other 4 KiB cluster around a refcount block boundary (a block
+ * covers 8 MiB of file at 4 KiB clusters) and an L2 boundary (2 MiB). */
+Test (qcow2_images, fragmented_4k)
+{
+    static struct qt_piece p[400];
+    struct qcase q = { 24 * MiB, 4096, p, 0, false };
+
+    for (size_t i = 0; i < 200; i++) {
+        p[q.ndata++] = (struct qt_piece) { 7 * MiB + i * 8192, 4096 };
+    }
+    for (size_t i = 0; i < 150; i++) {
+        p[q.ndata++] = (struct qt_piece) { 16 * MiB - 300 * KiB + i * 12288
+                                           + 512, 1024 };
+    }
+    check_self_contained (&q);
+}
