@@ -131,16 +131,15 @@ plan_case (const struct qcase *q, const char *dir, struct fmt_layout *lay,
 static void
 check_self_contained (const struct qcase *q)
 {
-    char *dir = qt_tmpdir ();
-    char why[256], img[4096], src[4096];
+    char *dir, why[256], img[4096], src[4096];
     struct fmt_layout lay;
     struct fmt_source_info info;
     uint64_t meta;
-
     uint32_t c = q->cluster ? q->cluster : QCOW2_DEFAULT_CLUSTER;
     uint64_t vsize = (q->size + 511) / 512 * 512;
 
     need_qemu ();
+    dir = qt_tmpdir ();
     cr_assert_not_null (dir);
     plan_case (q, dir, &lay, NULL);
     snprintf (img, sizeof img, "%s/out.qcow2", dir);
@@ -247,11 +246,11 @@ Test (qcow2_images, fully_allocated_equals_measure)
 {
     static const struct qt_piece p[] = { { 0, 6 * MiB } };
     struct qcase q = { 6 * MiB, 65536, p, 1, false };
-    char *dir = qt_tmpdir ();
-    char src[4096];
+    char *dir, src[4096];
     struct fmt_layout lay;
 
     need_qemu ();
+    dir = qt_tmpdir ();
     plan_case (&q, dir, &lay, NULL);
     snprintf (src, sizeof src, "%s/src.raw", dir);
     cr_assert_eq (lay.data_offset, qemu_measure_meta (src, 65536, q.size));
@@ -288,8 +287,7 @@ Test (qcow2_images, data_file_mode)
         { 0, 100 * KiB }, { 3 * MiB, 1 * MiB }, { 10 * MiB, 1536 },
     };
     struct qcase q = { 10 * MiB + 1536, 65536, p, 3, true };
-    char *dir = qt_tmpdir ();
-    char why[512], img[4096], src[4096], data[4096], out[4096];
+    char *dir, why[512], img[4096], src[4096], data[4096], out[4096];
     struct fmt_layout lay;
     struct test_io *t;
     struct fmt_extent_list map;
@@ -297,6 +295,7 @@ Test (qcow2_images, data_file_mode)
     uint64_t n = q.size / 65536 + 1;
 
     need_qemu ();
+    dir = qt_tmpdir ();
     snprintf (data, sizeof data, "%s/data.raw", dir);
     plan_case (&q, dir, &lay, data);
     snprintf (img, sizeof img, "%s/out.qcow2", dir);

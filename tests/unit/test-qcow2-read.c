@@ -303,6 +303,9 @@ Test (qcow2_read, corpus_dfvfs_ext2)
     if (c == NULL) {
         cr_skip_test ("corpus directory is absent");
     }
+    if (!qt_have ("xz")) {
+        cr_skip_test ("xz is not installed");
+    }
     dir = qt_tmpdir ();
     snprintf (img, sizeof img, "%s/images/dfvfs/ext2.qcow2", c);
     snprintf (raw, sizeof raw, "%s/ext2.raw", dir);
