@@ -105,7 +105,7 @@ $(PCFILE): engine/vmshift.pc.in Makefile
 $(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC_LIB) $(UNIT_HELPER_OBJS)
 	@mkdir -p $(dir $@)
 	$(call say,TEST,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) $(STATIC_LIB) $(LIBS) -lcriterion
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) $(STATIC_LIB) $(LIBS) -lcriterion
 
 # ---------------------------------------------------------------- tests
 TEST_ENV := VMSHIFT_TOP=$(CURDIR) VMSHIFT_BUILD=$(CURDIR)/$(BUILD) \
@@ -185,4 +185,5 @@ clean:
 .PHONY: all deps check tests unit oracle integration lint check-valgrind \
         fuzz fuzz-smoke install demo clean
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(SIM_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(SIM_OBJS:.o=.d) \
+         $(UNIT_HELPER_OBJS:.o=.d) $(UNIT_BINS:=.d)

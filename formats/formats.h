@@ -72,6 +72,12 @@ struct fmt_io {
      * into 'file', ZERO for holes).  NULL means "all data". */
     int (*extents) (void *opaque, uint32_t file, uint64_t off, uint64_t len,
                     uint64_t guest_off, struct fmt_extent_list *out);
+    /* Optional: open an absolute name (a qcow2 external data file, which
+     * qemu records by absolute path).  The engine opens it only when it
+     * resolves inside the directory of file 'base', the same rule as for
+     * relative names; otherwise -EINVAL.  NULL: absolute names are
+     * unsupported. */
+    int (*open_abs) (void *opaque, uint32_t base, const char *name);
 };
 
 int fmt_io_pread (const struct fmt_io *io, uint32_t file, void *buf, size_t n,

@@ -440,14 +440,16 @@ qcow2_open_data_file (const struct qcow2_image *img, struct qcow2_mapper *m)
                           "but does not record its name (unsupported)",
                           img->name);
     }
-    if (name[0] == '/' || fmt_check_rel_path (name) < 0) {
+    if (name[0] == '/' && img->io->open_abs) {
+        idx = img->io->open_abs (img->io->opaque, 0, name);
+    } else if (name[0] == '/' || fmt_check_rel_path (name) < 0) {
         return set_error (ENOTSUP, "'%s': external data file '%s' is "
                           "unsupported: only a relative name inside the "
-                          "image's directory can be opened (absolute data "
-                          "file paths cannot be opened through the "
-                          "sandboxed io)", img->name, name);
+                          "image's directory (or an absolute one the caller "
+                          "can confine to it) can be opened", img->name, name);
+    } else {
+        idx = img->io->open_rel (img->io->opaque, 0, name);
     }
-    idx = img->io->open_rel (img->io->opaque, 0, name);
     if (idx < 0) {
         error_prepend ("'%s': external data file: ", img->name);
         return idx;

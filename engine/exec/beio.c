@@ -184,6 +184,34 @@ beio_open_rel (void *opaque, uint32_t base, const char *name)
     return r;
 }
 
+/* Absolute names (qcow2 data files) are accepted only when they resolve
+ * inside file 0's directory, on the local backend, or when they name a
+ * file we were told to stand in for (a target read back before rename). */
+static int
+beio_open_abs (void *opaque, uint32_t base, const char *name)
+{
+    struct beio *io = opaque;
+    const char *slash = strrchr (name, '/');
+    int r;
+
+    (void) base;
+    for (size_t i = 0; i < io->aliases.len; i++) {
+        if (strcmp (io->aliases.ptr[i].name, name) == 0) {
+            return beio_add_file (io, io->aliases.ptr[i].path);
+        }
+    }
+    if (strcmp (io->be->ops->name, "local") != 0 || slash == NULL ||
+        slash[1] == '\0') {
+        return set_error (EINVAL, "absolute file name '%s' is only followed "
+                          "on local files", name);
+    }
+    r = beio_check_contained (io, name, name);
+    if (r == 0) {
+        r = beio_add_file (io, name);
+    }
+    return r;
+}
+
 struct beio_ext_ctx {
     struct fmt_extent_list *out;
     uint32_t file;
@@ -241,6 +269,7 @@ beio_open (struct backend *be, const char *path, struct beio **out)
     io->io.open_rel = beio_open_rel;
     io->io.name = beio_name;
     io->io.extents = beio_extents;
+    io->io.open_abs = beio_open_abs;
     if (io->dir == NULL) {
         free (io);
         return set_error (ENOMEM, "out of memory");
