@@ -357,7 +357,11 @@ ontap_profile_parse (const char *buf, size_t len, const char *what,
     int r;
 
     if ((r = json_parse (buf, len, what, &doc)) < 0) {
-        return set_error (EINVAL, "%s", vmshift_internal_error_msg ());
+        char m[VMSHIFT_ERROR_MAX];
+
+        /* A bad configuration is bad input (EINVAL), not a bad reply. */
+        snprintf (m, sizeof m, "%s", vmshift_internal_error_msg ());
+        return set_error (EINVAL, "%s", m);
     }
     profs = json_get (doc, "profiles");
     if (json_type (doc) != JSON_OBJECT || json_type (profs) != JSON_OBJECT) {
@@ -383,7 +387,8 @@ ontap_profile_parse (const char *buf, size_t len, const char *what,
         r = set_error (ENOMEM, "out of memory");
         goto out;
     }
-    if ((r = ontap_cfg_profile (o, &(struct ontap_cfg_ctx) { ctx, lg }, p)) < 0) {
+    r = ontap_cfg_profile (o, &(struct ontap_cfg_ctx) { ctx, lg }, p);
+    if (r < 0) {
         goto out;
     }
     *out = p;

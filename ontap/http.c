@@ -76,7 +76,8 @@ ontap_curl_header (char *p, size_t size, size_t n, void *opaque)
         char num[16] = "";
         size_t k = len - (sizeof ra - 1);
 
-        memcpy (num, p + sizeof ra - 1, k < sizeof num - 1 ? k : sizeof num - 1);
+        memcpy (num, p + sizeof ra - 1,
+                k < sizeof num - 1 ? k : sizeof num - 1);
         long s = strtol (num, NULL, 10);
 
         cu->resp->retry_after_s = s > 0 && s < 3600 ? (unsigned) s : 0;
@@ -320,7 +321,8 @@ ontap_curl_is_openssl (void)
 {
     const curl_version_info_data *vi = curl_version_info (CURLVERSION_NOW);
 
-    return vi && vi->ssl_version && strncmp (vi->ssl_version, "OpenSSL", 7) == 0;
+    return vi && vi->ssl_version &&
+           strncmp (vi->ssl_version, "OpenSSL", 7) == 0;
 }
 
 static int
@@ -366,7 +368,8 @@ ontap_curl_common (struct ontap_curl *cu)
     curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, ONTAP_CONNECT_TIMEOUT_S);
-    curl_easy_setopt (h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) ONTAP_BODY_MAX);
+    curl_easy_setopt (h, CURLOPT_MAXFILESIZE_LARGE,
+                      (curl_off_t) ONTAP_BODY_MAX);
     curl_easy_setopt (h, CURLOPT_ERRORBUFFER, cu->errbuf);
     curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, ontap_curl_write);
     curl_easy_setopt (h, CURLOPT_WRITEDATA, cu);

@@ -2,7 +2,7 @@
  *
  * An asynchronous call answers 202 with a job link, or, when the job
  * ended within return_timeout, 200/201 (NetApp: "Asynchronous
- * processing", docs/ontap-client.md J1).  A job runs through queued,
+ * processing", docs/ontap-client.md A1).  A job runs through queued,
  * running and paused to success or failure.  A job that cannot be found
  * (purged, or lost in a takeover) says nothing about the work: the
  * caller gets ONTAP_UNKNOWN and checks the result itself.
@@ -51,7 +51,8 @@ ontap_job_failed (const struct ontap_job *j)
         e = EIO;        /* no HTTP status here: a plain failure */
     }
     return set_error (e, "ONTAP job %s (%.200s) failed: %.300s (code %s)",
-                      j->uuid, j->description ? j->description : "no description",
+                      j->uuid,
+                      j->description ? j->description : "no description",
                       j->message ? j->message : "no message", code);
 }
 

@@ -7,7 +7,7 @@
  * the same volume), and valid UTF-8 (REST bodies are JSON).  The volume
  * name follows ONTAP's rules: a letter or underscore, then letters,
  * digits and underscores, at most 203 characters (docs/ontap-client.md
- * L1).
+ * V1).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -286,7 +286,7 @@ struct ontap_version {
 struct ontap_volume {
     char uuid[ONTAP_UUID_MAX + 1];
     char *name;
-    char *style;                /* "flexvol", "flexgroup", ...; NULL if absent */
+    char *style;                /* "flexvol", "flexgroup"...; NULL if absent */
     char *junction_path;        /* nas.path, NULL if unmounted or absent */
     char *svm;                  /* svm.name, NULL if absent */
 };

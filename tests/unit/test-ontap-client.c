@@ -209,7 +209,8 @@ Test (client, busy_gives_up)
     rp.busy_attempts = 3;
     ontap_client_set_retry (c, &rp);
     for (int i = 0; i < 5; i++) {
-        fake_push (f, 409, "{\"error\": {\"code\": \"8\", \"message\": \"x\"}}");
+        fake_push (f, 409, "{\"error\": {\"code\": \"8\", \"message\": "
+                   "\"x\"}}");
     }
     cr_assert_eq (ontap_call (c, "POST", "/api/x", "{}", ONTAP_REQ_RETRY_BUSY,
                               &rep), -EBUSY);
@@ -328,7 +329,8 @@ Test (client, volume_by_junction_path_encoded)
     struct ontap_volume vol;
 
     fake_push (f, 200, "{\"records\": [{\"uuid\": \"u1\", \"name\": \"ds1\", "
-               "\"style\": \"flexvol\", \"nas\": {\"path\": \"/data store\"}}], "
+               "\"style\": \"flexvol\", \"nas\": {\"path\": "
+               "\"/data store\"}}], "
                "\"num_records\": 1}");
     cr_assert_eq (ontap_volume_find (c, "/data store", &vol), 0, "%s",
                   vmshift_internal_error_msg ());

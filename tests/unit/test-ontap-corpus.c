@@ -197,8 +197,10 @@ Test (corpus, volume_find_refuses_unknown_style)
 
 Test (corpus, volume_clone_records)
 {
-    struct json_val *doc = corpus_doc (A "volume_clone_rest__volume_clone.json");
+    struct json_val *doc;
     struct ontap_volume_vec v = { 0 };
+
+    doc = corpus_doc (A "volume_clone_rest__volume_clone.json");
 
     cr_assert_eq (ontap_decode_volumes (doc, "volume_clone", &v), 0, "%s",
                   vmshift_internal_error_msg ());
@@ -232,7 +234,8 @@ Test (corpus, snapshot_create_quick_job_and_record)
     cr_assert_str_eq (f->reqs[0].method, "POST");
     cr_assert_str_eq (f->reqs[0].target, "/api/storage/volumes/d9cd4ec5-c96d-"
                       "11eb-9271-005056b3ef5a/snapshots?return_timeout=30");
-    cr_assert_str_eq (f->reqs[0].body, "{\"name\":\"ss1\",\"comment\":\"123\"}");
+    cr_assert_str_eq (f->reqs[0].body,
+                      "{\"name\":\"ss1\",\"comment\":\"123\"}");
     cr_assert_str_eq (f->reqs[1].target, "/api/storage/volumes/d9cd4ec5-c96d-"
                       "11eb-9271-005056b3ef5a/snapshots?name=ss1&fields=uuid,"
                       "name,create_time");
