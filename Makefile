@@ -53,6 +53,9 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HELPERS := $(sort $(wildcard tests/unit/helpers/*.c))
 UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
+# Unit tests may run small servers of their own (the ONTAP client's TLS
+# test); the library itself links no server code.
+UNIT_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 STATIC_LIB := $(BUILD)/libvmshift.a
 SHARED_LIB := $(BUILD)/libvmshift.so.0
@@ -105,7 +108,7 @@ $(PCFILE): engine/vmshift.pc.in Makefile
 $(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC_LIB) $(UNIT_HELPER_OBJS)
 	@mkdir -p $(dir $@)
 	$(call say,TEST,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) $(STATIC_LIB) $(LIBS) -lcriterion
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) $(STATIC_LIB) $(LIBS) $(UNIT_LIBS) -lcriterion
 
 # ---------------------------------------------------------------- tests
 TEST_ENV := VMSHIFT_TOP=$(CURDIR) VMSHIFT_BUILD=$(CURDIR)/$(BUILD) \

@@ -1,0 +1,225 @@
+/* Qtrees: the target directory of converted disks, with the security
+ * style its clients need (NTFS for Hyper-V over SMB, UNIX otherwise).
+ *
+ *   GET  /api/storage/qtrees?volume.uuid=U&name=N&fields=id,name,
+ *        security_style,volume.uuid
+ *   POST /api/storage/qtrees?return_timeout=N
+ *        {"svm": {"name"}, "volume": {"uuid"}, "name", "security_style"}
+ *
+ * ONTAP assigns the id and returns it only through a GET (docs/
+ * ontap-client.md Q1), so a create is followed by a GET.  An existing
+ * qtree with another style is refused rather than changed: it belongs to
+ * someone, and its files would change meaning.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/base/error.h"
+#include "engine/base/jsonw.h"
+#include "ontap/ontap.h"
+
+#define ONTAP_QTREE_NAME_MAX 64
+
+static int
+ontap_qtree_name_ok (const char *s)
+{
+    size_t n = strlen (s);
+
+    if (n == 0 || n > ONTAP_QTREE_NAME_MAX || s[0] == '.' ||
+        strspn (s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                "0123456789_.-") != n) {
+        return set_error (EINVAL, "bad qtree name '%s': at most %d letters, "
+                          "digits, '_', '-' or '.', not starting with '.'", s,
+                          ONTAP_QTREE_NAME_MAX);
+    }
+    return 0;
+}
+
+static int
+ontap_qtree_page (void *opaque, const struct json_val *doc, const char *what)
+{
+    return ontap_decode_qtrees (doc, what, opaque);
+}
+
+/* The qtree NAME of volume v, -ENOENT if there is none. */
+static int
+ontap_qtree_get (struct ontap_client *c, const struct ontap_volume *v,
+                 const char *name, struct ontap_qtree *out)
+{
+    struct ontap_qtree_vec q = { 0 };
+    struct sbuf t;
+    size_t hit = 0, n = 0;
+    int r;
+
+    sbuf_init (&t, 1024);
+    sbuf_addstr (&t, "/api/storage/qtrees");
+    ontap_qs_add (&t, "volume.uuid", v->uuid);
+    ontap_qs_add (&t, "name", name);
+    sbuf_addstr (&t, "&fields=id,name,security_style,volume.uuid");
+    r = t.err ? t.err : ontap_get_all (c, t.data, ontap_qtree_page, &q);
+    sbuf_release (&t);
+    for (size_t i = 0; r == 0 && i < q.len; i++) {
+        if (q.ptr[i].name && strcmp (q.ptr[i].name, name) == 0 &&
+            (q.ptr[i].volume_uuid[0] == '\0' ||
+             strcmp (q.ptr[i].volume_uuid, v->uuid) == 0)) {
+            hit = i;
+            n++;
+        }
+    }
+    if (r == 0 && n != 1) {
+        r = n == 0 ? set_error (ENOENT, "qtree '%s' not found in volume '%s'",
+                                name, v->name)
+                   : set_error (EPROTO, "%zu qtrees named '%s' in volume '%s'",
+                                n, name, v->name);
+    }
+    if (r == 0) {
+        *out = q.ptr[hit];
+        q.ptr[hit] = q.ptr[--q.len];
+    }
+    ontap_qtree_vec_free (&q);
+    return r;
+}
+
+static int
+ontap_qtree_check (const struct ontap_qtree *q, const struct ontap_volume *v,
+                   enum ontap_security_style style, uint64_t *id)
+{
+    if (q->security_style >= 0 && q->security_style != (int) style) {
+        return set_error (EEXIST, "qtree '%s' in volume '%s' exists with "
+                          "security style '%s', not '%s'; change it or pick "
+                          "another qtree", q->name, v->name,
+                          ontap_security_style_name (q->security_style),
+                          ontap_security_style_name (style));
+    }
+    if (q->security_style < 0) {
+        return set_error (EPROTO, "ONTAP did not say the security style of "
+                          "qtree '%s'", q->name);
+    }
+    *id = q->id;
+    return 0;
+}
+
+static int
+ontap_qtree_body (const char *svm, const struct ontap_volume *v,
+                  const char *name, enum ontap_security_style style, char **out)
+{
+    struct sbuf b;
+    struct jsonw w;
+
+    sbuf_init (&b, 8192);
+    jw_init (&w, &b, false);
+    jw_obj_begin (&w);
+    jw_key (&w, "svm");
+    jw_obj_begin (&w);
+    jw_kv_str (&w, "name", svm);
+    jw_obj_end (&w);
+    jw_key (&w, "volume");
+    jw_obj_begin (&w);
+    jw_kv_str (&w, "uuid", v->uuid);
+    jw_obj_end (&w);
+    jw_kv_str (&w, "name", name);
+    jw_kv_str (&w, "security_style", ontap_security_style_name (style));
+    jw_obj_end (&w);
+    *out = sbuf_detach (&b, NULL);
+    return *out ? 0 : -EFBIG;
+}
+
+/* POST the qtree; a vanished job, a qtree someone else just made and an
+ * ambiguous failure all end in the GET that follows. */
+static int
+ontap_qtree_post (struct ontap_client *c, const char *body)
+{
+    struct ontap_reply rep = { 0 };
+    enum ontap_outcome oc;
+    char target[64];
+    int r;
+
+    snprintf (target, sizeof target, "/api/storage/qtrees?return_timeout=%u",
+              ontap_client_profile (c)->return_timeout);
+    r = ontap_call (c, "POST", target, body, ONTAP_REQ_RETRY_BUSY, &rep);
+    if (r == 0) {
+        r = ontap_async_finish (c, &rep, "creating a qtree", &oc);
+        ontap_reply_release (&rep);
+    }
+    if (r == -EEXIST) {
+        clear_error ();
+        return 0;
+    }
+    return r;
+}
+
+static bool
+ontap_qtree_ambiguous (int r)
+{
+    return r == -EIO || r == -ETIMEDOUT || r == -ECONNRESET;
+}
+
+static int
+ontap_qtree_create (struct ontap_client *c, const struct ontap_volume *v,
+                    const char *name, enum ontap_security_style style,
+                    struct ontap_qtree *q)
+{
+    const char *svm = ontap_client_profile (c)->svm;
+    struct ontap_retry_policy rp;
+    char *body = NULL;
+    int r;
+
+    svm = svm ? svm : v->svm;
+    if (svm == NULL) {
+        return set_error (EINVAL, "no SVM known for volume '%s'; set 'svm' "
+                          "in the profile", v->name);
+    }
+    if ((r = ontap_qtree_body (svm, v, name, style, &body)) < 0) {
+        return r;
+    }
+    ontap_client_get_retry (c, &rp);
+    for (unsigned attempt = 0;; attempt++) {
+        int p = ontap_qtree_post (c, body);
+
+        if (p < 0 && !ontap_qtree_ambiguous (p)) {
+            r = p;
+            break;
+        }
+        /* Look, whatever the POST said: only the GET gives the id. */
+        r = ontap_qtree_get (c, v, name, q);
+        if (r != -ENOENT || p == 0 || attempt + 1 >= rp.attempts) {
+            break;
+        }
+        clear_error ();
+        ontap_client_sleep (c, ontap_client_backoff (c, attempt));
+    }
+    free (body);
+    return r;
+}
+
+int
+ontap_qtree_ensure (struct ontap_client *c, const struct ontap_volume *v,
+                    const char *name, enum ontap_security_style style,
+                    uint64_t *id)
+{
+    struct ontap_qtree q = { .security_style = -1 };
+    int r;
+
+    if ((r = ontap_qtree_name_ok (name)) < 0) {
+        return r;
+    }
+    if ((unsigned) style > ONTAP_SEC_MIXED) {
+        return set_error (EINVAL, "bad qtree security style %d", (int) style);
+    }
+    r = ontap_qtree_get (c, v, name, &q);
+    if (r == -ENOENT) {
+        clear_error ();
+        r = ontap_qtree_create (c, v, name, style, &q);
+    }
+    if (r == 0) {
+        r = ontap_qtree_check (&q, v, style, id);
+    }
+    ontap_qtree_release (&q);
+    if (r < 0) {
+        error_prepend ("qtree '%s': ", name);
+    }
+    return r;
+}
