@@ -18,6 +18,7 @@
 #include "engine/exec/verify.h"
 #include "engine/handle.h"
 #include "engine/location.h"
+#include "engine/convert.h"
 
 void
 vmshift_convert_opts_init (struct vmshift_convert_opts *o)
@@ -99,23 +100,6 @@ convert_stem (const char *name)
                               : strdup (name);
 }
 
-struct convert_ctx {
-    struct vmshift_handle *h;
-    const char *source;
-    const char *target;
-    const struct vmshift_convert_opts *o;
-    struct backend *src_be;
-    struct backend *dst_be;
-    struct beio *src;
-    struct fmt_extent_list map;
-    struct fmt_source_info info;
-    struct fmt_layout lay;
-    enum fmt_type to;
-    char *dst_dir;
-    char *data_name;
-    char *data_path;
-    struct vmshift_result *res;
-};
 
 static int
 convert_read_source (struct convert_ctx *c)
@@ -123,7 +107,7 @@ convert_read_source (struct convert_ctx *c)
     double t = exec_now ();
     int r;
 
-    r = beio_open (c->src_be, c->source, &c->src);
+    r = beio_open (c->src_be, c->src_path, &c->src);
     if (r < 0) {
         return r;
     }
@@ -173,7 +157,7 @@ convert_plan (struct convert_ctx *c)
     po.vhdx_fixed = c->o->vhdx_fixed != 0;
     po.cluster_size = c->o->cluster_size;
     po.qcow2_data_file = c->o->qcow2_data_file != 0;
-    po.target_name = path_basename (c->target);
+    po.target_name = path_basename (c->dst_path);
     po.clone_align = c->o->no_clone ? 0 : FMT_CLONE_BLOCK;
     po.creator = creator;
     convert_guid (po.guid_file_write);
@@ -186,6 +170,12 @@ convert_plan (struct convert_ctx *c)
     convert_random (&po.vmdk_cid, sizeof po.vmdk_cid);
     if (po.vmdk_cid == 0xffffffffu) {
         po.vmdk_cid = 0xfffffffeu;
+    }
+    if (po.qcow2_data_file && strcmp (c->dst_be->ops->name, "local") != 0) {
+        return set_error (ENOTSUP, "'%s': --qcow2-data-file records the data "
+                          "file's absolute path, which is only known for "
+                          "local targets (on ONTAP the hypervisor's mount "
+                          "point is not)", c->target);
     }
     if (po.qcow2_data_file) {
         char *stem = convert_stem (po.target_name);
@@ -310,11 +300,11 @@ convert_verify_written (struct convert_ctx *c)
     double t = exec_now ();
     int r;
 
-    r = verify_open (c->src_be, c->source, &a);
+    r = verify_open (c->src_be, c->src_path, &a);
     if (r < 0) {
         return r;
     }
-    r = verify_open (c->dst_be, c->target, &b);
+    r = verify_open (c->dst_be, c->dst_path, &b);
     if (r == 0) {
         r = verify_compare (&a, &b, false, &rep);
         verify_close (&b);
@@ -349,7 +339,11 @@ convert_fill_result (struct convert_ctx *c)
         return set_error (ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < c->lay.nout; i++) {
-        res->out[i].path = path_join (c->dst_dir, c->lay.out[i].name);
+        char *shown_dir = path_dirname (c->target);
+
+        res->out[i].path = shown_dir ? path_join (shown_dir, c->lay.out[i].name)
+                                     : NULL;
+        free (shown_dir);
         res->out[i].role = strdup (c->lay.out[i].role == FMT_OUT_MAIN ? "main"
                                    : c->lay.out[i].role == FMT_OUT_EXTENT
                                    ? "extent" : "data-file");
@@ -406,19 +400,40 @@ convert_execute (struct convert_ctx *c)
     return 0;
 }
 
-static int
-convert_local (struct convert_ctx *c)
+void
+convert_ctx_init (struct convert_ctx *c)
+{
+    memset (c, 0, sizeof *c);
+    fmt_extents_init (&c->map);
+    fmt_layout_init (&c->lay);
+}
+
+void
+convert_ctx_release (struct convert_ctx *c)
+{
+    beio_close (c->src);
+    c->src = NULL;
+    fmt_layout_release (&c->lay);
+    fmt_extents_release (&c->map);
+    free (c->dst_dir);
+    free (c->data_name);
+    free (c->data_path);
+    c->dst_dir = c->data_name = c->data_path = NULL;
+}
+
+int
+convert_pipeline (struct convert_ctx *c)
 {
     double t0 = exec_now ();
     int r;
 
-    c->dst_dir = path_dirname (c->target);
+    c->dst_dir = path_dirname (c->dst_path);
     if (c->dst_dir == NULL) {
         return set_error (ENOMEM, "out of memory");
     }
     r = convert_read_source (c);
     if (r == 0) {
-        r = convert_target_type (c->o, c->target, &c->to);
+        r = convert_target_type (c->o, c->dst_path, &c->to);
     }
     if (r == 0) {
         r = convert_plan (c);
@@ -445,27 +460,19 @@ convert_local (struct convert_ctx *c)
     return r;
 }
 
-int
-vmshift_convert (struct vmshift_handle *h, const char *source,
-                 const char *target, const struct vmshift_convert_opts *o,
-                 struct vmshift_result **res)
+static int
+convert_local (struct vmshift_handle *h, const char *source,
+               const char *target, const struct vmshift_convert_opts *o,
+               struct vmshift_result **res)
 {
-    struct vmshift_convert_opts defaults;
-    struct convert_ctx c = { .h = h, .source = source, .target = target };
+    struct convert_ctx c;
     int r;
 
-    api_enter (h);
-    if (o == NULL) {
-        vmshift_convert_opts_init (&defaults);
-        o = &defaults;
-    }
+    convert_ctx_init (&c);
+    c.h = h;
+    c.source = c.src_path = source;
+    c.target = c.dst_path = target;
     c.o = o;
-    fmt_extents_init (&c.map);
-    fmt_layout_init (&c.lay);
-    if (loc_kind_of (source) != LOC_LOCAL || loc_kind_of (target) != LOC_LOCAL) {
-        return set_error (ENOTSUP, "'%s' -> '%s': only local files are "
-                          "supported by this build", source, target);
-    }
     c.res = result_new ();
     c.src_be = be_local_new (&h->log);
     if (c.res == NULL || c.src_be == NULL) {
@@ -473,15 +480,10 @@ vmshift_convert (struct vmshift_handle *h, const char *source,
         goto out;
     }
     c.dst_be = c.src_be;
-    r = convert_local (&c);
+    r = convert_pipeline (&c);
 out:
-    beio_close (c.src);
-    fmt_layout_release (&c.lay);
-    fmt_extents_release (&c.map);
+    convert_ctx_release (&c);
     backend_free (c.src_be);
-    free (c.dst_dir);
-    free (c.data_name);
-    free (c.data_path);
     if (r == 0 && res) {
         *res = c.res;
     } else {
@@ -491,26 +493,58 @@ out:
 }
 
 int
+vmshift_convert (struct vmshift_handle *h, const char *source,
+                 const char *target, const struct vmshift_convert_opts *o,
+                 struct vmshift_result **res)
+{
+    struct vmshift_convert_opts defaults;
+    enum loc_kind ks = loc_kind_of (source), kt = loc_kind_of (target);
+
+    api_enter (h);
+    if (o == NULL) {
+        vmshift_convert_opts_init (&defaults);
+        o = &defaults;
+    }
+    if (ks == LOC_LOCAL && kt == LOC_LOCAL) {
+        return convert_local (h, source, target, o, res);
+    }
+    if (ks == LOC_ONTAP && kt == LOC_ONTAP) {
+        return convert_ontap_many (h, 1, &source, &target, o, res, NULL);
+    }
+    return set_error (ENOTSUP, "'%s' -> '%s': source and target must both be "
+                      "local files or both ontap:// locations on one volume "
+                      "(nfs:// is for reading)", source, target);
+}
+
+int
 vmshift_convert_many (struct vmshift_handle *h, size_t n,
                       const char *const *sources, const char *const *targets,
                       const struct vmshift_convert_opts *o,
                       struct vmshift_result **res, char **errors)
 {
+    struct vmshift_convert_opts defaults;
     int ret = 0;
 
+    api_enter (h);
+    if (o == NULL) {
+        vmshift_convert_opts_init (&defaults);
+        o = &defaults;
+    }
+    if (n > 0 && loc_kind_of (sources[0]) == LOC_ONTAP) {
+        return convert_ontap_many (h, n, sources, targets, o, res, errors);
+    }
     for (size_t i = 0; i < n; i++) {
         int r = vmshift_convert (h, sources[i], targets[i], o,
                                  res ? &res[i] : NULL);
 
-        if (r < 0) {
-            if (errors) {
-                errors[i] = strdup (vmshift_get_error ());
-            }
-            if (ret == 0) {
-                ret = r;
-            }
-        } else if (errors) {
-            errors[i] = NULL;
+        if (res && r < 0) {
+            res[i] = NULL;
+        }
+        if (errors) {
+            errors[i] = r < 0 ? strdup (vmshift_get_error ()) : NULL;
+        }
+        if (r < 0 && ret == 0) {
+            ret = r;
         }
     }
     return ret;

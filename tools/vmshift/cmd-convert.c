@@ -10,7 +10,7 @@ static void
 convert_usage (FILE *fp)
 {
     fprintf (fp,
-"Usage: vmshift convert [OPTIONS] SOURCE TARGET\n"
+"Usage: vmshift convert [OPTIONS] SOURCE TARGET [SOURCE TARGET ...]\n"
 "\n"
 "Convert a disk image by sharing its data blocks with the source (clone)\n"
 "and writing only the target format's metadata.  The source is opened\n"
@@ -29,7 +29,74 @@ convert_usage (FILE *fp)
 "  --no-clone           copy data instead of sharing blocks\n"
 "  -h, --help           this help\n"
 "\n"
-"SOURCE and TARGET are local paths.  Exit status: see vmshift(1).\n");
+"ONTAP (ontap://PROFILE/VOLUME/path locations, source and target on one\n"
+"volume; several SOURCE TARGET pairs share one snapshot per volume):\n"
+"  --snapshot NAME      read the sources from this existing snapshot\n"
+"  --keep-snapshot      keep the snapshot this run creates\n"
+"  --parallel N         conversions in flight per volume (default 10)\n"
+"\n"
+"SOURCE and TARGET are local paths or ontap:// locations; profiles come\n"
+"from --config (see vmshift(1)).  Exit status: see vmshift(1).\n");
+}
+
+/* Several pairs: one record each (a JSON array with --json); every
+ * failure is reported on its own line; the exit code is that of the
+ * first failure. */
+static int
+convert_many (struct cli *c, const struct vmshift_convert_opts *o, int json,
+              int nargs, char **args)
+{
+    size_t n = (size_t) nargs / 2;
+    const char **src = calloc (n, sizeof *src), **dst = calloc (n, sizeof *dst);
+    struct vmshift_result **res = calloc (n, sizeof *res);
+    char **err = calloc (n, sizeof *err);
+    int rc = EXIT_OK, r, printed = 0;
+
+    if (!src || !dst || !res || !err) {
+        fprintf (stderr, "%s: convert: out of memory\n", c->prog);
+        free (src);
+        free (dst);
+        free (res);
+        free (err);
+        return EXIT_SYSTEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        src[i] = args[2 * i];
+        dst[i] = args[2 * i + 1];
+    }
+    r = vmshift_convert_many (c->h, n, src, dst, o, res, err);
+    if (r < 0) {
+        rc = cli_errno_to_exit (-r);
+    }
+    if (json) {
+        printf ("[\n");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (err[i]) {
+            fprintf (stderr, "%s: convert: %s\n", c->prog, err[i]);
+        } else if (res[i]) {
+            char *out = json ? vmshift_result_json (res[i], 1)
+                             : vmshift_result_text (res[i]);
+
+            if (out) {
+                if (json && printed++) {
+                    printf (",");
+                }
+                fputs (out, stdout);
+                free (out);
+            }
+        }
+        free (err[i]);
+        vmshift_result_free (res[i]);
+    }
+    if (json) {
+        printf ("]\n");
+    }
+    free (src);
+    free (dst);
+    free (res);
+    free (err);
+    return rc;
 }
 
 int
@@ -46,6 +113,9 @@ cmd_convert (struct cli *c, int argc, char **argv)
         { "verify", no_argument, NULL, 'V' },
         { "force", no_argument, NULL, 'f' },
         { "no-clone", no_argument, NULL, 'N' },
+        { "snapshot", required_argument, NULL, 's' },
+        { "keep-snapshot", no_argument, NULL, 'k' },
+        { "parallel", required_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -86,6 +156,16 @@ cmd_convert (struct cli *c, int argc, char **argv)
         case 'V': o.verify = 1; break;
         case 'f': o.force = 1; break;
         case 'N': o.no_clone = 1; break;
+        case 's': o.snapshot = optarg; break;
+        case 'k': o.keep_snapshot = 1; break;
+        case 'p':
+            n = atoll (optarg);
+            if (n < 1 || n > 64) {
+                return cli_usage_error (c, "convert", "--parallel must be "
+                                        "1..64");
+            }
+            o.parallel = (unsigned) n;
+            break;
         case 'h':
             convert_usage (stdout);
             return EXIT_OK;
@@ -94,17 +174,21 @@ cmd_convert (struct cli *c, int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (argc - optind != 2) {
-        return cli_usage_error (c, "convert", "expected SOURCE and TARGET");
+    if (argc - optind < 2 || (argc - optind) % 2) {
+        return cli_usage_error (c, "convert", "expected SOURCE TARGET pairs");
     }
-    if (vmshift_convert (c->h, argv[optind], argv[optind + 1], &o, &res) < 0) {
-        return cli_fail (c, "convert");
+    if (argc - optind == 2) {
+        if (vmshift_convert (c->h, argv[optind], argv[optind + 1], &o,
+                             &res) < 0) {
+            return cli_fail (c, "convert");
+        }
+        out = json ? vmshift_result_json (res, 1) : vmshift_result_text (res);
+        if (out) {
+            fputs (out, stdout);
+            free (out);
+        }
+        vmshift_result_free (res);
+        return out ? EXIT_OK : cli_fail (c, "convert");
     }
-    out = json ? vmshift_result_json (res, 1) : vmshift_result_text (res);
-    if (out) {
-        fputs (out, stdout);
-        free (out);
-    }
-    vmshift_result_free (res);
-    return out ? EXIT_OK : cli_fail (c, "convert");
+    return convert_many (c, &o, json, argc - optind, argv + optind);
 }

@@ -1,0 +1,633 @@
+/* vmshift convert on ONTAP (DESIGN.md, "ONTAP flow for one disk"):
+ *
+ *   per volume: GET cluster version, find the volume (FlexVol), remove
+ *   snapshots left by dead runs of this host, create one snapshot (or use
+ *   --snapshot), ensure each target qtree (NTFS for VHDX, UNIX otherwise);
+ *   per disk, up to --parallel at once, each worker with its own REST
+ *   client and NFS connection: read the source from .snapshot/<snap>/
+ *   over NFS, plan, create and size the temporary target, clone ranges
+ *   from the snapshot by REST, write metadata over NFS, read back,
+ *   rename; then delete the snapshot unless asked to keep it.
+ *
+ * On failure the temporaries are removed by the executor and a snapshot
+ * this run created is deleted: nothing half-made is left.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/backend/ontap.h"
+#include "engine/base/error.h"
+#include "engine/convert.h"
+#include "engine/exec/exec.h"
+#include "engine/location.h"
+
+#define ONTAP_PARALLEL_DEFAULT 10
+#define ONTAP_PARALLEL_MAX 64
+
+struct od_disk {
+    const char *source;
+    const char *target;
+    struct ontap_location src;
+    struct ontap_location dst;
+    struct vmshift_result *res;
+    struct vmshift_error_save err;
+    int r;
+    bool done;
+};
+
+struct od_run {
+    struct vmshift_handle *h;
+    const struct vmshift_convert_opts *o;
+    struct ontap_profile *prof;
+    struct ontap_client *client;
+    struct ontap_volume vol;
+    char *nfs_url;
+    char *snap_name;
+    struct ontap_snapshot snap;
+    bool have_snap;
+    bool snap_created;
+    double t_snapshot, t_qtree, t_snapshot_delete;
+    struct od_disk *disks;      /* of this volume */
+    size_t n;
+    size_t next;                /* next disk to claim */
+    pthread_mutex_t lock;
+};
+
+static void
+od_hostname (char *buf, size_t n)
+{
+    if (gethostname (buf, n) < 0) {
+        snprintf (buf, n, "host");
+    }
+    buf[n - 1] = '\0';
+    for (char *p = buf; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '-')) {
+            *p = '-';
+        }
+    }
+}
+
+/* "nfs://SERVER/JUNCTION?version=V&nfsport=P&mountport=M" */
+static int
+od_nfs_url (struct od_run *run)
+{
+    const struct ontap_nfs_opts *n = &run->prof->nfs;
+    char q[128] = "";
+    int len;
+
+    if (n->server == NULL) {
+        return set_error (EINVAL, "profile '%s' names no NFS data address "
+                          "(\"nfs\": {\"server\": ...})", run->prof->name);
+    }
+    if (run->vol.junction_path == NULL || run->vol.junction_path[0] != '/') {
+        return set_error (EINVAL, "volume '%s' is not mounted in the SVM "
+                          "namespace (no junction path), so it cannot be "
+                          "reached over NFS", run->vol.name);
+    }
+    len = snprintf (q, sizeof q, "?version=%u", n->version ? n->version : 3);
+    if (n->port) {
+        len += snprintf (q + len, sizeof q - (size_t) len, "&nfsport=%u",
+                         n->port);
+    }
+    if (n->mount_port) {
+        snprintf (q + len, sizeof q - (size_t) len, "&mountport=%u",
+                  n->mount_port);
+    }
+    if (asprintf (&run->nfs_url, "nfs://%s%s%s", n->server,
+                  run->vol.junction_path, q) < 0) {
+        run->nfs_url = NULL;
+        return set_error (ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int
+od_backend (struct od_run *run, struct ontap_client *client,
+            struct backend **out)
+{
+    struct backend *nfs = be_nfs_new (&run->h->log, run->nfs_url);
+
+    if (nfs == NULL) {
+        return -vmshift_internal_error_errno ();
+    }
+    *out = be_ontap_new (&run->h->log, nfs, client, &run->vol);
+    return *out ? 0 : -ENOMEM;
+}
+
+/* vmshift_<host>_<pid>_<time>: our snapshot names. */
+static bool
+od_snapshot_is_stale (const char *name, const char *host)
+{
+    size_t hl = strlen (host);
+    char *end;
+    long pid;
+
+    if (strncmp (name, "vmshift_", 8) != 0 ||
+        strncmp (name + 8, host, hl) != 0 || name[8 + hl] != '_') {
+        return false;
+    }
+    pid = strtol (name + 9 + hl, &end, 10);
+    if (*end != '_' || pid <= 0) {
+        return false;
+    }
+    return kill ((pid_t) pid, 0) < 0 && errno == ESRCH;
+}
+
+static void
+od_remove_stale_snapshots (struct od_run *run, const char *host)
+{
+    struct ontap_snapshot_vec v = { 0 };
+
+    if (ontap_snapshot_list (run->client, &run->vol, &v) < 0) {
+        log_msg (&run->h->log, LOG_WARN, "cannot list snapshots of '%s': %s",
+                 run->vol.name, vmshift_get_error ());
+        clear_error ();
+        return;
+    }
+    for (size_t i = 0; i < v.len; i++) {
+        if (!od_snapshot_is_stale (v.ptr[i].name, host) ||
+            (run->o->snapshot && strcmp (v.ptr[i].name, run->o->snapshot) == 0)) {
+            continue;
+        }
+        if (ontap_snapshot_delete (run->client, &run->vol, &v.ptr[i]) == 0) {
+            log_msg (&run->h->log, LOG_INFO, "deleted snapshot '%s' of volume "
+                     "'%s' left by an interrupted run", v.ptr[i].name,
+                     run->vol.name);
+        } else {
+            log_msg (&run->h->log, LOG_WARN, "cannot delete stale snapshot "
+                     "'%s': %s", v.ptr[i].name, vmshift_get_error ());
+            clear_error ();
+        }
+    }
+    ontap_snapshot_vec_free (&v);
+}
+
+static int
+od_snapshot (struct od_run *run)
+{
+    char host[64];
+    double t = exec_now ();
+    int r;
+
+    od_hostname (host, sizeof host);
+    od_remove_stale_snapshots (run, host);
+    if (run->o->snapshot) {
+        r = ontap_snapshot_find (run->client, &run->vol, run->o->snapshot,
+                                 &run->snap);
+        if (r < 0) {
+            error_prepend ("snapshot '%s' of volume '%s': ", run->o->snapshot,
+                           run->vol.name);
+            return r;
+        }
+    } else {
+        /* A snapshot to keep is named so that no later run takes it
+         * for the leftover of a crashed one. */
+        if ((run->o->keep_snapshot
+             ? asprintf (&run->snap_name, "vmshift-kept_%s_%lld", host,
+                         (long long) time (NULL))
+             : asprintf (&run->snap_name, "vmshift_%s_%ld_%lld", host,
+                         (long) getpid (), (long long) time (NULL))) < 0) {
+            run->snap_name = NULL;
+            return set_error (ENOMEM, "out of memory");
+        }
+        r = ontap_snapshot_create (run->client, &run->vol, run->snap_name,
+                                   "vmshift convert", &run->snap);
+        if (r < 0) {
+            error_prepend ("creating snapshot of volume '%s': ", run->vol.name);
+            return r;
+        }
+        run->snap_created = true;
+    }
+    run->have_snap = true;
+    run->t_snapshot = exec_now () - t;
+    return 0;
+}
+
+static void
+od_snapshot_done (struct od_run *run)
+{
+    struct vmshift_error_save saved;
+    double t = exec_now ();
+
+    if (!run->snap_created || run->o->keep_snapshot) {
+        return;
+    }
+    error_save (&saved);
+    if (ontap_snapshot_delete (run->client, &run->vol, &run->snap) < 0) {
+        log_msg (&run->h->log, LOG_WARN, "cannot delete snapshot '%s' of volume "
+                 "'%s': %s", run->snap.name, run->vol.name,
+                 vmshift_get_error ());
+    }
+    error_restore (&saved);
+    run->snap_created = false;
+    run->t_snapshot_delete = exec_now () - t;
+}
+
+/* The first directory of a target path is a qtree, as on ONTAP where
+ * qtrees appear as top-level directories of the volume. */
+static int
+od_qtrees (struct od_run *run, enum ontap_security_style style)
+{
+    double t = exec_now ();
+
+    for (size_t i = 0; i < run->n; i++) {
+        const char *p = run->disks[i].dst.path;
+        const char *slash = strchr (p, '/');
+        char *q;
+        uint64_t id;
+        bool seen = false;
+        int r;
+
+        if (slash == NULL) {
+            continue;           /* the volume root: qtree0 */
+        }
+        for (size_t j = 0; j < i && !seen; j++) {
+            const char *pj = run->disks[j].dst.path;
+            const char *sj = strchr (pj, '/');
+
+            seen = sj && sj - pj == slash - p &&
+                   strncmp (pj, p, (size_t) (slash - p)) == 0;
+        }
+        if (seen) {
+            continue;
+        }
+        q = strndup (p, (size_t) (slash - p));
+        if (q == NULL) {
+            return set_error (ENOMEM, "out of memory");
+        }
+        r = ontap_qtree_ensure (run->client, &run->vol, q, style, &id);
+        if (r < 0) {
+            error_prepend ("qtree '%s' of volume '%s': ", q, run->vol.name);
+        } else {
+            log_debug (&run->h->log, LOGM_ONTAP, "qtree '%s' id %" PRIu64
+                       " (%s)", q, id, ontap_security_style_name (style));
+        }
+        free (q);
+        if (r < 0) {
+            return r;
+        }
+    }
+    run->t_qtree = exec_now () - t;
+    return 0;
+}
+
+/* mkdir -p of the target's directory below its qtree.  Workers may race
+ * to create the same directory: "exists" afterwards is success. */
+static int
+od_mkdirs (struct backend *be, const char *path)
+{
+    char *p = strdup (path), *s;
+    int r = 0;
+
+    if (p == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (s = strchr (p, '/'); s && r == 0; s = strchr (s + 1, '/')) {
+        *s = '\0';
+        r = backend_exists (be, p);
+        if (r == 0) {
+            r = backend_mkdir (be, p);
+            if (r < 0 && backend_exists (be, p) == 1) {
+                clear_error ();
+                r = 0;
+            }
+        } else if (r > 0) {
+            r = 0;
+        }
+        *s = '/';
+    }
+    free (p);
+    return r;
+}
+
+static int
+od_convert_one (struct od_run *run, struct backend *be,
+                struct ontap_client *client, struct od_disk *d)
+{
+    struct ontap_stats s0, s1;
+    struct convert_ctx c;
+    char *src_path = NULL;
+    int r;
+
+    convert_ctx_init (&c);
+    c.h = run->h;
+    c.o = run->o;
+    c.source = d->source;
+    c.target = d->target;
+    c.src_be = c.dst_be = be;
+    c.res = result_new ();
+    if (c.res == NULL) {
+        return -ENOMEM;
+    }
+    if (run->have_snap) {
+        r = ontap_snapshot_path (run->snap.name, d->src.path, &src_path);
+    } else {
+        r = (src_path = strdup (d->src.path)) ? 0 : -ENOMEM;
+    }
+    if (r == 0 && !run->o->dry_run) {
+        r = od_mkdirs (be, d->dst.path);
+    }
+    ontap_client_stats (client, &s0);
+    if (r == 0) {
+        c.src_path = src_path;
+        c.dst_path = d->dst.path;
+        r = convert_pipeline (&c);
+    }
+    ontap_client_stats (client, &s1);
+    convert_ctx_release (&c);
+    free (src_path);
+    if (r < 0) {
+        vmshift_result_free (c.res);
+        return r;
+    }
+    c.res->st.rest_requests = s1.requests - s0.requests;
+    c.res->st.nfs_bytes_written = c.res->st.bytes_metadata +
+                                  c.res->st.bytes_copied;
+    c.res->snapshot = run->have_snap ? strdup (run->snap.name) : NULL;
+    c.res->t_snapshot = run->t_snapshot;
+    c.res->t_qtree = run->t_qtree;
+    d->res = c.res;
+    return 0;
+}
+
+static struct od_disk *
+od_claim (struct od_run *run)
+{
+    struct od_disk *d = NULL;
+
+    pthread_mutex_lock (&run->lock);
+    if (run->next < run->n) {
+        d = &run->disks[run->next++];
+    }
+    pthread_mutex_unlock (&run->lock);
+    return d;
+}
+
+/* One worker: its own REST client (a clone waits for its job on the
+ * client's connection) and its own NFS connection (libnfs contexts are
+ * single-threaded). */
+static void *
+od_worker (void *opaque)
+{
+    struct od_run *run = opaque;
+    struct ontap_client *client = NULL;
+    struct backend *be = NULL;
+    struct od_disk *d;
+    int r;
+
+    r = ontap_client_new (run->prof, &run->h->log, &client);
+    if (r == 0) {
+        r = od_backend (run, client, &be);
+    }
+    while ((d = od_claim (run)) != NULL) {
+        if (r == 0) {
+            clear_error ();
+            d->r = od_convert_one (run, be, client, d);
+        } else {
+            d->r = r;
+        }
+        error_save (&d->err);
+        d->done = true;
+    }
+    backend_free (be);
+    ontap_client_free (client);
+    return NULL;
+}
+
+static int
+od_run_disks (struct od_run *run)
+{
+    unsigned par = run->o->parallel ? run->o->parallel : ONTAP_PARALLEL_DEFAULT;
+    pthread_t th[ONTAP_PARALLEL_MAX];
+    size_t nth;
+
+    if (par > ONTAP_PARALLEL_MAX) {
+        par = ONTAP_PARALLEL_MAX;
+    }
+    nth = run->n < par ? run->n : par;
+    if (nth <= 1) {
+        od_worker (run);
+        return 0;
+    }
+    for (size_t i = 0; i < nth; i++) {
+        if (pthread_create (&th[i], NULL, od_worker, run) != 0) {
+            nth = i;
+            break;
+        }
+    }
+    if (nth == 0) {
+        od_worker (run);
+    }
+    for (size_t i = 0; i < nth; i++) {
+        pthread_join (th[i], NULL);
+    }
+    return 0;
+}
+
+static int
+od_open_run (struct od_run *run, const struct ontap_location *loc)
+{
+    struct ontap_version ver = { 0 };
+    int r;
+
+    r = ontap_profile_load (run->h->config_path, loc->profile, &run->h->log,
+                            &run->prof);
+    if (r == 0) {
+        r = ontap_client_new (run->prof, &run->h->log, &run->client);
+    }
+    if (r == 0) {
+        r = ontap_cluster_version (run->client, &ver);
+    }
+    if (r == 0) {
+        log_debug (&run->h->log, LOGM_ONTAP, "cluster runs ONTAP %s",
+                   ver.full ? ver.full : "?");
+        ontap_version_release (&ver);
+        r = ontap_volume_find (run->client, loc->volume, &run->vol);
+        if (r < 0) {
+            error_prepend ("volume '%s': ", loc->volume);
+        }
+    }
+    if (r == 0) {
+        r = od_nfs_url (run);
+    }
+    return r;
+}
+
+static void
+od_close_run (struct od_run *run)
+{
+    if (run->have_snap) {
+        ontap_snapshot_release (&run->snap);
+    }
+    ontap_volume_release (&run->vol);
+    ontap_client_free (run->client);
+    ontap_profile_free (run->prof);
+    free (run->nfs_url);
+    free (run->snap_name);
+    pthread_mutex_destroy (&run->lock);
+}
+
+/* One volume's disks, all sharing one snapshot. */
+static int
+od_volume (struct vmshift_handle *h, const struct vmshift_convert_opts *o,
+           struct od_disk *disks, size_t n, enum ontap_security_style style)
+{
+    struct od_run run = { .h = h, .o = o, .disks = disks, .n = n };
+    int r;
+
+    pthread_mutex_init (&run.lock, NULL);
+    r = od_open_run (&run, &disks[0].src);
+    if (r == 0 && !o->dry_run) {
+        r = od_snapshot (&run);
+    }
+    if (r == 0 && !o->dry_run) {
+        r = od_qtrees (&run, style);
+    }
+    if (r == 0) {
+        od_run_disks (&run);
+    }
+    od_snapshot_done (&run);
+    for (size_t i = 0; i < n; i++) {
+        if (disks[i].res) {
+            disks[i].res->t_snapshot_delete = run.t_snapshot_delete;
+        }
+    }
+    if (r < 0) {
+        /* the run failed before any disk: every disk carries that error */
+        struct vmshift_error_save saved;
+
+        error_save (&saved);
+        for (size_t i = 0; i < n; i++) {
+            if (!disks[i].done) {
+                disks[i].r = r;
+                disks[i].err = saved;
+                disks[i].done = true;
+            }
+        }
+    }
+    od_close_run (&run);
+    return r;
+}
+
+static int
+od_parse (struct od_disk *d)
+{
+    int r = ontap_location_parse (d->source, &d->src);
+
+    if (r == 0) {
+        r = ontap_location_parse (d->target, &d->dst);
+    }
+    if (r == 0) {
+        r = ontap_location_same_volume (&d->src, &d->dst);
+    }
+    if (r == 0 && (strcmp (d->dst.path, ".snapshot") == 0 ||
+                   strncmp (d->dst.path, ".snapshot/", 10) == 0)) {
+        r = set_error (EINVAL, "'%s': snapshots are read-only", d->target);
+    }
+    return r;
+}
+
+static enum ontap_security_style
+od_style (const struct vmshift_convert_opts *o, const char *target)
+{
+    const char *dot = strrchr (target, '.');
+
+    /* Hyper-V reaches its VHDX files over SMB: NTFS permissions. */
+    if (o->to == VMSHIFT_FMT_VHDX ||
+        (o->to == VMSHIFT_FMT_AUTO && dot && strcasecmp (dot, ".vhdx") == 0)) {
+        return ONTAP_SEC_NTFS;
+    }
+    return ONTAP_SEC_UNIX;
+}
+
+int
+convert_ontap_many (struct vmshift_handle *h, size_t n,
+                    const char *const *sources, const char *const *targets,
+                    const struct vmshift_convert_opts *o,
+                    struct vmshift_result **res, char **errors)
+{
+    struct od_disk *d = calloc (n ? n : 1, sizeof *d);
+    size_t first_fail = n;
+    int ret = 0;
+
+    if (d == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        d[i].source = sources[i];
+        d[i].target = targets[i];
+        d[i].r = od_parse (&d[i]);
+        if (d[i].r < 0) {
+            error_save (&d[i].err);
+            d[i].done = true;
+        }
+    }
+    /* Group by profile and volume: one snapshot per volume.  Disks are
+     * taken in order; each group is the run of disks on the first
+     * unfinished disk's volume. */
+    for (size_t i = 0; i < n; i++) {
+        struct od_disk *grp;
+        size_t m = 0;
+
+        if (d[i].done) {
+            continue;
+        }
+        grp = calloc (n - i, sizeof *grp);
+        if (grp == NULL) {
+            ret = set_error (ENOMEM, "out of memory");
+            break;
+        }
+        for (size_t j = i; j < n; j++) {
+            if (!d[j].done && strcmp (d[j].src.profile, d[i].src.profile) == 0 &&
+                strcmp (d[j].src.volume, d[i].src.volume) == 0) {
+                grp[m++] = d[j];
+                d[j].done = true;
+            }
+        }
+        od_volume (h, o, grp, m, od_style (o, grp[0].target));
+        for (size_t j = i, k = 0; j < n && k < m; j++) {
+            if (strcmp (d[j].src.profile, grp[k].src.profile) == 0 &&
+                strcmp (d[j].src.volume, grp[k].src.volume) == 0 &&
+                d[j].source == grp[k].source && d[j].target == grp[k].target) {
+                d[j].res = grp[k].res;
+                d[j].r = grp[k].r;
+                d[j].err = grp[k].err;
+                k++;
+            }
+        }
+        free (grp);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (d[i].r < 0 && first_fail == n) {
+            first_fail = i;
+        }
+        if (errors) {
+            errors[i] = d[i].r < 0 ? strdup (d[i].err.msg) : NULL;
+        }
+        if (res) {
+            res[i] = d[i].res;
+        } else {
+            vmshift_result_free (d[i].res);
+        }
+        if (d[i].r < 0 && res) {
+            vmshift_result_free (res[i]);
+            res[i] = NULL;
+        }
+        ontap_location_release (&d[i].src);
+        ontap_location_release (&d[i].dst);
+    }
+    if (first_fail < n) {
+        error_restore (&d[first_fail].err);
+        ret = d[first_fail].r;
+    }
+    free (d);
+    return ret;
+}
