@@ -321,7 +321,9 @@ mentions() {
 # replacement keeps the case of the original) in one pass, so swapped
 # names cannot chain.
 remap() {   # FILE -> stdout
-    awk -v mapf="$T/map" -v macf="$T/macmap" '
+    _nf=0
+    [ -n "$(tail -c 1 "$1")" ] && _nf=1
+    awk -v mapf="$T/map" -v macf="$T/macmap" -v nofinal="$_nf" '
         BEGIN {
             while ((getline l < mapf) > 0) { split(l, a, " "); nm[a[1]] = a[2] }
             while ((getline l < macf) > 0) { split(l, a, " "); mm[a[1]] = a[2] }
@@ -349,7 +351,9 @@ remap() {   # FILE -> stdout
                 out = out substr(line, 1, RSTART - 1) ((t in nm) ? nm[t] : t)
                 line = substr(line, RSTART + RLENGTH)
             }
-            print out line
+            # Keep a missing newline at the end of the file missing.
+            if (nofinal) printf "%s%s", (NR > 1 ? "\n" : ""), out line
+            else print out line
         }' "$1"
 }
 
