@@ -520,25 +520,31 @@ effective_settings() {   # I NAME MAC -> $T/set
         cp "$T/set.rec" "$T/set"
         return 1
     fi
+    # Override lines first: they decide which recorded categories go.
+    # New addresses take the recorded gateways and routes with them (they
+    # belong to the old subnets); DNS and MTU stay unless given.
     awk '
-        FILENAME == ARGV[2] {
-            k = $1; if (k == "dhcp") k = "dhcp4"
-            o[NR] = $0; has[$1] = 1
-            if ($1 == "addr" || $1 == "dhcp") has["dhcp4"] = has["dhcp6"] = has["addr"] = 1
+        FNR == NR {
+            o[++no] = $0; k = $1
+            if (k == "dhcp") {
+                dh = $2; has["dhcp4"] = has["dhcp6"] = 1
+                if ($2 == "yes") has["addr"] = has["gw4"] = has["gw6"] = 1
+            } else if (k == "addr") {
+                st = 1
+                has["addr"] = has["dhcp4"] = has["dhcp6"] = 1
+                has["gw4"] = has["gw6"] = has["route4"] = has["route6"] = 1
+            } else has[k] = 1
             next
         }
-        !has[$1] { print }
+        !($1 in has) { print }
         END {
-            for (i in o) {
+            for (i = 1; i <= no; i++) {
                 split(o[i], w, " ")
-                if (w[1] == "dhcp") {
-                    print "dhcp4 " w[2]
-                    print "dhcp6 " w[2]
-                    if (w[2] == "yes") skipaddr = 1
-                } else if (!(w[1] == "addr" && skipaddr)) print o[i]
+                if (w[1] == "dhcp") { print "dhcp4 " w[2]; print "dhcp6 " w[2] }
+                else print o[i]
             }
-            if (has["addr"] && !has["dhcp"]) { print "dhcp4 no"; print "dhcp6 no" }
-        }' "$T/set.rec" "$T/set.ovr" > "$T/set"
+            if (st && dh == "") { print "dhcp4 no"; print "dhcp6 no" }
+        }' "$T/set.ovr" "$T/set.rec" > "$T/set"
     return 0
 }
 
@@ -620,20 +626,33 @@ gen_netplan() {   # NAME MAC
 drop_netplan() {   # NAME MAC
     for f in "$R"/etc/netplan/*.yaml "$R"/etc/netplan/*.yml; do
         [ -f "$f" ] || continue
-        awk -v n="$1" '
+        awk -v n="$1" -v q="'" '
             function ind(s) { match(s, /^ */); return RLENGTH }
-            /^[ ]*#/ || /^[ ]*$/ { if (!skip) print; next }
+            # "ethernets:" waits until it has an entry: left empty, netplan
+            # would refuse it.
+            function out(s) {
+                if (pend != "") {
+                    if (s ~ /^[ ]*(#.*)?$/) { held = held s "\n"; return }
+                    if (ind(s) > eind) printf "%s\n%s", pend, held
+                    else printf "%s", held
+                    pend = ""; held = ""
+                }
+                print s
+            }
+            /^[ ]*#/ || /^[ ]*$/ { if (!skip) out($0); next }
             {
                 i = ind($0)
                 if (skip && i > skipind) next
                 skip = 0
                 if (i <= eind) ineth = 0
                 k = $0; sub(/^ */, "", k)
-                if (k ~ /^ethernets:[ ]*$/) { ineth = 1; eind = i; print; next }
-                if (ineth && (k == n ":" || k == "\"" n "\":" || k == "\x27" n "\x27:")) {
+                if (k ~ /^ethernets:[ ]*$/) { pend = $0; held = ""; ineth = 1; eind = i; next }
+                if (ineth && (k == n ":" || k == "\"" n "\":" || k == q n q ":")) {
                     skip = 1; skipind = i; next
                 }
-                print
+                out($0)
+            }
+            END { if (pend != "") printf "%s", held
             }' "$f" > "$T/np"
         replace "$f" "$T/np" || :
     done

@@ -58,7 +58,10 @@ write_record() {   # ROOT NIC-JSON...
 reapply() {   # ROOT [ARGS]
     _root=$1
     shift
-    VMSHIFT_ROOT=$_root VMSHIFT_NOEXEC=1 $GSH "${REAPPLY:-$guest_src/linux-reapply.sh}" "$@"
+    # NOEXEC defaults to 1 here; a caller exports VMSHIFT_NOEXEC=0 (in a
+    # subshell, with stubs first in PATH) to see the commands run.
+    VMSHIFT_ROOT=$_root VMSHIFT_NOEXEC=${VMSHIFT_NOEXEC:-1} \
+        $GSH "${REAPPLY:-$guest_src/linux-reapply.sh}" "$@"
 }
 
 render() {   # DIR OS [ARGS]
