@@ -300,9 +300,14 @@ config_files() {
     done
 }
 
-# Does FILE mention interface NAME (as a whole token) or MAC (any case)?
+# Does FILE name interface NAME (as a whole token, or in its file name)
+# or mention MAC (any case)?
 mentions() {
     [ -f "$1" ] || return 1
+    # ifcfg and route files name their interface in the file name.
+    case ${1##*/} in
+        ifcfg-"$2"|route-"$2"|route6-"$2"|ifroute-"$2") return 0 ;;
+    esac
     awk -v n="$2" -v m="${3:-}" '
         BEGIN { m = tolower(m) }
         m != "" && index(tolower($0), m) { found = 1; exit }

@@ -15,6 +15,7 @@ ip netns add "$ns" || fail "cannot create namespace $ns"
 cleanup_fn ip netns del "$ns"
 
 nsx() { ip netns exec "$ns" "$@"; }
+# shellcheck disable=SC2016
 nsx sh -ec '
     ip link set lo up
     ip link add ens192 type veth peer name peer0

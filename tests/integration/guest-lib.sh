@@ -4,7 +4,9 @@
 #   fake_nic ROOT NAME MAC PCI  a physical Ethernet interface in ROOT/sys
 #   record_nic ...              one interface object for a record (see below)
 #   write_record ROOT NIC...    ROOT/etc/vmshift/network.json from objects
-#   reapply ROOT [ARGS]         run the re-apply script on ROOT (sh: $GSH)
+#   reapply ROOT [ARGS]         run the re-apply script on ROOT (sh: $GSH,
+#                               script: $REAPPLY), commands only logged
+#   reapply_exec ROOT STUBS ... the same, commands run (STUBS first in PATH)
 #   render DIR OS [ARGS]        vmshift guest-scripts into DIR
 #   same_file A B               fail with a diff unless A and B are equal
 #   need_netns                  skip unless network namespaces work here
@@ -55,12 +57,20 @@ write_record() {   # ROOT NIC-JSON...
     } > "$_root/etc/vmshift/network.json"
 }
 
-reapply() {   # ROOT [ARGS]
+reapply() {   # ROOT [ARGS]: commands are only logged
     _root=$1
     shift
-    # NOEXEC defaults to 1 here; a caller exports VMSHIFT_NOEXEC=0 (in a
-    # subshell, with stubs first in PATH) to see the commands run.
-    VMSHIFT_ROOT=$_root VMSHIFT_NOEXEC=${VMSHIFT_NOEXEC:-1} \
+    # $GSH may be two words ("busybox sh").
+    # shellcheck disable=SC2086
+    VMSHIFT_ROOT=$_root VMSHIFT_NOEXEC=1 \
+        $GSH "${REAPPLY:-$guest_src/linux-reapply.sh}" "$@"
+}
+
+reapply_exec() {   # ROOT STUBDIR [ARGS]: commands run, STUBDIR first in PATH
+    _root=$1 _stubs=$2
+    shift 2
+    # shellcheck disable=SC2086
+    env PATH="$_stubs:$PATH" VMSHIFT_ROOT="$_root" VMSHIFT_NOEXEC=0 \
         $GSH "${REAPPLY:-$guest_src/linux-reapply.sh}" "$@"
 }
 

@@ -69,6 +69,7 @@ source_sed() {   # "name=mac ..."
     _i=0
     for _p in $1; do
         _name=${_p%%=*} _mac=${_p#*=}
+        # shellcheck disable=SC2086
         set -- $vm_names
         shift "$_i"
         _vm=$1 _vmmac=00:50:56:0a:00:0$_i
@@ -95,6 +96,7 @@ make_source() {   # EXPECTED SOURCE "name=mac ..." STACK
     _args=''
     for _p in $_pairs; do
         _name=${_p%%=*} _mac=${_p#*=}
+        # shellcheck disable=SC2086
         set -- $vm_names
         shift "$_i"
         fake_nic "$_src" "$_name" "$_mac" "0000:00:0$((_i + 3)).0"

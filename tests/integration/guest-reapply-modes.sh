@@ -46,6 +46,7 @@ render "$tmp/s-dhcp" linux --mode dhcp
 render "$tmp/s-keep" linux --mode keep
 echo '{"retain_mac": false, "guest": {"reboot": "never"}}' > "$tmp/nomac.json"
 render "$tmp/s-nomac" linux --network-map "$tmp/nomac.json"
+# shellcheck disable=SC2016
 printf '#!/bin/sh\necho "admin ran: $VMSHIFT_MATCHES" > "$VMSHIFT_ROOT_TEST/admin-ran"\nVMSHIFT_ADMIN_SCRIPT_END\n' > "$tmp/admin.sh"
 render "$tmp/s-script" linux --mode script --script "$tmp/admin.sh" --reboot never
 cat > "$tmp/override.json" <<'EOF'
@@ -98,12 +99,14 @@ fake_nic "$r" eth0 00:50:56:aa:bb:02 0000:00:03.0
 fake_nic "$r" eth1 00:50:56:aa:bb:01 0000:00:04.0
 reapply "$r" 2> /dev/null || fail "re-apply failed"
 d=$r/etc/sysconfig/network-scripts
-grep -qx 'DEVICE=eth1' "$d/ifcfg-eth1" && grep -qx 'IPADDR=192.0.2.10' "$d/ifcfg-eth1" ||
+if ! { grep -qx 'DEVICE=eth1' "$d/ifcfg-eth1" && grep -qx 'IPADDR=192.0.2.10' "$d/ifcfg-eth1"; }; then
     fail "ens192 (MAC ...:01) did not become eth1: $(ls "$d")"
+fi
 grep -qx 'BOOTPROTO=dhcp' "$d/ifcfg-eth0" || fail "ens224 did not become eth0"
 grep -qx '10.9.0.0/16 via 192.0.2.254 dev eth1' "$d/route-eth1" || fail "route file not renamed"
 [ ! -e "$d/ifcfg-ens192" ] || fail "old file left"
-[ -f "$r"/etc/vmshift/backup/*/etc/sysconfig/network-scripts/ifcfg-ens192 ] || fail "no backup"
+ls "$r"/etc/vmshift/backup/*/etc/sysconfig/network-scripts/ifcfg-ens192 > /dev/null ||
+    fail "no backup"
 log_has "$r" 'matched by mac'
 log_has "$r" 'would run: reboot'
 ok "$shell: MAC matching beats PCI order; files renamed and backed up"
@@ -120,9 +123,10 @@ write_record "$r" \
 fake_nic "$r" eth0 52:54:00:00:00:01 0000:00:03.0
 fake_nic "$r" eth1 52:54:00:00:00:02 0000:00:04.0
 reapply "$r" 2> /dev/null || fail "re-apply failed"
-grep -qx 'IPADDR=192.0.2.11' "$d/ifcfg-eth0" && grep -qx 'DEVICE=eth0' "$d/ifcfg-eth0" &&
-    grep -qx 'IPADDR=192.0.2.10' "$d/ifcfg-eth1" && grep -qx 'DEVICE=eth1' "$d/ifcfg-eth1" ||
+if ! { grep -qx 'IPADDR=192.0.2.11' "$d/ifcfg-eth0" && grep -qx 'DEVICE=eth0' "$d/ifcfg-eth0" &&
+    grep -qx 'IPADDR=192.0.2.10' "$d/ifcfg-eth1" && grep -qx 'DEVICE=eth1' "$d/ifcfg-eth1"; }; then
     { head "$d"/*; fail "swapped names were not carried over"; }
+fi
 log_has "$r" 'recorded eth1 (00:50:56:aa:bb:02) is now eth0'
 ok "$shell: swapped names by PCI order"
 
@@ -174,8 +178,10 @@ fake_nic "$r" eth0 52:54:00:00:00:01 0000:00:03.0
 reapply "$r" 2> /dev/null || fail "re-apply failed"
 if command -v ifquery > /dev/null; then
     ifquery -i "$r/etc/network/interfaces" eth0 > "$t/ifq" || fail "ifquery rejects the stanza"
-    grep -qx 'address: 2001:db8::10' "$t/ifq" && grep -qx 'netmask: 64' "$t/ifq" &&
-        grep -qx 'gateway: 2001:db8::1' "$t/ifq" || { cat "$t/ifq"; fail "IPv6 settings lost"; }
+    if ! { grep -qx 'address: 2001:db8::10' "$t/ifq" && grep -qx 'netmask: 64' "$t/ifq" &&
+        grep -qx 'gateway: 2001:db8::1' "$t/ifq"; }; then
+        { cat "$t/ifq"; fail "IPv6 settings lost"; }
+    fi
     grep -q '^up: ip -6 route add 2001:db8:9::/48 via 2001:db8::9 metric 5 dev eth0' "$t/ifq" ||
         { cat "$t/ifq"; fail "IPv6 route lost"; }
 fi
@@ -227,7 +233,9 @@ write_record "$r" \
     "$(record_nic ens192 00:50:56:aa:bb:01 pci0000:00/0000:00:15.0/0000:0b:00.0 nm-keyfile 192.0.2.10/24 default,192.0.2.1)"
 fake_nic "$r" eth0 52:54:00:00:00:01 0000:00:03.0
 reapply "$r" 2> /dev/null || fail "re-apply failed"
-[ ! -e "$d/ens192.nmconnection" ] && [ ! -e "$d/eth0.nmconnection" ] || fail "old keyfile left: $(ls "$d")"
+if ! { [ ! -e "$d/ens192.nmconnection" ] && [ ! -e "$d/eth0.nmconnection" ]; }; then
+    fail "old keyfile left: $(ls "$d")"
+fi
 f=$d/vmshift-eth0.nmconnection
 [ "$(stat -c %a "$f")" = 600 ] || fail "keyfile mode is $(stat -c %a "$f"), NetworkManager needs 600"
 if command -v nmcli > /dev/null; then
@@ -256,10 +264,11 @@ fake_nic "$r" eth0 52:54:00:00:00:01 0000:00:03.0
 fake_nic "$r" eth1 52:54:00:00:00:02 0000:00:04.0
 reapply "$r" 2> /dev/null || fail "re-apply failed"
 f=$r/etc/sysconfig/network-scripts/ifcfg-eth0
-grep -qx 'IPADDR=198.51.100.20' "$f" && grep -qx 'PREFIX=24' "$f" &&
+if ! { grep -qx 'IPADDR=198.51.100.20' "$f" && grep -qx 'PREFIX=24' "$f" &&
     grep -qx 'GATEWAY=198.51.100.1' "$f" && grep -qx 'DNS1=198.51.100.53' "$f" &&
-    grep -qx 'IPV6ADDR=2001:db8:20::20/64' "$f" && grep -qx 'DOMAIN="new.example"' "$f" ||
+    grep -qx 'IPV6ADDR=2001:db8:20::20/64' "$f" && grep -qx 'DOMAIN="new.example"' "$f"; }; then
     { cat "$f"; fail "override not applied"; }
+fi
 grep -qx '10.20.0.0/16 via 198.51.100.254 metric 20 dev eth0' \
     "$r/etc/sysconfig/network-scripts/route-eth0" || fail "override route missing"
 if grep -q 192.0.2 "$f" "$r/etc/sysconfig/network-scripts/route-eth0"; then
@@ -282,8 +291,9 @@ log_has "$r" "would run the administrator's script"
 [ -f "$r/etc/sysconfig/network-scripts/ifcfg-ens192" ] || fail "script mode changed the network"
 rm "$r/etc/vmshift/reapply.done"
 mkdir -p "$t/stub"
-(export VMSHIFT_ROOT_TEST="$r" VMSHIFT_NOEXEC=0; reapply "$r" 2> /dev/null) ||
-    fail "re-apply failed"
+VMSHIFT_ROOT_TEST=$r
+export VMSHIFT_ROOT_TEST
+reapply_exec "$r" "$t/stub" 2> /dev/null || fail "re-apply failed"
 grep -q "admin ran: $r/etc/vmshift/matches" "$r/admin-ran" || fail "the admin script did not run"
 grep -q 'ens192 00:50:56:aa:bb:01 eth0 52:54:00:00:00:01 order' "$r/etc/vmshift/matches" ||
     fail "matches not passed: $(cat "$r/etc/vmshift/matches")"
@@ -304,8 +314,7 @@ printf 'Package: open-vm-tools\nStatus: install ok installed\n\nPackage: open-vm
 printf '#!/bin/sh\n' > "$r/usr/bin/vmware-uninstall-tools.pl"
 write_record "$r"
 : > "$st/calls"
-(export PATH="$st:$PATH" VMSHIFT_NOEXEC=0; reapply "$r" 2> /dev/null) ||
-    fail "re-apply failed"
+reapply_exec "$r" "$st" 2> /dev/null || fail "re-apply failed"
 grep -qx 'apt-get -y purge open-vm-tools' "$st/calls" ||
     fail "open-vm-tools not purged: $(cat "$st/calls")"
 log_has "$r" 'run: /usr/bin/vmware-uninstall-tools.pl'
@@ -314,15 +323,15 @@ ok "$shell: open-vm-tools purged with apt-get; tar uninstaller run"
 r=$t/tools-rpm
 mkdir -p "$r/etc"
 write_record "$r"
+# shellcheck disable=SC2016
 printf '#!/bin/sh\nfor a; do last=$a; done\n[ "$last" = open-vm-tools ]\n' > "$st/rpm"
 chmod +x "$st/rpm"
 : > "$st/calls"
-(export PATH="$st:$PATH" VMSHIFT_NOEXEC=0; reapply "$r" 2> /dev/null) ||
-    fail "re-apply failed"
+reapply_exec "$r" "$st" 2> /dev/null || fail "re-apply failed"
 grep -qx 'dnf -y remove open-vm-tools' "$st/calls" || fail "dnf not used: $(cat "$st/calls")"
 rm "$st/dnf" "$r/etc/vmshift/reapply.done"
 : > "$st/calls"
-(export PATH="$st:$PATH" VMSHIFT_NOEXEC=0; reapply "$r" 2> /dev/null)
+reapply_exec "$r" "$st" 2> /dev/null
 if command -v yum > /dev/null; then :; else
     grep -qx 'zypper --non-interactive remove open-vm-tools' "$st/calls" ||
         fail "zypper not used: $(cat "$st/calls")"
@@ -335,7 +344,7 @@ mkdir -p "$r/var/lib/dpkg"
 cp "$t/tools-deb/var/lib/dpkg/status" "$r/var/lib/dpkg/status"
 write_record "$r"
 : > "$st/calls"
-(export PATH="$st:$PATH" VMSHIFT_NOEXEC=0; reapply "$r" 2> /dev/null)
+reapply_exec "$r" "$st" 2> /dev/null
 [ ! -s "$st/calls" ] || fail "--keep-vmware-tools still removed: $(cat "$st/calls")"
 log_has "$r" 'VMware Tools left installed'
 ok "$shell: --keep-vmware-tools"
