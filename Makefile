@@ -80,6 +80,7 @@ $(BUILD)/%.o: %.c
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+.PRECIOUS: %/gen/guest-scripts.c
 %/gen/guest-scripts.c: $(GUEST_SCRIPTS) $(GUEST_EMBED)
 	@mkdir -p $(dir $@)
 	$(call say,GEN,$@)
