@@ -34,7 +34,16 @@
 struct hv_guest_ctx {
     const char *what;           /* "'map.json'" */
     char path[HV_PATH_MAX];     /* "guest.nics[0].dns[1]" for messages */
+    char where[HV_PATH_MAX + 320];      /* "'map.json': guest.nics[0]" */
 };
+
+/* "'map.json': guest.nics[0].dns[1]", for the validators' messages. */
+static const char *
+hv_guest_where (struct hv_guest_ctx *c)
+{
+    snprintf (c->where, sizeof c->where, "%.300s: %s", c->what, c->path);
+    return c->where;
+}
 
 static const char *const hv_guest_mode_names[] = {
     [HV_GUEST_MODE_RETAIN] = "retain", [HV_GUEST_MODE_DHCP] = "dhcp",
@@ -190,7 +199,7 @@ hv_guest_addr_fn (struct hv_guest_ctx *c, const char *s, size_t i, void *o)
     struct hv_guest_nic *nic = o;
     int fam, pfx;
 
-    if (hv_guest_check_cidr (s, c->path, false, &fam, &pfx, nic->addrs[i],
+    if (hv_guest_check_cidr (s, hv_guest_where (c), false, &fam, &pfx, nic->addrs[i],
                              sizeof nic->addrs[i]) < 0) {
         return -EINVAL;
     }
@@ -212,7 +221,7 @@ hv_guest_dns_fn (struct hv_guest_ctx *c, const char *s, size_t i, void *o)
 {
     struct hv_guest_nic *nic = o;
 
-    return hv_guest_check_ip (s, 0, c->path, nic->dns[i], sizeof nic->dns[i]);
+    return hv_guest_check_ip (s, 0, hv_guest_where (c), nic->dns[i], sizeof nic->dns[i]);
 }
 
 static int
@@ -220,7 +229,7 @@ hv_guest_search_fn (struct hv_guest_ctx *c, const char *s, size_t i, void *o)
 {
     struct hv_guest_nic *nic = o;
 
-    if (hv_guest_check_domain (s, c->path) < 0) {
+    if (hv_guest_check_domain (s, hv_guest_where (c)) < 0) {
         return -EINVAL;
     }
     snprintf (nic->search[i], sizeof nic->search[i], "%s", s);
@@ -253,14 +262,14 @@ hv_guest_route (struct hv_guest_ctx *c, const struct json_val *v,
         return r;
     }
     if (strcmp (s, "default") != 0 &&
-        hv_guest_check_cidr (s, c->path, true, &fam, &pfx, rt->to,
+        hv_guest_check_cidr (s, hv_guest_where (c), true, &fam, &pfx, rt->to,
                              sizeof rt->to) < 0) {
         return -EINVAL;
     }
     hv_guest_path (c, "%.80s.via", base);
     if ((x = json_get (v, "via")) != NULL) {
         if ((r = hv_guest_str (c, x, &s)) < 0 ||
-            (r = hv_guest_check_ip (s, fam, c->path, rt->via,
+            (r = hv_guest_check_ip (s, fam, hv_guest_where (c), rt->via,
                                     sizeof rt->via)) < 0) {
             return r;
         }
@@ -336,19 +345,19 @@ hv_guest_nic_scalar (struct hv_guest_ctx *c, const char *k,
         return r;
     }
     if (strcmp (k, "mac") == 0) {
-        return hv_guest_check_mac (s, c->path, nic->mac, sizeof nic->mac);
+        return hv_guest_check_mac (s, hv_guest_where (c), nic->mac, sizeof nic->mac);
     }
     if (strcmp (k, "name") == 0) {
-        if (hv_guest_check_name (s, 0, c->path) < 0) {
+        if (hv_guest_check_name (s, 0, hv_guest_where (c)) < 0) {
             return -EINVAL;
         }
         snprintf (nic->name, sizeof nic->name, "%s", s);
         return 0;
     }
     if (strcmp (k, "gateway4") == 0) {
-        return hv_guest_check_ip (s, 4, c->path, nic->gw4, sizeof nic->gw4);
+        return hv_guest_check_ip (s, 4, hv_guest_where (c), nic->gw4, sizeof nic->gw4);
     }
-    return hv_guest_check_ip (s, 6, c->path, nic->gw6, sizeof nic->gw6);
+    return hv_guest_check_ip (s, 6, hv_guest_where (c), nic->gw6, sizeof nic->gw6);
 }
 
 /* Consistency of one parsed nic: something to match on, DHCP without

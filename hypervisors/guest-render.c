@@ -364,6 +364,10 @@ hv_ps_setting (struct hv_render *rd, const char *key, size_t klen)
     sbuf_add (rd->b, key, klen);
     sbuf_addstr (rd->b, " = ");
     if (HV_KEY ("$VsOverrides")) {
+        if (c->nnics == 0) {
+            sbuf_addstr (rd->b, "@()\n");
+            return 0;
+        }
         sbuf_addstr (rd->b, "@(\n");
         for (size_t i = 0; i < c->nnics && r == 0; i++) {
             r = hv_ps_override (rd->b, &c->nics[i]);
