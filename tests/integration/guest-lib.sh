@@ -2,6 +2,7 @@
 #
 #   guest_src                   folder of the script sources
 #   fake_nic ROOT NAME MAC PCI  a physical Ethernet interface in ROOT/sys
+#   fake_vmbus_nic ROOT NAME MAC GUID IFINDEX   the same on Hyper-V's VMBus
 #   record_nic ...              one interface object for a record (see below)
 #   write_record ROOT NIC...    ROOT/etc/vmshift/network.json from objects
 #   reapply ROOT [ARGS]         run the re-apply script on ROOT (sh: $GSH,
@@ -20,6 +21,14 @@ fake_nic() {   # ROOT NAME MAC PCI
     echo 1 > "$1/sys/class/net/$2/type"
     echo 1500 > "$1/sys/class/net/$2/mtu"
     ln -s "../../../devices/pci0000:00/$4" "$1/sys/class/net/$2/device"
+}
+
+fake_vmbus_nic() {   # ROOT NAME MAC GUID IFINDEX (Hyper-V: no PCI path)
+    mkdir -p "$1/sys/devices/LNXSYSTM:00/VMBUS:00/$4" "$1/sys/class/net/$2"
+    echo "$3" > "$1/sys/class/net/$2/address"
+    echo 1 > "$1/sys/class/net/$2/type"
+    echo "$5" > "$1/sys/class/net/$2/ifindex"
+    ln -s "../../../devices/LNXSYSTM:00/VMBUS:00/$4" "$1/sys/class/net/$2/device"
 }
 
 # record_nic NAME MAC BUS STACK ADDRS ROUTES [EXTRA]

@@ -130,6 +130,23 @@ fi
 log_has "$r" 'recorded eth1 (00:50:56:aa:bb:02) is now eth0'
 ok "$shell: swapped names by PCI order"
 
+# 4b. No PCI path on either side (a record from a VM whose NICs had
+#     none, a Hyper-V target on VMBus): the interface index orders them.
+r=$t/vmbus
+d=$r/etc/sysconfig/network-scripts
+mkdir -p "$d"
+printf 'DEVICE=ens192\nIPADDR=192.0.2.10\n' > "$d/ifcfg-ens192"
+printf 'DEVICE=ens224\nIPADDR=192.0.2.11\n' > "$d/ifcfg-ens224"
+write_record "$r" \
+    "$(record_nic ens224 00:50:56:aa:bb:02 '' ifcfg-rh '' '' '"ifindex": 3')" \
+    "$(record_nic ens192 00:50:56:aa:bb:01 '' ifcfg-rh '' '' '"ifindex": 2')"
+fake_vmbus_nic "$r" eth1 00:15:5d:00:00:02 f8615163-0000-1000-2000-000d3a000002 4
+fake_vmbus_nic "$r" eth0 00:15:5d:00:00:01 f8615163-0000-1000-2000-000d3a000001 3
+reapply "$r" 2> /dev/null || fail "re-apply failed"
+grep -qx 'IPADDR=192.0.2.10' "$d/ifcfg-eth0" || { head "$d"/*; fail "VMBus NICs matched out of order"; }
+log_has "$r" 'recorded ens224 (00:50:56:aa:bb:02) is now eth1'
+ok "$shell: without PCI paths the interface index orders the NICs"
+
 # 5. retain_mac false: order only, even when a MAC matches.
 REAPPLY=$tmp/s-nomac/linux-reapply.sh
 r=$t/nomac
@@ -182,6 +199,7 @@ if command -v ifquery > /dev/null; then
         grep -qx 'gateway: 2001:db8::1' "$t/ifq"; }; then
         { cat "$t/ifq"; fail "IPv6 settings lost"; }
     fi
+    grep -qx 'dns-nameservers: 192.0.2.53' "$t/ifq" || { cat "$t/ifq"; fail "IPv6-only DNS lost"; }
     grep -q '^up: ip -6 route add 2001:db8:9::/48 via 2001:db8::9 metric 5 dev eth0' "$t/ifq" ||
         { cat "$t/ifq"; fail "IPv6 route lost"; }
 fi

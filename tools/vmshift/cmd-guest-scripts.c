@@ -81,7 +81,8 @@ cmd_guest_scripts (struct cli *c, int argc, char **argv)
     int opt, n;
 
     vmshift_guest_opts_init (&o);
-    while ((opt = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0;                 /* our own one-line messages */
+    while ((opt = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 'o': os = optarg; break;
         case 'O': out = optarg; break;
@@ -100,8 +101,12 @@ cmd_guest_scripts (struct cli *c, int argc, char **argv)
         case 'h':
             guest_usage (stdout);
             return EXIT_OK;
+        case ':':
+            return cli_usage_error (c, cmd, "option '%s' needs a value",
+                                    argv[optind - 1]);
         default:
-            return cli_usage_error (c, cmd, "bad option");
+            return cli_usage_error (c, cmd, "unknown option '%s'",
+                                    argv[optind - 1]);
         }
     }
     if (optind < argc) {

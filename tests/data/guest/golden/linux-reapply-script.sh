@@ -215,8 +215,19 @@ current_nics() {
               cat "$d/address" 2>/dev/null)
         bus=$(readlink -f "$d/device" 2>/dev/null)
         bus=${bus#"$devs"/}
-        printf '%s %s %s\n' "${bus:-~}" "$n" "$(echo "$mac" | tr 'A-F' 'a-f')"
+        printf '%s %s %s\n' "$(order_key "$bus" "$(cat "$d/ifindex" 2>/dev/null)")" \
+            "$n" "$(echo "$mac" | tr 'A-F' 'a-f')"
     done | sort
+}
+
+# Sort key for matching by order: the PCI path where there is one (slot
+# order is the VM's NIC order); otherwise (VMBus, Xen) the interface
+# index, which follows the order the kernel found the NICs in.
+order_key() {   # BUS IFINDEX
+    case $1 in
+        *pci*) printf '%s' "$1" ;;
+        *) printf '~%010d' "${2:-0}" ;;
+    esac
 }
 
 # Recorded physical interfaces: "bus index name mac", in bus order.
@@ -229,8 +240,10 @@ recorded_nics() {
             mac=$(rget "nics.$i.perm_mac")
             [ -n "$mac" ] || mac=$(rget "nics.$i.mac")
             bus=$(rget "nics.$i.bus")
+            idx=$(rget "nics.$i.ifindex")
+            case $idx in ''|*[!0-9]*) idx=0 ;; esac
             if valid_ifname "$name" && valid_mac "$mac"; then
-                printf '%s %s %s %s\n' "${bus:-~}" "$i" "$name" \
+                printf '%s %s %s %s\n' "$(order_key "$bus" "$idx")" "$i" "$name" \
                     "$(echo "$mac" | tr 'A-F' 'a-f')"
             else
                 log "record: interface $i has a bad name or MAC; ignored"
@@ -861,6 +874,12 @@ gen_ifupdown() {   # NAME MAC
             printf 'iface %s inet6 static\n' "$1"
             for x in $a6; do printf '    address %s\n' "$x"; done
             g=$(sv gw6); [ -n "$g" ] && printf '    gateway %s\n' "$g"
+            # Without an IPv4 stanza the DNS settings go here.
+            if [ -z "$a4" ] && [ "$(sv dhcp4)" != yes ]; then
+                d=$(svj dns ' '); [ -n "$d" ] && printf '    dns-nameservers %s\n' "$d"
+                s=$(svj search ' '); [ -n "$s" ] && printf '    dns-search %s\n' "$s"
+                m=$(sv mtu); [ -n "$m" ] && printf '    mtu %s\n' "$m"
+            fi
             sv route6 | while read -r dst gw met; do
                 r="$dst"; [ "$gw" != - ] && r="$r via $gw"
                 [ "${met:--}" != - ] && r="$r metric $met"
