@@ -199,7 +199,8 @@ hv_guest_addr_fn (struct hv_guest_ctx *c, const char *s, size_t i, void *o)
     struct hv_guest_nic *nic = o;
     int fam, pfx;
 
-    if (hv_guest_check_cidr (s, hv_guest_where (c), false, &fam, &pfx, nic->addrs[i],
+    if (hv_guest_check_cidr (s, hv_guest_where (c), false, &fam, &pfx,
+                             nic->addrs[i],
                              sizeof nic->addrs[i]) < 0) {
         return -EINVAL;
     }
@@ -221,7 +222,8 @@ hv_guest_dns_fn (struct hv_guest_ctx *c, const char *s, size_t i, void *o)
 {
     struct hv_guest_nic *nic = o;
 
-    return hv_guest_check_ip (s, 0, hv_guest_where (c), nic->dns[i], sizeof nic->dns[i]);
+    return hv_guest_check_ip (s, 0, hv_guest_where (c), nic->dns[i],
+                              sizeof nic->dns[i]);
 }
 
 static int
@@ -345,7 +347,8 @@ hv_guest_nic_scalar (struct hv_guest_ctx *c, const char *k,
         return r;
     }
     if (strcmp (k, "mac") == 0) {
-        return hv_guest_check_mac (s, hv_guest_where (c), nic->mac, sizeof nic->mac);
+        return hv_guest_check_mac (s, hv_guest_where (c), nic->mac,
+                                   sizeof nic->mac);
     }
     if (strcmp (k, "name") == 0) {
         if (hv_guest_check_name (s, 0, hv_guest_where (c)) < 0) {
@@ -355,9 +358,11 @@ hv_guest_nic_scalar (struct hv_guest_ctx *c, const char *k,
         return 0;
     }
     if (strcmp (k, "gateway4") == 0) {
-        return hv_guest_check_ip (s, 4, hv_guest_where (c), nic->gw4, sizeof nic->gw4);
+        return hv_guest_check_ip (s, 4, hv_guest_where (c), nic->gw4,
+                                  sizeof nic->gw4);
     }
-    return hv_guest_check_ip (s, 6, hv_guest_where (c), nic->gw6, sizeof nic->gw6);
+    return hv_guest_check_ip (s, 6, hv_guest_where (c), nic->gw6,
+                              sizeof nic->gw6);
 }
 
 /* Consistency of one parsed nic: something to match on, DHCP without

@@ -63,12 +63,14 @@ Test (guest_api, writes_the_scripts_with_safe_modes)
 
     vmshift_guest_opts_init (&o);
     snprintf (out, sizeof out, "%s/linux", tmp);
-    cr_assert_eq (vmshift_guest_scripts (h, &o, out), 2, "%s", vmshift_get_error ());
+    cr_assert_eq (vmshift_guest_scripts (h, &o, out), 2, "%s",
+                  vmshift_get_error ());
     cr_assert_eq (mode_of ("linux", "linux-prepare.sh"), 0700);
     cr_assert_eq (mode_of ("linux", "linux-reapply.sh"), 0700);
     o.os = VMSHIFT_GUEST_WINDOWS;
     snprintf (out, sizeof out, "%s/win", tmp);
-    cr_assert_eq (vmshift_guest_scripts (h, &o, out), 2, "%s", vmshift_get_error ());
+    cr_assert_eq (vmshift_guest_scripts (h, &o, out), 2, "%s",
+                  vmshift_get_error ());
     cr_assert_eq (mode_of ("win", "windows-prepare.ps1"), 0600);
     cr_assert_eq (mode_of ("win", "windows-reapply.ps1"), 0600);
     cr_assert_eq (test_sh ("ls -A '%s/win' | wc -l | grep -qx 2", tmp), 0,
@@ -85,15 +87,19 @@ Test (guest_api, refuses_to_overwrite_unless_forced)
     cr_assert_eq (mkdir (out, 0755), 0);
     put ("o/linux-reapply.sh", "mine\n");
     cr_assert_eq (vmshift_guest_scripts (h, &o, out), -EEXIST);
-    cr_assert (strstr (vmshift_get_error (), "linux-reapply.sh' exists (use --force"));
+    cr_assert (strstr (vmshift_get_error (),
+                       "linux-reapply.sh' exists (use --force"));
     cr_assert_eq (test_sh ("[ ! -e '%s/o/linux-prepare.sh' ]", tmp), 0,
                   "a file was written although another existed");
     cr_assert_eq (test_sh ("grep -qx mine '%s/o/linux-reapply.sh'", tmp), 0);
     o.force = 1;
-    cr_assert_eq (vmshift_guest_scripts (h, &o, out), 2, "%s", vmshift_get_error ());
-    cr_assert_eq (test_sh ("grep -q 'vmshift re-apply' '%s/o/linux-reapply.sh'", tmp), 0);
+    cr_assert_eq (vmshift_guest_scripts (h, &o, out), 2, "%s",
+                  vmshift_get_error ());
+    cr_assert_eq (test_sh ("grep -q 'vmshift re-apply' "
+                           "'%s/o/linux-reapply.sh'", tmp), 0);
     /* A symlink in place of a script is not followed. */
-    cr_assert_eq (test_sh ("rm '%s/o/linux-prepare.sh' && ln -s /etc/passwd '%s/o/linux-prepare.sh'",
+    cr_assert_eq (test_sh ("rm '%s/o/linux-prepare.sh' && "
+                           "ln -s /etc/passwd '%s/o/linux-prepare.sh'",
                            tmp, tmp), 0);
     o.force = 0;
     cr_assert_eq (vmshift_guest_scripts (h, &o, out), -EEXIST);
@@ -123,7 +129,8 @@ Test (guest_api, bad_places_and_options)
     vmshift_guest_opts_init (&o);
     o.mode = VMSHIFT_GUEST_MODE_SCRIPT;
     cr_assert_eq (vmshift_guest_scripts (h, &o, tmp), -EINVAL);
-    cr_assert (strstr (vmshift_get_error (), "needs the administrator's script"));
+    cr_assert (strstr (vmshift_get_error (),
+                       "needs the administrator's script"));
     vmshift_guest_opts_init (&o);
     put ("admin.sh", "true\n");
     snprintf (out, sizeof out, "%s/admin.sh", tmp);
@@ -153,12 +160,15 @@ Test (guest_api, map_errors_name_the_file)
                        "'Ethernet 2' is not a Linux interface name"),
                "%s", vmshift_get_error ());
     o.os = VMSHIFT_GUEST_WINDOWS;
-    cr_assert_eq (vmshift_guest_scripts (h, &o, out), 2, "%s", vmshift_get_error ());
+    cr_assert_eq (vmshift_guest_scripts (h, &o, out), 2, "%s",
+                  vmshift_get_error ());
     put ("map.json", "{\"guest\": {\"nics\": [{\"name\": \"x\", \"addresses\": "
          "[\"1.2.3.4/24\\\"; reboot\"]}]}}");
     cr_assert_eq (vmshift_guest_scripts (h, &o, out), -EINVAL);
-    cr_assert (strstr (vmshift_get_error (), "map.json': guest.nics[0].addresses[0]"));
-    cr_assert_eq (test_sh ("head -c 2000000 /dev/zero | tr '\\0' ' ' > '%s'", map), 0);
+    cr_assert (strstr (vmshift_get_error (),
+                       "map.json': guest.nics[0].addresses[0]"));
+    cr_assert_eq (test_sh ("head -c 2000000 /dev/zero | tr '\\0' ' ' > '%s'",
+                           map), 0);
     cr_assert_eq (vmshift_guest_scripts (h, &o, out), -EFBIG);
 }
 
@@ -182,14 +192,17 @@ Test (guest_api, render_one_script)
     cr_assert_eq (vmshift_guest_render (h, &o, "linux-reapply.sh", &text), 0);
     cr_assert (strstr (text, "\nVS_MODE='dhcp'\n"));
     cr_assert (strstr (text, "\nVS_RETAIN_MAC='no'\n"));
-    cr_assert (strstr (text, "\nVS_OVERRIDES='0.mac=00:50:56:aa:bb:cc\n0.dhcp=yes'\n"));
+    cr_assert (strstr (text,
+                       "\nVS_OVERRIDES='0.mac=00:50:56:aa:bb:cc\n"
+                       "0.dhcp=yes'\n"));
     free (text);
     o.mode = VMSHIFT_GUEST_MODE_KEEP;
     cr_assert_eq (vmshift_guest_render (h, &o, "linux-reapply.sh", &text), 0);
     cr_assert (strstr (text, "\nVS_MODE='keep'\n"), "the option beats the map");
     free (text);
     text = NULL;
-    cr_assert_eq (vmshift_guest_render (h, &o, "windows-reapply.ps1", &text), -ENOENT);
+    cr_assert_eq (vmshift_guest_render (h, &o, "windows-reapply.ps1", &text),
+                  -ENOENT);
     cr_assert_eq (vmshift_guest_render (h, &o, "embed.sh", &text), -ENOENT);
     cr_assert_null (text);
 }

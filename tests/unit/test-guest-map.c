@@ -29,9 +29,11 @@ Test (guest_map, full_map_is_parsed_and_normalised)
         "  \"reboot\": \"never\", \"hook\": \"systemd\","
         "  \"nics\": [{\"mac\": \"00-50-56-AA-BB-CC\", \"name\": \"ens192\","
         "   \"addresses\": [\"192.0.2.10/24\", \"2001:DB8::0010/64\"],"
-        "   \"gateway4\": \"192.0.2.1\", \"dns\": [\"192.0.2.53\", \"2001:db8:0::53\"],"
+        "   \"gateway4\": \"192.0.2.1\","
+        "   \"dns\": [\"192.0.2.53\", \"2001:db8:0::53\"],"
         "   \"search\": [\"example.com\", \"corp.example.\"], \"mtu\": 9000,"
-        "   \"routes\": [{\"to\": \"10.9.0.0/16\", \"via\": \"192.0.2.254\", \"metric\": 50},"
+        "   \"routes\": [{\"to\": \"10.9.0.0/16\", \"via\": \"192.0.2.254\","
+        "               \"metric\": 50},"
         "              {\"to\": \"default\", \"via\": \"2001:db8::1\"},"
         "              {\"to\": \"198.51.100.0/24\"}]},"
         "  {\"name\": \"Ethernet 2\", \"dhcp\": true}]}}";
@@ -50,7 +52,8 @@ Test (guest_map, full_map_is_parsed_and_normalised)
     cr_assert_eq (n->naddrs, 2);
     cr_assert_str_eq (n->addrs[1], "2001:db8::10/64");
     cr_assert_str_eq (n->gw4, "192.0.2.1");
-    cr_assert_str_eq (n->gw6, "2001:db8::1", "a default route becomes gateway6");
+    cr_assert_str_eq (n->gw6, "2001:db8::1",
+                      "a default route becomes gateway6");
     cr_assert_eq (n->ndns, 2);
     cr_assert_str_eq (n->dns[1], "2001:db8::53");
     cr_assert_str_eq (n->search[1], "corp.example.");
@@ -99,70 +102,108 @@ static const struct bad_case bad_cases[] = {
     { "[1, 2]", EINVAL, "a network map is a JSON object" },
     { "{\"guest\": []}", EINVAL, "guest: expected an object" },
     { "{\"guest\": {\"modes\": \"dhcp\"}}", EINVAL, "unknown key 'modes'" },
-    { "{\"guest\": {\"mode\": \"bogus\"}}", EINVAL, "unknown guest network mode 'bogus'" },
+    { "{\"guest\": {\"mode\": \"bogus\"}}", EINVAL,
+      "unknown guest network mode 'bogus'" },
     { "{\"guest\": {\"mode\": 1}}", EINVAL, "guest.mode: expected a string" },
-    { "{\"guest\": {\"reboot\": \"sometimes\"}}", EINVAL, "unknown reboot policy" },
-    { "{\"guest\": {\"hook\": \"init.d\"}}", EINVAL, "unknown boot hook 'init.d'" },
-    { "{\"guest\": {\"remove_vmware_tools\": \"yes\"}}", EINVAL, "expected true or false" },
-    { "{\"retain_mac\": \"yes\"}", EINVAL, "retain_mac: expected true or false" },
+    { "{\"guest\": {\"reboot\": \"sometimes\"}}", EINVAL,
+      "unknown reboot policy" },
+    { "{\"guest\": {\"hook\": \"init.d\"}}", EINVAL,
+      "unknown boot hook 'init.d'" },
+    { "{\"guest\": {\"remove_vmware_tools\": \"yes\"}}", EINVAL,
+      "expected true or false" },
+    { "{\"retain_mac\": \"yes\"}", EINVAL,
+      "retain_mac: expected true or false" },
     { "{\"networks\": []}", EINVAL, "networks: expected an object" },
-    { "{\"networks\": {\"a\": 1}}", EINVAL, "networks['a']: expected an object" },
+    { "{\"networks\": {\"a\": 1}}", EINVAL,
+      "networks['a']: expected an object" },
     { "{\"guest\": {\"nics\": {}}}", EINVAL, "guest.nics: expected an array" },
     { NIC ("{}"), EINVAL, "guest.nics[0]: needs 'mac' or 'name'" },
     { NIC ("{\"mac\": \"00:50:56:aa:bb\"}"), EINVAL, "is not a MAC address" },
-    { NIC ("{\"mac\": \"00:50:56:aa:bb:cc;reboot\"}"), EINVAL, "is not a MAC address" },
-    { NIC ("{\"mac\": \"00:50-56:aa:bb:cc\"}"), EINVAL, "is not a MAC address" },
-    { NIC ("{\"name\": \"eth0'; reboot; '\"}"), EINVAL, "is not an interface name" },
+    { NIC ("{\"mac\": \"00:50:56:aa:bb:cc;reboot\"}"), EINVAL,
+      "is not a MAC address" },
+    { NIC ("{\"mac\": \"00:50-56:aa:bb:cc\"}"), EINVAL,
+      "is not a MAC address" },
+    { NIC ("{\"name\": \"eth0'; reboot; '\"}"), EINVAL,
+      "is not an interface name" },
     { NIC ("{\"name\": \"$(reboot)\"}"), EINVAL, "is not an interface name" },
     { NIC ("{\"name\": \"a`id`\"}"), EINVAL, "is not an interface name" },
-    { NIC ("{\"name\": \"eth0\\nreboot\"}"), EINVAL, "is not an interface name" },
+    { NIC ("{\"name\": \"eth0\\nreboot\"}"), EINVAL,
+      "is not an interface name" },
     { NIC ("{\"name\": \"eth0\\\"\"}"), EINVAL, "is not an interface name" },
     { NIC ("{\"name\": \" eth0\"}"), EINVAL, "is not an interface name" },
     { NIC ("{\"name\": \"\"}"), EINVAL, "is not an interface name" },
     { NIC ("{\"name\": \"\\u2019x\"}"), EINVAL, "is not an interface name" },
-    { NIC ("{\"name\": \"x\", \"speed\": 10}"), EINVAL, "guest.nics[0]: unknown key 'speed'" },
+    { NIC ("{\"name\": \"x\", \"speed\": 10}"), EINVAL,
+      "guest.nics[0]: unknown key 'speed'" },
     { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.300/24\"]}"), EINVAL,
       "guest.nics[0].addresses[0]: '192.0.2.300/24' is not an address/prefix" },
-    { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.1\"]}"), EINVAL, "is not an address/prefix" },
-    { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.1/33\"]}"), EINVAL, "is not an address/prefix" },
-    { NIC ("{\"name\": \"x\", \"addresses\": [\"::1/129\"]}"), EINVAL, "is not an address/prefix" },
-    { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.1/24; reboot\"]}"), EINVAL, "is not an address/prefix" },
-    { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.1/+4\"]}"), EINVAL, "is not an address/prefix" },
-    { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.1/0\"]}"), EINVAL, "has prefix length 0" },
-    { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.1/24\", \"192.0.2.1/24\"]}"), EINVAL, "listed twice" },
-    { NIC ("{\"name\": \"x\", \"addresses\": [1]}"), EINVAL, "addresses[0]: expected a string" },
-    { NIC ("{\"name\": \"x\", \"gateway4\": \"2001:db8::1\"}"), EINVAL, "is not an IPv4 address" },
-    { NIC ("{\"name\": \"x\", \"gateway6\": \"192.0.2.1\"}"), EINVAL, "is not an IPv6 address" },
-    { NIC ("{\"name\": \"x\", \"dns\": [\"8.8.8.8 8.8.4.4\"]}"), EINVAL, "is not an IP address" },
-    { NIC ("{\"name\": \"x\", \"search\": [\"exa mple.com\"]}"), EINVAL, "is not a DNS domain name" },
-    { NIC ("{\"name\": \"x\", \"search\": [\"$(id).com\"]}"), EINVAL, "is not a DNS domain name" },
-    { NIC ("{\"name\": \"x\", \"search\": [\"-bad.com\"]}"), EINVAL, "is not a DNS domain name" },
-    { NIC ("{\"name\": \"x\", \"search\": [\"a..b\"]}"), EINVAL, "is not a DNS domain name" },
-    { NIC ("{\"name\": \"x\", \"search\": [\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com\"]}"),
+    { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.1\"]}"), EINVAL,
+      "is not an address/prefix" },
+    { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.1/33\"]}"), EINVAL,
+      "is not an address/prefix" },
+    { NIC ("{\"name\": \"x\", \"addresses\": [\"::1/129\"]}"), EINVAL,
+      "is not an address/prefix" },
+    { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.1/24; reboot\"]}"),
+      EINVAL, "is not an address/prefix" },
+    { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.1/+4\"]}"), EINVAL,
+      "is not an address/prefix" },
+    { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.1/0\"]}"), EINVAL,
+      "has prefix length 0" },
+    { NIC ("{\"name\": \"x\", \"addresses\": [\"192.0.2.1/24\", "
+           "\"192.0.2.1/24\"]}"), EINVAL, "listed twice" },
+    { NIC ("{\"name\": \"x\", \"addresses\": [1]}"), EINVAL,
+      "addresses[0]: expected a string" },
+    { NIC ("{\"name\": \"x\", \"gateway4\": \"2001:db8::1\"}"), EINVAL,
+      "is not an IPv4 address" },
+    { NIC ("{\"name\": \"x\", \"gateway6\": \"192.0.2.1\"}"), EINVAL,
+      "is not an IPv6 address" },
+    { NIC ("{\"name\": \"x\", \"dns\": [\"8.8.8.8 8.8.4.4\"]}"), EINVAL,
+      "is not an IP address" },
+    { NIC ("{\"name\": \"x\", \"search\": [\"exa mple.com\"]}"), EINVAL,
+      "is not a DNS domain name" },
+    { NIC ("{\"name\": \"x\", \"search\": [\"$(id).com\"]}"), EINVAL,
+      "is not a DNS domain name" },
+    { NIC ("{\"name\": \"x\", \"search\": [\"-bad.com\"]}"), EINVAL,
+      "is not a DNS domain name" },
+    { NIC ("{\"name\": \"x\", \"search\": [\"a..b\"]}"), EINVAL,
+      "is not a DNS domain name" },
+    { NIC ("{\"name\": \"x\", \"search\": [\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com\"]}"),
       EINVAL, "is not a DNS domain name" },
-    { NIC ("{\"name\": \"x\", \"mtu\": 67}"), EINVAL, "expected an MTU of 68-65535" },
+    { NIC ("{\"name\": \"x\", \"mtu\": 67}"), EINVAL,
+      "expected an MTU of 68-65535" },
     { NIC ("{\"name\": \"x\", \"mtu\": 70000}"), EINVAL, "expected an MTU" },
     { NIC ("{\"name\": \"x\", \"mtu\": \"9000\"}"), EINVAL, "expected an MTU" },
     { NIC ("{\"name\": \"x\", \"mtu\": 1500.5}"), EINVAL, "expected an MTU" },
-    { NIC ("{\"name\": \"x\", \"mtu\": 1000, \"addresses\": [\"2001:db8::1/64\"]}"), EINVAL,
+    { NIC ("{\"name\": \"x\", \"mtu\": 1000, "
+           "\"addresses\": [\"2001:db8::1/64\"]}"), EINVAL,
       "IPv6 needs an MTU of at least 1280" },
-    { NIC ("{\"name\": \"x\", \"dhcp\": true, \"addresses\": [\"192.0.2.1/24\"]}"), EINVAL,
+    { NIC ("{\"name\": \"x\", \"dhcp\": true, "
+           "\"addresses\": [\"192.0.2.1/24\"]}"), EINVAL,
       "'dhcp': true conflicts" },
     { NIC ("{\"name\": \"x\", \"routes\": [{\"to\": \"10.0.0.1/8\"}]}"), EINVAL,
       "has host bits set (the network is 10.0.0.0/8)" },
-    { NIC ("{\"name\": \"x\", \"routes\": [{\"via\": \"10.0.0.1\"}]}"), EINVAL, "routes[0].to: missing" },
-    { NIC ("{\"name\": \"x\", \"routes\": [{\"to\": \"10.0.0.0/8\", \"via\": \"2001:db8::1\"}]}"),
+    { NIC ("{\"name\": \"x\", \"routes\": [{\"via\": \"10.0.0.1\"}]}"), EINVAL,
+      "routes[0].to: missing" },
+    { NIC ("{\"name\": \"x\", \"routes\": [{\"to\": \"10.0.0.0/8\", "
+           "\"via\": \"2001:db8::1\"}]}"),
       EINVAL, "is not an IPv4 address" },
-    { NIC ("{\"name\": \"x\", \"routes\": [{\"to\": \"10.0.0.0/8\", \"metric\": -1}]}"), EINVAL,
+    { NIC ("{\"name\": \"x\", \"routes\": [{\"to\": \"10.0.0.0/8\", "
+           "\"metric\": -1}]}"), EINVAL,
       "expected an integer" },
-    { NIC ("{\"name\": \"x\", \"routes\": [{\"to\": \"default\"}]}"), EINVAL, "a default route needs 'via'" },
-    { NIC ("{\"name\": \"x\", \"gateway4\": \"192.0.2.1\", \"routes\": [{\"to\": \"default\", \"via\": \"192.0.2.2\"}]}"),
+    { NIC ("{\"name\": \"x\", \"routes\": [{\"to\": \"default\"}]}"), EINVAL,
+      "a default route needs 'via'" },
+    { NIC ("{\"name\": \"x\", \"gateway4\": \"192.0.2.1\", "
+           "\"routes\": [{\"to\": \"default\", \"via\": \"192.0.2.2\"}]}"),
       EINVAL, "two different IPv4 default gateways" },
-    { NIC ("{\"name\": \"x\", \"routes\": [{\"to\": \"10.0.0.0/8\", \"dev\": \"eth0\"}]}"), EINVAL,
+    { NIC ("{\"name\": \"x\", \"routes\": [{\"to\": \"10.0.0.0/8\", "
+           "\"dev\": \"eth0\"}]}"), EINVAL,
       "unknown key 'dev'" },
-    { NIC ("{\"mac\": \"00:50:56:aa:bb:cc\"}, {\"mac\": \"00-50-56-AA-BB-CC\"}"), EINVAL,
+    { NIC ("{\"mac\": \"00:50:56:aa:bb:cc\"}, "
+           "{\"mac\": \"00-50-56-AA-BB-CC\"}"), EINVAL,
       "guest.nics[0] and guest.nics[1] have the same MAC" },
-    { NIC ("{\"name\": \"eth0\"}, {\"mac\": \"00:50:56:aa:bb:cc\", \"name\": \"eth0\"}"), EINVAL,
+    { NIC ("{\"name\": \"eth0\"}, "
+           "{\"mac\": \"00:50:56:aa:bb:cc\", \"name\": \"eth0\"}"), EINVAL,
       "have the same name 'eth0'" },
 };
 
@@ -180,7 +221,8 @@ Test (guest_map, bad_input_is_refused_with_a_clear_message)
         cr_assert_null (m, "case %zu left a map", i);
         cr_assert (strstr (msg, c->msg) != NULL,
                    "case %zu: message '%s' lacks '%s'", i, msg, c->msg);
-        cr_assert (strchr (msg, '\n') == NULL, "case %zu: message has a newline", i);
+        cr_assert (strchr (msg, '\n') == NULL,
+                   "case %zu: message has a newline", i);
     }
 }
 
@@ -204,7 +246,8 @@ Test (guest_map, caps_are_enforced)
 {
     struct hv_guest_map *m = NULL;
     char *s = repeat_nics (HV_GUEST_MAX_NICS + 1, "{\"dhcp\": true}");
-    char addrs[4096] = "{\"guest\": {\"nics\": [{\"name\": \"x\", \"addresses\": [";
+    char addrs[4096] = "{\"guest\": {\"nics\": [{\"name\": \"x\", "
+                       "\"addresses\": [";
     size_t off = strlen (addrs);
 
     cr_assert_eq (hv_guest_map_parse (s, strlen (s), "m", &m), -EFBIG);
@@ -221,7 +264,8 @@ Test (guest_map, caps_are_enforced)
     cr_assert_not_null (s);
     off = (size_t) sprintf (s, "{\"guest\": {\"nics\": [");
     for (int i = 0; i < HV_GUEST_MAX_NICS; i++) {
-        off += (size_t) sprintf (s + off, "%s{\"name\": \"eth%d\"}", i ? "," : "",
+        off += (size_t) sprintf (s + off, "%s{\"name\": \"eth%d\"}",
+                                 i ? "," : "",
                                  i);
     }
     sprintf (s + off, "]}}");
@@ -236,14 +280,20 @@ Test (guest_check, mac)
 {
     char out[18];
 
-    cr_assert_eq (hv_guest_check_mac ("00:50:56:AA:bb:Cc", "w", out, sizeof out), 0);
+    cr_assert_eq (hv_guest_check_mac ("00:50:56:AA:bb:Cc", "w", out,
+                                      sizeof out), 0);
     cr_assert_str_eq (out, "00:50:56:aa:bb:cc");
-    cr_assert_eq (hv_guest_check_mac ("00-50-56-aa-bb-cc", "w", out, sizeof out), 0);
+    cr_assert_eq (hv_guest_check_mac ("00-50-56-aa-bb-cc", "w", out,
+                                      sizeof out), 0);
     cr_assert_str_eq (out, "00:50:56:aa:bb:cc");
-    cr_assert_eq (hv_guest_check_mac ("0050.56aa.bbcc", "w", out, sizeof out), -EINVAL);
-    cr_assert_eq (hv_guest_check_mac ("00:50:56:aa:bb:cg", "w", out, sizeof out), -EINVAL);
-    cr_assert_eq (hv_guest_check_mac ("00:50:56:aa:bb:cc:", "w", out, sizeof out), -EINVAL);
-    cr_assert_eq (hv_guest_check_mac ("00:50:56:aa:bb:cc", "w", out, 10), -EINVAL);
+    cr_assert_eq (hv_guest_check_mac ("0050.56aa.bbcc", "w", out, sizeof out),
+                  -EINVAL);
+    cr_assert_eq (hv_guest_check_mac ("00:50:56:aa:bb:cg", "w", out,
+                                      sizeof out), -EINVAL);
+    cr_assert_eq (hv_guest_check_mac ("00:50:56:aa:bb:cc:", "w", out,
+                                      sizeof out), -EINVAL);
+    cr_assert_eq (hv_guest_check_mac ("00:50:56:aa:bb:cc", "w", out, 10),
+                  -EINVAL);
 }
 
 Test (guest_check, ip_and_cidr)
@@ -251,13 +301,17 @@ Test (guest_check, ip_and_cidr)
     char out[64];
     int fam, pfx;
 
-    cr_assert_eq (hv_guest_check_ip ("2001:DB8:0:0::1", 0, "w", out, sizeof out), 0);
+    cr_assert_eq (hv_guest_check_ip ("2001:DB8:0:0::1", 0, "w", out,
+                                     sizeof out), 0);
     cr_assert_str_eq (out, "2001:db8::1");
-    cr_assert_eq (hv_guest_check_ip ("192.0.2.1", 6, "w", out, sizeof out), -EINVAL);
-    cr_assert_eq (hv_guest_check_ip ("192.0.2.01", 4, "w", out, sizeof out), -EINVAL);
+    cr_assert_eq (hv_guest_check_ip ("192.0.2.1", 6, "w", out, sizeof out),
+                  -EINVAL);
+    cr_assert_eq (hv_guest_check_ip ("192.0.2.01", 4, "w", out, sizeof out),
+                  -EINVAL);
     cr_assert_eq (hv_guest_check_ip ("", 0, "w", out, sizeof out), -EINVAL);
     cr_assert_eq (hv_guest_check_ip ("192.0.2.1", 4, "w", out, 4), -EINVAL);
-    cr_assert_eq (hv_guest_check_cidr ("10.1.2.3/8", "w", false, &fam, &pfx, out,
+    cr_assert_eq (hv_guest_check_cidr ("10.1.2.3/8", "w", false, &fam, &pfx,
+                                       out,
                                        sizeof out), 0);
     cr_assert_str_eq (out, "10.1.2.3/8");
     cr_assert_eq (fam, 4);
@@ -265,7 +319,8 @@ Test (guest_check, ip_and_cidr)
     cr_assert_eq (hv_guest_check_cidr ("10.1.2.3/8", "w", true, &fam, &pfx, out,
                                        sizeof out), -EINVAL);
     cr_assert (strstr (vmshift_internal_error_msg (), "10.0.0.0/8"));
-    cr_assert_eq (hv_guest_check_cidr ("2001:db8::/32", "w", true, &fam, &pfx, out,
+    cr_assert_eq (hv_guest_check_cidr ("2001:db8::/32", "w", true, &fam, &pfx,
+                                       out,
                                        sizeof out), 0);
     cr_assert_eq (fam, 6);
     cr_assert_eq (hv_guest_check_cidr ("2001:db8::1/127", "w", true, &fam, &pfx,
@@ -297,10 +352,13 @@ Test (guest_check, domains_and_names)
 
     cr_assert_eq (hv_guest_check_name ("enp0s31f6", HV_GUEST_LINUX, "w"), 0);
     cr_assert_eq (hv_guest_check_name ("bond0.100", HV_GUEST_LINUX, "w"), 0);
-    cr_assert_eq (hv_guest_check_name ("abcdefghijklmnop", HV_GUEST_LINUX, "w"), -EINVAL);
-    cr_assert_eq (hv_guest_check_name ("Ethernet 2", HV_GUEST_LINUX, "w"), -EINVAL);
+    cr_assert_eq (hv_guest_check_name ("abcdefghijklmnop", HV_GUEST_LINUX,
+                                       "w"), -EINVAL);
+    cr_assert_eq (hv_guest_check_name ("Ethernet 2", HV_GUEST_LINUX, "w"),
+                  -EINVAL);
     cr_assert_eq (hv_guest_check_name ("Ethernet 2", HV_GUEST_WINDOWS, "w"), 0);
-    cr_assert_eq (hv_guest_check_name ("vEthernet (Default Switch) #2", HV_GUEST_WINDOWS, "w"), 0);
+    cr_assert_eq (hv_guest_check_name ("vEthernet (Default Switch) #2",
+                                       HV_GUEST_WINDOWS, "w"), 0);
     cr_assert_eq (hv_guest_check_name ("..", HV_GUEST_LINUX, "w"), -EINVAL);
     cr_assert_eq (hv_guest_check_name ("a/b", 0, "w"), -EINVAL);
     cr_assert_eq (hv_guest_check_name ("a$b", 0, "w"), -EINVAL);

@@ -99,7 +99,8 @@ render_golden (enum vmshift_guest_os os, enum vmshift_guest_mode mode,
     o.os = os;
     o.mode = mode;
     if (map) {
-        snprintf (mpath, sizeof mpath, "%s/tests/data/guest/%s", top_dir (), map);
+        snprintf (mpath, sizeof mpath, "%s/tests/data/guest/%s", top_dir (),
+                  map);
         o.network_map = mpath;
     }
     if (admin) {
@@ -161,7 +162,8 @@ Test (guest_render, defaults_reproduce_the_sources)
         free (out);
     }
     cr_assert_not_null (hv_guest_file ("linux-reapply.sh"));
-    cr_assert_null (hv_guest_file ("embed.sh"), "the build helper is not shipped");
+    cr_assert_null (hv_guest_file ("embed.sh"),
+                    "the build helper is not shipped");
 }
 
 static const char *const block_src =
@@ -287,17 +289,20 @@ Test (guest_render, bad_templates_and_names)
     cr_assert_eq (hv_guest_render (nob, strlen (nob), "n.sh", &cfg, &out, &len),
                   -EINVAL);
     cr_assert (strstr (vmshift_internal_error_msg (), "'n.sh': no complete"));
-    cr_assert_eq (hv_guest_render (open_block, strlen (open_block), "o.sh", &cfg,
+    cr_assert_eq (hv_guest_render (open_block, strlen (open_block), "o.sh",
+                                   &cfg,
                                    &out, &len), -EINVAL);
     cr_assert_eq (hv_guest_render (unknown, strlen (unknown), "u.sh", &cfg,
                                    &out, &len), -EINVAL);
-    cr_assert (strstr (vmshift_internal_error_msg (), "unknown setting 'VS_BOGUS'"));
+    cr_assert (strstr (vmshift_internal_error_msg (),
+                       "unknown setting 'VS_BOGUS'"));
     snprintf (nic.name, sizeof nic.name, "Ethernet 2");
     cfg.nics = &nic;
     cfg.nnics = 1;
     cr_assert_eq (hv_guest_render (block_src, strlen (block_src), "t.sh", &cfg,
                                    &out, &len), -EINVAL);
-    cr_assert (strstr (vmshift_internal_error_msg (), "not a Linux interface name"));
+    cr_assert (strstr (vmshift_internal_error_msg (),
+                       "not a Linux interface name"));
     cfg.os = HV_GUEST_WINDOWS;
     cr_assert_eq (hv_guest_render (block_src, strlen (block_src), "t.sh", &cfg,
                                    &out, &len), 0);

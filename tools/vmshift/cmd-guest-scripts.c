@@ -61,6 +61,33 @@ guest_parse_mode (const char *s, enum vmshift_guest_mode *m)
     return -1;
 }
 
+static int
+guest_run (struct cli *c, struct vmshift_guest_opts *o, const char *os,
+           const char *out)
+{
+    const char *cmd = "guest-scripts";
+
+    if (strcmp (os, "linux") == 0) {
+        o->os = VMSHIFT_GUEST_LINUX;
+    } else if (strcmp (os, "windows") == 0) {
+        o->os = VMSHIFT_GUEST_WINDOWS;
+    } else {
+        return cli_usage_error (c, cmd, "unknown OS '%s' (expected linux or "
+                                "windows)", os);
+    }
+    if (vmshift_guest_scripts (c->h, o, out) < 0) {
+        return cli_fail (c, cmd);
+    }
+    if (!c->quiet) {
+        const char *const *names = vmshift_guest_script_names (o->os);
+
+        for (size_t i = 0; names[i]; i++) {
+            printf ("%s/%s\n", out, names[i]);
+        }
+    }
+    return EXIT_OK;
+}
+
 int
 cmd_guest_scripts (struct cli *c, int argc, char **argv)
 {
@@ -78,7 +105,7 @@ cmd_guest_scripts (struct cli *c, int argc, char **argv)
     };
     const char *cmd = "guest-scripts", *os = NULL, *out = NULL;
     struct vmshift_guest_opts o;
-    int opt, n;
+    int opt;
 
     vmshift_guest_opts_init (&o);
     opterr = 0;                 /* our own one-line messages */
@@ -116,24 +143,5 @@ cmd_guest_scripts (struct cli *c, int argc, char **argv)
     if (os == NULL || out == NULL) {
         return cli_usage_error (c, cmd, "--os and --out are required");
     }
-    if (strcmp (os, "linux") == 0) {
-        o.os = VMSHIFT_GUEST_LINUX;
-    } else if (strcmp (os, "windows") == 0) {
-        o.os = VMSHIFT_GUEST_WINDOWS;
-    } else {
-        return cli_usage_error (c, cmd, "unknown OS '%s' (expected linux or "
-                                "windows)", os);
-    }
-    n = vmshift_guest_scripts (c->h, &o, out);
-    if (n < 0) {
-        return cli_fail (c, cmd);
-    }
-    if (!c->quiet) {
-        const char *const *names = vmshift_guest_script_names (o.os);
-
-        for (size_t i = 0; names[i]; i++) {
-            printf ("%s/%s\n", out, names[i]);
-        }
-    }
-    return EXIT_OK;
+    return guest_run (c, &o, os, out);
 }
