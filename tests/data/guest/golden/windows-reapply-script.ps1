@@ -254,16 +254,21 @@ function Set-VsAdapter {
     param($Adapter, $Set)
     $index = [int]$Adapter.ifIndex
     $name = [string]$Adapter.Name
+    # DHCP for the address can still come with static DNS servers.
     if ($Set.Dhcp) {
         Invoke-VsChange -What ('switch ' + $name + ' to DHCP') -Action {
             Clear-VsStatic -Index $index
             Set-NetIPInterface -InterfaceIndex $index -AddressFamily IPv4 -Dhcp Enabled
-            Set-DnsClientServerAddress -InterfaceIndex $index -ResetServerAddresses
+            if (@($Set.Dns).Count -eq 0) {
+                Set-DnsClientServerAddress -InterfaceIndex $index -ResetServerAddresses
+            }
         } | Out-Null
+        Set-VsAdapterDns -Index $index -Name $name -Set $Set
         return
     }
     if ($Set.Addresses.Count -eq 0) {
         Write-VsLog ($name + ': no static addresses recorded; left on DHCP')
+        Set-VsAdapterDns -Index $index -Name $name -Set $Set
         return
     }
     Invoke-VsChange -What ('clear the addresses of ' + $name) -Action {
@@ -358,6 +363,9 @@ function Invoke-VsNetwork {
         $set = Get-VsSettings -Rec $rec
         if ($VsMode -eq 'dhcp') {
             $set.Dhcp = $true
+            $set.Dns = @()
+            $set.Search = ''
+            $set.Routes = @()
         }
         Set-VsAdapter -Adapter $cur -Set $set
         Rename-VsAdapter -Adapter $cur -OldName ([string]$rec.name)
