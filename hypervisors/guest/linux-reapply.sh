@@ -468,7 +468,8 @@ settings_of() {   # I
             rest = substr($0, length(p) + 1); e = index(rest, "=")
             k = substr(rest, 1, e - 1); v = substr(rest, e + 1)
             split(k, f, ".")
-            if (f[1] == "addresses") a[f[2], f[3]] = v
+            if (f[1] == "addresses" && f[3] == "flags") a[f[2], "flags"] = a[f[2], "flags"] " " v
+            else if (f[1] == "addresses") a[f[2], f[3]] = v
             else if (f[1] == "routes") r[f[2], f[3]] = v
             else if (f[1] == "mtu") mtu = v
             else if (f[1] == "dns" && f[2] == "servers") ldns = ldns " " v

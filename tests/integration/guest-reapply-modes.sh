@@ -208,6 +208,27 @@ if grep -q 'iface eth0 inet ' "$r/etc/network/interfaces"; then
 fi
 ok "$shell: IPv6-only interface gets an inet6 stanza"
 
+# 8b. Dynamic (DHCP) and temporary (privacy) addresses are not static
+#     settings: the IPv4 side stays on DHCP, the temporary IPv6 address
+#     is dropped (whatever else its flags hold).
+r=$t/dyn
+mkdir -p "$r/etc/network"
+printf 'auto lo\niface lo inet loopback\n' > "$r/etc/network/interfaces"
+write_record "$r" '{"name": "ens192", "mac": "00:50:56:aa:bb:01", "physical": true, "stack": "ifupdown",
+  "addresses": [
+    {"family": "inet", "address": "192.0.2.7", "prefix": 24, "scope": "global", "dynamic": true, "flags": []},
+    {"family": "inet6", "address": "2001:db8::10", "prefix": 64, "scope": "global", "dynamic": false, "flags": ["nodad"]},
+    {"family": "inet6", "address": "2001:db8::abcd", "prefix": 64, "scope": "global", "dynamic": false, "flags": ["temporary", "secondary"]},
+    {"family": "inet6", "address": "fe80::1", "prefix": 64, "scope": "link", "dynamic": false, "flags": []}],
+  "routes": [{"family": "inet", "dst": "default", "gateway": "192.0.2.1", "proto": "dhcp"}]}'
+fake_nic "$r" eth0 52:54:00:00:00:01 0000:00:03.0
+reapply "$r" 2> /dev/null || fail "re-apply failed"
+f=$r/etc/network/interfaces
+grep -qx 'iface eth0 inet dhcp' "$f" || { cat "$f"; fail "DHCPv4 not kept"; }
+grep -qx '    address 2001:db8::10/64' "$f" || { cat "$f"; fail "static IPv6 address lost"; }
+if grep -q 'abcd\|fe80\|192.0.2' "$f"; then cat "$f"; fail "dynamic, temporary or link-local settings written"; fi
+ok "$shell: dynamic and temporary addresses are not written as static"
+
 # 9. DHCP mode on three stacks; the real tools read DHCP back.
 REAPPLY=$tmp/s-dhcp/linux-reapply.sh
 r=$t/dhcp-rhel
