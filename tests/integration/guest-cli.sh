@@ -44,6 +44,7 @@ expect 0 '' --os linux --out d --force
 
 # Hostile values in the map: refused with the file and the JSON path.
 n=0
+# shellcheck disable=SC2016
 for v in "ens192'; reboot; '" 'ens$(reboot)' 'ens`reboot`' 'ens192\nreboot' \
          'ens192\"' 'ens192;reboot'; do
     printf '{"guest": {"nics": [{"name": "%s", "dhcp": true}]}}' "$v" > map.json
@@ -52,6 +53,7 @@ for v in "ens192'; reboot; '" 'ens$(reboot)' 'ens`reboot`' 'ens192\nreboot' \
     expect 3 "'map.json': guest.nics\[0\].name: " --os windows --out h$n --network-map map.json
     n=$((n + 1))
 done
+# shellcheck disable=SC2016
 for field in '"addresses": ["192.0.2.1/24$(reboot)"]' '"gateway4": "192.0.2.1`id`"' \
              '"dns": ["192.0.2.53\n8.8.8.8"]' '"search": ["ex'"'"'ample.com"]' \
              '"routes": [{"to": "10.0.0.0/8", "via": "10.0.0.1 dev eth0"}]'; do
