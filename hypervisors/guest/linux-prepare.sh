@@ -385,6 +385,11 @@ nic_json() {   # sysfs dir
       route_json "$n" "$plain" "$T/route6" inet6; } > "$T/routes"
     st=$(stack_of "$n" "${perm:-$mac}")
     dns=$(link_dns "$n")
+    if [ -z "${st%%|*}" ] && [ -e "$d/device" ] &&
+       printf '%s\n' "$addrs" | grep -q '"scope": "global", "dynamic": false'; then
+        note "$n has static addresses that no configuration file describes;" \
+            "re-apply will write a configuration for them"
+    fi
 
     printf '    {\n'
     printf '      "name": %s,\n' "$(js "$n")"
