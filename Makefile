@@ -45,6 +45,11 @@ LDFLAGS += $(LDSAN)
 LIB_SRCS := $(sort $(wildcard engine/*.c engine/base/*.c engine/backend/*.c \
               engine/exec/*.c formats/*.c ontap/*.c hypervisors/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# Guest network scripts (hypervisors/guest/) are compiled in as data.
+GUEST_EMBED := hypervisors/guest/embed.sh
+GUEST_SCRIPTS := $(filter-out $(GUEST_EMBED),$(sort $(wildcard \
+                   hypervisors/guest/*.sh hypervisors/guest/*.ps1)))
+LIB_OBJS += $(BUILD)/gen/guest-scripts.o
 CLI_SRCS := $(sort $(wildcard tools/vmshift/*.c))
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 SIM_SRCS := $(sort $(wildcard tools/ontap-sim/*.c))
@@ -75,6 +80,16 @@ endif
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+.PRECIOUS: %/gen/guest-scripts.c
+%/gen/guest-scripts.c: $(GUEST_SCRIPTS) $(GUEST_EMBED)
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)
+	$(Q)sh $(GUEST_EMBED) $@ $(GUEST_SCRIPTS)
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -144,7 +159,11 @@ FUZZ_BUILD := build-fuzz
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_CFLAGS := $(CSTD) -Wall -Wextra -Werror -g -O1 -I. $(PKG_CFLAGS) \
                -fsanitize=fuzzer-no-link,address,undefined -DVMSHIFT_VERSION_STRING='"$(VERSION)"'
-FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o) \
+                 $(FUZZ_BUILD)/gen/guest-scripts.o
+
+$(FUZZ_BUILD)/gen/%.o: $(FUZZ_BUILD)/gen/%.c
+	clang $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -192,6 +192,52 @@ VMSHIFT_API int vmshift_define (struct vmshift_handle *h,
 
 /* ----------------------------------------------- guest network scripts */
 
+/* Scripts that keep a guest's network settings across the move
+ * (docs/guest-network.md): a prepare script run in the source VM records
+ * the interfaces and installs a re-apply step that runs once on the
+ * first boot at the target. */
+enum vmshift_guest_os {
+    VMSHIFT_GUEST_LINUX = 1,    /* linux-prepare.sh, linux-reapply.sh */
+    VMSHIFT_GUEST_WINDOWS = 2,  /* windows-prepare.ps1, windows-reapply.ps1 */
+};
+
+enum vmshift_guest_mode {
+    VMSHIFT_GUEST_MODE_DEFAULT = 0,     /* the map's guest.mode, else retain */
+    VMSHIFT_GUEST_MODE_RETAIN = 1,      /* static settings under new names */
+    VMSHIFT_GUEST_MODE_DHCP = 2,        /* switch the interfaces to DHCP */
+    VMSHIFT_GUEST_MODE_KEEP = 3,        /* leave the network alone */
+    VMSHIFT_GUEST_MODE_SCRIPT = 4,      /* run admin_script instead */
+};
+
+struct vmshift_guest_opts {
+    size_t struct_size;         /* set by vmshift_guest_opts_init */
+    enum vmshift_guest_os os;
+    enum vmshift_guest_mode mode;
+    const char *network_map;    /* JSON file, or NULL */
+    const char *admin_script;   /* file, for VMSHIFT_GUEST_MODE_SCRIPT */
+    int remove_tools;           /* -1 = the map's, else remove VMware Tools */
+    const char *reboot;         /* "auto", "always", "never"; NULL = map's */
+    int force;                  /* replace files that exist in outdir */
+};
+VMSHIFT_API void vmshift_guest_opts_init (struct vmshift_guest_opts *o);
+
+/* Render the scripts for o->os with the map's values baked in and write
+ * them into OUTDIR (created if missing; its parent must exist).  Shell
+ * scripts get mode 0700, PowerShell scripts 0600.  Existing files are
+ * refused with -EEXIST unless o->force; nothing is written unless every
+ * script rendered.  Returns the number of files written. */
+VMSHIFT_API int vmshift_guest_scripts (struct vmshift_handle *h,
+                                       const struct vmshift_guest_opts *o,
+                                       const char *outdir);
+/* The names of the scripts for OS, NULL-terminated (static storage). */
+VMSHIFT_API const char *const *vmshift_guest_script_names (
+    enum vmshift_guest_os os);
+/* Render one script (a name from vmshift_guest_script_names) into
+ * *text (caller frees). */
+VMSHIFT_API int vmshift_guest_render (struct vmshift_handle *h,
+                                      const struct vmshift_guest_opts *o,
+                                      const char *name, char **text);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,3 @@
+Write-Output 'quotes '' "x" $(Get-Date) `t'
+$x = @'
+'@
