@@ -185,3 +185,16 @@ Test (netmap, proxmox_needs_a_vmid_and_bridge_names)
     hv_netmap_release (&m);
     hv_vm_free (vm);
 }
+
+/* One map file serves both 'define' and 'guest-scripts': define accepts
+ * (and leaves alone) the guest section. */
+Test (netmap, guest_section_is_left_to_guest_scripts)
+{
+    struct hv_netmap m = map_ok ("{\"networks\": {\"VM Network\": \"br0\"}, "
+                                 "\"retain_mac\": true, \"guest\": {\"mode\": "
+                                 "\"retain\", \"nics\": []}}");
+
+    cr_assert_not_null (hv_netmap_find (&m, "VM Network"));
+    hv_netmap_release (&m);
+    map_bad ("{\"networks\": {}, \"guests\": {}}", "unknown key 'guests'");
+}
