@@ -13,6 +13,7 @@ for f in usr/lib/libvmshift.a usr/lib/libvmshift.so.0 usr/lib/libvmshift.so \
          usr/share/man/man1/vmshift.1 usr/share/man/man1/vmshift-convert.1; do
     [ -e "$tmp/root/$f" ] || fail "missing $f"
 done
+# shellcheck disable=SC2016 # the literal ${libdir} of the .pc file
 grep -q '^Libs: -L${libdir} -lvmshift' "$tmp/root/usr/lib/pkgconfig/vmshift.pc" ||
     fail "bad pkg-config file"
 cat > "$tmp/t.c" <<'C'
@@ -28,10 +29,11 @@ int main (void)
     return r < 0 ? 0 : 1;
 }
 C
-PKG_CONFIG_SYSROOT_DIR="$tmp/root" PKG_CONFIG_PATH="$tmp/root/usr/lib/pkgconfig" \
-    cc -o "$tmp/t" "$tmp/t.c" $(PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
+flags=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
     PKG_CONFIG_PATH="$tmp/root/usr/lib/pkgconfig" pkg-config --cflags --libs vmshift) ||
-    fail "cannot build against the installed library"
+    fail "pkg-config does not know vmshift"
+# shellcheck disable=SC2086 # flags are words
+cc -o "$tmp/t" "$tmp/t.c" $flags || fail "cannot build against the installed library"
 out=$(LD_LIBRARY_PATH="$tmp/root/usr/lib" "$tmp/t") || fail "test program failed: $out"
 echo "$out" | grep -q "nonexistent/disk.vmdk" || fail "error message lost: $out"
 bad=$(nm -D --defined-only "$tmp/root/usr/lib/libvmshift.so.0" | awk '{print $3}' |

@@ -86,11 +86,15 @@ for to in $TARGETS; do
 done
 
 # round trips
-"$VMSHIFT" convert esx.vmdk rt.vhdx >/dev/null && "$VMSHIFT" convert rt.vhdx rt.vmdk >/dev/null ||
+if ! "$VMSHIFT" convert esx.vmdk rt.vhdx >/dev/null ||
+   ! "$VMSHIFT" convert rt.vhdx rt.vmdk >/dev/null; then
     fail "VMDK -> VHDX -> VMDK"
+fi
 compare_images vmdk esx.vmdk vmdk rt.vmdk
-"$VMSHIFT" convert esx.vmdk rt.qcow2 >/dev/null && "$VMSHIFT" convert rt.qcow2 rt.raw >/dev/null ||
+if ! "$VMSHIFT" convert esx.vmdk rt.qcow2 >/dev/null ||
+   ! "$VMSHIFT" convert rt.qcow2 rt.raw >/dev/null; then
     fail "VMDK -> QCOW2 -> RAW"
+fi
 compare_images vmdk esx.vmdk raw rt.raw
 cmp esx-flat.vmdk rt.raw || fail "VMDK -> QCOW2 -> RAW is not byte-identical to the flat extent"
 echo "$n conversions checked, round trips identical"
