@@ -495,9 +495,15 @@ od_volume (struct vmshift_handle *h, const struct vmshift_convert_opts *o,
         od_run_disks (&run);
     }
     od_snapshot_done (&run);
-    for (size_t i = 0; i < n; i++) {
-        if (disks[i].res) {
-            disks[i].res->t_snapshot_delete = run.t_snapshot_delete;
+    if (run.client) {
+        struct ontap_stats st;
+
+        ontap_client_stats (run.client, &st);
+        for (size_t i = 0; i < n; i++) {
+            if (disks[i].res) {
+                disks[i].res->t_snapshot_delete = run.t_snapshot_delete;
+                disks[i].res->st.rest_requests_run = st.requests;
+            }
         }
     }
     if (r < 0) {

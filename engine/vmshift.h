@@ -90,6 +90,9 @@ struct vmshift_stats {
     uint64_t nfs_bytes_written; /* ONTAP/NFS */
     double seconds_data;        /* placing data (clone/copy) */
     double seconds_metadata;    /* writing metadata and headers */
+    uint64_t rest_requests_run; /* ONTAP: requests of the run this disk was
+                                 * part of, outside any disk (version,
+                                 * volume, snapshots, qtrees) */
 };
 
 /* Convert SOURCE to TARGET (paths, nfs:// or ontap:// locations).  On

@@ -181,6 +181,7 @@ vmshift_result_json (const struct vmshift_result *r, int pretty)
     if (r->snapshot) {
         jw_kv_str (&w, "snapshot", r->snapshot);
         jw_kv_u64 (&w, "rest_requests", r->st.rest_requests);
+        jw_kv_u64 (&w, "rest_requests_run", r->st.rest_requests_run);
         jw_kv_u64 (&w, "nfs_bytes_written", r->st.nfs_bytes_written);
     }
     jw_key (&w, "phases");

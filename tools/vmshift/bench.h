@@ -26,6 +26,10 @@ struct bench_cell {
     char error[256];
 };
 
+struct cli;
+int bench_ontap (struct cli *c, const char *location, const char *local,
+                 int vms, int disks, uint64_t size, unsigned parallel,
+                 int runs, int json);
 int bench_svg (FILE *fp, const struct bench_cell *cells, size_t n,
                const char *const *formats, size_t nformats);
 

@@ -50,6 +50,11 @@ struct bench_opts {
     int keep;
     uint32_t block_size;
     uint32_t cluster_size;
+    const char *ontap;          /* ontap://PROFILE/VOLUME/DIR */
+    const char *local_dir;      /* the same directory seen locally */
+    int vms, disks_per_vm;
+    uint64_t ontap_size;
+    unsigned parallel;
 };
 
 struct bench_qemu {
@@ -87,6 +92,16 @@ bench_usage (FILE *fp)
 "  --json             print the results as JSON\n"
 "  --svg FILE         write a plot of time against size\n"
 "  --keep             keep the generated disks\n"
+"\n"
+"ONTAP (instead of the local table):\n"
+"  --ontap LOCATION   ontap://PROFILE/VOLUME/DIR where to make and convert\n"
+"                     the disks (to VHDX, all in one run: one snapshot)\n"
+"  --local-dir DIR    the same directory seen locally (where the disks are\n"
+"                     made: the test environment's volume, or an NFS mount)\n"
+"  --vms N            VMs (default 10)\n"
+"  --disks-per-vm N   disks per VM (default 4)\n"
+"  --disk-size SIZE   thin disk size (default 1T)\n"
+"  --parallel N       conversions in flight (default 10)\n"
 "  -h, --help         this help\n");
 }
 
@@ -689,6 +704,12 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
         { "json", no_argument, NULL, 'j' },
         { "svg", required_argument, NULL, 'g' },
         { "keep", no_argument, NULL, 'k' },
+        { "ontap", required_argument, NULL, 'O' },
+        { "local-dir", required_argument, NULL, 'L' },
+        { "vms", required_argument, NULL, 'M' },
+        { "disks-per-vm", required_argument, NULL, 'P' },
+        { "disk-size", required_argument, NULL, 'S' },
+        { "parallel", required_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -741,6 +762,30 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
         case 'j': o->json = 1; break;
         case 'g': o->svg = optarg; break;
         case 'k': o->keep = 1; break;
+        case 'O': o->ontap = optarg; break;
+        case 'L': o->local_dir = optarg; break;
+        case 'M':
+        case 'P':
+        case 'p':
+            v = atoll (optarg);
+            if (v < 1 || v > 1024) {
+                return cli_usage_error (c, "bench", "bad count '%s'", optarg);
+            }
+            if (opt == 'M') {
+                o->vms = (int) v;
+            } else if (opt == 'P') {
+                o->disks_per_vm = (int) v;
+            } else {
+                o->parallel = (unsigned) v;
+            }
+            break;
+        case 'S':
+            v = cli_parse_size (optarg);
+            if (v < (1 << 20) || v % 512) {
+                return cli_usage_error (c, "bench", "bad size '%s'", optarg);
+            }
+            o->ontap_size = (uint64_t) v;
+            break;
         case 'h': bench_usage (stdout); return -1;
         default: bench_usage (stderr); return EXIT_USAGE;
         }
@@ -761,6 +806,8 @@ cmd_bench (struct cli *c, int argc, char **argv)
         .qemu_runs = 3, .sizes = { 1ULL << 30, 16ULL << 30, 256ULL << 30,
                                    1ULL << 40, 16ULL << 40, 64ULL << 40 },
         .nsizes = 6, .formats = { "vhdx", "qcow2", "raw" }, .nformats = 3,
+        .vms = 10, .disks_per_vm = 4, .ontap_size = 1ULL << 40,
+        .parallel = 10,
     };
     struct bench_qemu q = { 0 };
     size_t ncells = 0;
@@ -768,6 +815,13 @@ cmd_bench (struct cli *c, int argc, char **argv)
 
     if (r != 0) {
         return r < 0 ? EXIT_OK : r;
+    }
+    if (o.ontap) {
+        if (o.local_dir == NULL) {
+            return cli_usage_error (c, "bench", "--ontap needs --local-dir");
+        }
+        return bench_ontap (c, o.ontap, o.local_dir, o.vms, o.disks_per_vm,
+                            o.ontap_size, o.parallel, o.runs, o.json);
     }
     for (size_t s = 0; s < o.nsizes; s++) {
         char name[64], src[PATH_MAX], flat[PATH_MAX + 16];
