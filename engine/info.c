@@ -135,22 +135,18 @@ vmshift_info (struct vmshift_handle *h, const char *file, int json,
               char **report)
 {
     struct info_data d = { .file = file };
-    struct backend *be;
+    struct loc_handle loc;
     struct sbuf b;
     int r;
 
     api_enter (h);
-    if (loc_kind_of (file) != LOC_LOCAL) {
-        return set_error (ENOTSUP, "'%s': only local files are supported by "
-                          "this build", file);
-    }
-    be = be_local_new (&h->log);
-    if (be == NULL) {
-        return -ENOMEM;
+    r = loc_open (h, file, &loc);
+    if (r < 0) {
+        return r;
     }
     fmt_problems_init (&d.probs);
     fmt_extents_init (&d.map);
-    r = beio_open (be, file, &d.io);
+    r = beio_open (loc.be, loc.path, &d.io);
     if (r == 0) {
         r = info_probe (d.io, &d.type);
     }
@@ -185,7 +181,7 @@ vmshift_info (struct vmshift_handle *h, const char *file, int json,
     fmt_problems_release (&d.probs);
     fmt_extents_release (&d.map);
     beio_close (d.io);
-    backend_free (be);
+    loc_close (&loc);
     return r;
 }
 
@@ -195,30 +191,32 @@ vmshift_verify (struct vmshift_handle *h, const char *a, const char *b,
 {
     struct verify_side sa, sb;
     struct verify_report rep;
-    struct backend *be;
+    struct loc_handle la, lb;
     struct sbuf out;
     struct jsonw w;
     int r;
 
     api_enter (h);
-    if (loc_kind_of (a) != LOC_LOCAL || loc_kind_of (b) != LOC_LOCAL) {
-        return set_error (ENOTSUP, "verify: only local files are supported by "
-                          "this build");
+    r = loc_open (h, a, &la);
+    if (r < 0) {
+        return r;
     }
-    be = be_local_new (&h->log);
-    if (be == NULL) {
-        return -ENOMEM;
+    r = loc_open (h, b, &lb);
+    if (r < 0) {
+        loc_close (&la);
+        return r;
     }
-    r = verify_open (be, a, &sa);
+    r = verify_open (la.be, la.path, &sa);
     if (r == 0) {
-        r = verify_open (be, b, &sb);
+        r = verify_open (lb.be, lb.path, &sb);
         if (r == 0) {
             r = verify_compare (&sa, &sb, full != 0, &rep);
             verify_close (&sb);
         }
         verify_close (&sa);
     }
-    backend_free (be);
+    loc_close (&la);
+    loc_close (&lb);
     if (r < 0) {
         return r;
     }

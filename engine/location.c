@@ -102,39 +102,57 @@ loc_read_file (struct be_file *f, const char *location, size_t max,
     return 0;
 }
 
-static int
-loc_read_nfs (struct vmshift_handle *h, const char *location, size_t max,
-              char **buf, size_t *len)
+int
+loc_open (struct vmshift_handle *h, const char *location,
+          struct loc_handle *out)
 {
-    struct backend *b = NULL;
-    struct be_file *f = NULL;
-    char *path = NULL;
-    int r = be_nfs_open_location (h ? &h->log : NULL, location, &b, &path);
+    memset (out, 0, sizeof *out);
+    switch (loc_kind_of (location)) {
+    case LOC_LOCAL:
+        out->be = be_local_new (h ? &h->log : NULL);
+        out->path = strdup (location);
+        if (out->be == NULL || out->path == NULL) {
+            loc_close (out);
+            return set_error (ENOMEM, "out of memory");
+        }
+        return 0;
+    case LOC_NFS:
+        return be_nfs_open_location (h ? &h->log : NULL, location, &out->be,
+                                     &out->path);
+    default:
+        return loc_ontap_open (h, location, out);
+    }
+}
 
-    if (r == 0) {
-        r = backend_open (b, path, BE_RDONLY, &f);
-    }
-    if (r == 0) {
-        r = loc_read_file (f, location, max, buf, len);
-        backend_close (f);
-    }
-    backend_free (b);
-    free (path);
-    return r;
+void
+loc_close (struct loc_handle *l)
+{
+    backend_free (l->be);
+    free (l->path);
+    loc_ontap_free (l->ontap);
+    memset (l, 0, sizeof *l);
 }
 
 int
 loc_read_whole (struct vmshift_handle *h, const char *location, size_t max,
                 char **buf, size_t *len)
 {
-    switch (loc_kind_of (location)) {
-    case LOC_LOCAL:
+    struct loc_handle l;
+    struct be_file *f = NULL;
+    int r;
+
+    if (loc_kind_of (location) == LOC_LOCAL) {
         return loc_read_local (location, max, buf, len);
-    case LOC_NFS:
-        return loc_read_nfs (h, location, max, buf, len);
-    default:
-        /* ontap:// is added with that backend. */
-        return set_error (ENOTSUP, "'%s': reading this kind of location is "
-                          "not supported yet", location);
     }
+    r = loc_open (h, location, &l);
+    if (r < 0) {
+        return r;
+    }
+    r = backend_open (l.be, l.path, BE_RDONLY, &f);
+    if (r == 0) {
+        r = loc_read_file (f, location, max, buf, len);
+        backend_close (f);
+    }
+    loc_close (&l);
+    return r;
 }

@@ -21,4 +21,30 @@ enum loc_kind loc_kind_of (const char *location);
 int loc_read_whole (struct vmshift_handle *h, const char *location,
                     size_t max, char **buf, size_t *len);
 
+/* A location opened for reading: a backend and the path on it.  For
+ * ontap:// it costs the profile, a REST client (cluster version and the
+ * volume: 2 requests) and an NFS mount of the volume; the live file is
+ * read, not a snapshot. */
+struct loc_ontap;
+struct backend;
+struct loc_handle {
+    struct backend *be;
+    char *path;
+    struct loc_ontap *ontap;
+};
+int loc_open (struct vmshift_handle *h, const char *location,
+              struct loc_handle *out);
+void loc_close (struct loc_handle *l);
+
+/* engine/location_ontap.c */
+struct ontap_profile;
+struct ontap_volume;
+/* "nfs://SERVER/JUNCTION?version=V[&nfsport=P][&mountport=M]" for a
+ * volume of the profile's cluster (caller frees). */
+int loc_ontap_nfs_url (const struct ontap_profile *p,
+                       const struct ontap_volume *v, char **out);
+int loc_ontap_open (struct vmshift_handle *h, const char *location,
+                    struct loc_handle *out);
+void loc_ontap_free (struct loc_ontap *o);
+
 #endif

@@ -107,6 +107,8 @@ struct be_file {
     char *path;
     unsigned flags;
     unsigned caps;
+    uint64_t fs_id;             /* which filesystem (physical extents are
+                                 * comparable only within one); 0 unknown */
 };
 
 /* Checked wrappers. */

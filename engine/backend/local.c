@@ -75,6 +75,7 @@ be_local_open (struct backend *b, const char *path, unsigned flags,
     be_file_init (&f->f, b, path, flags);
     f->fd = fd;
     f->f.caps = BE_CAP_CLONE | BE_CAP_EXTENTS | BE_CAP_PHYS;
+    f->f.fs_id = (uint64_t) st.st_dev + 1;
     *out = &f->f;
     return 0;
 }

@@ -142,8 +142,9 @@ verify_shared (struct be_file *fa, uint64_t oa, struct be_file *fb,
     uint64_t d = 0;
     bool ok = false;
 
+    /* Physical addresses only mean the same blocks on one filesystem. */
     if (!(fa->caps & BE_CAP_PHYS) || !(fb->caps & BE_CAP_PHYS) ||
-        fa->b != fb->b) {
+        fa->fs_id == 0 || fa->fs_id != fb->fs_id) {
         return false;
     }
     if (backend_phys_extents (fa, oa, n, verify_phys_cb, &va) < 0 ||

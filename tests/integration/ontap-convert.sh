@@ -99,4 +99,35 @@ if vsh convert ontap://testenv/vol1/nope/disk.vmdk ontap://testenv/vol1/qraw/n.r
     fail "missing source converted"
 fi
 no_leftovers vol1
+
+# info, verify and inspect read ontap:// locations (the live files)
+vsh info ontap://testenv/vol1/qvhdx/vm1/disk.vhdx > "$tmp/info.txt" ||
+    fail "info on ontap:// failed: $(cat "$tmp/info.txt")"
+grep -q "format: *vhdx" "$tmp/info.txt" || fail "info: $(cat "$tmp/info.txt")"
+vsh verify ontap://testenv/vol1/vm1/disk.vmdk ontap://testenv/vol1/qvhdx/vm1/disk.vhdx ||
+    fail "verify on ontap:// failed"
+if vsh verify ontap://testenv/vol1/vm2/a.vmdk ontap://testenv/vol1/hv/vm2/b.vhdx >/dev/null; then
+    fail "verify calls different disks identical"
+fi
+cat > "$v1/vm1/vm1.vmx" <<'VMX'
+.encoding = "UTF-8"
+config.version = "8"
+virtualHW.version = "14"
+displayName = "vm1"
+guestOS = "rhel8-64"
+memsize = "2048"
+numvcpus = "2"
+scsi0.present = "TRUE"
+scsi0.virtualDev = "pvscsi"
+scsi0:0.present = "TRUE"
+scsi0:0.fileName = "disk.vmdk"
+ethernet0.present = "TRUE"
+ethernet0.virtualDev = "vmxnet3"
+ethernet0.networkName = "VM Network"
+ethernet0.addressType = "static"
+ethernet0.address = "00:50:56:01:02:03"
+VMX
+vsh inspect --json ontap://testenv/vol1/vm1/vm1.vmx > "$tmp/vm.json" ||
+    fail "inspect on ontap:// failed"
+[ "$(jq -r .name "$tmp/vm.json")" = vm1 ] || fail "inspect: $(cat "$tmp/vm.json")"
 echo "ontap conversions ok"
