@@ -135,6 +135,9 @@ deps:
 check: deps
 	$(MAKE) all tests
 	$(TEST_ENV) tests/run-tests.sh all
+	$(MAKE) fuzz-smoke FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
+
+CHECK_FUZZ_SECONDS ?= 5
 
 tests: $(UNIT_BINS)
 
