@@ -101,6 +101,48 @@ convert_stem (const char *name)
 }
 
 
+/* A file named .vmdk, .vhdx or .qcow2 that carries no such signature is
+ * damaged (or misnamed); reading it as a raw disk would produce a target
+ * of garbage, so refuse rather than guess. */
+static int
+convert_check_extension (struct convert_ctx *c)
+{
+    const char *dot = strrchr (path_basename (c->src_path), '.');
+    const struct fmt_io *io = beio_fmt (c->src);
+    enum fmt_type want = FMT_UNKNOWN, got;
+    uint8_t head[4096];
+    int64_t sz;
+    size_t n;
+    int r;
+
+    if (dot && strcasecmp (dot, ".vmdk") == 0) {
+        want = FMT_VMDK;
+    } else if (dot && strcasecmp (dot, ".vhdx") == 0) {
+        want = FMT_VHDX;
+    } else if (dot && strcasecmp (dot, ".qcow2") == 0) {
+        want = FMT_QCOW2;
+    }
+    if (want == FMT_UNKNOWN) {
+        return 0;
+    }
+    sz = io->size (io->opaque, 0);
+    if (sz < 0) {
+        return (int) sz;
+    }
+    n = (uint64_t) sz < sizeof head ? (size_t) sz : sizeof head;
+    r = fmt_io_pread (io, 0, head, n, 0);
+    if (r < 0) {
+        return r;
+    }
+    got = fmt_probe (head, n);
+    if (got == FMT_RAW) {
+        return set_error (EINVAL, "'%s' is named %s but has no %s signature "
+                          "or descriptor (damaged? if it is a raw disk, "
+                          "rename it)", c->source, dot, fmt_type_name (want));
+    }
+    return 0;
+}
+
 static int
 convert_read_source (struct convert_ctx *c)
 {
@@ -108,6 +150,10 @@ convert_read_source (struct convert_ctx *c)
     int r;
 
     r = beio_open (c->src_be, c->src_path, &c->src);
+    if (r < 0) {
+        return r;
+    }
+    r = convert_check_extension (c);
     if (r < 0) {
         return r;
     }
@@ -233,16 +279,13 @@ convert_check_targets (struct convert_ctx *c)
     return r;
 }
 
-/* Read the written files back under their temporary names: the strict
- * validator must pass, and every guest range the source holds data in
- * must be data in the target's own map. */
+/* Open the freshly written MAIN output under its temporary name, with
+ * the companions (extent, data file) standing in for their final names. */
 static int
-convert_readback (struct convert_ctx *c, struct exec *x)
+convert_open_temp (struct convert_ctx *c, struct exec *x, struct beio **out)
 {
-    struct fmt_extent_list tmap;
-    struct fmt_source_info tinfo;
     struct beio *tio = NULL;
-    size_t main_i = 0, ti = 0;
+    size_t main_i = 0;
     int r;
 
     for (size_t i = 0; i < x->nout; i++) {
@@ -250,7 +293,6 @@ convert_readback (struct convert_ctx *c, struct exec *x)
             main_i = i;
         }
     }
-    fmt_extents_init (&tmap);
     r = beio_open (c->dst_be, x->out[main_i].tmp_path, &tio);
     for (size_t i = 0; i < x->nout && r == 0; i++) {
         if (i != main_i) {
@@ -262,14 +304,48 @@ convert_readback (struct convert_ctx *c, struct exec *x)
         }
     }
     if (r < 0) {
+        beio_close (tio);
+        return r;
+    }
+    *out = tio;
+    return 0;
+}
+
+/* Read the written files back under their temporary names: the strict
+ * validator must find nothing (VHDX's read_map runs its whole validator,
+ * the others' read_map only what reading needs, so they are validated
+ * first), and every guest range the source holds data in must be data
+ * in the target's own map. */
+static int
+convert_readback (struct convert_ctx *c, struct exec *x)
+{
+    struct fmt_extent_list tmap;
+    struct fmt_source_info tinfo;
+    struct fmt_problems probs;
+    struct beio *tio = NULL;
+    size_t ti = 0;
+    int r;
+
+    fmt_extents_init (&tmap);
+    fmt_problems_init (&probs);
+    r = convert_open_temp (c, x, &tio);
+    if (r < 0) {
         goto out;
     }
-    /* The format's own allocation, not the host file's holes.  read_map
-     * runs the strict validator first and fails on any problem. */
+    /* The format's own allocation, not the host file's holes. */
     beio_set_extents (tio, false);
-    r = fmt_read_map (beio_fmt (tio), c->to, &tmap, &tinfo);
-    if (r < 0) {
-        error_prepend ("read-back of '%s' failed: ", c->target);
+    if (c->to != FMT_VHDX && c->to != FMT_RAW) {
+        r = fmt_validate (beio_fmt (tio), c->to, &probs, &tinfo);
+        if (r == 0 && probs.n > 0) {
+            r = set_error (EIO, "read-back of '%s' failed validation: %s",
+                           c->target, probs.msg[0]);
+        }
+    }
+    if (r == 0) {
+        r = fmt_read_map (beio_fmt (tio), c->to, &tmap, &tinfo);
+        if (r < 0) {
+            error_prepend ("read-back of '%s' failed: ", c->target);
+        }
     }
     if (r == 0 && tmap.size != c->map.size) {
         r = set_error (EIO, "read-back of '%s': virtual size %" PRIu64
@@ -287,16 +363,20 @@ convert_readback (struct convert_ctx *c, struct exec *x)
         }
     }
 out:
+    fmt_problems_release (&probs);
     fmt_extents_release (&tmap);
     beio_close (tio);
     return r;
 }
 
+/* --verify: compare guest data before the target gets its final name, so
+ * a failed verification leaves nothing behind. */
 static int
-convert_verify_written (struct convert_ctx *c)
+convert_verify_written (struct convert_ctx *c, struct exec *x)
 {
     struct verify_side a, b;
     struct verify_report rep;
+    struct beio *tio = NULL;
     double t = exec_now ();
     int r;
 
@@ -304,7 +384,10 @@ convert_verify_written (struct convert_ctx *c)
     if (r < 0) {
         return r;
     }
-    r = verify_open (c->dst_be, c->dst_path, &b);
+    r = convert_open_temp (c, x, &tio);
+    if (r == 0) {
+        r = verify_open_io (tio, &b);
+    }
     if (r == 0) {
         r = verify_compare (&a, &b, false, &rep);
         verify_close (&b);
@@ -377,6 +460,9 @@ convert_execute (struct convert_ctx *c)
         t = exec_now ();
         r = convert_readback (c, &x);
         c->res->t_validate = exec_now () - t;
+    }
+    if (r == 0 && c->o->verify) {
+        r = convert_verify_written (c, &x);
     }
     if (r == 0) {
         t = exec_now ();
@@ -453,9 +539,6 @@ convert_pipeline (struct convert_ctx *c)
     if (r == 0) {
         r = convert_execute (c);
     }
-    if (r == 0 && c->o->verify) {
-        r = convert_verify_written (c);
-    }
     c->res->st.wall_seconds = exec_now () - t0;
     return r;
 }
@@ -505,7 +588,15 @@ vmshift_convert (struct vmshift_handle *h, const char *source,
         vmshift_convert_opts_init (&defaults);
         o = &defaults;
     }
+    if (o->struct_size != sizeof *o) {
+        return set_error (EINVAL, "vmshift_convert: options were not set up "
+                          "with vmshift_convert_opts_init");
+    }
     if (ks == LOC_LOCAL && kt == LOC_LOCAL) {
+        if (o->snapshot || o->keep_snapshot || o->parallel) {
+            log_msg (&h->log, LOG_WARN, "--snapshot, --keep-snapshot and "
+                     "--parallel apply to ontap:// locations only; ignored");
+        }
         return convert_local (h, source, target, o, res);
     }
     if (ks == LOC_ONTAP && kt == LOC_ONTAP) {
@@ -530,9 +621,15 @@ vmshift_convert_many (struct vmshift_handle *h, size_t n,
         vmshift_convert_opts_init (&defaults);
         o = &defaults;
     }
+    if (o->struct_size != sizeof *o) {
+        return set_error (EINVAL, "vmshift_convert_many: options were not set "
+                          "up with vmshift_convert_opts_init");
+    }
     if (n > 0 && loc_kind_of (sources[0]) == LOC_ONTAP) {
         return convert_ontap_many (h, n, sources, targets, o, res, errors);
     }
+    struct vmshift_error_save first = { 0 };
+
     for (size_t i = 0; i < n; i++) {
         int r = vmshift_convert (h, sources[i], targets[i], o,
                                  res ? &res[i] : NULL);
@@ -545,7 +642,12 @@ vmshift_convert_many (struct vmshift_handle *h, size_t n,
         }
         if (r < 0 && ret == 0) {
             ret = r;
+            error_save (&first);
         }
+    }
+    /* The thread's error is the first failure's, not the last call's. */
+    if (ret < 0) {
+        error_restore (&first);
     }
     return ret;
 }

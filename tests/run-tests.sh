@@ -73,7 +73,7 @@ run_criterion() {   # binary
     else
         record "$name" PASS
         if [ "${nskip:-0}" -gt 0 ]; then
-            grep '# SKIP' "$tap" | sed 's/^ok [0-9]* - /      skipped case: /'
+            grep '# SKIP' "$tap" | sed 's/^ok [0-9]* *- */      skipped case: /'
             skip=$((skip + nskip))
         fi
     fi

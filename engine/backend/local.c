@@ -262,7 +262,11 @@ be_local_clone_ranges (struct be_file *dst, struct be_file *src,
 
             if (e == EOPNOTSUPP || e == ENOTTY || e == EXDEV || e == EINVAL ||
                 e == ENOSYS) {
-                return set_error (e == ENOTTY ? EOPNOTSUPP : e,
+                /* EINVAL here means the filesystem cannot share these
+                 * blocks (e.g. across files it does not reflink, or an
+                 * alignment it does not support), not bad input:
+                 * the executor copies instead, and says why. */
+                return set_error (e == EXDEV ? EXDEV : EOPNOTSUPP,
                                   "the filesystem cannot share the blocks of "
                                   "'%s' with the target (FICLONERANGE: %s)",
                                   src->path, strerror (e));

@@ -79,6 +79,9 @@ exec_stale_cb (void *opaque, const char *entry)
     if (path && backend_unlink (c->be, path) == 0) {
         log_msg (c->log, LOG_INFO, "removed '%s' left by an interrupted run",
                  path);
+    } else if (path) {
+        log_msg (c->log, LOG_WARN, "cannot remove '%s' left by an interrupted "
+                 "run: %s", path, vmshift_internal_error_msg ());
     }
     clear_error ();
     free (path);
@@ -234,11 +237,13 @@ out:
     return r;
 }
 
+/* Only "cannot share here" falls back to copying.  Any other clone error
+ * (an ONTAP refusal, I/O) fails the conversion: copying a disk over NFS
+ * behind the user's back would hide the problem. */
 static bool
 exec_clone_unsupported (int r)
 {
-    return r == -EOPNOTSUPP || r == -ENOTSUP || r == -EXDEV || r == -EINVAL ||
-           r == -ENOSYS || r == -ENOTTY;
+    return r == -EOPNOTSUPP || r == -ENOTSUP || r == -EXDEV;
 }
 
 struct exec_run {
@@ -427,6 +432,27 @@ out:
     return r;
 }
 
+/* Undo the renames of companion files when the MAIN rename fails.  Only
+ * possible when nothing was replaced: with replace the old files are
+ * gone, which the caller asked for. */
+static void
+exec_unrename (struct exec *x, bool replace)
+{
+    struct vmshift_error_save saved;
+
+    if (replace) {
+        return;
+    }
+    error_save (&saved);
+    for (size_t i = 0; i < x->nout; i++) {
+        if (x->out[i].committed) {
+            backend_unlink (x->dst, x->out[i].final_path);
+            x->out[i].committed = false;
+        }
+    }
+    error_restore (&saved);
+}
+
 int
 exec_commit (struct exec *x, bool replace)
 {
@@ -447,8 +473,10 @@ exec_commit (struct exec *x, bool replace)
             }
             r = backend_rename (x->dst, o->tmp_path, o->final_path, replace);
             if (r < 0) {
+                exec_unrename (x, replace);
                 return r;
             }
+            o->committed = true;
             free (o->tmp_path);
             o->tmp_path = NULL;
         }

@@ -37,6 +37,7 @@ struct exec_out {
     char *tmp_path;
     struct be_file *f;
     int role;
+    bool committed;             /* renamed to final_path by this run */
 };
 
 struct exec {

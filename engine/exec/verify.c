@@ -14,14 +14,25 @@
 int
 verify_open (struct backend *be, const char *path, struct verify_side *s)
 {
+    struct beio *io;
+    int r;
+
+    memset (s, 0, sizeof *s);
+    r = beio_open (be, path, &io);
+    if (r < 0) {
+        return r;
+    }
+    return verify_open_io (io, s);
+}
+
+int
+verify_open_io (struct beio *io, struct verify_side *s)
+{
     int r;
 
     memset (s, 0, sizeof *s);
     fmt_extents_init (&s->map);
-    r = beio_open (be, path, &s->io);
-    if (r < 0) {
-        return r;
-    }
+    s->io = io;
     r = fmt_read_map (beio_fmt (s->io), FMT_UNKNOWN, &s->map, &s->info);
     if (r == 0) {
         r = fmt_extents_check (&s->map);

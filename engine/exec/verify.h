@@ -27,6 +27,8 @@ struct verify_report {
 };
 
 int verify_open (struct backend *be, const char *path, struct verify_side *s);
+/* Same over an opened io (owned by the side from now on, even on failure). */
+int verify_open_io (struct beio *io, struct verify_side *s);
 void verify_close (struct verify_side *s);
 int verify_compare (struct verify_side *a, struct verify_side *b, bool full,
                     struct verify_report *rep);

@@ -12,7 +12,7 @@ cli_errno_to_exit (int err)
 {
     switch (err) {
     case EINVAL: case ENOTSUP: case EFBIG: case EPROTO: case ENOENT:
-    case EILSEQ: case ENOEXEC:
+    case EILSEQ: case ENOEXEC: case EXDEV: case EACCES: case EPERM:
         return EXIT_INPUT;
     case EEXIST: case ENOSPC: case EROFS: case EISDIR: case ENOTDIR:
         return EXIT_TARGET;

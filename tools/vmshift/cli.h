@@ -7,6 +7,7 @@
  *      verify: images differ)
  *   2  usage error (bad option or argument)
  *   3  input error: bad or unsupported source, corrupt file, bad config
+ *      or credentials, source and target on different ONTAP volumes
  *   4  target error: exists (without --force), cannot be written
  *   5  system or I/O error, or a remote service failed (ONTAP, NFS)
  */
