@@ -26,7 +26,7 @@ make_vmdk "$v1/src" disk 32
 make_vmdk "$v1/src" disk2 24
 sum0=$(md5sum < "$v1/src/disk-flat.vmdk")
 # our names carry the host name as vmshift spells it (engine/exec/exec.c)
-cfg='' fsrc='' fvol=''
+cfg='' fsrc='' fvol='' warn_ok=''
 host=$(uname -n | cut -c1-63 | sed 's/[^A-Za-z0-9-]/-/g')
 
 # ------------------------------------------------------------- helpers
@@ -124,6 +124,20 @@ snapshots_balanced() {   # EXPECTED-CREATED ("any" for at least one)
 
 fmt_of() { echo "${1##*.}"; }
 
+# Every request that got an injected fault was sent again later and then
+# succeeded (the simulator injects before doing anything, so a recovery
+# always repeats the request; the create calls only after looking).
+all_redone() {
+    log_lines | jq -rs '. as $l | range(0; length) as $i | $l[$i] |
+        select(.fault != null) | . as $a |
+        select([$l[$i + 1:][] | select(.method == $a.method and
+            .path == $a.path and .query == $a.query and .status >= 200 and
+            .status < 300)] | length == 0) |
+        "\(.method) \(.path) (\(.fault))"' > "$tmp/notredone"
+    [ ! -s "$tmp/notredone" ] ||
+        fail "$case_name: faulted requests never redone: $(cat "$tmp/notredone")"
+}
+
 # A conversion that must succeed: exit 0, target identical to the source
 # (qemu-img compare + virtual size), valid, no temporaries or snapshots.
 conv_ok() {   # TARGET-PATH-IN-VOL1 [VMSHIFT-ARGS...]
@@ -131,7 +145,11 @@ conv_ok() {   # TARGET-PATH-IN-VOL1 [VMSHIFT-ARGS...]
     "$VMSHIFT" --config "${cfg:-$VMSHIFT_TESTENV_CONFIG}" convert "$@" \
         "$src" "ontap://testenv/vol1/$_t" > "$tmp/out" 2> "$tmp/err" ||
         fail "$case_name: conversion failed: $(cat "$tmp/err")"
+    # a recovered fault needs no warning (unless the case allows one)
+    [ -n "$warn_ok" ] || [ ! -s "$tmp/err" ] ||
+        fail "$case_name: warnings: $(cat "$tmp/err")"
     check_target "$_t" src/disk.vmdk
+    all_redone
 }
 
 check_target() {   # TARGET-PATH-IN-VOL1 SOURCE-PATH-IN-VOL1
@@ -256,6 +274,7 @@ tctl '{"ebusy_count": 3}'
 check_target qvhdx/busy1.vhdx src/disk.vmdk
 check_target qvhdx/busy2.vhdx src/disk2.vmdk
 [ "$(faults ebusy)" = 3 ] || fail "$case_name: $(faults ebusy) refusals, want 3"
+all_redone
 snapshots_balanced 1
 no_blind_repost
 echo "  $case_name: 3 refusals, two disks recovered"
@@ -265,7 +284,10 @@ echo "  $case_name: 3 refusals, two disks recovered"
 # looked up, the clone is sent again
 begin "hidden snapshot and clone jobs"
 tctl '{"hide_jobs": 2}'
+warn_ok=1
 conv_ok qraw/hidden.raw
+warn_ok=''
+grep -q "clone job vanished" "$tmp/err" || fail "$case_name: no word of the vanished clone job"
 [ "$(with_status 404 GET /api/cluster/jobs/)" -ge 2 ] || fail "$case_name: jobs were not hidden"
 [ "$(req_count POST /api/storage/file/clone)" -ge 2 ] || fail "$case_name: the clone was not redone"
 snapshots_balanced 1
