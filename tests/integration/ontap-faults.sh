@@ -124,6 +124,12 @@ snapshots_balanced() {   # EXPECTED-CREATED ("any" for at least one)
 
 fmt_of() { echo "${1##*.}"; }
 
+# every data byte cloned: a fault never turns into copying over NFS
+all_shared() {
+    jq -e '[.] | flatten | all(.all_shared == true and .bytes_copied == 0)' \
+        "$tmp/out" >/dev/null || fail "$case_name: data was copied: $(cat "$tmp/out")"
+}
+
 # Every request that got an injected fault was sent again later and then
 # succeeded (the simulator injects before doing anything, so a recovery
 # always repeats the request; the create calls only after looking).
@@ -142,9 +148,10 @@ all_redone() {
 # (qemu-img compare + virtual size), valid, no temporaries or snapshots.
 conv_ok() {   # TARGET-PATH-IN-VOL1 [VMSHIFT-ARGS...]
     _t=$1; shift
-    "$VMSHIFT" --config "${cfg:-$VMSHIFT_TESTENV_CONFIG}" convert "$@" \
+    "$VMSHIFT" --config "${cfg:-$VMSHIFT_TESTENV_CONFIG}" convert --json "$@" \
         "$src" "ontap://testenv/vol1/$_t" > "$tmp/out" 2> "$tmp/err" ||
         fail "$case_name: conversion failed: $(cat "$tmp/err")"
+    all_shared
     # a recovered fault needs no warning (unless the case allows one)
     [ -n "$warn_ok" ] || [ ! -s "$tmp/err" ] ||
         fail "$case_name: warnings: $(cat "$tmp/err")"
@@ -267,10 +274,12 @@ done
 # split-load refusals (EBUSY), two disks converted by two workers
 begin "EBUSY"
 tctl '{"ebusy_count": 3}'
-"$VMSHIFT" --config "$VMSHIFT_TESTENV_CONFIG" convert --parallel 2 \
+"$VMSHIFT" --config "$VMSHIFT_TESTENV_CONFIG" convert --json --parallel 2 \
     "$src" ontap://testenv/vol1/qvhdx/busy1.vhdx \
     ontap://testenv/vol1/src/disk2.vmdk ontap://testenv/vol1/qvhdx/busy2.vhdx \
     > "$tmp/out" 2> "$tmp/err" || fail "$case_name: $(cat "$tmp/err")"
+[ "$(jq length "$tmp/out")" = 2 ] || fail "$case_name: not two records"
+all_shared
 check_target qvhdx/busy1.vhdx src/disk.vmdk
 check_target qvhdx/busy2.vhdx src/disk2.vmdk
 [ "$(faults ebusy)" = 3 ] || fail "$case_name: $(faults ebusy) refusals, want 3"
@@ -372,6 +381,26 @@ wait "$pid"
 check_failed $? "creating snapshot.*HTTP 500" qraw/faillookup.raw
 [ "$(faults 5xx GET /api/storage/volumes/)" = 4 ] || fail "$case_name: not four failed lookups"
 snapshots_balanced 1
+
+# the snapshot cannot be deleted: the target is complete (exit 0), the
+# warning names the snapshot, and the next run on this host removes it
+# (its name carries a pid that is gone)
+begin "snapshot delete always fails"
+tctl '{"error_rate": 1, "fault_match": "DELETE /api/storage/volumes/"}'
+"$VMSHIFT" --config "$VMSHIFT_TESTENV_CONFIG" convert "$src" \
+    ontap://testenv/vol1/qraw/faildel.raw > "$tmp/out" 2> "$tmp/err" ||
+    fail "$case_name: the conversion failed: $(cat "$tmp/err")"
+grep -q "warning: cannot delete snapshot 'vmshift_${host}_" "$tmp/err" ||
+    fail "$case_name: no warning: $(cat "$tmp/err")"
+[ "$(req_count DELETE /api/storage/volumes/)" = 4 ] || fail "$case_name: not 4 DELETE attempts"
+[ "$(find "$v1/.snapshot" -mindepth 1 -maxdepth 1 | wc -l)" = 1 ] ||
+    fail "$case_name: the snapshot is not there"
+echo "  $case_name: $(cat "$tmp/err")"
+tctl '{"error_rate": 0}'
+conv_ok qraw/faildel2.raw
+[ "$(with_status 200 DELETE /api/storage/volumes/)" = 2 ] ||
+    fail "$case_name: the next run did not delete both snapshots"
+echo "  $case_name: the next run removed it"
 
 begin "persistent 5xx on the clone"
 tctl '{"error_rate": 1, "fault_match": "POST /api/storage/file/clone"}'
