@@ -21,10 +21,13 @@ requires qemu-img jq curl openssl md5sum
 tmpdir
 need_testenv
 v1=$(vol_dir vol1)
-src=ontap://testenv/vol1/src/disk.vmdk
-make_vmdk "$v1/src" disk 32
-make_vmdk "$v1/src" disk2 24
-sum0=$(md5sum < "$v1/src/disk-flat.vmdk")
+# names unique to this run: the test may run on an environment the
+# caller exported and reuses (new qtrees must really be new)
+R=faults-$$
+src=ontap://testenv/vol1/$R/disk.vmdk
+make_vmdk "$v1/$R" disk 32
+make_vmdk "$v1/$R" disk2 24
+sum0=$(md5sum < "$v1/$R/disk-flat.vmdk")
 cfg='' fsrc='' fvol='' warn_ok=''
 # our names carry the host name as vmshift spells it (engine/exec/exec.c)
 host=$(uname -n | cut -c1-63 | sed 's/[^A-Za-z0-9-]/-/g')
@@ -152,7 +155,7 @@ conv_ok() {   # TARGET-PATH-IN-VOL1 [VMSHIFT-ARGS...]
     # a recovered fault needs no warning (unless the case allows one)
     [ -n "$warn_ok" ] || [ ! -s "$tmp/err" ] ||
         fail "$case_name: warnings: $(cat "$tmp/err")"
-    check_target "$_t" src/disk.vmdk
+    check_target "$_t" "$R/disk.vmdk"
     all_redone
 }
 
@@ -217,7 +220,7 @@ at_least() {   # N COMMAND...: print 1 when COMMAND prints >= N
 # know exactly which jobs a conversion starts: snapshot, clone(s), delete.
 for f in raw qcow2 vhdx; do
     begin "baseline $f"
-    conv_ok "q$f/base.$f"
+    conv_ok "q$f/$R/base.$f"
     snapshots_balanced 1
 done
 
@@ -228,7 +231,7 @@ echo "transient faults:"
 # 5xx on GETs (seeded): retried with backoff
 begin "5xx on GETs"
 tctl '{"error_rate": 0.3, "seed": 11, "fault_match": "GET /api/"}'
-conv_ok qvhdx/get5xx.vhdx
+conv_ok "qvhdx/$R/get5xx.vhdx"
 [ "$(faults 5xx GET /api/)" -ge 2 ] || fail "$case_name: fewer than two 5xx injected"
 snapshots_balanced 1
 echo "  $case_name: $(faults 5xx) injected, recovered"
@@ -237,7 +240,7 @@ echo "  $case_name: $(faults 5xx) injected, recovered"
 # the clone (resent: the same ranges again give the same file)
 begin "5xx on POSTs"
 tctl '{"error_rate": 0.5, "seed": 52, "fault_match": "POST /api/storage/"}'
-conv_ok qnew5xx/post5xx.qcow2
+conv_ok "qn5xx$$/post5xx.qcow2"
 for p in /api/storage/volumes/ /api/storage/qtrees /api/storage/file/clone; do
     [ "$(faults 5xx POST "$p")" -ge 1 ] || fail "$case_name: no 5xx on POST $p (pick another seed)"
 done
@@ -255,8 +258,8 @@ for c in "POST /api/storage/volumes:1:raw" "POST /api/storage/qtrees:1:raw" \
     k=$((k + 1))
     begin "drop $n x $m"
     tctl "{\"drop_count\": $n, \"fault_match\": \"$m\"}"
-    q=q$f
-    case $m in *qtrees*) q=qdrop ;; esac
+    q=q$f/$R
+    case $m in *qtrees*) q=qdrop$$ ;; esac
     conv_ok "$q/drop$k.$f"
     [ "$(faults drop)" = "$n" ] || fail "$case_name: $(faults drop) drops, want $n"
     no_blind_repost
@@ -271,13 +274,13 @@ done
 begin "EBUSY"
 tctl '{"ebusy_count": 3}'
 "$VMSHIFT" --config "$VMSHIFT_TESTENV_CONFIG" convert --json --parallel 2 \
-    "$src" ontap://testenv/vol1/qvhdx/busy1.vhdx \
-    ontap://testenv/vol1/src/disk2.vmdk ontap://testenv/vol1/qvhdx/busy2.vhdx \
+    "$src" "ontap://testenv/vol1/qvhdx/$R/busy1.vhdx" \
+    "ontap://testenv/vol1/$R/disk2.vmdk" "ontap://testenv/vol1/qvhdx/$R/busy2.vhdx" \
     > "$tmp/out" 2> "$tmp/err" || fail "$case_name: $(cat "$tmp/err")"
 [ "$(jq length "$tmp/out")" = 2 ] || fail "$case_name: not two records"
 all_shared
-check_target qvhdx/busy1.vhdx src/disk.vmdk
-check_target qvhdx/busy2.vhdx src/disk2.vmdk
+check_target "qvhdx/$R/busy1.vhdx" "$R/disk.vmdk"
+check_target "qvhdx/$R/busy2.vhdx" "$R/disk2.vmdk"
 [ "$(faults ebusy)" = 3 ] || fail "$case_name: $(faults ebusy) refusals, want 3"
 all_redone
 snapshots_balanced 1
@@ -289,7 +292,7 @@ echo "  $case_name: 3 refusals, two disks recovered"
 begin "hidden snapshot and clone jobs"
 tctl '{"hide_jobs": 2}'
 warn_ok=1
-conv_ok qraw/hidden.raw
+conv_ok "qraw/$R/hidden.raw"
 warn_ok=''
 grep -q "clone job vanished" "$tmp/err" || fail "$case_name: no word of the vanished clone job"
 [ "$(with_status 404 GET /api/cluster/jobs/)" -ge 2 ] || fail "$case_name: jobs were not hidden"
@@ -301,13 +304,13 @@ echo "  $case_name: recovered"
 begin "hidden delete job"
 j0=$(counter jobs_created)
 tctl '{"job_duration_ms": 1000}'
-start_bg qqcow2/hiddel.qcow2
+start_bg "qqcow2/$R/hiddel.qcow2"
 wait_for_count "the clone job" at_least 2 jobs_since "$j0"
 # a short delete job: its resent DELETE must find the snapshot gone
 tctl '{"hide_jobs": 1, "job_duration_ms": 50}'
 wait "$pid" || fail "$case_name: $(cat "$tmp/err")"
 [ ! -s "$tmp/err" ] || fail "$case_name: warnings: $(cat "$tmp/err")"
-check_target qqcow2/hiddel.qcow2 src/disk.vmdk
+check_target "qqcow2/$R/hiddel.qcow2" "$R/disk.vmdk"
 [ "$(with_status 404 GET /api/cluster/jobs/)" -ge 1 ] || fail "$case_name: the delete job was not hidden"
 snapshots_balanced 1
 echo "  $case_name: recovered"
@@ -317,7 +320,7 @@ begin "slow jobs, dropped poll"
 cfg=$tmp/rt1.json
 jq '.profiles.testenv.return_timeout = 1' "$VMSHIFT_TESTENV_CONFIG" > "$cfg"
 tctl '{"job_duration_ms": 1500, "drop_count": 1, "fault_match": "GET /api/cluster/jobs"}'
-conv_ok qqcow2/slow.qcow2
+conv_ok "qqcow2/$R/slow.qcow2"
 cfg=''
 [ "$(with_status 202 POST /api/storage/file/clone)" -ge 1 ] || fail "$case_name: the clone was not asynchronous"
 [ "$(with_status 200 GET /api/cluster/jobs/)" -ge 3 ] || fail "$case_name: jobs were not polled"
@@ -328,7 +331,7 @@ echo "  $case_name: recovered"
 # latency on every reply
 begin "latency"
 tctl '{"delay_ms": 250}'
-conv_ok qvhdx/slowreply.vhdx
+conv_ok "qvhdx/$R/slowreply.vhdx"
 fast=$(log_lines | jq -r 'select((.path | startswith("/api/")) and .duration_ms < 250) | .path' | wc -l)
 [ "$fast" = 0 ] || fail "$case_name: $fast replies were not delayed"
 snapshots_balanced 1
@@ -343,16 +346,16 @@ echo "permanent faults:"
 begin "clone job failure"
 j0=$(counter jobs_created)
 tctl '{"job_duration_ms": 1500}'
-start_bg qraw/failclone.raw
+start_bg "qraw/$R/failclone.raw"
 wait_for_count "the snapshot job" jobs_since "$j0"
 tctl '{"fail_jobs": 1, "job_duration_ms": 200}'
 wait "$pid"
-check_failed $? "clon.*fail_jobs" qraw/failclone.raw
+check_failed $? "clon.*fail_jobs" "qraw/$R/failclone.raw"
 snapshots_balanced 1
 
 begin "snapshot job failure"
 tctl '{"fail_jobs": 1}'
-conv_fail "creating snapshot.*fail_jobs" qraw/failsnap.raw
+conv_fail "creating snapshot.*fail_jobs" "qraw/$R/failsnap.raw"
 snapshots_balanced 0
 [ "$(req_count DELETE /api/storage/volumes/)" = 0 ] || fail "$case_name: deleted a snapshot it never made"
 
@@ -364,12 +367,12 @@ snapshots_balanced 0
 begin "snapshot lookup fails after create"
 j0=$(counter jobs_created)
 tctl '{"job_duration_ms": 1500}'
-start_bg qraw/faillookup.raw
+start_bg "qraw/$R/faillookup.raw"
 wait_for_count "the snapshot job" jobs_since "$j0"
 tctl '{"error_rate": 0.9, "seed": 36, "fault_match": "GET /api/storage/volumes/",
     "job_duration_ms": 200}'
 wait "$pid"
-check_failed $? "creating snapshot.*HTTP 500" qraw/faillookup.raw
+check_failed $? "creating snapshot.*HTTP 500" "qraw/$R/faillookup.raw"
 [ "$(faults 5xx GET /api/storage/volumes/)" = 4 ] || fail "$case_name: not four failed lookups"
 snapshots_balanced 1
 
@@ -379,7 +382,7 @@ snapshots_balanced 1
 begin "snapshot delete always fails"
 tctl '{"error_rate": 1, "fault_match": "DELETE /api/storage/volumes/"}'
 "$VMSHIFT" --config "$VMSHIFT_TESTENV_CONFIG" convert "$src" \
-    ontap://testenv/vol1/qraw/faildel.raw > "$tmp/out" 2> "$tmp/err" ||
+    "ontap://testenv/vol1/qraw/$R/faildel.raw" > "$tmp/out" 2> "$tmp/err" ||
     fail "$case_name: the conversion failed: $(cat "$tmp/err")"
 grep -q "warning: cannot delete snapshot 'vmshift_${host}_" "$tmp/err" ||
     fail "$case_name: no warning: $(cat "$tmp/err")"
@@ -388,28 +391,28 @@ grep -q "warning: cannot delete snapshot 'vmshift_${host}_" "$tmp/err" ||
     fail "$case_name: the snapshot is not there"
 echo "  $case_name: $(cat "$tmp/err")"
 tctl '{"error_rate": 0}'
-conv_ok qraw/faildel2.raw
+conv_ok "qraw/$R/faildel2.raw"
 [ "$(with_status 200 DELETE /api/storage/volumes/)" = 2 ] ||
     fail "$case_name: the next run did not delete both snapshots"
 echo "  $case_name: the next run removed it"
 
 begin "persistent 5xx on the clone"
 tctl '{"error_rate": 1, "fault_match": "POST /api/storage/file/clone"}'
-conv_fail "file/clone.*HTTP 500" qqcow2/fail5xx.qcow2
+conv_fail "file/clone.*HTTP 500" "qqcow2/$R/fail5xx.qcow2"
 [ "$(req_count POST /api/storage/file/clone)" = 4 ] ||
     fail "$case_name: $(req_count POST /api/storage/file/clone) clone attempts, want 4"
 snapshots_balanced 1
 
 begin "snapshot POST always dropped"
 tctl '{"drop_count": 100, "fault_match": "POST /api/storage/volumes"}'
-conv_fail "creating snapshot.*connection" qraw/faildrop.raw
+conv_fail "creating snapshot.*connection" "qraw/$R/faildrop.raw"
 no_blind_repost
 [ "$amb" = 4 ] || fail "$case_name: not 4 attempts, each looked up before the next"
 snapshots_balanced 0
 
 begin "missing source"
-fsrc=ontap://testenv/vol1/nope/disk.vmdk
-conv_fail "nope/disk.vmdk.*(NOENT|not found|no such)" qraw/nope.raw
+fsrc=ontap://testenv/vol1/$R/nope/disk.vmdk
+conv_fail "nope/disk.vmdk.*(NOENT|not found|no such)" "qraw/$R/nope.raw"
 fsrc=''
 snapshots_balanced 1
 
@@ -418,7 +421,7 @@ cp "$VMSHIFT_TESTENV_PASSWORD_FILE" "$tmp/pw"
 chmod 644 "$tmp/pw"
 cfg=$tmp/pw.json
 jq --arg p "$tmp/pw" '.profiles.testenv.password_file = $p' "$VMSHIFT_TESTENV_CONFIG" > "$cfg"
-conv_fail "password file.*mode 0644" qraw/pwmode.raw
+conv_fail "password file.*mode 0644" "qraw/$R/pwmode.raw"
 cfg=''
 [ "$(api_total)" = 0 ] || fail "$case_name: requests were sent"
 
@@ -428,14 +431,14 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=some other CA" \
     fail "cannot make a CA"
 cfg=$tmp/ca.json
 jq --arg p "$tmp/other-ca.pem" '.profiles.testenv.ca_file = $p' "$VMSHIFT_TESTENV_CONFIG" > "$cfg"
-conv_fail "TLS.*certificate" qraw/ca.raw
+conv_fail "TLS.*certificate" "qraw/$R/ca.raw"
 cfg=''
 [ "$(api_total)" = 0 ] || fail "$case_name: a request got through TLS"
 
 begin "FlexGroup"
 fg=$VMSHIFT_TESTENV_FLEXGROUP
-make_vmdk "$(vol_dir "$fg")/src" disk 24
-fsrc=ontap://testenv/$fg/src/disk.vmdk fvol=$fg
+make_vmdk "$(vol_dir "$fg")/$R" disk 24
+fsrc=ontap://testenv/$fg/$R/disk.vmdk fvol=$fg
 conv_fail "flexgroup.*FlexVol" q/fg.raw
 fsrc='' fvol=''
 [ "$(req_count POST /api/storage/)" = 0 ] || fail "$case_name: something was created"
@@ -468,24 +471,24 @@ rerun() {   # TARGET-PATH-IN-VOL1
 begin "kill during snapshot create"
 j0=$(counter jobs_created)
 tctl '{"job_duration_ms": 3000}'
-start_bg qraw/k-snap.raw
+start_bg "qraw/$R/k-snap.raw"
 wait_for_count "the snapshot job" jobs_since "$j0"
 kill9
 tctl '{"job_duration_ms": 200}'
 wait_for_count "the snapshot" at_least $((snaps0 + 1)) counter snapshots_created
 [ -n "$(snap_of "$pid")" ] || fail "$case_name: no snapshot of the killed run"
-rerun qraw/k-snap.raw
+rerun "qraw/$R/k-snap.raw"
 
 # during the clone job: temporary and snapshot exist
 begin "kill during clone"
 j0=$(counter jobs_created)
 tctl '{"job_duration_ms": 3000}'
-start_bg qvhdx/k-clone.vhdx
+start_bg "qvhdx/$R/k-clone.vhdx"
 wait_for_count "the clone job" at_least 2 jobs_since "$j0"
 kill9
-[ -n "$(tmp_of qvhdx "$pid")" ] || fail "$case_name: no temporary after the kill"
+[ -n "$(tmp_of "qvhdx/$R" "$pid")" ] || fail "$case_name: no temporary after the kill"
 [ -n "$(snap_of "$pid")" ] || fail "$case_name: no snapshot after the kill"
-rerun qvhdx/k-clone.vhdx
+rerun "qvhdx/$R/k-clone.vhdx"
 
 # during the metadata writes: the NFS server is stopped once the clone
 # job exists, so vmshift blocks at its first NFS call after the clone
@@ -497,19 +500,19 @@ gpid=$(cat "$VMSHIFT_TESTENV_DIR/ganesha.pid" 2>/dev/null) ||
 cleanup_fn kill -CONT "$gpid"
 j0=$(counter jobs_created)
 tctl '{"job_duration_ms": 1500}'
-start_bg qqcow2/k-meta.qcow2
+start_bg "qqcow2/$R/k-meta.qcow2"
 wait_for_count "the clone job" at_least 2 jobs_since "$j0"
 kill -STOP "$gpid"
 wait_for_count "the clone reply" with_status 201 POST /api/storage/file/clone
 sleep 0.3
 kill9
 kill -CONT "$gpid"
-t=$(tmp_of qqcow2 "$pid")
+t=$(tmp_of "qqcow2/$R" "$pid")
 [ -n "$t" ] || fail "$case_name: no temporary after the kill"
 [ "$(head -c 4 "$t" | od -An -tx1 | tr -d ' ')" != 514649fb ] ||
     fail "$case_name: the temporary already has a qcow2 header"
 [ -n "$(snap_of "$pid")" ] || fail "$case_name: no snapshot after the kill"
-rerun qqcow2/k-meta.qcow2
+rerun "qqcow2/$R/k-meta.qcow2"
 
 # during the snapshot delete: the target is complete and renamed, the
 # delete job finishes on its own; a rerun then refuses to replace the
@@ -517,21 +520,21 @@ rerun qqcow2/k-meta.qcow2
 begin "kill during snapshot delete"
 j0=$(counter jobs_created)
 tctl '{"job_duration_ms": 600}'
-start_bg qraw/k-del.raw
+start_bg "qraw/$R/k-del.raw"
 wait_for_count "the clone job" at_least 2 jobs_since "$j0"
 tctl '{"job_duration_ms": 2500}'
 wait_for_count "the delete job" at_least 3 jobs_since "$j0"
 kill9
 tctl '{"job_duration_ms": 200}'
 wait_for_count "the delete" at_least $((dels0 + 1)) counter snapshots_deleted
-check_target qraw/k-del.raw src/disk.vmdk
+check_target "qraw/$R/k-del.raw" "$R/disk.vmdk"
 "$VMSHIFT" --config "$VMSHIFT_TESTENV_CONFIG" convert "$src" \
-    ontap://testenv/vol1/qraw/k-del.raw > "$tmp/out" 2> "$tmp/err"
+    "ontap://testenv/vol1/qraw/$R/k-del.raw" > "$tmp/out" 2> "$tmp/err"
 [ $? = 4 ] || fail "$case_name: rerun over the complete target: $(cat "$tmp/err")"
 grep -q "already exists" "$tmp/err" || fail "$case_name: unclear: $(cat "$tmp/err")"
-check_target qraw/k-del.raw src/disk.vmdk
+check_target "qraw/$R/k-del.raw" "$R/disk.vmdk"
 echo "  $case_name: target complete, rerun refuses to replace it"
 
-[ "$(md5sum < "$v1/src/disk-flat.vmdk")" = "$sum0" ] || fail "the source changed"
+[ "$(md5sum < "$v1/$R/disk-flat.vmdk")" = "$sum0" ] || fail "the source changed"
 sim_quiet
 echo "ontap faults ok"
