@@ -170,6 +170,36 @@ od_remove_stale_snapshots (struct od_run *run, const char *host)
     ontap_snapshot_vec_free (&v);
 }
 
+/* Creating failed, but the snapshot may exist all the same: the POST
+ * may have worked before the lookup that follows it failed, or its
+ * answer may have been lost.  Look it up by name and delete it, so a
+ * failed run leaves no snapshot behind.  If even that fails, the next
+ * run on this host removes it (its name carries our pid). */
+static void
+od_snapshot_forget (struct od_run *run)
+{
+    struct vmshift_error_save saved;
+    struct ontap_snapshot s;
+    int r;
+
+    error_save (&saved);
+    r = ontap_snapshot_find (run->client, &run->vol, run->snap_name, &s);
+    if (r == 0) {
+        r = ontap_snapshot_delete (run->client, &run->vol, &s);
+        if (r == 0) {
+            log_msg (&run->h->log, LOG_INFO, "deleted snapshot '%s' of volume "
+                     "'%s' made by the failed create", s.name, run->vol.name);
+        }
+        ontap_snapshot_release (&s);
+    }
+    if (r < 0 && r != -ENOENT) {
+        log_msg (&run->h->log, LOG_WARN, "snapshot '%s' of volume '%s' may be "
+                 "left behind (a later run on this host removes it): %s",
+                 run->snap_name, run->vol.name, vmshift_get_error ());
+    }
+    error_restore (&saved);
+}
+
 static int
 od_snapshot (struct od_run *run)
 {
@@ -201,7 +231,8 @@ od_snapshot (struct od_run *run)
         r = ontap_snapshot_create (run->client, &run->vol, run->snap_name,
                                    "vmshift convert", &run->snap);
         if (r < 0) {
-            error_prepend ("creating snapshot of volume '%s': ", run->vol.name);
+            /* the message already names the snapshot and the volume */
+            od_snapshot_forget (run);
             return r;
         }
         run->snap_created = true;

@@ -451,7 +451,7 @@ ontap_call (struct ontap_client *c, const char *method, const char *target,
     struct ontap_http_request rq = {
         .method = method, .target = target, .headers = hdr, .body = body,
         .body_len = body ? strlen (body) : 0,
-        .timeout_s = c->prof->return_timeout + 60,
+        .timeout_s = c->prof->return_timeout + 60, .idempotent = idem,
     };
 
     ontap_headers (c, body != NULL, hdr, &rq.n_headers);

@@ -81,7 +81,15 @@ ontap_errno_for_status (long status)
 int
 ontap_errno_for (long status, const char *code, const char *message)
 {
-    if (code) {
+    /* "Exists" is documented with 409 only.  A server error carrying it
+     * (the simulator's injected 500s do) cannot mean that our object
+     * exists: it is a server failure, which idempotent calls retry and
+     * create calls settle by looking.  Taken for EEXIST, it made a GET
+     * fail at once and a first snapshot POST fail as "exists". */
+    bool exists_on_5xx = code && strcmp (code, "1") == 0 &&
+                         status >= 500 && status <= 599;
+
+    if (code && !exists_on_5xx) {
         for (size_t i = 0; i < sizeof ontap_common_codes /
              sizeof ontap_common_codes[0]; i++) {
             if (strcmp (code, ontap_common_codes[i].code) == 0) {

@@ -287,6 +287,15 @@ ontap_curl_send (struct ontap_transport *t, const struct ontap_http_request *rq,
         curl_easy_setopt (cu->h, CURLOPT_URL, url);
         curl_easy_setopt (cu->h, CURLOPT_HTTPHEADER, hl);
         curl_easy_setopt (cu->h, CURLOPT_TIMEOUT, (long) rq->timeout_s);
+        /* libcurl resends a request by itself when a reused connection
+         * turns out dead before any reply byte (it cannot tell a server
+         * that closed an idle connection from one that got the request
+         * and then dropped it).  A snapshot POST resent that way is a
+         * blind repeat, which the fault tests caught: send calls that
+         * are not idempotent on a new connection, where libcurl never
+         * retries, so a lost reply reaches the caller, who looks first. */
+        curl_easy_setopt (cu->h, CURLOPT_FRESH_CONNECT,
+                          rq->idempotent ? 0L : 1L);
         rc = curl_easy_perform (cu->h);
         if (rc == CURLE_OK) {
             curl_easy_getinfo (cu->h, CURLINFO_RESPONSE_CODE, &status);

@@ -140,6 +140,8 @@ struct ontap_http_request {
     const char *body;           /* NULL: no body */
     size_t body_len;
     unsigned timeout_s;         /* whole exchange */
+    bool idempotent;            /* false: the transport itself must never
+                                 * send it twice (see http.c) */
 };
 
 struct ontap_http_response {

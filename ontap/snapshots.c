@@ -124,6 +124,40 @@ ontap_snapshot_body (const char *name, const char *comment, char **out)
     return *out ? 0 : -EFBIG;
 }
 
+/* The job vanished: the snapshot itself tells.  Not there yet is not
+ * "never made": the job may still be running out of sight, so look a
+ * few times with backoff before calling it an ambiguous failure (which
+ * the caller settles by looking once more and then resending).  Taking
+ * the first miss for a failure left the job to create the snapshot
+ * after the run had given up on it. */
+static int
+ontap_snapshot_settle (struct ontap_client *c, const struct ontap_volume *v,
+                       const char *name)
+{
+    struct ontap_retry_policy rp;
+    struct ontap_snapshot s;
+    int r;
+
+    ontap_client_get_retry (c, &rp);
+    for (unsigned i = 0;; i++) {
+        r = ontap_snapshot_find (c, v, name, &s);
+        if (r == 0) {
+            ontap_snapshot_release (&s);
+            return 0;
+        }
+        if (r != -ENOENT || i + 1 >= rp.attempts) {
+            break;
+        }
+        clear_error ();
+        ontap_client_sleep (c, ontap_client_backoff (c, i));
+    }
+    if (r == -ENOENT) {
+        r = set_error (EIO, "the job creating snapshot '%s' vanished and the "
+                       "snapshot is not there", name);
+    }
+    return r;
+}
+
 /* One POST and its job.  A vanished job is settled by looking. */
 static int
 ontap_snapshot_post (struct ontap_client *c, const char *target,
@@ -132,7 +166,6 @@ ontap_snapshot_post (struct ontap_client *c, const char *target,
 {
     struct ontap_reply rep = { 0 };
     enum ontap_outcome oc;
-    struct ontap_snapshot s;
     int r = ontap_call (c, "POST", target, body, ONTAP_REQ_RETRY_BUSY, &rep);
 
     if (r < 0) {
@@ -141,10 +174,7 @@ ontap_snapshot_post (struct ontap_client *c, const char *target,
     r = ontap_async_finish (c, &rep, "creating a snapshot", &oc);
     ontap_reply_release (&rep);
     if (r == 0 && oc == ONTAP_UNKNOWN) {
-        /* The job vanished: the snapshot itself tells. */
-        if ((r = ontap_snapshot_find (c, v, name, &s)) == 0) {
-            ontap_snapshot_release (&s);
-        }
+        r = ontap_snapshot_settle (c, v, name);
     }
     return r;
 }

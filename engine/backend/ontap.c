@@ -145,6 +145,29 @@ be_ontap_rel (const char *p)
     return p;
 }
 
+/* The executor copies instead when a clone fails with an errno that
+ * means "cannot clone here" (EINVAL, EXDEV, ENOTSUP...; exec.c).  ONTAP
+ * answers a failed clone job, a refused range or a missing file with
+ * 400s that map to EINVAL, and a conversion then copied every byte over
+ * NFS with only a warning (found by the fault tests: a failed clone job
+ * "succeeded").  Only ONTAP saying the operation is not supported (no
+ * FlexClone license, a volume that cannot clone) is a missing
+ * capability; every other clone failure fails the conversion, with
+ * ONTAP's message kept. */
+static int
+be_ontap_clone_errno (int r)
+{
+    struct vmshift_error_save e;
+
+    if (r != -EINVAL && r != -EXDEV && r != -ENOSYS && r != -ENOTTY) {
+        return r;
+    }
+    error_save (&e);
+    e.errnum = EIO;
+    error_restore (&e);
+    return -EIO;
+}
+
 static int
 be_ontap_clone_ranges (struct be_file *dst, struct be_file *src,
                        const struct be_range *r, size_t n)
@@ -181,7 +204,7 @@ be_ontap_clone_ranges (struct be_file *dst, struct be_file *src,
     }
     o->rest_clone_calls += res.calls;
     free (cr);
-    return ret;
+    return be_ontap_clone_errno (ret);
 }
 
 static void

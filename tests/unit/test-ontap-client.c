@@ -105,6 +105,54 @@ Test (client, get_gives_up_after_attempts)
     ontap_client_free (c);
 }
 
+/* The transport learns which requests it must never send twice itself
+ * (http.c then uses a fresh connection: libcurl silently resends a
+ * request whose reused connection died, a blind repeat of a POST). */
+Test (client, transport_told_what_is_idempotent)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = client (f, &clk);
+    struct ontap_reply rep = { 0 };
+
+    for (int i = 0; i < 4; i++) {
+        fake_push (f, 200, "{}");
+    }
+    cr_assert_eq (ontap_call (c, "GET", "/api/x", NULL, 0, &rep), 0);
+    ontap_reply_release (&rep);
+    cr_assert_eq (ontap_call (c, "POST", "/api/x", "{}", 0, &rep), 0);
+    ontap_reply_release (&rep);
+    cr_assert_eq (ontap_call (c, "POST", "/api/x", "{}", ONTAP_REQ_IDEMPOTENT,
+                              &rep), 0);
+    ontap_reply_release (&rep);
+    cr_assert_eq (ontap_call (c, "DELETE", "/api/x", NULL, 0, &rep), 0);
+    ontap_reply_release (&rep);
+    cr_assert (f->reqs[0].idempotent);
+    cr_assert (!f->reqs[1].idempotent);
+    cr_assert (f->reqs[2].idempotent);
+    cr_assert (!f->reqs[3].idempotent);
+    ontap_client_free (c);
+}
+
+/* The simulator's injected 500s carry ONTAP code 1 ("exists"): still a
+ * server error, so a GET is retried (it failed at once before). */
+Test (client, get_retried_on_5xx_with_code_1)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = client (f, &clk);
+    struct ontap_version v;
+
+    fake_push (f, 500, "{\"error\": {\"message\": \"Simulated internal "
+               "error\", \"code\": \"1\"}}");
+    fake_push (f, 200, VERSION_OK);
+    cr_assert_eq (ontap_cluster_version (c, &v), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_eq (f->n_reqs, 2);
+    ontap_version_release (&v);
+    ontap_client_free (c);
+}
+
 Test (client, post_not_retried_on_5xx)
 {
     struct fake_transport *f = fake_new ();

@@ -34,6 +34,9 @@ static const struct {
     { 400, "3", "not supported", ENOTSUP },
     { 404, "4", "entry doesn't exist", ENOENT },
     { 500, "6", "user is not authorized", EACCES },
+    /* ... except "exists" on a server error: a server failure */
+    { 500, "1", "Simulated internal error", EIO },
+    { 503, "1", "internal error", EIO },
     { 409, "8", "resource in use", EBUSY },
     /* busy refusals by message */
     { 400, "13565966", "Reached maximum split load allowed on the node",

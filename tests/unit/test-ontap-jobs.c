@@ -245,6 +245,63 @@ Test (snapshots, create_found_after_lost_reply)
     ontap_client_free (c);
 }
 
+/* "Job not found" is unknown: the snapshot may still be on its way, so
+ * the client looks again before calling the POST failed. */
+Test (snapshots, create_job_vanished_snapshot_appears_later)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = ontap_test_client (f, &clk, NULL, NULL);
+    struct ontap_snapshot s;
+
+    fake_push (f, 202, JOB_LINK);
+    fake_push (f, 404, "{\"error\": {\"code\": \"4\", \"message\": \"entry "
+               "doesn't exist\"}}");
+    fake_push (f, 200, NO_REC);
+    fake_push (f, 200, SNAP_REC);
+    fake_push (f, 200, SNAP_REC);
+    cr_assert_eq (ontap_snapshot_create (c, &test_vol, "vmshift-1", NULL, &s),
+                  0, "%s", vmshift_internal_error_msg ());
+    cr_assert_str_eq (s.uuid, "snap-uuid");
+    cr_assert_eq (f->n_reqs, 5);
+    for (size_t i = 1; i < f->n_reqs; i++) {
+        cr_assert_str_eq (f->reqs[i].method, "GET", "request %zu", i);
+    }
+    cr_assert_eq (clk.n_sleeps, 1);
+    ontap_snapshot_release (&s);
+    ontap_client_free (c);
+}
+
+/* ... and when it never appears, the POST counts as an ambiguous
+ * failure: look once more, then resend. */
+Test (snapshots, create_job_vanished_snapshot_never_made)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = ontap_test_client (f, &clk, NULL, NULL);
+    size_t posts = 0;
+
+    fake_push (f, 202, JOB_LINK);
+    fake_push (f, 404, "{\"error\": {\"code\": \"4\", \"message\": \"entry "
+               "doesn't exist\"}}");
+    for (int i = 0; i < 5; i++) {
+        fake_push (f, 200, NO_REC);
+    }
+    fake_push (f, 201, JOB_LINK);
+    cr_assert_eq (ontap_snapshot_create (c, &test_vol, "vmshift-1", NULL,
+                                         NULL), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_eq (f->n_reqs, 8);
+    for (size_t i = 0; i < f->n_reqs; i++) {
+        posts += strcmp (f->reqs[i].method, "POST") == 0;
+    }
+    cr_assert_eq (posts, 2);
+    cr_assert_str_eq (f->reqs[7].method, "POST");
+    cr_assert_str_eq (f->reqs[6].method, "GET");
+    cr_assert_str_eq (f->reqs[6].target, SNAP_LIST);
+    ontap_client_free (c);
+}
+
 Test (snapshots, create_existing_is_an_error)
 {
     struct fake_transport *f = fake_new ();

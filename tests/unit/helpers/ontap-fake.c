@@ -38,6 +38,7 @@ fake_send (struct ontap_transport *t, const struct ontap_http_request *rq,
         q->method = strdup (rq->method);
         q->target = strdup (rq->target);
         q->body = rq->body ? fake_strndup0 (rq->body, rq->body_len) : NULL;
+        q->idempotent = rq->idempotent;
         for (size_t i = 0; i < rq->n_headers && i < 8; i++) {
             q->headers[q->n_headers++] = strdup (rq->headers[i]);
         }

@@ -30,6 +30,7 @@ struct fake_req {
     char *body;
     char *headers[8];
     size_t n_headers;
+    bool idempotent;            /* as the client marked it */
 };
 
 struct fake_reply {
