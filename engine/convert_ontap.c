@@ -75,40 +75,6 @@ od_hostname (char *buf, size_t n)
     }
 }
 
-/* "nfs://SERVER/JUNCTION?version=V&nfsport=P&mountport=M" */
-static int
-od_nfs_url (struct od_run *run)
-{
-    const struct ontap_nfs_opts *n = &run->prof->nfs;
-    char q[128] = "";
-    int len;
-
-    if (n->server == NULL) {
-        return set_error (EINVAL, "profile '%s' names no NFS data address "
-                          "(\"nfs\": {\"server\": ...})", run->prof->name);
-    }
-    if (run->vol.junction_path == NULL || run->vol.junction_path[0] != '/') {
-        return set_error (EINVAL, "volume '%s' is not mounted in the SVM "
-                          "namespace (no junction path), so it cannot be "
-                          "reached over NFS", run->vol.name);
-    }
-    len = snprintf (q, sizeof q, "?version=%u", n->version ? n->version : 3);
-    if (n->port) {
-        len += snprintf (q + len, sizeof q - (size_t) len, "&nfsport=%u",
-                         n->port);
-    }
-    if (n->mount_port) {
-        snprintf (q + len, sizeof q - (size_t) len, "&mountport=%u",
-                  n->mount_port);
-    }
-    if (asprintf (&run->nfs_url, "nfs://%s%s%s", n->server,
-                  run->vol.junction_path, q) < 0) {
-        run->nfs_url = NULL;
-        return set_error (ENOMEM, "out of memory");
-    }
-    return 0;
-}
-
 static int
 od_backend (struct od_run *run, struct ontap_client *client,
             struct backend **out)
@@ -221,8 +187,8 @@ od_snapshot (struct od_run *run)
         /* A snapshot to keep is named so that no later run takes it
          * for the leftover of a crashed one. */
         if ((run->o->keep_snapshot
-             ? asprintf (&run->snap_name, "vmshift-kept_%s_%lld", host,
-                         (long long) time (NULL))
+             ? asprintf (&run->snap_name, "vmshift-kept_%s_%ld_%lld", host,
+                         (long) getpid (), (long long) time (NULL))
              : asprintf (&run->snap_name, "vmshift_%s_%ld_%lld", host,
                          (long) getpid (), (long long) time (NULL))) < 0) {
             run->snap_name = NULL;
@@ -262,16 +228,30 @@ od_snapshot_done (struct od_run *run)
     run->t_snapshot_delete = exec_now () - t;
 }
 
+static enum ontap_security_style
+od_style (const struct vmshift_convert_opts *o, const char *target)
+{
+    const char *dot = strrchr (target, '.');
+
+    /* Hyper-V reaches its VHDX files over SMB: NTFS permissions. */
+    if (o->to == VMSHIFT_FMT_VHDX ||
+        (o->to == VMSHIFT_FMT_AUTO && dot && strcasecmp (dot, ".vhdx") == 0)) {
+        return ONTAP_SEC_NTFS;
+    }
+    return ONTAP_SEC_UNIX;
+}
+
 /* The first directory of a target path is a qtree, as on ONTAP where
  * qtrees appear as top-level directories of the volume. */
 static int
-od_qtrees (struct od_run *run, enum ontap_security_style style)
+od_qtrees (struct od_run *run)
 {
     double t = exec_now ();
 
     for (size_t i = 0; i < run->n; i++) {
         const char *p = run->disks[i].dst.path;
         const char *slash = strchr (p, '/');
+        enum ontap_security_style style;
         char *q;
         uint64_t id;
         bool seen = false;
@@ -294,9 +274,11 @@ od_qtrees (struct od_run *run, enum ontap_security_style style)
         if (q == NULL) {
             return set_error (ENOMEM, "out of memory");
         }
+        /* the style follows the first disk bound for this qtree */
+        style = od_style (run->o, run->disks[i].target);
         r = ontap_qtree_ensure (run->client, &run->vol, q, style, &id);
         if (r < 0) {
-            error_prepend ("qtree '%s' of volume '%s': ", q, run->vol.name);
+            error_prepend ("volume '%s': ", run->vol.name);
         } else {
             log_debug (&run->h->log, LOGM_ONTAP, "qtree '%s' id %" PRIu64
                        " (%s)", q, id, ontap_security_style_name (style));
@@ -344,6 +326,7 @@ od_convert_one (struct od_run *run, struct backend *be,
                 struct ontap_client *client, struct od_disk *d)
 {
     struct ontap_stats s0, s1;
+    uint64_t nfs0;
     struct convert_ctx c;
     char *src_path = NULL;
     int r;
@@ -367,6 +350,7 @@ od_convert_one (struct od_run *run, struct backend *be,
         r = od_mkdirs (be, d->dst.path);
     }
     ontap_client_stats (client, &s0);
+    nfs0 = be_ontap_nfs_bytes_written (be);
     if (r == 0) {
         c.src_path = src_path;
         c.dst_path = d->dst.path;
@@ -380,8 +364,7 @@ od_convert_one (struct od_run *run, struct backend *be,
         return r;
     }
     c.res->st.rest_requests = s1.requests - s0.requests;
-    c.res->st.nfs_bytes_written = c.res->st.bytes_metadata +
-                                  c.res->st.bytes_copied;
+    c.res->st.nfs_bytes_written = be_ontap_nfs_bytes_written (be) - nfs0;
     c.res->snapshot = run->have_snap ? strdup (run->snap.name) : NULL;
     c.res->t_snapshot = run->t_snapshot;
     c.res->t_qtree = run->t_qtree;
@@ -487,7 +470,7 @@ od_open_run (struct od_run *run, const struct ontap_location *loc)
         }
     }
     if (r == 0) {
-        r = od_nfs_url (run);
+        r = loc_ontap_nfs_url (run->prof, &run->vol, &run->nfs_url);
     }
     return r;
 }
@@ -509,7 +492,7 @@ od_close_run (struct od_run *run)
 /* One volume's disks, all sharing one snapshot. */
 static int
 od_volume (struct vmshift_handle *h, const struct vmshift_convert_opts *o,
-           struct od_disk *disks, size_t n, enum ontap_security_style style)
+           struct od_disk *disks, size_t n)
 {
     struct od_run run = { .h = h, .o = o, .disks = disks, .n = n };
     int r;
@@ -520,7 +503,7 @@ od_volume (struct vmshift_handle *h, const struct vmshift_convert_opts *o,
         r = od_snapshot (&run);
     }
     if (r == 0 && !o->dry_run) {
-        r = od_qtrees (&run, style);
+        r = od_qtrees (&run);
     }
     if (r == 0) {
         od_run_disks (&run);
@@ -572,19 +555,6 @@ od_parse (struct od_disk *d)
     return r;
 }
 
-static enum ontap_security_style
-od_style (const struct vmshift_convert_opts *o, const char *target)
-{
-    const char *dot = strrchr (target, '.');
-
-    /* Hyper-V reaches its VHDX files over SMB: NTFS permissions. */
-    if (o->to == VMSHIFT_FMT_VHDX ||
-        (o->to == VMSHIFT_FMT_AUTO && dot && strcasecmp (dot, ".vhdx") == 0)) {
-        return ONTAP_SEC_NTFS;
-    }
-    return ONTAP_SEC_UNIX;
-}
-
 int
 convert_ontap_many (struct vmshift_handle *h, size_t n,
                     const char *const *sources, const char *const *targets,
@@ -629,7 +599,7 @@ convert_ontap_many (struct vmshift_handle *h, size_t n,
                 d[j].done = true;
             }
         }
-        od_volume (h, o, grp, m, od_style (o, grp[0].target));
+        od_volume (h, o, grp, m);
         for (size_t j = i, k = 0; j < n && k < m; j++) {
             if (strcmp (d[j].src.profile, grp[k].src.profile) == 0 &&
                 strcmp (d[j].src.volume, grp[k].src.volume) == 0 &&
