@@ -201,7 +201,9 @@ convert_plan (struct convert_ctx *c)
     r = fmt_plan (c->to, &c->info, &c->map, &po, &c->lay);
     c->res->t_plan = exec_now () - t;
     if (r < 0) {
-        error_prepend ("planning '%s': ", c->target);
+        /* name the source too: a bad size is usually the source's */
+        error_prepend ("planning '%s' from %s '%s': ", c->target,
+                       fmt_type_name (c->info.type), c->source);
     }
     return r;
 }
@@ -233,6 +235,39 @@ convert_check_targets (struct convert_ctx *c)
     return r;
 }
 
+/* Open the written files under their temporary names: the MAIN output
+ * as file 0, the others reachable by their final names (and a qcow2 data
+ * file by its absolute final path, as its header records it). */
+static int
+convert_open_written (struct convert_ctx *c, struct exec *x,
+                      struct beio **out)
+{
+    struct beio *tio = NULL;
+    size_t main_i = 0;
+    int r;
+
+    for (size_t i = 0; i < x->nout; i++) {
+        if (x->out[i].role == FMT_OUT_MAIN) {
+            main_i = i;
+        }
+    }
+    r = beio_open (c->dst_be, x->out[main_i].tmp_path, &tio);
+    for (size_t i = 0; i < x->nout && r == 0; i++) {
+        if (i != main_i) {
+            r = beio_alias (tio, x->out[i].name, x->out[i].tmp_path);
+        }
+        if (r == 0 && x->out[i].role == FMT_OUT_DATA && c->data_path) {
+            r = beio_alias (tio, c->data_path, x->out[i].tmp_path);
+        }
+    }
+    if (r < 0) {
+        beio_close (tio);
+        return r;
+    }
+    *out = tio;
+    return 0;
+}
+
 /* Read the written files back under their temporary names: the strict
  * validator must pass, and every guest range the source holds data in
  * must be data in the target's own map. */
@@ -242,25 +277,11 @@ convert_readback (struct convert_ctx *c, struct exec *x)
     struct fmt_extent_list tmap;
     struct fmt_source_info tinfo;
     struct beio *tio = NULL;
-    size_t main_i = 0, ti = 0;
+    size_t ti = 0;
     int r;
 
-    for (size_t i = 0; i < x->nout; i++) {
-        if (x->out[i].role == FMT_OUT_MAIN) {
-            main_i = i;
-        }
-    }
     fmt_extents_init (&tmap);
-    r = beio_open (c->dst_be, x->out[main_i].tmp_path, &tio);
-    for (size_t i = 0; i < x->nout && r == 0; i++) {
-        if (i != main_i) {
-            r = beio_alias (tio, x->out[i].name, x->out[i].tmp_path);
-        }
-        /* a qcow2 data file is recorded by its absolute final path */
-        if (r == 0 && x->out[i].role == FMT_OUT_DATA && c->data_path) {
-            r = beio_alias (tio, c->data_path, x->out[i].tmp_path);
-        }
-    }
+    r = convert_open_written (c, x, &tio);
     if (r < 0) {
         goto out;
     }
@@ -292,24 +313,36 @@ out:
     return r;
 }
 
+/* --verify: compare the guest data of the source and of the written
+ * files while they are still temporaries, so a target that fails is
+ * removed like any other failed run instead of being left in place
+ * (DESIGN.md: write, flush, verify, then rename).  The source side
+ * borrows the open source and its map. */
 static int
-convert_verify_written (struct convert_ctx *c)
+convert_verify_written (struct convert_ctx *c, struct exec *x)
 {
-    struct verify_side a, b;
+    struct verify_side a = { .io = c->src, .map = c->map, .info = c->info };
+    struct verify_side b;
     struct verify_report rep;
     double t = exec_now ();
     int r;
 
-    r = verify_open (c->src_be, c->src_path, &a);
-    if (r < 0) {
-        return r;
+    memset (&b, 0, sizeof b);
+    fmt_extents_init (&b.map);
+    r = convert_open_written (c, x, &b.io);
+    if (r == 0) {
+        r = fmt_read_map (beio_fmt (b.io), c->to, &b.map, &b.info);
     }
-    r = verify_open (c->dst_be, c->dst_path, &b);
+    if (r == 0) {
+        r = fmt_extents_check (&b.map);
+    }
     if (r == 0) {
         r = verify_compare (&a, &b, false, &rep);
-        verify_close (&b);
     }
-    verify_close (&a);
+    if (r < 0) {
+        error_prepend ("verification of '%s': ", c->target);
+    }
+    verify_close (&b);
     if (r == 0 && rep.differ) {
         r = set_error (EIO, "verification of '%s' failed at guest offset %"
                        PRIu64 ": %s", c->target, rep.first_diff, rep.why);
@@ -366,9 +399,14 @@ convert_execute (struct convert_ctx *c)
 
     r = exec_begin (&x, c->dst_be, c->dst_dir, &c->lay, &c->h->log);
     if (r < 0) {
+        /* the message names a temporary file; say which target it is */
+        error_prepend ("writing '%s': ", c->target);
         return r;
     }
     r = exec_write (&x, &c->lay, c->src, !c->o->no_clone, &st);
+    if (r < 0) {
+        error_prepend ("writing '%s': ", c->target);
+    }
     c->res->t_data = st.t_data;
     c->res->t_meta = st.t_meta;
     c->res->st.seconds_data = st.t_data;
@@ -377,6 +415,9 @@ convert_execute (struct convert_ctx *c)
         t = exec_now ();
         r = convert_readback (c, &x);
         c->res->t_validate = exec_now () - t;
+    }
+    if (r == 0 && c->o->verify) {
+        r = convert_verify_written (c, &x);
     }
     if (r == 0) {
         t = exec_now ();
@@ -445,16 +486,15 @@ convert_pipeline (struct convert_ctx *c)
         c->res->dry_run = 1;
         c->res->plan_json = result_plan_json (&c->lay, &c->info, c->source,
                                               c->target, 1);
-        return c->res->plan_json ? 0 : -ENOMEM;
+        return c->res->plan_json ? 0
+               : set_error (ENOMEM, "out of memory for the plan of '%s'",
+                            c->target);
     }
     if (r == 0) {
         r = convert_check_targets (c);
     }
     if (r == 0) {
         r = convert_execute (c);
-    }
-    if (r == 0 && c->o->verify) {
-        r = convert_verify_written (c);
     }
     c->res->st.wall_seconds = exec_now () - t0;
     return r;

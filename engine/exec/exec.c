@@ -163,7 +163,11 @@ exec_begin (struct exec *x, struct backend *dst, const char *dir,
     }
     return 0;
 fail:
-    exec_abort (x);
+    /* Release, not just abort: the names and the directory copied above
+     * are ours to free (callers do not call exec_release after a failed
+     * exec_begin).  exec_release leaves *x zeroed, so a later release is
+     * harmless. */
+    exec_release (x);
     return r;
 }
 
@@ -427,9 +431,29 @@ out:
     return r;
 }
 
+/* A rename failed part way (say the MAIN name was taken meanwhile): the
+ * outputs already renamed were created by this run (without replace the
+ * names did not exist), so remove them rather than leave extent or data
+ * files of a target that does not exist.  With replace the old files are
+ * gone already and nothing can be restored. */
+static void
+exec_unwind_renamed (struct exec *x, const bool *renamed)
+{
+    struct vmshift_error_save saved;
+
+    error_save (&saved);
+    for (size_t i = 0; i < x->nout; i++) {
+        if (renamed[i]) {
+            backend_unlink (x->dst, x->out[i].final_path);
+        }
+    }
+    error_restore (&saved);
+}
+
 int
 exec_commit (struct exec *x, bool replace)
 {
+    bool renamed[FMT_MAX_OUTPUTS] = { false };
     int r;
 
     for (size_t i = 0; i < x->nout; i++) {
@@ -447,8 +471,12 @@ exec_commit (struct exec *x, bool replace)
             }
             r = backend_rename (x->dst, o->tmp_path, o->final_path, replace);
             if (r < 0) {
+                if (!replace) {
+                    exec_unwind_renamed (x, renamed);
+                }
                 return r;
             }
+            renamed[i] = true;
             free (o->tmp_path);
             o->tmp_path = NULL;
         }
