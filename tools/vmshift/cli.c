@@ -1,5 +1,6 @@
 /* Helpers shared by the commands. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,21 @@ cli_usage_error (struct cli *c, const char *cmd, const char *fmt, ...)
     va_end (ap);
     fprintf (stderr, " (try 'vmshift %s --help')\n", cmd);
     return EXIT_USAGE;
+}
+
+int
+cli_bad_option (struct cli *c, const char *cmd, int opt, char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+    if (opt == ':') {
+        return cli_usage_error (c, cmd, "option '%s' needs a value", arg);
+    }
+    /* an unknown letter inside "-xy" is not the whole argument */
+    if (optopt > 0 && optopt < 128 && strncmp (arg, "--", 2) != 0) {
+        return cli_usage_error (c, cmd, "unknown option '-%c'", optopt);
+    }
+    return cli_usage_error (c, cmd, "unknown option '%s'", arg);
 }
 
 long long

@@ -123,10 +123,10 @@ cmd_convert (struct cli *c, int argc, char **argv)
     struct vmshift_result *res = NULL;
     int opt, json = 0;
     long long n;
-    char *out;
+    char *out, *end;
 
     vmshift_convert_opts_init (&o);
-    while ((opt = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 't':
             if (vmshift_format_from_name (optarg, &o.to) < 0) {
@@ -159,8 +159,9 @@ cmd_convert (struct cli *c, int argc, char **argv)
         case 's': o.snapshot = optarg; break;
         case 'k': o.keep_snapshot = 1; break;
         case 'p':
-            n = atoll (optarg);
-            if (n < 1 || n > 64) {
+            /* strtoll, not atoll: "5x" is an error, not 5 */
+            n = strtoll (optarg, &end, 10);
+            if (end == optarg || *end != '\0' || n < 1 || n > 64) {
                 return cli_usage_error (c, "convert", "--parallel must be "
                                         "1..64");
             }
@@ -170,8 +171,7 @@ cmd_convert (struct cli *c, int argc, char **argv)
             convert_usage (stdout);
             return EXIT_OK;
         default:
-            convert_usage (stderr);
-            return EXIT_USAGE;
+            return cli_bad_option (c, "convert", opt, argv);
         }
     }
     if (argc - optind < 2 || (argc - optind) % 2) {
