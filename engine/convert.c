@@ -208,6 +208,24 @@ convert_plan (struct convert_ctx *c)
     return r;
 }
 
+/* --force replaces by rename(), which would put a regular file in place
+ * of a device node or FIFO (as root, "--force ... /dev/null" replaced
+ * /dev/null).  Only regular files, and symbolic links (the link itself is
+ * replaced, never what it points to), may be replaced. */
+static int
+convert_check_replaceable (struct convert_ctx *c, const char *path)
+{
+    struct stat st;
+
+    if (strcmp (c->dst_be->ops->name, "local") != 0 || lstat (path, &st) < 0 ||
+        S_ISREG (st.st_mode) || S_ISLNK (st.st_mode)) {
+        return 0;
+    }
+    return set_error (S_ISDIR (st.st_mode) ? EISDIR : EEXIST,
+                      "'%s' exists and is not a regular file; vmshift only "
+                      "replaces regular files", path);
+}
+
 /* Refuse existing outputs unless --force, and never the source. */
 static int
 convert_check_targets (struct convert_ctx *c)
@@ -227,7 +245,7 @@ convert_check_targets (struct convert_ctx *c)
                 r = set_error (EEXIST, "'%s' already exists (use --force to "
                                "replace it)", p);
             } else if (r > 0) {
-                r = 0;
+                r = convert_check_replaceable (c, p);
             }
         }
         free (p);

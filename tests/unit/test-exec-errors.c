@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "engine/backend/backend.h"
@@ -208,5 +209,63 @@ Test (exec_errors, verify_before_commit_passes)
     vmshift_result_free (res);
     list_dir (names, sizeof names);
     cr_expect_str_eq (names, "out.qcow2 src.raw");
+    vmshift_free (h);
+}
+
+/* --force replaces by rename(): never over a FIFO or a device node (as
+ * root, "--force ... /dev/null" once replaced /dev/null with the image),
+ * and never over a directory. */
+Test (exec_errors, force_never_replaces_special_files)
+{
+    struct vmshift_handle *h = vmshift_new ();
+    struct vmshift_convert_opts o;
+    char src[128], dst[128];
+    struct stat st;
+    int r;
+
+    write_file ("src.raw", "");
+    cr_assert_eq (truncate (strcat (strcpy (src, dir), "/src.raw"), 65536), 0);
+    vmshift_convert_opts_init (&o);
+    o.force = 1;
+    o.to = VMSHIFT_FMT_RAW;
+    snprintf (dst, sizeof dst, "%s/fifo", dir);
+    cr_assert_eq (mkfifo (dst, 0600), 0);
+    r = vmshift_convert (h, src, dst, &o, NULL);
+    cr_expect_eq (r, -EEXIST, "%d: %s", r, vmshift_get_error ());
+    cr_assert_eq (lstat (dst, &st), 0);
+    cr_expect (S_ISFIFO (st.st_mode), "the FIFO was replaced");
+    snprintf (dst, sizeof dst, "%s/adir", dir);
+    cr_assert_eq (mkdir (dst, 0700), 0);
+    r = vmshift_convert (h, src, dst, &o, NULL);
+    cr_expect_eq (r, -EISDIR, "%d: %s", r, vmshift_get_error ());
+    snprintf (dst, sizeof dst, "%s/null", dir);
+    if (mknod (dst, S_IFCHR | 0666, makedev (1, 3)) == 0) {
+        r = vmshift_convert (h, src, dst, &o, NULL);
+        cr_expect_eq (r, -EEXIST, "%d: %s", r, vmshift_get_error ());
+        cr_assert_eq (lstat (dst, &st), 0);
+        cr_expect (S_ISCHR (st.st_mode), "the device node was replaced");
+    }
+    vmshift_free (h);
+}
+
+/* A FIFO given as an image is refused at once; open() used to block
+ * until a writer came (vmshift info FIFO hung). */
+Test (exec_errors, fifo_source_is_refused_not_waited_for, .timeout = 20)
+{
+    struct vmshift_handle *h = vmshift_new ();
+    char fifo[128], dst[128];
+    char *report = NULL;
+    int r;
+
+    snprintf (fifo, sizeof fifo, "%s/in.vmdk", dir);
+    snprintf (dst, sizeof dst, "%s/out.raw", dir);
+    cr_assert_eq (mkfifo (fifo, 0600), 0);
+    r = vmshift_info (h, fifo, 0, &report);
+    cr_expect_eq (r, -EINVAL, "%d: %s", r, vmshift_get_error ());
+    cr_expect (strstr (vmshift_get_error (), "not a regular file") != NULL,
+               "%s", vmshift_get_error ());
+    r = vmshift_convert (h, fifo, dst, NULL, NULL);
+    cr_expect_eq (r, -EINVAL, "%d: %s", r, vmshift_get_error ());
+    cr_expect_eq (access (dst, F_OK), -1);
     vmshift_free (h);
 }
