@@ -108,6 +108,9 @@ convert_read_source (struct convert_ctx *c)
     int r;
 
     r = beio_open (c->src_be, c->src_path, &c->src);
+    if (r == 0) {
+        r = beio_check_not_empty (c->src);
+    }
     if (r < 0) {
         return r;
     }

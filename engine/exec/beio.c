@@ -345,6 +345,21 @@ beio_backend (struct beio *io)
     return io->be;
 }
 
+int
+beio_check_not_empty (struct beio *io)
+{
+    int64_t sz = backend_get_size (io->files.ptr[0]);
+
+    if (sz < 0) {
+        return (int) sz;
+    }
+    if (sz == 0) {
+        return set_error (EINVAL, "'%s' is empty (0 bytes), not a disk image",
+                          io->files.ptr[0]->path);
+    }
+    return 0;
+}
+
 void
 beio_set_extents (struct beio *io, bool on)
 {

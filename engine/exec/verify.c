@@ -19,7 +19,11 @@ verify_open (struct backend *be, const char *path, struct verify_side *s)
     memset (s, 0, sizeof *s);
     fmt_extents_init (&s->map);
     r = beio_open (be, path, &s->io);
+    if (r == 0) {
+        r = beio_check_not_empty (s->io);
+    }
     if (r < 0) {
+        verify_close (s);
         return r;
     }
     r = fmt_read_map (beio_fmt (s->io), FMT_UNKNOWN, &s->map, &s->info);

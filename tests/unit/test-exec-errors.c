@@ -269,3 +269,29 @@ Test (exec_errors, fifo_source_is_refused_not_waited_for, .timeout = 20)
     cr_expect_eq (access (dst, F_OK), -1);
     vmshift_free (h);
 }
+
+/* A 0-byte file is not a raw disk of size 0: convert (to qcow2, which
+ * would have accepted size 0), info and verify refuse it by name. */
+Test (exec_errors, empty_file_is_not_an_image)
+{
+    struct vmshift_handle *h = vmshift_new ();
+    char src[128], dst[128], names[512];
+    char *report = NULL;
+    int r;
+
+    write_file ("empty.vmdk", "");
+    snprintf (src, sizeof src, "%s/empty.vmdk", dir);
+    snprintf (dst, sizeof dst, "%s/out.qcow2", dir);
+    r = vmshift_convert (h, src, dst, NULL, NULL);
+    cr_expect_eq (r, -EINVAL, "%d: %s", r, vmshift_get_error ());
+    cr_expect (strstr (vmshift_get_error (), "empty.vmdk' is empty") != NULL,
+               "%s", vmshift_get_error ());
+    r = vmshift_info (h, src, 0, &report);
+    cr_expect_eq (r, -EINVAL, "%d", r);
+    cr_expect_null (report);
+    r = vmshift_verify (h, src, src, 0, 0, &report);
+    cr_expect_eq (r, -EINVAL, "%d", r);
+    list_dir (names, sizeof names);
+    cr_expect_str_eq (names, "empty.vmdk");
+    vmshift_free (h);
+}
