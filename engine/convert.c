@@ -117,9 +117,9 @@ convert_read_source (struct convert_ctx *c)
     r = fmt_read_map (beio_fmt (c->src), FMT_UNKNOWN, &c->map, &c->info);
     if (r == 0) {
         r = fmt_extents_check (&c->map);
-        if (r < 0) {
-            error_prepend ("'%s': ", c->source);
-        }
+    }
+    if (r < 0) {
+        beio_error_names (c->source);
     }
     c->res->t_map = exec_now () - t;
     return r;
@@ -256,6 +256,17 @@ convert_check_targets (struct convert_ctx *c)
     return r;
 }
 
+/* The target's virtual size: the source's, or (qcow2, whose planner
+ * rounds up as qemu does) the source's rounded up to whole 512-byte
+ * sectors when the source is not.  Read-back used to demand equality and
+ * failed every odd-sized raw -> qcow2 conversion after writing it. */
+static bool
+convert_size_ok (uint64_t src, uint64_t dst)
+{
+    return dst == src ||
+           (src % FMT_SECTOR != 0 && dst == src - src % FMT_SECTOR + FMT_SECTOR);
+}
+
 /* Open the written files under their temporary names: the MAIN output
  * as file 0, the others reachable by their final names (and a qcow2 data
  * file by its absolute final path, as its header records it). */
@@ -313,7 +324,7 @@ convert_readback (struct convert_ctx *c, struct exec *x)
     if (r < 0) {
         error_prepend ("read-back of '%s' failed: ", c->target);
     }
-    if (r == 0 && tmap.size != c->map.size) {
+    if (r == 0 && !convert_size_ok (c->map.size, tmap.size)) {
         r = set_error (EIO, "read-back of '%s': virtual size %" PRIu64
                        " instead of %" PRIu64, c->target, tmap.size,
                        c->map.size);
@@ -356,6 +367,20 @@ convert_verify_written (struct convert_ctx *c, struct exec *x)
     }
     if (r == 0) {
         r = fmt_extents_check (&b.map);
+    }
+    if (r == 0 && b.map.size != a.map.size &&
+        convert_size_ok (a.map.size, b.map.size)) {
+        /* the rounded-up tail (< 512 bytes) must read as zeros; then
+         * compare the source's size */
+        uint8_t tail[FMT_SECTOR];
+        size_t n = (size_t) (b.map.size - a.map.size);
+
+        r = verify_read_guest (&b, a.map.size, tail, n);
+        if (r == 0 && (tail[0] != 0 || memcmp (tail, tail + 1, n - 1) != 0)) {
+            r = set_error (EIO, "verification of '%s' failed: the %zu bytes "
+                           "past the source's end are not zero", c->target, n);
+        }
+        b.map.size = a.map.size;
     }
     if (r == 0) {
         r = verify_compare (&a, &b, false, &rep);

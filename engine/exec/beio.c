@@ -345,6 +345,22 @@ beio_backend (struct beio *io)
     return io->be;
 }
 
+void
+beio_error_names (const char *path)
+{
+    const char *msg = vmshift_internal_error_msg ();
+    size_t n = strlen (path);
+    const char *p = msg;
+
+    while ((p = strstr (p, path)) != NULL) {
+        if (p > msg && p[-1] == '\'' && p[n] == '\'') {
+            return;
+        }
+        p++;
+    }
+    error_prepend ("'%s': ", path);
+}
+
 int
 beio_check_not_empty (struct beio *io)
 {

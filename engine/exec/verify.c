@@ -31,6 +31,7 @@ verify_open (struct backend *be, const char *path, struct verify_side *s)
         r = fmt_extents_check (&s->map);
     }
     if (r < 0) {
+        beio_error_names (path);
         verify_close (s);
     }
     return r;

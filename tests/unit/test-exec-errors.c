@@ -295,3 +295,36 @@ Test (exec_errors, empty_file_is_not_an_image)
     cr_expect_str_eq (names, "empty.vmdk");
     vmshift_free (h);
 }
+
+/* A raw source whose size is not whole sectors: the qcow2 planner rounds
+ * up (as qemu does) and read-back used to reject its own output ("virtual
+ * size 100352 instead of 100001", exit 5, after writing everything). */
+Test (exec_errors, odd_sized_raw_to_qcow2_verifies)
+{
+    struct vmshift_handle *h = vmshift_new ();
+    struct vmshift_convert_opts o;
+    struct vmshift_result *res = NULL;
+    char src[128], dst[128], names[512];
+    char buf[100001];
+    FILE *fp;
+
+    snprintf (src, sizeof src, "%s/odd.raw", dir);
+    snprintf (dst, sizeof dst, "%s/odd.qcow2", dir);
+    for (size_t i = 0; i < sizeof buf; i++) {
+        buf[i] = (char) (i * 7 + 1);
+    }
+    fp = fopen (src, "w");
+    cr_assert_not_null (fp);
+    cr_assert_eq (fwrite (buf, 1, sizeof buf, fp), sizeof buf);
+    cr_assert_eq (fclose (fp), 0);
+    vmshift_convert_opts_init (&o);
+    o.verify = 1;
+    o.cluster_size = 65536;
+    cr_assert_eq (vmshift_convert (h, src, dst, &o, &res), 0, "%s",
+                  vmshift_get_error ());
+    cr_expect (vmshift_result_stats (res)->verified);
+    vmshift_result_free (res);
+    list_dir (names, sizeof names);
+    cr_expect_str_eq (names, "odd.qcow2 odd.raw");
+    vmshift_free (h);
+}
