@@ -49,6 +49,17 @@ cli_usage_error (struct cli *c, const char *cmd, const char *fmt, ...)
 }
 
 int
+cli_finish_stdout (struct cli *c, const char *cmd, int rc)
+{
+    if (fflush (stdout) != 0 || ferror (stdout)) {
+        fprintf (stderr, "%s: %s: cannot write the output: %s\n", c->prog, cmd,
+                 strerror (errno ? errno : EIO));
+        return EXIT_SYSTEM;
+    }
+    return rc;
+}
+
+int
 cli_bad_option (struct cli *c, const char *cmd, int opt, char **argv)
 {
     const char *arg = optind > 0 ? argv[optind - 1] : "?";

@@ -155,7 +155,7 @@ convert_many (struct cli *c, const struct vmshift_convert_opts *o, int json,
     free (dst);
     free (res);
     free (err);
-    return rc;
+    return cli_finish_stdout (c, "convert", rc);
 }
 
 int
@@ -250,7 +250,8 @@ cmd_convert (struct cli *c, int argc, char **argv)
             free (out);
         }
         vmshift_result_free (res);
-        return out ? EXIT_OK : cli_fail (c, "convert");
+        return out ? cli_finish_stdout (c, "convert", EXIT_OK)
+                   : cli_fail (c, "convert");
     }
     return convert_many (c, &o, json, argc - optind, argv + optind);
 }

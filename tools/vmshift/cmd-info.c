@@ -45,5 +45,5 @@ cmd_info (struct cli *c, int argc, char **argv)
     }
     fputs (report, stdout);
     free (report);
-    return r > 0 ? EXIT_FOUND : EXIT_OK;
+    return cli_finish_stdout (c, "info", r > 0 ? EXIT_FOUND : EXIT_OK);
 }

@@ -51,5 +51,5 @@ cmd_verify (struct cli *c, int argc, char **argv)
     }
     fputs (report, stdout);
     free (report);
-    return r > 0 ? EXIT_FOUND : EXIT_OK;
+    return cli_finish_stdout (c, "verify", r > 0 ? EXIT_FOUND : EXIT_OK);
 }
