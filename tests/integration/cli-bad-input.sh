@@ -59,11 +59,13 @@ bad_info() {   # FILE
     rc=$?
     sanitizer_check "vmshift info $1"
     case $rc in
-        3) [ "$(wc -l < stderr)" -eq 1 ] && grep -qF -- "$1" stderr ||
-               fail "info $1: bad error: $(cat stderr)" ;;
+        3) if [ "$(wc -l < stderr)" -ne 1 ] || ! grep -qF -- "$1" stderr; then
+               fail "info $1: bad error: $(cat stderr)"
+           fi ;;
         1) [ ! -s stderr ] || fail "info $1: stderr with problems: $(cat stderr)"
-           grep -q '^problems: *[1-9]' stdout && grep -q '^  - ' stdout ||
-               fail "info $1: exit 1 without problems listed: $(cat stdout)" ;;
+           if ! grep -q '^problems: *[1-9]' stdout || ! grep -q '^  - ' stdout; then
+               fail "info $1: exit 1 without problems listed: $(cat stdout)"
+           fi ;;
         *) fail "info $1 exited $rc (expected 1 or 3): $(cat stdout stderr)" ;;
     esac
     n_checks=$((n_checks + 1))
@@ -106,7 +108,9 @@ for f in sparse.vmdk stream.vmdk good.vhdx good.qcow2; do
     size=$(stat -c %s "src/$f")
     for off in 100 511 512 4096 65536 200000 1048576 1048577 3145728 \
                $((size / 2)) $((size - 65536)); do
-        [ "$off" -gt 0 ] && [ "$off" -lt "$size" ] || continue
+        if [ "$off" -le 0 ] || [ "$off" -ge "$size" ]; then
+            continue
+        fi
         head -c "$off" "src/$f" > "bad/trunc-$off-$f"
     done
 done
@@ -130,7 +134,7 @@ flip bad/flip-regions.vhdx $((256 * 1024 + 20))
 # garbage behind each format's magic, pure garbage, an empty file
 for m in 'KDMV' 'QFI\373' 'vhdxfile' '# Disk DescriptorFile\n'; do
     k=$((${k:-0} + 1))
-    { printf "$m"; head -c 70000 /dev/urandom; } > "bad/garbage-$k.img"
+    { printf '%b' "$m"; head -c 70000 /dev/urandom; } > "bad/garbage-$k.img"
 done
 # pure garbage is a raw image to convert (as to qemu-img): it is bad
 # input only to the other parsers, and to targets that need whole sectors
@@ -228,21 +232,25 @@ mkfifo out/fifo.raw
 "$VMSHIFT" convert --force src/good.raw out/fifo.raw > stdout 2> stderr
 rc=$?
 [ -p out/fifo.raw ] || fail "--force replaced a FIFO"
-[ "$rc" -eq 4 ] && [ "$(wc -l < stderr)" -eq 1 ] ||
+if [ "$rc" -ne 4 ] || [ "$(wc -l < stderr)" -ne 1 ]; then
     fail "convert over a FIFO: exit $rc: $(cat stderr)"
+fi
 rm out/fifo.raw
 if mknod out/null.raw c 1 3 2>/dev/null; then
     "$VMSHIFT" convert --force src/good.raw out/null.raw > stdout 2> stderr
     rc=$?
     [ -c out/null.raw ] || fail "--force replaced a device node"
-    [ "$rc" -eq 4 ] && [ "$(wc -l < stderr)" -eq 1 ] ||
+    if [ "$rc" -ne 4 ] || [ "$(wc -l < stderr)" -ne 1 ]; then
         fail "convert over a device node: exit $rc: $(cat stderr)"
+    fi
     rm out/null.raw
 fi
 mkdir out/dir.raw
 "$VMSHIFT" convert --force src/good.raw out/dir.raw > stdout 2> stderr
-[ $? -eq 4 ] && [ "$(wc -l < stderr)" -eq 1 ] && [ -d out/dir.raw ] ||
-    fail "convert over a directory: $(cat stderr)"
+rc=$?
+if [ "$rc" -ne 4 ] || [ "$(wc -l < stderr)" -ne 1 ] || [ ! -d out/dir.raw ]; then
+    fail "convert over a directory: exit $rc: $(cat stderr)"
+fi
 rmdir out/dir.raw
 # missing or non-directory target directories
 bad 4 out/no/such/t.vhdx convert src/good.raw out/no/such/t.vhdx
@@ -267,6 +275,21 @@ if [ "$(id -u)" = 0 ] && mkdir ro full && mount --bind ro ro 2>/dev/null; then
     fi
 else
     echo "NOTE: not root or no mount: read-only and full target directories not tried"
+fi
+
+# stdout that cannot be written: the report is lost, so not exit 0
+if [ -w /dev/full ]; then
+    for cmd in "info src/good.qcow2" "verify src/good.raw src/good.vhdx" \
+               "-q convert src/good.raw out/full.raw" "inspect src/web.vmx"; do
+        # shellcheck disable=SC2086 # words
+        "$VMSHIFT" $cmd > /dev/full 2> stderr
+        rc=$?
+        if [ "$rc" -ne 5 ] || [ "$(wc -l < stderr)" -ne 1 ]; then
+            fail "'vmshift $cmd > /dev/full' exited $rc: $(cat stderr)"
+        fi
+        sanitizer_check "vmshift $cmd > /dev/full"
+    done
+    rm -f out/full.raw
 fi
 
 # ---------------------------------------------------- bad option values
