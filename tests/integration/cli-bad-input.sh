@@ -314,6 +314,8 @@ bad 2 "--vmid" define -t proxmox --vmid -1 x.vmx
 bad 2 "bsd" guest-scripts --os bsd --out out/g
 bad 2 "--bogus" guest-scripts --os linux --out out/g --bogus
 bad 2 "--frob" --frob info src/good.raw
+# a newline in an argument cannot make a second line
+bad 2 "'3?x'" convert --block-size "$(printf '3\nx')" src/good.raw out/t.vhdx
 
 # ------------------------------------- inspect, define, guest-scripts
 # hostile disk names are described, never opened (no size read)

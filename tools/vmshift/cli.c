@@ -38,13 +38,20 @@ cli_fail (struct cli *c, const char *cmd)
 int
 cli_usage_error (struct cli *c, const char *cmd, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
 
-    fprintf (stderr, "%s: %s: ", c->prog, cmd);
     va_start (ap, fmt);
-    vfprintf (stderr, fmt, ap);
+    vsnprintf (msg, sizeof msg, fmt, ap);
     va_end (ap);
-    fprintf (stderr, " (try 'vmshift %s --help')\n", cmd);
+    /* one line: an argument with a newline must not make a second */
+    for (char *p = msg; *p; p++) {
+        if ((unsigned char) *p < 0x20 || *p == 0x7f) {
+            *p = '?';
+        }
+    }
+    fprintf (stderr, "%s: %s: %s (try 'vmshift %s --help')\n", c->prog, cmd,
+             msg, cmd);
     return EXIT_USAGE;
 }
 
