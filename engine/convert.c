@@ -150,6 +150,9 @@ convert_read_source (struct convert_ctx *c)
     int r;
 
     r = beio_open (c->src_be, c->src_path, &c->src);
+    if (r == 0) {
+        r = beio_check_not_empty (c->src);
+    }
     if (r < 0) {
         return r;
     }
@@ -160,9 +163,9 @@ convert_read_source (struct convert_ctx *c)
     r = fmt_read_map (beio_fmt (c->src), FMT_UNKNOWN, &c->map, &c->info);
     if (r == 0) {
         r = fmt_extents_check (&c->map);
-        if (r < 0) {
-            error_prepend ("'%s': ", c->source);
-        }
+    }
+    if (r < 0) {
+        beio_error_names (c->source);
     }
     c->res->t_map = exec_now () - t;
     return r;
@@ -247,9 +250,29 @@ convert_plan (struct convert_ctx *c)
     r = fmt_plan (c->to, &c->info, &c->map, &po, &c->lay);
     c->res->t_plan = exec_now () - t;
     if (r < 0) {
-        error_prepend ("planning '%s': ", c->target);
+        /* name the source too: a bad size is usually the source's */
+        error_prepend ("planning '%s' from %s '%s': ", c->target,
+                       fmt_type_name (c->info.type), c->source);
     }
     return r;
+}
+
+/* --force replaces by rename(), which would put a regular file in place
+ * of a device node or FIFO (as root, "--force ... /dev/null" replaced
+ * /dev/null).  Only regular files, and symbolic links (the link itself is
+ * replaced, never what it points to), may be replaced. */
+static int
+convert_check_replaceable (struct convert_ctx *c, const char *path)
+{
+    struct stat st;
+
+    if (strcmp (c->dst_be->ops->name, "local") != 0 || lstat (path, &st) < 0 ||
+        S_ISREG (st.st_mode) || S_ISLNK (st.st_mode)) {
+        return 0;
+    }
+    return set_error (S_ISDIR (st.st_mode) ? EISDIR : EEXIST,
+                      "'%s' exists and is not a regular file; vmshift only "
+                      "replaces regular files", path);
 }
 
 /* Refuse existing outputs unless --force, and never the source. */
@@ -271,7 +294,7 @@ convert_check_targets (struct convert_ctx *c)
                 r = set_error (EEXIST, "'%s' already exists (use --force to "
                                "replace it)", p);
             } else if (r > 0) {
-                r = 0;
+                r = convert_check_replaceable (c, p);
             }
         }
         free (p);
@@ -279,10 +302,23 @@ convert_check_targets (struct convert_ctx *c)
     return r;
 }
 
-/* Open the freshly written MAIN output under its temporary name, with
- * the companions (extent, data file) standing in for their final names. */
+/* The target's virtual size: the source's, or (qcow2, whose planner
+ * rounds up as qemu does) the source's rounded up to whole 512-byte
+ * sectors when the source is not.  Read-back used to demand equality and
+ * failed every odd-sized raw -> qcow2 conversion after writing it. */
+static bool
+convert_size_ok (uint64_t src, uint64_t dst)
+{
+    return dst == src ||
+           (src % FMT_SECTOR != 0 && dst == src - src % FMT_SECTOR + FMT_SECTOR);
+}
+
+/* Open the written files under their temporary names: the MAIN output
+ * as file 0, the others reachable by their final names (and a qcow2 data
+ * file by its absolute final path, as its header records it). */
 static int
-convert_open_temp (struct convert_ctx *c, struct exec *x, struct beio **out)
+convert_open_written (struct convert_ctx *c, struct exec *x,
+                      struct beio **out)
 {
     struct beio *tio = NULL;
     size_t main_i = 0;
@@ -298,7 +334,6 @@ convert_open_temp (struct convert_ctx *c, struct exec *x, struct beio **out)
         if (i != main_i) {
             r = beio_alias (tio, x->out[i].name, x->out[i].tmp_path);
         }
-        /* a qcow2 data file is recorded by its absolute final path */
         if (r == 0 && x->out[i].role == FMT_OUT_DATA && c->data_path) {
             r = beio_alias (tio, c->data_path, x->out[i].tmp_path);
         }
@@ -328,7 +363,7 @@ convert_readback (struct convert_ctx *c, struct exec *x)
 
     fmt_extents_init (&tmap);
     fmt_problems_init (&probs);
-    r = convert_open_temp (c, x, &tio);
+    r = convert_open_written (c, x, &tio);
     if (r < 0) {
         goto out;
     }
@@ -347,7 +382,7 @@ convert_readback (struct convert_ctx *c, struct exec *x)
             error_prepend ("read-back of '%s' failed: ", c->target);
         }
     }
-    if (r == 0 && tmap.size != c->map.size) {
+    if (r == 0 && !convert_size_ok (c->map.size, tmap.size)) {
         r = set_error (EIO, "read-back of '%s': virtual size %" PRIu64
                        " instead of %" PRIu64, c->target, tmap.size,
                        c->map.size);
@@ -369,30 +404,50 @@ out:
     return r;
 }
 
-/* --verify: compare guest data before the target gets its final name, so
- * a failed verification leaves nothing behind. */
+/* --verify: compare the guest data of the source and of the written
+ * files while they are still temporaries, so a target that fails is
+ * removed like any other failed run instead of being left in place
+ * (DESIGN.md: write, flush, verify, then rename).  The source side
+ * borrows the open source and its map. */
 static int
 convert_verify_written (struct convert_ctx *c, struct exec *x)
 {
-    struct verify_side a, b;
+    struct verify_side a = { .io = c->src, .map = c->map, .info = c->info };
+    struct verify_side b;
     struct verify_report rep;
-    struct beio *tio = NULL;
     double t = exec_now ();
     int r;
 
-    r = verify_open (c->src_be, c->src_path, &a);
-    if (r < 0) {
-        return r;
-    }
-    r = convert_open_temp (c, x, &tio);
+    memset (&b, 0, sizeof b);
+    fmt_extents_init (&b.map);
+    r = convert_open_written (c, x, &b.io);
     if (r == 0) {
-        r = verify_open_io (tio, &b);
+        r = fmt_read_map (beio_fmt (b.io), c->to, &b.map, &b.info);
+    }
+    if (r == 0) {
+        r = fmt_extents_check (&b.map);
+    }
+    if (r == 0 && b.map.size != a.map.size &&
+        convert_size_ok (a.map.size, b.map.size)) {
+        /* the rounded-up tail (< 512 bytes) must read as zeros; then
+         * compare the source's size */
+        uint8_t tail[FMT_SECTOR];
+        size_t n = (size_t) (b.map.size - a.map.size);
+
+        r = verify_read_guest (&b, a.map.size, tail, n);
+        if (r == 0 && (tail[0] != 0 || memcmp (tail, tail + 1, n - 1) != 0)) {
+            r = set_error (EIO, "verification of '%s' failed: the %zu bytes "
+                           "past the source's end are not zero", c->target, n);
+        }
+        b.map.size = a.map.size;
     }
     if (r == 0) {
         r = verify_compare (&a, &b, false, &rep);
-        verify_close (&b);
     }
-    verify_close (&a);
+    if (r < 0) {
+        error_prepend ("verification of '%s': ", c->target);
+    }
+    verify_close (&b);
     if (r == 0 && rep.differ) {
         r = set_error (EIO, "verification of '%s' failed at guest offset %"
                        PRIu64 ": %s", c->target, rep.first_diff, rep.why);
@@ -449,9 +504,14 @@ convert_execute (struct convert_ctx *c)
 
     r = exec_begin (&x, c->dst_be, c->dst_dir, &c->lay, &c->h->log);
     if (r < 0) {
+        /* the message names a temporary file; say which target it is */
+        error_prepend ("writing '%s': ", c->target);
         return r;
     }
     r = exec_write (&x, &c->lay, c->src, !c->o->no_clone, &st);
+    if (r < 0) {
+        error_prepend ("writing '%s': ", c->target);
+    }
     c->res->t_data = st.t_data;
     c->res->t_meta = st.t_meta;
     c->res->st.seconds_data = st.t_data;
@@ -531,7 +591,9 @@ convert_pipeline (struct convert_ctx *c)
         c->res->dry_run = 1;
         c->res->plan_json = result_plan_json (&c->lay, &c->info, c->source,
                                               c->target, 1);
-        return c->res->plan_json ? 0 : -ENOMEM;
+        return c->res->plan_json ? 0
+               : set_error (ENOMEM, "out of memory for the plan of '%s'",
+                            c->target);
     }
     if (r == 0) {
         r = convert_check_targets (c);

@@ -189,6 +189,7 @@ guest_render_one (struct guest_job *j, const char *name, char **text)
     const char *const *names = vmshift_guest_script_names (j->o.os);
     size_t len;
     size_t i = 0;
+    int r;
 
     while (names[i] && strcmp (names[i], name) != 0) {
         i++;
@@ -196,8 +197,15 @@ guest_render_one (struct guest_job *j, const char *name, char **text)
     if (names[i] == NULL || f == NULL) {
         return set_error (ENOENT, "no guest script '%.64s' for this OS", name);
     }
-    return hv_guest_render ((const char *) f->data, f->len, name, &j->cfg,
-                            text, &len);
+    r = hv_guest_render ((const char *) f->data, f->len, name, &j->cfg, text,
+                         &len);
+    /* The renderer checks the administrator's script but does not know
+     * its file name: add it, so the one-line error names the file. */
+    if (r < 0 && j->o.admin_script &&
+        strstr (vmshift_internal_error_msg (), "administrator's script")) {
+        error_prepend ("'%s': ", j->o.admin_script);
+    }
+    return r;
 }
 
 int

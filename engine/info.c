@@ -148,6 +148,9 @@ vmshift_info (struct vmshift_handle *h, const char *file, int json,
     fmt_extents_init (&d.map);
     r = beio_open (loc.be, loc.path, &d.io);
     if (r == 0) {
+        r = beio_check_not_empty (d.io);
+    }
+    if (r == 0) {
         r = info_probe (d.io, &d.type);
     }
     if (r == 0) {

@@ -31,7 +31,8 @@ loc_read_local (const char *path, size_t max, char **buf, size_t *len)
     char *p;
     int fd;
 
-    fd = open (path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO is refused below instead of blocking open() */
+    fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         return set_error (errno, "cannot open '%s': %s", path,
                           strerror (errno));

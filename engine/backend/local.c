@@ -58,7 +58,10 @@ be_local_open (struct backend *b, const char *path, unsigned flags,
     if (flags & BE_CREATE) {
         oflags |= O_CREAT | O_EXCL;
     }
-    fd = open (path, oflags, 0644);
+    /* O_NONBLOCK so that a FIFO given as an image (or an extent) is
+     * refused below instead of blocking open() until a writer comes;
+     * cleared again for the regular file. */
+    fd = open (path, oflags | O_NONBLOCK, 0644);
     if (fd < 0) {
         return be_local_errno (errno, (flags & BE_CREATE) ? "create" : "open",
                                path);
@@ -66,6 +69,12 @@ be_local_open (struct backend *b, const char *path, unsigned flags,
     if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)) {
         close (fd);
         return set_error (EINVAL, "'%s' is not a regular file", path);
+    }
+    if (fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+        int e = errno;
+
+        close (fd);
+        return be_local_errno (e, "open", path);
     }
     f = calloc (1, sizeof *f);
     if (f == NULL) {

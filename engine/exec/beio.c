@@ -346,6 +346,37 @@ beio_backend (struct beio *io)
 }
 
 void
+beio_error_names (const char *path)
+{
+    const char *msg = vmshift_internal_error_msg ();
+    size_t n = strlen (path);
+    const char *p = msg;
+
+    while ((p = strstr (p, path)) != NULL) {
+        if (p > msg && p[-1] == '\'' && p[n] == '\'') {
+            return;
+        }
+        p++;
+    }
+    error_prepend ("'%s': ", path);
+}
+
+int
+beio_check_not_empty (struct beio *io)
+{
+    int64_t sz = backend_get_size (io->files.ptr[0]);
+
+    if (sz < 0) {
+        return (int) sz;
+    }
+    if (sz == 0) {
+        return set_error (EINVAL, "'%s' is empty (0 bytes), not a disk image",
+                          io->files.ptr[0]->path);
+    }
+    return 0;
+}
+
+void
 beio_set_extents (struct beio *io, bool on)
 {
     io->use_extents = on;

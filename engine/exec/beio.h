@@ -25,6 +25,13 @@ int beio_alias (struct beio *io, const char *name, const char *path);
 uint32_t beio_nfiles (const struct beio *io);
 struct be_file *beio_file (struct beio *io, uint32_t idx);
 struct backend *beio_backend (struct beio *io);
+/* Make the current error name 'path' (prepending "'path': ") unless it
+ * already does: a problem found in an extent or data file otherwise
+ * names only that file, not the image the user gave. */
+void beio_error_names (const char *path);
+/* -EINVAL naming file 0 when it is empty: a 0-byte file would otherwise
+ * be taken for a raw disk of size 0, which is never what was meant. */
+int beio_check_not_empty (struct beio *io);
 /* Use backend_extents() to find holes (default on when supported). */
 void beio_set_extents (struct beio *io, bool on);
 

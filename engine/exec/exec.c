@@ -166,7 +166,11 @@ exec_begin (struct exec *x, struct backend *dst, const char *dir,
     }
     return 0;
 fail:
-    exec_abort (x);
+    /* Release, not just abort: the names and the directory copied above
+     * are ours to free (callers do not call exec_release after a failed
+     * exec_begin).  exec_release leaves *x zeroed, so a later release is
+     * harmless. */
+    exec_release (x);
     return r;
 }
 

@@ -33,11 +33,17 @@ verify_open_io (struct beio *io, struct verify_side *s)
     memset (s, 0, sizeof *s);
     fmt_extents_init (&s->map);
     s->io = io;
+    r = beio_check_not_empty (s->io);
+    if (r < 0) {
+        verify_close (s);
+        return r;
+    }
     r = fmt_read_map (beio_fmt (s->io), FMT_UNKNOWN, &s->map, &s->info);
     if (r == 0) {
         r = fmt_extents_check (&s->map);
     }
     if (r < 0) {
+        beio_error_names (beio_file (s->io, 0)->path);
         verify_close (s);
     }
     return r;

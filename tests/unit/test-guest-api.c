@@ -99,7 +99,7 @@ Test (guest_api, refuses_to_overwrite_unless_forced)
                            "'%s/o/linux-reapply.sh'", tmp), 0);
     /* A symlink in place of a script is not followed. */
     cr_assert_eq (test_sh ("rm '%s/o/linux-prepare.sh' && "
-                           "ln -s /etc/passwd '%s/o/linux-prepare.sh'",
+                           "ln -s /dev/null/never '%s/o/linux-prepare.sh'",
                            tmp, tmp), 0);
     o.force = 0;
     cr_assert_eq (vmshift_guest_scripts (h, &o, out), -EEXIST);

@@ -1,5 +1,6 @@
 /* Helpers shared by the commands. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +38,47 @@ cli_fail (struct cli *c, const char *cmd)
 int
 cli_usage_error (struct cli *c, const char *cmd, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
 
-    fprintf (stderr, "%s: %s: ", c->prog, cmd);
     va_start (ap, fmt);
-    vfprintf (stderr, fmt, ap);
+    vsnprintf (msg, sizeof msg, fmt, ap);
     va_end (ap);
-    fprintf (stderr, " (try 'vmshift %s --help')\n", cmd);
+    /* one line: an argument with a newline must not make a second */
+    for (char *p = msg; *p; p++) {
+        if ((unsigned char) *p < 0x20 || *p == 0x7f) {
+            *p = '?';
+        }
+    }
+    fprintf (stderr, "%s: %s: %s (try 'vmshift %s --help')\n", c->prog, cmd,
+             msg, cmd);
     return EXIT_USAGE;
+}
+
+int
+cli_finish_stdout (struct cli *c, const char *cmd, int rc)
+{
+    if (fflush (stdout) != 0 || ferror (stdout)) {
+        fprintf (stderr, "%s: %s: cannot write the output: %s\n", c->prog, cmd,
+                 strerror (errno ? errno : EIO));
+        return EXIT_SYSTEM;
+    }
+    return rc;
+}
+
+int
+cli_bad_option (struct cli *c, const char *cmd, int opt, char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+    if (opt == ':') {
+        return cli_usage_error (c, cmd, "option '%s' needs a value", arg);
+    }
+    /* an unknown letter inside "-xy" is not the whole argument */
+    if (optopt > 0 && optopt < 128 && strncmp (arg, "--", 2) != 0) {
+        return cli_usage_error (c, cmd, "unknown option '-%c'", optopt);
+    }
+    return cli_usage_error (c, cmd, "unknown option '%s'", arg);
 }
 
 long long

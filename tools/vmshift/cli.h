@@ -43,6 +43,14 @@ int cli_fail (struct cli *c, const char *cmd);
 int cli_usage_error (struct cli *c, const char *cmd, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 int cli_errno_to_exit (int err);
+/* Flush stdout; on failure (a full disk, a closed pipe) print one line
+ * and return EXIT_SYSTEM, else rc: "vmshift info X > /dev/full" must not
+ * exit 0 with the report lost. */
+int cli_finish_stdout (struct cli *c, const char *cmd, int rc);
+/* One line for getopt's '?' (unknown option) or ':' (missing value; the
+ * optstring starts with ':' and opterr is 0, set by main): returns
+ * EXIT_USAGE. */
+int cli_bad_option (struct cli *c, const char *cmd, int opt, char **argv);
 /* Parse "32M", "2MiB", "4096", "1T": bytes; -1 on error. */
 long long cli_parse_size (const char *s);
 

@@ -249,11 +249,13 @@ bench_make_disk (const char *dir, const char *name, uint64_t size,
                  strerror (errno));
         return -1;
     }
+    errno = EIO;        /* a short pwrite leaves errno alone */
     if (ftruncate (fd, (off_t) size) < 0 ||
         bench_write_data (fd, size, data, full) < 0 || fsync (fd) < 0) {
         fprintf (stderr, "vmshift: bench: cannot write '%s': %s\n", flat,
                  strerror (errno));
         close (fd);
+        unlink (flat);  /* do not leave a (possibly huge) sparse file */
         return -1;
     }
     close (fd);
@@ -261,6 +263,7 @@ bench_make_disk (const char *dir, const char *name, uint64_t size,
     if (fp == NULL) {
         fprintf (stderr, "vmshift: bench: cannot create '%s': %s\n", desc_path,
                  strerror (errno));
+        unlink (flat);
         return -1;
     }
     fprintf (fp, "# Disk DescriptorFile\nversion=1\nencoding=\"UTF-8\"\n"
@@ -273,7 +276,14 @@ bench_make_disk (const char *dir, const char *name, uint64_t size,
              (unsigned long long) (size / 512), name,
              (unsigned long long) (size / 512 / (255 * 63) > 65535
                                    ? 65535 : size / 512 / (255 * 63)));
-    return fclose (fp) == 0 ? 0 : -1;
+    if (fclose (fp) != 0) {
+        fprintf (stderr, "vmshift: bench: cannot write '%s': %s\n", desc_path,
+                 strerror (errno));
+        unlink (desc_path);
+        unlink (flat);
+        return -1;
+    }
+    return 0;
 }
 
 static void
@@ -714,9 +724,10 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
         { NULL, 0, NULL, 0 },
     };
     long long v;
+    char *end;
     int opt;
 
-    while ((opt = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 'd': o->dir = optarg; break;
         case 's':
@@ -733,8 +744,9 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
             break;
         case 'r':
         case 'R':
-            v = atoll (optarg);
-            if (v < 1 || v > BENCH_MAX_RUNS) {
+            /* strtoll, not atoll: "3x" is an error, not 3 */
+            v = strtoll (optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v < 1 || v > BENCH_MAX_RUNS) {
                 return cli_usage_error (c, "bench", "runs must be 1..%d",
                                         BENCH_MAX_RUNS);
             }
@@ -745,7 +757,9 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
         case 'b':
         case 'c':
             v = cli_parse_size (optarg);
-            if (v < 0 || (opt == 'Q' && (v < (1 << 20) || v % 512))) {
+            /* block and cluster sizes are 32-bit: 4G would wrap to 0 */
+            if (v < 0 || (opt == 'Q' && (v < (1 << 20) || v % 512)) ||
+                ((opt == 'b' || opt == 'c') && v > (1LL << 30))) {
                 return cli_usage_error (c, "bench", "bad size '%s'", optarg);
             }
             if (opt == 'D') {
@@ -787,7 +801,7 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
             o->ontap_size = (uint64_t) v;
             break;
         case 'h': bench_usage (stdout); return -1;
-        default: bench_usage (stderr); return EXIT_USAGE;
+        default: return cli_bad_option (c, "bench", opt, argv);
         }
     }
     if (optind != argc) {
@@ -872,13 +886,18 @@ cmd_bench (struct cli *c, int argc, char **argv)
 
         if (fp == NULL || bench_svg (fp, cells, ncells, o.formats,
                                      o.nformats) < 0) {
-            fprintf (stderr, "vmshift: bench: cannot write '%s'\n", o.svg);
+            fprintf (stderr, "vmshift: bench: cannot write '%s': %s\n", o.svg,
+                     strerror (errno));
             if (fp) {
                 fclose (fp);
             }
             return EXIT_SYSTEM;
         }
-        fclose (fp);
+        if (fclose (fp) != 0) {     /* a full disk shows up here */
+            fprintf (stderr, "vmshift: bench: cannot write '%s': %s\n",
+                     o.svg, strerror (errno));
+            return EXIT_SYSTEM;
+        }
     }
     for (size_t i = 0; i < ncells; i++) {
         if (!cells[i].ok) {

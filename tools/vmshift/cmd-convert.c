@@ -1,8 +1,11 @@
 /* vmshift convert [options] SOURCE TARGET */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tools/vmshift/cli.h"
 
@@ -37,6 +40,62 @@ convert_usage (FILE *fp)
 "\n"
 "SOURCE and TARGET are local paths or ontap:// locations; profiles come\n"
 "from --config (see vmshift(1)).  Exit status: see vmshift(1).\n");
+}
+
+/* --block-size / --cluster-size: a power of two in [min, max], as the
+ * help says; checked here so a bad value is a usage error (exit 2), not
+ * a planning failure (exit 3) after the source was read. */
+static int
+convert_pow2_opt (struct cli *c, const char *name, const char *arg,
+                  long long min, long long max, const char *range,
+                  uint32_t *out)
+{
+    long long n = cli_parse_size (arg);
+
+    if (n < min || n > max || (n & (n - 1)) != 0) {
+        return cli_usage_error (c, "convert", "bad %s '%s' (a power of two "
+                                "from %s)", name, arg, range);
+    }
+    *out = (uint32_t) n;
+    return 0;
+}
+
+/* A local target's directory must exist and be writable: otherwise the
+ * documented exit status is 4 (target error), which the library's errno
+ * alone cannot tell from a source problem (ENOENT, EACCES).  Remote
+ * locations are checked by the library. */
+static int
+convert_check_target_dir (struct cli *c, const char *target)
+{
+    const char *slash = strrchr (target, '/');
+    char *dir;
+    struct stat st;
+    int e = 0;
+
+    if (strncmp (target, "ontap://", 8) == 0 ||
+        strncmp (target, "nfs://", 6) == 0) {
+        return 0;
+    }
+    dir = slash == NULL ? strdup (".")
+        : slash == target ? strdup ("/")
+        : strndup (target, (size_t) (slash - target));
+    if (dir == NULL) {
+        fprintf (stderr, "%s: convert: out of memory\n", c->prog);
+        return EXIT_SYSTEM;
+    }
+    if (stat (dir, &st) < 0) {
+        e = errno;
+    } else if (!S_ISDIR (st.st_mode)) {
+        e = ENOTDIR;
+    } else if (access (dir, W_OK | X_OK) < 0) {
+        e = errno;
+    }
+    if (e) {
+        fprintf (stderr, "%s: convert: cannot write '%s' in '%s': %s\n",
+                 c->prog, target, dir, strerror (e));
+    }
+    free (dir);
+    return e ? EXIT_TARGET : 0;
 }
 
 /* Several pairs: one record each (a JSON array with --json); every
@@ -96,7 +155,7 @@ convert_many (struct cli *c, const struct vmshift_convert_opts *o, int json,
     free (dst);
     free (res);
     free (err);
-    return rc;
+    return cli_finish_stdout (c, "convert", rc);
 }
 
 int
@@ -123,10 +182,10 @@ cmd_convert (struct cli *c, int argc, char **argv)
     struct vmshift_result *res = NULL;
     int opt, json = 0;
     long long n;
-    char *out;
+    char *out, *end;
 
     vmshift_convert_opts_init (&o);
-    while ((opt = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 't':
             if (vmshift_format_from_name (optarg, &o.to) < 0) {
@@ -134,20 +193,16 @@ cmd_convert (struct cli *c, int argc, char **argv)
             }
             break;
         case 'b':
-            n = cli_parse_size (optarg);
-            if (n <= 0 || n > (1LL << 30)) {
-                return cli_usage_error (c, "convert", "bad --block-size '%s'",
-                                        optarg);
+            if (convert_pow2_opt (c, "--block-size", optarg, 1LL << 20,
+                                  256LL << 20, "1M to 256M", &o.block_size)) {
+                return EXIT_USAGE;
             }
-            o.block_size = (uint32_t) n;
             break;
         case 'c':
-            n = cli_parse_size (optarg);
-            if (n <= 0 || n > (1LL << 30)) {
-                return cli_usage_error (c, "convert", "bad --cluster-size '%s'",
-                                        optarg);
+            if (convert_pow2_opt (c, "--cluster-size", optarg, 4096,
+                                  2LL << 20, "4K to 2M", &o.cluster_size)) {
+                return EXIT_USAGE;
             }
-            o.cluster_size = (uint32_t) n;
             break;
         case 'F': o.vhdx_fixed = 1; break;
         case 'D': o.qcow2_data_file = 1; break;
@@ -159,8 +214,9 @@ cmd_convert (struct cli *c, int argc, char **argv)
         case 's': o.snapshot = optarg; break;
         case 'k': o.keep_snapshot = 1; break;
         case 'p':
-            n = atoll (optarg);
-            if (n < 1 || n > 64) {
+            /* strtoll, not atoll: "5x" is an error, not 5 */
+            n = strtoll (optarg, &end, 10);
+            if (end == optarg || *end != '\0' || n < 1 || n > 64) {
                 return cli_usage_error (c, "convert", "--parallel must be "
                                         "1..64");
             }
@@ -170,12 +226,18 @@ cmd_convert (struct cli *c, int argc, char **argv)
             convert_usage (stdout);
             return EXIT_OK;
         default:
-            convert_usage (stderr);
-            return EXIT_USAGE;
+            return cli_bad_option (c, "convert", opt, argv);
         }
     }
     if (argc - optind < 2 || (argc - optind) % 2) {
         return cli_usage_error (c, "convert", "expected SOURCE TARGET pairs");
+    }
+    for (int i = optind + 1; i < argc && !o.dry_run; i += 2) {
+        int rc = convert_check_target_dir (c, argv[i]);
+
+        if (rc) {
+            return rc;
+        }
     }
     if (argc - optind == 2) {
         if (vmshift_convert (c->h, argv[optind], argv[optind + 1], &o,
@@ -188,7 +250,8 @@ cmd_convert (struct cli *c, int argc, char **argv)
             free (out);
         }
         vmshift_result_free (res);
-        return out ? EXIT_OK : cli_fail (c, "convert");
+        return out ? cli_finish_stdout (c, "convert", EXIT_OK)
+                   : cli_fail (c, "convert");
     }
     return convert_many (c, &o, json, argc - optind, argv + optind);
 }

@@ -159,10 +159,13 @@ cmd_define (struct cli *c, int argc, char **argv)
     int opt, r;
 
     vmshift_define_opts_init (&a.o);
-    while ((opt = getopt_long (argc, argv, "t:n:d:o:fh", opts, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, ":t:n:d:o:fh", opts, NULL)) != -1) {
         if (opt == 'h') {
             define_usage (stdout);
             return EXIT_OK;
+        }
+        if (opt == '?' || opt == ':') {
+            return cli_bad_option (c, "define", opt, argv);
         }
         if ((r = define_opt (c, opt, &a)) != 0) {
             return r;

@@ -29,11 +29,11 @@ cmd_info (struct cli *c, int argc, char **argv)
     int opt, json = 0, r;
     char *report = NULL;
 
-    while ((opt = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 'j': json = 1; break;
         case 'h': info_usage (stdout); return EXIT_OK;
-        default: info_usage (stderr); return EXIT_USAGE;
+        default: return cli_bad_option (c, "info", opt, argv);
         }
     }
     if (argc - optind != 1) {
@@ -45,5 +45,5 @@ cmd_info (struct cli *c, int argc, char **argv)
     }
     fputs (report, stdout);
     free (report);
-    return r > 0 ? EXIT_FOUND : EXIT_OK;
+    return cli_finish_stdout (c, "info", r > 0 ? EXIT_FOUND : EXIT_OK);
 }

@@ -36,11 +36,11 @@ cmd_inspect (struct cli *c, int argc, char **argv)
     int json = 0, opt;
     char *text;
 
-    while ((opt = getopt_long (argc, argv, "jh", opts, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, ":jh", opts, NULL)) != -1) {
         switch (opt) {
         case 'j': json = 1; break;
         case 'h': inspect_usage (stdout); return EXIT_OK;
-        default: return cli_usage_error (c, "inspect", "bad option");
+        default: return cli_bad_option (c, "inspect", opt, argv);
         }
     }
     if (argc - optind != 1) {

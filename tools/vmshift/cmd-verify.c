@@ -33,12 +33,12 @@ cmd_verify (struct cli *c, int argc, char **argv)
     int opt, json = 0, full = 0, r;
     char *report = NULL;
 
-    while ((opt = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 'F': full = 1; break;
         case 'j': json = 1; break;
         case 'h': verify_usage (stdout); return EXIT_OK;
-        default: verify_usage (stderr); return EXIT_USAGE;
+        default: return cli_bad_option (c, "verify", opt, argv);
         }
     }
     if (argc - optind != 2) {
@@ -51,5 +51,5 @@ cmd_verify (struct cli *c, int argc, char **argv)
     }
     fputs (report, stdout);
     free (report);
-    return r > 0 ? EXIT_FOUND : EXIT_OK;
+    return cli_finish_stdout (c, "verify", r > 0 ? EXIT_FOUND : EXIT_OK);
 }

@@ -85,7 +85,10 @@ main (int argc, char **argv)
     const char *debug = NULL, *config = NULL;
     int opt, r;
 
-    while ((opt = getopt_long (argc, argv, "+vqD:h", opts, NULL)) != -1) {
+    /* Every command reports bad options itself, on one line
+     * (cli_bad_option); getopt's own messages would add a second. */
+    opterr = 0;
+    while ((opt = getopt_long (argc, argv, "+:vqD:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'v': c.verbose++; break;
         case 'q': c.quiet = 1; break;
@@ -98,7 +101,9 @@ main (int argc, char **argv)
             main_usage (stdout);
             return EXIT_OK;
         default:
-            main_usage (stderr);
+            fprintf (stderr, "vmshift: %s option '%s' (try 'vmshift --help')\n",
+                     opt == ':' ? "missing value for" : "unknown",
+                     argv[optind - 1]);
             return EXIT_USAGE;
         }
     }
