@@ -110,9 +110,6 @@ convert_check_extension (struct convert_ctx *c)
     const char *dot = strrchr (path_basename (c->src_path), '.');
     const struct fmt_io *io = beio_fmt (c->src);
     enum fmt_type want = FMT_UNKNOWN, got;
-    uint8_t head[4096];
-    int64_t sz;
-    size_t n;
     int r;
 
     if (dot && strcasecmp (dot, ".vmdk") == 0) {
@@ -125,16 +122,10 @@ convert_check_extension (struct convert_ctx *c)
     if (want == FMT_UNKNOWN) {
         return 0;
     }
-    sz = io->size (io->opaque, 0);
-    if (sz < 0) {
-        return (int) sz;
-    }
-    n = (uint64_t) sz < sizeof head ? (size_t) sz : sizeof head;
-    r = fmt_io_pread (io, 0, head, n, 0);
+    r = fmt_probe_io (io, &got);
     if (r < 0) {
         return r;
     }
-    got = fmt_probe (head, n);
     if (got == FMT_RAW) {
         return set_error (EINVAL, "'%s' is named %s but has no %s signature "
                           "or descriptor (damaged? if it is a raw disk, "

@@ -14,27 +14,6 @@
 
 #define INFO_MAX ((size_t) 64 << 20)
 
-static int
-info_probe (struct beio *io, enum fmt_type *type)
-{
-    const struct fmt_io *f = beio_fmt (io);
-    uint8_t head[4096];
-    int64_t sz = f->size (f->opaque, 0);
-    size_t n;
-    int r;
-
-    if (sz < 0) {
-        return (int) sz;
-    }
-    n = (uint64_t) sz < sizeof head ? (size_t) sz : sizeof head;
-    r = fmt_io_pread (f, 0, head, n, 0);
-    if (r < 0) {
-        return r;
-    }
-    *type = fmt_probe (head, n);
-    return 0;
-}
-
 struct info_data {
     const char *file;
     enum fmt_type type;
@@ -151,7 +130,7 @@ vmshift_info (struct vmshift_handle *h, const char *file, int json,
         r = beio_check_not_empty (d.io);
     }
     if (r == 0) {
-        r = info_probe (d.io, &d.type);
+        r = fmt_probe_io (beio_fmt (d.io), &d.type);
     }
     if (r == 0) {
         r = fmt_validate (beio_fmt (d.io), d.type, &d.probs, &d.info);

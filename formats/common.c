@@ -227,24 +227,35 @@ fmt_problems_to_error (const struct fmt_problems *p, const char *file)
 }
 
 int
+fmt_probe_io (const struct fmt_io *io, enum fmt_type *out)
+{
+    uint8_t head[4096];
+    int64_t sz = io->size (io->opaque, 0);
+    size_t n;
+    int r;
+
+    if (sz < 0) {
+        return (int) sz;
+    }
+    n = (uint64_t) sz < sizeof head ? (size_t) sz : sizeof head;
+    r = fmt_io_pread (io, 0, head, n, 0);
+    if (r < 0) {
+        return r;
+    }
+    *out = fmt_probe (head, n);
+    return 0;
+}
+
+int
 fmt_read_map (const struct fmt_io *io, enum fmt_type type,
               struct fmt_extent_list *out, struct fmt_source_info *info)
 {
     if (type == FMT_UNKNOWN) {
-        uint8_t head[4096];
-        int64_t sz = io->size (io->opaque, 0);
-        size_t n;
-        int r;
+        int r = fmt_probe_io (io, &type);
 
-        if (sz < 0) {
-            return (int) sz;
-        }
-        n = (uint64_t) sz < sizeof head ? (size_t) sz : sizeof head;
-        r = fmt_io_pread (io, 0, head, n, 0);
         if (r < 0) {
             return r;
         }
-        type = fmt_probe (head, n);
     }
     memset (info, 0, sizeof *info);
     info->type = type;

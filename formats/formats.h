@@ -45,6 +45,9 @@ enum fmt_type fmt_type_from_name (const char *s);    /* FMT_UNKNOWN if not */
  * win; a text VMDK descriptor is recognised by "# Disk DescriptorFile"
  * or a "createType" line in the first 2 KiB; anything else is RAW. */
 enum fmt_type fmt_probe (const uint8_t *buf, size_t len);
+struct fmt_io;
+/* fmt_probe on the first 4 KiB of file 0 of io. */
+int fmt_probe_io (const struct fmt_io *io, enum fmt_type *out);
 
 /* ---------------------------------------------------------------- io */
 
