@@ -270,7 +270,8 @@ convert_check_replaceable (struct convert_ctx *c, const char *path)
 static int
 convert_check_targets (struct convert_ctx *c)
 {
-    int r = 0;
+    /* the name the user gave first, so the message names it */
+    int r = convert_check_not_source (c, c->dst_path);
 
     for (size_t i = 0; i < c->lay.nout && r == 0; i++) {
         char *p = path_join (c->dst_dir, c->lay.out[i].name);

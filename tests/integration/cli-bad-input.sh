@@ -230,6 +230,8 @@ bad_source h/vm/passwd.qcow2
 # the target is the source, or one of its files
 bad 3 src/flat-flat.vmdk convert --to raw --force src/flat.vmdk src/flat-flat.vmdk
 bad 3 src/good.raw convert --to raw --force src/good.raw src/good.raw
+# a VMDK onto itself names the descriptor given, not the extent it would write
+bad 3 "target 'src/flat.vmdk' is the source" convert --force src/flat.vmdk src/flat.vmdk
 # an existing target; a device node, FIFO or directory even with --force
 mkdir pre
 echo "not replaced" > pre/exists.vhdx
