@@ -178,9 +178,11 @@ od_snapshot (struct od_run *run)
     if (run->o->snapshot) {
         r = ontap_snapshot_find (run->client, &run->vol, run->o->snapshot,
                                  &run->snap);
-        if (r < 0) {
+        if (r < 0 && r != -ENOENT) {   /* "not found" names both already */
             error_prepend ("snapshot '%s' of volume '%s': ", run->o->snapshot,
                            run->vol.name);
+        }
+        if (r < 0) {
             return r;
         }
     } else {
@@ -257,8 +259,8 @@ od_qtrees (struct od_run *run)
         bool seen = false;
         int r;
 
-        if (slash == NULL) {
-            continue;           /* the volume root: qtree0 */
+        if (slash == NULL || run->disks[i].done) {
+            continue;           /* the volume root (qtree0), or refused */
         }
         for (size_t j = 0; j < i && !seen; j++) {
             const char *pj = run->disks[j].dst.path;
@@ -378,6 +380,9 @@ od_claim (struct od_run *run)
     struct od_disk *d = NULL;
 
     pthread_mutex_lock (&run->lock);
+    while (run->next < run->n && run->disks[run->next].done) {
+        run->next++;            /* refused by the preflight */
+    }
     if (run->next < run->n) {
         d = &run->disks[run->next++];
     }
@@ -489,6 +494,86 @@ od_close_run (struct od_run *run)
     pthread_mutex_destroy (&run->lock);
 }
 
+/* Before anything is created on the cluster: each source must exist
+ * (on the live volume, or in the snapshot given by --snapshot, which
+ * od_snapshot finds first) and each target must not, unless --force.
+ * A typo then costs one NFS lookup instead of a snapshot created and
+ * deleted.  A disk refused here is done, with its own error; the others
+ * go on.  Returns how many disks are left. */
+static size_t
+od_preflight (struct od_run *run)
+{
+    struct backend *be = NULL;
+    size_t left = 0;
+
+    if (od_backend (run, run->client, &be) < 0) {
+        /* the workers will meet (and report) the same problem */
+        clear_error ();
+        return run->n;
+    }
+    if (run->o->snapshot) {
+        char *dir = NULL;
+
+        /* a missing snapshot is od_snapshot's to report, by name */
+        const char *sn = run->o->snapshot;
+
+        if (!*sn || strchr (sn, '/') || strcmp (sn, ".") == 0 ||
+            strcmp (sn, "..") == 0 ||
+            asprintf (&dir, ".snapshot/%s", sn) < 0 ||
+            backend_exists (be, dir) <= 0) {
+            clear_error ();
+            free (dir);
+            backend_free (be);
+            return run->n;
+        }
+        free (dir);
+    }
+    for (size_t i = 0; i < run->n; i++) {
+        struct od_disk *d = &run->disks[i];
+        char *src = NULL;
+        int r;
+
+        if (run->o->snapshot) {
+            r = ontap_snapshot_path (run->o->snapshot, d->src.path, &src);
+        } else {
+            r = (src = strdup (d->src.path)) ? 0 : -ENOMEM;
+        }
+        if (r == 0) {
+            r = backend_exists (be, src);
+            if (r == 0) {
+                r = run->o->snapshot
+                    ? set_error (ENOENT, "'%s': no such file in snapshot '%s' "
+                                 "of volume '%s'", d->source, run->o->snapshot,
+                                 run->vol.name)
+                    : set_error (ENOENT, "'%s': no such file on volume '%s'",
+                                 d->source, run->vol.name);
+            }
+        }
+        free (src);
+        if (r > 0 && strcmp (d->src.path, d->dst.path) == 0) {
+            r = set_error (EINVAL, "target '%s' is the source; vmshift never "
+                           "writes its source", d->target);
+        }
+        if (r > 0 && !run->o->force && !run->o->dry_run) {
+            r = backend_exists (be, d->dst.path);
+            if (r > 0) {
+                r = set_error (EEXIST, "'%s' already exists (use --force to "
+                               "replace it)", d->target);
+            }
+        }
+        if (r < 0) {
+            error_save (&d->err);
+            d->r = r;
+            d->done = true;
+            clear_error ();
+        } else {
+            left++;
+        }
+    }
+    backend_free (be);
+    return left;
+}
+
 /* One volume's disks, all sharing one snapshot. */
 static int
 od_volume (struct vmshift_handle *h, const struct vmshift_convert_opts *o,
@@ -499,14 +584,16 @@ od_volume (struct vmshift_handle *h, const struct vmshift_convert_opts *o,
 
     pthread_mutex_init (&run.lock, NULL);
     r = od_open_run (&run, &disks[0].src);
-    if (r == 0 && !o->dry_run) {
-        r = od_snapshot (&run);
-    }
-    if (r == 0 && !o->dry_run) {
-        r = od_qtrees (&run);
-    }
-    if (r == 0) {
-        od_run_disks (&run);
+    if (r == 0 && od_preflight (&run) > 0) {
+        if (!o->dry_run) {
+            r = od_snapshot (&run);
+        }
+        if (r == 0 && !o->dry_run) {
+            r = od_qtrees (&run);
+        }
+        if (r == 0) {
+            od_run_disks (&run);
+        }
     }
     od_snapshot_done (&run);
     if (run.client) {

@@ -92,12 +92,30 @@ if vsh convert "ontap://testenv/$VMSHIFT_TESTENV_FLEXGROUP/a.vmdk" \
     fail "FlexGroup conversion succeeded"
 fi
 grep -qi "flexgroup\|flexvol" "$tmp/err" || fail "unclear FlexGroup error: $(cat "$tmp/err")"
+# these two are refused before anything is made on the cluster: no
+# snapshot is created (and deleted) for a typo
+log_mark
 vsh convert ontap://testenv/vol1/vm1/disk.vmdk ontap://testenv/vol1/qraw/vm1/disk.raw 2>"$tmp/err"
 [ $? -eq 4 ] || fail "existing target: wrong exit code"
-grep -q "already exists" "$tmp/err" || fail "unclear message: $(cat "$tmp/err")"
+grep -qF "'ontap://testenv/vol1/qraw/vm1/disk.raw' already exists" "$tmp/err" ||
+    fail "unclear message: $(cat "$tmp/err")"
 if vsh convert ontap://testenv/vol1/nope/disk.vmdk ontap://testenv/vol1/qraw/n.raw 2>"$tmp/err"; then
     fail "missing source converted"
 fi
+grep -qF "'ontap://testenv/vol1/nope/disk.vmdk': no such file on volume 'vol1'" "$tmp/err" ||
+    fail "unclear message: $(cat "$tmp/err")"
+[ "$(wc -l < "$tmp/err")" = 1 ] || fail "not one line: $(cat "$tmp/err")"
+[ "$(req_count POST /api/storage/volumes/)" = 0 ] || fail "a refused run created a snapshot"
+[ "$(req_count POST /api/storage/qtrees)" = 0 ] || fail "a refused run created a qtree"
+# one bad disk among good ones: the good one is converted, the run fails
+log_mark
+vsh convert --json ontap://testenv/vol1/nope/disk.vmdk ontap://testenv/vol1/qmix/n.vhdx \
+    ontap://testenv/vol1/vm2/a.vmdk ontap://testenv/vol1/qmix/a.vhdx > "$tmp/mix.json" 2>"$tmp/err" &&
+    fail "a run with a missing source succeeded"
+grep -q "no such file" "$tmp/err" || fail "unclear message: $(cat "$tmp/err")"
+compare_images vmdk "$v1/vm2/a.vmdk" vhdx "$v1/qmix/a.vhdx"
+[ ! -e "$v1/qmix/n.vhdx" ] || fail "a target was made for the missing source"
+[ "$(req_count POST /api/storage/volumes/)" = 1 ] || fail "not one snapshot for the good disk"
 no_leftovers vol1
 
 # info, verify and inspect read ontap:// locations (the live files)

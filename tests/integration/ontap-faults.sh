@@ -414,7 +414,7 @@ begin "missing source"
 fsrc=ontap://testenv/vol1/$R/nope/disk.vmdk
 conv_fail "nope/disk.vmdk.*(NOENT|not found|no such)" "qraw/$R/nope.raw"
 fsrc=''
-snapshots_balanced 1
+snapshots_balanced 0    # refused by the preflight, before any snapshot
 
 begin "password file readable by others"
 cp "$VMSHIFT_TESTENV_PASSWORD_FILE" "$tmp/pw"
