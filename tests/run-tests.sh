@@ -14,6 +14,8 @@ set -u
 
 top=${VMSHIFT_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${VMSHIFT_BUILD:-$top/build}
+# absolute: tests cd into their own scratch directories
+case $build in /*) ;; *) build=$(cd "$build" && pwd) || exit 2 ;; esac
 layer=${1:-all}
 filter=${2:-}
 logs=$build/test-logs
