@@ -204,23 +204,30 @@ dir_ops (struct backend *b, const char *name, int version)
 static void
 read_location (int version)
 {
-    char url[1024], lp[4096], *buf = NULL;
+    char url[1024], lp[4096], name[32], *buf = NULL;
     size_t len = 0;
     FILE *lf;
 
-    local_path (lp, sizeof lp, "loc-read.txt");
+    /* A name of its own per version: the file is made and removed behind
+     * nfs-ganesha's back, and a name reused right after the other
+     * version's unlink can meet a stale cached handle (NFS4ERR_NOENT). */
+    snprintf (name, sizeof name, "loc-read-v%d-%d.txt", version,
+              (int) getpid ());
+    local_path (lp, sizeof lp, name);
     lf = fopen (lp, "w");
     cr_assert_not_null (lf);
     fputs ("descriptor text\n", lf);
     fclose (lf);
-    make_url (url, sizeof url, version, "/loc-read.txt");
+    snprintf (name, sizeof name, "/loc-read-v%d-%d.txt", version,
+              (int) getpid ());
+    make_url (url, sizeof url, version, name);
     cr_assert_eq (loc_read_whole (NULL, url, 1024, &buf, &len), 0, "%s",
                   vmshift_internal_error_msg ());
     cr_assert_eq (len, 16);
     cr_assert_str_eq (buf, "descriptor text\n");
     free (buf);
     cr_assert_eq (loc_read_whole (NULL, url, 10, &buf, &len), -EFBIG);
-    cr_assert_not_null (strstr (vmshift_internal_error_msg (), "loc-read.txt"));
+    cr_assert_not_null (strstr (vmshift_internal_error_msg (), "loc-read-v"));
     make_url (url, sizeof url, version, "/missing.txt");
     cr_assert_eq (loc_read_whole (NULL, url, 1024, &buf, &len), -ENOENT);
     unlink (lp);
