@@ -162,14 +162,44 @@ convert_read_source (struct convert_ctx *c)
     return r;
 }
 
-/* The target must not be the source or one of its files. */
+/* A source read from a volume snapshot (.snapshot/NAME/path, as on
+ * ONTAP) is the live file at path: that is what a target must not
+ * replace. */
+static const char *
+convert_live_path (const char *p)
+{
+    const char *s;
+
+    if (strncmp (p, ".snapshot/", 10) == 0 && (s = strchr (p + 10, '/'))) {
+        return s + 1;
+    }
+    return p;
+}
+
+/* The target must not be the source or one of its files.  Local files
+ * are compared by device and inode (links, other spellings); on a remote
+ * backend, where source and target share one backend and its locations
+ * are normalized (no '.' or '..' components, ontap/location.c), by
+ * name. */
 static int
 convert_check_not_source (struct convert_ctx *c, const char *path)
 {
     struct stat st_t, st_s;
 
-    if (strcmp (c->src_be->ops->name, "local") != 0 ||
-        stat (path, &st_t) < 0) {
+    if (strcmp (c->src_be->ops->name, "local") != 0) {
+        for (uint32_t i = 0; i < beio_nfiles (c->src); i++) {
+            const char *sp = beio_file (c->src, i)->path;
+
+            if (c->src_be == c->dst_be &&
+                strcmp (convert_live_path (sp), path) == 0) {
+                return set_error (EINVAL, "target '%s' is the source file "
+                                  "'%s'; vmshift never writes its source",
+                                  path, convert_live_path (sp));
+            }
+        }
+        return 0;
+    }
+    if (stat (path, &st_t) < 0) {
         return 0;
     }
     for (uint32_t i = 0; i < beio_nfiles (c->src); i++) {

@@ -514,13 +514,13 @@ od_preflight (struct od_run *run)
     if (run->o->snapshot) {
         char *dir = NULL;
 
-        /* a missing snapshot is od_snapshot's to report, by name */
-        const char *sn = run->o->snapshot;
-
-        if (!*sn || strchr (sn, '/') || strcmp (sn, ".") == 0 ||
-            strcmp (sn, "..") == 0 ||
-            asprintf (&dir, ".snapshot/%s", sn) < 0 ||
-            backend_exists (be, dir) <= 0) {
+        /* A bad or missing snapshot is od_snapshot's to report, by name.
+         * dir: .snapshot/NAME/path, cut after NAME. */
+        if (ontap_snapshot_path (run->o->snapshot, run->disks[0].src.path,
+                                 &dir) == 0) {
+            dir[strlen (".snapshot/") + strlen (run->o->snapshot)] = '\0';
+        }
+        if (dir == NULL || backend_exists (be, dir) <= 0) {
             clear_error ();
             free (dir);
             backend_free (be);

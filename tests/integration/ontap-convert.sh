@@ -107,6 +107,32 @@ grep -qF "'ontap://testenv/vol1/nope/disk.vmdk': no such file on volume 'vol1'" 
 [ "$(wc -l < "$tmp/err")" = 1 ] || fail "not one line: $(cat "$tmp/err")"
 [ "$(req_count POST /api/storage/volumes/)" = 0 ] || fail "a refused run created a snapshot"
 [ "$(req_count POST /api/storage/qtrees)" = 0 ] || fail "a refused run created a qtree"
+# the source is never replaced, not even with --force: not its
+# descriptor (refused by the preflight) and not its extent (the source is
+# read from the snapshot; the check maps it back to the live file)
+make_vmdk "$v1" rootdisk 8
+ino=$(stat -c %i "$v1/rootdisk-flat.vmdk")
+dino=$(stat -c %i "$v1/rootdisk.vmdk")
+log_mark
+vsh convert --to vmdk --force ontap://testenv/vol1/rootdisk.vmdk \
+    ontap://testenv/vol1/rootdisk.vmdk 2>"$tmp/err"
+[ $? -eq 3 ] || fail "target = source descriptor: wrong exit code: $(cat "$tmp/err")"
+grep -qF "target 'ontap://testenv/vol1/rootdisk.vmdk' is the source" "$tmp/err" ||
+    fail "unclear message: $(cat "$tmp/err")"
+[ "$(req_count POST /api/storage/volumes/)" = 0 ] || fail "a refused run created a snapshot"
+vsh convert --to raw --force ontap://testenv/vol1/rootdisk.vmdk \
+    ontap://testenv/vol1/rootdisk-flat.vmdk 2>"$tmp/err"
+[ $? -eq 3 ] || fail "target = source extent: wrong exit code: $(cat "$tmp/err")"
+grep -qF "target 'rootdisk-flat.vmdk' is the source file" "$tmp/err" ||
+    fail "unclear message: $(cat "$tmp/err")"
+[ "$(stat -c %i "$v1/rootdisk-flat.vmdk")" = "$ino" ] || fail "--force replaced the source's extent"
+[ "$(stat -c %i "$v1/rootdisk.vmdk")" = "$dino" ] || fail "--force replaced the source's descriptor"
+no_leftovers vol1
+# --snapshot NAME that does not exist: said once, by name
+vsh convert --snapshot nosnap ontap://testenv/vol1/rootdisk.vmdk \
+    ontap://testenv/vol1/qraw/nosnap.raw 2>"$tmp/err" && fail "--snapshot nosnap succeeded"
+[ "$(cat "$tmp/err")" = "vmshift: convert: snapshot 'nosnap' not found on volume 'vol1'" ] ||
+    fail "unclear message: $(cat "$tmp/err")"
 # one bad disk among good ones: the good one is converted, the run fails
 log_mark
 vsh convert --json ontap://testenv/vol1/nope/disk.vmdk ontap://testenv/vol1/qmix/n.vhdx \
