@@ -7,7 +7,7 @@
 #include "engine/handle.h"
 
 void
-api_enter (struct vmshift_handle *h)
+vs_api_enter (struct vmshift_handle *h)
 {
     (void) h;
     clear_error ();
@@ -31,7 +31,7 @@ vmshift_new (void)
         set_error (ENOMEM, "out of memory");
         return NULL;
     }
-    if (dbg && *dbg && log_parse_flags (dbg, &h->log.debug_mask) < 0) {
+    if (dbg && *dbg && vs_log_parse_flags (dbg, &h->log.debug_mask) < 0) {
         error_prepend ("VMSHIFT_DEBUG: ");
         free (h);
         return NULL;
@@ -73,8 +73,8 @@ vmshift_set_debug (struct vmshift_handle *h, const char *flags)
     unsigned m;
     int r;
 
-    api_enter (h);
-    r = log_parse_flags (flags, &m);
+    vs_api_enter (h);
+    r = vs_log_parse_flags (flags, &m);
     if (r < 0) {
         return r;
     }
@@ -87,7 +87,7 @@ vmshift_set_config (struct vmshift_handle *h, const char *path)
 {
     char *p = NULL;
 
-    api_enter (h);
+    vs_api_enter (h);
     if (path && (p = strdup (path)) == NULL) {
         return set_error (ENOMEM, "out of memory");
     }

@@ -44,7 +44,7 @@ static int
 convert_target_type (const struct vmshift_convert_opts *o, const char *target,
                      enum fmt_type *out)
 {
-    const char *dot = strrchr (path_basename (target), '.');
+    const char *dot = strrchr (vs_path_basename (target), '.');
     enum vmshift_format f;
 
     if (o->to != VMSHIFT_FMT_AUTO) {
@@ -107,8 +107,8 @@ convert_stem (const char *name)
 static int
 convert_check_extension (struct convert_ctx *c)
 {
-    const char *dot = strrchr (path_basename (c->src_path), '.');
-    const struct fmt_io *io = beio_fmt (c->src);
+    const char *dot = strrchr (vs_path_basename (c->src_path), '.');
+    const struct fmt_io *io = vs_beio_fmt (c->src);
     enum fmt_type want = FMT_UNKNOWN, got;
     int r;
 
@@ -137,12 +137,12 @@ convert_check_extension (struct convert_ctx *c)
 static int
 convert_read_source (struct convert_ctx *c)
 {
-    double t = exec_now ();
+    double t = vs_exec_now ();
     int r;
 
-    r = beio_open (c->src_be, c->src_path, &c->src);
+    r = vs_beio_open (c->src_be, c->src_path, &c->src);
     if (r == 0) {
-        r = beio_check_not_empty (c->src);
+        r = vs_beio_check_not_empty (c->src);
     }
     if (r < 0) {
         return r;
@@ -151,14 +151,14 @@ convert_read_source (struct convert_ctx *c)
     if (r < 0) {
         return r;
     }
-    r = fmt_read_map (beio_fmt (c->src), FMT_UNKNOWN, &c->map, &c->info);
+    r = fmt_read_map (vs_beio_fmt (c->src), FMT_UNKNOWN, &c->map, &c->info);
     if (r == 0) {
         r = fmt_extents_check (&c->map);
     }
     if (r < 0) {
-        beio_error_names (c->source);
+        vs_beio_error_names (c->source);
     }
-    c->res->t_map = exec_now () - t;
+    c->res->t_map = vs_exec_now () - t;
     return r;
 }
 
@@ -187,8 +187,8 @@ convert_check_not_source (struct convert_ctx *c, const char *path)
     struct stat st_t, st_s;
 
     if (strcmp (c->src_be->ops->name, "local") != 0) {
-        for (uint32_t i = 0; i < beio_nfiles (c->src); i++) {
-            const char *sp = beio_file (c->src, i)->path;
+        for (uint32_t i = 0; i < vs_beio_nfiles (c->src); i++) {
+            const char *sp = vs_beio_file (c->src, i)->path;
 
             if (c->src_be == c->dst_be &&
                 strcmp (convert_live_path (sp), path) == 0) {
@@ -202,12 +202,12 @@ convert_check_not_source (struct convert_ctx *c, const char *path)
     if (stat (path, &st_t) < 0) {
         return 0;
     }
-    for (uint32_t i = 0; i < beio_nfiles (c->src); i++) {
-        if (stat (beio_file (c->src, i)->path, &st_s) == 0 &&
+    for (uint32_t i = 0; i < vs_beio_nfiles (c->src); i++) {
+        if (stat (vs_beio_file (c->src, i)->path, &st_s) == 0 &&
             st_s.st_dev == st_t.st_dev && st_s.st_ino == st_t.st_ino) {
             return set_error (EINVAL, "target '%s' is the source file '%s'; "
                               "vmshift never writes its source", path,
-                              beio_file (c->src, i)->path);
+                              vs_beio_file (c->src, i)->path);
         }
     }
     return 0;
@@ -219,7 +219,7 @@ convert_plan (struct convert_ctx *c)
     struct fmt_plan_opts po = { 0 };
     char creator[64];
     char *abs_dir = NULL;
-    double t = exec_now ();
+    double t = vs_exec_now ();
     int r;
 
     snprintf (creator, sizeof creator, "vmshift %s", vmshift_version ());
@@ -227,7 +227,7 @@ convert_plan (struct convert_ctx *c)
     po.vhdx_fixed = c->o->vhdx_fixed != 0;
     po.cluster_size = c->o->cluster_size;
     po.qcow2_data_file = c->o->qcow2_data_file != 0;
-    po.target_name = path_basename (c->dst_path);
+    po.target_name = vs_path_basename (c->dst_path);
     po.clone_align = c->o->no_clone ? 0 : FMT_CLONE_BLOCK;
     po.creator = creator;
     convert_guid (po.guid_file_write);
@@ -262,14 +262,14 @@ convert_plan (struct convert_ctx *c)
             return set_error (errno, "cannot resolve '%s': %s", c->dst_dir,
                               strerror (errno));
         }
-        c->data_path = path_join (abs_dir, c->data_name);
+        c->data_path = vs_path_join (abs_dir, c->data_name);
         free (abs_dir);
         po.data_file_name = c->data_name;
         po.data_file_path = c->data_path;
     }
     fmt_layout_init (&c->lay);
     r = fmt_plan (c->to, &c->info, &c->map, &po, &c->lay);
-    c->res->t_plan = exec_now () - t;
+    c->res->t_plan = vs_exec_now () - t;
     if (r < 0) {
         /* name the source too: a bad size is usually the source's */
         error_prepend ("planning '%s' from %s '%s': ", c->target,
@@ -304,7 +304,7 @@ convert_check_targets (struct convert_ctx *c)
     int r = convert_check_not_source (c, c->dst_path);
 
     for (size_t i = 0; i < c->lay.nout && r == 0; i++) {
-        char *p = path_join (c->dst_dir, c->lay.out[i].name);
+        char *p = vs_path_join (c->dst_dir, c->lay.out[i].name);
 
         if (p == NULL) {
             return set_error (ENOMEM, "out of memory");
@@ -351,17 +351,17 @@ convert_open_written (struct convert_ctx *c, struct exec *x,
             main_i = i;
         }
     }
-    r = beio_open (c->dst_be, x->out[main_i].tmp_path, &tio);
+    r = vs_beio_open (c->dst_be, x->out[main_i].tmp_path, &tio);
     for (size_t i = 0; i < x->nout && r == 0; i++) {
         if (i != main_i) {
-            r = beio_alias (tio, x->out[i].name, x->out[i].tmp_path);
+            r = vs_beio_alias (tio, x->out[i].name, x->out[i].tmp_path);
         }
         if (r == 0 && x->out[i].role == FMT_OUT_DATA && c->data_path) {
-            r = beio_alias (tio, c->data_path, x->out[i].tmp_path);
+            r = vs_beio_alias (tio, c->data_path, x->out[i].tmp_path);
         }
     }
     if (r < 0) {
-        beio_close (tio);
+        vs_beio_close (tio);
         return r;
     }
     *out = tio;
@@ -390,16 +390,16 @@ convert_readback (struct convert_ctx *c, struct exec *x)
         goto out;
     }
     /* The format's own allocation, not the host file's holes. */
-    beio_set_extents (tio, false);
+    vs_beio_set_extents (tio, false);
     if (c->to != FMT_VHDX && c->to != FMT_RAW) {
-        r = fmt_validate (beio_fmt (tio), c->to, &probs, &tinfo);
+        r = fmt_validate (vs_beio_fmt (tio), c->to, &probs, &tinfo);
         if (r == 0 && probs.n > 0) {
             r = set_error (EIO, "read-back of '%s' failed validation: %s",
                            c->target, probs.msg[0]);
         }
     }
     if (r == 0) {
-        r = fmt_read_map (beio_fmt (tio), c->to, &tmap, &tinfo);
+        r = fmt_read_map (vs_beio_fmt (tio), c->to, &tmap, &tinfo);
         if (r < 0) {
             error_prepend ("read-back of '%s' failed: ", c->target);
         }
@@ -422,7 +422,7 @@ convert_readback (struct convert_ctx *c, struct exec *x)
 out:
     fmt_problems_release (&probs);
     fmt_extents_release (&tmap);
-    beio_close (tio);
+    vs_beio_close (tio);
     return r;
 }
 
@@ -437,14 +437,14 @@ convert_verify_written (struct convert_ctx *c, struct exec *x)
     struct verify_side a = { .io = c->src, .map = c->map, .info = c->info };
     struct verify_side b;
     struct verify_report rep;
-    double t = exec_now ();
+    double t = vs_exec_now ();
     int r;
 
     memset (&b, 0, sizeof b);
     fmt_extents_init (&b.map);
     r = convert_open_written (c, x, &b.io);
     if (r == 0) {
-        r = fmt_read_map (beio_fmt (b.io), c->to, &b.map, &b.info);
+        r = fmt_read_map (vs_beio_fmt (b.io), c->to, &b.map, &b.info);
     }
     if (r == 0) {
         r = fmt_extents_check (&b.map);
@@ -456,7 +456,7 @@ convert_verify_written (struct convert_ctx *c, struct exec *x)
         uint8_t tail[FMT_SECTOR];
         size_t n = (size_t) (b.map.size - a.map.size);
 
-        r = verify_read_guest (&b, a.map.size, tail, n);
+        r = vs_verify_read_guest (&b, a.map.size, tail, n);
         if (r == 0 && (tail[0] != 0 || memcmp (tail, tail + 1, n - 1) != 0)) {
             r = set_error (EIO, "verification of '%s' failed: the %zu bytes "
                            "past the source's end are not zero", c->target, n);
@@ -464,18 +464,18 @@ convert_verify_written (struct convert_ctx *c, struct exec *x)
         b.map.size = a.map.size;
     }
     if (r == 0) {
-        r = verify_compare (&a, &b, false, &rep);
+        r = vs_verify_compare (&a, &b, false, &rep);
     }
     if (r < 0) {
         error_prepend ("verification of '%s': ", c->target);
     }
-    verify_close (&b);
+    vs_verify_close (&b);
     if (r == 0 && rep.differ) {
         r = set_error (EIO, "verification of '%s' failed at guest offset %"
                        PRIu64 ": %s", c->target, rep.first_diff, rep.why);
     }
     c->res->st.verified = r == 0;
-    c->res->t_verify = exec_now () - t;
+    c->res->t_verify = vs_exec_now () - t;
     return r;
 }
 
@@ -499,9 +499,9 @@ convert_fill_result (struct convert_ctx *c)
         return set_error (ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < c->lay.nout; i++) {
-        char *shown_dir = path_dirname (c->target);
+        char *shown_dir = vs_path_dirname (c->target);
 
-        res->out[i].path = shown_dir ? path_join (shown_dir, c->lay.out[i].name)
+        res->out[i].path = shown_dir ? vs_path_join (shown_dir, c->lay.out[i].name)
                                      : NULL;
         free (shown_dir);
         res->out[i].role = strdup (c->lay.out[i].role == FMT_OUT_MAIN ? "main"
@@ -524,13 +524,13 @@ convert_execute (struct convert_ctx *c)
     double t;
     int r;
 
-    r = exec_begin (&x, c->dst_be, c->dst_dir, &c->lay, &c->h->log);
+    r = vs_exec_begin (&x, c->dst_be, c->dst_dir, &c->lay, &c->h->log);
     if (r < 0) {
         /* the message names a temporary file; say which target it is */
         error_prepend ("writing '%s': ", c->target);
         return r;
     }
-    r = exec_write (&x, &c->lay, c->src, !c->o->no_clone, &st);
+    r = vs_exec_write (&x, &c->lay, c->src, !c->o->no_clone, &st);
     if (r < 0) {
         error_prepend ("writing '%s': ", c->target);
     }
@@ -539,19 +539,19 @@ convert_execute (struct convert_ctx *c)
     c->res->st.seconds_data = st.t_data;
     c->res->st.seconds_metadata = st.t_meta;
     if (r == 0) {
-        t = exec_now ();
+        t = vs_exec_now ();
         r = convert_readback (c, &x);
-        c->res->t_validate = exec_now () - t;
+        c->res->t_validate = vs_exec_now () - t;
     }
     if (r == 0 && c->o->verify) {
         r = convert_verify_written (c, &x);
     }
     if (r == 0) {
-        t = exec_now ();
-        r = exec_commit (&x, c->o->force != 0);
-        c->res->t_commit = exec_now () - t;
+        t = vs_exec_now ();
+        r = vs_exec_commit (&x, c->o->force != 0);
+        c->res->t_commit = vs_exec_now () - t;
     }
-    exec_release (&x);
+    vs_exec_release (&x);
     if (r < 0) {
         return r;
     }
@@ -562,14 +562,14 @@ convert_execute (struct convert_ctx *c)
     c->res->st.all_shared = st.bytes_copied == 0;
     if (st.clone_note[0]) {
         c->res->clone_note = strdup (st.clone_note);
-        log_msg (&c->h->log, LOG_WARN, "'%s': data was copied, not shared: %s",
+        vs_log_msg (&c->h->log, LOG_WARN, "'%s': data was copied, not shared: %s",
                  c->target, st.clone_note);
     }
     return 0;
 }
 
 void
-convert_ctx_init (struct convert_ctx *c)
+vs_convert_ctx_init (struct convert_ctx *c)
 {
     memset (c, 0, sizeof *c);
     fmt_extents_init (&c->map);
@@ -577,9 +577,9 @@ convert_ctx_init (struct convert_ctx *c)
 }
 
 void
-convert_ctx_release (struct convert_ctx *c)
+vs_convert_ctx_release (struct convert_ctx *c)
 {
-    beio_close (c->src);
+    vs_beio_close (c->src);
     c->src = NULL;
     fmt_layout_release (&c->lay);
     fmt_extents_release (&c->map);
@@ -590,12 +590,12 @@ convert_ctx_release (struct convert_ctx *c)
 }
 
 int
-convert_pipeline (struct convert_ctx *c)
+vs_convert_pipeline (struct convert_ctx *c)
 {
-    double t0 = exec_now ();
+    double t0 = vs_exec_now ();
     int r;
 
-    c->dst_dir = path_dirname (c->dst_path);
+    c->dst_dir = vs_path_dirname (c->dst_path);
     if (c->dst_dir == NULL) {
         return set_error (ENOMEM, "out of memory");
     }
@@ -611,7 +611,7 @@ convert_pipeline (struct convert_ctx *c)
     }
     if (r == 0 && c->o->dry_run) {
         c->res->dry_run = 1;
-        c->res->plan_json = result_plan_json (&c->lay, &c->info, c->source,
+        c->res->plan_json = vs_result_plan_json (&c->lay, &c->info, c->source,
                                               c->target, 1);
         return c->res->plan_json ? 0
                : set_error (ENOMEM, "out of memory for the plan of '%s'",
@@ -623,7 +623,7 @@ convert_pipeline (struct convert_ctx *c)
     if (r == 0) {
         r = convert_execute (c);
     }
-    c->res->st.wall_seconds = exec_now () - t0;
+    c->res->st.wall_seconds = vs_exec_now () - t0;
     return r;
 }
 
@@ -635,21 +635,21 @@ convert_local (struct vmshift_handle *h, const char *source,
     struct convert_ctx c;
     int r;
 
-    convert_ctx_init (&c);
+    vs_convert_ctx_init (&c);
     c.h = h;
     c.source = c.src_path = source;
     c.target = c.dst_path = target;
     c.o = o;
-    c.res = result_new ();
+    c.res = vs_result_new ();
     c.src_be = be_local_new (&h->log);
     if (c.res == NULL || c.src_be == NULL) {
         r = -ENOMEM;
         goto out;
     }
     c.dst_be = c.src_be;
-    r = convert_pipeline (&c);
+    r = vs_convert_pipeline (&c);
 out:
-    convert_ctx_release (&c);
+    vs_convert_ctx_release (&c);
     backend_free (c.src_be);
     if (r == 0 && res) {
         *res = c.res;
@@ -665,9 +665,9 @@ vmshift_convert (struct vmshift_handle *h, const char *source,
                  struct vmshift_result **res)
 {
     struct vmshift_convert_opts defaults;
-    enum loc_kind ks = loc_kind_of (source), kt = loc_kind_of (target);
+    enum loc_kind ks = vs_loc_kind_of (source), kt = vs_loc_kind_of (target);
 
-    api_enter (h);
+    vs_api_enter (h);
     if (o == NULL) {
         vmshift_convert_opts_init (&defaults);
         o = &defaults;
@@ -678,13 +678,13 @@ vmshift_convert (struct vmshift_handle *h, const char *source,
     }
     if (ks == LOC_LOCAL && kt == LOC_LOCAL) {
         if (o->snapshot || o->keep_snapshot || o->parallel) {
-            log_msg (&h->log, LOG_WARN, "--snapshot, --keep-snapshot and "
+            vs_log_msg (&h->log, LOG_WARN, "--snapshot, --keep-snapshot and "
                      "--parallel apply to ontap:// locations only; ignored");
         }
         return convert_local (h, source, target, o, res);
     }
     if (ks == LOC_ONTAP && kt == LOC_ONTAP) {
-        return convert_ontap_many (h, 1, &source, &target, o, res, NULL);
+        return vs_convert_ontap_many (h, 1, &source, &target, o, res, NULL);
     }
     return set_error (ENOTSUP, "'%s' -> '%s': source and target must both be "
                       "local files or both ontap:// locations on one volume "
@@ -700,7 +700,7 @@ vmshift_convert_many (struct vmshift_handle *h, size_t n,
     struct vmshift_convert_opts defaults;
     int ret = 0;
 
-    api_enter (h);
+    vs_api_enter (h);
     if (o == NULL) {
         vmshift_convert_opts_init (&defaults);
         o = &defaults;
@@ -709,8 +709,8 @@ vmshift_convert_many (struct vmshift_handle *h, size_t n,
         return set_error (EINVAL, "vmshift_convert_many: options were not set "
                           "up with vmshift_convert_opts_init");
     }
-    if (n > 0 && loc_kind_of (sources[0]) == LOC_ONTAP) {
-        return convert_ontap_many (h, n, sources, targets, o, res, errors);
+    if (n > 0 && vs_loc_kind_of (sources[0]) == LOC_ONTAP) {
+        return vs_convert_ontap_many (h, n, sources, targets, o, res, errors);
     }
     struct vmshift_error_save first = { 0 };
 

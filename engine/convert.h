@@ -29,14 +29,14 @@ struct convert_ctx {
 };
 
 /* Caller sets h, source, target, src_path, dst_path, o, src_be, dst_be
- * and res; the pipeline fills the rest.  Release with convert_ctx_release
+ * and res; the pipeline fills the rest.  Release with vs_convert_ctx_release
  * (does not free the backends or res). */
-void convert_ctx_init (struct convert_ctx *c);
-int convert_pipeline (struct convert_ctx *c);
-void convert_ctx_release (struct convert_ctx *c);
+void vs_convert_ctx_init (struct convert_ctx *c);
+int vs_convert_pipeline (struct convert_ctx *c);
+void vs_convert_ctx_release (struct convert_ctx *c);
 
 /* engine/convert_ontap.c: n disks on ONTAP in one run. */
-int convert_ontap_many (struct vmshift_handle *h, size_t n,
+int vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
                         const char *const *sources,
                         const char *const *targets,
                         const struct vmshift_convert_opts *o,

@@ -113,7 +113,7 @@ od_remove_stale_snapshots (struct od_run *run, const char *host)
     struct ontap_snapshot_vec v = { 0 };
 
     if (ontap_snapshot_list (run->client, &run->vol, &v) < 0) {
-        log_msg (&run->h->log, LOG_WARN, "cannot list snapshots of '%s': %s",
+        vs_log_msg (&run->h->log, LOG_WARN, "cannot list snapshots of '%s': %s",
                  run->vol.name, vmshift_get_error ());
         clear_error ();
         return;
@@ -124,11 +124,11 @@ od_remove_stale_snapshots (struct od_run *run, const char *host)
             continue;
         }
         if (ontap_snapshot_delete (run->client, &run->vol, &v.ptr[i]) == 0) {
-            log_msg (&run->h->log, LOG_INFO, "deleted snapshot '%s' of volume "
+            vs_log_msg (&run->h->log, LOG_INFO, "deleted snapshot '%s' of volume "
                      "'%s' left by an interrupted run", v.ptr[i].name,
                      run->vol.name);
         } else {
-            log_msg (&run->h->log, LOG_WARN, "cannot delete stale snapshot "
+            vs_log_msg (&run->h->log, LOG_WARN, "cannot delete stale snapshot "
                      "'%s': %s", v.ptr[i].name, vmshift_get_error ());
             clear_error ();
         }
@@ -153,13 +153,13 @@ od_snapshot_forget (struct od_run *run)
     if (r == 0) {
         r = ontap_snapshot_delete (run->client, &run->vol, &s);
         if (r == 0) {
-            log_msg (&run->h->log, LOG_INFO, "deleted snapshot '%s' of volume "
+            vs_log_msg (&run->h->log, LOG_INFO, "deleted snapshot '%s' of volume "
                      "'%s' made by the failed create", s.name, run->vol.name);
         }
         ontap_snapshot_release (&s);
     }
     if (r < 0 && r != -ENOENT) {
-        log_msg (&run->h->log, LOG_WARN, "snapshot '%s' of volume '%s' may be "
+        vs_log_msg (&run->h->log, LOG_WARN, "snapshot '%s' of volume '%s' may be "
                  "left behind (a later run on this host removes it): %s",
                  run->snap_name, run->vol.name, vmshift_get_error ());
     }
@@ -170,7 +170,7 @@ static int
 od_snapshot (struct od_run *run)
 {
     char host[64];
-    double t = exec_now ();
+    double t = vs_exec_now ();
     int r;
 
     od_hostname (host, sizeof host);
@@ -206,7 +206,7 @@ od_snapshot (struct od_run *run)
         run->snap_created = true;
     }
     run->have_snap = true;
-    run->t_snapshot = exec_now () - t;
+    run->t_snapshot = vs_exec_now () - t;
     return 0;
 }
 
@@ -214,20 +214,20 @@ static void
 od_snapshot_done (struct od_run *run)
 {
     struct vmshift_error_save saved;
-    double t = exec_now ();
+    double t = vs_exec_now ();
 
     if (!run->snap_created || run->o->keep_snapshot) {
         return;
     }
     error_save (&saved);
     if (ontap_snapshot_delete (run->client, &run->vol, &run->snap) < 0) {
-        log_msg (&run->h->log, LOG_WARN, "cannot delete snapshot '%s' of volume "
+        vs_log_msg (&run->h->log, LOG_WARN, "cannot delete snapshot '%s' of volume "
                  "'%s': %s", run->snap.name, run->vol.name,
                  vmshift_get_error ());
     }
     error_restore (&saved);
     run->snap_created = false;
-    run->t_snapshot_delete = exec_now () - t;
+    run->t_snapshot_delete = vs_exec_now () - t;
 }
 
 static enum ontap_security_style
@@ -248,7 +248,7 @@ od_style (const struct vmshift_convert_opts *o, const char *target)
 static int
 od_qtrees (struct od_run *run)
 {
-    double t = exec_now ();
+    double t = vs_exec_now ();
 
     for (size_t i = 0; i < run->n; i++) {
         const char *p = run->disks[i].dst.path;
@@ -282,7 +282,7 @@ od_qtrees (struct od_run *run)
         if (r < 0) {
             error_prepend ("volume '%s': ", run->vol.name);
         } else {
-            log_debug (&run->h->log, LOGM_ONTAP, "qtree '%s' id %" PRIu64
+            vs_log_debug (&run->h->log, LOGM_ONTAP, "qtree '%s' id %" PRIu64
                        " (%s)", q, id, ontap_security_style_name (style));
         }
         free (q);
@@ -290,7 +290,7 @@ od_qtrees (struct od_run *run)
             return r;
         }
     }
-    run->t_qtree = exec_now () - t;
+    run->t_qtree = vs_exec_now () - t;
     return 0;
 }
 
@@ -333,13 +333,13 @@ od_convert_one (struct od_run *run, struct backend *be,
     char *src_path = NULL;
     int r;
 
-    convert_ctx_init (&c);
+    vs_convert_ctx_init (&c);
     c.h = run->h;
     c.o = run->o;
     c.source = d->source;
     c.target = d->target;
     c.src_be = c.dst_be = be;
-    c.res = result_new ();
+    c.res = vs_result_new ();
     if (c.res == NULL) {
         return -ENOMEM;
     }
@@ -356,10 +356,10 @@ od_convert_one (struct od_run *run, struct backend *be,
     if (r == 0) {
         c.src_path = src_path;
         c.dst_path = d->dst.path;
-        r = convert_pipeline (&c);
+        r = vs_convert_pipeline (&c);
     }
     ontap_client_stats (client, &s1);
-    convert_ctx_release (&c);
+    vs_convert_ctx_release (&c);
     free (src_path);
     if (r < 0) {
         vmshift_result_free (c.res);
@@ -466,7 +466,7 @@ od_open_run (struct od_run *run, const struct ontap_location *loc)
         r = ontap_cluster_version (run->client, &ver);
     }
     if (r == 0) {
-        log_debug (&run->h->log, LOGM_ONTAP, "cluster runs ONTAP %s",
+        vs_log_debug (&run->h->log, LOGM_ONTAP, "cluster runs ONTAP %s",
                    ver.full ? ver.full : "?");
         ontap_version_release (&ver);
         r = ontap_volume_find (run->client, loc->volume, &run->vol);
@@ -475,7 +475,7 @@ od_open_run (struct od_run *run, const struct ontap_location *loc)
         }
     }
     if (r == 0) {
-        r = loc_ontap_nfs_url (run->prof, &run->vol, &run->nfs_url);
+        r = vs_loc_ontap_nfs_url (run->prof, &run->vol, &run->nfs_url);
     }
     return r;
 }
@@ -643,7 +643,7 @@ od_parse (struct od_disk *d)
 }
 
 int
-convert_ontap_many (struct vmshift_handle *h, size_t n,
+vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
                     const char *const *sources, const char *const *targets,
                     const struct vmshift_convert_opts *o,
                     struct vmshift_result **res, char **errors)

@@ -98,7 +98,7 @@ guest_load_map (struct vmshift_handle *h, struct guest_job *j)
         j->map = hv_guest_map_new ();
         return j->map ? 0 : -ENOMEM;
     }
-    r = loc_read_whole (h, j->o.network_map, GUEST_MAP_MAX, &buf, &len);
+    r = vs_loc_read_whole (h, j->o.network_map, GUEST_MAP_MAX, &buf, &len);
     if (r < 0) {
         return r;
     }
@@ -124,7 +124,7 @@ guest_load_script (struct vmshift_handle *h, struct guest_job *j)
         return set_error (EINVAL, "mode 'script' needs the administrator's "
                           "script (--script FILE)");
     }
-    r = loc_read_whole (h, j->o.admin_script, HV_GUEST_MAX_SCRIPT, &j->admin,
+    r = vs_loc_read_whole (h, j->o.admin_script, HV_GUEST_MAX_SCRIPT, &j->admin,
                         &j->admin_len);
     if (r == 0 && j->admin_len == 0) {
         r = set_error (EINVAL, "'%s' is empty", j->o.admin_script);
@@ -216,7 +216,7 @@ vmshift_guest_render (struct vmshift_handle *h,
     struct guest_job j;
     int r;
 
-    api_enter (h);
+    vs_api_enter (h);
     if (name == NULL || text == NULL) {
         return set_error (EINVAL, "vmshift_guest_render: NULL argument");
     }
@@ -332,7 +332,7 @@ guest_write_all_files (struct vmshift_handle *h, struct guest_job *j,
 
         r = guest_put (dfd, outdir, names[i], texts[i], mode, j->o.force);
         if (r == 0) {
-            log_msg (&h->log, LOG_INFO, "wrote %s/%s", outdir, names[i]);
+            vs_log_msg (&h->log, LOG_INFO, "wrote %s/%s", outdir, names[i]);
             n++;
         }
     }
@@ -349,7 +349,7 @@ vmshift_guest_scripts (struct vmshift_handle *h,
     struct guest_job j;
     int r;
 
-    api_enter (h);
+    vs_api_enter (h);
     if (outdir == NULL || *outdir == '\0') {
         return set_error (EINVAL, "no output folder given");
     }

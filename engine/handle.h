@@ -11,6 +11,6 @@ struct vmshift_handle {
 };
 
 /* Entry-point helper: clear the thread's error before a public call. */
-void api_enter (struct vmshift_handle *h);
+void vs_api_enter (struct vmshift_handle *h);
 
 #endif

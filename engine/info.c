@@ -28,35 +28,35 @@ struct info_data {
 static void
 info_text (struct sbuf *b, const struct info_data *d)
 {
-    sbuf_printf (b, "file:            %s\n", d->file);
-    sbuf_printf (b, "format:          %s\n", fmt_type_name (d->type));
+    vs_sbuf_printf (b, "file:            %s\n", d->file);
+    vs_sbuf_printf (b, "format:          %s\n", fmt_type_name (d->type));
     if (d->info.subformat[0]) {
-        sbuf_printf (b, "subformat:       %s\n", d->info.subformat);
+        vs_sbuf_printf (b, "subformat:       %s\n", d->info.subformat);
     }
-    sbuf_printf (b, "virtual size:    %" PRIu64 " bytes\n", d->info.virtual_size);
+    vs_sbuf_printf (b, "virtual size:    %" PRIu64 " bytes\n", d->info.virtual_size);
     if (d->info.block_size) {
-        sbuf_printf (b, "block size:      %u bytes\n", d->info.block_size);
+        vs_sbuf_printf (b, "block size:      %u bytes\n", d->info.block_size);
     }
     if (d->have_map) {
-        sbuf_printf (b, "allocated:       %" PRIu64 " bytes in %zu extents\n",
+        vs_sbuf_printf (b, "allocated:       %" PRIu64 " bytes in %zu extents\n",
                      fmt_extents_allocated (&d->map), d->map.v.len);
     }
     if (d->io) {
-        for (uint32_t i = 0; i < beio_nfiles (d->io); i++) {
-            sbuf_printf (b, "file %u:          %s\n", i,
-                         beio_file (d->io, i)->path);
+        for (uint32_t i = 0; i < vs_beio_nfiles (d->io); i++) {
+            vs_sbuf_printf (b, "file %u:          %s\n", i,
+                         vs_beio_file (d->io, i)->path);
         }
     }
     if (d->info.has_parent) {
-        sbuf_printf (b, "parent:          yes (delta disk; map includes the parent)\n");
+        vs_sbuf_printf (b, "parent:          yes (delta disk; map includes the parent)\n");
     }
-    sbuf_printf (b, "problems:        %zu\n",
+    vs_sbuf_printf (b, "problems:        %zu\n",
                  fmt_problems_count_errors (&d->probs) + d->probs.dropped);
     for (size_t i = 0; i < d->probs.n; i++) {
-        sbuf_printf (b, "  - %s\n", d->probs.msg[i]);
+        vs_sbuf_printf (b, "  - %s\n", d->probs.msg[i]);
     }
     if (d->probs.dropped) {
-        sbuf_printf (b, "  - (%zu more not shown)\n", d->probs.dropped);
+        vs_sbuf_printf (b, "  - (%zu more not shown)\n", d->probs.dropped);
     }
 }
 
@@ -65,48 +65,48 @@ info_json (struct sbuf *b, const struct info_data *d)
 {
     struct jsonw w;
 
-    jw_init (&w, b, true);
-    jw_obj_begin (&w);
-    jw_kv_str (&w, "file", d->file);
-    jw_kv_str (&w, "format", fmt_type_name (d->type));
-    jw_kv_str (&w, "subformat", d->info.subformat);
-    jw_kv_u64 (&w, "virtual_size", d->info.virtual_size);
-    jw_kv_u64 (&w, "block_size", d->info.block_size);
-    jw_kv_bool (&w, "has_parent", d->info.has_parent);
+    vs_jw_init (&w, b, true);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "file", d->file);
+    vs_jw_kv_str (&w, "format", fmt_type_name (d->type));
+    vs_jw_kv_str (&w, "subformat", d->info.subformat);
+    vs_jw_kv_u64 (&w, "virtual_size", d->info.virtual_size);
+    vs_jw_kv_u64 (&w, "block_size", d->info.block_size);
+    vs_jw_kv_bool (&w, "has_parent", d->info.has_parent);
     if (d->have_map) {
-        jw_kv_u64 (&w, "allocated_bytes", fmt_extents_allocated (&d->map));
-        jw_key (&w, "extents");
-        jw_arr_begin (&w);
+        vs_jw_kv_u64 (&w, "allocated_bytes", fmt_extents_allocated (&d->map));
+        vs_jw_key (&w, "extents");
+        vs_jw_arr_begin (&w);
         for (size_t i = 0; i < d->map.v.len && i < 100000; i++) {
             const struct fmt_extent *e = &d->map.v.ptr[i];
 
-            jw_obj_begin (&w);
-            jw_kv_u64 (&w, "offset", e->guest_off);
-            jw_kv_u64 (&w, "length", e->len);
-            jw_kv_str (&w, "kind", e->kind == FMT_EXT_ZERO ? "zero"
+            vs_jw_obj_begin (&w);
+            vs_jw_kv_u64 (&w, "offset", e->guest_off);
+            vs_jw_kv_u64 (&w, "length", e->len);
+            vs_jw_kv_str (&w, "kind", e->kind == FMT_EXT_ZERO ? "zero"
                        : e->kind == FMT_EXT_DATA ? "data" : "compressed");
             if (e->kind != FMT_EXT_ZERO) {
-                jw_kv_u64 (&w, "file", e->file);
-                jw_kv_u64 (&w, "file_offset", e->file_off);
+                vs_jw_kv_u64 (&w, "file", e->file);
+                vs_jw_kv_u64 (&w, "file_offset", e->file_off);
             }
-            jw_obj_end (&w);
+            vs_jw_obj_end (&w);
         }
-        jw_arr_end (&w);
+        vs_jw_arr_end (&w);
     }
-    jw_key (&w, "files");
-    jw_arr_begin (&w);
-    for (uint32_t i = 0; d->io && i < beio_nfiles (d->io); i++) {
-        jw_str (&w, beio_file (d->io, i)->path);
+    vs_jw_key (&w, "files");
+    vs_jw_arr_begin (&w);
+    for (uint32_t i = 0; d->io && i < vs_beio_nfiles (d->io); i++) {
+        vs_jw_str (&w, vs_beio_file (d->io, i)->path);
     }
-    jw_arr_end (&w);
-    jw_key (&w, "problems");
-    jw_arr_begin (&w);
+    vs_jw_arr_end (&w);
+    vs_jw_key (&w, "problems");
+    vs_jw_arr_begin (&w);
     for (size_t i = 0; i < d->probs.n; i++) {
-        jw_str (&w, d->probs.msg[i]);
+        vs_jw_str (&w, d->probs.msg[i]);
     }
-    jw_arr_end (&w);
-    jw_obj_end (&w);
-    sbuf_addch (b, '\n');
+    vs_jw_arr_end (&w);
+    vs_jw_obj_end (&w);
+    vs_sbuf_addch (b, '\n');
 }
 
 int
@@ -118,29 +118,29 @@ vmshift_info (struct vmshift_handle *h, const char *file, int json,
     struct sbuf b;
     int r;
 
-    api_enter (h);
-    r = loc_open (h, file, &loc);
+    vs_api_enter (h);
+    r = vs_loc_open (h, file, &loc);
     if (r < 0) {
         return r;
     }
     fmt_problems_init (&d.probs);
     fmt_extents_init (&d.map);
-    r = beio_open (loc.be, loc.path, &d.io);
+    r = vs_beio_open (loc.be, loc.path, &d.io);
     if (r == 0) {
-        r = beio_check_not_empty (d.io);
+        r = vs_beio_check_not_empty (d.io);
     }
     if (r == 0) {
-        r = fmt_probe_io (beio_fmt (d.io), &d.type);
+        r = fmt_probe_io (vs_beio_fmt (d.io), &d.type);
     }
     if (r == 0) {
-        r = fmt_validate (beio_fmt (d.io), d.type, &d.probs, &d.info);
+        r = fmt_validate (vs_beio_fmt (d.io), d.type, &d.probs, &d.info);
     }
     if (r == 0 && fmt_problems_count_errors (&d.probs) == 0) {
         struct fmt_source_info mi;
 
         /* The map is only meaningful for a valid image; its own failure
          * (say, an extent file missing) is one more problem. */
-        if (fmt_read_map (beio_fmt (d.io), d.type, &d.map, &mi) == 0) {
+        if (fmt_read_map (vs_beio_fmt (d.io), d.type, &d.map, &mi) == 0) {
             d.have_map = true;
             d.info.has_parent = mi.has_parent;
         } else {
@@ -149,21 +149,21 @@ vmshift_info (struct vmshift_handle *h, const char *file, int json,
         }
     }
     if (r == 0) {
-        sbuf_init (&b, INFO_MAX);
+        vs_sbuf_init (&b, INFO_MAX);
         if (json) {
             info_json (&b, &d);
         } else {
             info_text (&b, &d);
         }
-        *report = sbuf_detach (&b, NULL);
+        *report = vs_sbuf_detach (&b, NULL);
         /* Warnings are listed but do not count as problems. */
         r = *report ? (int) (fmt_problems_count_errors (&d.probs) +
                              d.probs.dropped) : -ENOMEM;
     }
     fmt_problems_release (&d.probs);
     fmt_extents_release (&d.map);
-    beio_close (d.io);
-    loc_close (&loc);
+    vs_beio_close (d.io);
+    vs_loc_close (&loc);
     return r;
 }
 
@@ -178,59 +178,59 @@ vmshift_verify (struct vmshift_handle *h, const char *a, const char *b,
     struct jsonw w;
     int r;
 
-    api_enter (h);
-    r = loc_open (h, a, &la);
+    vs_api_enter (h);
+    r = vs_loc_open (h, a, &la);
     if (r < 0) {
         return r;
     }
-    r = loc_open (h, b, &lb);
+    r = vs_loc_open (h, b, &lb);
     if (r < 0) {
-        loc_close (&la);
+        vs_loc_close (&la);
         return r;
     }
-    r = verify_open (la.be, la.path, &sa);
+    r = vs_verify_open (la.be, la.path, &sa);
     if (r == 0) {
-        r = verify_open (lb.be, lb.path, &sb);
+        r = vs_verify_open (lb.be, lb.path, &sb);
         if (r == 0) {
-            r = verify_compare (&sa, &sb, full != 0, &rep);
-            verify_close (&sb);
+            r = vs_verify_compare (&sa, &sb, full != 0, &rep);
+            vs_verify_close (&sb);
         }
-        verify_close (&sa);
+        vs_verify_close (&sa);
     }
-    loc_close (&la);
-    loc_close (&lb);
+    vs_loc_close (&la);
+    vs_loc_close (&lb);
     if (r < 0) {
         return r;
     }
-    sbuf_init (&out, 1 << 16);
+    vs_sbuf_init (&out, 1 << 16);
     if (json) {
-        jw_init (&w, &out, true);
-        jw_obj_begin (&w);
-        jw_kv_str (&w, "a", a);
-        jw_kv_str (&w, "b", b);
-        jw_kv_bool (&w, "identical", !rep.differ);
+        vs_jw_init (&w, &out, true);
+        vs_jw_obj_begin (&w);
+        vs_jw_kv_str (&w, "a", a);
+        vs_jw_kv_str (&w, "b", b);
+        vs_jw_kv_bool (&w, "identical", !rep.differ);
         if (rep.differ) {
-            jw_kv_u64 (&w, "first_difference", rep.first_diff);
-            jw_kv_str (&w, "reason", rep.why);
+            vs_jw_kv_u64 (&w, "first_difference", rep.first_diff);
+            vs_jw_kv_str (&w, "reason", rep.why);
         }
-        jw_kv_u64 (&w, "virtual_size", rep.virtual_size);
-        jw_kv_u64 (&w, "bytes_read", rep.bytes_read);
-        jw_kv_u64 (&w, "bytes_proven_shared", rep.bytes_shared);
-        jw_kv_u64 (&w, "bytes_zero_both", rep.bytes_zero);
-        jw_kv_bool (&w, "full", full != 0);
-        jw_obj_end (&w);
-        sbuf_addch (&out, '\n');
+        vs_jw_kv_u64 (&w, "virtual_size", rep.virtual_size);
+        vs_jw_kv_u64 (&w, "bytes_read", rep.bytes_read);
+        vs_jw_kv_u64 (&w, "bytes_proven_shared", rep.bytes_shared);
+        vs_jw_kv_u64 (&w, "bytes_zero_both", rep.bytes_zero);
+        vs_jw_kv_bool (&w, "full", full != 0);
+        vs_jw_obj_end (&w);
+        vs_sbuf_addch (&out, '\n');
     } else if (rep.differ) {
-        sbuf_printf (&out, "'%s' and '%s' differ at guest offset %" PRIu64
+        vs_sbuf_printf (&out, "'%s' and '%s' differ at guest offset %" PRIu64
                      ": %s\n", a, b, rep.first_diff, rep.why);
     } else {
-        sbuf_printf (&out, "identical: %" PRIu64 " bytes; %" PRIu64
+        vs_sbuf_printf (&out, "identical: %" PRIu64 " bytes; %" PRIu64
                      " proven shared (same physical blocks), %" PRIu64
                      " compared by reading, %" PRIu64 " zero in both\n",
                      rep.virtual_size, rep.bytes_shared, rep.bytes_read,
                      rep.bytes_zero);
     }
-    *report = sbuf_detach (&out, NULL);
+    *report = vs_sbuf_detach (&out, NULL);
     if (*report == NULL) {
         return -ENOMEM;
     }

@@ -12,7 +12,7 @@
 #include "engine/location.h"
 
 enum loc_kind
-loc_kind_of (const char *location)
+vs_loc_kind_of (const char *location)
 {
     if (strncmp (location, "nfs://", 6) == 0) {
         return LOC_NFS;
@@ -104,16 +104,16 @@ loc_read_file (struct be_file *f, const char *location, size_t max,
 }
 
 int
-loc_open (struct vmshift_handle *h, const char *location,
+vs_loc_open (struct vmshift_handle *h, const char *location,
           struct loc_handle *out)
 {
     memset (out, 0, sizeof *out);
-    switch (loc_kind_of (location)) {
+    switch (vs_loc_kind_of (location)) {
     case LOC_LOCAL:
         out->be = be_local_new (h ? &h->log : NULL);
         out->path = strdup (location);
         if (out->be == NULL || out->path == NULL) {
-            loc_close (out);
+            vs_loc_close (out);
             return set_error (ENOMEM, "out of memory");
         }
         return 0;
@@ -121,31 +121,31 @@ loc_open (struct vmshift_handle *h, const char *location,
         return be_nfs_open_location (h ? &h->log : NULL, location, &out->be,
                                      &out->path);
     default:
-        return loc_ontap_open (h, location, out);
+        return vs_loc_ontap_open (h, location, out);
     }
 }
 
 void
-loc_close (struct loc_handle *l)
+vs_loc_close (struct loc_handle *l)
 {
     backend_free (l->be);
     free (l->path);
-    loc_ontap_free (l->ontap);
+    vs_loc_ontap_free (l->ontap);
     memset (l, 0, sizeof *l);
 }
 
 int
-loc_read_whole (struct vmshift_handle *h, const char *location, size_t max,
+vs_loc_read_whole (struct vmshift_handle *h, const char *location, size_t max,
                 char **buf, size_t *len)
 {
     struct loc_handle l;
     struct be_file *f = NULL;
     int r;
 
-    if (loc_kind_of (location) == LOC_LOCAL) {
+    if (vs_loc_kind_of (location) == LOC_LOCAL) {
         return loc_read_local (location, max, buf, len);
     }
-    r = loc_open (h, location, &l);
+    r = vs_loc_open (h, location, &l);
     if (r < 0) {
         return r;
     }
@@ -154,6 +154,6 @@ loc_read_whole (struct vmshift_handle *h, const char *location, size_t max,
         r = loc_read_file (f, location, max, buf, len);
         backend_close (f);
     }
-    loc_close (&l);
+    vs_loc_close (&l);
     return r;
 }

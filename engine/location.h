@@ -13,12 +13,12 @@ struct vmshift_handle;
 
 enum loc_kind { LOC_LOCAL = 0, LOC_NFS, LOC_ONTAP };
 
-enum loc_kind loc_kind_of (const char *location);
+enum loc_kind vs_loc_kind_of (const char *location);
 
 /* Read a whole (small) file at a location into a NUL-terminated buffer
  * (caller frees *buf).  Files larger than max bytes are refused with
  * -EFBIG naming the file. */
-int loc_read_whole (struct vmshift_handle *h, const char *location,
+int vs_loc_read_whole (struct vmshift_handle *h, const char *location,
                     size_t max, char **buf, size_t *len);
 
 /* A location opened for reading: a backend and the path on it.  For
@@ -32,19 +32,19 @@ struct loc_handle {
     char *path;
     struct loc_ontap *ontap;
 };
-int loc_open (struct vmshift_handle *h, const char *location,
+int vs_loc_open (struct vmshift_handle *h, const char *location,
               struct loc_handle *out);
-void loc_close (struct loc_handle *l);
+void vs_loc_close (struct loc_handle *l);
 
 /* engine/location_ontap.c */
 struct ontap_profile;
 struct ontap_volume;
 /* "nfs://SERVER/JUNCTION?version=V[&nfsport=P][&mountport=M]" for a
  * volume of the profile's cluster (caller frees). */
-int loc_ontap_nfs_url (const struct ontap_profile *p,
+int vs_loc_ontap_nfs_url (const struct ontap_profile *p,
                        const struct ontap_volume *v, char **out);
-int loc_ontap_open (struct vmshift_handle *h, const char *location,
+int vs_loc_ontap_open (struct vmshift_handle *h, const char *location,
                     struct loc_handle *out);
-void loc_ontap_free (struct loc_ontap *o);
+void vs_loc_ontap_free (struct loc_ontap *o);
 
 #endif

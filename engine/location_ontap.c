@@ -17,7 +17,7 @@ struct loc_ontap {
 };
 
 int
-loc_ontap_nfs_url (const struct ontap_profile *p, const struct ontap_volume *v,
+vs_loc_ontap_nfs_url (const struct ontap_profile *p, const struct ontap_volume *v,
                    char **out)
 {
     const struct ontap_nfs_opts *n = &p->nfs;
@@ -50,7 +50,7 @@ loc_ontap_nfs_url (const struct ontap_profile *p, const struct ontap_volume *v,
 }
 
 void
-loc_ontap_free (struct loc_ontap *o)
+vs_loc_ontap_free (struct loc_ontap *o)
 {
     if (o == NULL) {
         return;
@@ -62,7 +62,7 @@ loc_ontap_free (struct loc_ontap *o)
 }
 
 int
-loc_ontap_open (struct vmshift_handle *h, const char *location,
+vs_loc_ontap_open (struct vmshift_handle *h, const char *location,
                 struct loc_handle *out)
 {
     struct ontap_location loc = { 0 };
@@ -88,7 +88,7 @@ loc_ontap_open (struct vmshift_handle *h, const char *location,
         }
     }
     if (r == 0) {
-        r = loc_ontap_nfs_url (o->prof, &o->vol, &url);
+        r = vs_loc_ontap_nfs_url (o->prof, &o->vol, &url);
     }
     if (r == 0 && (nfs = be_nfs_new (&h->log, url)) == NULL) {
         r = -vmshift_internal_error_errno ();
@@ -109,7 +109,7 @@ loc_ontap_open (struct vmshift_handle *h, const char *location,
         out->be = NULL;
         out->path = NULL;
         out->ontap = NULL;
-        loc_ontap_free (o);
+        vs_loc_ontap_free (o);
     }
     return r;
 }

@@ -1,6 +1,6 @@
 /* Public API of the VM inventory and target definitions: the I/O around
  * the pure code in hypervisors/.  Every file is read with
- * loc_read_whole(), so .vmx files, VMDK descriptors and network maps can
+ * vs_loc_read_whole(), so .vmx files, VMDK descriptors and network maps can
  * come from any location kind the engine supports. */
 #include <errno.h>
 #include <stdio.h>
@@ -72,9 +72,9 @@ vm_read_descriptors (struct vmshift_handle *h, const char *loc,
             asprintf (&path, "%s%s", dir, d->file) < 0) {
             continue;
         }
-        if (loc_read_whole (h, path, VM_DESC_MAX, &buf, &len) < 0 ||
+        if (vs_loc_read_whole (h, path, VM_DESC_MAX, &buf, &len) < 0 ||
             hv_vmdk_desc_info (buf, len, &d->capacity, &rdm) < 0) {
-            log_debug (&h->log, LOGM_HV, "size of '%s' unknown: %s", path,
+            vs_log_debug (&h->log, LOGM_HV, "size of '%s' unknown: %s", path,
                        vmshift_internal_error_msg ());
             clear_error ();
         } else if (rdm && !d->rdm) {
@@ -136,11 +136,11 @@ vmshift_vm_load (struct vmshift_handle *h, const char *location,
     size_t len;
     int r;
 
-    api_enter (h);
+    vs_api_enter (h);
     if (location == NULL || out == NULL) {
         return set_error (EINVAL, "vmshift_vm_load: no location");
     }
-    r = loc_read_whole (h, location, HV_VMX_MAX_BYTES, &buf, &len);
+    r = vs_loc_read_whole (h, location, HV_VMX_MAX_BYTES, &buf, &len);
     if (r < 0) {
         return r;
     }
@@ -242,7 +242,7 @@ vm_load_map (struct vmshift_handle *h, const char *loc, struct hv_netmap *m)
 {
     char *buf = NULL, *what = NULL;
     size_t len;
-    int r = loc_read_whole (h, loc, VM_MAP_MAX, &buf, &len);
+    int r = vs_loc_read_whole (h, loc, VM_MAP_MAX, &buf, &len);
 
     if (r < 0) {
         return r;
@@ -288,7 +288,7 @@ vmshift_define (struct vmshift_handle *h, const struct vmshift_vm *vm,
     struct hv_define d;
     int r = 0;
 
-    api_enter (h);
+    vs_api_enter (h);
     if (vm == NULL || o == NULL || text == NULL ||
         o->struct_size != sizeof *o) {
         return set_error (EINVAL, "vmshift_define: bad arguments (call "
@@ -303,7 +303,7 @@ vmshift_define (struct vmshift_handle *h, const struct vmshift_vm *vm,
         r = hv_define_emit (vm->vm, &d, text, &notes);
     }
     for (size_t i = 0; r == 0 && i < notes.len; i++) {
-        log_msg (&h->log, LOG_WARN, "%s", notes.ptr[i]);
+        vs_log_msg (&h->log, LOG_WARN, "%s", notes.ptr[i]);
     }
     hv_str_vec_free (&notes);
     hv_netmap_release (&map);

@@ -79,12 +79,12 @@ vmdk_plan_text (struct sbuf *b, uint64_t sectors, uint32_t cid,
 {
     uint64_t cyl = sectors / ((uint64_t) heads * 63);
 
-    sbuf_printf (b, "# Disk DescriptorFile\nversion=1\nencoding=\"UTF-8\"\n"
+    vs_sbuf_printf (b, "# Disk DescriptorFile\nversion=1\nencoding=\"UTF-8\"\n"
                  "CID=%08x\nparentCID=ffffffff\ncreateType=\"vmfs\"\n\n",
                  cid);
-    sbuf_printf (b, "# Extent description\nRW %llu VMFS \"%s\"\n\n",
+    vs_sbuf_printf (b, "# Extent description\nRW %llu VMFS \"%s\"\n\n",
                  (unsigned long long) sectors, flat);
-    sbuf_printf (b, "# The Disk Data Base\n#DDB\n\n"
+    vs_sbuf_printf (b, "# The Disk Data Base\n#DDB\n\n"
                  "ddb.adapterType = \"%s\"\n"
                  "ddb.geometry.cylinders = \"%llu\"\n"
                  "ddb.geometry.heads = \"%u\"\n"
@@ -92,13 +92,13 @@ vmdk_plan_text (struct sbuf *b, uint64_t sectors, uint32_t cid,
                  "ddb.thinProvisioned = \"1\"\n", adapter,
                  (unsigned long long) (cyl ? cyl : 1), heads);
     if (vmdk_plan_has_id (id)) {
-        sbuf_printf (b, "ddb.uuid = \"%02x %02x %02x %02x %02x %02x %02x "
+        vs_sbuf_printf (b, "ddb.uuid = \"%02x %02x %02x %02x %02x %02x %02x "
                      "%02x-%02x %02x %02x %02x %02x %02x %02x %02x\"\n",
                      id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7],
                      id[8], id[9], id[10], id[11], id[12], id[13], id[14],
                      id[15]);
     }
-    sbuf_printf (b, "ddb.virtualHWVersion = \"%d\"\n", VMDK_PLAN_HWVERSION);
+    vs_sbuf_printf (b, "ddb.virtualHWVersion = \"%d\"\n", VMDK_PLAN_HWVERSION);
 }
 
 static int
@@ -143,13 +143,13 @@ vmdk_plan (const struct fmt_source_info *src,
         (r = vmdk_plan_names (o->target_name, flat, sizeof flat)) < 0) {
         return r;
     }
-    sbuf_init (&b, VMDK_PLAN_DESC_MAX);
+    vs_sbuf_init (&b, VMDK_PLAN_DESC_MAX);
     /* CID 0 means the engine gave none: VMware's "new disk" value. */
     vmdk_plan_text (&b, map->size / VMDK_SECTOR,
                     o->vmdk_cid ? o->vmdk_cid : 0xfffffffeu, flat, adapter,
                     heads, o->disk_id);
     r = b.err;
-    if ((text = sbuf_detach (&b, &len)) == NULL) {
+    if ((text = vs_sbuf_detach (&b, &len)) == NULL) {
         return r < 0 ? r : set_error (ENOMEM, "out of memory");
     }
     out->type = FMT_VMDK;

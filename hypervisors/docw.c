@@ -13,13 +13,13 @@
 #include "hypervisors/docw.h"
 
 void
-docw_init (struct docw *w, struct sbuf *b, bool json)
+hv_docw_init (struct docw *w, struct sbuf *b, bool json)
 {
     memset (w, 0, sizeof *w);
     w->b = b;
     w->json = json;
     if (json) {
-        jw_init (&w->jw, b, true);
+        vs_jw_init (&w->jw, b, true);
     }
 }
 
@@ -27,7 +27,7 @@ static void
 docw_spaces (struct docw *w, int n)
 {
     for (int i = 0; i < n; i++) {
-        sbuf_addch (w->b, ' ');
+        vs_sbuf_addch (w->b, ' ');
     }
 }
 
@@ -40,17 +40,17 @@ docw_line (struct docw *w, const char *key)
 
     if (w->dash) {
         docw_spaces (w, ind - 2);
-        sbuf_addstr (w->b, "- ");
+        vs_sbuf_addstr (w->b, "- ");
         w->dash = false;
     } else if (seq) {
         docw_spaces (w, ind);
-        sbuf_addstr (w->b, "- ");
+        vs_sbuf_addstr (w->b, "- ");
     } else {
         docw_spaces (w, ind);
     }
     if (key) {
-        sbuf_addstr (w->b, key);
-        sbuf_addch (w->b, ':');
+        vs_sbuf_addstr (w->b, key);
+        vs_sbuf_addch (w->b, ':');
     }
 }
 
@@ -67,15 +67,15 @@ docw_push (struct docw *w, bool seq, int indent)
 }
 
 void
-docw_map (struct docw *w, const char *key)
+hv_docw_map (struct docw *w, const char *key)
 {
     int ind = w->depth ? w->indent[w->depth - 1] : 0;
 
     if (w->json) {
         if (key) {
-            jw_key (&w->jw, key);
+            vs_jw_key (&w->jw, key);
         }
-        jw_obj_begin (&w->jw);
+        vs_jw_obj_begin (&w->jw);
         docw_push (w, false, 0);
         return;
     }
@@ -93,28 +93,28 @@ docw_map (struct docw *w, const char *key)
         return;
     }
     docw_line (w, key);
-    sbuf_addch (w->b, '\n');
+    vs_sbuf_addch (w->b, '\n');
     docw_push (w, false, ind + 2);
 }
 
 void
-docw_seq (struct docw *w, const char *key)
+hv_docw_seq (struct docw *w, const char *key)
 {
     int ind = w->depth ? w->indent[w->depth - 1] : 0;
 
     if (w->json) {
-        jw_key (&w->jw, key);
-        jw_arr_begin (&w->jw);
+        vs_jw_key (&w->jw, key);
+        vs_jw_arr_begin (&w->jw);
         docw_push (w, true, 0);
         return;
     }
     docw_line (w, key);
-    sbuf_addch (w->b, '\n');
+    vs_sbuf_addch (w->b, '\n');
     docw_push (w, true, ind);
 }
 
 void
-docw_end (struct docw *w)
+hv_docw_end (struct docw *w)
 {
     if (w->depth == 0) {
         return;
@@ -122,61 +122,61 @@ docw_end (struct docw *w)
     w->depth--;
     if (w->json) {
         if (w->is_seq[w->depth]) {
-            jw_arr_end (&w->jw);
+            vs_jw_arr_end (&w->jw);
         } else {
-            jw_obj_end (&w->jw);
+            vs_jw_obj_end (&w->jw);
         }
     }
     w->dash = false;
 }
 
 void
-docw_str (struct docw *w, const char *key, const char *val)
+hv_docw_str (struct docw *w, const char *key, const char *val)
 {
     if (w->json) {
         if (key) {
-            jw_key (&w->jw, key);
+            vs_jw_key (&w->jw, key);
         }
-        jw_str (&w->jw, val);
+        vs_jw_str (&w->jw, val);
         return;
     }
     docw_line (w, key);
-    sbuf_addstr (w->b, key ? " " : "");
+    vs_sbuf_addstr (w->b, key ? " " : "");
     hv_esc_yaml (w->b, val);
-    sbuf_addch (w->b, '\n');
+    vs_sbuf_addch (w->b, '\n');
 }
 
 void
-docw_u64 (struct docw *w, const char *key, uint64_t v)
+hv_docw_u64 (struct docw *w, const char *key, uint64_t v)
 {
     if (w->json) {
-        jw_kv_u64 (&w->jw, key, v);
+        vs_jw_kv_u64 (&w->jw, key, v);
         return;
     }
     docw_line (w, key);
-    sbuf_printf (w->b, " %" PRIu64 "\n", v);
+    vs_sbuf_printf (w->b, " %" PRIu64 "\n", v);
 }
 
 void
-docw_bool (struct docw *w, const char *key, bool v)
+hv_docw_bool (struct docw *w, const char *key, bool v)
 {
     if (w->json) {
-        jw_kv_bool (&w->jw, key, v);
+        vs_jw_kv_bool (&w->jw, key, v);
         return;
     }
     docw_line (w, key);
-    sbuf_addstr (w->b, v ? " true\n" : " false\n");
+    vs_sbuf_addstr (w->b, v ? " true\n" : " false\n");
 }
 
 void
-docw_empty (struct docw *w, const char *key)
+hv_docw_empty (struct docw *w, const char *key)
 {
     if (w->json) {
-        jw_key (&w->jw, key);
-        jw_obj_begin (&w->jw);
-        jw_obj_end (&w->jw);
+        vs_jw_key (&w->jw, key);
+        vs_jw_obj_begin (&w->jw);
+        vs_jw_obj_end (&w->jw);
         return;
     }
     docw_line (w, key);
-    sbuf_addstr (w->b, " {}\n");
+    vs_sbuf_addstr (w->b, " {}\n");
 }

@@ -20,15 +20,15 @@ struct docw {
     int indent[DOCW_MAX_DEPTH];
 };
 
-void docw_init (struct docw *w, struct sbuf *b, bool json);
+void hv_docw_init (struct docw *w, struct sbuf *b, bool json);
 /* Open a map under key (NULL: the document, or an item of a sequence). */
-void docw_map (struct docw *w, const char *key);
-void docw_seq (struct docw *w, const char *key);
-void docw_end (struct docw *w);
+void hv_docw_map (struct docw *w, const char *key);
+void hv_docw_seq (struct docw *w, const char *key);
+void hv_docw_end (struct docw *w);
 /* key NULL: an item of the enclosing sequence. */
-void docw_str (struct docw *w, const char *key, const char *val);
-void docw_u64 (struct docw *w, const char *key, uint64_t v);
-void docw_bool (struct docw *w, const char *key, bool v);
-void docw_empty (struct docw *w, const char *key);      /* key: {} */
+void hv_docw_str (struct docw *w, const char *key, const char *val);
+void hv_docw_u64 (struct docw *w, const char *key, uint64_t v);
+void hv_docw_bool (struct docw *w, const char *key, bool v);
+void hv_docw_empty (struct docw *w, const char *key);      /* key: {} */
 
 #endif

@@ -81,7 +81,7 @@ esc_put_cp (struct sbuf *b, long cp)
         u[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
         u[3] = (char) (0x80 | (cp & 0x3f)), n = 4;
     }
-    sbuf_add (b, u, n);
+    vs_sbuf_add (b, u, n);
 }
 
 /* Next code point of [*p, e); invalid bytes come back as U+FFFD. */
@@ -113,14 +113,14 @@ hv_esc_xml (struct sbuf *b, const char *s)
 {
     ESC_LOOP (s, cp) {
         switch (cp) {
-        case '&': sbuf_addstr (b, "&amp;"); break;
-        case '<': sbuf_addstr (b, "&lt;"); break;
-        case '>': sbuf_addstr (b, "&gt;"); break;
-        case '\'': sbuf_addstr (b, "&apos;"); break;
-        case '"': sbuf_addstr (b, "&quot;"); break;
-        case '\t': sbuf_addstr (b, "&#9;"); break;
-        case '\n': sbuf_addstr (b, "&#10;"); break;
-        case '\r': sbuf_addstr (b, "&#13;"); break;
+        case '&': vs_sbuf_addstr (b, "&amp;"); break;
+        case '<': vs_sbuf_addstr (b, "&lt;"); break;
+        case '>': vs_sbuf_addstr (b, "&gt;"); break;
+        case '\'': vs_sbuf_addstr (b, "&apos;"); break;
+        case '"': vs_sbuf_addstr (b, "&quot;"); break;
+        case '\t': vs_sbuf_addstr (b, "&#9;"); break;
+        case '\n': vs_sbuf_addstr (b, "&#10;"); break;
+        case '\r': vs_sbuf_addstr (b, "&#13;"); break;
         default: esc_put_cp (b, esc_xml_ok (cp) ? cp : 0xfffd); break;
         }
     }
@@ -137,35 +137,35 @@ esc_yaml_plain (long cp)
 void
 hv_esc_yaml (struct sbuf *b, const char *s)
 {
-    sbuf_addch (b, '"');
+    vs_sbuf_addch (b, '"');
     ESC_LOOP (s, cp) {
         if (cp == '"' || cp == '\\') {
-            sbuf_addch (b, '\\');
-            sbuf_addch (b, (char) cp);
+            vs_sbuf_addch (b, '\\');
+            vs_sbuf_addch (b, (char) cp);
         } else if (cp == '\n') {
-            sbuf_addstr (b, "\\n");
+            vs_sbuf_addstr (b, "\\n");
         } else if (cp == '\t') {
-            sbuf_addstr (b, "\\t");
+            vs_sbuf_addstr (b, "\\t");
         } else if (esc_yaml_plain (cp)) {
             esc_put_cp (b, cp);
         } else {
-            sbuf_printf (b, "\\u%04lx", (unsigned long) cp);
+            vs_sbuf_printf (b, "\\u%04lx", (unsigned long) cp);
         }
     }
-    sbuf_addch (b, '"');
+    vs_sbuf_addch (b, '"');
 }
 
 void
 hv_esc_ps (struct sbuf *b, const char *s)
 {
-    sbuf_addch (b, '\'');
+    vs_sbuf_addch (b, '\'');
     ESC_LOOP (s, cp) {
         if (cp == '\'' || (cp >= 0x2018 && cp <= 0x201b)) {
             esc_put_cp (b, cp);
         }
         esc_put_cp (b, cp);
     }
-    sbuf_addch (b, '\'');
+    vs_sbuf_addch (b, '\'');
 }
 
 void
@@ -185,9 +185,9 @@ hv_esc_pve_text (struct sbuf *b, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
         if (*p < 0x20 || *p == ':' || *p == '%' || *p >= 0x7f) {
-            sbuf_printf (b, "%%%02X", *p);
+            vs_sbuf_printf (b, "%%%02X", *p);
         } else {
-            sbuf_addch (b, (char) *p);
+            vs_sbuf_addch (b, (char) *p);
         }
     }
 }
@@ -202,10 +202,10 @@ hv_dns_label (struct sbuf *b, const char *s, size_t max)
          p++) {
         if (isalnum (*p) && *p < 0x80) {
             if (dash && n > 0 && n + 1 < max) {
-                sbuf_addch (b, '-');
+                vs_sbuf_addch (b, '-');
                 n++;
             }
-            sbuf_addch (b, (char) tolower (*p));
+            vs_sbuf_addch (b, (char) tolower (*p));
             n++;
             dash = false;
         } else {
@@ -213,6 +213,6 @@ hv_dns_label (struct sbuf *b, const char *s, size_t max)
         }
     }
     if (n == 0 && b->err == 0 && b->len == start) {
-        sbuf_addstr (b, "vm");
+        vs_sbuf_addstr (b, "vm");
     }
 }

@@ -118,10 +118,10 @@ hv_guest_keys (struct hv_guest_ctx *c, const struct json_val *obj,
 {
     const char *k;
 
-    if (json_type (obj) != JSON_OBJECT) {
+    if (vs_json_type (obj) != JSON_OBJECT) {
         return hv_guest_err (c, EINVAL, "expected an object");
     }
-    for (size_t i = 0; json_object_at (obj, i, &k); i++) {
+    for (size_t i = 0; vs_json_object_at (obj, i, &k); i++) {
         size_t j = 0;
 
         while (keys[j] && strcmp (keys[j], k) != 0) {
@@ -140,7 +140,7 @@ static int
 hv_guest_str (struct hv_guest_ctx *c, const struct json_val *v,
               const char **out)
 {
-    const char *s = json_string_value (v);
+    const char *s = vs_json_string_value (v);
 
     if (s == NULL) {
         return hv_guest_err (c, EINVAL, "expected a string");
@@ -154,7 +154,7 @@ hv_guest_bool (struct hv_guest_ctx *c, const struct json_val *v, int *out)
 {
     bool b;
 
-    if (json_type (v) != JSON_BOOL || json_get_bool (v, "", &b) < 0) {
+    if (vs_json_type (v) != JSON_BOOL || vs_json_get_bool (v, "", &b) < 0) {
         clear_error ();
         return hv_guest_err (c, EINVAL, "expected true or false");
     }
@@ -174,17 +174,17 @@ hv_guest_strings (struct hv_guest_ctx *c, const struct json_val *arr,
     int r;
 
     snprintf (base, sizeof base, "%s", c->path);
-    if (json_type (arr) != JSON_ARRAY) {
+    if (vs_json_type (arr) != JSON_ARRAY) {
         return hv_guest_err (c, EINVAL, "expected an array");
     }
-    if (json_array_len (arr) > max) {
+    if (vs_json_array_len (arr) > max) {
         return set_error (EFBIG, "%s: %s: more than %zu entries", c->what,
                           c->path, max);
     }
-    *n = json_array_len (arr);
+    *n = vs_json_array_len (arr);
     for (size_t i = 0; i < *n; i++) {
         hv_guest_path (c, "%.60s[%zu]", base, i);
-        if ((r = hv_guest_str (c, json_array_at (arr, i), &s)) < 0 ||
+        if ((r = hv_guest_str (c, vs_json_array_at (arr, i), &s)) < 0 ||
             (r = fn (c, s, i, opaque)) < 0) {
             return r;
         }
@@ -256,7 +256,7 @@ hv_guest_route (struct hv_guest_ctx *c, const struct json_val *v,
         return r;
     }
     hv_guest_path (c, "%.80s.to", base);
-    if ((x = json_get (v, "to")) == NULL) {
+    if ((x = vs_json_get (v, "to")) == NULL) {
         return hv_guest_err (c, EINVAL, "missing (a destination like "
                              "10.0.0.0/8 or default)");
     }
@@ -269,7 +269,7 @@ hv_guest_route (struct hv_guest_ctx *c, const struct json_val *v,
         return -EINVAL;
     }
     hv_guest_path (c, "%.80s.via", base);
-    if ((x = json_get (v, "via")) != NULL) {
+    if ((x = vs_json_get (v, "via")) != NULL) {
         if ((r = hv_guest_str (c, x, &s)) < 0 ||
             (r = hv_guest_check_ip (s, fam, hv_guest_where (c), rt->via,
                                     sizeof rt->via)) < 0) {
@@ -286,8 +286,8 @@ hv_guest_route (struct hv_guest_ctx *c, const struct json_val *v,
     }
     rt->family = strchr (rt->via[0] ? rt->via : rt->to, ':') ? 6 : 4;
     hv_guest_path (c, "%.80s.metric", base);
-    if ((x = json_get (v, "metric")) != NULL) {
-        if (json_type (x) != JSON_NUMBER || json_get_u64 (x, "", &m) < 0 ||
+    if ((x = vs_json_get (v, "metric")) != NULL) {
+        if (vs_json_type (x) != JSON_NUMBER || vs_json_get_u64 (x, "", &m) < 0 ||
             m > 4294967295u) {
             clear_error ();
             return hv_guest_err (c, EINVAL, "expected an integer 0-4294967295");
@@ -306,16 +306,16 @@ hv_guest_routes (struct hv_guest_ctx *c, const struct json_val *arr,
     int r;
 
     snprintf (base, sizeof base, "%s", c->path);
-    if (json_type (arr) != JSON_ARRAY) {
+    if (vs_json_type (arr) != JSON_ARRAY) {
         return hv_guest_err (c, EINVAL, "expected an array");
     }
-    if (json_array_len (arr) > HV_GUEST_MAX_ROUTES) {
+    if (vs_json_array_len (arr) > HV_GUEST_MAX_ROUTES) {
         return set_error (EFBIG, "%s: %s: more than %d routes", c->what,
                           c->path, HV_GUEST_MAX_ROUTES);
     }
-    for (size_t i = 0; i < json_array_len (arr); i++) {
+    for (size_t i = 0; i < vs_json_array_len (arr); i++) {
         hv_guest_path (c, "%.70s[%zu]", base, i);
-        if ((r = hv_guest_route (c, json_array_at (arr, i), nic)) < 0) {
+        if ((r = hv_guest_route (c, vs_json_array_at (arr, i), nic)) < 0) {
             return r;
         }
     }
@@ -332,7 +332,7 @@ hv_guest_nic_scalar (struct hv_guest_ctx *c, const char *k,
     int r;
 
     if (strcmp (k, "mtu") == 0) {
-        if (json_type (x) != JSON_NUMBER || json_get_u64 (x, "", &m) < 0 ||
+        if (vs_json_type (x) != JSON_NUMBER || vs_json_get_u64 (x, "", &m) < 0 ||
             m < 68 || m > 65535) {
             clear_error ();
             return hv_guest_err (c, EINVAL, "expected an MTU of 68-65535");
@@ -427,7 +427,7 @@ hv_guest_nic (struct hv_guest_ctx *c, const struct json_val *v,
     if ((r = hv_guest_keys (c, v, keys)) < 0) {
         return r;
     }
-    for (size_t i = 0; (x = json_object_at (v, i, &k)) != NULL; i++) {
+    for (size_t i = 0; (x = vs_json_object_at (v, i, &k)) != NULL; i++) {
         hv_guest_path (c, "%.70s.%s", base, k);
         if (strcmp (k, "addresses") == 0) {
             r = hv_guest_strings (c, x, k, HV_GUEST_MAX_ADDRS, &nic->naddrs,
@@ -478,10 +478,10 @@ static int
 hv_guest_nics (struct hv_guest_ctx *c, const struct json_val *arr,
                struct hv_guest_map *m)
 {
-    size_t n = json_array_len (arr);
+    size_t n = vs_json_array_len (arr);
     int r;
 
-    if (json_type (arr) != JSON_ARRAY) {
+    if (vs_json_type (arr) != JSON_ARRAY) {
         return hv_guest_err (c, EINVAL, "expected an array");
     }
     if (n > HV_GUEST_MAX_NICS) {
@@ -497,7 +497,7 @@ hv_guest_nics (struct hv_guest_ctx *c, const struct json_val *arr,
     }
     for (size_t i = 0; i < n; i++) {
         hv_guest_path (c, "guest.nics[%zu]", i);
-        if ((r = hv_guest_nic (c, json_array_at (arr, i), &m->nics[i])) < 0) {
+        if ((r = hv_guest_nic (c, vs_json_array_at (arr, i), &m->nics[i])) < 0) {
             return r;
         }
         m->nnics++;
@@ -554,7 +554,7 @@ hv_guest_section (struct hv_guest_ctx *c, const struct json_val *g,
     if ((r = hv_guest_keys (c, g, keys)) < 0) {
         return r;
     }
-    for (size_t i = 0; (x = json_object_at (g, i, &k)) != NULL; i++) {
+    for (size_t i = 0; (x = vs_json_object_at (g, i, &k)) != NULL; i++) {
         hv_guest_path (c, "guest.%s", k);
         if (strcmp (k, "nics") == 0) {
             r = hv_guest_nics (c, x, m);
@@ -601,33 +601,33 @@ hv_guest_map_top (struct hv_guest_ctx *c, const struct json_val *root,
     const char *k;
     int r;
 
-    if (json_type (root) != JSON_OBJECT) {
+    if (vs_json_type (root) != JSON_OBJECT) {
         return set_error (EINVAL, "%s: a network map is a JSON object",
                           c->what);
     }
-    if ((x = json_get (root, "networks")) != NULL) {
+    if ((x = vs_json_get (root, "networks")) != NULL) {
         snprintf (c->path, sizeof c->path, "networks");
-        if (json_type (x) != JSON_OBJECT) {
+        if (vs_json_type (x) != JSON_OBJECT) {
             return hv_guest_err (c, EINVAL, "expected an object of networks");
         }
-        if (json_object_len (x) > HV_GUEST_MAX_NETWORKS) {
+        if (vs_json_object_len (x) > HV_GUEST_MAX_NETWORKS) {
             return hv_guest_err (c, EFBIG, "too many networks");
         }
-        for (size_t i = 0; json_object_at (x, i, &k); i++) {
-            if (json_type (json_object_at (x, i, &k)) != JSON_OBJECT) {
+        for (size_t i = 0; vs_json_object_at (x, i, &k); i++) {
+            if (vs_json_type (vs_json_object_at (x, i, &k)) != JSON_OBJECT) {
                 hv_guest_path (c, "networks['%.40s']", k);
                 return hv_guest_err (c, EINVAL, "expected an object");
             }
         }
-        m->nnetworks = json_object_len (x);
+        m->nnetworks = vs_json_object_len (x);
     }
-    if ((x = json_get (root, "retain_mac")) != NULL) {
+    if ((x = vs_json_get (root, "retain_mac")) != NULL) {
         snprintf (c->path, sizeof c->path, "retain_mac");
         if ((r = hv_guest_bool (c, x, &m->retain_mac)) < 0) {
             return r;
         }
     }
-    if ((x = json_get (root, "guest")) != NULL) {
+    if ((x = vs_json_get (root, "guest")) != NULL) {
         return hv_guest_section (c, x, m);
     }
     return 0;
@@ -642,15 +642,15 @@ hv_guest_map_parse (const char *buf, size_t len, const char *what,
     struct hv_guest_map *m;
     int r;
 
-    if ((r = json_parse (buf, len, c.what, &root)) < 0) {
+    if ((r = vs_json_parse (buf, len, c.what, &root)) < 0) {
         return r;
     }
     if ((m = hv_guest_map_new ()) == NULL) {
-        json_free (root);
+        vs_json_free (root);
         return -ENOMEM;
     }
     r = hv_guest_map_top (&c, root, m);
-    json_free (root);
+    vs_json_free (root);
     if (r < 0) {
         hv_guest_map_free (m);
         return r;

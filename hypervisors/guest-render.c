@@ -39,21 +39,21 @@ struct hv_render {
 static void
 hv_sh_quote (struct sbuf *b, const char *s)
 {
-    sbuf_addch (b, '\'');
+    vs_sbuf_addch (b, '\'');
     for (; *s; s++) {
         if (*s == '\'') {
-            sbuf_addstr (b, "'\\''");
+            vs_sbuf_addstr (b, "'\\''");
         } else {
-            sbuf_addch (b, *s);
+            vs_sbuf_addch (b, *s);
         }
     }
-    sbuf_addch (b, '\'');
+    vs_sbuf_addch (b, '\'');
 }
 
 static int
 hv_ps_quote (struct sbuf *b, const char *s)
 {
-    sbuf_addch (b, '\'');
+    vs_sbuf_addch (b, '\'');
     for (; *s; s++) {
         unsigned char c = (unsigned char) *s;
 
@@ -62,11 +62,11 @@ hv_ps_quote (struct sbuf *b, const char *s)
                               "PowerShell quoting cannot carry", s);
         }
         if (c == '\'') {
-            sbuf_addch (b, '\'');
+            vs_sbuf_addch (b, '\'');
         }
-        sbuf_addch (b, (char) c);
+        vs_sbuf_addch (b, (char) c);
     }
-    sbuf_addch (b, '\'');
+    vs_sbuf_addch (b, '\'');
     return 0;
 }
 
@@ -86,10 +86,10 @@ hv_base64 (struct sbuf *b, const unsigned char *p, size_t n)
         if (left > 2) {
             v |= p[i + 2];
         }
-        sbuf_addch (b, tab[(v >> 18) & 63]);
-        sbuf_addch (b, tab[(v >> 12) & 63]);
-        sbuf_addch (b, left > 1 ? tab[(v >> 6) & 63] : '=');
-        sbuf_addch (b, left > 2 ? tab[v & 63] : '=');
+        vs_sbuf_addch (b, tab[(v >> 18) & 63]);
+        vs_sbuf_addch (b, tab[(v >> 12) & 63]);
+        vs_sbuf_addch (b, left > 1 ? tab[(v >> 6) & 63] : '=');
+        vs_sbuf_addch (b, left > 2 ? tab[v & 63] : '=');
     }
 }
 
@@ -129,41 +129,41 @@ static void
 hv_sh_override (struct sbuf *o, size_t id, const struct hv_guest_nic *n)
 {
     if (n->mac[0]) {
-        sbuf_printf (o, "%zu.mac=%s\n", id, n->mac);
+        vs_sbuf_printf (o, "%zu.mac=%s\n", id, n->mac);
     }
     if (n->name[0]) {
-        sbuf_printf (o, "%zu.name=%s\n", id, n->name);
+        vs_sbuf_printf (o, "%zu.name=%s\n", id, n->name);
     }
     if (n->dhcp >= 0) {
-        sbuf_printf (o, "%zu.dhcp=%s\n", id, n->dhcp ? "yes" : "no");
+        vs_sbuf_printf (o, "%zu.dhcp=%s\n", id, n->dhcp ? "yes" : "no");
     }
     for (size_t i = 0; i < n->naddrs; i++) {
-        sbuf_printf (o, "%zu.addr=%s\n", id, n->addrs[i]);
+        vs_sbuf_printf (o, "%zu.addr=%s\n", id, n->addrs[i]);
     }
     if (n->gw4[0]) {
-        sbuf_printf (o, "%zu.gw4=%s\n", id, n->gw4);
+        vs_sbuf_printf (o, "%zu.gw4=%s\n", id, n->gw4);
     }
     if (n->gw6[0]) {
-        sbuf_printf (o, "%zu.gw6=%s\n", id, n->gw6);
+        vs_sbuf_printf (o, "%zu.gw6=%s\n", id, n->gw6);
     }
     for (size_t i = 0; i < n->ndns; i++) {
-        sbuf_printf (o, "%zu.dns=%s\n", id, n->dns[i]);
+        vs_sbuf_printf (o, "%zu.dns=%s\n", id, n->dns[i]);
     }
     for (size_t i = 0; i < n->nsearch; i++) {
-        sbuf_printf (o, "%zu.search=%s\n", id, n->search[i]);
+        vs_sbuf_printf (o, "%zu.search=%s\n", id, n->search[i]);
     }
     if (n->mtu) {
-        sbuf_printf (o, "%zu.mtu=%u\n", id, n->mtu);
+        vs_sbuf_printf (o, "%zu.mtu=%u\n", id, n->mtu);
     }
     for (size_t i = 0; i < n->nroutes; i++) {
         const struct hv_guest_route *r = &n->routes[i];
 
-        sbuf_printf (o, "%zu.route%d=%s %s ", id, r->family, r->to,
+        vs_sbuf_printf (o, "%zu.route%d=%s %s ", id, r->family, r->to,
                      r->via[0] ? r->via : "-");
         if (r->metric >= 0) {
-            sbuf_printf (o, "%lld\n", (long long) r->metric);
+            vs_sbuf_printf (o, "%lld\n", (long long) r->metric);
         } else {
-            sbuf_addstr (o, "-\n");
+            vs_sbuf_addstr (o, "-\n");
         }
     }
 }
@@ -174,23 +174,23 @@ hv_sh_overrides (struct hv_render *rd)
     struct sbuf o;
     char *s;
 
-    sbuf_init (&o, 1024 * 1024);
+    vs_sbuf_init (&o, 1024 * 1024);
     for (size_t i = 0; i < rd->cfg->nnics; i++) {
         hv_sh_override (&o, i, &rd->cfg->nics[i]);
     }
     if (o.len && o.data[o.len - 1] == '\n') {
         o.data[--o.len] = '\0';
     }
-    if (o.len == 0 && sbuf_addstr (&o, "") < 0) {
-        sbuf_release (&o);
+    if (o.len == 0 && vs_sbuf_addstr (&o, "") < 0) {
+        vs_sbuf_release (&o);
         return set_error (ENOMEM, "out of memory");
     }
-    if ((s = sbuf_detach (&o, NULL)) == NULL) {
+    if ((s = vs_sbuf_detach (&o, NULL)) == NULL) {
         return -ENOMEM;
     }
-    sbuf_addstr (rd->b, "VS_OVERRIDES=");
+    vs_sbuf_addstr (rd->b, "VS_OVERRIDES=");
     hv_sh_quote (rd->b, s);
-    sbuf_addch (rd->b, '\n');
+    vs_sbuf_addch (rd->b, '\n');
     free (s);
     return 0;
 }
@@ -227,18 +227,18 @@ hv_sh_admin (struct hv_render *rd)
     size_t n = rd->cfg->admin_script_len;
     char delim[48];
 
-    sbuf_addstr (rd->b, "vs_admin_script() {\n");
+    vs_sbuf_addstr (rd->b, "vs_admin_script() {\n");
     if (s == NULL || n == 0) {
-        sbuf_addstr (rd->b, "    :\n}\n");
+        vs_sbuf_addstr (rd->b, "    :\n}\n");
         return 0;
     }
     hv_sh_delim (s, n, delim, sizeof delim);
-    sbuf_printf (rd->b, "    cat <<'%s'\n", delim);
-    sbuf_add (rd->b, s, n);
+    vs_sbuf_printf (rd->b, "    cat <<'%s'\n", delim);
+    vs_sbuf_add (rd->b, s, n);
     if (s[n - 1] != '\n') {
-        sbuf_addch (rd->b, '\n');
+        vs_sbuf_addch (rd->b, '\n');
     }
-    sbuf_printf (rd->b, "%s\n}\n", delim);
+    vs_sbuf_printf (rd->b, "%s\n}\n", delim);
     return 0;
 }
 
@@ -267,10 +267,10 @@ hv_sh_setting (struct hv_render *rd, const char *key, size_t klen)
                           "settings block", rd->name, (int) klen, key);
     }
 #undef HV_KEY
-    sbuf_add (rd->b, key, klen);
-    sbuf_addch (rd->b, '=');
+    vs_sbuf_add (rd->b, key, klen);
+    vs_sbuf_addch (rd->b, '=');
     hv_sh_quote (rd->b, v);
-    sbuf_addch (rd->b, '\n');
+    vs_sbuf_addch (rd->b, '\n');
     return 0;
 }
 
@@ -282,25 +282,25 @@ hv_ps_list (struct sbuf *b, const char *key, const char *base, size_t stride,
 {
     int r = 0;
 
-    sbuf_printf (b, "        %s = @(", key);
+    vs_sbuf_printf (b, "        %s = @(", key);
     for (size_t i = 0; i < n && r == 0; i++) {
         if (i) {
-            sbuf_addstr (b, ", ");
+            vs_sbuf_addstr (b, ", ");
         }
         r = hv_ps_quote (b, base + i * stride);
     }
-    sbuf_addstr (b, ")\n");
+    vs_sbuf_addstr (b, ")\n");
     return r;
 }
 
 static int
 hv_ps_kv (struct sbuf *b, const char *key, const char *v)
 {
-    sbuf_printf (b, "        %s = ", key);
+    vs_sbuf_printf (b, "        %s = ", key);
     if (hv_ps_quote (b, v) < 0) {
         return -EINVAL;
     }
-    sbuf_addch (b, '\n');
+    vs_sbuf_addch (b, '\n');
     return 0;
 }
 
@@ -309,17 +309,17 @@ hv_ps_routes (struct sbuf *b, const struct hv_guest_nic *n)
 {
     int r = 0;
 
-    sbuf_addstr (b, "        Routes = @(");
+    vs_sbuf_addstr (b, "        Routes = @(");
     for (size_t i = 0; i < n->nroutes && r == 0; i++) {
         const struct hv_guest_route *rt = &n->routes[i];
 
-        sbuf_addstr (b, i ? ", @{ To = " : "@{ To = ");
+        vs_sbuf_addstr (b, i ? ", @{ To = " : "@{ To = ");
         r = hv_ps_quote (b, rt->to);
-        sbuf_addstr (b, "; Via = ");
+        vs_sbuf_addstr (b, "; Via = ");
         r = r ? r : hv_ps_quote (b, rt->via);
-        sbuf_printf (b, "; Metric = %lld }", (long long) rt->metric);
+        vs_sbuf_printf (b, "; Metric = %lld }", (long long) rt->metric);
     }
-    sbuf_addstr (b, ")\n");
+    vs_sbuf_addstr (b, ")\n");
     return r;
 }
 
@@ -335,10 +335,10 @@ hv_ps_override (struct sbuf *b, const struct hv_guest_nic *n)
         *p = *p == ':' ? '-' : (*p >= 'a' && *p <= 'f') ? (char) (*p - 32) :
             *p;
     }
-    sbuf_addstr (b, "    @{\n");
+    vs_sbuf_addstr (b, "    @{\n");
     r = hv_ps_kv (b, "Mac", mac);
     r = r ? r : hv_ps_kv (b, "Name", n->name);
-    sbuf_printf (b, "        Dhcp = %s\n", n->dhcp < 0 ? "$null" :
+    vs_sbuf_printf (b, "        Dhcp = %s\n", n->dhcp < 0 ? "$null" :
                  n->dhcp ? "$true" : "$false");
     r = r ? r : hv_ps_list (b, "Addresses", n->addrs[0], sizeof n->addrs[0],
                             n->naddrs);
@@ -347,9 +347,9 @@ hv_ps_override (struct sbuf *b, const struct hv_guest_nic *n)
     r = r ? r : hv_ps_list (b, "Dns", n->dns[0], sizeof n->dns[0], n->ndns);
     r = r ? r : hv_ps_list (b, "Search", n->search[0], sizeof n->search[0],
                             n->nsearch);
-    sbuf_printf (b, "        Mtu = %u\n", n->mtu);
+    vs_sbuf_printf (b, "        Mtu = %u\n", n->mtu);
     r = r ? r : hv_ps_routes (b, n);
-    sbuf_addstr (b, "    }\n");
+    vs_sbuf_addstr (b, "    }\n");
     return r;
 }
 
@@ -361,31 +361,31 @@ hv_ps_setting (struct hv_render *rd, const char *key, size_t klen)
     int r = 0;
 
 #define HV_KEY(k) (klen == sizeof (k) - 1 && memcmp (key, k, klen) == 0)
-    sbuf_add (rd->b, key, klen);
-    sbuf_addstr (rd->b, " = ");
+    vs_sbuf_add (rd->b, key, klen);
+    vs_sbuf_addstr (rd->b, " = ");
     if (HV_KEY ("$VsOverrides")) {
         if (c->nnics == 0) {
-            sbuf_addstr (rd->b, "@()\n");
+            vs_sbuf_addstr (rd->b, "@()\n");
             return 0;
         }
-        sbuf_addstr (rd->b, "@(\n");
+        vs_sbuf_addstr (rd->b, "@(\n");
         for (size_t i = 0; i < c->nnics && r == 0; i++) {
             r = hv_ps_override (rd->b, &c->nics[i]);
         }
-        sbuf_addstr (rd->b, ")\n");
+        vs_sbuf_addstr (rd->b, ")\n");
         return r;
     }
     if (HV_KEY ("$VsAdminScript")) {
-        sbuf_addch (rd->b, '\'');
+        vs_sbuf_addch (rd->b, '\'');
         if (c->admin_script) {
             hv_base64 (rd->b, (const unsigned char *) c->admin_script,
                        c->admin_script_len);
         }
-        sbuf_addstr (rd->b, "'\n");
+        vs_sbuf_addstr (rd->b, "'\n");
         return 0;
     }
     if (HV_KEY ("$VsRemoveTools")) {
-        sbuf_addstr (rd->b, c->remove_tools == 0 ? "$false\n" : "$true\n");
+        vs_sbuf_addstr (rd->b, c->remove_tools == 0 ? "$false\n" : "$true\n");
         return 0;
     }
     if (HV_KEY ("$VsMode")) {
@@ -400,7 +400,7 @@ hv_ps_setting (struct hv_render *rd, const char *key, size_t klen)
     }
 #undef HV_KEY
     r = hv_ps_quote (rd->b, v);
-    sbuf_addch (rd->b, '\n');
+    vs_sbuf_addch (rd->b, '\n');
     return r;
 }
 
@@ -439,8 +439,8 @@ hv_block_line (struct hv_render *rd, const char *line, size_t len,
     if (rd->ps && len > 3 && memcmp (line, "$Vs", 3) == 0) {
         return hv_ps_setting (rd, line, hv_key_len (line, len, 1));
     }
-    sbuf_add (rd->b, line, len);
-    sbuf_addch (rd->b, '\n');
+    vs_sbuf_add (rd->b, line, len);
+    vs_sbuf_addch (rd->b, '\n');
     return 0;
 }
 
@@ -461,9 +461,9 @@ hv_render_lines (struct hv_render *rd, const char *src, size_t len)
         if (state == 1) {
             r = hv_block_line (rd, p, ll, &skip_fn);
         } else {
-            sbuf_add (rd->b, p, ll);
+            vs_sbuf_add (rd->b, p, ll);
             if (nl) {
-                sbuf_addch (rd->b, '\n');
+                vs_sbuf_addch (rd->b, '\n');
             }
         }
         if (state == 0 && ll >= strlen (HV_BEGIN) &&
@@ -503,12 +503,12 @@ hv_guest_render (const char *src, size_t len, const char *name,
         return r;
     }
     /* The script, the script once more in base64, and the overrides. */
-    sbuf_init (&b, len + 2 * cfg->admin_script_len + 4 * 1024 * 1024);
+    vs_sbuf_init (&b, len + 2 * cfg->admin_script_len + 4 * 1024 * 1024);
     if ((r = hv_render_lines (&rd, src, len)) < 0) {
-        sbuf_release (&b);
+        vs_sbuf_release (&b);
         return r;
     }
-    if ((text = sbuf_detach (&b, outlen)) == NULL) {
+    if ((text = vs_sbuf_detach (&b, outlen)) == NULL) {
         return -vmshift_internal_error_errno ();
     }
     *out = text;

@@ -31,30 +31,30 @@ ps_head (const struct hv_plan *p, struct sbuf *b)
 {
     const struct hv_vm *vm = p->vm;
 
-    sbuf_addstr (b, "# Hyper-V definition of VMware VM '");
+    vs_sbuf_addstr (b, "# Hyper-V definition of VMware VM '");
     hv_esc_comment (b, vm->name);
-    sbuf_printf (b, "', written by vmshift %s", p->def->version ?
+    vs_sbuf_printf (b, "', written by vmshift %s", p->def->version ?
                  p->def->version : "");
     if (p->def->source_file) {
-        sbuf_addstr (b, " from '");
+        vs_sbuf_addstr (b, " from '");
         hv_esc_comment (b, p->def->source_file);
-        sbuf_addch (b, '\'');
+        vs_sbuf_addch (b, '\'');
     }
-    sbuf_addstr (b, ".\n# Run it on the Hyper-V host as an administrator. "
+    vs_sbuf_addstr (b, ".\n# Run it on the Hyper-V host as an administrator. "
                  "-DiskPath is the folder (or SMB\n# share) holding the "
                  "converted VHDX files.\n"
                  "#Requires -RunAsAdministrator\n"
                  "#Requires -Modules Hyper-V\n"
                  "[CmdletBinding()]\nparam(\n");
     if (p->disk_dir) {
-        sbuf_addstr (b, "    [string]$DiskPath = ");
+        vs_sbuf_addstr (b, "    [string]$DiskPath = ");
         hv_esc_ps (b, p->disk_dir);
-        sbuf_addstr (b, ",\n");
+        vs_sbuf_addstr (b, ",\n");
     } else {
-        sbuf_addstr (b, "    [Parameter(Mandatory = $true)][string]$DiskPath,"
+        vs_sbuf_addstr (b, "    [Parameter(Mandatory = $true)][string]$DiskPath,"
                      "\n");
     }
-    sbuf_addstr (b, "    [string]$VMPath = '',\n"
+    vs_sbuf_addstr (b, "    [string]$VMPath = '',\n"
                  "    [switch]$Start,\n"
                  "    [System.Management.Automation.PSCredential]"
                  "$GuestCredential\n)\n"
@@ -69,15 +69,15 @@ ps_head (const struct hv_plan *p, struct sbuf *b)
 static void
 ps_checks (const struct hv_plan *p, struct sbuf *b)
 {
-    sbuf_addstr (b, "$vmName = ");
+    vs_sbuf_addstr (b, "$vmName = ");
     hv_esc_ps (b, p->vm->name);
-    sbuf_addstr (b, "\n$disks = @(\n");
+    vs_sbuf_addstr (b, "\n$disks = @(\n");
     for (size_t i = 0; i < p->disks.len; i++) {
-        sbuf_addstr (b, "    (Join-VmshiftPath $DiskPath ");
+        vs_sbuf_addstr (b, "    (Join-VmshiftPath $DiskPath ");
         hv_esc_ps (b, p->disks.ptr[i].file);
-        sbuf_addstr (b, i + 1 < p->disks.len ? "),\n" : ")\n");
+        vs_sbuf_addstr (b, i + 1 < p->disks.len ? "),\n" : ")\n");
     }
-    sbuf_addstr (b, ")\n"
+    vs_sbuf_addstr (b, ")\n"
                  "foreach ($d in $disks) {\n"
                  "    if (-not (Test-Path -LiteralPath $d -PathType Leaf)) "
                  "{ throw ('converted disk not found: ' + $d) }\n"
@@ -96,40 +96,40 @@ ps_create (const struct hv_plan *p, struct sbuf *b, unsigned gen)
 
     /* Bytes, not "4096MB": in a hashtable, plain numbers read the same
      * to every PowerShell parser. */
-    sbuf_printf (b, "$newVm = @{ Name = $vmName; Generation = %u; "
+    vs_sbuf_printf (b, "$newVm = @{ Name = $vmName; Generation = %u; "
                  "MemoryStartupBytes = %" PRIu64 "; NoVHD = $true }\n"
                  "if ($VMPath -ne '') { $newVm.Path = $VMPath }\n"
                  "$vm = New-VM @newVm\n", gen, mem << 20);
-    sbuf_printf (b, "Set-VMProcessor -VM $vm -Count %u\n"
+    vs_sbuf_printf (b, "Set-VMProcessor -VM $vm -Count %u\n"
                  "Set-VMMemory -VM $vm -DynamicMemoryEnabled $false "
                  "-StartupBytes %" PRIu64 "MB\n", p->vcpus, mem);
-    sbuf_addstr (b, "Set-VM -VM $vm -AutomaticCheckpointsEnabled $false "
+    vs_sbuf_addstr (b, "Set-VM -VM $vm -AutomaticCheckpointsEnabled $false "
                  "-Notes ");
     {
         struct sbuf n;
 
-        sbuf_init (&n, 65536);
-        sbuf_printf (&n, "Converted by vmshift from VMware VM '%s' (guest "
+        vs_sbuf_init (&n, 65536);
+        vs_sbuf_printf (&n, "Converted by vmshift from VMware VM '%s' (guest "
                      "OS %s)", vm->name, vm->guest_os);
         if (vm->annotation) {
-            sbuf_printf (&n, ": %s", vm->annotation);
+            vs_sbuf_printf (&n, ": %s", vm->annotation);
         }
         hv_esc_ps (b, n.err ? "Converted by vmshift" : n.data);
-        sbuf_release (&n);
+        vs_sbuf_release (&n);
     }
-    sbuf_addch (b, '\n');
+    vs_sbuf_addch (b, '\n');
     if (gen == 2) {
-        sbuf_printf (b, "Set-VMFirmware -VM $vm -EnableSecureBoot %s",
+        vs_sbuf_printf (b, "Set-VMFirmware -VM $vm -EnableSecureBoot %s",
                      vm->secure_boot ? "On" : "Off");
         if (vm->secure_boot) {
-            sbuf_printf (b, " -SecureBootTemplate '%s'",
+            vs_sbuf_printf (b, " -SecureBootTemplate '%s'",
                          p->os == HV_OS_WINDOWS ? "MicrosoftWindows" :
                          "MicrosoftUEFICertificateAuthority");
         }
-        sbuf_addch (b, '\n');
+        vs_sbuf_addch (b, '\n');
     }
     if (vm->vtpm) {
-        sbuf_addstr (b, "Set-VMKeyProtector -VM $vm -NewLocalKeyProtector\n"
+        vs_sbuf_addstr (b, "Set-VMKeyProtector -VM $vm -NewLocalKeyProtector\n"
                      "Enable-VMTPM -VM $vm\n");
     }
 }
@@ -137,29 +137,29 @@ ps_create (const struct hv_plan *p, struct sbuf *b, unsigned gen)
 static void
 ps_nics (const struct hv_plan *p, struct sbuf *b)
 {
-    sbuf_addstr (b, "\n# New-VM adds an unconnected adapter: replace it.\n"
+    vs_sbuf_addstr (b, "\n# New-VM adds an unconnected adapter: replace it.\n"
                  "Get-VMNetworkAdapter -VM $vm | Remove-VMNetworkAdapter\n");
     for (size_t i = 0; i < p->nics.len; i++) {
         const struct hv_plan_nic *n = &p->nics.ptr[i];
         const struct hv_nic *s = &p->vm->nics.ptr[n->src];
 
-        sbuf_printf (b, "$nic = Add-VMNetworkAdapter -VM $vm -Name "
+        vs_sbuf_printf (b, "$nic = Add-VMNetworkAdapter -VM $vm -Name "
                      "'ethernet%u' -SwitchName ", s->index);
         hv_esc_ps (b, n->target);
-        sbuf_addstr (b, " -Passthru\n");
+        vs_sbuf_addstr (b, " -Passthru\n");
         if (n->mac) {
-            sbuf_addstr (b, "Set-VMNetworkAdapter -VMNetworkAdapter $nic "
+            vs_sbuf_addstr (b, "Set-VMNetworkAdapter -VMNetworkAdapter $nic "
                          "-StaticMacAddress '");
             for (int k = 0; k < 17; k++) {
                 if (k % 3 != 2) {
-                    sbuf_addch (b, (char) (s->mac[k] >= 'a' ? s->mac[k] - 32 :
+                    vs_sbuf_addch (b, (char) (s->mac[k] >= 'a' ? s->mac[k] - 32 :
                                            s->mac[k]));
                 }
             }
-            sbuf_addstr (b, "'\n");
+            vs_sbuf_addstr (b, "'\n");
         }
         if (n->vlan) {
-            sbuf_printf (b, "Set-VMNetworkAdapterVlan -VMNetworkAdapter $nic "
+            vs_sbuf_printf (b, "Set-VMNetworkAdapterVlan -VMNetworkAdapter $nic "
                          "-Access -VlanId %d\n", n->vlan);
         }
     }
@@ -170,20 +170,20 @@ ps_disks (const struct hv_plan *p, struct sbuf *b, unsigned gen)
 {
     unsigned maxctrl = 0, dvd = 0;
 
-    sbuf_addstr (b, "\n");
+    vs_sbuf_addstr (b, "\n");
     for (size_t i = 0; i < p->disks.len; i++) {
         maxctrl = p->disks.ptr[i].ctrl > maxctrl ? p->disks.ptr[i].ctrl :
             maxctrl;
     }
     if (p->disks.len) {
-        sbuf_printf (b, "while (@(Get-VMScsiController -VM $vm).Count -lt %u)"
+        vs_sbuf_printf (b, "while (@(Get-VMScsiController -VM $vm).Count -lt %u)"
                      " { Add-VMScsiController -VM $vm }\n", maxctrl + 1);
     }
     for (size_t i = 0; i < p->disks.len; i++) {
         const struct hv_plan_disk *d = &p->disks.ptr[i];
         bool ide = strcmp (d->bus, "ide") == 0;
 
-        sbuf_printf (b, "Add-VMHardDiskDrive -VM $vm -ControllerType %s "
+        vs_sbuf_printf (b, "Add-VMHardDiskDrive -VM $vm -ControllerType %s "
                      "-ControllerNumber %u -ControllerLocation %u -Path "
                      "$disks[%zu]\n", ide ? "IDE" : "SCSI", d->ctrl, d->unit,
                      i);
@@ -192,16 +192,16 @@ ps_disks (const struct hv_plan *p, struct sbuf *b, unsigned gen)
         }
     }
     if (gen == 2 && p->ncdrom) {
-        sbuf_printf (b, "Add-VMDvdDrive -VM $vm -ControllerNumber 0 "
+        vs_sbuf_printf (b, "Add-VMDvdDrive -VM $vm -ControllerNumber 0 "
                      "-ControllerLocation %u\n", dvd);
     }
     if (gen == 2 && p->disks.len) {
-        sbuf_printf (b, "Set-VMFirmware -VM $vm -FirstBootDevice "
+        vs_sbuf_printf (b, "Set-VMFirmware -VM $vm -FirstBootDevice "
                      "(Get-VMHardDiskDrive -VM $vm -ControllerType SCSI "
                      "-ControllerNumber %u -ControllerLocation %u)\n",
                      p->disks.ptr[0].ctrl, p->disks.ptr[0].unit);
     } else if (gen == 1) {
-        sbuf_addstr (b, "Set-VMBios -VM $vm -StartupOrder @('IDE', 'CD', "
+        vs_sbuf_addstr (b, "Set-VMBios -VM $vm -StartupOrder @('IDE', 'CD', "
                      "'LegacyNetworkAdapter', 'Floppy')\n");
     }
 }
@@ -211,9 +211,9 @@ ps_start (const struct hv_plan *p, struct sbuf *b)
 {
     bool online = p->os == HV_OS_WINDOWS && p->disks.len > 1;
 
-    sbuf_addstr (b, "\nif ($Start) {\n    Start-VM -VM $vm\n");
+    vs_sbuf_addstr (b, "\nif ($Start) {\n    Start-VM -VM $vm\n");
     if (online) {
-        sbuf_addstr (b, "    if ($GuestCredential) {\n"
+        vs_sbuf_addstr (b, "    if ($GuestCredential) {\n"
                      "        # Windows' SAN policy leaves the data disks "
                      "offline: bring them\n"
                      "        # online over PowerShell Direct once the guest "
@@ -228,7 +228,7 @@ ps_start (const struct hv_plan *p, struct sbuf *b)
                      "        }\n"
                      "    }\n");
     }
-    sbuf_addstr (b, "}\n$vm\n");
+    vs_sbuf_addstr (b, "}\n$vm\n");
 }
 
 static int

@@ -43,10 +43,10 @@ kv_quantity_mib (char out[32], uint64_t bytes)
 static void
 kv_meta (struct kv_ctx *c, const char *name)
 {
-    docw_map (&c->w, "metadata");
-    docw_str (&c->w, "name", name);
+    hv_docw_map (&c->w, "metadata");
+    hv_docw_str (&c->w, "name", name);
     if (c->p->def->namespace_) {
-        docw_str (&c->w, "namespace", c->p->def->namespace_);
+        hv_docw_str (&c->w, "namespace", c->p->def->namespace_);
     }
 }
 
@@ -58,33 +58,33 @@ kv_pv (struct kv_ctx *c, const struct hv_plan_disk *d, const char *size)
     snprintf (path, sizeof path, "%s%s%s", c->nfs_path,
               c->nfs_path[strlen (c->nfs_path) - 1] == '/' ? "" : "/",
               d->path);
-    docw_map (&c->w, NULL);
-    docw_str (&c->w, "apiVersion", "v1");
-    docw_str (&c->w, "kind", "PersistentVolume");
-    docw_map (&c->w, "metadata");
-    docw_str (&c->w, "name", d->path);
-    docw_end (&c->w);
-    docw_map (&c->w, "spec");
-    docw_map (&c->w, "capacity");
-    docw_str (&c->w, "storage", size);
-    docw_end (&c->w);
-    docw_seq (&c->w, "accessModes");
-    docw_str (&c->w, NULL, "ReadWriteMany");
-    docw_end (&c->w);
-    docw_str (&c->w, "persistentVolumeReclaimPolicy", "Retain");
-    docw_str (&c->w, "storageClassName", "");
-    docw_str (&c->w, "volumeMode", "Filesystem");
-    docw_map (&c->w, "nfs");
-    docw_str (&c->w, "server", c->nfs_server);
-    docw_str (&c->w, "path", path);
-    docw_end (&c->w);
-    docw_map (&c->w, "claimRef");
-    docw_str (&c->w, "name", d->path);
-    docw_str (&c->w, "namespace", c->p->def->namespace_ ?
+    hv_docw_map (&c->w, NULL);
+    hv_docw_str (&c->w, "apiVersion", "v1");
+    hv_docw_str (&c->w, "kind", "PersistentVolume");
+    hv_docw_map (&c->w, "metadata");
+    hv_docw_str (&c->w, "name", d->path);
+    hv_docw_end (&c->w);
+    hv_docw_map (&c->w, "spec");
+    hv_docw_map (&c->w, "capacity");
+    hv_docw_str (&c->w, "storage", size);
+    hv_docw_end (&c->w);
+    hv_docw_seq (&c->w, "accessModes");
+    hv_docw_str (&c->w, NULL, "ReadWriteMany");
+    hv_docw_end (&c->w);
+    hv_docw_str (&c->w, "persistentVolumeReclaimPolicy", "Retain");
+    hv_docw_str (&c->w, "storageClassName", "");
+    hv_docw_str (&c->w, "volumeMode", "Filesystem");
+    hv_docw_map (&c->w, "nfs");
+    hv_docw_str (&c->w, "server", c->nfs_server);
+    hv_docw_str (&c->w, "path", path);
+    hv_docw_end (&c->w);
+    hv_docw_map (&c->w, "claimRef");
+    hv_docw_str (&c->w, "name", d->path);
+    hv_docw_str (&c->w, "namespace", c->p->def->namespace_ ?
               c->p->def->namespace_ : "default");
-    docw_end (&c->w);
-    docw_end (&c->w);
-    docw_end (&c->w);
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
 }
 
 static void
@@ -92,31 +92,31 @@ kv_pvc (struct kv_ctx *c, const struct hv_plan_disk *d, const char *size)
 {
     const struct hv_disk *s = &c->p->vm->disks.ptr[d->src];
 
-    docw_map (&c->w, NULL);
-    docw_str (&c->w, "apiVersion", "v1");
-    docw_str (&c->w, "kind", "PersistentVolumeClaim");
+    hv_docw_map (&c->w, NULL);
+    hv_docw_str (&c->w, "apiVersion", "v1");
+    hv_docw_str (&c->w, "kind", "PersistentVolumeClaim");
     kv_meta (c, d->path);
-    docw_map (&c->w, "annotations");
-    docw_str (&c->w, "vmshift/source-disk", s->file);
-    docw_str (&c->w, "vmshift/disk-file", d->file);
-    docw_end (&c->w);
-    docw_end (&c->w);
-    docw_map (&c->w, "spec");
-    docw_seq (&c->w, "accessModes");
-    docw_str (&c->w, NULL, c->nfs_path ? "ReadWriteMany" : "ReadWriteOnce");
-    docw_end (&c->w);
-    docw_str (&c->w, "volumeMode", "Filesystem");
-    docw_map (&c->w, "resources");
-    docw_map (&c->w, "requests");
-    docw_str (&c->w, "storage", size);
-    docw_end (&c->w);
-    docw_end (&c->w);
+    hv_docw_map (&c->w, "annotations");
+    hv_docw_str (&c->w, "vmshift/source-disk", s->file);
+    hv_docw_str (&c->w, "vmshift/disk-file", d->file);
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
+    hv_docw_map (&c->w, "spec");
+    hv_docw_seq (&c->w, "accessModes");
+    hv_docw_str (&c->w, NULL, c->nfs_path ? "ReadWriteMany" : "ReadWriteOnce");
+    hv_docw_end (&c->w);
+    hv_docw_str (&c->w, "volumeMode", "Filesystem");
+    hv_docw_map (&c->w, "resources");
+    hv_docw_map (&c->w, "requests");
+    hv_docw_str (&c->w, "storage", size);
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
     if (c->nfs_path) {
-        docw_str (&c->w, "storageClassName", "");
-        docw_str (&c->w, "volumeName", d->path);
+        hv_docw_str (&c->w, "storageClassName", "");
+        hv_docw_str (&c->w, "volumeName", d->path);
     }
-    docw_end (&c->w);
-    docw_end (&c->w);
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
 }
 
 static void
@@ -124,37 +124,37 @@ kv_firmware (struct kv_ctx *c)
 {
     const struct hv_vm *vm = c->p->vm;
 
-    docw_map (&c->w, "firmware");
+    hv_docw_map (&c->w, "firmware");
     if (vm->uuid_bios[0]) {
-        docw_str (&c->w, "uuid", vm->uuid_bios);
+        hv_docw_str (&c->w, "uuid", vm->uuid_bios);
     }
-    docw_map (&c->w, "bootloader");
+    hv_docw_map (&c->w, "bootloader");
     if (vm->firmware == HV_FW_EFI) {
-        docw_map (&c->w, "efi");
-        docw_bool (&c->w, "secureBoot", vm->secure_boot);
-        docw_end (&c->w);
+        hv_docw_map (&c->w, "efi");
+        hv_docw_bool (&c->w, "secureBoot", vm->secure_boot);
+        hv_docw_end (&c->w);
     } else {
-        docw_empty (&c->w, "bios");
+        hv_docw_empty (&c->w, "bios");
     }
-    docw_end (&c->w);
-    docw_end (&c->w);
-    docw_map (&c->w, "features");
-    docw_empty (&c->w, "acpi");
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
+    hv_docw_map (&c->w, "features");
+    hv_docw_empty (&c->w, "acpi");
     if (vm->firmware == HV_FW_EFI && vm->secure_boot) {
-        docw_map (&c->w, "smm");
-        docw_bool (&c->w, "enabled", true);
-        docw_end (&c->w);
+        hv_docw_map (&c->w, "smm");
+        hv_docw_bool (&c->w, "enabled", true);
+        hv_docw_end (&c->w);
     }
     if (c->p->os == HV_OS_WINDOWS) {
-        docw_map (&c->w, "hyperv");
-        docw_empty (&c->w, "relaxed");
-        docw_empty (&c->w, "vapic");
-        docw_map (&c->w, "spinlocks");
-        docw_u64 (&c->w, "spinlocks", 8191);
-        docw_end (&c->w);
-        docw_end (&c->w);
+        hv_docw_map (&c->w, "hyperv");
+        hv_docw_empty (&c->w, "relaxed");
+        hv_docw_empty (&c->w, "vapic");
+        hv_docw_map (&c->w, "spinlocks");
+        hv_docw_u64 (&c->w, "spinlocks", 8191);
+        hv_docw_end (&c->w);
+        hv_docw_end (&c->w);
     }
-    docw_end (&c->w);
+    hv_docw_end (&c->w);
 }
 
 static void
@@ -163,21 +163,21 @@ kv_clock (struct kv_ctx *c)
     if (c->p->os != HV_OS_WINDOWS) {
         return;
     }
-    docw_map (&c->w, "clock");
-    docw_empty (&c->w, "utc");
-    docw_map (&c->w, "timer");
-    docw_map (&c->w, "hpet");
-    docw_bool (&c->w, "present", false);
-    docw_end (&c->w);
-    docw_empty (&c->w, "hyperv");
-    docw_map (&c->w, "pit");
-    docw_str (&c->w, "tickPolicy", "delay");
-    docw_end (&c->w);
-    docw_map (&c->w, "rtc");
-    docw_str (&c->w, "tickPolicy", "catchup");
-    docw_end (&c->w);
-    docw_end (&c->w);
-    docw_end (&c->w);
+    hv_docw_map (&c->w, "clock");
+    hv_docw_empty (&c->w, "utc");
+    hv_docw_map (&c->w, "timer");
+    hv_docw_map (&c->w, "hpet");
+    hv_docw_bool (&c->w, "present", false);
+    hv_docw_end (&c->w);
+    hv_docw_empty (&c->w, "hyperv");
+    hv_docw_map (&c->w, "pit");
+    hv_docw_str (&c->w, "tickPolicy", "delay");
+    hv_docw_end (&c->w);
+    hv_docw_map (&c->w, "rtc");
+    hv_docw_str (&c->w, "tickPolicy", "catchup");
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
 }
 
 static void
@@ -186,45 +186,45 @@ kv_devices (struct kv_ctx *c)
     struct hv_plan *p = c->p;
     char name[32];
 
-    docw_map (&c->w, "devices");
+    hv_docw_map (&c->w, "devices");
     if (p->disks.len) {
-        docw_seq (&c->w, "disks");
+        hv_docw_seq (&c->w, "disks");
         for (size_t i = 0; i < p->disks.len; i++) {
             snprintf (name, sizeof name, "disk-%zu", i);
-            docw_map (&c->w, NULL);
-            docw_str (&c->w, "name", name);
+            hv_docw_map (&c->w, NULL);
+            hv_docw_str (&c->w, "name", name);
             if (p->disks.ptr[i].boot) {
-                docw_u64 (&c->w, "bootOrder", 1);
+                hv_docw_u64 (&c->w, "bootOrder", 1);
             }
-            docw_map (&c->w, "disk");
-            docw_str (&c->w, "bus", p->disks.ptr[i].bus);
-            docw_end (&c->w);
-            docw_end (&c->w);
+            hv_docw_map (&c->w, "disk");
+            hv_docw_str (&c->w, "bus", p->disks.ptr[i].bus);
+            hv_docw_end (&c->w);
+            hv_docw_end (&c->w);
         }
-        docw_end (&c->w);
+        hv_docw_end (&c->w);
     }
     if (p->nics.len) {
-        docw_seq (&c->w, "interfaces");
+        hv_docw_seq (&c->w, "interfaces");
         for (size_t i = 0; i < p->nics.len; i++) {
             const struct hv_plan_nic *n = &p->nics.ptr[i];
 
             snprintf (name, sizeof name, "net-%zu", i);
-            docw_map (&c->w, NULL);
-            docw_str (&c->w, "name", name);
-            docw_empty (&c->w, strcmp (n->target, "pod") == 0 ?
+            hv_docw_map (&c->w, NULL);
+            hv_docw_str (&c->w, "name", name);
+            hv_docw_empty (&c->w, strcmp (n->target, "pod") == 0 ?
                         "masquerade" : "bridge");
-            docw_str (&c->w, "model", n->model);
+            hv_docw_str (&c->w, "model", n->model);
             if (n->mac) {
-                docw_str (&c->w, "macAddress", p->vm->nics.ptr[n->src].mac);
+                hv_docw_str (&c->w, "macAddress", p->vm->nics.ptr[n->src].mac);
             }
-            docw_end (&c->w);
+            hv_docw_end (&c->w);
         }
-        docw_end (&c->w);
+        hv_docw_end (&c->w);
     }
     if (p->vm->vtpm) {
-        docw_empty (&c->w, "tpm");
+        hv_docw_empty (&c->w, "tpm");
     }
-    docw_end (&c->w);
+    hv_docw_end (&c->w);
 }
 
 static void
@@ -233,24 +233,24 @@ kv_domain (struct kv_ctx *c)
     char mem[32];
 
     snprintf (mem, sizeof mem, "%" PRIu64 "Mi", c->p->memory_mib);
-    docw_map (&c->w, "domain");
-    docw_map (&c->w, "cpu");
-    docw_u64 (&c->w, "sockets", c->p->sockets);
-    docw_u64 (&c->w, "cores", c->p->cores);
-    docw_u64 (&c->w, "threads", 1);
-    docw_end (&c->w);
-    docw_map (&c->w, "memory");
-    docw_str (&c->w, "guest", mem);
-    docw_end (&c->w);
-    docw_map (&c->w, "resources");
-    docw_map (&c->w, "requests");
-    docw_str (&c->w, "memory", mem);
-    docw_end (&c->w);
-    docw_end (&c->w);
+    hv_docw_map (&c->w, "domain");
+    hv_docw_map (&c->w, "cpu");
+    hv_docw_u64 (&c->w, "sockets", c->p->sockets);
+    hv_docw_u64 (&c->w, "cores", c->p->cores);
+    hv_docw_u64 (&c->w, "threads", 1);
+    hv_docw_end (&c->w);
+    hv_docw_map (&c->w, "memory");
+    hv_docw_str (&c->w, "guest", mem);
+    hv_docw_end (&c->w);
+    hv_docw_map (&c->w, "resources");
+    hv_docw_map (&c->w, "requests");
+    hv_docw_str (&c->w, "memory", mem);
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
     kv_firmware (c);
     kv_clock (c);
     kv_devices (c);
-    docw_end (&c->w);
+    hv_docw_end (&c->w);
 }
 
 static void
@@ -260,34 +260,34 @@ kv_networks_volumes (struct kv_ctx *c)
     char name[32];
 
     if (p->nics.len) {
-        docw_seq (&c->w, "networks");
+        hv_docw_seq (&c->w, "networks");
         for (size_t i = 0; i < p->nics.len; i++) {
             snprintf (name, sizeof name, "net-%zu", i);
-            docw_map (&c->w, NULL);
-            docw_str (&c->w, "name", name);
+            hv_docw_map (&c->w, NULL);
+            hv_docw_str (&c->w, "name", name);
             if (strcmp (p->nics.ptr[i].target, "pod") == 0) {
-                docw_empty (&c->w, "pod");
+                hv_docw_empty (&c->w, "pod");
             } else {
-                docw_map (&c->w, "multus");
-                docw_str (&c->w, "networkName", p->nics.ptr[i].target);
-                docw_end (&c->w);
+                hv_docw_map (&c->w, "multus");
+                hv_docw_str (&c->w, "networkName", p->nics.ptr[i].target);
+                hv_docw_end (&c->w);
             }
-            docw_end (&c->w);
+            hv_docw_end (&c->w);
         }
-        docw_end (&c->w);
+        hv_docw_end (&c->w);
     }
     if (p->disks.len) {
-        docw_seq (&c->w, "volumes");
+        hv_docw_seq (&c->w, "volumes");
         for (size_t i = 0; i < p->disks.len; i++) {
             snprintf (name, sizeof name, "disk-%zu", i);
-            docw_map (&c->w, NULL);
-            docw_str (&c->w, "name", name);
-            docw_map (&c->w, "persistentVolumeClaim");
-            docw_str (&c->w, "claimName", p->disks.ptr[i].path);
-            docw_end (&c->w);
-            docw_end (&c->w);
+            hv_docw_map (&c->w, NULL);
+            hv_docw_str (&c->w, "name", name);
+            hv_docw_map (&c->w, "persistentVolumeClaim");
+            hv_docw_str (&c->w, "claimName", p->disks.ptr[i].path);
+            hv_docw_end (&c->w);
+            hv_docw_end (&c->w);
         }
-        docw_end (&c->w);
+        hv_docw_end (&c->w);
     }
 }
 
@@ -296,30 +296,30 @@ kv_vm (struct kv_ctx *c)
 {
     const struct hv_vm *vm = c->p->vm;
 
-    docw_map (&c->w, NULL);
-    docw_str (&c->w, "apiVersion", "kubevirt.io/v1");
-    docw_str (&c->w, "kind", "VirtualMachine");
+    hv_docw_map (&c->w, NULL);
+    hv_docw_str (&c->w, "apiVersion", "kubevirt.io/v1");
+    hv_docw_str (&c->w, "kind", "VirtualMachine");
     kv_meta (c, c->name);
-    docw_map (&c->w, "annotations");
-    docw_str (&c->w, "vmshift/source-name", vm->name);
-    docw_str (&c->w, "vmshift/guest-os", vm->guest_os);
-    docw_end (&c->w);
-    docw_end (&c->w);
-    docw_map (&c->w, "spec");
-    docw_str (&c->w, "runStrategy", "Halted");
-    docw_map (&c->w, "template");
-    docw_map (&c->w, "metadata");
-    docw_map (&c->w, "labels");
-    docw_str (&c->w, "kubevirt.io/domain", c->name);
-    docw_end (&c->w);
-    docw_end (&c->w);
-    docw_map (&c->w, "spec");
+    hv_docw_map (&c->w, "annotations");
+    hv_docw_str (&c->w, "vmshift/source-name", vm->name);
+    hv_docw_str (&c->w, "vmshift/guest-os", vm->guest_os);
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
+    hv_docw_map (&c->w, "spec");
+    hv_docw_str (&c->w, "runStrategy", "Halted");
+    hv_docw_map (&c->w, "template");
+    hv_docw_map (&c->w, "metadata");
+    hv_docw_map (&c->w, "labels");
+    hv_docw_str (&c->w, "kubevirt.io/domain", c->name);
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
+    hv_docw_map (&c->w, "spec");
     kv_domain (c);
     kv_networks_volumes (c);
-    docw_end (&c->w);
-    docw_end (&c->w);
-    docw_end (&c->w);
-    docw_end (&c->w);
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
+    hv_docw_end (&c->w);
 }
 
 /* nfs://server/path -> server and /path (no query string allowed). */
@@ -382,14 +382,14 @@ kv_setup (struct kv_ctx *c)
         kv_nfs (c, p->disk_dir) < 0) {
         return -EINVAL;
     }
-    sbuf_init (&nb, sizeof c->name);
+    vs_sbuf_init (&nb, sizeof c->name);
     hv_dns_label (&nb, p->vm->name, 63);
     if (nb.err) {
-        sbuf_release (&nb);
+        vs_sbuf_release (&nb);
         return set_error (ENOMEM, "out of memory");
     }
     snprintf (c->name, sizeof c->name, "%s", nb.data);
-    sbuf_release (&nb);
+    vs_sbuf_release (&nb);
     return 0;
 }
 
@@ -403,10 +403,10 @@ kv_objects (struct kv_ctx *c, bool json)
         kv_quantity_mib (size, c->p->vm->disks.ptr[d->src].capacity);
         if (c->nfs_path) {
             kv_pv (c, d, size);
-            sbuf_addstr (c->w.b, json ? "" : "---\n");
+            vs_sbuf_addstr (c->w.b, json ? "" : "---\n");
         }
         kv_pvc (c, d, size);
-        sbuf_addstr (c->w.b, json ? "" : "---\n");
+        vs_sbuf_addstr (c->w.b, json ? "" : "---\n");
     }
     kv_vm (c);
 }
@@ -421,24 +421,24 @@ hv_kubevirt_emit (struct hv_plan *p, struct sbuf *b)
     if (r < 0) {
         return r;
     }
-    docw_init (&c.w, b, json);
+    hv_docw_init (&c.w, b, json);
     if (json) {
-        jw_obj_begin (&c.w.jw);
-        jw_kv_str (&c.w.jw, "apiVersion", "v1");
-        jw_kv_str (&c.w.jw, "kind", "List");
-        jw_key (&c.w.jw, "items");
-        jw_arr_begin (&c.w.jw);
+        vs_jw_obj_begin (&c.w.jw);
+        vs_jw_kv_str (&c.w.jw, "apiVersion", "v1");
+        vs_jw_kv_str (&c.w.jw, "kind", "List");
+        vs_jw_key (&c.w.jw, "items");
+        vs_jw_arr_begin (&c.w.jw);
     } else {
-        sbuf_addstr (b, "# KubeVirt definition of VMware VM '");
+        vs_sbuf_addstr (b, "# KubeVirt definition of VMware VM '");
         hv_esc_comment (b, p->vm->name);
-        sbuf_printf (b, "', written by vmshift %s\n---\n",
+        vs_sbuf_printf (b, "', written by vmshift %s\n---\n",
                      p->def->version ? p->def->version : "");
     }
     kv_objects (&c, json);
     if (json) {
-        jw_arr_end (&c.w.jw);
-        jw_obj_end (&c.w.jw);
-        sbuf_addch (b, '\n');
+        vs_jw_arr_end (&c.w.jw);
+        vs_jw_obj_end (&c.w.jw);
+        vs_sbuf_addch (b, '\n');
     }
     return b->err;
 }

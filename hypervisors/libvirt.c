@@ -31,18 +31,18 @@ lv_dev_name (struct sbuf *b, const char *prefix, unsigned idx)
         s[n++] = (char) ('a' + idx % 26);
         idx = idx / 26;
     } while (idx-- > 0 && n < 7);
-    sbuf_addstr (b, prefix);
+    vs_sbuf_addstr (b, prefix);
     while (n > 0) {
-        sbuf_addch (b, s[--n]);
+        vs_sbuf_addch (b, s[--n]);
     }
 }
 
 static void
 lv_attr (struct sbuf *b, const char *name, const char *val)
 {
-    sbuf_printf (b, " %s='", name);
+    vs_sbuf_printf (b, " %s='", name);
     hv_esc_xml (b, val);
-    sbuf_addch (b, '\'');
+    vs_sbuf_addch (b, '\'');
 }
 
 /* libvirt's schema (objectName) refuses '/' and newlines in a domain
@@ -71,26 +71,26 @@ lv_head (const struct hv_plan *p, struct sbuf *b)
 {
     const struct hv_vm *vm = p->vm;
 
-    sbuf_addstr (b, "<domain type='kvm'>\n  <name>");
+    vs_sbuf_addstr (b, "<domain type='kvm'>\n  <name>");
     lv_name (b, vm->name);
-    sbuf_addstr (b, "</name>\n");
+    vs_sbuf_addstr (b, "</name>\n");
     if (vm->uuid_bios[0]) {
-        sbuf_printf (b, "  <uuid>%s</uuid>\n", vm->uuid_bios);
+        vs_sbuf_printf (b, "  <uuid>%s</uuid>\n", vm->uuid_bios);
     }
     if (vm->genid[0]) {
-        sbuf_printf (b, "  <genid>%s</genid>\n", vm->genid);
+        vs_sbuf_printf (b, "  <genid>%s</genid>\n", vm->genid);
     }
-    sbuf_addstr (b, "  <description>Converted by vmshift from VMware VM '");
+    vs_sbuf_addstr (b, "  <description>Converted by vmshift from VMware VM '");
     hv_esc_xml (b, vm->name);
-    sbuf_addstr (b, "' (guest OS ");
+    vs_sbuf_addstr (b, "' (guest OS ");
     hv_esc_xml (b, vm->guest_os);
-    sbuf_addstr (b, ")");
+    vs_sbuf_addstr (b, ")");
     if (vm->annotation) {
-        sbuf_addstr (b, ": ");
+        vs_sbuf_addstr (b, ": ");
         hv_esc_xml (b, vm->annotation);
     }
-    sbuf_addstr (b, "</description>\n");
-    sbuf_printf (b, "  <memory unit='MiB'>%" PRIu64 "</memory>\n"
+    vs_sbuf_addstr (b, "</description>\n");
+    vs_sbuf_printf (b, "  <memory unit='MiB'>%" PRIu64 "</memory>\n"
                  "  <currentMemory unit='MiB'>%" PRIu64 "</currentMemory>\n"
                  "  <vcpu placement='static'>%u</vcpu>\n", p->memory_mib,
                  p->memory_mib, p->vcpus);
@@ -101,30 +101,30 @@ lv_os (const struct hv_plan *p, struct sbuf *b)
 {
     bool efi = p->vm->firmware == HV_FW_EFI, sb = p->vm->secure_boot;
 
-    sbuf_addstr (b, efi ? "  <os firmware='efi'>\n" : "  <os>\n");
-    sbuf_addstr (b, "    <type arch='x86_64' machine='q35'>hvm</type>\n");
+    vs_sbuf_addstr (b, efi ? "  <os firmware='efi'>\n" : "  <os>\n");
+    vs_sbuf_addstr (b, "    <type arch='x86_64' machine='q35'>hvm</type>\n");
     if (efi) {
-        sbuf_printf (b, "    <firmware>\n"
+        vs_sbuf_printf (b, "    <firmware>\n"
                      "      <feature enabled='%s' name='enrolled-keys'/>\n"
                      "      <feature enabled='%s' name='secure-boot'/>\n"
                      "    </firmware>\n", sb ? "yes" : "no",
                      sb ? "yes" : "no");
         if (sb) {
-            sbuf_addstr (b, "    <loader secure='yes'/>\n");
+            vs_sbuf_addstr (b, "    <loader secure='yes'/>\n");
         }
     }
-    sbuf_addstr (b, "  </os>\n  <features>\n    <acpi/>\n    <apic/>\n");
+    vs_sbuf_addstr (b, "  </os>\n  <features>\n    <acpi/>\n    <apic/>\n");
     if (efi && sb) {
-        sbuf_addstr (b, "    <smm state='on'/>\n");
+        vs_sbuf_addstr (b, "    <smm state='on'/>\n");
     }
     if (p->os == HV_OS_WINDOWS) {
-        sbuf_addstr (b, "    <hyperv mode='custom'>\n"
+        vs_sbuf_addstr (b, "    <hyperv mode='custom'>\n"
                      "      <relaxed state='on'/>\n"
                      "      <vapic state='on'/>\n"
                      "      <spinlocks state='on' retries='8191'/>\n"
                      "    </hyperv>\n");
     }
-    sbuf_addstr (b, "  </features>\n");
+    vs_sbuf_addstr (b, "  </features>\n");
 }
 
 static void
@@ -132,16 +132,16 @@ lv_cpu_clock (const struct hv_plan *p, struct sbuf *b)
 {
     bool win = p->os == HV_OS_WINDOWS;
 
-    sbuf_printf (b, "  <cpu mode='host-model' check='partial'>\n"
+    vs_sbuf_printf (b, "  <cpu mode='host-model' check='partial'>\n"
                  "    <topology sockets='%u' dies='1' cores='%u' "
                  "threads='1'/>\n  </cpu>\n", p->sockets, p->cores);
-    sbuf_printf (b, "  <clock offset='%s'>\n"
+    vs_sbuf_printf (b, "  <clock offset='%s'>\n"
                  "    <timer name='rtc' tickpolicy='catchup'/>\n"
                  "    <timer name='pit' tickpolicy='delay'/>\n"
                  "    <timer name='hpet' present='no'/>\n%s"
                  "  </clock>\n", win ? "localtime" : "utc",
                  win ? "    <timer name='hypervclock' present='yes'/>\n" : "");
-    sbuf_addstr (b, "  <on_poweroff>destroy</on_poweroff>\n"
+    vs_sbuf_addstr (b, "  <on_poweroff>destroy</on_poweroff>\n"
                  "  <on_reboot>restart</on_reboot>\n"
                  "  <on_crash>destroy</on_crash>\n");
 }
@@ -156,28 +156,28 @@ lv_disks (const struct hv_plan *p, struct sbuf *b)
         const struct hv_plan_disk *d = &p->disks.ptr[i];
         bool virtio = strcmp (d->bus, "virtio") == 0;
 
-        sbuf_printf (b, "    <disk type='file' device='disk'>\n"
+        vs_sbuf_printf (b, "    <disk type='file' device='disk'>\n"
                      "      <driver name='qemu' type='%s'/>\n"
                      "      <source", p->format);
         lv_attr (b, "file", d->path);
-        sbuf_addstr (b, "/>\n      <target dev='");
+        vs_sbuf_addstr (b, "/>\n      <target dev='");
         lv_dev_name (b, virtio ? "vd" : "sd", virtio ? nvd++ : nsd++);
-        sbuf_printf (b, "' bus='%s'/>\n", d->bus);
+        vs_sbuf_printf (b, "' bus='%s'/>\n", d->bus);
         if (d->boot) {
-            sbuf_addstr (b, "      <boot order='1'/>\n");
+            vs_sbuf_addstr (b, "      <boot order='1'/>\n");
         }
-        sbuf_addstr (b, "    </disk>\n");
+        vs_sbuf_addstr (b, "    </disk>\n");
         scsi = scsi || strcmp (d->bus, "scsi") == 0;
     }
     if (p->ncdrom) {
-        sbuf_addstr (b, "    <disk type='file' device='cdrom'>\n"
+        vs_sbuf_addstr (b, "    <disk type='file' device='cdrom'>\n"
                      "      <driver name='qemu' type='raw'/>\n"
                      "      <target dev='");
         lv_dev_name (b, "sd", nsd);
-        sbuf_addstr (b, "' bus='sata'/>\n      <readonly/>\n    </disk>\n");
+        vs_sbuf_addstr (b, "' bus='sata'/>\n      <readonly/>\n    </disk>\n");
     }
     if (scsi) {
-        sbuf_addstr (b, "    <controller type='scsi' index='0' "
+        vs_sbuf_addstr (b, "    <controller type='scsi' index='0' "
                      "model='virtio-scsi'/>\n");
     }
 }
@@ -189,21 +189,21 @@ lv_nics (const struct hv_plan *p, struct sbuf *b)
         const struct hv_plan_nic *n = &p->nics.ptr[i];
         bool net = strncmp (n->target, "network:", 8) == 0;
 
-        sbuf_printf (b, "    <interface type='%s'>\n",
+        vs_sbuf_printf (b, "    <interface type='%s'>\n",
                      net ? "network" : "bridge");
         if (n->mac) {
-            sbuf_printf (b, "      <mac address='%s'/>\n",
+            vs_sbuf_printf (b, "      <mac address='%s'/>\n",
                          p->vm->nics.ptr[n->src].mac);
         }
-        sbuf_addstr (b, "      <source");
+        vs_sbuf_addstr (b, "      <source");
         lv_attr (b, net ? "network" : "bridge", net ? n->target + 8 :
                  n->target);
-        sbuf_addstr (b, "/>\n");
+        vs_sbuf_addstr (b, "/>\n");
         if (n->vlan) {
-            sbuf_printf (b, "      <vlan>\n        <tag id='%d'/>\n"
+            vs_sbuf_printf (b, "      <vlan>\n        <tag id='%d'/>\n"
                          "      </vlan>\n", n->vlan);
         }
-        sbuf_printf (b, "      <model type='%s'/>\n    </interface>\n",
+        vs_sbuf_printf (b, "      <model type='%s'/>\n    </interface>\n",
                      n->model);
     }
 }
@@ -214,11 +214,11 @@ lv_other_devices (const struct hv_plan *p, struct sbuf *b)
     bool win = p->os == HV_OS_WINDOWS;
 
     if (p->vm->vtpm) {
-        sbuf_addstr (b, "    <tpm model='tpm-crb'>\n"
+        vs_sbuf_addstr (b, "    <tpm model='tpm-crb'>\n"
                      "      <backend type='emulator' version='2.0'/>\n"
                      "    </tpm>\n");
     }
-    sbuf_printf (b, "    <graphics type='vnc' port='-1' autoport='yes'/>\n"
+    vs_sbuf_printf (b, "    <graphics type='vnc' port='-1' autoport='yes'/>\n"
                  "    <video>\n      <model type='%s'/>\n    </video>\n"
                  "    <input type='tablet' bus='usb'/>\n"
                  "    <channel type='unix'>\n"
@@ -286,11 +286,11 @@ hv_libvirt_emit (struct hv_plan *p, struct sbuf *b)
     lv_head (p, b);
     lv_os (p, b);
     lv_cpu_clock (p, b);
-    sbuf_addstr (b, "  <devices>\n");
+    vs_sbuf_addstr (b, "  <devices>\n");
     lv_disks (p, b);
     lv_nics (p, b);
     lv_other_devices (p, b);
-    sbuf_addstr (b, "  </devices>\n</domain>\n");
+    vs_sbuf_addstr (b, "  </devices>\n</domain>\n");
     if (lv_notes (p) < 0) {
         return -ENOMEM;
     }

@@ -77,23 +77,23 @@ netmap_entry (const char *what, const char *src, const struct json_val *v,
     int64_t vlan = 0;
     int r;
 
-    if (json_type (v) == JSON_STRING) {
-        e->target = hv_strdup (json_string_value (v));
+    if (vs_json_type (v) == JSON_STRING) {
+        e->target = hv_strdup (vs_json_string_value (v));
         return e->target ? netmap_target_str (what, src, e->target) : -ENOMEM;
     }
-    if (json_type (v) != JSON_OBJECT) {
+    if (vs_json_type (v) != JSON_OBJECT) {
         return set_error (EINVAL, "%s: network '%s': expected a target name "
                           "or {\"target\": ..., \"vlan\": N}", what, src);
     }
-    for (size_t i = 0; json_object_at (v, i, &key) != NULL; i++) {
+    for (size_t i = 0; vs_json_object_at (v, i, &key) != NULL; i++) {
         if (strcmp (key, "target") != 0 && strcmp (key, "vlan") != 0) {
             return set_error (EINVAL, "%s: network '%s': unknown key '%s'",
                               what, src, key);
         }
     }
-    r = json_get_str (v, "target", &e->target);
+    r = vs_json_get_str (v, "target", &e->target);
     if (r == 0) {
-        r = json_opt_i64 (v, "vlan", &vlan);
+        r = vs_json_opt_i64 (v, "vlan", &vlan);
     }
     if (r < 0) {
         error_prepend ("%s: network '%s': ", what, src);
@@ -114,11 +114,11 @@ netmap_networks (const char *what, const struct json_val *nets,
     const char *src;
     const struct json_val *v;
 
-    if (json_type (nets) != JSON_OBJECT) {
+    if (vs_json_type (nets) != JSON_OBJECT) {
         return set_error (EINVAL, "%s: \"networks\" must be an object of "
                           "source network -> target", what);
     }
-    for (size_t i = 0; (v = json_object_at (nets, i, &src)) != NULL; i++) {
+    for (size_t i = 0; (v = vs_json_object_at (nets, i, &src)) != NULL; i++) {
         struct hv_netmap_entry e = { 0 };
         int r;
 
@@ -150,7 +150,7 @@ netmap_choice (const char *what, const struct json_val *root,
                enum hv_bus_choice *out)
 {
     char *s = NULL;
-    int r = json_opt_str (root, key, &s);
+    int r = vs_json_opt_str (root, key, &s);
 
     if (r < 0) {
         error_prepend ("%s: ", what);
@@ -212,41 +212,41 @@ netmap_formats (const char *what, const struct json_val *root,
 {
     static const char *const targets[] = { NULL, "hyperv", "libvirt",
                                            "proxmox", "kubevirt" };
-    const struct json_val *f = json_get (root, "disk_format");
+    const struct json_val *f = vs_json_get (root, "disk_format");
     const char *key;
     const struct json_val *v;
 
-    if (f == NULL || json_type (f) == JSON_NULL) {
+    if (f == NULL || vs_json_type (f) == JSON_NULL) {
         return 0;
     }
-    if (json_type (f) == JSON_STRING) {
+    if (vs_json_type (f) == JSON_STRING) {
         for (size_t t = 1; t < 5; t++) {
-            if ((m->disk_format[t] = hv_strdup (json_string_value (f))) ==
+            if ((m->disk_format[t] = hv_strdup (vs_json_string_value (f))) ==
                 NULL) {
                 return -ENOMEM;
             }
         }
         return netmap_format_name (what, m->disk_format[1]);
     }
-    for (size_t i = 0; (v = json_object_at (f, i, &key)) != NULL; i++) {
+    for (size_t i = 0; (v = vs_json_object_at (f, i, &key)) != NULL; i++) {
         size_t t = 1;
 
         while (t < 5 && strcmp (key, targets[t]) != 0) {
             t++;
         }
-        if (t == 5 || json_type (v) != JSON_STRING) {
+        if (t == 5 || vs_json_type (v) != JSON_STRING) {
             return set_error (EINVAL, "%s: disk_format: '%s' is not a target "
                               "name with a format string", what, key);
         }
         free (m->disk_format[t]);
-        if ((m->disk_format[t] = hv_strdup (json_string_value (v))) == NULL) {
+        if ((m->disk_format[t] = hv_strdup (vs_json_string_value (v))) == NULL) {
             return -ENOMEM;
         }
         if (netmap_format_name (what, m->disk_format[t]) < 0) {
             return -EINVAL;
         }
     }
-    return json_type (f) == JSON_OBJECT ? 0 :
+    return vs_json_type (f) == JSON_OBJECT ? 0 :
         set_error (EINVAL, "%s: disk_format must be a string or an object",
                    what);
 }
@@ -259,14 +259,14 @@ netmap_numbers (const char *what, const struct json_val *root,
     bool retain = false;
     int r;
 
-    if ((r = json_opt_u64 (root, "vcpus", &vcpus)) < 0 ||
-        (r = json_opt_u64 (root, "cores_per_socket", &cores)) < 0 ||
-        (r = json_opt_u64 (root, "memory_mib", &mem)) < 0) {
+    if ((r = vs_json_opt_u64 (root, "vcpus", &vcpus)) < 0 ||
+        (r = vs_json_opt_u64 (root, "cores_per_socket", &cores)) < 0 ||
+        (r = vs_json_opt_u64 (root, "memory_mib", &mem)) < 0) {
         error_prepend ("%s: ", what);
         return r;
     }
-    if (json_get (root, "retain_mac") != NULL) {
-        if ((r = json_get_bool (root, "retain_mac", &retain)) < 0) {
+    if (vs_json_get (root, "retain_mac") != NULL) {
+        if ((r = vs_json_get_bool (root, "retain_mac", &retain)) < 0) {
             error_prepend ("%s: ", what);
             return r;
         }
@@ -299,10 +299,10 @@ netmap_check_keys (const char *what, const struct json_val *root)
     };
     const char *key;
 
-    if (json_type (root) != JSON_OBJECT) {
+    if (vs_json_type (root) != JSON_OBJECT) {
         return set_error (EINVAL, "%s: expected a JSON object", what);
     }
-    for (size_t i = 0; json_object_at (root, i, &key) != NULL; i++) {
+    for (size_t i = 0; vs_json_object_at (root, i, &key) != NULL; i++) {
         size_t k = 0;
 
         while (k < sizeof known / sizeof known[0] && strcmp (key, known[k])) {
@@ -329,18 +329,18 @@ hv_netmap_parse (const char *buf, size_t len, const char *what,
         return set_error (EFBIG, "%s: a network map may be at most %d bytes",
                           what, NETMAP_MAX_BYTES);
     }
-    r = json_parse (buf, len, what, &root);
+    r = vs_json_parse (buf, len, what, &root);
     if (r == 0) {
         r = netmap_check_keys (what, root);
     }
-    if (r == 0 && (nets = json_get (root, "networks")) != NULL) {
+    if (r == 0 && (nets = vs_json_get (root, "networks")) != NULL) {
         r = netmap_networks (what, nets, &m);
     }
     if (r == 0 && (r = netmap_numbers (what, root, &m)) == 0 &&
         (r = netmap_formats (what, root, &m)) == 0) {
         r = netmap_choices (what, root, &m);
     }
-    json_free (root);
+    vs_json_free (root);
     if (r < 0) {
         hv_netmap_release (&m);
         return r;

@@ -145,11 +145,11 @@ plan_kube_pvc (const struct hv_plan *p, const char *target_name)
 {
     struct sbuf b;
 
-    sbuf_init (&b, 256);
+    vs_sbuf_init (&b, 256);
     hv_dns_label (&b, p->vm->name, 40);
-    sbuf_addch (&b, '-');
+    vs_sbuf_addch (&b, '-');
     hv_dns_label (&b, target_name, 22);
-    return sbuf_detach (&b, NULL);
+    return vs_sbuf_detach (&b, NULL);
 }
 
 static int
@@ -348,12 +348,12 @@ hv_define_emit (const struct hv_vm *vm, const struct hv_define *def,
     if (r < 0) {
         return r;
     }
-    sbuf_init (&b, HV_TEXT_MAX);
+    vs_sbuf_init (&b, HV_TEXT_MAX);
     r = emit[def->target] (&p, &b);
-    if (r == 0 && (*text = sbuf_detach (&b, NULL)) == NULL) {
+    if (r == 0 && (*text = vs_sbuf_detach (&b, NULL)) == NULL) {
         r = -EFBIG;
     }
-    sbuf_release (&b);
+    vs_sbuf_release (&b);
     if (r == 0 && notes) {
         for (size_t i = 0; r == 0 && i < p.notes.len; i++) {
             if (hv_str_vec_append (notes, p.notes.ptr[i]) < 0) {

@@ -120,9 +120,9 @@ pve_desc_line (struct sbuf *b, const char *fmt, ...)
         }
         return;
     }
-    sbuf_addch (b, '#');
+    vs_sbuf_addch (b, '#');
     hv_esc_pve_text (b, s);
-    sbuf_addch (b, '\n');
+    vs_sbuf_addch (b, '\n');
     free (s);
 }
 
@@ -254,14 +254,14 @@ pve_system (const struct hv_plan *p, struct pve_line_vec *v)
     struct sbuf name;
     int r;
 
-    sbuf_init (&name, 128);
+    vs_sbuf_init (&name, 128);
     hv_dns_label (&name, vm->name, 63);
     if (name.err) {
-        sbuf_release (&name);
+        vs_sbuf_release (&name);
         return name.err;
     }
     r = pve_add (v, "name", "%s", name.data);
-    sbuf_release (&name);
+    vs_sbuf_release (&name);
     if (r == 0 && vm->firmware == HV_FW_EFI) {
         r = pve_add (v, "bios", "ovmf");
     }
@@ -314,7 +314,7 @@ hv_proxmox_emit (struct hv_plan *p, struct sbuf *b)
         qsort (v.ptr, v.len, sizeof v.ptr[0], pve_cmp);
         pve_description (p, b);
         for (size_t i = 0; i < v.len; i++) {
-            sbuf_printf (b, "%s: %s\n", v.ptr[i].key, v.ptr[i].value);
+            vs_sbuf_printf (b, "%s: %s\n", v.ptr[i].key, v.ptr[i].value);
         }
         r = b->err;
     }

@@ -194,7 +194,7 @@ ontap_client_new (const struct ontap_profile *p, const struct logger *lg,
     int r;
 
     if (p->insecure) {
-        log_msg (lg, LOG_WARN, "profile '%s': TLS certificate verification "
+        vs_log_msg (lg, LOG_WARN, "profile '%s': TLS certificate verification "
                  "is off ('insecure'); anyone on the network path can pose "
                  "as the cluster and read the password", p->name);
     }
@@ -303,7 +303,7 @@ ontap_redact_header (const char *line, size_t len, char *out, size_t outsz)
 void
 ontap_reply_release (struct ontap_reply *r)
 {
-    json_free (r->json);
+    vs_json_free (r->json);
     r->json = NULL;
 }
 
@@ -314,9 +314,9 @@ ontap_exchange (struct ontap_client *c, const struct ontap_http_request *rq,
     uint64_t t0;
     int r;
 
-    log_debug (c->lg, LOGM_HTTP, "> %s %s", rq->method, rq->target);
+    vs_log_debug (c->lg, LOGM_HTTP, "> %s %s", rq->method, rq->target);
     if (rq->body) {
-        log_debug (c->lg, LOGM_HTTP, "> body: %.*s", ONTAP_LOG_BODY_MAX,
+        vs_log_debug (c->lg, LOGM_HTTP, "> body: %.*s", ONTAP_LOG_BODY_MAX,
                    rq->body);
     }
     pthread_mutex_lock (&c->lock);
@@ -327,11 +327,11 @@ ontap_exchange (struct ontap_client *c, const struct ontap_http_request *rq,
     c->st.bytes_received += rs->body.len;
     pthread_mutex_unlock (&c->lock);
     if (r < 0) {
-        log_debug (c->lg, LOGM_HTTP, "< %s %s failed after %" PRIu64 " ms: %s",
+        vs_log_debug (c->lg, LOGM_HTTP, "< %s %s failed after %" PRIu64 " ms: %s",
                    rq->method, rq->target, ontap_client_now (c) - t0,
                    vmshift_internal_error_msg ());
     } else {
-        log_debug (c->lg, LOGM_HTTP, "< %ld %s %s (%" PRIu64 " ms, %zu bytes)",
+        vs_log_debug (c->lg, LOGM_HTTP, "< %ld %s %s (%" PRIu64 " ms, %zu bytes)",
                    rs->status, rq->method, rq->target,
                    ontap_client_now (c) - t0, rs->body.len);
     }
@@ -362,11 +362,11 @@ ontap_parse_ok (const char *method, const char *target, struct sbuf *b,
         return 0;
     }
     ontap_what (what, sizeof what, method, target);
-    if ((r = json_parse (b->data, b->len, what, out)) < 0) {
+    if ((r = vs_json_parse (b->data, b->len, what, out)) < 0) {
         return r;
     }
-    if (json_type (*out) != JSON_OBJECT) {
-        json_free (*out);
+    if (vs_json_type (*out) != JSON_OBJECT) {
+        vs_json_free (*out);
         return set_error (EPROTO, "%s: expected a JSON object", what);
     }
     return 0;
@@ -381,9 +381,9 @@ ontap_failure (const char *method, const char *target,
     int r;
 
     if (rs->body.len > 0 &&
-        json_parse (rs->body.data, rs->body.len, "error reply", &doc) == 0) {
+        vs_json_parse (rs->body.data, rs->body.len, "error reply", &doc) == 0) {
         ontap_decode_error (doc, &code, &msg);
-        json_free (doc);
+        vs_json_free (doc);
     }
     r = ontap_set_http_error (method, target, rs->status, code, msg);
     free (code);
@@ -460,11 +460,11 @@ ontap_call (struct ontap_client *c, const char *method, const char *target,
         struct json_val *doc = NULL;
         int r;
 
-        sbuf_init (&rs.body, ONTAP_BODY_MAX);
+        vs_sbuf_init (&rs.body, ONTAP_BODY_MAX);
         r = ontap_exchange (c, &rq, &rs);
         if (r == 0 && rs.status >= 200 && rs.status <= 299) {
             r = ontap_parse_ok (method, target, &rs.body, &doc);
-            sbuf_release (&rs.body);
+            vs_sbuf_release (&rs.body);
             if (r == 0) {
                 out->status = rs.status;
                 out->json = doc;
@@ -478,13 +478,13 @@ ontap_call (struct ontap_client *c, const char *method, const char *target,
         }
         if (!ontap_should_retry (c, r, rs.status, idem, flags, &tries,
                                  &busy)) {
-            sbuf_release (&rs.body);
+            vs_sbuf_release (&rs.body);
             return r;
         }
         uint64_t d = ontap_retry_delay (c, n++, &rs);
 
-        sbuf_release (&rs.body);
-        log_debug (c->lg, LOGM_ONTAP, "retrying %s %s in %" PRIu64 " ms "
+        vs_sbuf_release (&rs.body);
+        vs_log_debug (c->lg, LOGM_ONTAP, "retrying %s %s in %" PRIu64 " ms "
                    "after: %s", method, target, d,
                    vmshift_internal_error_msg ());
         pthread_mutex_lock (&c->lock);
@@ -548,17 +548,17 @@ ontap_qs_add (struct sbuf *b, const char *key, const char *value)
 {
     static const char hex[] = "0123456789ABCDEF";
 
-    sbuf_addch (b, b->data && strchr (b->data, '?') ? '&' : '?');
-    sbuf_addstr (b, key);
-    sbuf_addch (b, '=');
+    vs_sbuf_addch (b, b->data && strchr (b->data, '?') ? '&' : '?');
+    vs_sbuf_addstr (b, key);
+    vs_sbuf_addch (b, '=');
     for (const unsigned char *p = (const unsigned char *) value; *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
             (*p >= '0' && *p <= '9') || strchr ("-._~", *p)) {
-            sbuf_addch (b, (char) *p);
+            vs_sbuf_addch (b, (char) *p);
         } else {
             char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
 
-            sbuf_add (b, e, 3);
+            vs_sbuf_add (b, e, 3);
         }
     }
     return b->err;

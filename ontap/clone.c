@@ -179,14 +179,14 @@ static void
 ontap_clone_head (struct jsonw *w, const struct ontap_volume *v,
                   const char *src, const char *dst)
 {
-    jw_obj_begin (w);
-    jw_key (w, "volume");
-    jw_obj_begin (w);
-    jw_kv_str (w, "uuid", v->uuid);
-    jw_kv_str (w, "name", v->name);
-    jw_obj_end (w);
-    jw_kv_str (w, "source_path", src);
-    jw_kv_str (w, "destination_path", dst);
+    vs_jw_obj_begin (w);
+    vs_jw_key (w, "volume");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "uuid", v->uuid);
+    vs_jw_kv_str (w, "name", v->name);
+    vs_jw_obj_end (w);
+    vs_jw_kv_str (w, "source_path", src);
+    vs_jw_kv_str (w, "destination_path", dst);
 }
 
 static char *
@@ -198,22 +198,22 @@ ontap_clone_body (const struct ontap_volume *v, const char *src,
     struct jsonw w;
     char s[80];
 
-    sbuf_init (&b, ONTAP_CLONE_BODY_MAX);
-    jw_init (&w, &b, false);
+    vs_sbuf_init (&b, ONTAP_CLONE_BODY_MAX);
+    vs_jw_init (&w, &b, false);
     ontap_clone_head (&w, v, src, dst);
     if (r) {
-        jw_key (&w, "range");
-        jw_arr_begin (&w);
+        vs_jw_key (&w, "range");
+        vs_jw_arr_begin (&w);
         for (size_t i = 0; i < n; i++) {
             snprintf (s, sizeof s, "%" PRIu64 ":%" PRIu64 ":%" PRIu64,
                       r[i].src, r[i].dst, r[i].count);
-            jw_str (&w, s);
+            vs_jw_str (&w, s);
         }
-        jw_arr_end (&w);
+        vs_jw_arr_end (&w);
     }
-    jw_kv_bool (&w, "overwrite_destination", overwrite);
-    jw_obj_end (&w);
-    return sbuf_detach (&b, NULL);
+    vs_jw_kv_bool (&w, "overwrite_destination", overwrite);
+    vs_jw_obj_end (&w);
+    return vs_sbuf_detach (&b, NULL);
 }
 
 static int

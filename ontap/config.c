@@ -61,21 +61,21 @@ static int
 ontap_cfg_str (const struct json_val *o, const char *key,
                const struct ontap_cfg_ctx *cx, char **out)
 {
-    const struct json_val *v = json_get (o, key);
+    const struct json_val *v = vs_json_get (o, key);
 
     if (v == NULL) {
         return 0;
     }
-    if (json_type (v) != JSON_STRING) {
+    if (vs_json_type (v) != JSON_STRING) {
         return set_error (EINVAL, "%s: '%s' is a %s, expected a string",
-                          cx->what, key, json_type_name (json_type (v)));
+                          cx->what, key, vs_json_type_name (vs_json_type (v)));
     }
-    if (*json_string_value (v) == '\0' ||
-        strlen (json_string_value (v)) > 4096) {
+    if (*vs_json_string_value (v) == '\0' ||
+        strlen (vs_json_string_value (v)) > 4096) {
         return set_error (EINVAL, "%s: '%s' is empty or too long", cx->what,
                           key);
     }
-    *out = strdup (json_string_value (v));
+    *out = strdup (vs_json_string_value (v));
     return *out ? 0 : set_error (ENOMEM, "out of memory");
 }
 
@@ -96,13 +96,13 @@ static int
 ontap_cfg_uint (const struct json_val *o, const char *key, unsigned lo,
                 unsigned hi, const struct ontap_cfg_ctx *cx, unsigned *out)
 {
-    const struct json_val *v = json_get (o, key);
+    const struct json_val *v = vs_json_get (o, key);
     uint64_t n;
 
     if (v == NULL) {
         return 0;
     }
-    if (json_type (v) != JSON_NUMBER || json_get_u64 (v, "", &n) < 0 ||
+    if (vs_json_type (v) != JSON_NUMBER || vs_json_get_u64 (v, "", &n) < 0 ||
         n < lo || n > hi) {
         clear_error ();
         return set_error (EINVAL, "%s: '%s' must be an integer from %u to %u",
@@ -127,12 +127,12 @@ static void
 ontap_cfg_warn_unknown (const struct json_val *o, const char *const *known,
                         const struct ontap_cfg_ctx *cx)
 {
-    for (size_t i = 0; i < json_object_len (o); i++) {
+    for (size_t i = 0; i < vs_json_object_len (o); i++) {
         const char *k = NULL;
 
-        json_object_at (o, i, &k);
+        vs_json_object_at (o, i, &k);
         if (k && !ontap_key_known (k, known)) {
-            log_msg (cx->lg, LOG_WARN, "%s: unknown key '%.64s' ignored",
+            vs_log_msg (cx->lg, LOG_WARN, "%s: unknown key '%.64s' ignored",
                      cx->what, k);
         }
     }
@@ -196,8 +196,8 @@ ontap_cfg_tls (const struct json_val *o, const struct ontap_cfg_ctx *cx,
             return r;
         }
     }
-    if (json_get (o, "insecure") &&
-        json_get_bool (o, "insecure", &p->insecure) < 0) {
+    if (vs_json_get (o, "insecure") &&
+        vs_json_get_bool (o, "insecure", &p->insecure) < 0) {
         clear_error ();
         return set_error (EINVAL, "%s: 'insecure' must be true or false",
                           cx->what);
@@ -252,7 +252,7 @@ ontap_cfg_auth (const struct json_val *o, const struct ontap_cfg_ctx *cx,
 {
     int r;
 
-    if (json_get (o, "password")) {
+    if (vs_json_get (o, "password")) {
         return set_error (EINVAL, "%s: passwords are not read from the "
                           "configuration; use 'password_file' or "
                           "'password_env'", cx->what);
@@ -288,13 +288,13 @@ ontap_cfg_nfs (const struct json_val *o, const struct ontap_cfg_ctx *cx,
     static const char *const known[] = {
         "server", "version", "port", "mount_port", NULL,
     };
-    const struct json_val *n = json_get (o, "nfs");
+    const struct json_val *n = vs_json_get (o, "nfs");
     int r;
 
     if (n == NULL) {
         return 0;
     }
-    if (json_type (n) != JSON_OBJECT) {
+    if (vs_json_type (n) != JSON_OBJECT) {
         return set_error (EINVAL, "%s: 'nfs' must be an object", cx->what);
     }
     ontap_cfg_warn_unknown (n, known, cx);
@@ -320,7 +320,7 @@ ontap_cfg_profile (const struct json_val *o, const struct ontap_cfg_ctx *cx,
     };
     int r;
 
-    if (json_type (o) != JSON_OBJECT) {
+    if (vs_json_type (o) != JSON_OBJECT) {
         return set_error (EINVAL, "%s: must be an object", cx->what);
     }
     ontap_cfg_warn_unknown (o, known, cx);
@@ -355,22 +355,22 @@ ontap_profile_parse (const char *buf, size_t len, const char *what,
     char ctx[512];
     int r;
 
-    if ((r = json_parse (buf, len, what, &doc)) < 0) {
+    if ((r = vs_json_parse (buf, len, what, &doc)) < 0) {
         char m[VMSHIFT_ERROR_MAX];
 
         /* A bad configuration is bad input (EINVAL), not a bad reply. */
         snprintf (m, sizeof m, "%s", vmshift_internal_error_msg ());
         return set_error (EINVAL, "%s", m);
     }
-    profs = json_get (doc, "profiles");
-    if (json_type (doc) != JSON_OBJECT || json_type (profs) != JSON_OBJECT) {
+    profs = vs_json_get (doc, "profiles");
+    if (vs_json_type (doc) != JSON_OBJECT || vs_json_type (profs) != JSON_OBJECT) {
         r = set_error (EINVAL, "%s: expected {\"profiles\": {...}}", what);
         goto out;
     }
     ontap_cfg_warn_unknown (doc, known, &(struct ontap_cfg_ctx) { what, lg });
-    for (size_t i = 0; i < json_object_len (profs) && o == NULL; i++) {
+    for (size_t i = 0; i < vs_json_object_len (profs) && o == NULL; i++) {
         const char *k = NULL;
-        const struct json_val *v = json_object_at (profs, i, &k);
+        const struct json_val *v = vs_json_object_at (profs, i, &k);
 
         if (k && strcmp (k, name) == 0) {
             o = v;
@@ -394,7 +394,7 @@ ontap_profile_parse (const char *buf, size_t len, const char *what,
     p = NULL;
 out:
     ontap_profile_free (p);
-    json_free (doc);
+    vs_json_free (doc);
     return r;
 }
 

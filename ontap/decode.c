@@ -37,7 +37,7 @@ ontap_str (const struct json_val *v, const char *path, const char *what,
            bool required, char **out)
 {
     char *s = NULL;
-    int r = required ? json_get_str (v, path, &s) : json_opt_str (v, path, &s);
+    int r = required ? vs_json_get_str (v, path, &s) : vs_json_opt_str (v, path, &s);
 
     if (r < 0) {
         if (r == -ENOENT) {
@@ -78,7 +78,7 @@ static int
 ontap_u64 (const struct json_val *v, const char *path, const char *what,
            uint64_t *out)
 {
-    int r = json_get_u64 (v, path, out);
+    int r = vs_json_get_u64 (v, path, out);
 
     if (r == -ENOENT) {
         return set_error (EPROTO, "%s: missing field '%s'", what, path);
@@ -94,22 +94,22 @@ ontap_u64 (const struct json_val *v, const char *path, const char *what,
 int
 ontap_decode_error (const struct json_val *doc, char **code, char **msg)
 {
-    const struct json_val *e = json_get (doc, "error");
-    const struct json_val *c = json_get (e, "code");
-    const char *m = json_string_value (json_get (e, "message"));
+    const struct json_val *e = vs_json_get (doc, "error");
+    const struct json_val *c = vs_json_get (e, "code");
+    const char *m = vs_json_string_value (vs_json_get (e, "message"));
     char buf[32];
 
     *code = *msg = NULL;
-    if (json_type (e) != JSON_OBJECT) {
+    if (vs_json_type (e) != JSON_OBJECT) {
         return 0;
     }
-    if (json_type (c) == JSON_STRING) {
-        snprintf (buf, sizeof buf, "%.30s", json_string_value (c));
+    if (vs_json_type (c) == JSON_STRING) {
+        snprintf (buf, sizeof buf, "%.30s", vs_json_string_value (c));
         *code = strdup (buf);
-    } else if (json_type (c) == JSON_NUMBER) {
+    } else if (vs_json_type (c) == JSON_NUMBER) {
         int64_t n;
 
-        if (json_get_i64 (c, "", &n) == 0) {
+        if (vs_json_get_i64 (c, "", &n) == 0) {
             snprintf (buf, sizeof buf, "%" PRId64, n);
             *code = strdup (buf);
         }
@@ -153,27 +153,27 @@ static int
 ontap_records (const struct json_val *doc, const char *what,
                const struct json_val **rec, size_t *n)
 {
-    const struct json_val *a = json_get (doc, "records");
+    const struct json_val *a = vs_json_get (doc, "records");
     uint64_t num;
     int r;
 
-    if (json_type (doc) != JSON_OBJECT) {
+    if (vs_json_type (doc) != JSON_OBJECT) {
         return set_error (EPROTO, "%s: expected a JSON object", what);
     }
     if (a == NULL) {
         return set_error (EPROTO, "%s: missing field 'records'", what);
     }
-    if (json_type (a) != JSON_ARRAY) {
+    if (vs_json_type (a) != JSON_ARRAY) {
         return set_error (EPROTO, "%s: field 'records' is a %s, expected an "
-                          "array", what, json_type_name (json_type (a)));
+                          "array", what, vs_json_type_name (vs_json_type (a)));
     }
-    *n = json_array_len (a);
+    *n = vs_json_array_len (a);
     if (*n > ONTAP_RECORDS_MAX) {
         return set_error (EPROTO, "%s: more than %u records", what,
                           ONTAP_RECORDS_MAX);
     }
     num = *n;
-    if ((r = json_opt_u64 (doc, "num_records", &num)) < 0) {
+    if ((r = vs_json_opt_u64 (doc, "num_records", &num)) < 0) {
         error_prepend ("%s: ", what);
         return -EPROTO;
     }
@@ -226,7 +226,7 @@ ontap_each_record (const struct json_val *doc, const char *what, size_t have,
     }
     for (size_t i = 0; i < n; i++) {
         snprintf (w, sizeof w, "%.200s, record %zu", what, i);
-        if ((r = one (json_array_at (a, i), w, opaque)) < 0) {
+        if ((r = one (vs_json_array_at (a, i), w, opaque)) < 0) {
             return r;
         }
     }
@@ -392,7 +392,7 @@ ontap_decode_job (const struct json_val *doc, const char *what,
         goto fail;
     }
     j.state = (enum ontap_job_state) st;
-    if ((r = json_opt_i64 (doc, "code", &j.code)) < 0) {
+    if ((r = vs_json_opt_i64 (doc, "code", &j.code)) < 0) {
         error_prepend ("%s: ", what);
         r = -EPROTO;
         goto fail;
@@ -415,7 +415,7 @@ int
 ontap_decode_job_link (const struct json_val *doc, const char *what,
                        char uuid[ONTAP_UUID_MAX + 1])
 {
-    if (json_get (doc, "job") == NULL) {
+    if (vs_json_get (doc, "job") == NULL) {
         return set_error (ENOENT, "%s: no job in the reply", what);
     }
     return ontap_uuid_field (doc, "job.uuid", what, uuid);

@@ -59,7 +59,7 @@ ontap_curl_write (char *p, size_t size, size_t n, void *opaque)
 {
     struct ontap_curl *cu = opaque;
 
-    if (sbuf_add (&cu->resp->body, p, size * n) < 0) {
+    if (vs_sbuf_add (&cu->resp->body, p, size * n) < 0) {
         return 0;       /* abort: CURLE_WRITE_ERROR, body.err says why */
     }
     return size * n;
@@ -107,7 +107,7 @@ ontap_curl_debug (CURL *h, curl_infotype type, char *data, size_t size,
 
         ontap_redact_header (data, n, line, sizeof line);
         if (line[0]) {
-            log_debug (cu->lg, LOGM_HTTP, "%s %s", dir, line);
+            vs_log_debug (cu->lg, LOGM_HTTP, "%s %s", dir, line);
         }
         data += n;
         size -= n;

@@ -54,13 +54,13 @@ ontap_qtree_get (struct ontap_client *c, const struct ontap_volume *v,
     size_t hit = 0, n = 0;
     int r;
 
-    sbuf_init (&t, 1024);
-    sbuf_addstr (&t, "/api/storage/qtrees");
+    vs_sbuf_init (&t, 1024);
+    vs_sbuf_addstr (&t, "/api/storage/qtrees");
     ontap_qs_add (&t, "volume.uuid", v->uuid);
     ontap_qs_add (&t, "name", name);
-    sbuf_addstr (&t, "&fields=id,name,security_style,volume.uuid");
+    vs_sbuf_addstr (&t, "&fields=id,name,security_style,volume.uuid");
     r = t.err ? t.err : ontap_get_all (c, t.data, ontap_qtree_page, &q);
-    sbuf_release (&t);
+    vs_sbuf_release (&t);
     for (size_t i = 0; r == 0 && i < q.len; i++) {
         if (q.ptr[i].name && strcmp (q.ptr[i].name, name) == 0 &&
             (q.ptr[i].volume_uuid[0] == '\0' ||
@@ -109,21 +109,21 @@ ontap_qtree_body (const char *svm, const struct ontap_volume *v,
     struct sbuf b;
     struct jsonw w;
 
-    sbuf_init (&b, 8192);
-    jw_init (&w, &b, false);
-    jw_obj_begin (&w);
-    jw_key (&w, "svm");
-    jw_obj_begin (&w);
-    jw_kv_str (&w, "name", svm);
-    jw_obj_end (&w);
-    jw_key (&w, "volume");
-    jw_obj_begin (&w);
-    jw_kv_str (&w, "uuid", v->uuid);
-    jw_obj_end (&w);
-    jw_kv_str (&w, "name", name);
-    jw_kv_str (&w, "security_style", ontap_security_style_name (style));
-    jw_obj_end (&w);
-    *out = sbuf_detach (&b, NULL);
+    vs_sbuf_init (&b, 8192);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_key (&w, "svm");
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "name", svm);
+    vs_jw_obj_end (&w);
+    vs_jw_key (&w, "volume");
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "uuid", v->uuid);
+    vs_jw_obj_end (&w);
+    vs_jw_kv_str (&w, "name", name);
+    vs_jw_kv_str (&w, "security_style", ontap_security_style_name (style));
+    vs_jw_obj_end (&w);
+    *out = vs_sbuf_detach (&b, NULL);
     return *out ? 0 : -EFBIG;
 }
 

@@ -80,12 +80,12 @@ ontap_snapshot_find (struct ontap_client *c, const struct ontap_volume *v,
     if ((r = ontap_snapshot_name_ok (name)) < 0) {
         return r;
     }
-    sbuf_init (&t, 1024);
-    sbuf_printf (&t, "/api/storage/volumes/%s/snapshots", v->uuid);
+    vs_sbuf_init (&t, 1024);
+    vs_sbuf_printf (&t, "/api/storage/volumes/%s/snapshots", v->uuid);
     ontap_qs_add (&t, "name", name);
-    sbuf_addstr (&t, "&fields=" ONTAP_SNAP_FIELDS);
+    vs_sbuf_addstr (&t, "&fields=" ONTAP_SNAP_FIELDS);
     r = t.err ? t.err : ontap_get_all (c, t.data, ontap_snap_page, &s);
-    sbuf_release (&t);
+    vs_sbuf_release (&t);
     for (size_t i = 0; r == 0 && i < s.len; i++) {
         if (strcmp (s.ptr[i].name, name) == 0) {
             hit = i;
@@ -112,15 +112,15 @@ ontap_snapshot_body (const char *name, const char *comment, char **out)
     struct sbuf b;
     struct jsonw w;
 
-    sbuf_init (&b, 8192);
-    jw_init (&w, &b, false);
-    jw_obj_begin (&w);
-    jw_kv_str (&w, "name", name);
+    vs_sbuf_init (&b, 8192);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "name", name);
     if (comment) {
-        jw_kv_str (&w, "comment", comment);
+        vs_jw_kv_str (&w, "comment", comment);
     }
-    jw_obj_end (&w);
-    *out = sbuf_detach (&b, NULL);
+    vs_jw_obj_end (&w);
+    *out = vs_sbuf_detach (&b, NULL);
     return *out ? 0 : -EFBIG;
 }
 

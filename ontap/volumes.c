@@ -49,14 +49,14 @@ ontap_volume_list (struct ontap_client *c, const char *query,
     struct sbuf t;
     int r;
 
-    sbuf_init (&t, 4096);
-    sbuf_addstr (&t, "/api/storage/volumes?");
+    vs_sbuf_init (&t, 4096);
+    vs_sbuf_addstr (&t, "/api/storage/volumes?");
     if (query && *query) {
-        sbuf_printf (&t, "%s&", query);
+        vs_sbuf_printf (&t, "%s&", query);
     }
-    sbuf_addstr (&t, "fields=" ONTAP_VOLUME_FIELDS);
+    vs_sbuf_addstr (&t, "fields=" ONTAP_VOLUME_FIELDS);
     r = t.err ? t.err : ontap_get_all (c, t.data, ontap_volume_page, &v);
-    sbuf_release (&t);
+    vs_sbuf_release (&t);
     if (r < 0) {
         ontap_volume_vec_free (&v);
         return r;
@@ -149,13 +149,13 @@ ontap_volume_find (struct ontap_client *c, const char *name_or_path,
         return set_error (EINVAL, "'%s' is not an ONTAP volume name",
                           name_or_path);
     }
-    sbuf_init (&q, 2048);
+    vs_sbuf_init (&q, 2048);
     r = ontap_volume_query (c, by_path ? "nas.path" : "name", name_or_path,
                             by_path ? "junction path" : "volume name", &q);
     if (r == 0) {
         r = ontap_volume_list (c, q.data + 1, &v);      /* skip the '?' */
     }
-    sbuf_release (&q);
+    vs_sbuf_release (&q);
     if (r == 0) {
         r = ontap_volume_pick (c, &v, name_or_path, by_path, &vol);
     }

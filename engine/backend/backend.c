@@ -46,7 +46,7 @@ backend_open (struct backend *b, const char *path, unsigned flags,
 
     clear_error ();
     r = b->ops->open (b, path, flags, out);
-    log_debug (b->log, LOGM_BACKEND, "%s: open '%s' flags=%#x -> %d",
+    vs_log_debug (b->log, LOGM_BACKEND, "%s: open '%s' flags=%#x -> %d",
                b->ops->name, path, flags, r);
     return be_fail (r, "open", path);
 }
@@ -136,7 +136,7 @@ int
 backend_rename (struct backend *b, const char *from, const char *to,
                 bool replace)
 {
-    log_debug (b->log, LOGM_BACKEND, "%s: rename '%s' -> '%s'", b->ops->name,
+    vs_log_debug (b->log, LOGM_BACKEND, "%s: rename '%s' -> '%s'", b->ops->name,
                from, to);
     return be_fail (b->ops->rename (b, from, to, replace), "rename", from);
 }
@@ -144,7 +144,7 @@ backend_rename (struct backend *b, const char *from, const char *to,
 int
 backend_unlink (struct backend *b, const char *path)
 {
-    log_debug (b->log, LOGM_BACKEND, "%s: unlink '%s'", b->ops->name, path);
+    vs_log_debug (b->log, LOGM_BACKEND, "%s: unlink '%s'", b->ops->name, path);
     return be_fail (b->ops->unlink (b, path), "unlink", path);
 }
 
@@ -201,7 +201,7 @@ backend_clone_ranges (struct be_file *dst, struct be_file *src,
             dst->b->stats.bytes_cloned += r[i].len;
         }
     }
-    log_debug (dst->b->log, LOGM_BACKEND, "%s: clone %zu ranges '%s' -> '%s' "
+    vs_log_debug (dst->b->log, LOGM_BACKEND, "%s: clone %zu ranges '%s' -> '%s' "
                "-> %d", dst->b->ops->name, n, src->path, dst->path, ret);
     return be_fail (ret, "clone into", dst->path);
 }

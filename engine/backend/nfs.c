@@ -515,7 +515,7 @@ be_nfs_new (const struct logger *log, const char *url)
         error_restore (&s);
         return NULL;
     }
-    log_debug (log, LOGM_NFS, "nfs: mounted nfs://%s%s", n->server, n->export);
+    vs_log_debug (log, LOGM_NFS, "nfs: mounted nfs://%s%s", n->server, n->export);
     return &n->b;
 }
 

@@ -192,7 +192,7 @@ be_ontap_clone_ranges (struct be_file *dst, struct be_file *src,
         /* A job vanished before we saw it end.  Clone calls are sent with
          * overwrite_destination, so repeating them is harmless and the
          * only way to know the ranges are in place. */
-        log_msg (dst->b->log, LOG_WARN, "'%s': a clone job vanished; cloning "
+        vs_log_msg (dst->b->log, LOG_WARN, "'%s': a clone job vanished; cloning "
                  "the same ranges again", dst->path);
         memset (&res, 0, sizeof res);
         ret = ontap_file_clone (o->client, o->vol, be_ontap_rel (src->path),

@@ -30,7 +30,7 @@ json_depth_ok (const cJSON *n, int depth)
 }
 
 int
-json_parse (const char *buf, size_t len, const char *what,
+vs_json_parse (const char *buf, size_t len, const char *what,
             struct json_val **out)
 {
     const char *end = NULL;
@@ -72,14 +72,14 @@ json_parse (const char *buf, size_t len, const char *what,
 }
 
 void
-json_free (struct json_val *v)
+vs_json_free (struct json_val *v)
 {
     cJSON_Delete ((cJSON *) v);
 }
 
 /* Walk "a.b[2].c".  Keys are matched case-sensitively. */
 const struct json_val *
-json_get (const struct json_val *v, const char *path)
+vs_json_get (const struct json_val *v, const char *path)
 {
     const cJSON *n = (const cJSON *) v;
     const char *p = path;
@@ -113,8 +113,8 @@ json_get (const struct json_val *v, const char *path)
     return (const struct json_val *) n;
 }
 
-enum json_type
-json_type (const struct json_val *v)
+enum vs_json_type
+vs_json_type (const struct json_val *v)
 {
     const cJSON *n = (const cJSON *) v;
 
@@ -143,7 +143,7 @@ json_type (const struct json_val *v)
 }
 
 const char *
-json_type_name (enum json_type t)
+vs_json_type_name (enum vs_json_type t)
 {
     switch (t) {
     case JSON_NULL: return "null";
@@ -157,11 +157,11 @@ json_type_name (enum json_type t)
 }
 
 static int
-json_lookup (const struct json_val *v, const char *path, enum json_type want,
+json_lookup (const struct json_val *v, const char *path, enum vs_json_type want,
              const cJSON **out, int optional)
 {
-    const struct json_val *n = json_get (v, path);
-    enum json_type t = json_type (n);
+    const struct json_val *n = vs_json_get (v, path);
+    enum vs_json_type t = vs_json_type (n);
 
     if (n == NULL || (optional && t == JSON_NULL)) {
         if (optional) {
@@ -172,7 +172,7 @@ json_lookup (const struct json_val *v, const char *path, enum json_type want,
     }
     if (t != want) {
         return set_error (EPROTO, "field '%s' is a %s, expected a %s", path,
-                          json_type_name (t), json_type_name (want));
+                          vs_json_type_name (t), vs_json_type_name (want));
     }
     *out = (const cJSON *) n;
     return 0;
@@ -198,13 +198,13 @@ json_str_common (const struct json_val *v, const char *path, char **out,
 }
 
 int
-json_get_str (const struct json_val *v, const char *path, char **out)
+vs_json_get_str (const struct json_val *v, const char *path, char **out)
 {
     return json_str_common (v, path, out, 0);
 }
 
 int
-json_opt_str (const struct json_val *v, const char *path, char **out)
+vs_json_opt_str (const struct json_val *v, const char *path, char **out)
 {
     return json_str_common (v, path, out, 1);
 }
@@ -260,31 +260,31 @@ json_i64_common (const struct json_val *v, const char *path, int64_t *out,
 }
 
 int
-json_get_u64 (const struct json_val *v, const char *path, uint64_t *out)
+vs_json_get_u64 (const struct json_val *v, const char *path, uint64_t *out)
 {
     return json_u64_common (v, path, out, 0);
 }
 
 int
-json_opt_u64 (const struct json_val *v, const char *path, uint64_t *out)
+vs_json_opt_u64 (const struct json_val *v, const char *path, uint64_t *out)
 {
     return json_u64_common (v, path, out, 1);
 }
 
 int
-json_get_i64 (const struct json_val *v, const char *path, int64_t *out)
+vs_json_get_i64 (const struct json_val *v, const char *path, int64_t *out)
 {
     return json_i64_common (v, path, out, 0);
 }
 
 int
-json_opt_i64 (const struct json_val *v, const char *path, int64_t *out)
+vs_json_opt_i64 (const struct json_val *v, const char *path, int64_t *out)
 {
     return json_i64_common (v, path, out, 1);
 }
 
 int
-json_get_double (const struct json_val *v, const char *path, double *out)
+vs_json_get_double (const struct json_val *v, const char *path, double *out)
 {
     double d = 0;
     int r = json_num_common (v, path, &d, 0);
@@ -311,19 +311,19 @@ json_bool_common (const struct json_val *v, const char *path, bool *out,
 }
 
 int
-json_get_bool (const struct json_val *v, const char *path, bool *out)
+vs_json_get_bool (const struct json_val *v, const char *path, bool *out)
 {
     return json_bool_common (v, path, out, 0);
 }
 
 int
-json_opt_bool (const struct json_val *v, const char *path, bool *out)
+vs_json_opt_bool (const struct json_val *v, const char *path, bool *out)
 {
     return json_bool_common (v, path, out, 1);
 }
 
 const char *
-json_string_value (const struct json_val *v)
+vs_json_string_value (const struct json_val *v)
 {
     const cJSON *n = (const cJSON *) v;
 
@@ -331,7 +331,7 @@ json_string_value (const struct json_val *v)
 }
 
 size_t
-json_array_len (const struct json_val *v)
+vs_json_array_len (const struct json_val *v)
 {
     const cJSON *n = (const cJSON *) v;
 
@@ -339,7 +339,7 @@ json_array_len (const struct json_val *v)
 }
 
 const struct json_val *
-json_array_at (const struct json_val *v, size_t i)
+vs_json_array_at (const struct json_val *v, size_t i)
 {
     const cJSON *n = (const cJSON *) v;
 
@@ -350,7 +350,7 @@ json_array_at (const struct json_val *v, size_t i)
 }
 
 size_t
-json_object_len (const struct json_val *v)
+vs_json_object_len (const struct json_val *v)
 {
     const cJSON *n = (const cJSON *) v;
 
@@ -358,7 +358,7 @@ json_object_len (const struct json_val *v)
 }
 
 const struct json_val *
-json_object_at (const struct json_val *v, size_t i, const char **key)
+vs_json_object_at (const struct json_val *v, size_t i, const char **key)
 {
     const cJSON *n = (const cJSON *) v;
     const cJSON *c;
@@ -376,7 +376,7 @@ json_object_at (const struct json_val *v, size_t i, const char **key)
 }
 
 char *
-json_print (const struct json_val *v)
+vs_json_print (const struct json_val *v)
 {
     char *s = cJSON_PrintUnformatted ((const cJSON *) v);
 

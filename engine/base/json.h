@@ -17,7 +17,7 @@
 
 struct json_val;        /* opaque: one node of a parsed document */
 
-enum json_type {
+enum vs_json_type {
     JSON_INVALID = 0, JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING,
     JSON_ARRAY, JSON_OBJECT,
 };
@@ -25,34 +25,34 @@ enum json_type {
 /* Parse len bytes (need not be NUL-terminated).  'what' names the input
  * in error messages ("reply to GET /api/cluster", "'map.json'").
  * Nesting deeper than 64 levels and trailing garbage are rejected. */
-int json_parse (const char *buf, size_t len, const char *what,
+int vs_json_parse (const char *buf, size_t len, const char *what,
                 struct json_val **out);
-void json_free (struct json_val *v);
+void vs_json_free (struct json_val *v);
 
 /* NULL if the path does not exist.  "" returns v itself. */
-const struct json_val *json_get (const struct json_val *v, const char *path);
-enum json_type json_type (const struct json_val *v);
-const char *json_type_name (enum json_type t);
+const struct json_val *vs_json_get (const struct json_val *v, const char *path);
+enum vs_json_type vs_json_type (const struct json_val *v);
+const char *vs_json_type_name (enum vs_json_type t);
 
-int json_get_str (const struct json_val *v, const char *path, char **out);
-int json_get_u64 (const struct json_val *v, const char *path, uint64_t *out);
-int json_get_i64 (const struct json_val *v, const char *path, int64_t *out);
-int json_get_double (const struct json_val *v, const char *path, double *out);
-int json_get_bool (const struct json_val *v, const char *path, bool *out);
-int json_opt_str (const struct json_val *v, const char *path, char **out);
-int json_opt_u64 (const struct json_val *v, const char *path, uint64_t *out);
-int json_opt_i64 (const struct json_val *v, const char *path, int64_t *out);
-int json_opt_bool (const struct json_val *v, const char *path, bool *out);
+int vs_json_get_str (const struct json_val *v, const char *path, char **out);
+int vs_json_get_u64 (const struct json_val *v, const char *path, uint64_t *out);
+int vs_json_get_i64 (const struct json_val *v, const char *path, int64_t *out);
+int vs_json_get_double (const struct json_val *v, const char *path, double *out);
+int vs_json_get_bool (const struct json_val *v, const char *path, bool *out);
+int vs_json_opt_str (const struct json_val *v, const char *path, char **out);
+int vs_json_opt_u64 (const struct json_val *v, const char *path, uint64_t *out);
+int vs_json_opt_i64 (const struct json_val *v, const char *path, int64_t *out);
+int vs_json_opt_bool (const struct json_val *v, const char *path, bool *out);
 
-/* Borrowed views, valid until json_free of the document. */
-const char *json_string_value (const struct json_val *v);  /* NULL if not a string */
-size_t json_array_len (const struct json_val *v);          /* 0 if not an array */
-const struct json_val *json_array_at (const struct json_val *v, size_t i);
-size_t json_object_len (const struct json_val *v);
+/* Borrowed views, valid until vs_json_free of the document. */
+const char *vs_json_string_value (const struct json_val *v);  /* NULL if not a string */
+size_t vs_json_array_len (const struct json_val *v);          /* 0 if not an array */
+const struct json_val *vs_json_array_at (const struct json_val *v, size_t i);
+size_t vs_json_object_len (const struct json_val *v);
 /* i-th member of an object; *key borrowed.  NULL when out of range. */
-const struct json_val *json_object_at (const struct json_val *v, size_t i,
+const struct json_val *vs_json_object_at (const struct json_val *v, size_t i,
                                        const char **key);
 /* Serialise compactly (caller frees); NULL on error. */
-char *json_print (const struct json_val *v);
+char *vs_json_print (const struct json_val *v);
 
 #endif

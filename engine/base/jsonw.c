@@ -7,7 +7,7 @@
 #include "engine/base/jsonw.h"
 
 void
-jw_init (struct jsonw *w, struct sbuf *b, bool pretty)
+vs_jw_init (struct jsonw *w, struct sbuf *b, bool pretty)
 {
     memset (w, 0, sizeof *w);
     w->b = b;
@@ -18,9 +18,9 @@ static void
 jw_indent (struct jsonw *w)
 {
     if (w->pretty) {
-        sbuf_addch (w->b, '\n');
+        vs_sbuf_addch (w->b, '\n');
         for (int i = 0; i < w->depth; i++) {
-            sbuf_add (w->b, "  ", 2);
+            vs_sbuf_add (w->b, "  ", 2);
         }
     }
 }
@@ -35,7 +35,7 @@ jw_before (struct jsonw *w)
     }
     if (w->depth > 0) {
         if (w->need_comma[w->depth]) {
-            sbuf_addch (w->b, ',');
+            vs_sbuf_addch (w->b, ',');
         }
         w->need_comma[w->depth] = true;
         jw_indent (w);
@@ -46,7 +46,7 @@ static void
 jw_open (struct jsonw *w, char c)
 {
     jw_before (w);
-    sbuf_addch (w->b, c);
+    vs_sbuf_addch (w->b, c);
     if (w->depth + 1 >= JSONW_MAX_DEPTH) {
         w->b->err = -EFBIG;
         return;
@@ -66,32 +66,32 @@ jw_close (struct jsonw *w, char c)
     if (had) {
         jw_indent (w);
     }
-    sbuf_addch (w->b, c);
+    vs_sbuf_addch (w->b, c);
     if (w->depth == 0 && w->pretty) {
         /* top-level value complete */
     }
 }
 
 void
-jw_obj_begin (struct jsonw *w)
+vs_jw_obj_begin (struct jsonw *w)
 {
     jw_open (w, '{');
 }
 
 void
-jw_obj_end (struct jsonw *w)
+vs_jw_obj_end (struct jsonw *w)
 {
     jw_close (w, '}');
 }
 
 void
-jw_arr_begin (struct jsonw *w)
+vs_jw_arr_begin (struct jsonw *w)
 {
     jw_open (w, '[');
 }
 
 void
-jw_arr_end (struct jsonw *w)
+vs_jw_arr_end (struct jsonw *w)
 {
     jw_close (w, ']');
 }
@@ -135,145 +135,145 @@ utf8_seq_len (const unsigned char *s, size_t n)
 }
 
 void
-jw_escape (struct sbuf *b, const char *s, size_t n)
+vs_jw_escape (struct sbuf *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *) s;
     size_t i = 0, l;
 
-    sbuf_addch (b, '"');
+    vs_sbuf_addch (b, '"');
     while (i < n) {
         unsigned char c = p[i];
 
         if (c == '"' || c == '\\') {
-            sbuf_addch (b, '\\');
-            sbuf_addch (b, (char) c);
+            vs_sbuf_addch (b, '\\');
+            vs_sbuf_addch (b, (char) c);
             i++;
         } else if (c == '\n') {
-            sbuf_add (b, "\\n", 2);
+            vs_sbuf_add (b, "\\n", 2);
             i++;
         } else if (c == '\t') {
-            sbuf_add (b, "\\t", 2);
+            vs_sbuf_add (b, "\\t", 2);
             i++;
         } else if (c == '\r') {
-            sbuf_add (b, "\\r", 2);
+            vs_sbuf_add (b, "\\r", 2);
             i++;
         } else if (c < 0x20 || c == 0x7f) {
-            sbuf_printf (b, "\\u%04x", c);
+            vs_sbuf_printf (b, "\\u%04x", c);
             i++;
         } else if ((l = utf8_seq_len (p + i, n - i)) == 0) {
-            sbuf_add (b, "\\ufffd", 6);
+            vs_sbuf_add (b, "\\ufffd", 6);
             i++;
         } else {
-            sbuf_add (b, p + i, l);
+            vs_sbuf_add (b, p + i, l);
             i += l;
         }
     }
-    sbuf_addch (b, '"');
+    vs_sbuf_addch (b, '"');
 }
 
 void
-jw_key (struct jsonw *w, const char *k)
+vs_jw_key (struct jsonw *w, const char *k)
 {
     jw_before (w);
-    jw_escape (w->b, k, strlen (k));
-    sbuf_add (w->b, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
+    vs_jw_escape (w->b, k, strlen (k));
+    vs_sbuf_add (w->b, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
     w->after_key = true;
 }
 
 void
-jw_str (struct jsonw *w, const char *s)
+vs_jw_str (struct jsonw *w, const char *s)
 {
     if (s == NULL) {
-        jw_null (w);
+        vs_jw_null (w);
         return;
     }
-    jw_strn (w, s, strlen (s));
+    vs_jw_strn (w, s, strlen (s));
 }
 
 void
-jw_strn (struct jsonw *w, const char *s, size_t n)
+vs_jw_strn (struct jsonw *w, const char *s, size_t n)
 {
     jw_before (w);
-    jw_escape (w->b, s, n);
+    vs_jw_escape (w->b, s, n);
 }
 
 void
-jw_u64 (struct jsonw *w, uint64_t v)
+vs_jw_u64 (struct jsonw *w, uint64_t v)
 {
     jw_before (w);
-    sbuf_printf (w->b, "%" PRIu64, v);
+    vs_sbuf_printf (w->b, "%" PRIu64, v);
 }
 
 void
-jw_i64 (struct jsonw *w, int64_t v)
+vs_jw_i64 (struct jsonw *w, int64_t v)
 {
     jw_before (w);
-    sbuf_printf (w->b, "%" PRId64, v);
+    vs_sbuf_printf (w->b, "%" PRId64, v);
 }
 
 void
-jw_double (struct jsonw *w, double v)
+vs_jw_double (struct jsonw *w, double v)
 {
     jw_before (w);
     if (!isfinite (v)) {
-        sbuf_addstr (w->b, "null");
+        vs_sbuf_addstr (w->b, "null");
     } else {
-        sbuf_printf (w->b, "%.6g", v);
+        vs_sbuf_printf (w->b, "%.6g", v);
     }
 }
 
 void
-jw_bool (struct jsonw *w, bool v)
+vs_jw_bool (struct jsonw *w, bool v)
 {
     jw_before (w);
-    sbuf_addstr (w->b, v ? "true" : "false");
+    vs_sbuf_addstr (w->b, v ? "true" : "false");
 }
 
 void
-jw_null (struct jsonw *w)
+vs_jw_null (struct jsonw *w)
 {
     jw_before (w);
-    sbuf_addstr (w->b, "null");
+    vs_sbuf_addstr (w->b, "null");
 }
 
 void
-jw_raw (struct jsonw *w, const char *json)
+vs_jw_raw (struct jsonw *w, const char *json)
 {
     jw_before (w);
-    sbuf_addstr (w->b, json);
+    vs_sbuf_addstr (w->b, json);
 }
 
 void
-jw_kv_str (struct jsonw *w, const char *k, const char *v)
+vs_jw_kv_str (struct jsonw *w, const char *k, const char *v)
 {
-    jw_key (w, k);
-    jw_str (w, v);
+    vs_jw_key (w, k);
+    vs_jw_str (w, v);
 }
 
 void
-jw_kv_u64 (struct jsonw *w, const char *k, uint64_t v)
+vs_jw_kv_u64 (struct jsonw *w, const char *k, uint64_t v)
 {
-    jw_key (w, k);
-    jw_u64 (w, v);
+    vs_jw_key (w, k);
+    vs_jw_u64 (w, v);
 }
 
 void
-jw_kv_i64 (struct jsonw *w, const char *k, int64_t v)
+vs_jw_kv_i64 (struct jsonw *w, const char *k, int64_t v)
 {
-    jw_key (w, k);
-    jw_i64 (w, v);
+    vs_jw_key (w, k);
+    vs_jw_i64 (w, v);
 }
 
 void
-jw_kv_double (struct jsonw *w, const char *k, double v)
+vs_jw_kv_double (struct jsonw *w, const char *k, double v)
 {
-    jw_key (w, k);
-    jw_double (w, v);
+    vs_jw_key (w, k);
+    vs_jw_double (w, v);
 }
 
 void
-jw_kv_bool (struct jsonw *w, const char *k, bool v)
+vs_jw_kv_bool (struct jsonw *w, const char *k, bool v)
 {
-    jw_key (w, k);
-    jw_bool (w, v);
+    vs_jw_key (w, k);
+    vs_jw_bool (w, v);
 }

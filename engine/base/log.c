@@ -6,7 +6,7 @@
 #include "engine/base/log.h"
 
 void
-log_vmsg (const struct logger *lg, int level, const char *fmt, va_list ap)
+vs_log_vmsg (const struct logger *lg, int level, const char *fmt, va_list ap)
 {
     char msg[2048];
     int saved = errno;
@@ -25,17 +25,17 @@ log_vmsg (const struct logger *lg, int level, const char *fmt, va_list ap)
 }
 
 void
-log_msg (const struct logger *lg, int level, const char *fmt, ...)
+vs_log_msg (const struct logger *lg, int level, const char *fmt, ...)
 {
     va_list ap;
 
     va_start (ap, fmt);
-    log_vmsg (lg, level, fmt, ap);
+    vs_log_vmsg (lg, level, fmt, ap);
     va_end (ap);
 }
 
 void
-log_debug (const struct logger *lg, unsigned module, const char *fmt, ...)
+vs_log_debug (const struct logger *lg, unsigned module, const char *fmt, ...)
 {
     va_list ap;
 
@@ -43,7 +43,7 @@ log_debug (const struct logger *lg, unsigned module, const char *fmt, ...)
         return;
     }
     va_start (ap, fmt);
-    log_vmsg (lg, LOG_DEBUG, fmt, ap);
+    vs_log_vmsg (lg, LOG_DEBUG, fmt, ap);
     va_end (ap);
 }
 
@@ -58,7 +58,7 @@ static const struct {
 };
 
 int
-log_parse_flags (const char *s, unsigned *mask)
+vs_log_parse_flags (const char *s, unsigned *mask)
 {
     unsigned m = 0;
 

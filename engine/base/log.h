@@ -29,13 +29,13 @@ struct logger {
     unsigned debug_mask;
 };
 
-void log_msg (const struct logger *lg, int level, const char *fmt, ...)
+void vs_log_msg (const struct logger *lg, int level, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
-void log_vmsg (const struct logger *lg, int level, const char *fmt,
+void vs_log_vmsg (const struct logger *lg, int level, const char *fmt,
                va_list ap) __attribute__ ((format (printf, 3, 0)));
-void log_debug (const struct logger *lg, unsigned module, const char *fmt, ...)
+void vs_log_debug (const struct logger *lg, unsigned module, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 /* Parse "exec,ontap.http" (or "all"); unknown names give -EINVAL. */
-int log_parse_flags (const char *s, unsigned *mask);
+int vs_log_parse_flags (const char *s, unsigned *mask);
 
 #endif

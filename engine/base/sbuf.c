@@ -8,14 +8,14 @@
 #include "engine/base/sbuf.h"
 
 void
-sbuf_init (struct sbuf *b, size_t max)
+vs_sbuf_init (struct sbuf *b, size_t max)
 {
     memset (b, 0, sizeof *b);
     b->max = max;
 }
 
 void
-sbuf_release (struct sbuf *b)
+vs_sbuf_release (struct sbuf *b)
 {
     size_t max = b->max;
 
@@ -25,7 +25,7 @@ sbuf_release (struct sbuf *b)
 }
 
 void
-sbuf_reset (struct sbuf *b)
+vs_sbuf_reset (struct sbuf *b)
 {
     b->len = 0;
     b->err = 0;
@@ -71,7 +71,7 @@ sbuf_grow (struct sbuf *b, size_t extra)
 }
 
 int
-sbuf_add (struct sbuf *b, const void *p, size_t n)
+vs_sbuf_add (struct sbuf *b, const void *p, size_t n)
 {
     int r = sbuf_grow (b, n);
 
@@ -87,19 +87,19 @@ sbuf_add (struct sbuf *b, const void *p, size_t n)
 }
 
 int
-sbuf_addstr (struct sbuf *b, const char *s)
+vs_sbuf_addstr (struct sbuf *b, const char *s)
 {
-    return sbuf_add (b, s, strlen (s));
+    return vs_sbuf_add (b, s, strlen (s));
 }
 
 int
-sbuf_addch (struct sbuf *b, char c)
+vs_sbuf_addch (struct sbuf *b, char c)
 {
-    return sbuf_add (b, &c, 1);
+    return vs_sbuf_add (b, &c, 1);
 }
 
 int
-sbuf_printf (struct sbuf *b, const char *fmt, ...)
+vs_sbuf_printf (struct sbuf *b, const char *fmt, ...)
 {
     va_list ap;
     int n, r;
@@ -122,12 +122,12 @@ sbuf_printf (struct sbuf *b, const char *fmt, ...)
 }
 
 char *
-sbuf_detach (struct sbuf *b, size_t *len)
+vs_sbuf_detach (struct sbuf *b, size_t *len)
 {
     char *p;
 
     if (b->err) {
-        sbuf_release (b);
+        vs_sbuf_release (b);
         return NULL;
     }
     if (b->data == NULL && sbuf_grow (b, 0) < 0) {
@@ -138,6 +138,6 @@ sbuf_detach (struct sbuf *b, size_t *len)
         *len = b->len;
     }
     b->data = NULL;
-    sbuf_release (b);
+    vs_sbuf_release (b);
     return p;
 }

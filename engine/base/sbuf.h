@@ -3,7 +3,7 @@
  * Every sbuf has a cap; growing past it fails with -EFBIG and the error
  * is sticky, so a writer can append many pieces and check once at the
  * end.  data is always NUL-terminated when non-NULL.  The struct is
- * embedded: sbuf_init() / sbuf_release(), and release leaves it zeroed
+ * embedded: vs_sbuf_init() / vs_sbuf_release(), and release leaves it zeroed
  * and reusable.
  */
 #ifndef VMSHIFT_BASE_SBUF_H
@@ -19,16 +19,16 @@ struct sbuf {
     int err;            /* 0, or the first -errno */
 };
 
-void sbuf_init (struct sbuf *b, size_t max);
-void sbuf_release (struct sbuf *b);
-int sbuf_add (struct sbuf *b, const void *p, size_t n);
-int sbuf_addstr (struct sbuf *b, const char *s);
-int sbuf_addch (struct sbuf *b, char c);
-int sbuf_printf (struct sbuf *b, const char *fmt, ...)
+void vs_sbuf_init (struct sbuf *b, size_t max);
+void vs_sbuf_release (struct sbuf *b);
+int vs_sbuf_add (struct sbuf *b, const void *p, size_t n);
+int vs_sbuf_addstr (struct sbuf *b, const char *s);
+int vs_sbuf_addch (struct sbuf *b, char c);
+int vs_sbuf_printf (struct sbuf *b, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
-void sbuf_reset (struct sbuf *b);
+void vs_sbuf_reset (struct sbuf *b);
 /* Hand the buffer to the caller (free() it); the sbuf is released.
  * Returns NULL (and sets the error) if a previous append failed. */
-char *sbuf_detach (struct sbuf *b, size_t *len);
+char *vs_sbuf_detach (struct sbuf *b, size_t *len);
 
 #endif

@@ -26,7 +26,7 @@ struct beio {
 };
 
 char *
-path_dirname (const char *path)
+vs_path_dirname (const char *path)
 {
     const char *slash = strrchr (path, '/');
     char *d;
@@ -42,7 +42,7 @@ path_dirname (const char *path)
 }
 
 const char *
-path_basename (const char *path)
+vs_path_basename (const char *path)
 {
     const char *slash = strrchr (path, '/');
 
@@ -50,7 +50,7 @@ path_basename (const char *path)
 }
 
 char *
-path_join (const char *dir, const char *name)
+vs_path_join (const char *dir, const char *name)
 {
     size_t dl = strlen (dir), nl = strlen (name);
     char *p;
@@ -166,7 +166,7 @@ beio_open_rel (void *opaque, uint32_t base, const char *name)
             return beio_add_file (io, io->aliases.ptr[i].path);
         }
     }
-    path = path_join (io->dir, name);
+    path = vs_path_join (io->dir, name);
     if (path == NULL) {
         return set_error (ENOMEM, "out of memory");
     }
@@ -252,7 +252,7 @@ beio_extents (void *opaque, uint32_t file, uint64_t off, uint64_t len,
 }
 
 int
-beio_open (struct backend *be, const char *path, struct beio **out)
+vs_beio_open (struct backend *be, const char *path, struct beio **out)
 {
     struct beio *io = calloc (1, sizeof *io);
     int r;
@@ -262,7 +262,7 @@ beio_open (struct backend *be, const char *path, struct beio **out)
     }
     io->be = be;
     io->use_extents = true;
-    io->dir = path_dirname (path);
+    io->dir = vs_path_dirname (path);
     io->io.opaque = io;
     io->io.pread = beio_pread;
     io->io.size = beio_size;
@@ -276,7 +276,7 @@ beio_open (struct backend *be, const char *path, struct beio **out)
     }
     r = beio_add_file (io, path);
     if (r < 0) {
-        beio_close (io);
+        vs_beio_close (io);
         return r;
     }
     *out = io;
@@ -284,7 +284,7 @@ beio_open (struct backend *be, const char *path, struct beio **out)
 }
 
 void
-beio_close (struct beio *io)
+vs_beio_close (struct beio *io)
 {
     if (io == NULL) {
         return;
@@ -303,13 +303,13 @@ beio_close (struct beio *io)
 }
 
 const struct fmt_io *
-beio_fmt (struct beio *io)
+vs_beio_fmt (struct beio *io)
 {
     return &io->io;
 }
 
 int
-beio_alias (struct beio *io, const char *name, const char *path)
+vs_beio_alias (struct beio *io, const char *name, const char *path)
 {
     struct beio_alias_ent a = { strdup (name), strdup (path) };
     int r;
@@ -328,25 +328,25 @@ beio_alias (struct beio *io, const char *name, const char *path)
 }
 
 uint32_t
-beio_nfiles (const struct beio *io)
+vs_beio_nfiles (const struct beio *io)
 {
     return (uint32_t) io->files.len;
 }
 
 struct be_file *
-beio_file (struct beio *io, uint32_t idx)
+vs_beio_file (struct beio *io, uint32_t idx)
 {
     return idx < io->files.len ? io->files.ptr[idx] : NULL;
 }
 
 struct backend *
-beio_backend (struct beio *io)
+vs_beio_backend (struct beio *io)
 {
     return io->be;
 }
 
 void
-beio_error_names (const char *path)
+vs_beio_error_names (const char *path)
 {
     const char *msg = vmshift_internal_error_msg ();
     size_t n = strlen (path);
@@ -362,7 +362,7 @@ beio_error_names (const char *path)
 }
 
 int
-beio_check_not_empty (struct beio *io)
+vs_beio_check_not_empty (struct beio *io)
 {
     int64_t sz = backend_get_size (io->files.ptr[0]);
 
@@ -377,7 +377,7 @@ beio_check_not_empty (struct beio *io)
 }
 
 void
-beio_set_extents (struct beio *io, bool on)
+vs_beio_set_extents (struct beio *io, bool on)
 {
     io->use_extents = on;
 }

@@ -18,7 +18,7 @@
 #define EXEC_CLONE_BATCH 1024
 
 double
-exec_now (void)
+vs_exec_now (void)
 {
     struct timespec ts;
 
@@ -67,7 +67,7 @@ exec_stale_cb (void *opaque, const char *entry)
     }
     p = entry + 1 + nl + 9;
     if (strncmp (p, c->host, hl) != 0 || p[hl] != '.') {
-        log_msg (c->log, LOG_WARN, "leaving '%s' in '%s': it belongs to a run "
+        vs_log_msg (c->log, LOG_WARN, "leaving '%s' in '%s': it belongs to a run "
                  "on another host", entry, c->dir);
         return 0;
     }
@@ -75,12 +75,12 @@ exec_stale_cb (void *opaque, const char *entry)
     if (*end != '.' || pid <= 0 || (kill ((pid_t) pid, 0) == 0 || errno != ESRCH)) {
         return 0;
     }
-    path = path_join (c->dir, entry);
+    path = vs_path_join (c->dir, entry);
     if (path && backend_unlink (c->be, path) == 0) {
-        log_msg (c->log, LOG_INFO, "removed '%s' left by an interrupted run",
+        vs_log_msg (c->log, LOG_INFO, "removed '%s' left by an interrupted run",
                  path);
     } else if (path) {
-        log_msg (c->log, LOG_WARN, "cannot remove '%s' left by an interrupted "
+        vs_log_msg (c->log, LOG_WARN, "cannot remove '%s' left by an interrupted "
                  "run: %s", path, vmshift_internal_error_msg ());
     }
     clear_error ();
@@ -89,7 +89,7 @@ exec_stale_cb (void *opaque, const char *entry)
 }
 
 int
-exec_clean_stale (struct backend *be, const char *dir, const char *name,
+vs_exec_clean_stale (struct backend *be, const char *dir, const char *name,
                   const struct logger *log)
 {
     struct exec_stale_ctx c = { .be = be, .dir = dir, .name = name,
@@ -119,12 +119,12 @@ exec_tmp_name (const char *dir, const char *name, char **out)
                            name, host, (long) getpid (), rnd) >= sizeof buf) {
         return set_error (ENAMETOOLONG, "target name '%s' is too long", name);
     }
-    *out = path_join (dir, buf);
+    *out = vs_path_join (dir, buf);
     return *out ? 0 : set_error (ENOMEM, "out of memory");
 }
 
 int
-exec_begin (struct exec *x, struct backend *dst, const char *dir,
+vs_exec_begin (struct exec *x, struct backend *dst, const char *dir,
             const struct fmt_layout *lay, const struct logger *log)
 {
     int r;
@@ -142,12 +142,12 @@ exec_begin (struct exec *x, struct backend *dst, const char *dir,
         x->nout = i + 1;
         o->role = lay->out[i].role;
         o->name = strdup (lay->out[i].name);
-        o->final_path = path_join (dir, lay->out[i].name);
+        o->final_path = vs_path_join (dir, lay->out[i].name);
         if (o->name == NULL || o->final_path == NULL) {
             r = set_error (ENOMEM, "out of memory");
             goto fail;
         }
-        r = exec_clean_stale (dst, dir, o->name, log);
+        r = vs_exec_clean_stale (dst, dir, o->name, log);
         if (r < 0) {
             goto fail;
         }
@@ -161,16 +161,16 @@ exec_begin (struct exec *x, struct backend *dst, const char *dir,
             o->tmp_path = NULL;
             goto fail;
         }
-        log_debug (log, LOGM_EXEC, "temporary '%s' for '%s'", o->tmp_path,
+        vs_log_debug (log, LOGM_EXEC, "temporary '%s' for '%s'", o->tmp_path,
                    o->final_path);
     }
     return 0;
 fail:
     /* Release, not just abort: the names and the directory copied above
-     * are ours to free (callers do not call exec_release after a failed
-     * exec_begin).  exec_release leaves *x zeroed, so a later release is
+     * are ours to free (callers do not call vs_exec_release after a failed
+     * vs_exec_begin).  vs_exec_release leaves *x zeroed, so a later release is
      * harmless. */
-    exec_release (x);
+    vs_exec_release (x);
     return r;
 }
 
@@ -265,7 +265,7 @@ struct exec_run {
 static int
 exec_copy_placement (struct exec_run *run, const struct fmt_placement *p)
 {
-    struct be_file *src = beio_file (run->src, p->src_file);
+    struct be_file *src = vs_beio_file (run->src, p->src_file);
     int r;
 
     if (src == NULL) {
@@ -293,7 +293,7 @@ exec_flush_batch (struct exec_run *run)
     if (run->nb == 0) {
         return 0;
     }
-    src = beio_file (run->src, run->batch_file);
+    src = vs_beio_file (run->src, run->batch_file);
     if (run->clone_ok) {
         r = backend_clone_ranges (run->o->f, src, run->ranges, run->nb);
         if (r == 0) {
@@ -338,7 +338,7 @@ exec_data (struct exec_run *run, const struct fmt_output *lo)
                     return r;
                 }
             }
-            if (beio_file (run->src, p->src_file) == NULL) {
+            if (vs_beio_file (run->src, p->src_file) == NULL) {
                 return set_error (EINVAL, "placement refers to unknown source "
                                   "file #%u", p->src_file);
             }
@@ -388,12 +388,12 @@ exec_blobs (struct be_file *f, const struct fmt_output *lo, int phase,
 }
 
 int
-exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
+vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
             bool allow_clone, struct exec_stats *st)
 {
     struct exec_run *run = calloc (1, sizeof *run);
     uint8_t *buf = malloc (EXEC_BUF > FMT_GEN_CHUNK ? EXEC_BUF : FMT_GEN_CHUNK);
-    double t0 = exec_now (), t1;
+    double t0 = vs_exec_now (), t1;
     int r = 0;
 
     if (run == NULL || buf == NULL) {
@@ -418,7 +418,7 @@ exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
             r = backend_flush (x->out[i].f);
         }
     }
-    t1 = exec_now ();
+    t1 = vs_exec_now ();
     st->t_data = t1 - t0;
     for (int phase = FMT_PHASE_META; phase <= FMT_PHASE_HEADER && r == 0;
          phase++) {
@@ -429,7 +429,7 @@ exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
             }
         }
     }
-    st->t_meta = exec_now () - t1;
+    st->t_meta = vs_exec_now () - t1;
 out:
     free (run);
     free (buf);
@@ -458,7 +458,7 @@ exec_unrename (struct exec *x, bool replace)
 }
 
 int
-exec_commit (struct exec *x, bool replace)
+vs_exec_commit (struct exec *x, bool replace)
 {
     int r;
 
@@ -489,7 +489,7 @@ exec_commit (struct exec *x, bool replace)
 }
 
 void
-exec_abort (struct exec *x)
+vs_exec_abort (struct exec *x)
 {
     struct vmshift_error_save saved;
 
@@ -511,9 +511,9 @@ exec_abort (struct exec *x)
 }
 
 void
-exec_release (struct exec *x)
+vs_exec_release (struct exec *x)
 {
-    exec_abort (x);
+    vs_exec_abort (x);
     for (size_t i = 0; i < x->nout; i++) {
         free (x->out[i].name);
         free (x->out[i].final_path);

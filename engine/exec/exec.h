@@ -1,12 +1,12 @@
 /* The plan executor: carries a struct fmt_layout out on a backend.
  *
- *   exec_begin   remove stale temporaries of earlier crashed runs, create
+ *   vs_exec_begin   remove stale temporaries of earlier crashed runs, create
  *                one temporary file per output in the target directory
- *   exec_write   size them, place the data (clone, or copy where clone is
+ *   vs_exec_write   size them, place the data (clone, or copy where clone is
  *                impossible: reported), flush, write metadata, flush,
  *                write headers, flush
- *   exec_commit  rename the outputs into place, the MAIN output last
- *   exec_abort   remove the temporaries (nothing half-made is left)
+ *   vs_exec_commit  rename the outputs into place, the MAIN output last
+ *   vs_exec_abort   remove the temporaries (nothing half-made is left)
  *
  * Temporary names: ".<final>.vmshift.<host>.<pid>.<rand>.tmp".  A later
  * run on the same host removes those whose process is gone.
@@ -48,16 +48,16 @@ struct exec {
     size_t nout;
 };
 
-int exec_begin (struct exec *x, struct backend *dst, const char *dir,
+int vs_exec_begin (struct exec *x, struct backend *dst, const char *dir,
                 const struct fmt_layout *lay, const struct logger *log);
-int exec_write (struct exec *x, const struct fmt_layout *lay,
+int vs_exec_write (struct exec *x, const struct fmt_layout *lay,
                 struct beio *src, bool allow_clone, struct exec_stats *st);
-int exec_commit (struct exec *x, bool replace);
-void exec_abort (struct exec *x);
-void exec_release (struct exec *x);
+int vs_exec_commit (struct exec *x, bool replace);
+void vs_exec_abort (struct exec *x);
+void vs_exec_release (struct exec *x);
 /* Remove stale temporaries for final name 'name' in dir. */
-int exec_clean_stale (struct backend *be, const char *dir, const char *name,
+int vs_exec_clean_stale (struct backend *be, const char *dir, const char *name,
                       const struct logger *log);
-double exec_now (void);
+double vs_exec_now (void);
 
 #endif

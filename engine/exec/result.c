@@ -12,7 +12,7 @@
 #define RESULT_JSON_MAX ((size_t) 256 << 20)
 
 struct vmshift_result *
-result_new (void)
+vs_result_new (void)
 {
     struct vmshift_result *r = calloc (1, sizeof *r);
 
@@ -71,77 +71,77 @@ result_place_name (int kind)
 }
 
 char *
-result_plan_json (const struct fmt_layout *lay,
+vs_result_plan_json (const struct fmt_layout *lay,
                   const struct fmt_source_info *src, const char *source,
                   const char *target, int pretty)
 {
     struct sbuf b;
     struct jsonw w;
 
-    sbuf_init (&b, RESULT_JSON_MAX);
-    jw_init (&w, &b, pretty);
-    jw_obj_begin (&w);
-    jw_kv_str (&w, "source", source);
-    jw_kv_str (&w, "source_format", fmt_type_name (src->type));
-    jw_kv_str (&w, "source_subformat", src->subformat);
-    jw_kv_str (&w, "target", target);
-    jw_kv_str (&w, "target_format", fmt_type_name (lay->type));
-    jw_kv_u64 (&w, "virtual_size", src->virtual_size);
-    jw_kv_u64 (&w, "data_offset", lay->data_offset);
-    jw_kv_u64 (&w, "metadata_bytes", lay->meta_bytes);
-    jw_key (&w, "outputs");
-    jw_arr_begin (&w);
+    vs_sbuf_init (&b, RESULT_JSON_MAX);
+    vs_jw_init (&w, &b, pretty);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "source", source);
+    vs_jw_kv_str (&w, "source_format", fmt_type_name (src->type));
+    vs_jw_kv_str (&w, "source_subformat", src->subformat);
+    vs_jw_kv_str (&w, "target", target);
+    vs_jw_kv_str (&w, "target_format", fmt_type_name (lay->type));
+    vs_jw_kv_u64 (&w, "virtual_size", src->virtual_size);
+    vs_jw_kv_u64 (&w, "data_offset", lay->data_offset);
+    vs_jw_kv_u64 (&w, "metadata_bytes", lay->meta_bytes);
+    vs_jw_key (&w, "outputs");
+    vs_jw_arr_begin (&w);
     for (size_t i = 0; i < lay->nout; i++) {
         const struct fmt_output *o = &lay->out[i];
         uint64_t clone = 0, copy = 0;
 
-        jw_obj_begin (&w);
-        jw_kv_str (&w, "name", o->name);
-        jw_kv_str (&w, "role", result_role_name (o->role));
-        jw_kv_u64 (&w, "file_size", o->file_size);
-        jw_key (&w, "metadata");
-        jw_arr_begin (&w);
+        vs_jw_obj_begin (&w);
+        vs_jw_kv_str (&w, "name", o->name);
+        vs_jw_kv_str (&w, "role", result_role_name (o->role));
+        vs_jw_kv_u64 (&w, "file_size", o->file_size);
+        vs_jw_key (&w, "metadata");
+        vs_jw_arr_begin (&w);
         for (size_t j = 0; j < o->blobs.len; j++) {
             const struct fmt_blob *bl = &o->blobs.ptr[j];
 
-            jw_obj_begin (&w);
-            jw_kv_str (&w, "what", bl->what ? bl->what : "");
-            jw_kv_u64 (&w, "offset", bl->off);
-            jw_kv_u64 (&w, "length", bl->len);
-            jw_kv_str (&w, "phase", bl->phase == FMT_PHASE_HEADER ? "header"
+            vs_jw_obj_begin (&w);
+            vs_jw_kv_str (&w, "what", bl->what ? bl->what : "");
+            vs_jw_kv_u64 (&w, "offset", bl->off);
+            vs_jw_kv_u64 (&w, "length", bl->len);
+            vs_jw_kv_str (&w, "phase", bl->phase == FMT_PHASE_HEADER ? "header"
                                                                   : "metadata");
-            jw_obj_end (&w);
+            vs_jw_obj_end (&w);
         }
-        jw_arr_end (&w);
-        jw_key (&w, "data");
-        jw_arr_begin (&w);
+        vs_jw_arr_end (&w);
+        vs_jw_key (&w, "data");
+        vs_jw_arr_begin (&w);
         for (size_t j = 0; j < o->place.len; j++) {
             const struct fmt_placement *p = &o->place.ptr[j];
 
-            jw_obj_begin (&w);
-            jw_kv_str (&w, "op", result_place_name (p->kind));
-            jw_kv_u64 (&w, "dst_offset", p->dst_off);
-            jw_kv_u64 (&w, "src_file", p->src_file);
-            jw_kv_u64 (&w, "src_offset", p->src_off);
-            jw_kv_u64 (&w, "length", p->len);
-            jw_obj_end (&w);
+            vs_jw_obj_begin (&w);
+            vs_jw_kv_str (&w, "op", result_place_name (p->kind));
+            vs_jw_kv_u64 (&w, "dst_offset", p->dst_off);
+            vs_jw_kv_u64 (&w, "src_file", p->src_file);
+            vs_jw_kv_u64 (&w, "src_offset", p->src_off);
+            vs_jw_kv_u64 (&w, "length", p->len);
+            vs_jw_obj_end (&w);
             if (p->kind == FMT_PLACE_CLONE) {
                 clone += p->len;
             } else {
                 copy += p->len;
             }
         }
-        jw_arr_end (&w);
-        jw_kv_u64 (&w, "bytes_to_clone", clone);
-        jw_kv_u64 (&w, "bytes_to_copy", copy);
-        jw_obj_end (&w);
+        vs_jw_arr_end (&w);
+        vs_jw_kv_u64 (&w, "bytes_to_clone", clone);
+        vs_jw_kv_u64 (&w, "bytes_to_copy", copy);
+        vs_jw_obj_end (&w);
     }
-    jw_arr_end (&w);
-    jw_obj_end (&w);
+    vs_jw_arr_end (&w);
+    vs_jw_obj_end (&w);
     if (pretty) {
-        sbuf_addch (&b, '\n');
+        vs_sbuf_addch (&b, '\n');
     }
-    return sbuf_detach (&b, NULL);
+    return vs_sbuf_detach (&b, NULL);
 }
 
 char *
@@ -158,64 +158,64 @@ vmshift_result_json (const struct vmshift_result *r, int pretty)
         }
         return s;
     }
-    sbuf_init (&b, RESULT_JSON_MAX);
-    jw_init (&w, &b, pretty);
-    jw_obj_begin (&w);
-    jw_kv_str (&w, "source", r->source);
-    jw_kv_str (&w, "source_format", r->src_format);
-    jw_kv_str (&w, "source_subformat", r->src_subformat);
-    jw_kv_str (&w, "target", r->target);
-    jw_kv_str (&w, "target_format", r->dst_format);
-    jw_kv_str (&w, "backend", r->backend);
-    jw_kv_u64 (&w, "virtual_size", r->st.virtual_size);
-    jw_kv_u64 (&w, "bytes_cloned", r->st.bytes_cloned);
-    jw_kv_u64 (&w, "bytes_copied", r->st.bytes_copied);
-    jw_kv_u64 (&w, "bytes_metadata", r->st.bytes_metadata);
-    jw_kv_u64 (&w, "bytes_zero", r->st.bytes_zero);
-    jw_kv_bool (&w, "all_shared", r->st.all_shared);
-    jw_kv_str (&w, "copy_reason", r->clone_note);
-    jw_kv_bool (&w, "verified", r->st.verified);
-    jw_kv_double (&w, "wall_seconds", r->st.wall_seconds);
-    jw_kv_u64 (&w, "data_offset", r->data_offset);
-    jw_kv_u64 (&w, "clone_calls", r->clone_calls);
+    vs_sbuf_init (&b, RESULT_JSON_MAX);
+    vs_jw_init (&w, &b, pretty);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "source", r->source);
+    vs_jw_kv_str (&w, "source_format", r->src_format);
+    vs_jw_kv_str (&w, "source_subformat", r->src_subformat);
+    vs_jw_kv_str (&w, "target", r->target);
+    vs_jw_kv_str (&w, "target_format", r->dst_format);
+    vs_jw_kv_str (&w, "backend", r->backend);
+    vs_jw_kv_u64 (&w, "virtual_size", r->st.virtual_size);
+    vs_jw_kv_u64 (&w, "bytes_cloned", r->st.bytes_cloned);
+    vs_jw_kv_u64 (&w, "bytes_copied", r->st.bytes_copied);
+    vs_jw_kv_u64 (&w, "bytes_metadata", r->st.bytes_metadata);
+    vs_jw_kv_u64 (&w, "bytes_zero", r->st.bytes_zero);
+    vs_jw_kv_bool (&w, "all_shared", r->st.all_shared);
+    vs_jw_kv_str (&w, "copy_reason", r->clone_note);
+    vs_jw_kv_bool (&w, "verified", r->st.verified);
+    vs_jw_kv_double (&w, "wall_seconds", r->st.wall_seconds);
+    vs_jw_kv_u64 (&w, "data_offset", r->data_offset);
+    vs_jw_kv_u64 (&w, "clone_calls", r->clone_calls);
     if (r->snapshot) {
-        jw_kv_str (&w, "snapshot", r->snapshot);
-        jw_kv_u64 (&w, "rest_requests", r->st.rest_requests);
-        jw_kv_u64 (&w, "rest_requests_run", r->st.rest_requests_run);
-        jw_kv_u64 (&w, "nfs_bytes_written", r->st.nfs_bytes_written);
+        vs_jw_kv_str (&w, "snapshot", r->snapshot);
+        vs_jw_kv_u64 (&w, "rest_requests", r->st.rest_requests);
+        vs_jw_kv_u64 (&w, "rest_requests_run", r->st.rest_requests_run);
+        vs_jw_kv_u64 (&w, "nfs_bytes_written", r->st.nfs_bytes_written);
     }
-    jw_key (&w, "phases");
-    jw_obj_begin (&w);
+    vs_jw_key (&w, "phases");
+    vs_jw_obj_begin (&w);
     if (r->snapshot) {
-        jw_kv_double (&w, "snapshot", r->t_snapshot);
-        jw_kv_double (&w, "qtree", r->t_qtree);
+        vs_jw_kv_double (&w, "snapshot", r->t_snapshot);
+        vs_jw_kv_double (&w, "qtree", r->t_qtree);
     }
-    jw_kv_double (&w, "read_map", r->t_map);
-    jw_kv_double (&w, "plan", r->t_plan);
-    jw_kv_double (&w, "data", r->t_data);
-    jw_kv_double (&w, "metadata", r->t_meta);
-    jw_kv_double (&w, "validate", r->t_validate);
-    jw_kv_double (&w, "commit", r->t_commit);
-    jw_kv_double (&w, "verify", r->t_verify);
+    vs_jw_kv_double (&w, "read_map", r->t_map);
+    vs_jw_kv_double (&w, "plan", r->t_plan);
+    vs_jw_kv_double (&w, "data", r->t_data);
+    vs_jw_kv_double (&w, "metadata", r->t_meta);
+    vs_jw_kv_double (&w, "validate", r->t_validate);
+    vs_jw_kv_double (&w, "commit", r->t_commit);
+    vs_jw_kv_double (&w, "verify", r->t_verify);
     if (r->snapshot) {
-        jw_kv_double (&w, "snapshot_delete", r->t_snapshot_delete);
+        vs_jw_kv_double (&w, "snapshot_delete", r->t_snapshot_delete);
     }
-    jw_obj_end (&w);
-    jw_key (&w, "outputs");
-    jw_arr_begin (&w);
+    vs_jw_obj_end (&w);
+    vs_jw_key (&w, "outputs");
+    vs_jw_arr_begin (&w);
     for (size_t i = 0; i < r->nout; i++) {
-        jw_obj_begin (&w);
-        jw_kv_str (&w, "path", r->out[i].path);
-        jw_kv_str (&w, "role", r->out[i].role);
-        jw_kv_u64 (&w, "file_size", r->out[i].size);
-        jw_obj_end (&w);
+        vs_jw_obj_begin (&w);
+        vs_jw_kv_str (&w, "path", r->out[i].path);
+        vs_jw_kv_str (&w, "role", r->out[i].role);
+        vs_jw_kv_u64 (&w, "file_size", r->out[i].size);
+        vs_jw_obj_end (&w);
     }
-    jw_arr_end (&w);
-    jw_obj_end (&w);
+    vs_jw_arr_end (&w);
+    vs_jw_obj_end (&w);
     if (pretty) {
-        sbuf_addch (&b, '\n');
+        vs_sbuf_addch (&b, '\n');
     }
-    return sbuf_detach (&b, NULL);
+    return vs_sbuf_detach (&b, NULL);
 }
 
 static void
@@ -230,9 +230,9 @@ result_human (struct sbuf *b, const char *label, uint64_t v)
         u++;
     }
     if (u == 0) {
-        sbuf_printf (b, "  %-16s %" PRIu64 " B\n", label, v);
+        vs_sbuf_printf (b, "  %-16s %" PRIu64 " B\n", label, v);
     } else {
-        sbuf_printf (b, "  %-16s %.2f %s (%" PRIu64 " B)\n", label, d, units[u],
+        vs_sbuf_printf (b, "  %-16s %.2f %s (%" PRIu64 " B)\n", label, d, units[u],
                      v);
     }
 }
@@ -245,23 +245,23 @@ vmshift_result_text (const struct vmshift_result *r)
     if (r->dry_run) {
         return vmshift_result_json (r, 1);
     }
-    sbuf_init (&b, RESULT_JSON_MAX);
-    sbuf_printf (&b, "%s (%s %s) -> %s (%s)\n", r->source, r->src_format,
+    vs_sbuf_init (&b, RESULT_JSON_MAX);
+    vs_sbuf_printf (&b, "%s (%s %s) -> %s (%s)\n", r->source, r->src_format,
                  r->src_subformat, r->target, r->dst_format);
     result_human (&b, "virtual size", r->st.virtual_size);
     result_human (&b, "data shared", r->st.bytes_cloned);
     result_human (&b, "data copied", r->st.bytes_copied);
     result_human (&b, "metadata written", r->st.bytes_metadata);
     result_human (&b, "holes/zero", r->st.bytes_zero);
-    sbuf_printf (&b, "  %-16s %.3f s\n", "wall time", r->st.wall_seconds);
-    sbuf_printf (&b, "  %-16s %s\n", "metadata-only",
+    vs_sbuf_printf (&b, "  %-16s %.3f s\n", "wall time", r->st.wall_seconds);
+    vs_sbuf_printf (&b, "  %-16s %s\n", "metadata-only",
                  r->st.all_shared ? "yes: every data byte was shared"
                                   : "no: some data was copied");
     if (r->clone_note) {
-        sbuf_printf (&b, "  %-16s %s\n", "copy reason", r->clone_note);
+        vs_sbuf_printf (&b, "  %-16s %s\n", "copy reason", r->clone_note);
     }
     if (r->st.verified) {
-        sbuf_printf (&b, "  %-16s guest data compared equal\n", "verified");
+        vs_sbuf_printf (&b, "  %-16s guest data compared equal\n", "verified");
     }
-    return sbuf_detach (&b, NULL);
+    return vs_sbuf_detach (&b, NULL);
 }

@@ -34,9 +34,9 @@ struct vmshift_result {
     double t_snapshot, t_qtree, t_snapshot_delete;
 };
 
-struct vmshift_result *result_new (void);
+struct vmshift_result *vs_result_new (void);
 /* Serialise a layout as the plan record (for --dry-run --json). */
-char *result_plan_json (const struct fmt_layout *lay,
+char *vs_result_plan_json (const struct fmt_layout *lay,
                         const struct fmt_source_info *src,
                         const char *source, const char *target, int pretty);
 

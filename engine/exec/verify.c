@@ -12,47 +12,47 @@
 #define VERIFY_CHUNK ((size_t) 1 << 20)
 
 int
-verify_open (struct backend *be, const char *path, struct verify_side *s)
+vs_verify_open (struct backend *be, const char *path, struct verify_side *s)
 {
     struct beio *io;
     int r;
 
     memset (s, 0, sizeof *s);
-    r = beio_open (be, path, &io);
+    r = vs_beio_open (be, path, &io);
     if (r < 0) {
         return r;
     }
-    return verify_open_io (io, s);
+    return vs_verify_open_io (io, s);
 }
 
 int
-verify_open_io (struct beio *io, struct verify_side *s)
+vs_verify_open_io (struct beio *io, struct verify_side *s)
 {
     int r;
 
     memset (s, 0, sizeof *s);
     fmt_extents_init (&s->map);
     s->io = io;
-    r = beio_check_not_empty (s->io);
+    r = vs_beio_check_not_empty (s->io);
     if (r < 0) {
-        verify_close (s);
+        vs_verify_close (s);
         return r;
     }
-    r = fmt_read_map (beio_fmt (s->io), FMT_UNKNOWN, &s->map, &s->info);
+    r = fmt_read_map (vs_beio_fmt (s->io), FMT_UNKNOWN, &s->map, &s->info);
     if (r == 0) {
         r = fmt_extents_check (&s->map);
     }
     if (r < 0) {
-        beio_error_names (beio_file (s->io, 0)->path);
-        verify_close (s);
+        vs_beio_error_names (vs_beio_file (s->io, 0)->path);
+        vs_verify_close (s);
     }
     return r;
 }
 
 void
-verify_close (struct verify_side *s)
+vs_verify_close (struct verify_side *s)
 {
-    beio_close (s->io);
+    vs_beio_close (s->io);
     s->io = NULL;
     fmt_extents_release (&s->map);
 }
@@ -71,7 +71,7 @@ verify_read_ext (struct verify_side *s, const struct fmt_extent *e,
         memset (buf, 0, n);
         return 0;
     }
-    f = beio_file (s->io, e->file);
+    f = vs_beio_file (s->io, e->file);
     if (f == NULL) {
         return set_error (EINVAL, "map refers to unknown file #%u", e->file);
     }
@@ -97,7 +97,7 @@ verify_read_ext (struct verify_side *s, const struct fmt_extent *e,
 }
 
 int
-verify_read_guest (struct verify_side *s, uint64_t off, void *buf, size_t n)
+vs_verify_read_guest (struct verify_side *s, uint64_t off, void *buf, size_t n)
 {
     uint8_t *out = buf;
 
@@ -233,7 +233,7 @@ verify_piece_read (struct verify_side *a, const struct fmt_extent *ea,
 }
 
 int
-verify_compare (struct verify_side *a, struct verify_side *b, bool full,
+vs_verify_compare (struct verify_side *a, struct verify_side *b, bool full,
                 struct verify_report *rep)
 {
     uint8_t *ba = NULL, *bb = NULL;
@@ -277,9 +277,9 @@ verify_compare (struct verify_side *a, struct verify_side *b, bool full,
             rep->bytes_zero += len;
         } else if (!full && ea->kind == FMT_EXT_DATA &&
                    eb->kind == FMT_EXT_DATA &&
-                   verify_shared (beio_file (a->io, ea->file),
+                   verify_shared (vs_beio_file (a->io, ea->file),
                                   ea->file_off + da,
-                                  beio_file (b->io, eb->file),
+                                  vs_beio_file (b->io, eb->file),
                                   eb->file_off + db, len)) {
             rep->bytes_shared += len;
         } else {

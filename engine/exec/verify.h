@@ -26,14 +26,14 @@ struct verify_report {
     char why[256];              /* what differs */
 };
 
-int verify_open (struct backend *be, const char *path, struct verify_side *s);
+int vs_verify_open (struct backend *be, const char *path, struct verify_side *s);
 /* Same over an opened io (owned by the side from now on, even on failure). */
-int verify_open_io (struct beio *io, struct verify_side *s);
-void verify_close (struct verify_side *s);
-int verify_compare (struct verify_side *a, struct verify_side *b, bool full,
+int vs_verify_open_io (struct beio *io, struct verify_side *s);
+void vs_verify_close (struct verify_side *s);
+int vs_verify_compare (struct verify_side *a, struct verify_side *b, bool full,
                     struct verify_report *rep);
 /* Read guest bytes [off, off+n) through a side's map. */
-int verify_read_guest (struct verify_side *s, uint64_t off, void *buf,
+int vs_verify_read_guest (struct verify_side *s, uint64_t off, void *buf,
                        size_t n);
 
 #endif

@@ -14,19 +14,19 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     char *s = NULL;
     uint64_t u;
 
-    if (json_parse ((const char *) data, size, "fuzz", &v) < 0) {
+    if (vs_json_parse ((const char *) data, size, "fuzz", &v) < 0) {
         return 0;
     }
-    if (json_get_str (v, "records[0].name", &s) == 0) {
+    if (vs_json_get_str (v, "records[0].name", &s) == 0) {
         free (s);
     }
-    (void) json_get_u64 (v, "num_records", &u);
-    for (size_t i = 0; i < json_object_len (v); i++) {
+    (void) vs_json_get_u64 (v, "num_records", &u);
+    for (size_t i = 0; i < vs_json_object_len (v); i++) {
         const char *k;
 
-        (void) json_object_at (v, i, &k);
+        (void) vs_json_object_at (v, i, &k);
     }
-    free (json_print (v));
-    json_free (v);
+    free (vs_json_print (v));
+    vs_json_free (v);
     return 0;
 }

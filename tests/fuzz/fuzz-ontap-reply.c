@@ -1,6 +1,6 @@
 /* libFuzzer harness: every kind of ONTAP reply, from arbitrary bytes.
  *
- * The bytes go to each decoder directly (after json_parse), then through
+ * The bytes go to each decoder directly (after vs_json_parse), then through
  * a client whose transport answers every request with them (status from
  * the first byte), so the retry, pagination, job and error paths see the
  * same garbage.  The clock is fake: backoff and polling cost nothing. */
@@ -36,7 +36,7 @@ fz_send (struct ontap_transport *t, const struct ontap_http_request *rq,
         return set_error (ECONNREFUSED, "fuzz: empty");
     }
     rs->status = fz_status[f->data[0] % 8];
-    if (sbuf_add (&rs->body, f->data + 1, f->size - 1) < 0) {
+    if (vs_sbuf_add (&rs->body, f->data + 1, f->size - 1) < 0) {
         return -EFBIG;
     }
     return 0;
@@ -75,7 +75,7 @@ fz_decoders (const uint8_t *data, size_t size)
     struct ontap_job j;
     char uuid[ONTAP_UUID_MAX + 1], *s = NULL, *code = NULL, *msg = NULL;
 
-    if (json_parse ((const char *) data, size, "fuzz", &doc) < 0) {
+    if (vs_json_parse ((const char *) data, size, "fuzz", &doc) < 0) {
         return;
     }
     if (ontap_decode_version (doc, "f", &v) == 0) {
@@ -97,7 +97,7 @@ fz_decoders (const uint8_t *data, size_t size)
     ontap_decode_error (doc, &code, &msg);
     free (code);
     free (msg);
-    json_free (doc);
+    vs_json_free (doc);
 }
 
 static struct ontap_profile *

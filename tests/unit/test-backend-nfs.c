@@ -1,4 +1,4 @@
-/* engine/backend/nfs.c and the nfs:// case of loc_read_whole.
+/* engine/backend/nfs.c and the nfs:// case of vs_loc_read_whole.
  *
  * URL checks run everywhere.  The I/O tests need a real NFS server: they
  * run when VMSHIFT_TESTENV_* is exported (tests/integration/backend-nfs.sh
@@ -221,15 +221,15 @@ read_location (int version)
     snprintf (name, sizeof name, "/loc-read-v%d-%d.txt", version,
               (int) getpid ());
     make_url (url, sizeof url, version, name);
-    cr_assert_eq (loc_read_whole (NULL, url, 1024, &buf, &len), 0, "%s",
+    cr_assert_eq (vs_loc_read_whole (NULL, url, 1024, &buf, &len), 0, "%s",
                   vmshift_internal_error_msg ());
     cr_assert_eq (len, 16);
     cr_assert_str_eq (buf, "descriptor text\n");
     free (buf);
-    cr_assert_eq (loc_read_whole (NULL, url, 10, &buf, &len), -EFBIG);
+    cr_assert_eq (vs_loc_read_whole (NULL, url, 10, &buf, &len), -EFBIG);
     cr_assert_not_null (strstr (vmshift_internal_error_msg (), "loc-read-v"));
     make_url (url, sizeof url, version, "/missing.txt");
-    cr_assert_eq (loc_read_whole (NULL, url, 1024, &buf, &len), -ENOENT);
+    cr_assert_eq (vs_loc_read_whole (NULL, url, 1024, &buf, &len), -ENOENT);
     unlink (lp);
 }
 

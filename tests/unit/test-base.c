@@ -27,11 +27,11 @@ Test (sbuf, cap_is_enforced_and_sticky)
 {
     struct sbuf b;
 
-    sbuf_init (&b, 8);
-    cr_assert_eq (sbuf_addstr (&b, "12345678"), 0);
-    cr_assert_eq (sbuf_addch (&b, '9'), -EFBIG);
-    cr_assert_eq (sbuf_addstr (&b, ""), -EFBIG);
-    cr_assert_null (sbuf_detach (&b, NULL));
+    vs_sbuf_init (&b, 8);
+    cr_assert_eq (vs_sbuf_addstr (&b, "12345678"), 0);
+    cr_assert_eq (vs_sbuf_addch (&b, '9'), -EFBIG);
+    cr_assert_eq (vs_sbuf_addstr (&b, ""), -EFBIG);
+    cr_assert_null (vs_sbuf_detach (&b, NULL));
 }
 
 Test (jsonw, escapes_and_replaces_invalid_utf8)
@@ -40,18 +40,18 @@ Test (jsonw, escapes_and_replaces_invalid_utf8)
     struct jsonw w;
     char *s;
 
-    sbuf_init (&b, 1024);
-    jw_init (&w, &b, false);
-    jw_obj_begin (&w);
-    jw_kv_str (&w, "n", "a\"b\\c\n\x01\xff\xc3\xa9");
-    jw_kv_u64 (&w, "x", 18446744073709551615ULL);
-    jw_key (&w, "l");
-    jw_arr_begin (&w);
-    jw_bool (&w, true);
-    jw_null (&w);
-    jw_arr_end (&w);
-    jw_obj_end (&w);
-    s = sbuf_detach (&b, NULL);
+    vs_sbuf_init (&b, 1024);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "n", "a\"b\\c\n\x01\xff\xc3\xa9");
+    vs_jw_kv_u64 (&w, "x", 18446744073709551615ULL);
+    vs_jw_key (&w, "l");
+    vs_jw_arr_begin (&w);
+    vs_jw_bool (&w, true);
+    vs_jw_null (&w);
+    vs_jw_arr_end (&w);
+    vs_jw_obj_end (&w);
+    s = vs_sbuf_detach (&b, NULL);
     cr_assert_str_eq (s, "{\"n\":\"a\\\"b\\\\c\\n\\u0001\\ufffd\xc3\xa9\","
                       "\"x\":18446744073709551615,\"l\":[true,null]}");
     free (s);
@@ -65,20 +65,20 @@ Test (json, typed_getters_name_the_path)
     uint64_t u;
     int64_t i;
 
-    cr_assert_eq (json_parse (doc, strlen (doc), "test", &v), 0);
-    cr_assert_eq (json_get_str (v, "a.b[1].c", &s), 0);
+    cr_assert_eq (vs_json_parse (doc, strlen (doc), "test", &v), 0);
+    cr_assert_eq (vs_json_get_str (v, "a.b[1].c", &s), 0);
     cr_assert_str_eq (s, "x");
     free (s);
-    cr_assert_eq (json_get_u64 (v, "a.b[0]", &u), 0);
+    cr_assert_eq (vs_json_get_u64 (v, "a.b[0]", &u), 0);
     cr_assert_eq (u, 1);
-    cr_assert_eq (json_get_i64 (v, "n", &i), 0);
+    cr_assert_eq (vs_json_get_i64 (v, "n", &i), 0);
     cr_assert_eq (i, -3);
-    cr_assert_eq (json_get_u64 (v, "n", &u), -EPROTO);
-    cr_assert_eq (json_get_u64 (v, "f", &u), -EPROTO);
-    cr_assert_eq (json_get_str (v, "a.missing", &s), -ENOENT);
+    cr_assert_eq (vs_json_get_u64 (v, "n", &u), -EPROTO);
+    cr_assert_eq (vs_json_get_u64 (v, "f", &u), -EPROTO);
+    cr_assert_eq (vs_json_get_str (v, "a.missing", &s), -ENOENT);
     cr_assert (strstr (vmshift_internal_error_msg (), "a.missing"));
-    cr_assert_eq (json_get_str (v, "n", &s), -EPROTO);
-    json_free (v);
+    cr_assert_eq (vs_json_get_str (v, "n", &s), -EPROTO);
+    vs_json_free (v);
 }
 
 Test (json, rejects_garbage_and_depth)
@@ -86,12 +86,12 @@ Test (json, rejects_garbage_and_depth)
     struct json_val *v;
     char deep[200];
 
-    cr_assert_eq (json_parse ("{\"a\":1} x", 9, "t", &v), -EPROTO);
-    cr_assert_eq (json_parse ("{\"a\":", 5, "t", &v), -EPROTO);
-    cr_assert_eq (json_parse ("", 0, "t", &v), -EPROTO);
+    cr_assert_eq (vs_json_parse ("{\"a\":1} x", 9, "t", &v), -EPROTO);
+    cr_assert_eq (vs_json_parse ("{\"a\":", 5, "t", &v), -EPROTO);
+    cr_assert_eq (vs_json_parse ("", 0, "t", &v), -EPROTO);
     memset (deep, '[', 100);
     memset (deep + 100, ']', 100);
-    cr_assert_eq (json_parse (deep, 200, "t", &v), -EPROTO);
+    cr_assert_eq (vs_json_parse (deep, 200, "t", &v), -EPROTO);
 }
 
 Test (endian, round_trips)

@@ -87,8 +87,8 @@ two_outputs (struct fmt_layout *lay)
 
 TestSuite (exec_errors, .init = setup, .fini = teardown);
 
-/* exec_begin failing must free what it copied and leave *x reusable:
- * callers do not call exec_release after it (the leak this guards was
+/* vs_exec_begin failing must free what it copied and leave *x reusable:
+ * callers do not call vs_exec_release after it (the leak this guards was
  * found with ASan on a read-only target directory). */
 Test (exec_errors, begin_failure_releases_everything)
 {
@@ -100,14 +100,14 @@ Test (exec_errors, begin_failure_releases_everything)
 
     two_outputs (&lay);
     snprintf (missing, sizeof missing, "%s/no/such/dir", dir);
-    r = exec_begin (&x, be, missing, &lay, NULL);
+    r = vs_exec_begin (&x, be, missing, &lay, NULL);
     cr_assert_lt (r, 0);
     cr_expect (strstr (vmshift_get_error (), missing) != NULL,
                "message does not name the directory: %s", vmshift_get_error ());
     cr_expect_eq (x.nout, 0);
     cr_expect_null (x.dir);
     cr_expect_null (x.out[0].name);
-    exec_release (&x);          /* harmless on the released struct */
+    vs_exec_release (&x);          /* harmless on the released struct */
     fmt_layout_release (&lay);
     backend_free (be);
 }
@@ -125,13 +125,13 @@ Test (exec_errors, commit_unwinds_renamed_outputs)
     int r;
 
     two_outputs (&lay);
-    cr_assert_eq (exec_begin (&x, be, dir, &lay, NULL), 0);
-    cr_assert_eq (exec_write (&x, &lay, NULL, false, &st), 0);
+    cr_assert_eq (vs_exec_begin (&x, be, dir, &lay, NULL), 0);
+    cr_assert_eq (vs_exec_write (&x, &lay, NULL, false, &st), 0);
     write_file ("d.vmdk", "someone else's\n");
-    r = exec_commit (&x, false);
+    r = vs_exec_commit (&x, false);
     cr_expect_eq (r, -EEXIST, "commit returned %d: %s", r,
                   vmshift_get_error ());
-    exec_release (&x);
+    vs_exec_release (&x);
     list_dir (names, sizeof names);
     cr_expect_str_eq (names, "d.vmdk");
     fmt_layout_release (&lay);
@@ -148,10 +148,10 @@ Test (exec_errors, commit_renames_all_outputs)
     char names[512];
 
     two_outputs (&lay);
-    cr_assert_eq (exec_begin (&x, be, dir, &lay, NULL), 0);
-    cr_assert_eq (exec_write (&x, &lay, NULL, false, &st), 0);
-    cr_assert_eq (exec_commit (&x, false), 0, "%s", vmshift_get_error ());
-    exec_release (&x);
+    cr_assert_eq (vs_exec_begin (&x, be, dir, &lay, NULL), 0);
+    cr_assert_eq (vs_exec_write (&x, &lay, NULL, false, &st), 0);
+    cr_assert_eq (vs_exec_commit (&x, false), 0, "%s", vmshift_get_error ());
+    vs_exec_release (&x);
     list_dir (names, sizeof names);
     cr_expect_str_eq (names, "d-flat.vmdk d.vmdk");
     cr_expect_eq (st.bytes_metadata, 10);

@@ -384,12 +384,12 @@ Test (injection, kubevirt_json_parses_and_keeps_the_name)
     struct json_val *v = NULL;
     char *got = NULL, *meta = NULL;
 
-    cr_assert_eq (json_parse (j, strlen (j), "emitted", &v), 0, "%s",
+    cr_assert_eq (vs_json_parse (j, strlen (j), "emitted", &v), 0, "%s",
                   vmshift_internal_error_msg ());
-    cr_assert_eq (json_get_str (v, "items[1].metadata.annotations."
+    cr_assert_eq (vs_json_get_str (v, "items[1].metadata.annotations."
                                 "vmshift/source-name", &got), 0);
     cr_assert (strncmp (got, EVIL, strlen (EVIL) - 1) == 0);
-    cr_assert_eq (json_get_str (v, "items[1].metadata.name", &meta), 0);
+    cr_assert_eq (vs_json_get_str (v, "items[1].metadata.name", &meta), 0);
     cr_assert_str_eq (meta, "a-b-c-touch-pwned-id-x-y-1-amp-k-v-q");
     /* YAML: no line may start with text from the name. */
     for (const char *p = y; (p = strchr (p, '\n')) != NULL; p++) {
@@ -397,7 +397,7 @@ Test (injection, kubevirt_json_parses_and_keeps_the_name)
     }
     free (got);
     free (meta);
-    json_free (v);
+    vs_json_free (v);
     free (j);
     free (y);
     hv_netmap_release (&m);
@@ -412,10 +412,10 @@ Test (injection, powershell_values_are_verbatim_strings_only)
     bool in = false, bol = true;
     struct sbuf lit;
 
-    sbuf_init (&lit, 4096);
+    vs_sbuf_init (&lit, 4096);
     hv_esc_ps (&lit, EVIL);
     cr_assert (strstr (ps, lit.data), "name is not a verbatim literal");
-    sbuf_release (&lit);
+    vs_sbuf_release (&lit);
     /* Outside single-quoted literals and comment lines, no double quote,
      * subexpression or backtick may appear: the script has none of its
      * own, so any would come from a name. */
@@ -467,28 +467,28 @@ Test (injection, escapers_by_example)
 {
     struct sbuf b;
 
-    sbuf_init (&b, 1024);
+    vs_sbuf_init (&b, 1024);
     hv_esc_ps (&b, "it's \xe2\x80\x98x\xe2\x80\x99");
     cr_assert_str_eq (b.data, "'it''s \xe2\x80\x98\xe2\x80\x98x\xe2\x80\x99"
                       "\xe2\x80\x99'");
-    sbuf_reset (&b);
+    vs_sbuf_reset (&b);
     hv_esc_yaml (&b, "a\"\\\n\t\x01\x7f\xc2\x85\xe2\x80\xa8z");
     cr_assert_str_eq (b.data, "\"a\\\"\\\\\\n\\t\\u0001\\u007f\\u0085"
                       "\\u2028z\"");
-    sbuf_reset (&b);
+    vs_sbuf_reset (&b);
     hv_esc_xml (&b, "<&>'\"\n\x01");
     cr_assert_str_eq (b.data, "&lt;&amp;&gt;&apos;&quot;&#10;\xef\xbf\xbd");
-    sbuf_reset (&b);
+    vs_sbuf_reset (&b);
     hv_esc_comment (&b, "a\nb\r\xc2\x85z");
     cr_assert_str_eq (b.data, "a?b??z");
-    sbuf_reset (&b);
+    vs_sbuf_reset (&b);
     hv_esc_pve_text (&b, "a: 100%\n\xc3\xa9");
     cr_assert_str_eq (b.data, "a%3A 100%25%0A%C3%A9");
-    sbuf_reset (&b);
+    vs_sbuf_reset (&b);
     hv_dns_label (&b, "--My VM__(Prod)--", 63);
     cr_assert_str_eq (b.data, "my-vm-prod");
-    sbuf_reset (&b);
+    vs_sbuf_reset (&b);
     hv_dns_label (&b, "\xe2\x80\x99", 63);
     cr_assert_str_eq (b.data, "vm");
-    sbuf_release (&b);
+    vs_sbuf_release (&b);
 }

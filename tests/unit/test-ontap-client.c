@@ -417,7 +417,7 @@ pdoc (const char *s)
 {
     struct json_val *d = NULL;
 
-    cr_assert_eq (json_parse (s, strlen (s), "t", &d), 0, "%s", s);
+    cr_assert_eq (vs_json_parse (s, strlen (s), "t", &d), 0, "%s", s);
     return d;
 }
 
@@ -504,17 +504,17 @@ Test (bad_reply, records_checked)
         cr_expect_eq (ontap_decode_volumes (doc, "t", &v), -EPROTO, "%s",
                       vol_bad[i]);
         ontap_volume_vec_free (&v);
-        json_free (doc);
+        vs_json_free (doc);
     }
     /* numbers as strings */
     doc = pdoc ("{\"records\": [{\"id\": \"1\", \"name\": "
                               "\"q\"}]}");
     cr_assert_eq (ontap_decode_qtrees (doc, "reply", &q), -EPROTO);
     cr_assert (strstr (vmshift_internal_error_msg (), "'id' is a string"));
-    json_free (doc);
+    vs_json_free (doc);
     doc = pdoc ("{\"records\": [{\"uuid\": \"s\"}]}");
     cr_assert_eq (ontap_decode_snapshots (doc, "reply", &s), -EPROTO);
-    json_free (doc);
+    vs_json_free (doc);
 }
 
 Test (bad_reply, job_checked)
@@ -533,11 +533,11 @@ Test (bad_reply, job_checked)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         doc = pdoc (bad[i]);
         cr_expect_eq (ontap_decode_job (doc, "t", &j), -EPROTO, "%s", bad[i]);
-        json_free (doc);
+        vs_json_free (doc);
     }
     doc = pdoc ("{\"job\": {\"uuid\": 7}}");
     cr_assert_eq (ontap_decode_job_link (doc, "t", uuid), -EPROTO);
-    json_free (doc);
+    vs_json_free (doc);
 }
 
 Test (bad_reply, error_code_number_or_string)
@@ -551,13 +551,13 @@ Test (bad_reply, error_code_number_or_string)
     cr_assert_str_eq (msg, "m");
     free (code);
     free (msg);
-    json_free (doc);
+    vs_json_free (doc);
     doc = pdoc ("{\"error\": {\"code\": \"917927\"}}");
     ontap_decode_error (doc, &code, &msg);
     cr_assert_str_eq (code, "917927");
     cr_assert_null (msg);
     free (code);
-    json_free (doc);
+    vs_json_free (doc);
 }
 
 Test (bad_reply, error_body_not_json)
@@ -579,10 +579,10 @@ Test (client, query_string_encoding)
 {
     struct sbuf b;
 
-    sbuf_init (&b, 1024);
-    sbuf_addstr (&b, "/api/x");
+    vs_sbuf_init (&b, 1024);
+    vs_sbuf_addstr (&b, "/api/x");
     ontap_qs_add (&b, "name", "a b&c=d/é");
     ontap_qs_add (&b, "k", "v");
     cr_assert_str_eq (b.data, "/api/x?name=a%20b%26c%3Dd%2F%C3%A9&k=v");
-    sbuf_release (&b);
+    vs_sbuf_release (&b);
 }

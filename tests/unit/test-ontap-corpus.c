@@ -52,7 +52,7 @@ corpus_doc (const char *rel)
     if (!ontap_corpus_reply (rel, &status, &body, why, sizeof why)) {
         cr_skip_test ("%s", why);
     }
-    cr_assert_eq (json_parse (body, strlen (body), rel, &doc), 0, "%s",
+    cr_assert_eq (vs_json_parse (body, strlen (body), rel, &doc), 0, "%s",
                   vmshift_internal_error_msg ());
     free (body);
     return doc;
@@ -177,7 +177,7 @@ Test (corpus, volume_records_without_style)
     }
     cr_assert_str_eq (v.ptr[0].uuid, "03613247-54ac-4127-a512-afb331f1c207");
     ontap_volume_vec_free (&v);
-    json_free (doc);
+    vs_json_free (doc);
 }
 
 Test (corpus, volume_find_refuses_unknown_style)
@@ -209,7 +209,7 @@ Test (corpus, volume_clone_records)
     cr_assert_str_eq (v.ptr[0].uuid, "2458688d-7e24-11ec-a267-005056b30cfa");
     cr_assert_str_eq (v.ptr[0].svm, "ansibleSVM");
     ontap_volume_vec_free (&v);
-    json_free (doc);
+    vs_json_free (doc);
 }
 
 Test (corpus, snapshot_create_quick_job_and_record)
@@ -258,7 +258,7 @@ Test (corpus, snapshot_job_record)
                       "c96d-11eb-9271-005056b3ef5a/snapshots/da995362-cd61-"
                       "11eb-a170-005056b338cd");
     ontap_job_release (&j);
-    json_free (doc);
+    vs_json_free (doc);
 }
 
 Test (corpus, qtree_created_then_fetched)
@@ -384,7 +384,7 @@ Test (corpus, job_record_fields)
     cr_assert_str_eq (j.message, "There are not enough disks in Pool1.");
     cr_assert_str_eq (j.description, "POST /api/cluster/metrocluster");
     ontap_job_release (&j);
-    json_free (doc);
+    vs_json_free (doc);
 }
 
 Test (corpus, job_links)
@@ -405,6 +405,6 @@ Test (corpus, job_links)
 
         cr_assert_eq (ontap_decode_job_link (doc, t[i].rel, uuid), 0);
         cr_assert_str_eq (uuid, t[i].uuid);
-        json_free (doc);
+        vs_json_free (doc);
     }
 }

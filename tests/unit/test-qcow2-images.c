@@ -48,27 +48,27 @@ check_qemu_map (const char *dir, const char *img, uint64_t x)
                         "--output=json '%s/%s'", dir, img);
 
     cr_assert_eq (st, 0, "qemu-img map failed");
-    cr_assert_eq (json_parse (out, strlen (out), "qemu-img map", &v), 0, "%s",
+    cr_assert_eq (vs_json_parse (out, strlen (out), "qemu-img map", &v), 0, "%s",
                   vmshift_internal_error_msg ());
-    n = json_array_len (v);
+    n = vs_json_array_len (v);
     cr_assert_gt (n, 0);
     for (size_t i = 0; i < n; i++) {
-        const struct json_val *e = json_array_at (v, i);
+        const struct json_val *e = vs_json_array_at (v, i);
         uint64_t start, off;
         bool data;
 
-        cr_assert_eq (json_get_bool (e, "data", &data), 0);
+        cr_assert_eq (vs_json_get_bool (e, "data", &data), 0);
         if (!data) {
             continue;
         }
-        cr_assert_eq (json_get_u64 (e, "start", &start), 0);
-        cr_assert_eq (json_get_u64 (e, "offset", &off), 0);
+        cr_assert_eq (vs_json_get_u64 (e, "start", &start), 0);
+        cr_assert_eq (vs_json_get_u64 (e, "offset", &off), 0);
         cr_assert_eq (off, x + start, "range at %llu is at host %llu, "
                       "expected %llu", (unsigned long long) start,
                       (unsigned long long) off,
                       (unsigned long long) (x + start));
     }
-    json_free (v);
+    vs_json_free (v);
 }
 
 static uint64_t

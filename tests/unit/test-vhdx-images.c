@@ -84,10 +84,10 @@ qemu_virtual_size (const char *dir, const char *img)
                            img, out), 0);
     buf = vt_slurp (out, &len);
     cr_assert_not_null (buf);
-    cr_assert_eq (json_parse ((const char *) buf, len, "qemu-img info", &v),
+    cr_assert_eq (vs_json_parse ((const char *) buf, len, "qemu-img info", &v),
                   0, "%s", vmshift_internal_error_msg ());
-    cr_assert_eq (json_get_u64 (v, "virtual-size", &vs), 0);
-    json_free (v);
+    cr_assert_eq (vs_json_get_u64 (v, "virtual-size", &vs), 0);
+    vs_json_free (v);
     free (buf);
     return vs;
 }

@@ -65,8 +65,8 @@ static int
 sim_clone_paths (const struct json_val *body, struct sim_reply *r,
                  struct sim_clone_req *c)
 {
-    const char *s = json_string_value (json_get (body, "source_path"));
-    const char *d = json_string_value (json_get (body, "destination_path"));
+    const char *s = vs_json_string_value (vs_json_get (body, "source_path"));
+    const char *d = vs_json_string_value (vs_json_get (body, "destination_path"));
 
     if (s == NULL || sim_rel_path (s, c->src, sizeof c->src) < 0) {
         sim_reply_error (r, 400, "2", "source_path",
@@ -119,10 +119,10 @@ static int
 sim_clone_ranges (const struct json_val *body, struct sim_reply *r,
                   struct sim_clone_req *c)
 {
-    const struct json_val *a = json_get (body, "range");
-    size_t n = json_array_len (a);
+    const struct json_val *a = vs_json_get (body, "range");
+    size_t n = vs_json_array_len (a);
 
-    if (a && json_type (a) != JSON_ARRAY && json_type (a) != JSON_NULL) {
+    if (a && vs_json_type (a) != JSON_ARRAY && vs_json_type (a) != JSON_NULL) {
         sim_reply_error (r, 400, "2", "range", "range must be an array of "
                          "strings");
         return -1;
@@ -141,7 +141,7 @@ sim_clone_ranges (const struct json_val *body, struct sim_reply *r,
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        const char *s = json_string_value (json_array_at (a, i));
+        const char *s = vs_json_string_value (vs_json_array_at (a, i));
 
         if (s == NULL || sim_range_parse (s, &c->ranges[i]) < 0) {
             sim_reply_error (r, 400, "2", "range", "Invalid range %zu: %s", i,
@@ -235,7 +235,7 @@ sim_clone_validate (const struct json_val *body, struct sim_reply *r,
                          "on FlexGroup volume '%s'", sim.vols[c->vol].name);
         return -1;
     }
-    if (json_opt_bool (body, "overwrite_destination", &c->overwrite) < 0) {
+    if (vs_json_opt_bool (body, "overwrite_destination", &c->overwrite) < 0) {
         sim_reply_error (r, 400, "2", "overwrite_destination",
                          "overwrite_destination must be a boolean");
         return -1;
@@ -272,7 +272,7 @@ sim_handle_clone (const struct sim_req *q, struct sim_reply *r)
     if (sim_split_load_busy (r)) {
         return;
     }
-    if (json_parse (q->body, q->body_len, "request body", &body) < 0) {
+    if (vs_json_parse (q->body, q->body_len, "request body", &body) < 0) {
         sim_reply_error (r, 400, "2", NULL, "Invalid JSON in the request body");
     } else if (sim_clone_validate (body, r, &c) == 0) {
         if ((j = sim_job_new (JK_CLONE, "POST /api/storage/file/clone")) == NULL) {
@@ -290,5 +290,5 @@ sim_handle_clone (const struct sim_req *q, struct sim_reply *r)
         }
     }
     free (c.ranges);
-    json_free (body);
+    vs_json_free (body);
 }

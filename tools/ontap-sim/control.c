@@ -28,30 +28,30 @@ static struct sim_knob sim_knobs[] = {
 void
 sim_settings_json (struct jsonw *w)
 {
-    jw_key (w, "settings");
-    jw_obj_begin (w);
+    vs_jw_key (w, "settings");
+    vs_jw_obj_begin (w);
     for (size_t i = 0; i < sizeof sim_knobs / sizeof sim_knobs[0]; i++) {
-        jw_kv_u64 (w, sim_knobs[i].key, *sim_knobs[i].field);
+        vs_jw_kv_u64 (w, sim_knobs[i].key, *sim_knobs[i].field);
     }
-    jw_kv_double (w, "error_rate", sim.set.error_rate);
-    jw_kv_u64 (w, "seed", sim.set.seed);
-    jw_kv_str (w, "fault_match", sim.set.fault_match);
-    jw_obj_end (w);
-    jw_key (w, "counters");
-    jw_obj_begin (w);
-    jw_kv_u64 (w, "requests", sim.cnt.requests);
-    jw_kv_u64 (w, "unauthorized", sim.cnt.unauthorized);
-    jw_kv_u64 (w, "injected_5xx", sim.cnt.injected_5xx);
-    jw_kv_u64 (w, "injected_ebusy", sim.cnt.injected_ebusy);
-    jw_kv_u64 (w, "dropped", sim.cnt.dropped);
-    jw_kv_u64 (w, "jobs_created", sim.cnt.jobs_created);
-    jw_kv_u64 (w, "jobs_failed", sim.cnt.jobs_failed);
-    jw_kv_u64 (w, "jobs_purged", sim.cnt.jobs_purged);
-    jw_kv_u64 (w, "clones", sim.cnt.clones);
-    jw_kv_u64 (w, "clone_ranges", sim.cnt.clone_ranges);
-    jw_kv_u64 (w, "snapshots_created", sim.cnt.snapshots_created);
-    jw_kv_u64 (w, "snapshots_deleted", sim.cnt.snapshots_deleted);
-    jw_obj_end (w);
+    vs_jw_kv_double (w, "error_rate", sim.set.error_rate);
+    vs_jw_kv_u64 (w, "seed", sim.set.seed);
+    vs_jw_kv_str (w, "fault_match", sim.set.fault_match);
+    vs_jw_obj_end (w);
+    vs_jw_key (w, "counters");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_u64 (w, "requests", sim.cnt.requests);
+    vs_jw_kv_u64 (w, "unauthorized", sim.cnt.unauthorized);
+    vs_jw_kv_u64 (w, "injected_5xx", sim.cnt.injected_5xx);
+    vs_jw_kv_u64 (w, "injected_ebusy", sim.cnt.injected_ebusy);
+    vs_jw_kv_u64 (w, "dropped", sim.cnt.dropped);
+    vs_jw_kv_u64 (w, "jobs_created", sim.cnt.jobs_created);
+    vs_jw_kv_u64 (w, "jobs_failed", sim.cnt.jobs_failed);
+    vs_jw_kv_u64 (w, "jobs_purged", sim.cnt.jobs_purged);
+    vs_jw_kv_u64 (w, "clones", sim.cnt.clones);
+    vs_jw_kv_u64 (w, "clone_ranges", sim.cnt.clone_ranges);
+    vs_jw_kv_u64 (w, "snapshots_created", sim.cnt.snapshots_created);
+    vs_jw_kv_u64 (w, "snapshots_deleted", sim.cnt.snapshots_deleted);
+    vs_jw_obj_end (w);
 }
 
 static int
@@ -63,7 +63,7 @@ sim_apply_knob (const char *key, const struct json_val *v, struct sim_reply *r)
         if (strcmp (sim_knobs[i].key, key) != 0) {
             continue;
         }
-        if (json_get_u64 (v, "", &u) < 0 || u > sim_knobs[i].max ||
+        if (vs_json_get_u64 (v, "", &u) < 0 || u > sim_knobs[i].max ||
             (sim_knobs[i].field == &sim.set.max_ranges && u == 0)) {
             sim_reply_error (r, 400, "2", key, "'%s' must be an integer from "
                              "0 to %llu", key,
@@ -86,27 +86,27 @@ sim_apply_other (const char *key, const struct json_val *v,
     const char *s;
 
     if (strcmp (key, "error_rate") == 0) {
-        if (json_get_double (v, "", &d) < 0 || !(d >= 0.0 && d <= 1.0)) {
+        if (vs_json_get_double (v, "", &d) < 0 || !(d >= 0.0 && d <= 1.0)) {
             sim_reply_error (r, 400, "2", key, "error_rate must be 0 to 1");
             return -1;
         }
         sim.set.error_rate = d;
     } else if (strcmp (key, "seed") == 0) {
-        if (json_get_u64 (v, "", &u) < 0) {
+        if (vs_json_get_u64 (v, "", &u) < 0) {
             sim_reply_error (r, 400, "2", key, "seed must be an integer");
             return -1;
         }
         sim.set.seed = u;
         sim.rng = u;
     } else if (strcmp (key, "fault_match") == 0) {
-        if ((s = json_string_value (v)) == NULL ||
+        if ((s = vs_json_string_value (v)) == NULL ||
             strlen (s) >= sizeof sim.set.fault_match) {
             sim_reply_error (r, 400, "2", key, "fault_match must be a string");
             return -1;
         }
         snprintf (sim.set.fault_match, sizeof sim.set.fault_match, "%s", s);
     } else if (strcmp (key, "reset_counters") == 0) {
-        if (json_get_bool (v, "", &b) < 0) {
+        if (vs_json_get_bool (v, "", &b) < 0) {
             sim_reply_error (r, 400, "2", key, "reset_counters is a boolean");
             return -1;
         }
@@ -128,16 +128,16 @@ sim_handle_control (const struct sim_req *q, struct sim_reply *r)
     struct jsonw w;
 
     if (strcmp (q->method, "POST") == 0) {
-        if (json_parse (q->body, q->body_len, "control body", &body) < 0 ||
-            json_type (body) != JSON_OBJECT) {
-            json_free (body);
+        if (vs_json_parse (q->body, q->body_len, "control body", &body) < 0 ||
+            vs_json_type (body) != JSON_OBJECT) {
+            vs_json_free (body);
             sim_reply_error (r, 400, "2", NULL, "control body must be a JSON "
                              "object");
             return;
         }
-        for (size_t i = 0; i < json_object_len (body); i++) {
+        for (size_t i = 0; i < vs_json_object_len (body); i++) {
             const char *k;
-            const struct json_val *v = json_object_at (body, i, &k);
+            const struct json_val *v = vs_json_object_at (body, i, &k);
             int rc = sim_apply_knob (k, v, r);
 
             if (rc > 0) {
@@ -145,18 +145,18 @@ sim_handle_control (const struct sim_req *q, struct sim_reply *r)
             }
             if (rc < 0) {
                 sim.set = saved;    /* all or nothing */
-                json_free (body);
+                vs_json_free (body);
                 return;
             }
         }
-        json_free (body);
+        vs_json_free (body);
     } else if (strcmp (q->method, "GET") != 0) {
         sim_reply_error (r, 405, "3", NULL, "Method not allowed");
         return;
     }
-    jw_init (&w, &r->body, true);
-    jw_obj_begin (&w);
+    vs_jw_init (&w, &r->body, true);
+    vs_jw_obj_begin (&w);
     sim_settings_json (&w);
-    jw_obj_end (&w);
+    vs_jw_obj_end (&w);
     r->status = 200;
 }

@@ -19,40 +19,40 @@ sim_self (struct jsonw *w, const char *fmt, const char *a, const char *b)
     char href[256];
 
     snprintf (href, sizeof href, fmt, a, b);
-    jw_key (w, "_links");
-    jw_obj_begin (w);
-    jw_key (w, "self");
-    jw_obj_begin (w);
-    jw_kv_str (w, "href", href);
-    jw_obj_end (w);
-    jw_obj_end (w);
+    vs_jw_key (w, "_links");
+    vs_jw_obj_begin (w);
+    vs_jw_key (w, "self");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "href", href);
+    vs_jw_obj_end (w);
+    vs_jw_obj_end (w);
 }
 
 void
 sim_svm_ref (struct jsonw *w)
 {
-    jw_obj_begin (w);
-    jw_kv_str (w, "name", sim.svm_name);
-    jw_kv_str (w, "uuid", sim.svm_uuid);
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "name", sim.svm_name);
+    vs_jw_kv_str (w, "uuid", sim.svm_uuid);
     sim_self (w, "/api/svm/svms/%s%s", sim.svm_uuid, "");
-    jw_obj_end (w);
+    vs_jw_obj_end (w);
 }
 
 void
 sim_vol_ref (struct jsonw *w, const struct sim_volume *v)
 {
-    jw_obj_begin (w);
-    jw_kv_str (w, "name", v->name);
-    jw_kv_str (w, "uuid", v->uuid);
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "name", v->name);
+    vs_jw_kv_str (w, "uuid", v->uuid);
     sim_self (w, "/api/storage/volumes/%s%s", v->uuid, "");
-    jw_obj_end (w);
+    vs_jw_obj_end (w);
 }
 
 int
 sim_body_volume (const struct json_val *body, struct sim_reply *r)
 {
-    const char *uuid = json_string_value (json_get (body, "volume.uuid"));
-    const char *name = json_string_value (json_get (body, "volume.name"));
+    const char *uuid = vs_json_string_value (vs_json_get (body, "volume.uuid"));
+    const char *name = vs_json_string_value (vs_json_get (body, "volume.name"));
     int vi = -1;
 
     if (uuid == NULL && name == NULL) {
@@ -146,8 +146,8 @@ sim_post_job_reply (const struct sim_req *q, struct sim_reply *r,
         r->status = 202;
         j = sim_job_any (uuid);
     }
-    jw_init (&w, &r->body, true);
-    jw_obj_begin (&w);
+    vs_jw_init (&w, &r->body, true);
+    vs_jw_obj_begin (&w);
     if (j) {
         sim_job_link (&w, j);
     } else {
@@ -158,7 +158,7 @@ sim_post_job_reply (const struct sim_req *q, struct sim_reply *r,
         snprintf (tmp.uuid, sizeof tmp.uuid, "%s", uuid);
         sim_job_link (&w, &tmp);
     }
-    jw_obj_end (&w);
+    vs_jw_obj_end (&w);
 }
 
 static void
@@ -170,19 +170,19 @@ sim_get_cluster (const struct sim_req *q, struct sim_reply *r)
     snprintf (full, sizeof full, "NetApp Release %s (ontap-sim): simulated",
               sim.version);
     sim_records_init (&rs);
-    jw_obj_begin (&rs.w);
-    jw_kv_str (&rs.w, "name", sim.cluster_name);
-    jw_kv_str (&rs.w, "uuid", sim.cluster_uuid);
-    jw_key (&rs.w, "version");
-    jw_obj_begin (&rs.w);
-    jw_kv_str (&rs.w, "full", full);
-    jw_kv_u64 (&rs.w, "generation", sim.vgen);
-    jw_kv_u64 (&rs.w, "major", sim.vmajor);
-    jw_kv_u64 (&rs.w, "minor", sim.vminor);
-    jw_obj_end (&rs.w);
-    jw_kv_str (&rs.w, "health", "ok");
+    vs_jw_obj_begin (&rs.w);
+    vs_jw_kv_str (&rs.w, "name", sim.cluster_name);
+    vs_jw_kv_str (&rs.w, "uuid", sim.cluster_uuid);
+    vs_jw_key (&rs.w, "version");
+    vs_jw_obj_begin (&rs.w);
+    vs_jw_kv_str (&rs.w, "full", full);
+    vs_jw_kv_u64 (&rs.w, "generation", sim.vgen);
+    vs_jw_kv_u64 (&rs.w, "major", sim.vmajor);
+    vs_jw_kv_u64 (&rs.w, "minor", sim.vminor);
+    vs_jw_obj_end (&rs.w);
+    vs_jw_kv_str (&rs.w, "health", "ok");
     sim_self (&rs.w, "/api/cluster%s%s", "", "");
-    jw_obj_end (&rs.w);
+    vs_jw_obj_end (&rs.w);
     sim_reply_object (r, q, &rs, "name,uuid");
     sim_records_release (&rs);
 }
@@ -190,13 +190,13 @@ sim_get_cluster (const struct sim_req *q, struct sim_reply *r)
 static void
 sim_svm_record (struct jsonw *w)
 {
-    jw_obj_begin (w);
-    jw_kv_str (w, "uuid", sim.svm_uuid);
-    jw_kv_str (w, "name", sim.svm_name);
-    jw_kv_str (w, "state", "running");
-    jw_kv_str (w, "subtype", "default");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "uuid", sim.svm_uuid);
+    vs_jw_kv_str (w, "name", sim.svm_name);
+    vs_jw_kv_str (w, "state", "running");
+    vs_jw_kv_str (w, "subtype", "default");
     sim_self (w, "/api/svm/svms/%s%s", sim.svm_uuid, "");
-    jw_obj_end (w);
+    vs_jw_obj_end (w);
 }
 
 static void
@@ -231,33 +231,33 @@ sim_volume_record (struct jsonw *w, const struct sim_volume *v)
         avail = (uint64_t) sv.f_bavail * sv.f_frsize;
     }
     snprintf (path, sizeof path, "/%s", v->name);
-    jw_obj_begin (w);
-    jw_kv_str (w, "uuid", v->uuid);
-    jw_kv_str (w, "name", v->name);
-    jw_kv_str (w, "style", v->flexgroup ? "flexgroup" : "flexvol");
-    jw_kv_str (w, "type", "rw");
-    jw_kv_str (w, "state", "online");
-    jw_kv_u64 (w, "size", size);
-    jw_key (w, "svm");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "uuid", v->uuid);
+    vs_jw_kv_str (w, "name", v->name);
+    vs_jw_kv_str (w, "style", v->flexgroup ? "flexgroup" : "flexvol");
+    vs_jw_kv_str (w, "type", "rw");
+    vs_jw_kv_str (w, "state", "online");
+    vs_jw_kv_u64 (w, "size", size);
+    vs_jw_key (w, "svm");
     sim_svm_ref (w);
-    jw_key (w, "nas");
-    jw_obj_begin (w);
-    jw_kv_str (w, "path", path);
-    jw_kv_str (w, "security_style", "unix");
-    jw_key (w, "export_policy");
-    jw_obj_begin (w);
-    jw_kv_str (w, "name", "default");
-    jw_obj_end (w);
-    jw_obj_end (w);
-    jw_key (w, "space");
-    jw_obj_begin (w);
-    jw_kv_u64 (w, "size", size);
-    jw_kv_u64 (w, "available", avail);
-    jw_kv_u64 (w, "used", size - avail);
-    jw_obj_end (w);
-    jw_kv_u64 (w, "snapshot_count", v->nsnaps);
+    vs_jw_key (w, "nas");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "path", path);
+    vs_jw_kv_str (w, "security_style", "unix");
+    vs_jw_key (w, "export_policy");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "name", "default");
+    vs_jw_obj_end (w);
+    vs_jw_obj_end (w);
+    vs_jw_key (w, "space");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_u64 (w, "size", size);
+    vs_jw_kv_u64 (w, "available", avail);
+    vs_jw_kv_u64 (w, "used", size - avail);
+    vs_jw_obj_end (w);
+    vs_jw_kv_u64 (w, "snapshot_count", v->nsnaps);
     sim_self (w, "/api/storage/volumes/%s%s", v->uuid, "");
-    jw_obj_end (w);
+    vs_jw_obj_end (w);
 }
 
 static void
@@ -267,16 +267,16 @@ sim_snap_record (struct jsonw *w, const struct sim_volume *v,
     char href[160];
 
     snprintf (href, sizeof href, "%s/snapshots/%s", v->uuid, s->uuid);
-    jw_obj_begin (w);
-    jw_kv_str (w, "uuid", s->uuid);
-    jw_kv_str (w, "name", s->name);
-    jw_kv_str (w, "create_time", s->create_time);
-    jw_key (w, "volume");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "uuid", s->uuid);
+    vs_jw_kv_str (w, "name", s->name);
+    vs_jw_kv_str (w, "create_time", s->create_time);
+    vs_jw_key (w, "volume");
     sim_vol_ref (w, v);
-    jw_key (w, "svm");
+    vs_jw_key (w, "svm");
     sim_svm_ref (w);
     sim_self (w, "/api/storage/volumes/%s%s", href, "");
-    jw_obj_end (w);
+    vs_jw_obj_end (w);
 }
 
 static void
@@ -288,8 +288,8 @@ sim_snap_post (const struct sim_req *q, struct sim_reply *r,
     struct sim_job *j;
     char descr[128];
 
-    if (json_parse (q->body, q->body_len, "request body", &body) < 0 ||
-        (name = json_string_value (json_get (body, "name"))) == NULL) {
+    if (vs_json_parse (q->body, q->body_len, "request body", &body) < 0 ||
+        (name = vs_json_string_value (vs_json_get (body, "name"))) == NULL) {
         sim_reply_error (r, 400, "2", "name", "Missing or invalid field: name");
     } else if (!sim_valid_name (name)) {
         sim_reply_error (r, 400, "2", "name", "Invalid snapshot name '%s'", name);
@@ -308,7 +308,7 @@ sim_snap_post (const struct sim_req *q, struct sim_reply *r,
             sim_post_job_reply (q, r, j, 201);
         }
     }
-    json_free (body);
+    vs_json_free (body);
 }
 
 static void

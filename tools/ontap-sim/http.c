@@ -58,18 +58,18 @@ sim_reply_error (struct sim_reply *r, unsigned status, const char *code,
     va_start (ap, fmt);
     vsnprintf (msg, sizeof msg, fmt, ap);
     va_end (ap);
-    sbuf_reset (&r->body);
-    jw_init (&w, &r->body, true);
-    jw_obj_begin (&w);
-    jw_key (&w, "error");
-    jw_obj_begin (&w);
-    jw_kv_str (&w, "message", msg);
-    jw_kv_str (&w, "code", code);
+    vs_sbuf_reset (&r->body);
+    vs_jw_init (&w, &r->body, true);
+    vs_jw_obj_begin (&w);
+    vs_jw_key (&w, "error");
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "message", msg);
+    vs_jw_kv_str (&w, "code", code);
     if (target) {
-        jw_kv_str (&w, "target", target);
+        vs_jw_kv_str (&w, "target", target);
     }
-    jw_obj_end (&w);
-    jw_obj_end (&w);
+    vs_jw_obj_end (&w);
+    vs_jw_obj_end (&w);
     r->status = status;
 }
 
@@ -137,12 +137,12 @@ sim_collect_arg (void *cls, enum MHD_ValueKind kind, const char *key,
         a->q->nargs++;
     }
     if (a->qs->len) {
-        sbuf_addch (a->qs, '&');
+        vs_sbuf_addch (a->qs, '&');
     }
-    sbuf_addstr (a->qs, key);
+    vs_sbuf_addstr (a->qs, key);
     if (value) {
-        sbuf_addch (a->qs, '=');
-        sbuf_addstr (a->qs, value);
+        vs_sbuf_addch (a->qs, '=');
+        vs_sbuf_addstr (a->qs, value);
     }
     return MHD_YES;
 }
@@ -172,27 +172,27 @@ sim_log (const char *method, const char *url, const char *query,
         return;
     }
     sim_iso_time (ts, sizeof ts);
-    sbuf_init (&b, 1u << 16);
-    jw_init (&w, &b, false);
-    jw_obj_begin (&w);
-    jw_kv_str (&w, "time", ts);
-    jw_kv_str (&w, "method", method);
-    jw_kv_str (&w, "path", url);
-    jw_kv_str (&w, "query", query);
-    jw_kv_u64 (&w, "status", status);
-    jw_kv_u64 (&w, "duration_ms", ms);
+    vs_sbuf_init (&b, 1u << 16);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "time", ts);
+    vs_jw_kv_str (&w, "method", method);
+    vs_jw_kv_str (&w, "path", url);
+    vs_jw_kv_str (&w, "query", query);
+    vs_jw_kv_u64 (&w, "status", status);
+    vs_jw_kv_u64 (&w, "duration_ms", ms);
     if (app) {
-        jw_kv_str (&w, "client_app", app);
+        vs_jw_kv_str (&w, "client_app", app);
     }
     if (fault) {
-        jw_kv_str (&w, "fault", fault);
+        vs_jw_kv_str (&w, "fault", fault);
     }
-    jw_obj_end (&w);
+    vs_jw_obj_end (&w);
     if (b.err == 0) {
         fprintf (sim.log, "%s\n", b.data);
         fflush (sim.log);
     }
-    sbuf_release (&b);
+    vs_sbuf_release (&b);
 }
 
 static bool
@@ -235,7 +235,7 @@ sim_dispatch (struct MHD_Connection *c, struct sim_req *q, struct sim_conn *sc,
         sim.cnt.unauthorized++;
         r->status = 401;
         r->ctype = "text/plain";
-        sbuf_addstr (&r->body, "401 Unauthorized: authentication required\n");
+        vs_sbuf_addstr (&r->body, "401 Unauthorized: authentication required\n");
         return NULL;
     }
     if (faults && sim.set.drop_count > 0) {
@@ -301,8 +301,8 @@ sim_finish (struct MHD_Connection *c, const char *url, const char *method,
     enum MHD_Result ret;
 
     memset (&q, 0, sizeof q);
-    sbuf_init (&qs, 1u << 16);
-    sbuf_init (&r.body, SIM_MAX_REPLY);
+    vs_sbuf_init (&qs, 1u << 16);
+    vs_sbuf_init (&r.body, SIM_MAX_REPLY);
     q.method = method;
     q.path = url;
     q.body = sc->body.data ? sc->body.data : "";
@@ -327,8 +327,8 @@ sim_finish (struct MHD_Connection *c, const char *url, const char *method,
     sim_log (method, url, qs.data ? qs.data : "", r.drop ? 0 : r.status,
              sim_now_ms () - sc->start_ms, app, fault);
     pthread_mutex_unlock (&sim.lock);
-    sbuf_release (&qs);
-    sbuf_release (&r.body);
+    vs_sbuf_release (&qs);
+    vs_sbuf_release (&r.body);
     return ret;
 }
 
@@ -346,15 +346,15 @@ sim_access (void *cls, struct MHD_Connection *c, const char *url,
         if (sc == NULL) {
             return MHD_NO;
         }
-        sbuf_init (&sc->body, SIM_MAX_BODY);
+        vs_sbuf_init (&sc->body, SIM_MAX_BODY);
         sc->start_ms = sim_now_ms ();
         *con_cls = sc;
         return MHD_YES;
     }
     if (*upload_size > 0) {
-        if (!sc->too_big && sbuf_add (&sc->body, upload, *upload_size) < 0) {
+        if (!sc->too_big && vs_sbuf_add (&sc->body, upload, *upload_size) < 0) {
             sc->too_big = true;
-            sbuf_release (&sc->body);
+            vs_sbuf_release (&sc->body);
         }
         *upload_size = 0;
         return MHD_YES;
@@ -372,7 +372,7 @@ sim_completed (void *cls, struct MHD_Connection *c, void **con_cls,
     (void) c;
     (void) toe;
     if (sc) {
-        sbuf_release (&sc->body);
+        vs_sbuf_release (&sc->body);
         free (sc);
         *con_cls = NULL;
     }

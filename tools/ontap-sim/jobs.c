@@ -247,17 +247,17 @@ sim_job_link (struct jsonw *w, const struct sim_job *j)
     char href[96];
 
     snprintf (href, sizeof href, "/api/cluster/jobs/%s", j->uuid);
-    jw_key (w, "job");
-    jw_obj_begin (w);
-    jw_kv_str (w, "uuid", j->uuid);
-    jw_key (w, "_links");
-    jw_obj_begin (w);
-    jw_key (w, "self");
-    jw_obj_begin (w);
-    jw_kv_str (w, "href", href);
-    jw_obj_end (w);
-    jw_obj_end (w);
-    jw_obj_end (w);
+    vs_jw_key (w, "job");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "uuid", j->uuid);
+    vs_jw_key (w, "_links");
+    vs_jw_obj_begin (w);
+    vs_jw_key (w, "self");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "href", href);
+    vs_jw_obj_end (w);
+    vs_jw_obj_end (w);
+    vs_jw_obj_end (w);
 }
 
 void
@@ -266,24 +266,24 @@ sim_job_record (struct jsonw *w, const struct sim_job *j)
     char href[96];
 
     snprintf (href, sizeof href, "/api/cluster/jobs/%s", j->uuid);
-    jw_obj_begin (w);
-    jw_kv_str (w, "uuid", j->uuid);
-    jw_kv_str (w, "description", j->description);
-    jw_kv_str (w, "state", sim_job_state_name (j->state));
-    jw_kv_str (w, "message", j->message);
-    jw_kv_i64 (w, "code", j->code);
-    jw_kv_str (w, "start_time", j->start_time);
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "uuid", j->uuid);
+    vs_jw_kv_str (w, "description", j->description);
+    vs_jw_kv_str (w, "state", sim_job_state_name (j->state));
+    vs_jw_kv_str (w, "message", j->message);
+    vs_jw_kv_i64 (w, "code", j->code);
+    vs_jw_kv_str (w, "start_time", j->start_time);
     if (j->state == JOB_SUCCESS || j->state == JOB_FAILURE) {
-        jw_kv_str (w, "end_time", j->end_time);
+        vs_jw_kv_str (w, "end_time", j->end_time);
     }
-    jw_key (w, "svm");
+    vs_jw_key (w, "svm");
     sim_svm_ref (w);
-    jw_key (w, "_links");
-    jw_obj_begin (w);
-    jw_key (w, "self");
-    jw_obj_begin (w);
-    jw_kv_str (w, "href", href);
-    jw_obj_end (w);
-    jw_obj_end (w);
-    jw_obj_end (w);
+    vs_jw_key (w, "_links");
+    vs_jw_obj_begin (w);
+    vs_jw_key (w, "self");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "href", href);
+    vs_jw_obj_end (w);
+    vs_jw_obj_end (w);
+    vs_jw_obj_end (w);
 }

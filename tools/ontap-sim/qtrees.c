@@ -46,29 +46,29 @@ sim_qtree_record (struct jsonw *w, const struct sim_volume *v,
     }
     snprintf (self, sizeof self, "/api/storage/qtrees/%s/%" PRId64, v->uuid,
               qt->id);
-    jw_obj_begin (w);
-    jw_kv_i64 (w, "id", qt->id);
-    jw_kv_str (w, "name", qt->name);
-    jw_kv_str (w, "path", path);
-    jw_kv_str (w, "security_style", qt->style);
-    jw_kv_u64 (w, "unix_permissions", qt->perms);
-    jw_key (w, "export_policy");
-    jw_obj_begin (w);
-    jw_kv_str (w, "name", "default");
-    jw_kv_u64 (w, "id", 1);
-    jw_obj_end (w);
-    jw_key (w, "svm");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_i64 (w, "id", qt->id);
+    vs_jw_kv_str (w, "name", qt->name);
+    vs_jw_kv_str (w, "path", path);
+    vs_jw_kv_str (w, "security_style", qt->style);
+    vs_jw_kv_u64 (w, "unix_permissions", qt->perms);
+    vs_jw_key (w, "export_policy");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "name", "default");
+    vs_jw_kv_u64 (w, "id", 1);
+    vs_jw_obj_end (w);
+    vs_jw_key (w, "svm");
     sim_svm_ref (w);
-    jw_key (w, "volume");
+    vs_jw_key (w, "volume");
     sim_vol_ref (w, v);
-    jw_key (w, "_links");
-    jw_obj_begin (w);
-    jw_key (w, "self");
-    jw_obj_begin (w);
-    jw_kv_str (w, "href", self);
-    jw_obj_end (w);
-    jw_obj_end (w);
-    jw_obj_end (w);
+    vs_jw_key (w, "_links");
+    vs_jw_obj_begin (w);
+    vs_jw_key (w, "self");
+    vs_jw_obj_begin (w);
+    vs_jw_kv_str (w, "href", self);
+    vs_jw_obj_end (w);
+    vs_jw_obj_end (w);
+    vs_jw_obj_end (w);
 }
 
 static void
@@ -95,10 +95,10 @@ static int
 sim_qtree_check_body (const struct json_val *body, struct sim_reply *r,
                       struct sim_job *tmpl)
 {
-    const char *name = json_string_value (json_get (body, "name"));
-    const char *style = json_string_value (json_get (body, "security_style"));
-    const char *svmn = json_string_value (json_get (body, "svm.name"));
-    const char *svmu = json_string_value (json_get (body, "svm.uuid"));
+    const char *name = vs_json_string_value (vs_json_get (body, "name"));
+    const char *style = vs_json_string_value (vs_json_get (body, "security_style"));
+    const char *svmn = vs_json_string_value (vs_json_get (body, "svm.name"));
+    const char *svmu = vs_json_string_value (vs_json_get (body, "svm.uuid"));
     uint64_t perms = 755;
     mode_t m;
 
@@ -117,7 +117,7 @@ sim_qtree_check_body (const struct json_val *body, struct sim_reply *r,
                          "Invalid security_style '%s'", style);
         return -1;
     }
-    if (json_opt_u64 (body, "unix_permissions", &perms) < 0 ||
+    if (vs_json_opt_u64 (body, "unix_permissions", &perms) < 0 ||
         sim_perms_mode (perms, &m) < 0) {
         sim_reply_error (r, 400, "2", "unix_permissions",
                          "Invalid unix_permissions");
@@ -140,7 +140,7 @@ sim_qtree_post (const struct sim_req *q, struct sim_reply *r)
     int vi;
 
     memset (&tmpl, 0, sizeof tmpl);
-    if (json_parse (q->body, q->body_len, "request body", &body) < 0) {
+    if (vs_json_parse (q->body, q->body_len, "request body", &body) < 0) {
         sim_reply_error (r, 400, "2", NULL, "Invalid JSON in the request body");
     } else if ((vi = sim_body_volume (body, r)) >= 0 &&
                sim_qtree_check_body (body, r, &tmpl) == 0) {
@@ -163,7 +163,7 @@ sim_qtree_post (const struct sim_req *q, struct sim_reply *r)
             sim_post_job_reply (q, r, j, 201);
         }
     }
-    json_free (body);
+    vs_json_free (body);
 }
 
 static int

@@ -29,16 +29,16 @@ struct sim_fieldset {
 void
 sim_records_init (struct sim_records *rs)
 {
-    sbuf_init (&rs->buf, SIM_MAX_REPLY);
-    jw_init (&rs->w, &rs->buf, false);
+    vs_sbuf_init (&rs->buf, SIM_MAX_REPLY);
+    vs_jw_init (&rs->w, &rs->buf, false);
     rs->n = 0;
-    jw_arr_begin (&rs->w);
+    vs_jw_arr_begin (&rs->w);
 }
 
 void
 sim_records_release (struct sim_records *rs)
 {
-    sbuf_release (&rs->buf);
+    vs_sbuf_release (&rs->buf);
 }
 
 static bool
@@ -58,13 +58,13 @@ sim_scalar_str (const struct json_val *v, char *buf, size_t n)
 {
     char *p;
 
-    switch (json_type (v)) {
+    switch (vs_json_type (v)) {
     case JSON_STRING:
-        snprintf (buf, n, "%s", json_string_value (v));
+        snprintf (buf, n, "%s", vs_json_string_value (v));
         return true;
     case JSON_NUMBER:
     case JSON_BOOL:
-        p = json_print (v);
+        p = vs_json_print (v);
         if (p == NULL) {
             return false;
         }
@@ -98,7 +98,7 @@ static bool
 sim_filter_match (const struct json_val *rec, const char *key,
                   const char *pattern)
 {
-    const struct json_val *v = json_get (rec, key);
+    const struct json_val *v = vs_json_get (rec, key);
     char val[1024];
     const char *p = pattern;
 
@@ -153,16 +153,16 @@ sim_fields_init (struct sim_fieldset *fs, const struct sim_req *q,
     size_t len;
 
     memset (fs, 0, sizeof *fs);
-    sbuf_init (&b, 1u << 16);
-    sbuf_addstr (&b, defaults);
+    vs_sbuf_init (&b, 1u << 16);
+    vs_sbuf_addstr (&b, defaults);
     for (size_t i = 0; i < q->nargs; i++) {
         if (strcmp (q->args[i].key, "fields") == 0) {
-            sbuf_addch (&b, ',');
-            sbuf_addstr (&b, q->args[i].value);
+            vs_sbuf_addch (&b, ',');
+            vs_sbuf_addstr (&b, q->args[i].value);
         }
     }
-    sbuf_addstr (&b, ",_links");
-    fs->buf = sbuf_detach (&b, &len);
+    vs_sbuf_addstr (&b, ",_links");
+    fs->buf = vs_sbuf_detach (&b, &len);
     if (fs->buf == NULL) {
         return -ENOMEM;
     }
@@ -193,27 +193,27 @@ sim_emit_all (struct jsonw *w, const struct json_val *v, bool hal)
 {
     char *s;
 
-    if (json_type (v) == JSON_OBJECT) {
-        jw_obj_begin (w);
-        for (size_t i = 0; i < json_object_len (v); i++) {
+    if (vs_json_type (v) == JSON_OBJECT) {
+        vs_jw_obj_begin (w);
+        for (size_t i = 0; i < vs_json_object_len (v); i++) {
             const char *k;
-            const struct json_val *m = json_object_at (v, i, &k);
+            const struct json_val *m = vs_json_object_at (v, i, &k);
 
             if (hal || strcmp (k, "_links") != 0) {
-                jw_key (w, k);
+                vs_jw_key (w, k);
                 sim_emit_all (w, m, hal);
             }
         }
-        jw_obj_end (w);
-    } else if (json_type (v) == JSON_ARRAY) {
-        jw_arr_begin (w);
-        for (size_t i = 0; i < json_array_len (v); i++) {
-            sim_emit_all (w, json_array_at (v, i), hal);
+        vs_jw_obj_end (w);
+    } else if (vs_json_type (v) == JSON_ARRAY) {
+        vs_jw_arr_begin (w);
+        for (size_t i = 0; i < vs_json_array_len (v); i++) {
+            sim_emit_all (w, vs_json_array_at (v, i), hal);
         }
-        jw_arr_end (w);
+        vs_jw_arr_end (w);
     } else {
-        s = json_print (v);
-        jw_raw (w, s ? s : "null");
+        s = vs_json_print (v);
+        vs_jw_raw (w, s ? s : "null");
         free (s);
     }
 }
@@ -222,10 +222,10 @@ static void
 sim_project (struct jsonw *w, const struct json_val *obj, const char *prefix,
              const struct sim_fieldset *fs, bool hal)
 {
-    jw_obj_begin (w);
-    for (size_t i = 0; i < json_object_len (obj); i++) {
+    vs_jw_obj_begin (w);
+    for (size_t i = 0; i < vs_json_object_len (obj); i++) {
         const char *k;
-        const struct json_val *m = json_object_at (obj, i, &k);
+        const struct json_val *m = vs_json_object_at (obj, i, &k);
         char path[512];
         int sel;
 
@@ -235,14 +235,14 @@ sim_project (struct jsonw *w, const struct json_val *obj, const char *prefix,
         snprintf (path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", k);
         sel = (fs->all && *prefix == '\0') ? 1 : sim_fields_select (fs, path);
         if (sel == 1) {
-            jw_key (w, k);
+            vs_jw_key (w, k);
             sim_emit_all (w, m, hal);
-        } else if (sel == 2 && json_type (m) == JSON_OBJECT) {
-            jw_key (w, k);
+        } else if (sel == 2 && vs_json_type (m) == JSON_OBJECT) {
+            vs_jw_key (w, k);
             sim_project (w, m, path, fs, hal);
         }
     }
-    jw_obj_end (w);
+    vs_jw_obj_end (w);
 }
 
 static void
@@ -253,11 +253,11 @@ sim_query_escape (struct sbuf *b, const char *s)
     for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
             (*p >= '0' && *p <= '9') || strchr ("-._~*,|!", *p)) {
-            sbuf_addch (b, (char) *p);
+            vs_sbuf_addch (b, (char) *p);
         } else {
-            sbuf_addch (b, '%');
-            sbuf_addch (b, hex[*p >> 4]);
-            sbuf_addch (b, hex[*p & 15]);
+            vs_sbuf_addch (b, '%');
+            vs_sbuf_addch (b, hex[*p >> 4]);
+            vs_sbuf_addch (b, hex[*p & 15]);
         }
     }
 }
@@ -268,19 +268,19 @@ sim_href (struct sbuf *b, const struct sim_req *q, bool with_off, size_t off)
 {
     char sep = '?';
 
-    sbuf_addstr (b, q->path);
+    vs_sbuf_addstr (b, q->path);
     for (size_t i = 0; i < q->nargs; i++) {
         if (strcmp (q->args[i].key, "start.offset") == 0) {
             continue;
         }
-        sbuf_addch (b, sep);
+        vs_sbuf_addch (b, sep);
         sep = '&';
         sim_query_escape (b, q->args[i].key);
-        sbuf_addch (b, '=');
+        vs_sbuf_addch (b, '=');
         sim_query_escape (b, q->args[i].value);
     }
     if (with_off) {
-        sbuf_printf (b, "%cstart.offset=%zu", sep, off);
+        vs_sbuf_printf (b, "%cstart.offset=%zu", sep, off);
     }
 }
 
@@ -289,26 +289,26 @@ sim_links (struct jsonw *w, const struct sim_req *q, bool next, size_t off)
 {
     struct sbuf h;
 
-    sbuf_init (&h, 1u << 16);
-    jw_key (w, "_links");
-    jw_obj_begin (w);
+    vs_sbuf_init (&h, 1u << 16);
+    vs_jw_key (w, "_links");
+    vs_jw_obj_begin (w);
     if (q->hal) {
         sim_href (&h, q, false, 0);
-        jw_key (w, "self");
-        jw_obj_begin (w);
-        jw_kv_str (w, "href", h.data ? h.data : "");
-        jw_obj_end (w);
+        vs_jw_key (w, "self");
+        vs_jw_obj_begin (w);
+        vs_jw_kv_str (w, "href", h.data ? h.data : "");
+        vs_jw_obj_end (w);
     }
     if (next) {
-        sbuf_reset (&h);
+        vs_sbuf_reset (&h);
         sim_href (&h, q, true, off);
-        jw_key (w, "next");
-        jw_obj_begin (w);
-        jw_kv_str (w, "href", h.data ? h.data : "");
-        jw_obj_end (w);
+        vs_jw_key (w, "next");
+        vs_jw_obj_begin (w);
+        vs_jw_kv_str (w, "href", h.data ? h.data : "");
+        vs_jw_obj_end (w);
     }
-    jw_obj_end (w);
-    sbuf_release (&h);
+    vs_jw_obj_end (w);
+    vs_sbuf_release (&h);
 }
 
 static bool
@@ -329,8 +329,8 @@ static int
 sim_parse_records (struct sim_reply *r, struct sim_records *rs,
                    struct json_val **doc)
 {
-    jw_arr_end (&rs->w);
-    if (rs->buf.err || json_parse (rs->buf.data, rs->buf.len, "records",
+    vs_jw_arr_end (&rs->w);
+    if (rs->buf.err || vs_json_parse (rs->buf.data, rs->buf.len, "records",
                                    doc) < 0) {
         sim_reply_error (r, 500, "1", NULL, "simulator could not render records");
         return -1;
@@ -359,18 +359,18 @@ sim_reply_collection (struct sim_reply *r, const struct sim_req *q,
         return;
     }
     if (sim_fields_init (&fs, q, defaults) < 0) {
-        json_free (doc);
+        vs_json_free (doc);
         sim_reply_error (r, 500, "1", NULL, "out of memory");
         return;
     }
-    jw_init (&w, &r->body, true);
-    jw_obj_begin (&w);
+    vs_jw_init (&w, &r->body, true);
+    vs_jw_obj_begin (&w);
     if (rr == NULL || strcmp (rr, "false") != 0) {
-        jw_key (&w, "records");
-        jw_arr_begin (&w);
+        vs_jw_key (&w, "records");
+        vs_jw_arr_begin (&w);
     }
-    for (size_t i = 0; i < json_array_len (doc); i++) {
-        const struct json_val *rec = json_array_at (doc, i);
+    for (size_t i = 0; i < vs_json_array_len (doc); i++) {
+        const struct json_val *rec = vs_json_array_at (doc, i);
 
         if (!sim_record_matches (q, rec)) {
             continue;
@@ -382,18 +382,18 @@ sim_reply_collection (struct sim_reply *r, const struct sim_req *q,
         total++;
     }
     if (rr == NULL || strcmp (rr, "false") != 0) {
-        jw_arr_end (&w);
-        jw_kv_u64 (&w, "num_records", shown);
+        vs_jw_arr_end (&w);
+        vs_jw_kv_u64 (&w, "num_records", shown);
     } else {
-        jw_kv_u64 (&w, "num_records", total);
+        vs_jw_kv_u64 (&w, "num_records", total);
     }
     if (q->hal || off + shown < total) {
         sim_links (&w, q, off + shown < total, (size_t) (off + shown));
     }
-    jw_obj_end (&w);
+    vs_jw_obj_end (&w);
     r->status = 200;
     free (fs.buf);
-    json_free (doc);
+    vs_json_free (doc);
 }
 
 void
@@ -411,14 +411,14 @@ sim_reply_object (struct sim_reply *r, const struct sim_req *q,
     if (sim_req_arg (q, "fields") == NULL) {
         defaults = "*";
     }
-    if (json_array_len (doc) != 1 || sim_fields_init (&fs, q, defaults) < 0) {
-        json_free (doc);
+    if (vs_json_array_len (doc) != 1 || sim_fields_init (&fs, q, defaults) < 0) {
+        vs_json_free (doc);
         sim_reply_error (r, 500, "1", NULL, "simulator could not render record");
         return;
     }
-    jw_init (&w, &r->body, true);
-    sim_project (&w, json_array_at (doc, 0), "", &fs, q->hal);
+    vs_jw_init (&w, &r->body, true);
+    sim_project (&w, vs_json_array_at (doc, 0), "", &fs, q->hal);
     r->status = 200;
     free (fs.buf);
-    json_free (doc);
+    vs_json_free (doc);
 }

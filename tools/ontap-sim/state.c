@@ -165,14 +165,14 @@ sim_load_qtree (struct sim_volume *v, const struct json_val *q)
     int64_t id;
     uint64_t perms = 755;
 
-    if (json_get_str (q, "name", &name) < 0 || json_get_i64 (q, "id", &id) < 0 ||
+    if (vs_json_get_str (q, "name", &name) < 0 || vs_json_get_i64 (q, "id", &id) < 0 ||
         !sim_valid_name (name) || v->nqtrees >= SIM_MAX_QTREES ||
         (n = realloc (v->qtrees, (v->nqtrees + 1) * sizeof *n)) == NULL) {
         free (name);
         return;
     }
-    (void) json_opt_str (q, "security_style", &style);
-    (void) json_opt_u64 (q, "unix_permissions", &perms);
+    (void) vs_json_opt_str (q, "security_style", &style);
+    (void) vs_json_opt_u64 (q, "unix_permissions", &perms);
     v->qtrees = n;
     n = &v->qtrees[v->nqtrees++];
     memset (n, 0, sizeof *n);
@@ -193,8 +193,8 @@ sim_load_snap (struct sim_volume *v, const struct json_val *s)
     char *name = NULL, *uuid = NULL, *ct = NULL;
     struct sim_snap *n;
 
-    if (json_get_str (s, "name", &name) == 0 && json_get_str (s, "uuid", &uuid) == 0 &&
-        json_get_str (s, "create_time", &ct) == 0 && sim_valid_name (name) &&
+    if (vs_json_get_str (s, "name", &name) == 0 && vs_json_get_str (s, "uuid", &uuid) == 0 &&
+        vs_json_get_str (s, "create_time", &ct) == 0 && sim_valid_name (name) &&
         strlen (uuid) == SIM_UUID_LEN - 1 && (n = sim_snap_add (v, name)) != NULL) {
         snprintf (n->uuid, sizeof n->uuid, "%s", uuid);
         snprintf (n->create_time, sizeof n->create_time, "%s", ct);
@@ -210,17 +210,17 @@ sim_load_volume (struct sim_volume *v, const struct json_val *o)
     const struct json_val *a;
     uint64_t next;
 
-    if (json_opt_u64 (o, "next_qtree_id", &next) == 0 && next > 0 &&
+    if (vs_json_opt_u64 (o, "next_qtree_id", &next) == 0 && next > 0 &&
         next < INT32_MAX) {
         v->next_qtree_id = (int64_t) next;
     }
-    a = json_get (o, "qtrees");
-    for (size_t i = 0; i < json_array_len (a); i++) {
-        sim_load_qtree (v, json_array_at (a, i));
+    a = vs_json_get (o, "qtrees");
+    for (size_t i = 0; i < vs_json_array_len (a); i++) {
+        sim_load_qtree (v, vs_json_array_at (a, i));
     }
-    a = json_get (o, "snapshots");
-    for (size_t i = 0; i < json_array_len (a); i++) {
-        sim_load_snap (v, json_array_at (a, i));
+    a = vs_json_get (o, "snapshots");
+    for (size_t i = 0; i < vs_json_array_len (a); i++) {
+        sim_load_snap (v, vs_json_array_at (a, i));
     }
 }
 
@@ -239,53 +239,53 @@ sim_state_load (void)
     if ((r = sim_read_file (sim.state_file, SIM_STATE_MAX, &buf, &len)) < 0) {
         return r;
     }
-    r = json_parse (buf, len, sim.state_file, &doc);
+    r = vs_json_parse (buf, len, sim.state_file, &doc);
     free (buf);
     if (r < 0) {
         return r;
     }
-    vols = json_get (doc, "volumes");
-    for (size_t i = 0; i < json_object_len (vols); i++) {
+    vols = vs_json_get (doc, "volumes");
+    for (size_t i = 0; i < vs_json_object_len (vols); i++) {
         const char *name;
-        const struct json_val *o = json_object_at (vols, i, &name);
+        const struct json_val *o = vs_json_object_at (vols, i, &name);
         int vi = sim_vol_by_name (name);
 
         if (vi >= 0) {
             sim_load_volume (&sim.vols[vi], o);
         }
     }
-    json_free (doc);
+    vs_json_free (doc);
     return 0;
 }
 
 static void
 sim_state_write_volume (struct jsonw *w, const struct sim_volume *v)
 {
-    jw_key (w, v->name);
-    jw_obj_begin (w);
-    jw_kv_i64 (w, "next_qtree_id", v->next_qtree_id);
-    jw_key (w, "qtrees");
-    jw_arr_begin (w);
+    vs_jw_key (w, v->name);
+    vs_jw_obj_begin (w);
+    vs_jw_kv_i64 (w, "next_qtree_id", v->next_qtree_id);
+    vs_jw_key (w, "qtrees");
+    vs_jw_arr_begin (w);
     for (size_t i = 0; i < v->nqtrees; i++) {
-        jw_obj_begin (w);
-        jw_kv_str (w, "name", v->qtrees[i].name);
-        jw_kv_i64 (w, "id", v->qtrees[i].id);
-        jw_kv_str (w, "security_style", v->qtrees[i].style);
-        jw_kv_u64 (w, "unix_permissions", v->qtrees[i].perms);
-        jw_obj_end (w);
+        vs_jw_obj_begin (w);
+        vs_jw_kv_str (w, "name", v->qtrees[i].name);
+        vs_jw_kv_i64 (w, "id", v->qtrees[i].id);
+        vs_jw_kv_str (w, "security_style", v->qtrees[i].style);
+        vs_jw_kv_u64 (w, "unix_permissions", v->qtrees[i].perms);
+        vs_jw_obj_end (w);
     }
-    jw_arr_end (w);
-    jw_key (w, "snapshots");
-    jw_arr_begin (w);
+    vs_jw_arr_end (w);
+    vs_jw_key (w, "snapshots");
+    vs_jw_arr_begin (w);
     for (size_t i = 0; i < v->nsnaps; i++) {
-        jw_obj_begin (w);
-        jw_kv_str (w, "name", v->snaps[i].name);
-        jw_kv_str (w, "uuid", v->snaps[i].uuid);
-        jw_kv_str (w, "create_time", v->snaps[i].create_time);
-        jw_obj_end (w);
+        vs_jw_obj_begin (w);
+        vs_jw_kv_str (w, "name", v->snaps[i].name);
+        vs_jw_kv_str (w, "uuid", v->snaps[i].uuid);
+        vs_jw_kv_str (w, "create_time", v->snaps[i].create_time);
+        vs_jw_obj_end (w);
     }
-    jw_arr_end (w);
-    jw_obj_end (w);
+    vs_jw_arr_end (w);
+    vs_jw_obj_end (w);
 }
 
 int
@@ -296,17 +296,17 @@ sim_state_save (void)
     struct jsonw w;
     int fd, r = 0;
 
-    sbuf_init (&b, SIM_STATE_MAX);
-    jw_init (&w, &b, true);
-    jw_obj_begin (&w);
-    jw_key (&w, "volumes");
-    jw_obj_begin (&w);
+    vs_sbuf_init (&b, SIM_STATE_MAX);
+    vs_jw_init (&w, &b, true);
+    vs_jw_obj_begin (&w);
+    vs_jw_key (&w, "volumes");
+    vs_jw_obj_begin (&w);
     for (size_t i = 0; i < sim.nvols; i++) {
         sim_state_write_volume (&w, &sim.vols[i]);
     }
-    jw_obj_end (&w);
-    jw_obj_end (&w);
-    sbuf_addch (&b, '\n');
+    vs_jw_obj_end (&w);
+    vs_jw_obj_end (&w);
+    vs_sbuf_addch (&b, '\n');
     snprintf (tmp, sizeof tmp, "%s.tmp", sim.state_file);
     fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (b.err || fd < 0 || write (fd, b.data, b.len) != (ssize_t) b.len ||
@@ -319,7 +319,7 @@ sim_state_save (void)
     if (r == 0 && rename (tmp, sim.state_file) < 0) {
         r = set_error (errno, "cannot rename '%s': %s", tmp, strerror (errno));
     }
-    sbuf_release (&b);
+    vs_sbuf_release (&b);
     return r;
 }
 

@@ -53,7 +53,7 @@ fake_send (struct ontap_transport *t, const struct ontap_http_request *rq,
     }
     rs->status = p->status;
     rs->retry_after_s = p->retry_after;
-    if (p->body_len && sbuf_add (&rs->body, p->body, p->body_len) < 0) {
+    if (p->body_len && vs_sbuf_add (&rs->body, p->body, p->body_len) < 0) {
         return set_error (EFBIG, "ONTAP %s %s: reply larger than %zu bytes",
                           rq->method, rq->target, rs->body.max);
     }
@@ -162,14 +162,14 @@ log_capture_fn (void *opaque, int level, const char *msg)
 {
     struct log_capture *lc = opaque;
 
-    sbuf_printf (&lc->all, "%d|%s\n", level, msg);
+    vs_sbuf_printf (&lc->all, "%d|%s\n", level, msg);
 }
 
 void
 log_capture_init (struct log_capture *lc, unsigned debug_mask)
 {
-    sbuf_init (&lc->all, 64 << 20);
-    sbuf_addstr (&lc->all, "");
+    vs_sbuf_init (&lc->all, 64 << 20);
+    vs_sbuf_addstr (&lc->all, "");
     lc->lg.fn = log_capture_fn;
     lc->lg.opaque = lc;
     lc->lg.debug_mask = debug_mask;
@@ -178,7 +178,7 @@ log_capture_init (struct log_capture *lc, unsigned debug_mask)
 void
 log_capture_release (struct log_capture *lc)
 {
-    sbuf_release (&lc->all);
+    vs_sbuf_release (&lc->all);
 }
 
 struct ontap_profile *
@@ -232,12 +232,12 @@ corpus_read (const char *path, size_t *len)
     if (gz == NULL) {
         return NULL;
     }
-    sbuf_init (&b, 64 << 20);
+    vs_sbuf_init (&b, 64 << 20);
     while ((n = gzread (gz, chunk, sizeof chunk)) > 0) {
-        sbuf_add (&b, chunk, (size_t) n);
+        vs_sbuf_add (&b, chunk, (size_t) n);
     }
     gzclose (gz);
-    return sbuf_detach (&b, len);
+    return vs_sbuf_detach (&b, len);
 }
 
 /* {http_status, body, error} -> what ONTAP sent: the body, or the error
@@ -249,29 +249,29 @@ corpus_unwrap (const char *raw, size_t len, long *status, char **body)
     const struct json_val *b, *e;
     uint64_t st;
 
-    if (json_parse (raw, len, "corpus", &doc) < 0) {
+    if (vs_json_parse (raw, len, "corpus", &doc) < 0) {
         return false;
     }
-    if (json_get_u64 (doc, "http_status", &st) < 0) {
-        json_free (doc);
+    if (vs_json_get_u64 (doc, "http_status", &st) < 0) {
+        vs_json_free (doc);
         return false;
     }
-    b = json_get (doc, "body");
-    e = json_get (doc, "error");
+    b = vs_json_get (doc, "body");
+    e = vs_json_get (doc, "error");
     *status = (long) st;
-    if (json_type (e) == JSON_OBJECT) {
-        char *ej = json_print (e);
+    if (vs_json_type (e) == JSON_OBJECT) {
+        char *ej = vs_json_print (e);
 
         if (asprintf (body, "{\"error\": %s}", ej) < 0) {
             *body = NULL;
         }
         free (ej);
-    } else if (json_type (b) == JSON_OBJECT) {
-        *body = json_print (b);
+    } else if (vs_json_type (b) == JSON_OBJECT) {
+        *body = vs_json_print (b);
     } else {
         *body = strdup ("");
     }
-    json_free (doc);
+    vs_json_free (doc);
     return *body != NULL;
 }
 
