@@ -339,6 +339,13 @@ int fmt_layout_place_map (struct fmt_layout *lay, size_t out,
                           const struct fmt_extent_list *map,
                           uint64_t guest_off, uint64_t len, uint64_t dst_base,
                           uint32_t clone_align);
+/* The same, placing guest_off at dst_off (so dst = dst_off + (g -
+ * guest_off)): for formats that store blocks out of guest order (VHD and
+ * VDI dynamic disks put the allocated blocks one after another). */
+int fmt_layout_place_range (struct fmt_layout *lay, size_t out,
+                            const struct fmt_extent_list *map,
+                            uint64_t guest_off, uint64_t len, uint64_t dst_off,
+                            uint32_t clone_align);
 /* Check outputs: placements and blobs inside file_size, sorted, no
  * overlaps between any two of them.  -EINVAL (programming error in a
  * planner) otherwise. */

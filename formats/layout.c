@@ -198,6 +198,20 @@ fmt_layout_place_map (struct fmt_layout *lay, size_t out,
                       const struct fmt_extent_list *map, uint64_t guest_off,
                       uint64_t len, uint64_t dst_base, uint32_t clone_align)
 {
+    uint64_t dst;
+
+    if (ADD_OVERFLOW (dst_base, guest_off, &dst)) {
+        return set_error (EINVAL, "placement outside the disk");
+    }
+    return fmt_layout_place_range (lay, out, map, guest_off, len, dst,
+                                   clone_align);
+}
+
+int
+fmt_layout_place_range (struct fmt_layout *lay, size_t out,
+                        const struct fmt_extent_list *map, uint64_t guest_off,
+                        uint64_t len, uint64_t dst_off, uint32_t clone_align)
+{
     struct fmt_output *o;
     uint64_t end, dend;
     size_t i;
@@ -207,7 +221,7 @@ fmt_layout_place_map (struct fmt_layout *lay, size_t out,
         return set_error (EINVAL, "no output %zu in layout", out);
     }
     if (ADD_OVERFLOW (guest_off, len, &end) || end > map->size ||
-        ADD_OVERFLOW (dst_base, end, &dend)) {
+        ADD_OVERFLOW (dst_off, len, &dend)) {
         return set_error (EINVAL, "placement outside the disk");
     }
     if (clone_align && !IS_POW2 (clone_align)) {
@@ -225,16 +239,17 @@ fmt_layout_place_map (struct fmt_layout *lay, size_t out,
         uint64_t eend = e->guest_off + e->len;
         uint64_t to = eend < end ? eend : end;
         uint64_t d = from - e->guest_off;
+        uint64_t at = dst_off + (from - guest_off);
 
         if (from >= to || e->kind == FMT_EXT_ZERO) {
             continue;
         }
         if (e->kind == FMT_EXT_DATA) {
-            r = fmt_place_data (o, dst_base + from, e->file, e->file_off + d,
-                                to - from, clone_align);
+            r = fmt_place_data (o, at, e->file, e->file_off + d, to - from,
+                                clone_align);
         } else if (e->kind == FMT_EXT_DEFLATE) {
             struct fmt_placement p = {
-                .kind = FMT_PLACE_INFLATE, .dst_off = dst_base + from,
+                .kind = FMT_PLACE_INFLATE, .dst_off = at,
                 .src_off = e->file_off, .len = to - from, .src_file = e->file,
                 .clen = e->clen, .skip = e->skip + (uint32_t) d,
                 .ulen = e->ulen, .codec = e->codec,

@@ -160,6 +160,50 @@ Test (layout, place_map_splits_clone_and_copy)
     fmt_extents_release (&l);
 }
 
+/* Blocks stored out of guest order: guest block 3 of 4 KiB lands at file
+ * offset 8 KiB, below its guest offset (12 KiB), which place_map's
+ * dst_base + guest arithmetic cannot express. */
+Test (layout, place_range_moves_a_block_down)
+{
+    struct fmt_extent_list l;
+    struct fmt_layout lay;
+    const struct fmt_output *o;
+
+    fmt_extents_init (&l);
+    l.size = 4 * 4096;
+    fmt_extents_add_zero (&l, 0, 3 * 4096);
+    /* block 3 holds data at file offset 12 KiB */
+    fmt_extents_add_data (&l, 3 * 4096, 4096, 0, 3 * 4096);
+    cr_assert_eq (fmt_extents_check (&l), 0);
+    fmt_layout_init (&lay);
+    cr_assert_eq (fmt_layout_add_output (&lay, "t", FMT_OUT_MAIN), 0);
+    lay.out[0].file_size = 4 * 4096;
+    cr_assert_eq (fmt_layout_place_range (&lay, 0, &l, 3 * 4096, 4096,
+                                          2 * 4096, 4096), 0);
+    o = &lay.out[0];
+    cr_assert_eq (o->place.len, 1);
+    cr_assert_eq (o->place.ptr[0].kind, FMT_PLACE_CLONE);
+    cr_assert_eq (o->place.ptr[0].dst_off, 2 * 4096);
+    cr_assert_eq (o->place.ptr[0].src_off, 3 * 4096);
+    cr_assert_eq (o->place.ptr[0].len, 4096);
+    /* a part of the range: guest [12 KiB + 1 KiB, 16 KiB) at 9 KiB keeps
+     * the 1 KiB offset inside the source and is copied (misaligned) */
+    cr_assert_eq (fmt_layout_place_range (&lay, 0, &l, 3 * 4096 + 1024,
+                                          3072, 4096 + 1024, 4096), 0);
+    cr_assert_eq (o->place.len, 2);
+    cr_assert_eq (o->place.ptr[1].kind, FMT_PLACE_COPY);
+    cr_assert_eq (o->place.ptr[1].dst_off, 4096 + 1024);
+    cr_assert_eq (o->place.ptr[1].src_off, 3 * 4096 + 1024);
+    cr_assert_eq (o->place.ptr[1].len, 3072);
+    /* past the map, or a destination that wraps, is refused */
+    cr_assert_eq (fmt_layout_place_range (&lay, 0, &l, 3 * 4096, 8192, 0,
+                                          4096), -EINVAL);
+    cr_assert_eq (fmt_layout_place_range (&lay, 0, &l, 0, 4096,
+                                          UINT64_MAX - 100, 4096), -EINVAL);
+    fmt_layout_release (&lay);
+    fmt_extents_release (&l);
+}
+
 Test (inflate, zlib_round_trip_and_corruption)
 {
     unsigned char in[65536], z[70000], out[65536];
