@@ -34,7 +34,7 @@ endif
 
 WARN := -Wall -Wextra -Wshadow -Wvla -Wformat=2 -Wno-format-nonliteral -Werror
 CSTD := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
-PKGS := libcurl libcjson libnfs zlib libcrypto libssl libxml-2.0
+PKGS := libcurl libcjson libnfs zlib libcrypto libssl libxml-2.0 sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS ?= $(OPT)
@@ -43,7 +43,8 @@ LIBS := $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(LDSAN)
 
 LIB_SRCS := $(sort $(wildcard engine/*.c engine/base/*.c engine/backend/*.c \
-              engine/exec/*.c formats/*.c ontap/*.c hypervisors/*.c))
+              engine/exec/*.c engine/workflow/*.c formats/*.c ontap/*.c \
+              hypervisors/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 # Guest network scripts (hypervisors/guest/) are compiled in as data.
 GUEST_EMBED := hypervisors/guest/embed.sh

@@ -1,0 +1,941 @@
+/* The run store on SQLite: one file, WAL mode, a versioned schema with
+ * upgrade steps (PRAGMA user_version).  See store.h for the contract and
+ * docs/internals/store.md for the schema.
+ *
+ * SQLite facts relied on (https://www.sqlite.org/wal.html,
+ * https://www.sqlite.org/pragma.html): in WAL mode readers do not block
+ * the writer; with synchronous=FULL a commit is durable across power
+ * loss; BEGIN IMMEDIATE takes the write lock at once, so two processes
+ * doing read-then-write (a lease) cannot both succeed; busy_timeout makes
+ * a blocked writer wait instead of failing at once. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "engine/base/error.h"
+#include "engine/workflow/store.h"
+
+#define WF_SQLITE_BUSY_MS 15000
+
+struct wf_sqlite {
+    struct wf_store base;       /* first: the generic handle */
+    sqlite3 *db;
+    char *path;
+    int version;
+    bool in_tx;
+};
+
+#define WF_SQ(s) ((struct wf_sqlite *) (s))
+
+/* Upgrade steps: step[i] takes the schema from version i to i + 1.  A
+ * store is never downgraded; a store newer than this build is refused. */
+static const char *const wf_sqlite_steps[WF_STORE_SQLITE_SCHEMA] = {
+    /* 0 -> 1: runs, items, journal, leases */
+    "CREATE TABLE runs ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " kind TEXT NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL,"
+    " doc TEXT, detail TEXT, owner TEXT,"
+    " flags INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE INDEX runs_kind ON runs (kind, id);"
+    "CREATE TABLE items ("
+    " run_id INTEGER NOT NULL, item TEXT NOT NULL, ord INTEGER NOT NULL,"
+    " state TEXT NOT NULL, detail TEXT, updated INTEGER NOT NULL,"
+    " PRIMARY KEY (run_id, item));"
+    "CREATE TABLE journal ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " run_id INTEGER NOT NULL, item TEXT NOT NULL, step TEXT NOT NULL,"
+    " status INTEGER NOT NULL, intent TEXT NOT NULL, result TEXT,"
+    " t_intent INTEGER NOT NULL, t_result INTEGER);"
+    "CREATE INDEX journal_run ON journal (run_id, seq);"
+    "CREATE TABLE leases ("
+    " key TEXT PRIMARY KEY, run_id INTEGER NOT NULL,"
+    " owner TEXT NOT NULL, expires INTEGER NOT NULL);",
+    /* 1 -> 2: abort requests from another process, and events */
+    "ALTER TABLE runs ADD COLUMN abort_requested INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE events ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " run_id INTEGER NOT NULL, time INTEGER NOT NULL, json TEXT NOT NULL);"
+    "CREATE INDEX events_run ON events (run_id, seq);",
+};
+
+static int
+wf_sqlite_err (struct wf_sqlite *q, int rc, const char *what)
+{
+    int e;
+
+    switch (rc & 0xff) {
+    case SQLITE_BUSY: case SQLITE_LOCKED: e = EBUSY; break;
+    case SQLITE_NOMEM: e = ENOMEM; break;
+    case SQLITE_READONLY: case SQLITE_PERM: case SQLITE_AUTH: e = EACCES; break;
+    case SQLITE_FULL: e = ENOSPC; break;
+    case SQLITE_CONSTRAINT: e = EEXIST; break;
+    case SQLITE_NOTADB: case SQLITE_CORRUPT: e = EINVAL; break;
+    case SQLITE_CANTOPEN: e = ENOENT; break;
+    default: e = EIO; break;
+    }
+    return set_error (e, "store '%s': %s: %s", q->path, what,
+                      q->db ? sqlite3_errmsg (q->db) : sqlite3_errstr (rc));
+}
+
+static int64_t
+wf_sqlite_now (void)
+{
+    return (int64_t) time (NULL);
+}
+
+static int
+wf_sqlite_prep (struct wf_sqlite *q, const char *sql, sqlite3_stmt **st)
+{
+    int rc = sqlite3_prepare_v2 (q->db, sql, -1, st, NULL);
+
+    if (rc != SQLITE_OK) {
+        *st = NULL;
+        return wf_sqlite_err (q, rc, "preparing a statement");
+    }
+    return 0;
+}
+
+static int
+wf_sqlite_bind_text (sqlite3_stmt *st, int i, const char *s)
+{
+    return s ? sqlite3_bind_text (st, i, s, -1, SQLITE_TRANSIENT)
+             : sqlite3_bind_null (st, i);
+}
+
+/* Step a statement that returns no rows, and finalize it. */
+static int
+wf_sqlite_done (struct wf_sqlite *q, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step (st);
+    int r = 0;
+
+    if (rc != SQLITE_DONE) {
+        r = wf_sqlite_err (q, rc, what);
+    }
+    sqlite3_finalize (st);
+    return r;
+}
+
+static int
+wf_sqlite_exec (struct wf_sqlite *q, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec (q->db, sql, NULL, NULL, NULL);
+
+    return rc == SQLITE_OK ? 0 : wf_sqlite_err (q, rc, what);
+}
+
+static char *
+wf_sqlite_col (sqlite3_stmt *st, int i, bool *oom)
+{
+    const unsigned char *t = sqlite3_column_text (st, i);
+    char *d;
+
+    if (!t) {
+        return NULL;
+    }
+    if (!(d = strdup ((const char *) t))) {
+        *oom = true;
+    }
+    return d;
+}
+
+/* ------------------------------------------------------ transactions */
+
+static int
+wf_sqlite_begin (struct wf_store *s)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    int r;
+
+    if (q->in_tx) {
+        return set_error (EBUSY, "store '%s': a transaction is already open",
+                          q->path);
+    }
+    if ((r = wf_sqlite_exec (q, "BEGIN IMMEDIATE", "beginning")) == 0) {
+        q->in_tx = true;
+    }
+    return r;
+}
+
+static int
+wf_sqlite_commit (struct wf_store *s)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    int r;
+
+    if (!q->in_tx) {
+        return set_error (EINVAL, "store '%s': no transaction to commit",
+                          q->path);
+    }
+    if ((r = wf_sqlite_exec (q, "COMMIT", "committing")) < 0) {
+        sqlite3_exec (q->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    q->in_tx = false;
+    return r;
+}
+
+static int
+wf_sqlite_rollback (struct wf_store *s)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+
+    if (!q->in_tx) {
+        return 0;
+    }
+    q->in_tx = false;
+    return wf_sqlite_exec (q, "ROLLBACK", "rolling back");
+}
+
+/* For ops that read then write: a transaction of their own unless the
+ * caller has one open. */
+static int
+wf_sqlite_tx_begin (struct wf_sqlite *q, bool *own)
+{
+    *own = !q->in_tx;
+    return *own ? wf_sqlite_exec (q, "BEGIN IMMEDIATE", "beginning") : 0;
+}
+
+static int
+wf_sqlite_tx_end (struct wf_sqlite *q, bool own, int r)
+{
+    if (!own) {
+        return r;
+    }
+    if (r < 0) {
+        struct vmshift_error_save es;
+
+        error_save (&es);
+        sqlite3_exec (q->db, "ROLLBACK", NULL, NULL, NULL);
+        error_restore (&es);
+        return r;
+    }
+    return wf_sqlite_exec (q, "COMMIT", "committing");
+}
+
+/* -------------------------------------------------------------- schema */
+
+static int
+wf_sqlite_user_version (struct wf_sqlite *q, int *v)
+{
+    sqlite3_stmt *st;
+    int rc, r;
+
+    if ((r = wf_sqlite_prep (q, "PRAGMA user_version", &st)) < 0) {
+        return r;
+    }
+    rc = sqlite3_step (st);
+    if (rc != SQLITE_ROW) {
+        r = wf_sqlite_err (q, rc, "reading the schema version");
+    } else {
+        *v = sqlite3_column_int (st, 0);
+    }
+    sqlite3_finalize (st);
+    return r;
+}
+
+static int
+wf_sqlite_upgrade (struct wf_sqlite *q, int target)
+{
+    char sql[64];
+    int v = 0, r;
+
+    if ((r = wf_sqlite_exec (q, "BEGIN IMMEDIATE", "beginning")) < 0) {
+        return r;
+    }
+    if ((r = wf_sqlite_user_version (q, &v)) < 0) {
+        goto fail;
+    }
+    if (v > WF_STORE_SQLITE_SCHEMA) {
+        r = set_error (ENOTSUP, "store '%s': schema version %d is newer than "
+                       "this vmshift understands (%d)", q->path, v,
+                       WF_STORE_SQLITE_SCHEMA);
+        goto fail;
+    }
+    for (; v < target; v++) {
+        if ((r = wf_sqlite_exec (q, wf_sqlite_steps[v],
+                                 "upgrading the schema")) < 0) {
+            error_prepend ("version %d -> %d: ", v, v + 1);
+            goto fail;
+        }
+    }
+    snprintf (sql, sizeof sql, "PRAGMA user_version = %d", v);
+    if ((r = wf_sqlite_exec (q, sql, "setting the schema version")) < 0) {
+        goto fail;
+    }
+    if ((r = wf_sqlite_exec (q, "COMMIT", "committing the schema")) < 0) {
+        goto fail;
+    }
+    q->version = v;
+    return 0;
+fail:
+    {
+        struct vmshift_error_save es;
+
+        error_save (&es);
+        sqlite3_exec (q->db, "ROLLBACK", NULL, NULL, NULL);
+        error_restore (&es);
+    }
+    return r;
+}
+
+static int
+wf_sqlite_schema_version (struct wf_store *s, int *version)
+{
+    *version = WF_SQ (s)->version;
+    return 0;
+}
+
+static void
+wf_sqlite_close (struct wf_store *s)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+
+    if (q->in_tx) {
+        sqlite3_exec (q->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_close_v2 (q->db);
+    free (q->path);
+    free (q);
+}
+
+/* ---------------------------------------------------------------- runs */
+
+static int
+wf_sqlite_run_create (struct wf_store *s, struct wf_run_rec *r)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int64_t now = wf_sqlite_now ();
+    int e;
+
+    if ((e = wf_sqlite_prep (q, "INSERT INTO runs (kind, name, state, doc, "
+                             "detail, owner, flags, created, updated) "
+                             "VALUES (?,?,?,?,?,?,?,?,?)", &st)) < 0) {
+        return e;
+    }
+    wf_sqlite_bind_text (st, 1, r->kind);
+    wf_sqlite_bind_text (st, 2, r->name);
+    wf_sqlite_bind_text (st, 3, r->state);
+    wf_sqlite_bind_text (st, 4, r->doc);
+    wf_sqlite_bind_text (st, 5, r->detail);
+    wf_sqlite_bind_text (st, 6, r->owner);
+    sqlite3_bind_int64 (st, 7, r->flags);
+    sqlite3_bind_int64 (st, 8, now);
+    sqlite3_bind_int64 (st, 9, now);
+    if ((e = wf_sqlite_done (q, st, "creating a run")) < 0) {
+        return e;
+    }
+    r->id = sqlite3_last_insert_rowid (q->db);
+    r->created = r->updated = now;
+    return 0;
+}
+
+#define WF_RUN_COLS "id, kind, name, state, doc, detail, owner, flags, " \
+    "abort_requested, created, updated"
+
+static int
+wf_sqlite_run_row (sqlite3_stmt *st, struct wf_run_rec *r)
+{
+    bool oom = false;
+
+    r->id = sqlite3_column_int64 (st, 0);
+    r->kind = wf_sqlite_col (st, 1, &oom);
+    r->name = wf_sqlite_col (st, 2, &oom);
+    r->state = wf_sqlite_col (st, 3, &oom);
+    r->doc = wf_sqlite_col (st, 4, &oom);
+    r->detail = wf_sqlite_col (st, 5, &oom);
+    r->owner = wf_sqlite_col (st, 6, &oom);
+    r->flags = (unsigned) sqlite3_column_int64 (st, 7);
+    r->abort_requested = sqlite3_column_int (st, 8) != 0;
+    r->created = sqlite3_column_int64 (st, 9);
+    r->updated = sqlite3_column_int64 (st, 10);
+    if (oom) {
+        wf_run_rec_clear (r);
+        return set_error (ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int
+wf_sqlite_run_get (struct wf_store *s, int64_t id, struct wf_run_rec *r)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int rc, e;
+
+    if ((e = wf_sqlite_prep (q, "SELECT " WF_RUN_COLS " FROM runs "
+                             "WHERE id = ?", &st)) < 0) {
+        return e;
+    }
+    sqlite3_bind_int64 (st, 1, id);
+    rc = sqlite3_step (st);
+    if (rc == SQLITE_ROW) {
+        e = wf_sqlite_run_row (st, r);
+    } else if (rc == SQLITE_DONE) {
+        e = set_error (ENOENT, "no run %lld in store '%s'", (long long) id,
+                       q->path);
+    } else {
+        e = wf_sqlite_err (q, rc, "reading a run");
+    }
+    sqlite3_finalize (st);
+    return e;
+}
+
+static int
+wf_sqlite_changed_one (struct wf_sqlite *q, int r, int64_t id)
+{
+    if (r == 0 && sqlite3_changes (q->db) == 0) {
+        return set_error (ENOENT, "no run %lld in store '%s'", (long long) id,
+                          q->path);
+    }
+    return r;
+}
+
+static int
+wf_sqlite_run_set_state (struct wf_store *s, int64_t id, const char *state,
+                         const char *detail)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int e;
+
+    if ((e = wf_sqlite_prep (q, "UPDATE runs SET state = ?, "
+                             "detail = COALESCE (?, detail), updated = ? "
+                             "WHERE id = ?", &st)) < 0) {
+        return e;
+    }
+    wf_sqlite_bind_text (st, 1, state);
+    wf_sqlite_bind_text (st, 2, detail);
+    sqlite3_bind_int64 (st, 3, wf_sqlite_now ());
+    sqlite3_bind_int64 (st, 4, id);
+    return wf_sqlite_changed_one (q, wf_sqlite_done (q, st,
+                                                     "updating a run"), id);
+}
+
+static int
+wf_sqlite_run_set_owner (struct wf_store *s, int64_t id, const char *owner)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int e;
+
+    if ((e = wf_sqlite_prep (q, "UPDATE runs SET owner = ?, updated = ? "
+                             "WHERE id = ?", &st)) < 0) {
+        return e;
+    }
+    wf_sqlite_bind_text (st, 1, owner);
+    sqlite3_bind_int64 (st, 2, wf_sqlite_now ());
+    sqlite3_bind_int64 (st, 3, id);
+    return wf_sqlite_changed_one (q, wf_sqlite_done (q, st,
+                                                     "updating a run"), id);
+}
+
+static int
+wf_sqlite_run_request_abort (struct wf_store *s, int64_t id)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int e;
+
+    if ((e = wf_sqlite_prep (q, "UPDATE runs SET abort_requested = 1, "
+                             "updated = ? WHERE id = ?", &st)) < 0) {
+        return e;
+    }
+    sqlite3_bind_int64 (st, 1, wf_sqlite_now ());
+    sqlite3_bind_int64 (st, 2, id);
+    return wf_sqlite_changed_one (q, wf_sqlite_done (q, st,
+                                                     "updating a run"), id);
+}
+
+static int
+wf_sqlite_run_list (struct wf_store *s, const char *kind, wf_run_cb cb,
+                    void *opaque)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int rc, e;
+
+    if ((e = wf_sqlite_prep (q, kind ? "SELECT " WF_RUN_COLS " FROM runs "
+                             "WHERE kind = ? ORDER BY id DESC"
+                             : "SELECT " WF_RUN_COLS " FROM runs "
+                             "ORDER BY id DESC", &st)) < 0) {
+        return e;
+    }
+    if (kind) {
+        wf_sqlite_bind_text (st, 1, kind);
+    }
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+        struct wf_run_rec r = { 0 };
+
+        if ((e = wf_sqlite_run_row (st, &r)) < 0) {
+            break;
+        }
+        e = cb (opaque, &r);
+        wf_run_rec_clear (&r);
+        if (e) {
+            break;
+        }
+    }
+    if (e == 0 && rc != SQLITE_DONE) {
+        e = wf_sqlite_err (q, rc, "listing runs");
+    }
+    sqlite3_finalize (st);
+    return e;
+}
+
+/* --------------------------------------------------------------- items */
+
+static int
+wf_sqlite_item_put (struct wf_store *s, int64_t run_id, const char *item,
+                    const char *state, const char *detail)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int e;
+
+    if ((e = wf_sqlite_prep (q, "INSERT INTO items (run_id, item, ord, "
+                             "state, detail, updated) VALUES (?1, ?2, "
+                             "(SELECT COALESCE (MAX (ord), 0) + 1 FROM items "
+                             "WHERE run_id = ?1), ?3, ?4, ?5) "
+                             "ON CONFLICT (run_id, item) DO UPDATE SET "
+                             "state = excluded.state, "
+                             "detail = excluded.detail, "
+                             "updated = excluded.updated", &st)) < 0) {
+        return e;
+    }
+    sqlite3_bind_int64 (st, 1, run_id);
+    wf_sqlite_bind_text (st, 2, item);
+    wf_sqlite_bind_text (st, 3, state);
+    wf_sqlite_bind_text (st, 4, detail);
+    sqlite3_bind_int64 (st, 5, wf_sqlite_now ());
+    return wf_sqlite_done (q, st, "writing an item");
+}
+
+static int
+wf_sqlite_item_list (struct wf_store *s, int64_t run_id, wf_item_cb cb,
+                     void *opaque)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int rc, e;
+
+    if ((e = wf_sqlite_prep (q, "SELECT item, state, detail, updated FROM "
+                             "items WHERE run_id = ? ORDER BY ord",
+                             &st)) < 0) {
+        return e;
+    }
+    sqlite3_bind_int64 (st, 1, run_id);
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+        struct wf_item_rec r = { .run_id = run_id };
+        bool oom = false;
+
+        r.item = wf_sqlite_col (st, 0, &oom);
+        r.state = wf_sqlite_col (st, 1, &oom);
+        r.detail = wf_sqlite_col (st, 2, &oom);
+        r.updated = sqlite3_column_int64 (st, 3);
+        e = oom ? set_error (ENOMEM, "out of memory") : cb (opaque, &r);
+        wf_item_rec_clear (&r);
+        if (e) {
+            break;
+        }
+    }
+    if (e == 0 && rc != SQLITE_DONE) {
+        e = wf_sqlite_err (q, rc, "listing items");
+    }
+    sqlite3_finalize (st);
+    return e;
+}
+
+/* ------------------------------------------------------------- journal */
+
+static int
+wf_sqlite_journal_intent (struct wf_store *s, int64_t run_id,
+                          const char *item, const char *step,
+                          const char *intent, int64_t *seq)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int e;
+
+    if ((e = wf_sqlite_prep (q, "INSERT INTO journal (run_id, item, step, "
+                             "status, intent, t_intent) "
+                             "VALUES (?,?,?,?,?,?)", &st)) < 0) {
+        return e;
+    }
+    sqlite3_bind_int64 (st, 1, run_id);
+    wf_sqlite_bind_text (st, 2, item);
+    wf_sqlite_bind_text (st, 3, step);
+    sqlite3_bind_int (st, 4, WF_J_INTENT);
+    wf_sqlite_bind_text (st, 5, intent);
+    sqlite3_bind_int64 (st, 6, wf_sqlite_now ());
+    if ((e = wf_sqlite_done (q, st, "journalling an intent")) < 0) {
+        return e;
+    }
+    *seq = sqlite3_last_insert_rowid (q->db);
+    return 0;
+}
+
+static int
+wf_sqlite_journal_finish (struct wf_store *s, int64_t seq,
+                          enum wf_journal_status status, const char *result)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int e;
+
+    if ((e = wf_sqlite_prep (q, "UPDATE journal SET status = ?, result = ?, "
+                             "t_result = ? WHERE seq = ?", &st)) < 0) {
+        return e;
+    }
+    sqlite3_bind_int (st, 1, status);
+    wf_sqlite_bind_text (st, 2, result);
+    sqlite3_bind_int64 (st, 3, wf_sqlite_now ());
+    sqlite3_bind_int64 (st, 4, seq);
+    if ((e = wf_sqlite_done (q, st, "journalling a result")) < 0) {
+        return e;
+    }
+    if (sqlite3_changes (q->db) == 0) {
+        return set_error (ENOENT, "no journal entry %lld in store '%s'",
+                          (long long) seq, q->path);
+    }
+    return 0;
+}
+
+static int
+wf_sqlite_journal_list (struct wf_store *s, int64_t run_id, wf_journal_cb cb,
+                        void *opaque)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int rc, e;
+
+    if ((e = wf_sqlite_prep (q, "SELECT seq, item, step, status, intent, "
+                             "result, t_intent, t_result FROM journal "
+                             "WHERE run_id = ? ORDER BY seq", &st)) < 0) {
+        return e;
+    }
+    sqlite3_bind_int64 (st, 1, run_id);
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+        struct wf_journal_rec r = { .run_id = run_id };
+        bool oom = false;
+
+        r.seq = sqlite3_column_int64 (st, 0);
+        r.item = wf_sqlite_col (st, 1, &oom);
+        r.step = wf_sqlite_col (st, 2, &oom);
+        r.status = (enum wf_journal_status) sqlite3_column_int (st, 3);
+        r.intent = wf_sqlite_col (st, 4, &oom);
+        r.result = wf_sqlite_col (st, 5, &oom);
+        r.t_intent = sqlite3_column_int64 (st, 6);
+        r.t_result = sqlite3_column_int64 (st, 7);
+        e = oom ? set_error (ENOMEM, "out of memory") : cb (opaque, &r);
+        wf_journal_rec_clear (&r);
+        if (e) {
+            break;
+        }
+    }
+    if (e == 0 && rc != SQLITE_DONE) {
+        e = wf_sqlite_err (q, rc, "listing the journal");
+    }
+    sqlite3_finalize (st);
+    return e;
+}
+
+/* -------------------------------------------------------------- leases */
+
+/* Read key's lease into *out; 0 found, -ENOENT none. */
+static int
+wf_sqlite_lease_read (struct wf_sqlite *q, const char *key,
+                      struct wf_lease_rec *out)
+{
+    sqlite3_stmt *st;
+    int rc, e;
+
+    if ((e = wf_sqlite_prep (q, "SELECT run_id, owner, expires FROM leases "
+                             "WHERE key = ?", &st)) < 0) {
+        return e;
+    }
+    wf_sqlite_bind_text (st, 1, key);
+    rc = sqlite3_step (st);
+    if (rc == SQLITE_ROW) {
+        bool oom = false;
+
+        out->run_id = sqlite3_column_int64 (st, 0);
+        out->owner = wf_sqlite_col (st, 1, &oom);
+        out->expires = sqlite3_column_int64 (st, 2);
+        out->key = strdup (key);
+        e = oom || !out->key ? set_error (ENOMEM, "out of memory") : 0;
+        if (e) {
+            wf_lease_rec_clear (out);
+        }
+    } else if (rc == SQLITE_DONE) {
+        e = -ENOENT;
+    } else {
+        e = wf_sqlite_err (q, rc, "reading a lease");
+    }
+    sqlite3_finalize (st);
+    return e;
+}
+
+static int
+wf_sqlite_lease_write (struct wf_sqlite *q, const char *key, int64_t run_id,
+                       const char *owner, int ttl)
+{
+    sqlite3_stmt *st;
+    int e;
+
+    if ((e = wf_sqlite_prep (q, "INSERT OR REPLACE INTO leases (key, run_id, "
+                             "owner, expires) VALUES (?,?,?,?)", &st)) < 0) {
+        return e;
+    }
+    wf_sqlite_bind_text (st, 1, key);
+    sqlite3_bind_int64 (st, 2, run_id);
+    wf_sqlite_bind_text (st, 3, owner);
+    sqlite3_bind_int64 (st, 4, wf_sqlite_now () + ttl);
+    return wf_sqlite_done (q, st, "writing a lease");
+}
+
+static int
+wf_sqlite_lease_acquire (struct wf_store *s, const char *key, int64_t run_id,
+                         const char *owner, int ttl,
+                         struct wf_lease_rec *holder)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    struct wf_lease_rec cur = { 0 };
+    bool own;
+    int e;
+
+    if ((e = wf_sqlite_tx_begin (q, &own)) < 0) {
+        return e;
+    }
+    e = wf_sqlite_lease_read (q, key, &cur);
+    if (e == 0 && cur.expires > wf_sqlite_now () &&
+        !(cur.run_id == run_id && strcmp (cur.owner, owner) == 0)) {
+        e = set_error (EBUSY, "'%s' is held by run %lld (%s)", key,
+                       (long long) cur.run_id, cur.owner);
+        if (holder) {
+            *holder = cur;
+            memset (&cur, 0, sizeof cur);
+        }
+    } else if (e == 0 || e == -ENOENT) {
+        e = wf_sqlite_lease_write (q, key, run_id, owner, ttl);
+    }
+    wf_lease_rec_clear (&cur);
+    return wf_sqlite_tx_end (q, own, e);
+}
+
+static int
+wf_sqlite_lease_steal (struct wf_store *s, const char *key,
+                       const char *expected_owner, int64_t run_id,
+                       const char *owner, int ttl)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    struct wf_lease_rec cur = { 0 };
+    bool own;
+    int e;
+
+    if ((e = wf_sqlite_tx_begin (q, &own)) < 0) {
+        return e;
+    }
+    e = wf_sqlite_lease_read (q, key, &cur);
+    if (e == -ENOENT || (e == 0 && strcmp (cur.owner, expected_owner) != 0)) {
+        e = set_error (EBUSY, "'%s' is no longer held by %s", key,
+                       expected_owner);
+    } else if (e == 0) {
+        e = wf_sqlite_lease_write (q, key, run_id, owner, ttl);
+    }
+    wf_lease_rec_clear (&cur);
+    return wf_sqlite_tx_end (q, own, e);
+}
+
+static int
+wf_sqlite_lease_release (struct wf_store *s, const char *key, int64_t run_id)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int e;
+
+    if ((e = wf_sqlite_prep (q, "DELETE FROM leases WHERE key = ? AND "
+                             "run_id = ?", &st)) < 0) {
+        return e;
+    }
+    wf_sqlite_bind_text (st, 1, key);
+    sqlite3_bind_int64 (st, 2, run_id);
+    return wf_sqlite_done (q, st, "releasing a lease");
+}
+
+static int
+wf_sqlite_lease_get (struct wf_store *s, const char *key,
+                     struct wf_lease_rec *out)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    int e = wf_sqlite_lease_read (q, key, out);
+
+    if (e == -ENOENT) {
+        return set_error (ENOENT, "nobody holds '%s'", key);
+    }
+    return e;
+}
+
+/* -------------------------------------------------------------- events */
+
+static int
+wf_sqlite_event_add (struct wf_store *s, int64_t run_id, const char *json)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int e;
+
+    if ((e = wf_sqlite_prep (q, "INSERT INTO events (run_id, time, json) "
+                             "VALUES (?,?,?)", &st)) < 0) {
+        return e;
+    }
+    sqlite3_bind_int64 (st, 1, run_id);
+    sqlite3_bind_int64 (st, 2, wf_sqlite_now ());
+    wf_sqlite_bind_text (st, 3, json);
+    return wf_sqlite_done (q, st, "adding an event");
+}
+
+static int
+wf_sqlite_event_list (struct wf_store *s, int64_t run_id, int64_t after,
+                      wf_event_cb cb, void *opaque)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int rc, e;
+
+    if ((e = wf_sqlite_prep (q, "SELECT seq, time, json FROM events "
+                             "WHERE run_id = ? AND seq > ? ORDER BY seq",
+                             &st)) < 0) {
+        return e;
+    }
+    sqlite3_bind_int64 (st, 1, run_id);
+    sqlite3_bind_int64 (st, 2, after);
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+        struct wf_event_rec r = { .run_id = run_id };
+        bool oom = false;
+
+        r.seq = sqlite3_column_int64 (st, 0);
+        r.time = sqlite3_column_int64 (st, 1);
+        r.json = wf_sqlite_col (st, 2, &oom);
+        e = oom ? set_error (ENOMEM, "out of memory") : cb (opaque, &r);
+        free (r.json);
+        if (e) {
+            break;
+        }
+    }
+    if (e == 0 && rc != SQLITE_DONE) {
+        e = wf_sqlite_err (q, rc, "listing events");
+    }
+    sqlite3_finalize (st);
+    return e;
+}
+
+static const struct wf_store_ops wf_sqlite_ops = {
+    .struct_size = sizeof (struct wf_store_ops),
+    .name = "sqlite",
+    .close = wf_sqlite_close,
+    .schema_version = wf_sqlite_schema_version,
+    .begin = wf_sqlite_begin,
+    .commit = wf_sqlite_commit,
+    .rollback = wf_sqlite_rollback,
+    .run_create = wf_sqlite_run_create,
+    .run_get = wf_sqlite_run_get,
+    .run_set_state = wf_sqlite_run_set_state,
+    .run_set_owner = wf_sqlite_run_set_owner,
+    .run_request_abort = wf_sqlite_run_request_abort,
+    .run_list = wf_sqlite_run_list,
+    .item_put = wf_sqlite_item_put,
+    .item_list = wf_sqlite_item_list,
+    .journal_intent = wf_sqlite_journal_intent,
+    .journal_finish = wf_sqlite_journal_finish,
+    .journal_list = wf_sqlite_journal_list,
+    .lease_acquire = wf_sqlite_lease_acquire,
+    .lease_steal = wf_sqlite_lease_steal,
+    .lease_release = wf_sqlite_lease_release,
+    .lease_get = wf_sqlite_lease_get,
+    .event_add = wf_sqlite_event_add,
+    .event_list = wf_sqlite_event_list,
+};
+
+int
+wf_store_sqlite_open_at (const char *path, int max_version,
+                         struct wf_store **out)
+{
+    struct wf_sqlite *q;
+    int rc, r;
+
+    *out = NULL;
+    if (!path || !*path) {
+        return set_error (EINVAL, "store: empty path");
+    }
+    if (max_version < 0 || max_version > WF_STORE_SQLITE_SCHEMA) {
+        return set_error (EINVAL, "store: no schema version %d", max_version);
+    }
+    if (max_version == 0) {
+        max_version = WF_STORE_SQLITE_SCHEMA;
+    }
+    if (!(q = calloc (1, sizeof *q)) || !(q->path = strdup (path))) {
+        free (q);
+        return set_error (ENOMEM, "out of memory");
+    }
+    q->base.ops = &wf_sqlite_ops;
+    rc = sqlite3_open_v2 (path, &q->db, SQLITE_OPEN_READWRITE |
+                          SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
+    if (rc != SQLITE_OK) {
+        r = wf_sqlite_err (q, rc, "opening");
+        goto fail;
+    }
+    sqlite3_busy_timeout (q->db, WF_SQLITE_BUSY_MS);
+    sqlite3_extended_result_codes (q->db, 0);
+    /* journal_mode returns a row (the mode now in force): check it. */
+    {
+        sqlite3_stmt *st;
+        const unsigned char *mode;
+
+        if ((r = wf_sqlite_prep (q, "PRAGMA journal_mode = WAL", &st)) < 0) {
+            goto fail;
+        }
+        rc = sqlite3_step (st);
+        mode = rc == SQLITE_ROW ? sqlite3_column_text (st, 0) : NULL;
+        if (!mode || strcmp ((const char *) mode, "wal") != 0) {
+            r = rc == SQLITE_ROW
+                ? set_error (ENOTSUP, "store '%s': cannot use WAL mode "
+                             "(got '%s')", path, mode ? (char *) mode : "")
+                : wf_sqlite_err (q, rc, "setting WAL mode");
+            sqlite3_finalize (st);
+            goto fail;
+        }
+        sqlite3_finalize (st);
+    }
+    if ((r = wf_sqlite_exec (q, "PRAGMA synchronous = FULL",
+                             "setting synchronous")) < 0) {
+        goto fail;
+    }
+    if ((r = wf_sqlite_upgrade (q, max_version)) < 0) {
+        goto fail;
+    }
+    *out = &q->base;
+    return 0;
+fail:
+    {
+        struct vmshift_error_save es;
+
+        error_save (&es);
+        sqlite3_close_v2 (q->db);
+        error_restore (&es);
+    }
+    free (q->path);
+    free (q);
+    return r;
+}
+
+int
+wf_store_sqlite_open (const char *path, struct wf_store **out)
+{
+    return wf_store_sqlite_open_at (path, 0, out);
+}
