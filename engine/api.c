@@ -5,6 +5,7 @@
 
 #include "engine/base/error.h"
 #include "engine/handle.h"
+#include "formats/formats.h"
 
 void
 vs_api_enter (struct vmshift_handle *h)
@@ -96,24 +97,52 @@ vmshift_set_config (struct vmshift_handle *h, const char *path)
     return 0;
 }
 
+/* The public enum's values are the format table's (formats/drivers.def);
+ * the ones released in the header must stay what they are. */
+_Static_assert (VMSHIFT_FMT_RAW == (int) FMT_RAW, "format value");
+_Static_assert (VMSHIFT_FMT_VMDK == (int) FMT_VMDK, "format value");
+_Static_assert (VMSHIFT_FMT_VHDX == (int) FMT_VHDX, "format value");
+_Static_assert (VMSHIFT_FMT_QCOW2 == (int) FMT_QCOW2, "format value");
+
 int
 vmshift_format_from_name (const char *name, enum vmshift_format *out)
 {
-    static const struct {
-        const char *n;
-        enum vmshift_format f;
-    } names[] = {
-        { "raw", VMSHIFT_FMT_RAW }, { "img", VMSHIFT_FMT_RAW },
-        { "vmdk", VMSHIFT_FMT_VMDK }, { "vhdx", VMSHIFT_FMT_VHDX },
-        { "qcow2", VMSHIFT_FMT_QCOW2 },
-    };
+    const struct fmt_driver *d = fmt_driver_by_name (name);
+    char list[256];
 
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcasecmp (name, names[i].n) == 0) {
-            *out = names[i].f;
-            return 0;
+    for (size_t i = 0; d == NULL && fmt_driver_at (i); i++) {
+        if (fmt_driver_has_extension (fmt_driver_at (i), name)) {
+            d = fmt_driver_at (i);
         }
     }
-    return set_error (EINVAL, "unknown format '%s' (expected vhdx, qcow2, "
-                      "raw or vmdk)", name);
+    if (d) {
+        *out = (enum vmshift_format) d->type;
+        return 0;
+    }
+    fmt_driver_list (list, sizeof list, true, false);
+    return set_error (EINVAL, "unknown format '%s' (expected %s)", name, list);
+}
+
+const char *
+vmshift_format_name (enum vmshift_format f)
+{
+    const struct fmt_driver *d = fmt_driver_of ((enum fmt_type) f);
+
+    return d ? d->name : NULL;
+}
+
+enum vmshift_format
+vmshift_format_at (size_t i)
+{
+    const struct fmt_driver *d = fmt_driver_at (i);
+
+    return d ? (enum vmshift_format) d->type : VMSHIFT_FMT_AUTO;
+}
+
+int
+vmshift_format_can_write (enum vmshift_format f)
+{
+    const struct fmt_driver *d = fmt_driver_of ((enum fmt_type) f);
+
+    return d && d->plan != NULL;
 }

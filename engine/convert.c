@@ -27,36 +27,25 @@ vmshift_convert_opts_init (struct vmshift_convert_opts *o)
     o->struct_size = sizeof *o;
 }
 
-static enum fmt_type
-convert_fmt (enum vmshift_format f)
-{
-    switch (f) {
-    case VMSHIFT_FMT_RAW: return FMT_RAW;
-    case VMSHIFT_FMT_VMDK: return FMT_VMDK;
-    case VMSHIFT_FMT_VHDX: return FMT_VHDX;
-    case VMSHIFT_FMT_QCOW2: return FMT_QCOW2;
-    default: return FMT_UNKNOWN;
-    }
-}
-
-/* Target format from the extension of its name. */
+/* Target format: --to, else the extension of the target's name. */
 static int
 convert_target_type (const struct vmshift_convert_opts *o, const char *target,
                      enum fmt_type *out)
 {
-    const char *dot = strrchr (vs_path_basename (target), '.');
-    enum vmshift_format f;
+    const struct fmt_driver *d;
+    char list[256];
 
     if (o->to != VMSHIFT_FMT_AUTO) {
-        *out = convert_fmt (o->to);
-        return 0;
-    }
-    if (dot == NULL || vmshift_format_from_name (dot + 1, &f) < 0) {
+        d = fmt_driver_of ((enum fmt_type) o->to);
+        if (d == NULL) {
+            return set_error (EINVAL, "unknown target format %d", (int) o->to);
+        }
+    } else if ((d = fmt_driver_by_extension (target)) == NULL) {
+        fmt_driver_list (list, sizeof list, true, true);
         return set_error (EINVAL, "cannot tell the target format from '%s': "
-                          "name it .vhdx, .qcow2, .raw, .img or .vmdk, or use "
-                          "--to", target);
+                          "name it %s, or use --to", target, list);
     }
-    *out = convert_fmt (f);
+    *out = d->type;
     return 0;
 }
 
@@ -101,35 +90,30 @@ convert_stem (const char *name)
 }
 
 
-/* A file named .vmdk, .vhdx or .qcow2 that carries no such signature is
- * damaged (or misnamed); reading it as a raw disk would produce a target
- * of garbage, so refuse rather than guess. */
+/* A file named with the extension of a format that has a signature
+ * (.vmdk, .vhdx, .qcow2, ...) but carrying none is damaged (or misnamed);
+ * reading it as a raw disk would produce a target of garbage, so refuse
+ * rather than guess. */
 static int
 convert_check_extension (struct convert_ctx *c)
 {
-    const char *dot = strrchr (vs_path_basename (c->src_path), '.');
+    const struct fmt_driver *want = fmt_driver_by_extension (c->src_path);
     const struct fmt_io *io = vs_beio_fmt (c->src);
-    enum fmt_type want = FMT_UNKNOWN, got;
+    const char *dot = strrchr (vs_path_basename (c->src_path), '.');
+    enum fmt_type got;
     int r;
 
-    if (dot && strcasecmp (dot, ".vmdk") == 0) {
-        want = FMT_VMDK;
-    } else if (dot && strcasecmp (dot, ".vhdx") == 0) {
-        want = FMT_VHDX;
-    } else if (dot && strcasecmp (dot, ".qcow2") == 0) {
-        want = FMT_QCOW2;
-    }
-    if (want == FMT_UNKNOWN) {
+    if (want == NULL || want->probe == NULL) {
         return 0;
     }
     r = fmt_probe_io (io, &got);
     if (r < 0) {
         return r;
     }
-    if (got == FMT_RAW) {
+    if (fmt_driver_of (got)->probe == NULL) {
         return set_error (EINVAL, "'%s' is named %s but has no %s signature "
                           "or descriptor (damaged? if it is a raw disk, "
-                          "rename it)", c->source, dot, fmt_type_name (want));
+                          "rename it)", c->source, dot, want->name);
     }
     return 0;
 }
@@ -324,15 +308,14 @@ convert_check_targets (struct convert_ctx *c)
     return r;
 }
 
-/* The target's virtual size: the source's, or (qcow2, whose planner
- * rounds up as qemu does) the source's rounded up to whole 512-byte
- * sectors when the source is not.  Read-back used to demand equality and
+/* The target's virtual size: the source's, or the source's rounded up
+ * as the target format does (qcow2 to whole 512-byte sectors, as qemu
+ * does; fmt_driver.size_align).  Read-back used to demand equality and
  * failed every odd-sized raw -> qcow2 conversion after writing it. */
 static bool
-convert_size_ok (uint64_t src, uint64_t dst)
+convert_size_ok (enum fmt_type to, uint64_t src, uint64_t dst)
 {
-    return dst == src ||
-           (src % FMT_SECTOR != 0 && dst == src - src % FMT_SECTOR + FMT_SECTOR);
+    return dst == src || dst == fmt_driver_target_size (fmt_driver_of (to), src);
 }
 
 /* Open the written files under their temporary names: the MAIN output
@@ -369,9 +352,8 @@ convert_open_written (struct convert_ctx *c, struct exec *x,
 }
 
 /* Read the written files back under their temporary names: the strict
- * validator must find nothing (VHDX's read_map runs its whole validator,
- * the others' read_map only what reading needs, so they are validated
- * first), and every guest range the source holds data in must be data
+ * validator must find nothing (a format whose read_map runs its whole
+ * validator, fmt_driver.map_validates, is not validated twice), and every guest range the source holds data in must be data
  * in the target's own map. */
 static int
 convert_readback (struct convert_ctx *c, struct exec *x)
@@ -391,7 +373,7 @@ convert_readback (struct convert_ctx *c, struct exec *x)
     }
     /* The format's own allocation, not the host file's holes. */
     vs_beio_set_extents (tio, false);
-    if (c->to != FMT_VHDX && c->to != FMT_RAW) {
+    if (!fmt_driver_of (c->to)->map_validates) {
         r = fmt_validate (vs_beio_fmt (tio), c->to, &probs, &tinfo);
         if (r == 0 && probs.n > 0) {
             r = set_error (EIO, "read-back of '%s' failed validation: %s",
@@ -404,7 +386,7 @@ convert_readback (struct convert_ctx *c, struct exec *x)
             error_prepend ("read-back of '%s' failed: ", c->target);
         }
     }
-    if (r == 0 && !convert_size_ok (c->map.size, tmap.size)) {
+    if (r == 0 && !convert_size_ok (c->to, c->map.size, tmap.size)) {
         r = set_error (EIO, "read-back of '%s': virtual size %" PRIu64
                        " instead of %" PRIu64, c->target, tmap.size,
                        c->map.size);
@@ -450,16 +432,23 @@ convert_verify_written (struct convert_ctx *c, struct exec *x)
         r = fmt_extents_check (&b.map);
     }
     if (r == 0 && b.map.size != a.map.size &&
-        convert_size_ok (a.map.size, b.map.size)) {
-        /* the rounded-up tail (< 512 bytes) must read as zeros; then
-         * compare the source's size */
+        convert_size_ok (c->to, a.map.size, b.map.size)) {
+        /* the rounded-up tail must read as zeros; then compare the
+         * source's size */
         uint8_t tail[FMT_SECTOR];
-        size_t n = (size_t) (b.map.size - a.map.size);
+        uint64_t n = b.map.size - a.map.size;
 
-        r = vs_verify_read_guest (&b, a.map.size, tail, n);
-        if (r == 0 && (tail[0] != 0 || memcmp (tail, tail + 1, n - 1) != 0)) {
-            r = set_error (EIO, "verification of '%s' failed: the %zu bytes "
-                           "past the source's end are not zero", c->target, n);
+        for (uint64_t off = 0; r == 0 && off < n; off += sizeof tail) {
+            size_t k = n - off < sizeof tail ? (size_t) (n - off)
+                                             : sizeof tail;
+
+            r = vs_verify_read_guest (&b, a.map.size + off, tail, k);
+            if (r == 0 && (tail[0] != 0 ||
+                           memcmp (tail, tail + 1, k - 1) != 0)) {
+                r = set_error (EIO, "verification of '%s' failed: the %"
+                               PRIu64 " bytes past the source's end are not "
+                               "zero", c->target, n);
+            }
         }
         b.map.size = a.map.size;
     }

@@ -230,17 +230,18 @@ od_snapshot_done (struct od_run *run)
     run->t_snapshot_delete = vs_exec_now () - t;
 }
 
+/* The qtree's security style is the one the target format's hypervisor
+ * expects (fmt_driver.share_style): NTFS for Hyper-V's VHDX, reached
+ * over SMB; UNIX otherwise. */
 static enum ontap_security_style
 od_style (const struct vmshift_convert_opts *o, const char *target)
 {
-    const char *dot = strrchr (target, '.');
+    const struct fmt_driver *d = o->to != VMSHIFT_FMT_AUTO
+        ? fmt_driver_of ((enum fmt_type) o->to)
+        : fmt_driver_by_extension (target);
 
-    /* Hyper-V reaches its VHDX files over SMB: NTFS permissions. */
-    if (o->to == VMSHIFT_FMT_VHDX ||
-        (o->to == VMSHIFT_FMT_AUTO && dot && strcasecmp (dot, ".vhdx") == 0)) {
-        return ONTAP_SEC_NTFS;
-    }
-    return ONTAP_SEC_UNIX;
+    return d && d->share_style == FMT_SHARE_NTFS ? ONTAP_SEC_NTFS
+                                                 : ONTAP_SEC_UNIX;
 }
 
 /* The first directory of a target path is a qtree, as on ONTAP where

@@ -46,6 +46,10 @@ VMSHIFT_API int vmshift_set_config (struct vmshift_handle *h,
 
 /* ------------------------------------------------------------ convert */
 
+/* Disk formats.  The values come from the library's format table and
+ * never change; a format added later gets the next free value, which
+ * vmshift_format_from_name and vmshift_format_at return (an enum may hold
+ * it even without a name below). */
 enum vmshift_format {
     VMSHIFT_FMT_AUTO = 0,       /* from the target's extension */
     VMSHIFT_FMT_RAW = 1,
@@ -53,9 +57,18 @@ enum vmshift_format {
     VMSHIFT_FMT_VHDX = 3,
     VMSHIFT_FMT_QCOW2 = 4,
 };
-/* "raw", "vmdk", "vhdx", "qcow2" (also "img" = raw); -EINVAL otherwise. */
+/* A format's name ("raw", "vmdk", "vhdx", "qcow2", ...) or one of its file
+ * extensions (also "img" = raw), any case; -EINVAL otherwise. */
 VMSHIFT_API int vmshift_format_from_name (const char *name,
                                           enum vmshift_format *out);
+/* The name of a format ("vhdx"); NULL for AUTO or a value the library
+ * does not know. */
+VMSHIFT_API const char *vmshift_format_name (enum vmshift_format f);
+/* The library's formats, in its table's order: i = 0, 1, ... until
+ * VMSHIFT_FMT_AUTO. */
+VMSHIFT_API enum vmshift_format vmshift_format_at (size_t i);
+/* 1 if the library can write (convert to) format f, else 0. */
+VMSHIFT_API int vmshift_format_can_write (enum vmshift_format f);
 
 struct vmshift_convert_opts {
     size_t struct_size;         /* set by vmshift_convert_opts_init */

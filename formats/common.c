@@ -5,82 +5,138 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/base/endian.h"
 #include "engine/base/error.h"
 #include "formats/formats.h"
 
-static const char *const fmt_names[] = {
-    [FMT_UNKNOWN] = "unknown", [FMT_RAW] = "raw", [FMT_VMDK] = "vmdk",
-    [FMT_VHDX] = "vhdx", [FMT_QCOW2] = "qcow2",
+static const struct fmt_driver *const fmt_drivers[] = {
+#define FMT_DRIVER(id, value, driver) &driver,
+#include "formats/drivers.def"
+#undef FMT_DRIVER
+    NULL,
 };
 
-const char *
-fmt_type_name (enum fmt_type t)
+const struct fmt_driver *
+fmt_driver_at (size_t i)
 {
-    if ((size_t) t >= sizeof fmt_names / sizeof fmt_names[0]) {
-        return "unknown";
-    }
-    return fmt_names[t];
+    return i < sizeof fmt_drivers / sizeof fmt_drivers[0] ? fmt_drivers[i]
+                                                          : NULL;
 }
 
-enum fmt_type
-fmt_type_from_name (const char *s)
+const struct fmt_driver *
+fmt_driver_of (enum fmt_type t)
 {
-    for (size_t i = 1; i < sizeof fmt_names / sizeof fmt_names[0]; i++) {
-        if (strcmp (s, fmt_names[i]) == 0) {
-            return (enum fmt_type) i;
+    for (size_t i = 0; fmt_drivers[i]; i++) {
+        if (fmt_drivers[i]->type == t) {
+            return fmt_drivers[i];
         }
     }
-    return FMT_UNKNOWN;
+    return NULL;
 }
 
-/* A text descriptor starts with a comment or "version=" and mentions
- * createType early; we accept leading blank lines and comments. */
-static bool
-fmt_looks_like_descriptor (const uint8_t *buf, size_t len)
+const struct fmt_driver *
+fmt_driver_by_name (const char *name)
 {
-    static const char tag[] = "# Disk DescriptorFile";
-    static const char ct[] = "createType";
-    size_t n = len < 2048 ? len : 2048;
-
-    if (n >= sizeof tag - 1 && memcmp (buf, tag, sizeof tag - 1) == 0) {
-        return true;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (buf[i] == 0) {
-            return false;       /* binary */
+    for (size_t i = 0; name && fmt_drivers[i]; i++) {
+        if (strcasecmp (name, fmt_drivers[i]->name) == 0) {
+            return fmt_drivers[i];
         }
     }
-    for (size_t i = 0; i + sizeof ct - 1 <= n; i++) {
-        if (memcmp (buf + i, ct, sizeof ct - 1) == 0 &&
-            (i == 0 || buf[i - 1] == '\n')) {
+    return NULL;
+}
+
+bool
+fmt_driver_has_extension (const struct fmt_driver *d, const char *ext)
+{
+    for (size_t i = 0; d->extensions && d->extensions[i]; i++) {
+        if (strcasecmp (ext, d->extensions[i]) == 0) {
             return true;
         }
     }
     return false;
 }
 
+const struct fmt_driver *
+fmt_driver_by_extension (const char *path)
+{
+    const char *base = strrchr (path, '/');
+    const char *dot;
+
+    base = base ? base + 1 : path;
+    dot = strrchr (base, '.');
+    if (dot == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; fmt_drivers[i]; i++) {
+        if (fmt_driver_has_extension (fmt_drivers[i], dot + 1)) {
+            return fmt_drivers[i];
+        }
+    }
+    return NULL;
+}
+
+uint64_t
+fmt_driver_target_size (const struct fmt_driver *d, uint64_t src)
+{
+    uint64_t a = d->size_align ? d->size_align : 1;
+
+    return src % a == 0 ? src : src - src % a + a;
+}
+
+const char *
+fmt_type_name (enum fmt_type t)
+{
+    const struct fmt_driver *d = fmt_driver_of (t);
+
+    return d ? d->name : "unknown";
+}
+
+enum fmt_type
+fmt_type_from_name (const char *s)
+{
+    for (size_t i = 0; fmt_drivers[i]; i++) {
+        if (strcmp (s, fmt_drivers[i]->name) == 0) {
+            return fmt_drivers[i]->type;
+        }
+    }
+    return FMT_UNKNOWN;
+}
+
+/* The best score wins, the earlier line on a tie; the driver without a
+ * probe (raw) takes what nobody claims. */
+static enum fmt_type
+fmt_probe_any (const struct fmt_probe_buf *b)
+{
+    enum fmt_probe_score best = FMT_PROBE_NO;
+    enum fmt_type t = FMT_UNKNOWN;
+    enum fmt_type fallback = FMT_UNKNOWN;
+
+    for (size_t i = 0; fmt_drivers[i]; i++) {
+        enum fmt_probe_score s;
+
+        if (fmt_drivers[i]->probe == NULL) {
+            if (fallback == FMT_UNKNOWN) {
+                fallback = fmt_drivers[i]->type;
+            }
+            continue;
+        }
+        s = fmt_drivers[i]->probe (b);
+        if (s > best) {
+            best = s;
+            t = fmt_drivers[i]->type;
+        }
+    }
+    return best == FMT_PROBE_NO ? fallback : t;
+}
+
 enum fmt_type
 fmt_probe (const uint8_t *buf, size_t len)
 {
-    if (len >= 8 && memcmp (buf, "vhdxfile", 8) == 0) {
-        return FMT_VHDX;
-    }
-    if (len >= 4 && get_be32 (buf) == 0x514649fbu) {
-        return FMT_QCOW2;
-    }
-    if (len >= 4 && (memcmp (buf, "KDMV", 4) == 0 ||
-                     memcmp (buf, "COWD", 4) == 0)) {
-        return FMT_VMDK;
-    }
-    if (len >= 8 && get_le64 (buf) == UINT64_C (0xcafebabe)) {
-        return FMT_VMDK;        /* seSparse */
-    }
-    if (len > 0 && fmt_looks_like_descriptor (buf, len)) {
-        return FMT_VMDK;
-    }
-    return FMT_RAW;
+    struct fmt_probe_buf b = { .head = buf, .head_len = len };
+
+    return fmt_probe_any (&b);
 }
 
 int
@@ -229,20 +285,25 @@ fmt_problems_to_error (const struct fmt_problems *p, const char *file)
 int
 fmt_probe_io (const struct fmt_io *io, enum fmt_type *out)
 {
-    uint8_t head[4096];
+    uint8_t head[4096], tail[512];
+    struct fmt_probe_buf b = { .head = head, .tail = tail };
     int64_t sz = io->size (io->opaque, 0);
-    size_t n;
     int r;
 
     if (sz < 0) {
         return (int) sz;
     }
-    n = (uint64_t) sz < sizeof head ? (size_t) sz : sizeof head;
-    r = fmt_io_pread (io, 0, head, n, 0);
+    b.file_size = (uint64_t) sz;
+    b.head_len = b.file_size < sizeof head ? (size_t) sz : sizeof head;
+    b.tail_len = b.file_size < sizeof tail ? (size_t) sz : sizeof tail;
+    r = fmt_io_pread (io, 0, head, b.head_len, 0);
+    if (r == 0) {
+        r = fmt_io_pread (io, 0, tail, b.tail_len, b.file_size - b.tail_len);
+    }
     if (r < 0) {
         return r;
     }
-    *out = fmt_probe (head, n);
+    *out = fmt_probe_any (&b);
     return 0;
 }
 
@@ -250,6 +311,8 @@ int
 fmt_read_map (const struct fmt_io *io, enum fmt_type type,
               struct fmt_extent_list *out, struct fmt_source_info *info)
 {
+    const struct fmt_driver *d;
+
     if (type == FMT_UNKNOWN) {
         int r = fmt_probe_io (io, &type);
 
@@ -259,40 +322,25 @@ fmt_read_map (const struct fmt_io *io, enum fmt_type type,
     }
     memset (info, 0, sizeof *info);
     info->type = type;
-    switch (type) {
-    case FMT_RAW: return raw_read_map (io, out, info);
-    case FMT_VMDK: return vmdk_read_map (io, out, info);
-    case FMT_VHDX: return vhdx_read_map (io, out, info);
-    case FMT_QCOW2: return qcow2_read_map (io, out, info);
-    default:
+    d = fmt_driver_of (type);
+    if (d == NULL) {
         return set_error (ENOTSUP, "'%s': unknown format", fmt_io_name (io, 0));
     }
+    return d->read_map (io, out, info);
 }
 
 int
 fmt_validate (const struct fmt_io *io, enum fmt_type type,
               struct fmt_problems *probs, struct fmt_source_info *info)
 {
+    const struct fmt_driver *d = fmt_driver_of (type);
+
     memset (info, 0, sizeof *info);
     info->type = type;
-    switch (type) {
-    case FMT_RAW: {
-        int64_t sz = io->size (io->opaque, 0);
-
-        if (sz < 0) {
-            return (int) sz;
-        }
-        info->virtual_size = (uint64_t) sz;
-        info->nfiles = 1;
-        snprintf (info->subformat, sizeof info->subformat, "raw");
-        return 0;
-    }
-    case FMT_VMDK: return vmdk_validate (io, probs, info);
-    case FMT_VHDX: return vhdx_validate (io, probs, info);
-    case FMT_QCOW2: return qcow2_validate (io, probs, info);
-    default:
+    if (d == NULL) {
         return set_error (ENOTSUP, "'%s': unknown format", fmt_io_name (io, 0));
     }
+    return d->validate (io, probs, info);
 }
 
 int
@@ -300,20 +348,55 @@ fmt_plan (enum fmt_type to, const struct fmt_source_info *src,
           const struct fmt_extent_list *map, const struct fmt_plan_opts *o,
           struct fmt_layout *out)
 {
+    const struct fmt_driver *d = fmt_driver_of (to);
     int r;
 
     out->type = to;
-    switch (to) {
-    case FMT_RAW: r = raw_plan (src, map, o, out); break;
-    case FMT_VMDK: r = vmdk_plan (src, map, o, out); break;
-    case FMT_VHDX: r = vhdx_plan (src, map, o, out); break;
-    case FMT_QCOW2: r = qcow2_plan (src, map, o, out); break;
-    default:
+    if (d == NULL || d->plan == NULL) {
         return set_error (ENOTSUP, "cannot write format '%s'",
                           fmt_type_name (to));
     }
+    r = d->plan (src, map, o, out);
     if (r < 0) {
         return r;
     }
     return fmt_layout_check (out);
+}
+
+void
+fmt_driver_list (char *buf, size_t len, bool targets, bool ext)
+{
+    const char *items[64];
+    size_t n = 0, used = 0;
+
+    for (size_t i = 0; fmt_drivers[i]; i++) {
+        const struct fmt_driver *d = fmt_drivers[i];
+
+        if (targets && d->plan == NULL) {
+            continue;
+        }
+        if (!ext) {
+            if (n < 64) {
+                items[n++] = d->name;
+            }
+            continue;
+        }
+        for (size_t e = 0; d->extensions && d->extensions[e] && n < 64; e++) {
+            items[n++] = d->extensions[e];
+        }
+    }
+    if (len == 0) {
+        return;
+    }
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf (buf + used, len - used, "%s%s%s",
+                          i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                          ext ? "." : "", items[i]);
+
+        if (w < 0 || (size_t) w >= len - used) {
+            return;             /* cut; snprintf terminated it */
+        }
+        used += (size_t) w;
+    }
 }

@@ -29,24 +29,26 @@
  * -EFBIG (about 128 MiB of map). */
 #define FMT_MAX_EXTENTS ((size_t) 4 << 20)
 
+/* Format types: FMT_UNKNOWN plus one constant per line of
+ * formats/drivers.def (FMT_RAW, FMT_VMDK, ...).  The values are the
+ * public enum vmshift_format's. */
 enum fmt_type {
     FMT_UNKNOWN = 0,
-    FMT_RAW,
-    FMT_VMDK,
-    FMT_VHDX,
-    FMT_QCOW2,
+#define FMT_DRIVER(id, value, driver) FMT_##id = value,
+#include "formats/drivers.def"
+#undef FMT_DRIVER
 };
 
 const char *fmt_type_name (enum fmt_type t);         /* "raw", "vmdk", ... */
 enum fmt_type fmt_type_from_name (const char *s);    /* FMT_UNKNOWN if not */
 
 /* Guess the format from the first bytes of a file (at least 512 bytes
- * when the file has them; len may be less for tiny files).  Magic bytes
- * win; a text VMDK descriptor is recognised by "# Disk DescriptorFile"
- * or a "createType" line in the first 2 KiB; anything else is RAW. */
+ * when the file has them; len may be less for tiny files).  The drivers'
+ * probes decide (magic bytes win over weaker signs such as a VMDK text
+ * descriptor); anything no driver claims is RAW. */
 enum fmt_type fmt_probe (const uint8_t *buf, size_t len);
 struct fmt_io;
-/* fmt_probe on the first 4 KiB of file 0 of io. */
+/* fmt_probe on the first 4 KiB and the last 512 bytes of file 0 of io. */
 int fmt_probe_io (const struct fmt_io *io, enum fmt_type *out);
 
 /* ---------------------------------------------------------------- io */
@@ -396,6 +398,95 @@ int vmdk_plan (const struct fmt_source_info *src,
 int fmt_plan (enum fmt_type to, const struct fmt_source_info *src,
               const struct fmt_extent_list *map,
               const struct fmt_plan_opts *o, struct fmt_layout *out);
+
+/* ------------------------------------------------------------- drivers */
+
+/* What a prober gets: the first bytes of the file (up to 4 KiB) and, when
+ * the caller knows the file, its last bytes (up to 512; a footer such as
+ * VHD's), else tail NULL. */
+struct fmt_probe_buf {
+    const uint8_t *head;
+    size_t head_len;
+    const uint8_t *tail;
+    size_t tail_len;
+    uint64_t file_size;         /* 0 when unknown */
+};
+
+/* How sure a probe is: magic bytes beat weaker signs (a text
+ * descriptor), which beat nothing.  Ties go to the earlier table line. */
+enum fmt_probe_score {
+    FMT_PROBE_NO = 0,
+    FMT_PROBE_WEAK = 1,
+    FMT_PROBE_MAGIC = 2,
+};
+
+/* The security style its hypervisor expects on a share holding files of
+ * the format (an ONTAP qtree's): Hyper-V reaches its disks over SMB and
+ * needs NTFS permissions; KVM and the rest use NFS with UNIX modes. */
+enum fmt_share_style {
+    FMT_SHARE_UNIX = 0,
+    FMT_SHARE_NTFS = 1,
+};
+
+/* Everything the rest of vmshift may ask about a format.  One per format,
+ * defined in the format's own files and listed in formats/drivers.def;
+ * nothing outside formats/ tells formats apart any other way. */
+struct fmt_driver {
+    enum fmt_type type;
+    const char *name;           /* "vhdx": type name, --to, JSON */
+    /* File name extensions without the dot, lower case, NULL-terminated;
+     * the first is the one vmshift gives new files. */
+    const char *const *extensions;
+    /* The hypervisor family the format is native to, for messages and
+     * docs ("hyperv", "kvm", "vmware"); NULL for none (raw). */
+    const char *native;
+    enum fmt_share_style share_style;
+    /* NULL: the fallback format, chosen when no other probe claims the
+     * file (raw).  A file named with one of the extensions of a format
+     * with a probe must be claimed by it (a damaged .vhdx is not read as
+     * a raw disk). */
+    enum fmt_probe_score (*probe) (const struct fmt_probe_buf *b);
+    int (*read_map) (const struct fmt_io *io, struct fmt_extent_list *out,
+                     struct fmt_source_info *info);
+    /* Strict validator, as for "vmshift info" (see fmt_validate). */
+    int (*validate) (const struct fmt_io *io, struct fmt_problems *probs,
+                     struct fmt_source_info *info);
+    /* NULL: source only. */
+    int (*plan) (const struct fmt_source_info *src,
+                 const struct fmt_extent_list *map,
+                 const struct fmt_plan_opts *o, struct fmt_layout *out);
+    /* read_map runs the whole validator (so a read-back need not run
+     * validate first). */
+    bool map_validates;
+    /* As a target the format holds the guest data in place, at offsets a
+     * clone can reach (so data is shared, not copied, where the source's
+     * data is aligned). */
+    bool data_in_place;
+    /* A target's virtual size is the source's rounded up to a multiple of
+     * this (1: kept exactly; qcow2 rounds to whole sectors as qemu does). */
+    uint32_t size_align;
+};
+
+#define FMT_DRIVER(id, value, driver) extern const struct fmt_driver driver;
+#include "formats/drivers.def"
+#undef FMT_DRIVER
+
+/* The table, in formats/drivers.def order: i = 0, 1, ... until NULL. */
+const struct fmt_driver *fmt_driver_at (size_t i);
+/* By type, by name (case-insensitive) or by a file name's extension (the
+ * part after the last dot of the base name, case-insensitive); NULL if
+ * none. */
+const struct fmt_driver *fmt_driver_of (enum fmt_type t);
+const struct fmt_driver *fmt_driver_by_name (const char *name);
+const struct fmt_driver *fmt_driver_by_extension (const char *path);
+/* True if 'ext' (no dot) is one of d's extensions (case-insensitive). */
+bool fmt_driver_has_extension (const struct fmt_driver *d, const char *ext);
+/* The target's virtual size for a source of size src (size_align). */
+uint64_t fmt_driver_target_size (const struct fmt_driver *d, uint64_t src);
+/* "raw, vmdk, vhdx or qcow2" into buf (cut to len): the names, or with
+ * ext every extension with its dot (".raw, .img, ..."); only formats that
+ * can be written when targets is true.  For messages and help. */
+void fmt_driver_list (char *buf, size_t len, bool targets, bool ext);
 
 /* ------------------------------------------------------------- helpers */
 

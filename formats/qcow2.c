@@ -739,3 +739,28 @@ qcow2_image_info (const struct qcow2_image *img, struct fmt_source_info *info)
         info->subformat[sizeof info->subformat - 1] = '\0';
     }
 }
+
+static enum fmt_probe_score
+qcow2_probe (const struct fmt_probe_buf *b)
+{
+    return b->head_len >= 4 && get_be32 (b->head) == QCOW2_MAGIC
+           ? FMT_PROBE_MAGIC : FMT_PROBE_NO;
+}
+
+static const char *const qcow2_extensions[] = { "qcow2", NULL };
+
+const struct fmt_driver qcow2_driver = {
+    .type = FMT_QCOW2,
+    .name = "qcow2",
+    .extensions = qcow2_extensions,
+    .native = "kvm",
+    .share_style = FMT_SHARE_UNIX,
+    .probe = qcow2_probe,
+    .read_map = qcow2_read_map,
+    .validate = qcow2_validate,
+    .plan = qcow2_plan,
+    .map_validates = false,
+    .data_in_place = true,
+    /* whole sectors, as qemu rounds a raw file's size (qcow2-plan.c) */
+    .size_align = FMT_SECTOR,
+};

@@ -372,3 +372,27 @@ vhdx_geom_block_bytes (const struct vhdx_geom *g, uint64_t block)
     return g->vsize - start < g->block_size ? g->vsize - start
                                             : g->block_size;
 }
+
+static enum fmt_probe_score
+vhdx_probe (const struct fmt_probe_buf *b)
+{
+    return b->head_len >= 8 && memcmp (b->head, "vhdxfile", 8) == 0
+           ? FMT_PROBE_MAGIC : FMT_PROBE_NO;
+}
+
+static const char *const vhdx_extensions[] = { "vhdx", NULL };
+
+const struct fmt_driver vhdx_driver = {
+    .type = FMT_VHDX,
+    .name = "vhdx",
+    .extensions = vhdx_extensions,
+    .native = "hyperv",
+    .share_style = FMT_SHARE_NTFS,      /* Hyper-V reads it over SMB */
+    .probe = vhdx_probe,
+    .read_map = vhdx_read_map,
+    .validate = vhdx_validate,
+    .plan = vhdx_plan,
+    .map_validates = true,              /* runs vhdx_validate first */
+    .data_in_place = true,
+    .size_align = 1,
+};

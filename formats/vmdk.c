@@ -767,3 +767,62 @@ vmdk_validate (const struct fmt_io *io, struct fmt_problems *probs,
     vmdk_desc_release (&d);
     return 0;
 }
+
+/* A text descriptor starts with a comment or "version=" and mentions
+ * createType early; we accept leading blank lines and comments. */
+static bool
+vmdk_looks_like_descriptor (const uint8_t *buf, size_t len)
+{
+    static const char tag[] = "# Disk DescriptorFile";
+    static const char ct[] = "createType";
+    size_t n = len < 2048 ? len : 2048;
+
+    if (n >= sizeof tag - 1 && memcmp (buf, tag, sizeof tag - 1) == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == 0) {
+            return false;       /* binary */
+        }
+    }
+    for (size_t i = 0; i + sizeof ct - 1 <= n; i++) {
+        if (memcmp (buf + i, ct, sizeof ct - 1) == 0 &&
+            (i == 0 || buf[i - 1] == '\n')) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static enum fmt_probe_score
+vmdk_probe (const struct fmt_probe_buf *b)
+{
+    if (b->head_len >= 4 && (memcmp (b->head, VMDK4_MAGIC_BYTES, 4) == 0 ||
+                             memcmp (b->head, VMDK_COWD_MAGIC_BYTES, 4) == 0)) {
+        return FMT_PROBE_MAGIC;
+    }
+    if (b->head_len >= 8 && get_le64 (b->head) == VMDK_SESPARSE_MAGIC) {
+        return FMT_PROBE_MAGIC;
+    }
+    if (b->head_len > 0 && vmdk_looks_like_descriptor (b->head, b->head_len)) {
+        return FMT_PROBE_WEAK;
+    }
+    return FMT_PROBE_NO;
+}
+
+static const char *const vmdk_extensions[] = { "vmdk", NULL };
+
+const struct fmt_driver vmdk_driver = {
+    .type = FMT_VMDK,
+    .name = "vmdk",
+    .extensions = vmdk_extensions,
+    .native = "vmware",
+    .share_style = FMT_SHARE_UNIX,      /* ESXi mounts NFS datastores */
+    .probe = vmdk_probe,
+    .read_map = vmdk_read_map,
+    .validate = vmdk_validate,
+    .plan = vmdk_plan,
+    .map_validates = false,
+    .data_in_place = true,              /* the -flat.vmdk extent */
+    .size_align = 1,
+};

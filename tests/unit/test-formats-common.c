@@ -1,12 +1,14 @@
 /* formats/ shared code: probe, CRC-32C, GUIDs, extent maps, layouts,
  * path checks. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 
 #include "engine/base/error.h"
 #include <zlib.h>
 
+#include "engine/vmshift.h"
 #include "formats/formats.h"
 
 Test (crc32c, check_value)
@@ -222,4 +224,95 @@ Test (inflate, zlib_round_trip_and_corruption)
     z[zl / 2] ^= 0xff;
     cr_assert_lt (fmt_inflate (FMT_CODEC_ZLIB, z, zl, out, sizeof out, &got), 0);
     cr_assert_lt (fmt_inflate (FMT_CODEC_ZLIB, z, 10, out, sizeof out, &got), 0);
+}
+
+/* The format table: every driver complete, names and extensions unique,
+ * lookups by type, name and extension agree, and the public API's list
+ * is the table. */
+Test (drivers, table_is_complete_and_consistent)
+{
+    size_t n = 0, fallbacks = 0;
+
+    for (size_t i = 0; fmt_driver_at (i); i++, n++) {
+        const struct fmt_driver *d = fmt_driver_at (i);
+
+        cr_assert_neq (d->type, FMT_UNKNOWN);
+        cr_assert_not_null (d->name);
+        cr_assert_not_null (d->extensions);
+        cr_assert_not_null (d->extensions[0], "%s has no extension", d->name);
+        cr_assert_not_null (d->read_map, "%s", d->name);
+        cr_assert_not_null (d->validate, "%s", d->name);
+        cr_assert_geq (d->size_align, 1, "%s", d->name);
+        fallbacks += d->probe == NULL;
+        cr_assert_eq (fmt_driver_of (d->type), d);
+        cr_assert_eq (fmt_driver_by_name (d->name), d);
+        cr_assert_eq (fmt_type_from_name (d->name), d->type);
+        cr_assert_str_eq (fmt_type_name (d->type), d->name);
+        cr_assert_str_eq (vmshift_format_name ((enum vmshift_format) d->type),
+                          d->name);
+        cr_assert_eq (vmshift_format_at (i), (enum vmshift_format) d->type);
+        cr_assert_eq (vmshift_format_can_write ((enum vmshift_format) d->type),
+                      d->plan != NULL);
+        for (size_t e = 0; d->extensions[e]; e++) {
+            char path[64];
+            enum vmshift_format f;
+
+            snprintf (path, sizeof path, "dir.x/Disk.%s", d->extensions[e]);
+            cr_assert_eq (fmt_driver_by_extension (path), d, "%s", path);
+            cr_assert_eq (vmshift_format_from_name (d->extensions[e], &f), 0);
+            cr_assert_eq (f, (enum vmshift_format) d->type);
+        }
+        for (size_t j = 0; j < i; j++) {
+            cr_assert_str_neq (fmt_driver_at (j)->name, d->name);
+            cr_assert_neq (fmt_driver_at (j)->type, d->type);
+        }
+    }
+    cr_assert_geq (n, 4);
+    cr_assert_eq (fallbacks, 1, "exactly one format takes what no probe claims");
+    cr_assert_eq (vmshift_format_at (n), VMSHIFT_FMT_AUTO);
+    cr_assert_null (vmshift_format_name (VMSHIFT_FMT_AUTO));
+    cr_assert_null (fmt_driver_by_extension ("disk"));
+    cr_assert_null (fmt_driver_by_extension ("a.vhdx/disk"));
+    cr_assert_eq (fmt_driver_by_extension ("A.VHDX"), &vhdx_driver);
+    cr_assert_eq (fmt_driver_by_extension ("a.img"), &raw_driver);
+}
+
+Test (drivers, facts_callers_ask)
+{
+    enum vmshift_format f;
+    char list[256];
+
+    /* Hyper-V reads VHDX over SMB: an NTFS qtree; the rest UNIX */
+    cr_assert_eq (vhdx_driver.share_style, FMT_SHARE_NTFS);
+    cr_assert_eq (qcow2_driver.share_style, FMT_SHARE_UNIX);
+    cr_assert_eq (raw_driver.share_style, FMT_SHARE_UNIX);
+    cr_assert_eq (fmt_driver_target_size (&qcow2_driver, 1000), 1024);
+    cr_assert_eq (fmt_driver_target_size (&qcow2_driver, 1024), 1024);
+    cr_assert_eq (fmt_driver_target_size (&raw_driver, 1000), 1000);
+    cr_assert (vhdx_driver.map_validates);
+    cr_assert_not (qcow2_driver.map_validates);
+    fmt_driver_list (list, sizeof list, true, false);
+    cr_assert_str_eq (list, "raw, vmdk, vhdx or qcow2");
+    fmt_driver_list (list, sizeof list, true, true);
+    cr_assert_str_eq (list, ".raw, .img, .vmdk, .vhdx or .qcow2");
+    fmt_driver_list (list, 8, true, false);
+    cr_assert_str_eq (list, "raw, vm");   /* cut, terminated */
+    cr_assert_lt (vmshift_format_from_name ("vpc", &f), 0);
+    cr_assert (strstr (vmshift_get_error (), "expected raw, vmdk") != NULL,
+               "%s", vmshift_get_error ());
+}
+
+Test (probe, tail_and_weak_scores)
+{
+    /* a text descriptor is a weak sign; a magic of another format in the
+     * same buffer wins over it */
+    uint8_t buf[64] = "createType=\"vmfs\"\n";
+
+    cr_assert_eq (fmt_probe (buf, 18), FMT_VMDK);
+    cr_assert_eq (fmt_probe (buf, 0), FMT_RAW);
+    cr_assert_eq (vmdk_driver.probe (&(struct fmt_probe_buf) {
+                      .head = buf, .head_len = 18 }), FMT_PROBE_WEAK);
+    memcpy (buf, "KDMV", 4);
+    cr_assert_eq (vmdk_driver.probe (&(struct fmt_probe_buf) {
+                      .head = buf, .head_len = 18 }), FMT_PROBE_MAGIC);
 }

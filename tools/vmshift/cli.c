@@ -114,3 +114,31 @@ cli_parse_size (const char *s)
     }
     return (long long) (v << shift);
 }
+
+void
+cli_format_list (char *buf, size_t n)
+{
+    enum vmshift_format f[64];
+    size_t k = 0, used = 0;
+
+    for (size_t i = 0; k < 64 && vmshift_format_at (i) != VMSHIFT_FMT_AUTO;
+         i++) {
+        if (vmshift_format_can_write (vmshift_format_at (i))) {
+            f[k++] = vmshift_format_at (i);
+        }
+    }
+    if (n == 0) {
+        return;
+    }
+    buf[0] = '\0';
+    for (size_t i = 0; i < k; i++) {
+        int w = snprintf (buf + used, n - used, "%s%s",
+                          i == 0 ? "" : i + 1 == k ? " or " : ", ",
+                          vmshift_format_name (f[i]));
+
+        if (w < 0 || (size_t) w >= n - used) {
+            return;
+        }
+        used += (size_t) w;
+    }
+}

@@ -54,6 +54,10 @@ int cli_bad_option (struct cli *c, const char *cmd, int opt, char **argv);
 /* Parse "32M", "2MiB", "4096", "1T": bytes; -1 on error. */
 long long cli_parse_size (const char *s);
 
+/* "raw, vmdk, vhdx or qcow2": the formats the library can write, in its
+ * table's order (for help texts); cut to n bytes. */
+void cli_format_list (char *buf, size_t n);
+
 /* Commands (one file each: cmd-<name>.c). */
 int cmd_convert (struct cli *c, int argc, char **argv);
 int cmd_info (struct cli *c, int argc, char **argv);

@@ -160,9 +160,7 @@ bench_parse_list (struct cli *c, const char *s, int sizes,
                 free (copy);
                 return -1;
             }
-            o->formats[o->nformats++] = f == VMSHIFT_FMT_VHDX ? "vhdx"
-                : f == VMSHIFT_FMT_QCOW2 ? "qcow2"
-                : f == VMSHIFT_FMT_VMDK ? "vmdk" : "raw";
+            o->formats[o->nformats++] = vmshift_format_name (f);
         }
     }
     free (copy);

@@ -12,6 +12,9 @@
 static void
 convert_usage (FILE *fp)
 {
+    char formats[256];
+
+    cli_format_list (formats, sizeof formats);
     fprintf (fp,
 "Usage: vmshift convert [OPTIONS] SOURCE TARGET [SOURCE TARGET ...]\n"
 "\n"
@@ -20,7 +23,7 @@ convert_usage (FILE *fp)
 "read-only.  The target is written under a temporary name in its\n"
 "directory, checked, and renamed into place only when complete.\n"
 "\n"
-"  --to FORMAT          vhdx, qcow2, raw or vmdk (default: TARGET's extension)\n"
+"  --to FORMAT          %s (default: TARGET's extension)\n"
 "  --block-size N       VHDX block size, power of 2 from 1M to 256M (default 32M)\n"
 "  --fixed              VHDX: fixed disk (every block present)\n"
 "  --cluster-size N     QCOW2 cluster size, 4K..2M (default 2M)\n"
@@ -39,7 +42,8 @@ convert_usage (FILE *fp)
 "  --parallel N         conversions in flight per volume (default 10)\n"
 "\n"
 "SOURCE and TARGET are local paths or ontap:// locations; profiles come\n"
-"from --config (see vmshift(1)).  Exit status: see vmshift(1).\n");
+"from --config (see vmshift(1)).  Exit status: see vmshift(1).\n",
+             formats);
 }
 
 /* --block-size / --cluster-size: a power of two in [min, max], as the
