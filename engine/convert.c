@@ -160,38 +160,45 @@ convert_live_path (const char *p)
     return p;
 }
 
-/* The target must not be the source or one of its files.  Local files
- * are compared by device and inode (links, other spellings); on a remote
- * backend, where source and target share one backend and its locations
- * are normalized (no '.' or '..' components, ontap/location.c), by
- * name. */
+/* The target must not be the source or one of its files, compared by
+ * identity (backend_stat: device and inode locally, fsid and fileid over
+ * NFS), so links and other spellings are caught on every backend.  A
+ * source read from a snapshot is compared as its live file.  Only a
+ * backend that cannot tell identities falls back to comparing names
+ * (its locations are normalized: ontap/location.c). */
 static int
 convert_check_not_source (struct convert_ctx *c, const char *path)
 {
-    struct stat st_t, st_s;
+    struct be_stat st_t = { .struct_size = sizeof st_t };
+    int r;
 
-    if (strcmp (c->src_be->ops->name, "local") != 0) {
-        for (uint32_t i = 0; i < vs_beio_nfiles (c->src); i++) {
-            const char *sp = vs_beio_file (c->src, i)->path;
-
-            if (c->src_be == c->dst_be &&
-                strcmp (convert_live_path (sp), path) == 0) {
-                return set_error (EINVAL, "target '%s' is the source file "
-                                  "'%s'; vmshift never writes its source",
-                                  path, convert_live_path (sp));
-            }
-        }
+    r = backend_stat (c->dst_be, path, 0, &st_t);
+    if (r == -ENOENT) {
+        clear_error ();
         return 0;
     }
-    if (stat (path, &st_t) < 0) {
-        return 0;
+    if (r < 0 && r != -ENOTSUP) {
+        return r;
     }
+    clear_error ();
     for (uint32_t i = 0; i < vs_beio_nfiles (c->src); i++) {
-        if (stat (vs_beio_file (c->src, i)->path, &st_s) == 0 &&
-            st_s.st_dev == st_t.st_dev && st_s.st_ino == st_t.st_ino) {
+        const char *sp = convert_live_path (vs_beio_file (c->src, i)->path);
+        struct be_stat st_s = { .struct_size = sizeof st_s };
+        bool same;
+
+        if (c->src_be != c->dst_be) {
+            continue;           /* different namespaces (and fsids) */
+        }
+        if (r == -ENOTSUP) {
+            same = strcmp (sp, path) == 0;
+        } else {
+            same = backend_stat (c->src_be, sp, 0, &st_s) == 0 &&
+                   backend_same_file (&st_s, &st_t);
+            clear_error ();
+        }
+        if (same) {
             return set_error (EINVAL, "target '%s' is the source file '%s'; "
-                              "vmshift never writes its source", path,
-                              vs_beio_file (c->src, i)->path);
+                              "vmshift never writes its source", path, sp);
         }
     }
     return 0;
@@ -225,7 +232,7 @@ convert_plan (struct convert_ctx *c)
     if (po.vmdk_cid == 0xffffffffu) {
         po.vmdk_cid = 0xfffffffeu;
     }
-    if (po.qcow2_data_file && strcmp (c->dst_be->ops->name, "local") != 0) {
+    if (po.qcow2_data_file && !(c->dst_be->props & BE_PROP_HOST_PATHS)) {
         return set_error (ENOTSUP, "'%s': --qcow2-data-file records the data "
                           "file's absolute path, which is only known for "
                           "local targets (on ONTAP the hypervisor's mount "
@@ -241,10 +248,9 @@ convert_plan (struct convert_ctx *c)
         free (stem);
         /* qemu resolves a relative data file name against its working
          * directory, so the header carries an absolute path. */
-        abs_dir = realpath (c->dst_dir, NULL);
-        if (abs_dir == NULL) {
-            return set_error (errno, "cannot resolve '%s': %s", c->dst_dir,
-                              strerror (errno));
+        r = backend_resolve (c->dst_be, c->dst_dir, &abs_dir);
+        if (r < 0) {
+            return r;
         }
         c->data_path = vs_path_join (abs_dir, c->data_name);
         free (abs_dir);
@@ -269,13 +275,17 @@ convert_plan (struct convert_ctx *c)
 static int
 convert_check_replaceable (struct convert_ctx *c, const char *path)
 {
-    struct stat st;
+    struct be_stat st = { .struct_size = sizeof st };
+    int r = backend_stat (c->dst_be, path, BE_STAT_NOFOLLOW, &st);
 
-    if (strcmp (c->dst_be->ops->name, "local") != 0 || lstat (path, &st) < 0 ||
-        S_ISREG (st.st_mode) || S_ISLNK (st.st_mode)) {
+    if (r == -ENOENT || r == -ENOTSUP) {
+        clear_error ();
         return 0;
     }
-    return set_error (S_ISDIR (st.st_mode) ? EISDIR : EEXIST,
+    if (r < 0 || st.type == BE_TYPE_REG || st.type == BE_TYPE_LNK) {
+        return r;
+    }
+    return set_error (st.type == BE_TYPE_DIR ? EISDIR : EEXIST,
                       "'%s' exists and is not a regular file; vmshift only "
                       "replaces regular files", path);
 }

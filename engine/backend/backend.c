@@ -2,6 +2,7 @@
  * once here, calls are traced with -D backend, and a failing op that
  * forgot to set a message gets a generic one. */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,11 @@ backend_open (struct backend *b, const char *path, unsigned flags,
     int r;
 
     clear_error ();
+    if (b->ops->struct_size < BE_OPS_SIZE_V1) {
+        return set_error (EINVAL, "the %s backend was built for an older "
+                          "interface (struct_size %zu)", b->ops->name,
+                          b->ops->struct_size);
+    }
     r = b->ops->open (b, path, flags, out);
     vs_log_debug (b->log, LOGM_BACKEND, "%s: open '%s' flags=%#x -> %d",
                b->ops->name, path, flags, r);
@@ -160,6 +166,64 @@ backend_exists (struct backend *b, const char *path)
     int r = b->ops->exists (b, path);
 
     return r < 0 ? be_fail (r, "stat", path) : r;
+}
+
+int
+backend_stat (struct backend *b, const char *path, unsigned flags,
+              struct be_stat *st)
+{
+    struct be_stat tmp = { .struct_size = sizeof tmp };
+    int r;
+
+    if (!backend_has (b, stat)) {
+        return set_error (ENOTSUP, "the %s backend cannot tell file "
+                          "identities", b->ops->name);
+    }
+    if (st->struct_size < offsetof (struct be_stat, size)) {
+        return set_error (EINVAL, "stat '%s': struct be_stat too small", path);
+    }
+    /* the backend fills the whole struct; the caller gets what it has */
+    r = b->ops->stat (b, path, flags, &tmp);
+    vs_log_debug (b->log, LOGM_BACKEND, "%s: stat '%s' -> %d type %d fsid %"
+                  PRIu64 " fileid %" PRIu64, b->ops->name, path, r, tmp.type,
+                  tmp.fsid, tmp.fileid);
+    if (r == 0) {
+        size_t n = st->struct_size < sizeof tmp ? st->struct_size : sizeof tmp;
+
+        tmp.struct_size = st->struct_size;
+        memcpy (st, &tmp, n);
+    }
+    return be_fail (r, "stat", path);
+}
+
+int
+backend_same_file (const struct be_stat *a, const struct be_stat *b)
+{
+    return a->type != BE_TYPE_NONE && a->type == b->type &&
+           a->fsid == b->fsid && a->fileid == b->fileid;
+}
+
+int
+backend_resolve (struct backend *b, const char *path, char **out)
+{
+    if (!backend_has (b, resolve)) {
+        return set_error (ENOTSUP, "the %s backend cannot resolve names",
+                          b->ops->name);
+    }
+    *out = NULL;
+    return be_fail (b->ops->resolve (b, path, out), "resolve", path);
+}
+
+int
+backend_link (struct backend *b, const char *from, const char *to)
+{
+    vs_log_debug (b->log, LOGM_BACKEND, "%s: link '%s' -> '%s'", b->ops->name,
+                  from, to);
+    if (!backend_has (b, link)) {
+        return set_error (ENOTSUP, "the %s backend cannot make links",
+                          b->ops->name);
+    }
+    return be_fail (b->ops->link (b, from, to), "link", from);
 }
 
 int

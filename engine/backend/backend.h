@@ -51,6 +51,29 @@ struct be_phys_extent {
     unsigned flags;
 };
 
+/* What a path names, by identity rather than by name: two paths name
+ * the same file when type, fsid and fileid are equal (local: st_dev and
+ * st_ino; NFS: the server's fsid and fileid). */
+enum be_type {
+    BE_TYPE_NONE = 0,           /* (not filled) */
+    BE_TYPE_REG,
+    BE_TYPE_DIR,
+    BE_TYPE_LNK,
+    BE_TYPE_OTHER,              /* device, FIFO, socket */
+};
+
+struct be_stat {
+    size_t struct_size;         /* caller sets sizeof (struct be_stat) */
+    enum be_type type;
+    uint64_t fileid;
+    uint64_t fsid;
+    uint64_t size;
+};
+
+enum be_stat_flags {
+    BE_STAT_NOFOLLOW = 1u << 0, /* a symbolic link itself (lstat) */
+};
+
 typedef int (*be_extent_cb) (void *opaque, uint64_t off, uint64_t len,
                              bool data);
 typedef int (*be_phys_cb) (void *opaque, const struct be_phys_extent *e);
@@ -85,7 +108,22 @@ struct backend_ops {
                          be_phys_cb cb, void *opaque);
     int (*control) (struct backend *b, int op, void *arg);
     void (*free) (struct backend *b);
+    /* Added later: present when struct_size reaches them (the wrappers
+     * check), optional even then. */
+    /* Identity of what path names; -ENOENT when nothing does. */
+    int (*stat) (struct backend *b, const char *path, unsigned flags,
+                 struct be_stat *st);
+    /* The canonical spelling of an existing path (symbolic links, ".",
+     * ".." and repeated '/' resolved), as this backend names it; caller
+     * frees *out. */
+    int (*resolve) (struct backend *b, const char *path, char **out);
+    /* A second name for an existing file; -EEXIST, atomically, when 'to'
+     * exists (the no-replace publish on NFS, where RENAME replaces). */
+    int (*link) (struct backend *b, const char *from, const char *to);
 };
+
+/* struct_size of backends built before stat, resolve and link. */
+#define BE_OPS_SIZE_V1 offsetof (struct backend_ops, stat)
 
 struct backend_stats {
     uint64_t bytes_read;
@@ -94,8 +132,16 @@ struct backend_stats {
     uint64_t bytes_cloned;
 };
 
+/* Properties of a backend instance (struct backend.props). */
+enum be_props {
+    /* Its paths are the host's own: an absolute name recorded in an image
+     * (a qcow2 data file) means the same file here. */
+    BE_PROP_HOST_PATHS = 1u << 0,
+};
+
 struct backend {
     const struct backend_ops *ops;
+    unsigned props;             /* enum be_props */
     const struct logger *log;
     struct backend_stats stats;
     void *priv;
@@ -126,6 +172,18 @@ int backend_rename (struct backend *b, const char *from, const char *to,
 int backend_unlink (struct backend *b, const char *path);
 int backend_mkdir (struct backend *b, const char *path);
 int backend_exists (struct backend *b, const char *path);
+/* -ENOTSUP when the backend has no such op (or an older struct_size). */
+int backend_stat (struct backend *b, const char *path, unsigned flags,
+                  struct be_stat *st);
+int backend_resolve (struct backend *b, const char *path, char **out);
+int backend_link (struct backend *b, const char *from, const char *to);
+/* Whether the backend provides an optional op (NULL or beyond the
+ * backend's struct_size means no). */
+#define backend_has(b, op) \
+    (offsetof (struct backend_ops, op) < (b)->ops->struct_size && \
+     (b)->ops->op != NULL)
+/* 1 when a and b are the same file, 0 when not (or either is absent). */
+int backend_same_file (const struct be_stat *a, const struct be_stat *b);
 int backend_list (struct backend *b, const char *dir, be_list_cb cb,
                   void *opaque);
 int backend_clone_ranges (struct be_file *dst, struct be_file *src,
@@ -156,6 +214,37 @@ int be_nfs_open_location (const struct logger *log, const char *location,
 /* Cap each READ/WRITE call at max bytes (0: the server's maxima); tests
  * use it to force short transfers.  Ignored for other backends. */
 void be_nfs_set_max_io (struct backend *b, size_t max);
+
+/* In-memory backend: files and directories in memory, nothing shared
+ * with the host; clone_ranges copies (counted as clones), extents
+ * reports written ranges, link makes a second name for the same data.
+ * For unit tests of the executor and the pipeline without a server. */
+struct backend *be_mem_new (const struct logger *log);
+
+/* Fault filter (nbdkit's "error" filter, per op): passes every call on
+ * to 'inner' (taken, freed with the filter) and fails the Nth call of a
+ * chosen op with a chosen errno.  Optional torn transfer: the failing
+ * pread/pwrite first moves half the bytes, then fails.  max_io > 0 makes
+ * every read/write reach the inner backend in pieces of at most max_io
+ * bytes (short transfers, looped by the filter as the contract says). */
+enum be_op {
+    BE_OP_OPEN, BE_OP_CLOSE, BE_OP_GET_SIZE, BE_OP_PREAD, BE_OP_PWRITE,
+    BE_OP_FLUSH, BE_OP_TRUNCATE, BE_OP_RENAME, BE_OP_UNLINK, BE_OP_MKDIR,
+    BE_OP_EXISTS, BE_OP_LIST, BE_OP_CLONE, BE_OP_EXTENTS, BE_OP_STAT,
+    BE_OP_RESOLVE, BE_OP_LINK,
+    BE_OP_COUNT
+};
+struct backend *be_fault_new (const struct logger *log,
+                              struct backend *inner_take);
+/* Fail call number nth (1-based; 0 turns the fault off) of op with
+ * -err; torn: a failing pread/pwrite transfers half first. */
+void be_fault_set (struct backend *b, enum be_op op, uint64_t nth, int err,
+                   bool torn);
+void be_fault_set_max_io (struct backend *b, size_t max_io);
+/* Calls of op so far, and whether the fault has fired. */
+uint64_t be_fault_calls (struct backend *b, enum be_op op);
+bool be_fault_fired (struct backend *b);
+const char *be_op_name (enum be_op op);
 
 /* Helpers for backends. */
 void be_file_init (struct be_file *f, struct backend *b, const char *path,

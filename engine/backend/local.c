@@ -384,6 +384,49 @@ be_local_phys_extents (struct be_file *f, uint64_t off, uint64_t len,
     return r;
 }
 
+static enum be_type
+be_local_type (mode_t m)
+{
+    return S_ISREG (m) ? BE_TYPE_REG : S_ISDIR (m) ? BE_TYPE_DIR
+           : S_ISLNK (m) ? BE_TYPE_LNK : BE_TYPE_OTHER;
+}
+
+static int
+be_local_stat (struct backend *b, const char *path, unsigned flags,
+               struct be_stat *out)
+{
+    struct stat st;
+
+    (void) b;
+    if (((flags & BE_STAT_NOFOLLOW) ? lstat (path, &st) : stat (path, &st)) < 0) {
+        return be_local_errno (errno, "stat", path);
+    }
+    out->type = be_local_type (st.st_mode);
+    out->fileid = (uint64_t) st.st_ino;
+    out->fsid = (uint64_t) st.st_dev;
+    out->size = (uint64_t) st.st_size;
+    return 0;
+}
+
+static int
+be_local_resolve (struct backend *b, const char *path, char **out)
+{
+    (void) b;
+    *out = realpath (path, NULL);
+    return *out ? 0 : be_local_errno (errno, "resolve", path);
+}
+
+static int
+be_local_link (struct backend *b, const char *from, const char *to)
+{
+    (void) b;
+    if (link (from, to) < 0) {
+        return errno == EEXIST ? set_error (EEXIST, "'%s' already exists", to)
+                               : be_local_errno (errno, "link", from);
+    }
+    return 0;
+}
+
 static void
 be_local_free (struct backend *b)
 {
@@ -409,6 +452,9 @@ static const struct backend_ops be_local_ops = {
     .extents = be_local_extents,
     .phys_extents = be_local_phys_extents,
     .free = be_local_free,
+    .stat = be_local_stat,
+    .resolve = be_local_resolve,
+    .link = be_local_link,
 };
 
 struct backend *
@@ -421,6 +467,7 @@ be_local_new (const struct logger *log)
         return NULL;
     }
     b->ops = &be_local_ops;
+    b->props = BE_PROP_HOST_PATHS;
     b->log = log;
     return b;
 }

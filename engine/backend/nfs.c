@@ -334,9 +334,12 @@ be_nfs_stat (struct be_nfs *n, const char *p, struct nfs_stat_64 *st)
     return nfs_stat64 (n->nfs, p, st);
 }
 
-/* NFS RENAME always replaces; without replace we check first.  That
- * check and the rename are not atomic: a file created in between is
- * replaced (documented in engine/backend/backend.h). */
+/* NFS RENAME always replaces.  Without replace the file gets its new
+ * name by LINK, which fails atomically with NFS3ERR_EXIST / NFS4ERR_EXIST
+ * when the name is taken (RFC 1813 3.3.15, RFC 7530 16.9), then the old
+ * name is removed: two runs publishing to one name cannot both win.  A
+ * server without hard links (NOTSUPP) falls back to looking first, which
+ * is not atomic; that is said in a warning. */
 static int
 be_nfs_rename (struct backend *b, const char *from, const char *to,
                bool replace)
@@ -350,12 +353,179 @@ be_nfs_rename (struct backend *b, const char *from, const char *to,
         (r = be_nfs_path (n, to, pt, sizeof pt)) < 0) {
         return r;
     }
-    if (!replace && be_nfs_stat (n, pt, &st) == 0) {
-        return set_error (EEXIST, "nfs://%s%s: cannot rename '%s' to '%s': "
-                          "the target exists", n->server, n->export, pf, pt);
+    if (!replace) {
+        r = nfs_link (n->nfs, pf, pt);
+        if (r == 0) {
+            r = nfs_unlink (n->nfs, pf);
+            return r < 0 ? be_nfs_fail (n, r, "cannot remove", pf) : 0;
+        }
+        if (r == -EEXIST) {
+            return set_error (EEXIST, "nfs://%s%s: cannot rename '%s' to "
+                              "'%s': the target exists", n->server,
+                              n->export, pf, pt);
+        }
+        if (r != -ENOTSUP && r != -EOPNOTSUPP) {
+            return be_nfs_fail (n, r, "cannot link", pf);
+        }
+        vs_log_msg (b->log, LOG_WARN, "nfs://%s%s: the server makes no hard "
+                    "links; '%s' is published by look-then-rename, which a "
+                    "concurrent writer of the same name can race", n->server,
+                    n->export, pt);
+        if (be_nfs_stat (n, pt, &st) == 0) {
+            return set_error (EEXIST, "nfs://%s%s: cannot rename '%s' to "
+                              "'%s': the target exists", n->server,
+                              n->export, pf, pt);
+        }
     }
     r = nfs_rename (n->nfs, pf, pt);
     return r < 0 ? be_nfs_fail (n, r, "cannot rename", pf) : 0;
+}
+
+static int
+be_nfs_link (struct backend *b, const char *from, const char *to)
+{
+    struct be_nfs *n = be_nfs_of (b);
+    char pf[BE_NFS_URL_MAX], pt[BE_NFS_URL_MAX];
+    int r;
+
+    if ((r = be_nfs_path (n, from, pf, sizeof pf)) < 0 ||
+        (r = be_nfs_path (n, to, pt, sizeof pt)) < 0) {
+        return r;
+    }
+    r = nfs_link (n->nfs, pf, pt);
+    if (r == -EEXIST) {
+        return set_error (EEXIST, "nfs://%s%s: '%s' already exists",
+                          n->server, n->export, pt);
+    }
+    return r < 0 ? be_nfs_fail (n, r, "cannot link", pf) : 0;
+}
+
+static enum be_type
+be_nfs_type (uint64_t mode)
+{
+    return S_ISREG (mode) ? BE_TYPE_REG : S_ISDIR (mode) ? BE_TYPE_DIR
+           : S_ISLNK (mode) ? BE_TYPE_LNK : BE_TYPE_OTHER;
+}
+
+/* Identity over NFS: the server's fsid and fileid (NFSv3 fattr3, NFSv4
+ * fsid/fileid attributes), which libnfs reports as nfs_dev and
+ * nfs_ino. */
+static int
+be_nfs_stat_op (struct backend *b, const char *path, unsigned flags,
+                struct be_stat *out)
+{
+    struct be_nfs *n = be_nfs_of (b);
+    char p[BE_NFS_URL_MAX];
+    struct nfs_stat_64 st;
+    int r = be_nfs_path (n, path, p, sizeof p);
+
+    if (r < 0) {
+        return r;
+    }
+    r = (flags & BE_STAT_NOFOLLOW) ? nfs_lstat64 (n->nfs, p, &st)
+                                   : nfs_stat64 (n->nfs, p, &st);
+    if (r < 0) {
+        return be_nfs_fail (n, r, "cannot stat", p);
+    }
+    out->type = be_nfs_type (st.nfs_mode);
+    out->fileid = st.nfs_ino;
+    out->fsid = st.nfs_dev;
+    out->size = st.nfs_size;
+    return 0;
+}
+
+#define BE_NFS_MAX_LINKS 40
+
+/* Drop the last component of an absolute path ("/" stays "/"). */
+static void
+be_nfs_pop (char *p)
+{
+    char *s = strrchr (p, '/');
+
+    if (s) {
+        *s = '\0';
+    }
+}
+
+/* Resolve ".", ".." and symbolic links one component at a time, by the
+ * server's answers (lstat, readlink).  A link with an absolute target
+ * names something in the client's namespace, not the export's: refused,
+ * as is ".." above the export root. */
+static int
+be_nfs_resolve (struct backend *b, const char *path, char **out)
+{
+    struct be_nfs *n = be_nfs_of (b);
+    char res[BE_NFS_URL_MAX] = "", rest[BE_NFS_URL_MAX], link[BE_NFS_URL_MAX];
+    unsigned links = 0;
+    char *cur = rest;
+
+    if (strlen (path) >= sizeof rest) {
+        return set_error (ENAMETOOLONG, "'%s' is too long", path);
+    }
+    snprintf (rest, sizeof rest, "%s", path);
+    while (*cur) {
+        char *slash = strchr (cur, '/'), *comp = cur;
+        struct nfs_stat_64 st;
+        size_t rl = strlen (res);
+        int r;
+
+        if (slash) {
+            *slash = '\0';
+            cur = slash + 1;
+        } else {
+            cur += strlen (cur);
+        }
+        if (comp[0] == '\0' || strcmp (comp, ".") == 0) {
+            continue;
+        }
+        if (strcmp (comp, "..") == 0) {
+            if (rl == 0) {
+                return set_error (EXDEV, "nfs://%s%s: '%s' leaves the export",
+                                  n->server, n->export, path);
+            }
+            be_nfs_pop (res);
+            continue;
+        }
+        if (rl + 1 + strlen (comp) >= sizeof res) {
+            return set_error (ENAMETOOLONG, "'%s' is too long", path);
+        }
+        res[rl] = '/';
+        strcpy (res + rl + 1, comp);
+        if ((r = nfs_lstat64 (n->nfs, res, &st)) < 0) {
+            return be_nfs_fail (n, r, "cannot resolve", res);
+        }
+        if (!S_ISLNK (st.nfs_mode)) {
+            continue;
+        }
+        if (++links > BE_NFS_MAX_LINKS) {
+            return set_error (ELOOP, "nfs://%s%s: too many symbolic links in "
+                              "'%s'", n->server, n->export, path);
+        }
+        if ((r = nfs_readlink (n->nfs, res, link, sizeof link - 1)) < 0) {
+            return be_nfs_fail (n, r, "cannot read link", res);
+        }
+        link[sizeof link - 1] = '\0';
+        if (link[0] == '/') {
+            return set_error (EXDEV, "nfs://%s%s: '%s' is a symbolic link to "
+                              "the absolute name '%s', outside the export",
+                              n->server, n->export, res, link);
+        }
+        be_nfs_pop (res);
+        /* the link's target, then what was left of the path */
+        if (strlen (link) + 1 + strlen (cur) >= sizeof link) {
+            return set_error (ENAMETOOLONG, "'%s' is too long", path);
+        }
+        if (*cur) {
+            strcat (link, "/");
+            strcat (link, cur);
+        }
+        memmove (rest, link, strlen (link) + 1);
+        cur = rest;
+    }
+    /* as the caller spells paths: relative unless it gave a leading '/' */
+    *out = strdup (res[0] == '\0' ? (path[0] == '/' ? "/" : ".")
+                   : res + (path[0] != '/'));
+    return *out ? 0 : set_error (ENOMEM, "out of memory");
 }
 
 static int
@@ -455,6 +625,9 @@ static const struct backend_ops be_nfs_ops = {
     .exists = be_nfs_exists,
     .list = be_nfs_list,
     .free = be_nfs_free,
+    .stat = be_nfs_stat_op,
+    .resolve = be_nfs_resolve,
+    .link = be_nfs_link,
 };
 
 /* Mount the export a validated URL names. */

@@ -132,6 +132,25 @@ be_ontap_list (struct backend *b, const char *dir, be_list_cb cb, void *opaque)
     return backend_list (bo (b)->nfs, dir, cb, opaque);
 }
 
+static int
+be_ontap_stat (struct backend *b, const char *path, unsigned flags,
+               struct be_stat *st)
+{
+    return backend_stat (bo (b)->nfs, path, flags, st);
+}
+
+static int
+be_ontap_resolve (struct backend *b, const char *path, char **out)
+{
+    return backend_resolve (bo (b)->nfs, path, out);
+}
+
+static int
+be_ontap_link (struct backend *b, const char *from, const char *to)
+{
+    return backend_link (bo (b)->nfs, from, to);
+}
+
 /* Volume-relative paths for ONTAP: no leading "./" or "/". */
 static const char *
 be_ontap_rel (const char *p)
@@ -231,6 +250,9 @@ static const struct backend_ops be_ontap_ops = {
     .list = be_ontap_list,
     .clone_ranges = be_ontap_clone_ranges,
     .free = be_ontap_free,
+    .stat = be_ontap_stat,
+    .resolve = be_ontap_resolve,
+    .link = be_ontap_link,
 };
 
 struct backend *

@@ -99,32 +99,40 @@ beio_name (void *opaque, uint32_t file)
     return file < io->files.len ? io->files.ptr[file]->path : "?";
 }
 
-/* On the local backend, refuse a name that resolves (through symlinks)
- * outside the descriptor's directory. */
+/* Refuse a name that resolves (through symbolic links) outside the
+ * descriptor's directory, on every backend that can resolve names. */
 static int
 beio_check_contained (struct beio *io, const char *path, const char *name)
 {
-    char rdir[PATH_MAX], rpath[PATH_MAX];
+    char *rdir = NULL, *rpath = NULL;
     size_t l;
+    int r;
 
-    if (strcmp (io->be->ops->name, "local") != 0) {
+    r = backend_resolve (io->be, io->dir, &rdir);
+    if (r == -ENOTSUP) {
+        clear_error ();
         return 0;
     }
-    if (realpath (io->dir, rdir) == NULL) {
-        return set_error (errno, "cannot resolve directory '%s': %s", io->dir,
-                          strerror (errno));
+    if (r == 0) {
+        r = backend_resolve (io->be, path, &rpath);
     }
-    if (realpath (path, rpath) == NULL) {
-        return set_error (errno, "cannot open '%s': %s", path,
-                          strerror (errno));
+    if (r < 0) {
+        goto out;
     }
     l = strlen (rdir);
-    if (strcmp (rdir, "/") != 0 &&
+    if (strcmp (rdir, "/") != 0 && strcmp (rdir, ".") != 0 &&
         (strncmp (rpath, rdir, l) != 0 || rpath[l] != '/')) {
-        return set_error (EINVAL, "extent file '%s' resolves to '%s', outside "
-                          "the descriptor's directory '%s'", name, rpath, rdir);
+        r = set_error (EINVAL, "extent file '%s' resolves to '%s', outside "
+                       "the descriptor's directory '%s'", name, rpath, rdir);
+    } else if (strcmp (rdir, ".") == 0 &&
+               (rpath[0] == '/' || strchr (rpath, '/') != NULL)) {
+        r = set_error (EINVAL, "extent file '%s' resolves to '%s', outside "
+                       "the descriptor's directory", name, rpath);
     }
-    return 0;
+out:
+    free (rdir);
+    free (rpath);
+    return r;
 }
 
 static int
@@ -200,7 +208,7 @@ beio_open_abs (void *opaque, uint32_t base, const char *name)
             return beio_add_file (io, io->aliases.ptr[i].path);
         }
     }
-    if (strcmp (io->be->ops->name, "local") != 0 || slash == NULL ||
+    if (!(io->be->props & BE_PROP_HOST_PATHS) || slash == NULL ||
         slash[1] == '\0') {
         return set_error (EINVAL, "absolute file name '%s' is only followed "
                           "on local files", name);
