@@ -68,8 +68,16 @@ SHARED_LIB := $(BUILD)/libvmshift.so.0
 VMSHIFT := $(BUILD)/vmshift
 ONTAP_SIM := $(BUILD)/ontap-sim
 PCFILE := $(BUILD)/vmshift.pc
+# VMware's vCenter simulator for the tests, built from Debian's govmomi
+# (golang-github-vmware-govmomi-dev) when Go is installed.
+GO := $(shell command -v go 2>/dev/null)
+VCSIM := $(BUILD)/vcsim
+VCSIM_CTL := $(BUILD)/vcsim-ctl
+GO_ENV := GOPATH=/usr/share/gocode GO111MODULE=off \
+          $(if $(HOME),,GOCACHE=$(CURDIR)/$(BUILD)/go-cache)
 
-all: $(STATIC_LIB) $(SHARED_LIB) $(VMSHIFT) $(PCFILE) $(if $(SIM_SRCS),$(ONTAP_SIM))
+all: $(STATIC_LIB) $(SHARED_LIB) $(VMSHIFT) $(PCFILE) $(if $(SIM_SRCS),$(ONTAP_SIM)) \
+     $(if $(GO),$(VCSIM) $(VCSIM_CTL))
 
 ifeq ($(V),1)
   Q :=
@@ -112,6 +120,16 @@ $(VMSHIFT): $(CLI_OBJS) $(STATIC_LIB)
 $(ONTAP_SIM): $(SIM_OBJS) $(STATIC_LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(STATIC_LIB) $(LIBS) $(shell pkg-config --libs libmicrohttpd)
+
+$(VCSIM): tests/vcsim/main.go
+	@mkdir -p $(dir $@)
+	$(call say,GO,$@)
+	$(Q)cd tests/vcsim && $(GO_ENV) $(GO) build -o $(abspath $@) .
+
+$(VCSIM_CTL): tests/vcsim/ctl/main.go
+	@mkdir -p $(dir $@)
+	$(call say,GO,$@)
+	$(Q)cd tests/vcsim/ctl && $(GO_ENV) $(GO) build -o $(abspath $@) .
 
 $(PCFILE): engine/vmshift.pc.in Makefile
 	@mkdir -p $(dir $@)

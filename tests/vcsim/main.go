@@ -1,0 +1,181 @@
+// vcsim for vmshift's tests: VMware's vCenter simulator (govmomi's
+// simulator package, from Debian) on 127.0.0.1 over TLS with a certificate
+// made here.  Prints URL=, FINGERPRINT= (SHA-256 of the certificate) and
+// CA= (its PEM file), then serves until killed.  Test hooks under
+// /vcsim-test/: stats (SOAP requests by method), deaf?vm=NAME (ShutdownGuest
+// is accepted and ignored), failsnap?vm=NAME (snapshot tasks fail),
+// expire?method=M (the next M request arrives without its session cookie,
+// as after SessionManager.TerminateSession or an idle timeout).
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io/ioutil"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+type deafVM struct{ simulator.VirtualMachine }
+
+func (vm *deafVM) ShutdownGuest(ctx *simulator.Context, c *types.ShutdownGuest) soap.HasFault {
+	return &methods.ShutdownGuestBody{Res: new(types.ShutdownGuestResponse)}
+}
+
+type failSnapVM struct{ simulator.VirtualMachine }
+
+func (vm *failSnapVM) CreateSnapshotTask(req *types.CreateSnapshot_Task) soap.HasFault {
+	task := simulator.CreateTask(req.This, "createSnapshot", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		return nil, &types.FileFault{File: "injected by vcsim-test"}
+	})
+	return &methods.CreateSnapshot_TaskBody{Res: &types.CreateSnapshot_TaskResponse{Returnval: task.Run()}}
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vcsim:", err)
+		os.Exit(1)
+	}
+}
+
+// A self-signed certificate for 127.0.0.1 and localhost.
+func makeCert(dir string) (tls.Certificate, []byte) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(err)
+	tpl := x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject: pkix.Name{CommonName: "vcsim-test"}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"}}
+	der, err := x509.CreateCertificate(rand.Reader, &tpl, &tpl, &key.PublicKey, key)
+	must(err)
+	pemb := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	must(ioutil.WriteFile(filepath.Join(dir, "ca.pem"), pemb, 0644))
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, der
+}
+
+var soapMethod = regexp.MustCompile(`<(?:[A-Za-z0-9]+:)?Body[^>]*>\s*<(?:[A-Za-z0-9]+:)?([A-Za-z_]+)`)
+
+func main() {
+	esx := flag.Bool("esx", false, "a standalone ESXi instead of a vCenter")
+	vms := flag.Int("vm", -1, "VMs per host/cluster (default: the model's)")
+	hosts := flag.Int("host", -1, "standalone hosts (default: the model's)")
+	dss := flag.Int("ds", -1, "datastores (default: the model's)")
+	dir := flag.String("dir", ".", "directory for ca.pem")
+	user := flag.String("user", "vmshift", "user name")
+	pwfile := flag.String("password-file", "", "file holding the password")
+	flag.Parse()
+
+	model := simulator.VPX()
+	if *esx {
+		model = simulator.ESX()
+	}
+	if *vms >= 0 {
+		model.Machine = *vms
+	}
+	if *hosts >= 0 {
+		model.Host = *hosts
+	}
+	if *dss >= 0 {
+		model.Datastore = *dss
+	}
+	must(model.Create())
+	pw, err := ioutil.ReadFile(*pwfile)
+	must(err)
+	cert, der := makeCert(*dir)
+	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	model.Service.Listen = &url.URL{Host: "127.0.0.1:0",
+		User: url.UserPassword(*user, strings.TrimRight(string(pw), "\n"))}
+
+	var mu sync.Mutex
+	counts := map[string]int{}
+	expire := ""
+	hook := func(w http.ResponseWriter, r *http.Request) {
+		name := r.URL.Query().Get("vm")
+		switch strings.TrimPrefix(r.URL.Path, "/vcsim-test/") {
+		case "stats":
+			mu.Lock()
+			defer mu.Unlock()
+			_ = json.NewEncoder(w).Encode(counts)
+			return
+		case "expire":
+			mu.Lock()
+			expire = r.URL.Query().Get("method")
+			mu.Unlock()
+		case "deaf", "failsnap":
+			var vm *simulator.VirtualMachine
+			for _, e := range simulator.Map.All("VirtualMachine") {
+				if v, ok := e.(*simulator.VirtualMachine); ok && v.Name == name {
+					vm = v
+				}
+			}
+			if vm == nil {
+				http.Error(w, "no such VM", http.StatusNotFound)
+				return
+			}
+			if strings.HasSuffix(r.URL.Path, "deaf") {
+				simulator.Map.Put(&deafVM{*vm})
+			} else {
+				simulator.Map.Put(&failSnapVM{*vm})
+			}
+		}
+		fmt.Fprintln(w, "ok")
+	}
+	model.Service.HandleFunc("/vcsim-test/", hook)
+	srv := model.Service.NewServer()
+	sdk := srv.Config.Handler
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/sdk") {
+			b, _ := ioutil.ReadAll(r.Body)
+			r.Body = ioutil.NopCloser(bytes.NewReader(b))
+			m := "unknown"
+			if s := soapMethod.FindSubmatch(b); s != nil {
+				m = string(s[1])
+			}
+			mu.Lock()
+			counts[m]++
+			counts["total"]++
+			if m == expire {
+				expire = ""
+				r.Header.Del("Cookie")
+			}
+			mu.Unlock()
+		}
+		sdk.ServeHTTP(w, r)
+	})
+	sum := sha256.Sum256(der)
+	fp := make([]string, len(sum))
+	for i, b := range sum {
+		fp[i] = fmt.Sprintf("%02X", b)
+	}
+	u := *srv.URL
+	u.User = nil
+	fmt.Printf("URL=%s\nFINGERPRINT=%s\nCA=%s\n", u.String(), strings.Join(fp, ":"),
+		filepath.Join(*dir, "ca.pem"))
+	os.Stdout.Sync()
+	select {}
+}
