@@ -221,6 +221,7 @@ convert_plan (struct convert_ctx *c)
     po.target_name = vs_path_basename (c->dst_path);
     po.clone_align = c->o->no_clone ? 0 : FMT_CLONE_BLOCK;
     po.creator = creator;
+    po.now = (int64_t) time (NULL);
     convert_guid (po.guid_file_write);
     convert_guid (po.guid_data_write);
     if (c->info.has_disk_id) {

@@ -376,6 +376,10 @@ struct fmt_plan_opts {
     uint32_t vmdk_cid;          /* VMDK target CID */
     const char *vmdk_adapter;   /* ddb.adapterType, default "lsilogic" */
     const char *creator;        /* VHDX creator string, "vmshift 0.1" */
+    /* Creation time in seconds since the Unix epoch, supplied by the
+     * engine like the identities above (VHD footer timestamp); 0 when
+     * unknown. */
+    int64_t now;
 };
 
 /* Layouts may refer to 'map' after planning: metadata generators (the
