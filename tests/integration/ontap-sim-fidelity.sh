@@ -161,6 +161,34 @@ check_time "simulator snapshot create_time" "$(jq -r '.records[0].create_time' "
 api GET /api/storage/volumes/00000000-0000-0000-0000-000000000000; save err
 compare error "$rec" '{error}' "$tmp/err.json" . error error.message error.code error.target
 
+# --- fields=: every field path in a recorded reply is a name ONTAP has,
+# so the simulator must accept each of them in fields= (one request per
+# resource, all names at once; 262197 names the first it refuses).
+fieldpaths() {   # FILE JQ-SELECT -> comma-separated paths without _links
+    case $1 in *.gz) gzip -dc "$1" ;; *) cat "$1" ;; esac |
+        jq -r "[$2 | paths | map(select(type == \"string\")) | join(\".\")
+                | select(length > 0 and (test(\"(^|[.])_links\") | not))] | unique | join(\",\")"
+}
+accepts() {   # NAME PATH FILE JQ-SELECT
+    list=$(fieldpaths "$3" "$4")
+    [ -n "$list" ] || fail "$1: no field paths in $(basename "$3")"
+    api GET "$2?fields=$list"
+    expect_status 200 "$1: fields= with every path of $(basename "$3")"
+    echo "$1: $(echo "$list" | tr ',' '\n' | wc -l) recorded field paths accepted in fields="
+    checked=$((checked + 1))
+}
+accepts volume-fields /api/storage/volumes "$H/volume-1.json.gz" '.records[]'
+accepts volume-stat-fields /api/storage/volumes "$H/volume-poll-1.json" '.records[]'
+accepts cluster-fields /api/cluster "$H/cluster.json" .
+accepts snapshot-fields "/api/storage/volumes/$vol1/snapshots" \
+    "$A/test_na_ontap_snapshot__snapshot_record.json" '.body.records[]'
+accepts qtree-fields /api/storage/qtrees "$A/test_na_ontap_qtree__qtree_record.json" '.body.records[]'
+accepts job-fields /api/cluster/jobs "$A/test_na_ontap_restit__job_response_record_failure.json" .body
+# The fields the simulator itself serves are ONTAP names too.
+accepts sim-volume-fields /api/storage/volumes "$tmp/volumes.json" '.records[]'
+accepts sim-qtree-fields /api/storage/qtrees "$tmp/qtrees.json" '.records[]'
+accepts sim-job-fields /api/cluster/jobs "$tmp/job.json" .
+
 # Not compared, on purpose:
 # - rest_info__error_user_is_not_authorized: a mocked reply with an integer
 #   error.code and HTTP 500; the simulator sends string codes (docs/ontap-rest.md).

@@ -9,7 +9,7 @@
 
 tmpdir
 mkdir -p "$tmp/root/vol1" "$tmp/root/vol2"
-start_sim "$tmp/root" --job-duration-ms 4000
+start_sim "$tmp/root" --job-duration-ms 8000
 
 vol1=$(api GET "/api/storage/volumes?name=vol1" && jqo '.records[0].uuid')
 
@@ -27,7 +27,7 @@ while :; do
     s=$(jqo .state)
     case " $seen " in *" $s "*) ;; *) seen="$seen $s" ;; esac
     case $s in success|failure) break ;; esac
-    i=$((i + 1)); [ $i -lt 100 ] || fail "job never finished"
+    i=$((i + 1)); [ $i -lt 300 ] || fail "job never finished"
     sleep 0.05
 done
 [ "$seen" = " queued running success" ] || fail "job states seen:$seen"
@@ -70,12 +70,13 @@ expect_error 400 2 return_timeout "return_timeout=121"
 sleep 0.4
 [ ! -e "$tmp/root/vol2/q8" ] || fail "a request refused for its return_timeout still ran"
 
-# --- purge: a finished job disappears after job_purge_ms
-ctl '{"job_purge_ms": 300}'
+# --- purge: a finished job disappears after job_purge_ms (long enough
+# for wait_job to see it finished on a loaded machine)
+ctl '{"job_purge_ms": 2000}'
 api POST /api/storage/qtrees '{"volume": {"name": "vol2"}, "name": "q3"}'
 job=$(jqo .job.uuid)
 wait_job "$job"
-sleep 0.6
+sleep 2.5
 api GET "/api/cluster/jobs/$job"
 expect_error 404 4 uuid "purged job"
 [ "$(jqo .error.message)" = "entry doesn't exist" ] || fail "purged job message"

@@ -169,7 +169,7 @@ sim_get_cluster (const struct sim_req *q, struct sim_reply *r)
 
     snprintf (full, sizeof full, "NetApp Release %s (ontap-sim): simulated",
               sim.version);
-    sim_records_init (&rs);
+    sim_records_init (&rs, "cluster");
     vs_jw_obj_begin (&rs.w);
     vs_jw_kv_str (&rs.w, "name", sim.cluster_name);
     vs_jw_kv_str (&rs.w, "uuid", sim.cluster_uuid);
@@ -209,7 +209,7 @@ sim_get_svms (const struct sim_req *q, struct sim_reply *r, char **seg,
         sim_reply_error (r, 404, "4", "uuid", "entry doesn't exist");
         return;
     }
-    sim_records_init (&rs);
+    sim_records_init (&rs, "svm");
     sim_svm_record (&rs.w);
     if (n == 4) {
         sim_reply_object (r, q, &rs, "uuid,name");
@@ -354,7 +354,7 @@ sim_snapshots (const struct sim_req *q, struct sim_reply *r,
         sim_snap_delete (q, r, v, s);
         return;
     }
-    sim_records_init (&rs);
+    sim_records_init (&rs, "snapshot");
     for (size_t i = 0; i < v->nsnaps; i++) {
         if (s == NULL || s == &v->snaps[i]) {
             sim_snap_record (&rs.w, v, &v->snaps[i]);
@@ -388,7 +388,7 @@ sim_volumes (const struct sim_req *q, struct sim_reply *r, char **seg,
                          n >= 5 ? "API not found" : "Method not allowed");
         return;
     }
-    sim_records_init (&rs);
+    sim_records_init (&rs, "volume");
     for (size_t i = 0; i < sim.nvols; i++) {
         if (vi < 0 || (size_t) vi == i) {
             sim_snap_refresh (&sim.vols[i]);
@@ -418,7 +418,7 @@ sim_jobs_get (const struct sim_req *q, struct sim_reply *r, char **seg,
         sim_reply_error (r, 404, "4", "uuid", "entry doesn't exist");
         return;
     }
-    sim_records_init (&rs);
+    sim_records_init (&rs, "job");
     for (size_t i = 0; i < SIM_MAX_JOBS; i++) {
         const struct sim_job *j = &sim.jobs[i];
 

@@ -35,7 +35,7 @@ static const char sim_usage[] =
     "  --user NAME            Basic auth user (default admin)\n"
     "  --password-file FILE   password (first line; mode 0600 or stricter)\n"
     "  --cluster-name NAME    (default sim-cluster)\n"
-    "  --ontap-version X.Y.Z  reported version (default 9.14.1)\n"
+    "  --ontap-version X.Y.Z  reported version (default 9.15.1)\n"
     "  --svm NAME             the one SVM (default svm0)\n"
     "  --flexgroup VOL        report VOL as a FlexGroup (repeatable)\n"
     "  --state-file FILE      qtree/snapshot metadata (default DIR/.ontap-sim-state.json)\n"
@@ -261,7 +261,7 @@ sim_defaults (void)
     snprintf (sim.user, sizeof sim.user, "admin");
     snprintf (sim.cluster_name, sizeof sim.cluster_name, "sim-cluster");
     snprintf (sim.svm_name, sizeof sim.svm_name, "svm0");
-    snprintf (sim.version, sizeof sim.version, "9.14.1");
+    snprintf (sim.version, sizeof sim.version, "9.15.1");
     sim.set.job_duration_ms = 200;
     sim.set.job_purge_ms = 300000;
     sim.set.max_ranges = 32;

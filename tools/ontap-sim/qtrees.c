@@ -271,7 +271,7 @@ sim_qtree_one (const struct sim_req *q, struct sim_reply *r, char **seg)
         sim_reply_error (r, 405, "3", NULL, "Method not allowed");
         return;
     }
-    sim_records_init (&rs);
+    sim_records_init (&rs, "qtree");
     sim_qtree_list (&rs, &sim.vols[vi], id);
     sim_reply_object (r, q, &rs, "id,name,svm,volume");
     sim_records_release (&rs);
@@ -295,7 +295,7 @@ sim_handle_qtrees (const struct sim_req *q, struct sim_reply *r, char **seg,
         sim_reply_error (r, 405, "3", NULL, "Method not allowed");
         return;
     }
-    sim_records_init (&rs);
+    sim_records_init (&rs, "qtree");
     for (size_t i = 0; i < sim.nvols; i++) {
         sim_qtree_list (&rs, &sim.vols[i], -1);
     }

@@ -1,10 +1,11 @@
 /* Collection queries, as docs/ontap-rest.md describes them: handlers
- * render every record in full; this file applies the query filters
- * (exact, "a|b", "!x", "*" wildcards on dotted field paths), pagination
+ * render every record in full; this file checks fields= against ONTAP's
+ * names (fields.c), applies the query filters (filter.c's operators on
+ * dotted field paths; an object field matches by its name or uuid),
+ * pagination
  * (max_records with an opaque _links.next.href cursor) and the fields=
  * projection, and leaves out HAL links unless Accept asks for hal+json. */
 #include <errno.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 
 static const char *const sim_reserved[] = {
     "fields", "max_records", "return_records", "return_timeout", "order_by",
-    "start.offset", NULL,
+    "start.offset", "ignore_unknown_fields", NULL,
 };
 
 struct sim_fieldset {
@@ -27,8 +28,9 @@ struct sim_fieldset {
 };
 
 void
-sim_records_init (struct sim_records *rs)
+sim_records_init (struct sim_records *rs, const char *resource)
 {
+    rs->resource = resource;
     vs_sbuf_init (&rs->buf, SIM_MAX_REPLY);
     vs_jw_init (&rs->w, &rs->buf, false);
     rs->n = 0;
@@ -76,47 +78,37 @@ sim_scalar_str (const struct json_val *v, char *buf, size_t n)
     }
 }
 
+/* A filter on an object field (volume=vol1) compares the object's name,
+ * then its uuid; on an array, any element may match. */
 static bool
-sim_alt_match (const char *val, const char *alt, size_t n)
+sim_filter_one (const struct json_val *v, const char *pattern, int depth)
 {
-    char pat[512];
-    bool neg = n > 0 && alt[0] == '!';
+    char val[1024];
 
-    if (neg) {
-        alt++;
-        n--;
-    }
-    if (n >= sizeof pat) {
+    if (v == NULL) {
         return false;
     }
-    memcpy (pat, alt, n);
-    pat[n] = '\0';
-    return (fnmatch (pat, val, 0) == 0) != neg;
+    if (vs_json_type (v) == JSON_OBJECT) {
+        return sim_filter_one (vs_json_get (v, "name"), pattern, depth) ||
+               sim_filter_one (vs_json_get (v, "uuid"), pattern, depth);
+    }
+    if (vs_json_type (v) == JSON_ARRAY && depth == 0) {
+        for (size_t i = 0; i < vs_json_array_len (v); i++) {
+            if (sim_filter_one (vs_json_array_at (v, i), pattern, 1)) {
+                return true;
+            }
+        }
+        return false;
+    }
+    return sim_scalar_str (v, val, sizeof val) &&
+           sim_filter_value (val, pattern);
 }
 
 static bool
 sim_filter_match (const struct json_val *rec, const char *key,
                   const char *pattern)
 {
-    const struct json_val *v = vs_json_get (rec, key);
-    char val[1024];
-    const char *p = pattern;
-
-    if (v == NULL || !sim_scalar_str (v, val, sizeof val)) {
-        return false;
-    }
-    for (;;) {
-        const char *bar = strchr (p, '|');
-        size_t n = bar ? (size_t) (bar - p) : strlen (p);
-
-        if (sim_alt_match (val, p, n)) {
-            return true;
-        }
-        if (bar == NULL) {
-            return false;
-        }
-        p = bar + 1;
-    }
+    return sim_filter_one (vs_json_get (rec, key), pattern, 0);
 }
 
 static bool
@@ -143,6 +135,33 @@ sim_fields_add (struct sim_fieldset *fs, char *list)
             fs->f[fs->n++] = t;
         }
     }
+}
+
+/* ONTAP refuses a fields= name it does not have (unless
+ * ignore_unknown_fields=true) with 400 and error 262197. */
+static int
+sim_fields_check (struct sim_reply *r, const struct sim_req *q,
+                  const char *resource)
+{
+    const char *ig = sim_req_arg (q, "ignore_unknown_fields");
+
+    if (ig && strcmp (ig, "true") == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < q->nargs; i++) {
+        const char *bad;
+        size_t n;
+
+        if (strcmp (q->args[i].key, "fields") == 0 &&
+            sim_fields_validate (resource, q->args[i].value, &bad, &n) < 0) {
+            sim_reply_error (r, 400, "262197", "fields",
+                             "The value \"%.*s\" is invalid for field "
+                             "\"fields\" (<field,...>)", (int) (n > 256 ? 256 : n),
+                             bad);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int
@@ -355,7 +374,8 @@ sim_reply_collection (struct sim_reply *r, const struct sim_req *q,
                          "Invalid value for max_records or the cursor");
         return;
     }
-    if (sim_parse_records (r, rs, &doc) < 0) {
+    if (sim_fields_check (r, q, rs->resource) < 0 ||
+        sim_parse_records (r, rs, &doc) < 0) {
         return;
     }
     if (sim_fields_init (&fs, q, defaults) < 0) {
@@ -404,7 +424,8 @@ sim_reply_object (struct sim_reply *r, const struct sim_req *q,
     struct sim_fieldset fs;
     struct jsonw w;
 
-    if (sim_parse_records (r, rs, &doc) < 0) {
+    if (sim_fields_check (r, q, rs->resource) < 0 ||
+        sim_parse_records (r, rs, &doc) < 0) {
         return;
     }
     /* Without fields= a single object comes back whole. */

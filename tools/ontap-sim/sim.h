@@ -137,7 +137,7 @@ struct sim {
     char *state_file;
     char cluster_name[SIM_NAME_MAX];
     char cluster_uuid[SIM_UUID_LEN];
-    char version[32];           /* "9.14.1" */
+    char version[32];           /* "9.15.1" */
     unsigned vgen, vmajor, vminor;
     char svm_name[SIM_NAME_MAX];
     char svm_uuid[SIM_UUID_LEN];
@@ -239,9 +239,10 @@ struct sim_records {
     struct sbuf buf;            /* "[rec,rec,...]" */
     size_t n;
     struct jsonw w;
+    const char *resource;       /* fields.c table: "volume", "qtree"... */
 };
 
-void sim_records_init (struct sim_records *rs);
+void sim_records_init (struct sim_records *rs, const char *resource);
 void sim_records_release (struct sim_records *rs);
 /* Reply with a collection: filter, paginate and project rs.  defaults
  * is a comma-separated list of fields shown without fields=. */
@@ -250,6 +251,15 @@ void sim_reply_collection (struct sim_reply *r, const struct sim_req *q,
 /* Reply with one record (rendered as the only element of rs). */
 void sim_reply_object (struct sim_reply *r, const struct sim_req *q,
                        struct sim_records *rs, const char *defaults);
+
+/* fields.c: ONTAP 9.15.1's field names per resource.  validate returns
+ * -1 and the offending name (not NUL-terminated) for an unknown one. */
+bool sim_field_known (const char *resource, const char *name, size_t n);
+int sim_fields_validate (const char *resource, const char *list,
+                         const char **bad, size_t *badlen);
+
+/* filter.c: one query filter value against one scalar, as a string. */
+bool sim_filter_value (const char *val, const char *pattern);
 
 /* handlers.c and clone.c */
 void sim_route (const struct sim_req *q, struct sim_reply *r);
