@@ -35,11 +35,19 @@ endif
 WARN := -Wall -Wextra -Wshadow -Wvla -Wformat=2 -Wno-format-nonliteral -Werror
 CSTD := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
 PKGS := libcurl libcjson libnfs zlib libcrypto libssl libxml-2.0 sqlite3
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Libraries no test calls directly: their headers, never their link flags.
+DL_PKGS := libvirt libpq
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DL_PKGS) 2>/dev/null)
+# The library and the command link only the C library (and libm): the
+# packages above are opened with dlopen() when a code path needs them
+# (engine/base/dl.h).  Their headers are needed to build; their libraries
+# are linked only into the tests and the ONTAP simulator, which call them
+# directly.
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS ?= $(OPT)
 ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -I. $(PKG_CFLAGS) -DVMSHIFT_VERSION_STRING='"$(VERSION)"'
-LIBS := $(PKG_LIBS) -lpthread -lm
+LIBS := -lm
+TEST_LIBS := $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(LDSAN)
 
 LIB_SRCS := $(sort $(wildcard engine/*.c engine/base/*.c engine/backend/*.c \
@@ -109,7 +117,7 @@ $(STATIC_LIB): $(LIB_OBJS)
 
 $(SHARED_LIB): $(LIB_OBJS) engine/libvmshift.syms
 	$(call say,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libvmshift.so.0 \
+	$(Q)$(CC) -shared -Wl,-soname,libvmshift.so.0 -Wl,--no-undefined \
 	  -Wl,--version-script=engine/libvmshift.syms $(LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
 	$(Q)ln -sf libvmshift.so.0 $(BUILD)/libvmshift.so
 
@@ -119,7 +127,7 @@ $(VMSHIFT): $(CLI_OBJS) $(STATIC_LIB)
 
 $(ONTAP_SIM): $(SIM_OBJS) $(STATIC_LIB)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(STATIC_LIB) $(LIBS) $(shell pkg-config --libs libmicrohttpd)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) $(STATIC_LIB) $(TEST_LIBS) $(shell pkg-config --libs libmicrohttpd)
 
 $(VCSIM): tests/vcsim/main.go
 	@mkdir -p $(dir $@)
@@ -134,15 +142,14 @@ $(VCSIM_CTL): tests/vcsim/ctl/main.go
 $(PCFILE): engine/vmshift.pc.in Makefile
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@PKGS@|$(PKGS)|' $< > $@
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 .SECONDARY: $(UNIT_HELPER_OBJS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC_LIB) $(UNIT_HELPER_OBJS)
 	@mkdir -p $(dir $@)
 	$(call say,TEST,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) $(STATIC_LIB) $(LIBS) $(UNIT_LIBS) -lcriterion
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d -Itests/unit $(LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) $(STATIC_LIB) $(TEST_LIBS) $(UNIT_LIBS) -lcriterion
 
 # ---------------------------------------------------------------- tests
 TEST_ENV := VMSHIFT_TOP=$(CURDIR) VMSHIFT_BUILD=$(CURDIR)/$(BUILD) \
@@ -197,7 +204,7 @@ $(FUZZ_BUILD)/libvmshift-fuzz.a: $(FUZZ_LIB_OBJS)
 
 $(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_BUILD)/libvmshift-fuzz.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
-	  $(FUZZ_BUILD)/libvmshift-fuzz.a $(LIBS)
+	  $(FUZZ_BUILD)/libvmshift-fuzz.a $(TEST_LIBS)
 
 fuzz: $(FUZZ_BINS)
 
@@ -214,8 +221,7 @@ install: all
 	ln -sf libvmshift.so.0 $(DESTDIR)$(LIBDIR)/libvmshift.so
 	install -m 644 engine/vmshift.h $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@PKGS@|$(PKGS)|' engine/vmshift.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vmshift.pc
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' engine/vmshift.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vmshift.pc
 	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/vmshift.pc
 	install -m 755 $(VMSHIFT) $(DESTDIR)$(BINDIR)/
 	install -m 644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/

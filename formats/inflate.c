@@ -4,8 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include <zlib.h>
-
+#include "engine/base/dl-zlib.h"
 #include "engine/base/error.h"
 #include "formats/formats.h"
 
@@ -24,6 +23,9 @@ fmt_inflate (enum fmt_codec codec, const void *in, size_t inlen, void *out,
     }
     if (inlen > UINT32_MAX || outlen > UINT32_MAX) {
         return set_error (EINVAL, "compressed grain too large");
+    }
+    if ((r = vs_dl_zlib ()) < 0) {
+        return r;
     }
     memset (&zs, 0, sizeof zs);
     if (inflateInit2 (&zs, wbits) != Z_OK) {

@@ -19,9 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
+#include "engine/base/dl-xml2.h"
 #include "engine/base/error.h"
 #include "hypervisors/hv.h"
 
@@ -457,8 +455,12 @@ hv_vm_from_ovf (const char *buf, size_t len, const char *name,
     struct ovf_ctx c = { .name = name };
     xmlDocPtr doc = NULL;
     xmlNodePtr vs;
-    int r = ovf_parse_doc (buf, len, name, &doc);
+    int r = vs_dl_xml2 ();
 
+    if (r < 0) {
+        return r;
+    }
+    r = ovf_parse_doc (buf, len, name, &doc);
     if (r == 0) {
         r = ovf_reject_dtd (doc, name);
     }

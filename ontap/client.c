@@ -24,8 +24,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
+#include "engine/base/dl-crypto.h"
 #include "engine/base/error.h"
 #include "ontap/ontap.h"
 
@@ -125,7 +124,13 @@ ontap_basic_auth (const char *user, const char *pw, char **out)
     unsigned char *raw = malloc (n + 1);
     size_t enc_len = 4 * ((n + 2) / 3) + 1;
     char *hdr = malloc (sizeof "Authorization: Basic " + enc_len);
+    int r;
 
+    if ((r = vs_dl_crypto ()) < 0) {
+        free (raw);
+        free (hdr);
+        return r;
+    }
     if (raw == NULL || hdr == NULL) {
         free (raw);
         free (hdr);

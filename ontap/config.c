@@ -355,7 +355,10 @@ ontap_profile_parse (const char *buf, size_t len, const char *what,
     char ctx[512];
     int r;
 
-    if ((r = vs_json_parse (buf, len, what, &doc)) < 0) {
+    if ((r = vs_json_parse (buf, len, what, &doc)) == -ELIBACC) {
+        return r;               /* libcjson missing: a system problem */
+    }
+    if (r < 0) {
         char m[VMSHIFT_ERROR_MAX];
 
         /* A bad configuration is bad input (EINVAL), not a bad reply. */

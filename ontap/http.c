@@ -20,11 +20,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
+#include "engine/base/dl-crypto.h"
+#include "engine/base/dl-curl.h"
+#include "engine/base/dl-ssl.h"
 #include "engine/base/error.h"
 #include "ontap/ontap.h"
 
@@ -398,6 +396,10 @@ ontap_http_curl_new (const char *base_url, const struct ontap_tls_opts *tls,
     struct ontap_curl *cu;
     int r;
 
+    if ((r = vs_dl_curl ()) < 0 || (r = vs_dl_ssl ()) < 0 ||
+        (r = vs_dl_crypto ()) < 0) {
+        return r;
+    }
     pthread_once (&ontap_curl_once, ontap_curl_global);
     if (ontap_curl_init_rc != CURLE_OK) {
         return set_error (EIO, "libcurl initialisation failed: %s",

@@ -24,9 +24,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <nfsc/libnfs.h>
-
 #include "engine/backend/backend.h"
+#include "engine/base/dl-nfs.h"
 #include "engine/base/error.h"
 
 #define BE_NFS_URL_MAX 4096
@@ -637,6 +636,9 @@ be_nfs_mount (struct be_nfs *n, const char *url)
     struct nfs_url *pu;
     int r;
 
+    if ((r = vs_dl_nfs ()) < 0) {
+        return r;
+    }
     n->nfs = nfs_init_context ();
     if (n->nfs == NULL) {
         return set_error (ENOMEM, "cannot create an NFS context for '%s'", url);

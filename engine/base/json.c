@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
+#include "engine/base/dl-cjson.h"
 #include "engine/base/error.h"
 #include "engine/base/json.h"
 
@@ -36,7 +35,11 @@ vs_json_parse (const char *buf, size_t len, const char *what,
     const char *end = NULL;
     cJSON *root;
     size_t off;
+    int r;
 
+    if ((r = vs_dl_cjson ()) < 0) {
+        return r;
+    }
     if (what == NULL) {
         what = "JSON input";
     }
@@ -74,6 +77,9 @@ vs_json_parse (const char *buf, size_t len, const char *what,
 void
 vs_json_free (struct json_val *v)
 {
+    if (v == NULL) {
+        return;         /* also when libcjson could not be loaded */
+    }
     cJSON_Delete ((cJSON *) v);
 }
 

@@ -14,8 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
+#include "engine/base/dl-sqlite.h"
 #include "engine/base/error.h"
 #include "engine/workflow/store.h"
 
@@ -872,6 +871,9 @@ wf_store_sqlite_open_at (const char *path, int max_version,
     *out = NULL;
     if (!path || !*path) {
         return set_error (EINVAL, "store: empty path");
+    }
+    if ((r = vs_dl_sqlite ()) < 0) {
+        return r;
     }
     if (max_version < 0 || max_version > WF_STORE_SQLITE_SCHEMA) {
         return set_error (EINVAL, "store: no schema version %d", max_version);
