@@ -20,6 +20,8 @@
     X (nfs_get_readmax) \
     X (nfs_get_writemax) \
     X (nfs_init_context) \
+    X (nfs_link) \
+    X (nfs_lstat64) \
     X (nfs_mkdir) \
     X (nfs_mount) \
     X (nfs_open) \
@@ -28,6 +30,7 @@
     X (nfs_pread) \
     X (nfs_pwrite) \
     X (nfs_readdir) \
+    X (nfs_readlink) \
     X (nfs_rename) \
     X (nfs_set_timeout) \
     X (nfs_stat64) \
@@ -51,6 +54,8 @@ int vs_dl_nfs (void);
 #undef nfs_get_readmax
 #undef nfs_get_writemax
 #undef nfs_init_context
+#undef nfs_link
+#undef nfs_lstat64
 #undef nfs_mkdir
 #undef nfs_mount
 #undef nfs_open
@@ -59,6 +64,7 @@ int vs_dl_nfs (void);
 #undef nfs_pread
 #undef nfs_pwrite
 #undef nfs_readdir
+#undef nfs_readlink
 #undef nfs_rename
 #undef nfs_set_timeout
 #undef nfs_stat64
@@ -75,6 +81,8 @@ int vs_dl_nfs (void);
 #define nfs_get_readmax (*vs_dl_nfs_get_readmax)
 #define nfs_get_writemax (*vs_dl_nfs_get_writemax)
 #define nfs_init_context (*vs_dl_nfs_init_context)
+#define nfs_link (*vs_dl_nfs_link)
+#define nfs_lstat64 (*vs_dl_nfs_lstat64)
 #define nfs_mkdir (*vs_dl_nfs_mkdir)
 #define nfs_mount (*vs_dl_nfs_mount)
 #define nfs_open (*vs_dl_nfs_open)
@@ -83,6 +91,7 @@ int vs_dl_nfs (void);
 #define nfs_pread (*vs_dl_nfs_pread)
 #define nfs_pwrite (*vs_dl_nfs_pwrite)
 #define nfs_readdir (*vs_dl_nfs_readdir)
+#define nfs_readlink (*vs_dl_nfs_readlink)
 #define nfs_rename (*vs_dl_nfs_rename)
 #define nfs_set_timeout (*vs_dl_nfs_set_timeout)
 #define nfs_stat64 (*vs_dl_nfs_stat64)
