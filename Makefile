@@ -53,6 +53,8 @@ LDFLAGS += $(LDSAN)
 LIB_SRCS := $(sort $(wildcard engine/*.c engine/base/*.c engine/backend/*.c \
               engine/exec/*.c engine/workflow/*.c formats/*.c ontap/*.c \
               hypervisors/*.c))
+# Scheduled jobs (docs/jobs.md).
+LIB_SRCS += $(sort $(wildcard engine/jobs/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 # Guest network scripts (hypervisors/guest/) are compiled in as data.
 GUEST_EMBED := hypervisors/guest/embed.sh

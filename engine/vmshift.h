@@ -254,6 +254,29 @@ VMSHIFT_API int vmshift_guest_render (struct vmshift_handle *h,
                                       const struct vmshift_guest_opts *o,
                                       const char *name, char **text);
 
+/* ------------------------------------------------------------- jobs */
+
+/* Scheduled snapshot-then-convert jobs (docs/jobs.md).  A job file is
+ * JSON; every key is checked, and any problem is -EINVAL with one line
+ * naming the file and the key. */
+struct vmshift_job;
+VMSHIFT_API int vmshift_job_load (struct vmshift_handle *h, const char *file,
+                                  struct vmshift_job **job);
+VMSHIFT_API void vmshift_job_free (struct vmshift_job *job);
+/* Borrowed, valid until vmshift_job_free. */
+VMSHIFT_API const char *vmshift_job_name (const struct vmshift_job *job);
+/* The job as vmshift understood it, text or JSON (caller frees). */
+VMSHIFT_API char *vmshift_job_describe (const struct vmshift_job *job,
+                                        int json);
+
+/* The next time after 'after' (seconds since the epoch) that a calendar
+ * expression of the subset docs/jobs.md describes elapses, read as UTC
+ * wall-clock time.  -EINVAL for a bad expression, -ERANGE when it never
+ * elapses again (before 2200). */
+VMSHIFT_API int vmshift_calendar_next (struct vmshift_handle *h,
+                                       const char *expr, int64_t after,
+                                       int64_t *next);
+
 #ifdef __cplusplus
 }
 #endif

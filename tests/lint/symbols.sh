@@ -8,6 +8,7 @@
 #   vs_                              engine/ core: base, exec, convert, api
 #   be_ backend_                     engine/backend/
 #   wf_                              engine/workflow/ (runs, store)
+#   job_                             engine/jobs/ (scheduled jobs)
 #   fmt_ raw_ vmdk_ vhdx_ qcow2_ vhd_ vdi_   formats/
 #   ontap_                           ontap/
 #   hv_ vsphere_                     hypervisors/
@@ -19,7 +20,7 @@ lib=$VMSHIFT_BUILD/libvmshift.a
 [ -f "$lib" ] || skip "no $lib (run make first)"
 tmpdir
 
-allowed='^(vmshift|vs|be|backend|wf|fmt|raw|vmdk|vhdx|qcow2|vhd|vdi|ontap|hv|vsphere)_'
+allowed='^(vmshift|vs|be|backend|wf|job|fmt|raw|vmdk|vhdx|qcow2|vhd|vdi|ontap|hv|vsphere)_'
 nm -g --defined-only "$lib" 2>/dev/null | awk 'NF == 3 { print $3 }' |
     sort -u > "$tmp/syms"
 [ -s "$tmp/syms" ] || fail "nm found no symbols in $lib"

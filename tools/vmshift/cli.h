@@ -66,5 +66,6 @@ int cmd_bench (struct cli *c, int argc, char **argv);
 int cmd_inspect (struct cli *c, int argc, char **argv);
 int cmd_define (struct cli *c, int argc, char **argv);
 int cmd_guest_scripts (struct cli *c, int argc, char **argv);
+int cmd_job (struct cli *c, int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const struct cli_command commands[] = {
     { "define", "write a target VM definition from a .vmx", cmd_define },
     { "guest-scripts", "render the guest network preparation scripts",
       cmd_guest_scripts },
+    { "job", "scheduled snapshot-then-convert jobs", cmd_job },
 };
 
 static void
