@@ -17,13 +17,9 @@
 static const char *
 job_format_name (enum vmshift_format f)
 {
-    switch (f) {
-    case VMSHIFT_FMT_RAW: return "raw";
-    case VMSHIFT_FMT_VMDK: return "vmdk";
-    case VMSHIFT_FMT_VHDX: return "vhdx";
-    case VMSHIFT_FMT_QCOW2: return "qcow2";
-    default: return "auto";
-    }
+    const char *n = vmshift_format_name (f);
+
+    return n ? n : "auto";
 }
 
 int

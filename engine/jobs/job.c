@@ -585,6 +585,31 @@ job_pattern_check (struct job_ctx *x, const char *p)
     return 0;
 }
 
+/* The list comes from the library's format table. */
+static int
+job_bad_format (struct job_ctx *x)
+{
+    char list[256] = "";
+    size_t used = 0;
+    enum vmshift_format f;
+
+    for (size_t i = 0; (f = vmshift_format_at (i)) != VMSHIFT_FMT_AUTO; i++) {
+        int w;
+
+        if (!vmshift_format_can_write (f)) {
+            continue;
+        }
+        w = snprintf (list + used, sizeof list - used, "%s%s",
+                      used ? ", " : "", vmshift_format_name (f));
+        if (w < 0 || (size_t) w >= sizeof list - used) {
+            break;
+        }
+        used += (size_t) w;
+    }
+    return set_error (EINVAL, "%s: key 'target.format': must be one of the "
+                      "formats vmshift writes: %s", x->what, list);
+}
+
 static int
 job_format (struct job_ctx *x, const struct json_val *t)
 {
@@ -595,18 +620,19 @@ job_format (struct job_ctx *x, const struct json_val *t)
     int r;
 
     if (dot && strchr (dot, '/') == NULL &&
-        vmshift_format_from_name (dot + 1, &ext) < 0) {
+        (vmshift_format_from_name (dot + 1, &ext) < 0 ||
+         !vmshift_format_can_write (ext))) {
         ext = VMSHIFT_FMT_AUTO;
     }
     clear_error ();
     if ((r = job_str (x, t, "target.format", "format", false, 16, &f)) < 0) {
         return r;
     }
-    if (f && vmshift_format_from_name (f, &j->format) < 0) {
+    if (f && (vmshift_format_from_name (f, &j->format) < 0 ||
+              !vmshift_format_can_write (j->format))) {
         free (f);
         clear_error ();
-        return job_key_error (x, "target.format", "must be \"vhdx\", "
-                              "\"qcow2\", \"raw\" or \"vmdk\"");
+        return job_bad_format (x);
     }
     free (f);
     if (j->format == VMSHIFT_FMT_AUTO) {
