@@ -269,6 +269,51 @@ VMSHIFT_API const char *vmshift_job_name (const struct vmshift_job *job);
 VMSHIFT_API char *vmshift_job_describe (const struct vmshift_job *job,
                                         int json);
 
+/* Where and how a job is scheduled (vmshift job install|cron|kubernetes). */
+struct vmshift_job_unit_opts {
+    size_t struct_size;         /* set by vmshift_job_unit_opts_init */
+    int user;                   /* systemd user units (~/.config/systemd/user) */
+    int dry_run;                /* install: render and check, write nothing */
+    const char *root;           /* install below this folder instead of /
+                                 * (images, tests); NULL = / */
+    const char *vmshift_path;   /* absolute path of vmshift to run; NULL =
+                                 * /usr/local/bin/vmshift */
+    const char *metrics_dir;    /* job run --metrics-dir; NULL = none */
+    const char *image;          /* Kubernetes: the container image */
+    const char *secret;         /* Kubernetes: Secret with config.json,
+                                 * job.json and the password file;
+                                 * NULL = vmshift-job-NAME */
+    const char *store_claim;    /* Kubernetes: PVC of a SQLite store;
+                                 * NULL = vmshift-store */
+    const char *kube_namespace; /* Kubernetes: NULL = none */
+};
+VMSHIFT_API void vmshift_job_unit_opts_init (struct vmshift_job_unit_opts *o);
+/* The vmshift-job@NAME.service and .timer texts (caller frees both). */
+VMSHIFT_API int vmshift_job_systemd_units (struct vmshift_job *job,
+                                           const struct vmshift_job_unit_opts *o,
+                                           char **service, char **timer);
+/* Write the two units (or with dry_run only check them) and check them
+ * with systemd-analyze verify and the schedule with systemd-analyze
+ * calendar.  *paths (caller frees): the unit files, one per line.  A unit
+ * of that name that vmshift did not write is -EEXIST. */
+VMSHIFT_API int vmshift_job_install (struct vmshift_handle *h,
+                                     struct vmshift_job *job,
+                                     const struct vmshift_job_unit_opts *o,
+                                     char **paths);
+/* Remove the units of job NAME that vmshift wrote; -ENOENT if none. */
+VMSHIFT_API int vmshift_job_uninstall (struct vmshift_handle *h,
+                                       const char *name,
+                                       const struct vmshift_job_unit_opts *o,
+                                       char **paths);
+/* A crontab entry; -ENOTSUP naming the schedule when cron cannot run it. */
+VMSHIFT_API int vmshift_job_cron (struct vmshift_job *job,
+                                  const struct vmshift_job_unit_opts *o,
+                                  char **text);
+/* A batch/v1 CronJob manifest (YAML). */
+VMSHIFT_API int vmshift_job_kubernetes (struct vmshift_job *job,
+                                        const struct vmshift_job_unit_opts *o,
+                                        char **yaml);
+
 /* The next time after 'after' (seconds since the epoch) that a calendar
  * expression of the subset docs/jobs.md describes elapses, read as UTC
  * wall-clock time.  -EINVAL for a bad expression, -ERANGE when it never

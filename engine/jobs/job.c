@@ -807,7 +807,9 @@ job_load (const char *file, struct job_def **out)
             return r;
         }
     }
-    if ((j->file = strdup (file)) == NULL) {
+    /* Units and crontab entries name the file: always absolutely. */
+    j->file = realpath (file, NULL);
+    if (j->file == NULL && (j->file = strdup (file)) == NULL) {
         job_free (j);
         return set_error (ENOMEM, "out of memory");
     }

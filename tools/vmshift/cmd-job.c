@@ -16,9 +16,21 @@ job_usage (FILE *fp)
     fprintf (fp,
 "Usage: vmshift job check [--json] FILE\n"
 "       vmshift job calendar [--iterations N] [--base-time EPOCH] EXPR\n"
+"       vmshift job install [--user] [--dry-run] [--root DIR] [OPTIONS] FILE\n"
+"       vmshift job uninstall [--user] [--dry-run] [--root DIR] NAME|FILE\n"
+"       vmshift job cron [OPTIONS] FILE\n"
+"       vmshift job kubernetes [--image IMAGE] [--secret NAME]\n"
+"                              [--store-claim PVC] [--namespace NS] FILE\n"
 "\n"
 "  check      read and check a job file; print the job as understood\n"
 "  calendar   print when a schedule elapses next (UTC)\n"
+"  install    write and check vmshift-job@NAME.service and .timer\n"
+"  uninstall  remove them\n"
+"  cron       print a crontab entry\n"
+"  kubernetes print a CronJob manifest\n"
+"\n"
+"OPTIONS: --vmshift PATH (the vmshift to run; default this one),\n"
+"         --metrics-dir DIR (passed to 'job run')\n"
 "\n"
 "Exit status 3 for a bad job file or schedule, with one line naming the\n"
 "key.  See vmshift-job(1) and docs/jobs.md.\n");
@@ -130,6 +142,145 @@ job_cmd_calendar (struct cli *c, int argc, char **argv)
     return cli_finish_stdout (c, "job", EXIT_OK);
 }
 
+static char *
+job_self_path (void)
+{
+    return realpath ("/proc/self/exe", NULL);
+}
+
+/* The options of install, uninstall, cron and kubernetes. */
+static int
+job_unit_args (struct cli *c, int argc, char **argv,
+               struct vmshift_job_unit_opts *o)
+{
+    static const struct option opts[] = {
+        { "user", no_argument, NULL, 'u' },
+        { "dry-run", no_argument, NULL, 'n' },
+        { "root", required_argument, NULL, 'r' },
+        { "vmshift", required_argument, NULL, 'x' },
+        { "metrics-dir", required_argument, NULL, 'm' },
+        { "image", required_argument, NULL, 'i' },
+        { "secret", required_argument, NULL, 's' },
+        { "store-claim", required_argument, NULL, 'p' },
+        { "namespace", required_argument, NULL, 'N' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int opt;
+
+    vmshift_job_unit_opts_init (o);
+    while ((opt = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'u': o->user = 1; break;
+        case 'n': o->dry_run = 1; break;
+        case 'r': o->root = optarg; break;
+        case 'x': o->vmshift_path = optarg; break;
+        case 'm': o->metrics_dir = optarg; break;
+        case 'i': o->image = optarg; break;
+        case 's': o->secret = optarg; break;
+        case 'p': o->store_claim = optarg; break;
+        case 'N': o->kube_namespace = optarg; break;
+        case 'h': job_usage (stdout); return -EXIT_OK - 1;
+        default: return -cli_bad_option (c, "job", opt, argv) - 1;
+        }
+    }
+    if (argc - optind != 1) {
+        return -cli_usage_error (c, "job", "%s: expected one FILE", argv[0]) -
+               1;
+    }
+    if (o->metrics_dir && o->metrics_dir[0] != '/') {
+        return -cli_usage_error (c, "job", "--metrics-dir: '%s' is not an "
+                                 "absolute path", o->metrics_dir) - 1;
+    }
+    if (o->vmshift_path && o->vmshift_path[0] != '/') {
+        return -cli_usage_error (c, "job", "--vmshift: '%s' is not an "
+                                 "absolute path", o->vmshift_path) - 1;
+    }
+    return 0;
+}
+
+/* install, cron, kubernetes: load FILE, render, print. */
+static int
+job_cmd_render (struct cli *c, int argc, char **argv)
+{
+    struct vmshift_job_unit_opts o;
+    struct vmshift_job *job = NULL;
+    char *self = NULL, *text = NULL, *svc = NULL, *tmr = NULL;
+    int r = job_unit_args (c, argc, argv, &o), rc = EXIT_OK;
+
+    if (r < 0) {
+        return -r - 1;
+    }
+    if (o.vmshift_path == NULL) {
+        o.vmshift_path = self = job_self_path ();
+    }
+    if (vmshift_job_load (c->h, argv[optind], &job) < 0) {
+        free (self);
+        return cli_fail (c, "job");
+    }
+    if (strcmp (argv[0], "install") == 0) {
+        r = vmshift_job_install (c->h, job, &o, &text);
+        if (r == 0 && o.dry_run &&
+            (r = vmshift_job_systemd_units (job, &o, &svc, &tmr)) == 0) {
+            printf ("# %s", text);
+            fputs (svc, stdout);
+            fputs ("\n", stdout);
+            fputs (tmr, stdout);
+        } else if (r == 0) {
+            fputs (text, stdout);
+        }
+    } else if (strcmp (argv[0], "cron") == 0) {
+        r = vmshift_job_cron (job, &o, &text);
+        if (r == 0) {
+            fputs (text, stdout);
+        }
+    } else {
+        r = vmshift_job_kubernetes (job, &o, &text);
+        if (r == 0) {
+            fputs (text, stdout);
+        }
+    }
+    if (r < 0) {
+        rc = cli_fail (c, "job");
+    }
+    free (text);
+    free (svc);
+    free (tmr);
+    free (self);
+    vmshift_job_free (job);
+    return r < 0 ? rc : cli_finish_stdout (c, "job", EXIT_OK);
+}
+
+static int
+job_cmd_uninstall (struct cli *c, int argc, char **argv)
+{
+    struct vmshift_job_unit_opts o;
+    const char *name;
+    struct vmshift_job *job = NULL;
+    char *paths = NULL;
+    int r = job_unit_args (c, argc, argv, &o);
+
+    if (r < 0) {
+        return -r - 1;
+    }
+    name = argv[optind];
+    /* A job file names its job; a bare NAME is the job's name. */
+    if (strchr (name, '/') || strstr (name, ".json")) {
+        if (vmshift_job_load (c->h, name, &job) < 0) {
+            return cli_fail (c, "job");
+        }
+        name = vmshift_job_name (job);
+    }
+    r = vmshift_job_uninstall (c->h, name, &o, &paths);
+    vmshift_job_free (job);
+    if (r < 0) {
+        return cli_fail (c, "job");
+    }
+    fputs (paths, stdout);
+    free (paths);
+    return cli_finish_stdout (c, "job", EXIT_OK);
+}
+
 int
 cmd_job (struct cli *c, int argc, char **argv)
 {
@@ -139,6 +290,10 @@ cmd_job (struct cli *c, int argc, char **argv)
     } subs[] = {
         { "check", job_cmd_check },
         { "calendar", job_cmd_calendar },
+        { "install", job_cmd_render },
+        { "cron", job_cmd_render },
+        { "kubernetes", job_cmd_render },
+        { "uninstall", job_cmd_uninstall },
     };
 
     if (argc < 2) {
