@@ -467,6 +467,33 @@ job_kube_doc (struct docw *w, const struct job_def *d,
     hv_docw_end (w);
 }
 
+/* Option values go into YAML quoted, but must also be what Kubernetes
+ * accepts: RFC 1123 names, and an image reference's characters. */
+static int
+job_kube_opt_ok (const char *what, const char *v, bool image)
+{
+    size_t n = v ? strlen (v) : 0;
+
+    if (v == NULL) {
+        return 0;
+    }
+    for (const char *c = v; *c; c++) {
+        bool ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+                  *c == '-' || (*c == '.' && image) ||
+                  (image && ((*c >= 'A' && *c <= 'Z') || *c == '_' ||
+                             *c == '/' || *c == ':' || *c == '@'));
+
+        if (!ok) {
+            n = 0;
+        }
+    }
+    if (n == 0 || n > 253 || (!image && (v[0] == '-' || v[n - 1] == '-'))) {
+        return set_error (EINVAL, "%s '%s' is not valid for Kubernetes", what,
+                          v);
+    }
+    return 0;
+}
+
 int
 vmshift_job_kubernetes (struct vmshift_job *job,
                         const struct vmshift_job_unit_opts *o, char **yaml)
@@ -480,6 +507,12 @@ vmshift_job_kubernetes (struct vmshift_job *job,
 
     clear_error ();
     if ((r = job_unit_opts_check (o)) < 0) {
+        return r;
+    }
+    if ((r = job_kube_opt_ok ("--image", o->image, true)) < 0 ||
+        (r = job_kube_opt_ok ("--secret", o->secret, false)) < 0 ||
+        (r = job_kube_opt_ok ("--store-claim", o->store_claim, false)) < 0 ||
+        (r = job_kube_opt_ok ("--namespace", o->kube_namespace, false)) < 0) {
         return r;
     }
     if (!d->on_ontap) {

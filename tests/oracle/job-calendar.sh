@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2016  # the sed address is literal
 # Every schedule in docs/jobs.md against systemd: the expressions of the
 # "calendar" block and the "schedule" of every JSON example must be
 # accepted by systemd-analyze calendar (with the job's timezone appended),
