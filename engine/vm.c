@@ -205,28 +205,30 @@ vmshift_vm_warning (const struct vmshift_vm *vm, size_t i)
     return i < vm->vm->warnings.len ? vm->vm->warnings.ptr[i] : NULL;
 }
 
+/* The public values are the target table's (hypervisors/targets.def). */
+_Static_assert (VMSHIFT_TARGET_HYPERV == (int) HV_TARGET_HYPERV, "target");
+_Static_assert (VMSHIFT_TARGET_LIBVIRT == (int) HV_TARGET_LIBVIRT, "target");
+_Static_assert (VMSHIFT_TARGET_PROXMOX == (int) HV_TARGET_PROXMOX, "target");
+_Static_assert (VMSHIFT_TARGET_KUBEVIRT == (int) HV_TARGET_KUBEVIRT, "target");
+
 int
 vmshift_target_from_name (const char *name, enum vmshift_target *out)
 {
-    static const struct {
-        const char *n;
-        enum vmshift_target t;
-    } names[] = {
-        { "hyperv", VMSHIFT_TARGET_HYPERV }, { "hyper-v", VMSHIFT_TARGET_HYPERV },
-        { "libvirt", VMSHIFT_TARGET_LIBVIRT }, { "kvm", VMSHIFT_TARGET_LIBVIRT },
-        { "proxmox", VMSHIFT_TARGET_PROXMOX }, { "pve", VMSHIFT_TARGET_PROXMOX },
-        { "kubevirt", VMSHIFT_TARGET_KUBEVIRT },
-        { "openshift", VMSHIFT_TARGET_KUBEVIRT },
-    };
+    const struct hv_target_driver *t = hv_target_by_name (name);
+    char list[128] = "";
+    size_t n = 0;
 
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcasecmp (name, names[i].n) == 0) {
-            *out = names[i].t;
-            return 0;
-        }
+    if (t) {
+        *out = (enum vmshift_target) t->id;
+        return 0;
     }
-    return set_error (EINVAL, "unknown target '%s' (expected hyperv, "
-                      "libvirt, proxmox or kubevirt)", name);
+    while (hv_target_at (n)) {
+        n++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        vs_str_list_add (list, sizeof list, i, n, "", hv_target_at (i)->name);
+    }
+    return set_error (EINVAL, "unknown target '%s' (expected %s)", name, list);
 }
 
 void

@@ -9,6 +9,7 @@
 
 #include "engine/base/endian.h"
 #include "engine/base/error.h"
+#include "engine/base/sbuf.h"
 #include "formats/formats.h"
 
 static const struct fmt_driver *const fmt_drivers[] = {
@@ -366,37 +367,26 @@ fmt_plan (enum fmt_type to, const struct fmt_source_info *src,
 void
 fmt_driver_list (char *buf, size_t len, bool targets, bool ext)
 {
-    const char *items[64];
-    size_t n = 0, used = 0;
+    size_t n = 0, k = 0;
 
-    for (size_t i = 0; fmt_drivers[i]; i++) {
-        const struct fmt_driver *d = fmt_drivers[i];
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; fmt_drivers[i]; i++) {
+            const struct fmt_driver *d = fmt_drivers[i];
 
-        if (targets && d->plan == NULL) {
-            continue;
-        }
-        if (!ext) {
-            if (n < 64) {
-                items[n++] = d->name;
+            if (targets && d->plan == NULL) {
+                continue;
             }
-            continue;
+            for (size_t e = 0; ext ? d->extensions[e] != NULL : e == 0; e++) {
+                if (pass == 0) {
+                    n++;
+                } else {
+                    vs_str_list_add (buf, len, k++, n, ext ? "." : "",
+                                     ext ? d->extensions[e] : d->name);
+                }
+            }
         }
-        for (size_t e = 0; d->extensions && d->extensions[e] && n < 64; e++) {
-            items[n++] = d->extensions[e];
+        if (pass == 0 && len > 0) {
+            buf[0] = '\0';
         }
-    }
-    if (len == 0) {
-        return;
-    }
-    buf[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        int w = snprintf (buf + used, len - used, "%s%s%s",
-                          i == 0 ? "" : i + 1 == n ? " or " : ", ",
-                          ext ? "." : "", items[i]);
-
-        if (w < 0 || (size_t) w >= len - used) {
-            return;             /* cut; snprintf terminated it */
-        }
-        used += (size_t) w;
     }
 }

@@ -180,10 +180,19 @@ int hv_vmdk_desc_info (const char *buf, size_t len, uint64_t *capacity,
 
 /* --------------------------------------------------------- network map */
 
+/* Target hypervisors: one constant per line of hypervisors/targets.def. */
 enum hv_target {
-    HV_TARGET_HYPERV = 1, HV_TARGET_LIBVIRT, HV_TARGET_PROXMOX,
-    HV_TARGET_KUBEVIRT,
+#define HV_TARGET(id, value, driver) HV_TARGET_##id = value,
+#include "hypervisors/targets.def"
+#undef HV_TARGET
 };
+/* One more than the largest target value (arrays indexed by target). */
+union hv_target_values {
+#define HV_TARGET(id, value, driver) char id[value + 1];
+#include "hypervisors/targets.def"
+#undef HV_TARGET
+};
+#define HV_TARGET_LIMIT sizeof (union hv_target_values)
 
 struct hv_netmap_entry {
     char *source;       /* port group / network name; "*" = any other */
@@ -201,7 +210,7 @@ struct hv_netmap {
     unsigned vcpus;             /* 0 = keep */
     unsigned cores_per_socket;  /* 0 = keep */
     uint64_t memory_mib;        /* 0 = keep */
-    char *disk_format[5];       /* by enum hv_target, NULL = default */
+    char *disk_format[HV_TARGET_LIMIT]; /* by enum hv_target, NULL = default */
     enum hv_bus_choice disk_bus;
     enum hv_bus_choice nic_model;
 };
@@ -256,12 +265,14 @@ struct hv_plan_nic {
 };
 DEFINE_VECTOR (hv_plan_nic_vec, struct hv_plan_nic);
 
+struct hv_target_driver;
 struct hv_plan {
     const struct hv_vm *vm;
     const struct hv_define *def;
     enum hv_os_family os;
     unsigned vcpus, sockets, cores;
     uint64_t memory_mib;
+    const struct hv_target_driver *target;  /* def->target's driver */
     const char *format;         /* disk format on the target */
     const char *disk_dir;       /* disk_path or the target default */
     struct hv_plan_disk_vec disks;
@@ -278,6 +289,58 @@ void hv_plan_release (struct hv_plan *p);
  * about the plan, for the user) are appended to *notes. */
 int hv_define_emit (const struct hv_vm *vm, const struct hv_define *def,
                     char **text, struct hv_str_vec *notes);
+
+/* --------------------------------------------------------- target table */
+
+/* Everything the planner may ask about a target hypervisor.  One per
+ * target, defined in the target's own file (hyperv.c, libvirt.c, ...) and
+ * listed in hypervisors/targets.def; plan.c asks these fields instead of
+ * comparing target values. */
+struct hv_target_driver {
+    enum hv_target id;
+    const char *name;           /* "hyperv": --target, network map keys */
+    const char *const *aliases; /* other names --target takes; NULL-ended */
+    const char *title;          /* "Hyper-V", for messages */
+    /* Disk formats (names of formats/drivers.def) the target runs disks
+     * in, NULL-terminated; default_format is one of them. */
+    const char *default_format;
+    const char *const *formats;
+    const char *default_dir;    /* disk_path when none is given; or NULL */
+    /* Buses.  fixed_bus: every disk goes on this bus whatever the map or
+     * the guest OS say (AUTO: choose); ide_boot_on_bios: a BIOS guest boots
+     * from IDE 0:0 (Hyper-V Generation 1).  Otherwise Windows guests get
+     * SATA (in-box drivers) and others default_bus. */
+    enum hv_bus_choice fixed_bus;
+    bool ide_boot_on_bios;
+    enum hv_bus_choice default_bus;
+    unsigned sata_ports;        /* SATA disks it takes; later ones go to
+                                 * SCSI; 0 = no limit */
+    unsigned scsi_units;        /* disks per SCSI controller; 0 = no limit */
+    unsigned scsi_controllers;  /* SCSI controllers; 0 = no limit */
+    bool synthetic_nic;         /* NICs have no model to choose */
+    /* Firmware the definition can express. */
+    bool efi, secure_boot, vtpm;
+    /* Optional: check target-specific options (a Proxmox VM id). */
+    int (*check) (const struct hv_define *d);
+    /* Optional: file name and path of converted disk n; NULL = <target
+     * name>.<format extension> in disk_dir. */
+    int (*disk_names) (struct hv_plan *p, struct hv_plan_disk *pd, size_t n);
+    /* Write the definition: append to b (errors sticky in b), notes to p. */
+    int (*emit) (struct hv_plan *p, struct sbuf *b);
+};
+
+#define HV_TARGET(id, value, driver) \
+    extern const struct hv_target_driver driver;
+#include "hypervisors/targets.def"
+#undef HV_TARGET
+
+/* The table in targets.def order: i = 0, 1, ... until NULL. */
+const struct hv_target_driver *hv_target_at (size_t i);
+/* By value; by name or alias (case-insensitive); NULL if none. */
+const struct hv_target_driver *hv_target_of (enum hv_target t);
+const struct hv_target_driver *hv_target_by_name (const char *name);
+/* True if the target runs disks in format fmt (a format name). */
+bool hv_target_allows (const struct hv_target_driver *t, const char *fmt);
 
 /* Emitters append to b (errors sticky in b) and may add notes to p. */
 int hv_hyperv_emit (struct hv_plan *p, struct sbuf *b);

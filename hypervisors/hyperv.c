@@ -276,3 +276,28 @@ hv_hyperv_emit (struct hv_plan *p, struct sbuf *b)
     r = ps_notes (p, gen);
     return r < 0 ? r : b->err;
 }
+
+static const char *const hyperv_aliases[] = { "hyper-v", NULL };
+static const char *const hyperv_formats[] = { "vhdx", NULL };
+
+/* Generation 1 for BIOS guests (boot disk on IDE 0:0, data disks on
+ * SCSI), Generation 2 for EFI guests (all on SCSI); up to 4 SCSI
+ * controllers of 64 disks; synthetic network adapters (docs/targets.md). */
+const struct hv_target_driver hv_hyperv_target = {
+    .id = HV_TARGET_HYPERV,
+    .name = "hyperv",
+    .aliases = hyperv_aliases,
+    .title = "Hyper-V",
+    .default_format = "vhdx",
+    .formats = hyperv_formats,
+    .default_dir = NULL,
+    .fixed_bus = HV_CHOICE_SCSI,
+    .ide_boot_on_bios = true,
+    .default_bus = HV_CHOICE_SCSI,
+    .sata_ports = 0,
+    .scsi_units = 64,
+    .scsi_controllers = 4,
+    .synthetic_nic = true,
+    .efi = true, .secure_boot = true, .vtpm = true,
+    .emit = hv_hyperv_emit,
+};

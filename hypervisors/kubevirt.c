@@ -442,3 +442,39 @@ hv_kubevirt_emit (struct hv_plan *p, struct sbuf *b)
     }
     return b->err;
 }
+
+/* Each disk in a PVC <vm>-<disk> (DNS labels) as disk.img, as KubeVirt's
+ * filesystem-mode PVCs expect. */
+static int
+kubevirt_disk_names (struct hv_plan *p, struct hv_plan_disk *pd, size_t n)
+{
+    const struct hv_disk *d = &p->vm->disks.ptr[pd->src];
+    struct sbuf b;
+
+    (void) n;
+    vs_sbuf_init (&b, 256);
+    hv_dns_label (&b, p->vm->name, 40);
+    vs_sbuf_addch (&b, '-');
+    hv_dns_label (&b, d->target_name, 22);
+    pd->path = vs_sbuf_detach (&b, NULL);
+    pd->file = strdup ("disk.img");
+    return pd->file && pd->path ? 0 : set_error (ENOMEM, "out of memory");
+}
+
+static const char *const kubevirt_aliases[] = { "openshift", NULL };
+static const char *const kubevirt_formats[] = { "raw", NULL };
+
+const struct hv_target_driver hv_kubevirt_target = {
+    .id = HV_TARGET_KUBEVIRT,
+    .name = "kubevirt",
+    .aliases = kubevirt_aliases,
+    .title = "KubeVirt",
+    .default_format = "raw",
+    .formats = kubevirt_formats,
+    .default_dir = NULL,
+    .fixed_bus = HV_CHOICE_AUTO,
+    .default_bus = HV_CHOICE_VIRTIO,
+    .efi = true, .secure_boot = true, .vtpm = true,
+    .disk_names = kubevirt_disk_names,
+    .emit = hv_kubevirt_emit,
+};

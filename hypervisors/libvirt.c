@@ -296,3 +296,20 @@ hv_libvirt_emit (struct hv_plan *p, struct sbuf *b)
     }
     return b->err;
 }
+
+static const char *const libvirt_aliases[] = { "kvm", NULL };
+static const char *const libvirt_formats[] = { "qcow2", "raw", NULL };
+
+const struct hv_target_driver hv_libvirt_target = {
+    .id = HV_TARGET_LIBVIRT,
+    .name = "libvirt",
+    .aliases = libvirt_aliases,
+    .title = "libvirt",
+    .default_format = "qcow2",
+    .formats = libvirt_formats,
+    .default_dir = "/var/lib/libvirt/images",
+    .fixed_bus = HV_CHOICE_AUTO,
+    .default_bus = HV_CHOICE_VIRTIO,
+    .efi = true, .secure_boot = true, .vtpm = true,
+    .emit = hv_libvirt_emit,
+};

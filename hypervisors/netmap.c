@@ -25,6 +25,7 @@
 
 #include "engine/base/error.h"
 #include "engine/base/json.h"
+#include "formats/formats.h"
 #include "hypervisors/hv.h"
 
 #define NETMAP_MAX_BYTES (1 << 20)
@@ -192,27 +193,49 @@ netmap_choices (const char *what, const struct json_val *root,
                                       nic_vals, 3, &m->nic_model);
 }
 
+/* A format some target runs disks in (the targets' tables, in the order
+ * of the format table). */
+/* A format some target runs disks in (the targets' tables, listed in
+ * the order of the format table). */
+static bool
+netmap_format_ok (const char *fmt)
+{
+    for (size_t i = 0; hv_target_at (i); i++) {
+        if (hv_target_allows (hv_target_at (i), fmt)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int
 netmap_format_name (const char *what, const char *fmt)
 {
-    static const char *const ok[] = { "raw", "qcow2", "vhdx" };
+    char list[128] = "";
+    size_t n = 0, k = 0;
+    const struct fmt_driver *f;
 
-    for (size_t i = 0; i < 3; i++) {
-        if (strcmp (fmt, ok[i]) == 0) {
-            return 0;
+    if (netmap_format_ok (fmt)) {
+        return 0;
+    }
+    for (size_t i = 0; (f = fmt_driver_at (i)) != NULL; i++) {
+        n += netmap_format_ok (f->name);
+    }
+    for (size_t i = 0; (f = fmt_driver_at (i)) != NULL; i++) {
+        if (netmap_format_ok (f->name)) {
+            vs_str_list_add (list, sizeof list, k++, n, "", f->name);
         }
     }
-    return set_error (EINVAL, "%s: disk_format '%s' is not raw, qcow2 or "
-                      "vhdx", what, fmt);
+    return set_error (EINVAL, "%s: disk_format '%s' is not %s", what, fmt,
+                      list);
 }
 
 static int
 netmap_formats (const char *what, const struct json_val *root,
                 struct hv_netmap *m)
 {
-    static const char *const targets[] = { NULL, "hyperv", "libvirt",
-                                           "proxmox", "kubevirt" };
     const struct json_val *f = vs_json_get (root, "disk_format");
+    const struct hv_target_driver *t;
     const char *key;
     const struct json_val *v;
 
@@ -220,29 +243,33 @@ netmap_formats (const char *what, const struct json_val *root,
         return 0;
     }
     if (vs_json_type (f) == JSON_STRING) {
-        for (size_t t = 1; t < 5; t++) {
-            if ((m->disk_format[t] = hv_strdup (vs_json_string_value (f))) ==
-                NULL) {
+        int r = netmap_format_name (what, vs_json_string_value (f));
+
+        for (size_t i = 0; r == 0 && (t = hv_target_at (i)) != NULL; i++) {
+            if ((m->disk_format[t->id] = hv_strdup (vs_json_string_value (f)))
+                == NULL) {
                 return -ENOMEM;
             }
         }
-        return netmap_format_name (what, m->disk_format[1]);
+        return r;
     }
     for (size_t i = 0; (v = vs_json_object_at (f, i, &key)) != NULL; i++) {
-        size_t t = 1;
-
-        while (t < 5 && strcmp (key, targets[t]) != 0) {
-            t++;
+        t = NULL;
+        for (size_t j = 0; hv_target_at (j); j++) {
+            if (strcmp (key, hv_target_at (j)->name) == 0) {
+                t = hv_target_at (j);
+            }
         }
-        if (t == 5 || vs_json_type (v) != JSON_STRING) {
+        if (t == NULL || vs_json_type (v) != JSON_STRING) {
             return set_error (EINVAL, "%s: disk_format: '%s' is not a target "
                               "name with a format string", what, key);
         }
-        free (m->disk_format[t]);
-        if ((m->disk_format[t] = hv_strdup (vs_json_string_value (v))) == NULL) {
+        free (m->disk_format[t->id]);
+        if ((m->disk_format[t->id] = hv_strdup (vs_json_string_value (v)))
+            == NULL) {
             return -ENOMEM;
         }
-        if (netmap_format_name (what, m->disk_format[t]) < 0) {
+        if (netmap_format_name (what, m->disk_format[t->id]) < 0) {
             return -EINVAL;
         }
     }

@@ -19,13 +19,65 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/base/error.h"
+#include "formats/formats.h"
 #include "hypervisors/hv.h"
 
-static const char *const plan_default_format[] = {
-    NULL, "vhdx", "qcow2", "qcow2", "raw",
+static const struct hv_target_driver *const plan_targets[] = {
+#define HV_TARGET(id, value, driver) &driver,
+#include "hypervisors/targets.def"
+#undef HV_TARGET
+    NULL,
 };
+
+const struct hv_target_driver *
+hv_target_at (size_t i)
+{
+    return i < sizeof plan_targets / sizeof plan_targets[0] ? plan_targets[i]
+                                                            : NULL;
+}
+
+const struct hv_target_driver *
+hv_target_of (enum hv_target t)
+{
+    for (size_t i = 0; plan_targets[i]; i++) {
+        if (plan_targets[i]->id == t) {
+            return plan_targets[i];
+        }
+    }
+    return NULL;
+}
+
+const struct hv_target_driver *
+hv_target_by_name (const char *name)
+{
+    for (size_t i = 0; plan_targets[i]; i++) {
+        const struct hv_target_driver *t = plan_targets[i];
+
+        if (strcasecmp (name, t->name) == 0) {
+            return t;
+        }
+        for (size_t a = 0; t->aliases && t->aliases[a]; a++) {
+            if (strcasecmp (name, t->aliases[a]) == 0) {
+                return t;
+            }
+        }
+    }
+    return NULL;
+}
+
+bool
+hv_target_allows (const struct hv_target_driver *t, const char *fmt)
+{
+    for (size_t i = 0; t->formats[i]; i++) {
+        if (strcmp (fmt, t->formats[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
 
 int
 hv_plan_note (struct hv_plan *p, const char *fmt, ...)
@@ -85,102 +137,79 @@ plan_cpu_memory (struct hv_plan *p)
 static int
 plan_format (struct hv_plan *p)
 {
-    enum hv_target t = p->def->target;
+    const struct hv_target_driver *t = p->target;
     const char *f = p->def->disk_format;
+    char list[128] = "";
+    size_t n = 0;
 
     if (f == NULL && p->def->map) {
-        f = p->def->map->disk_format[t];
+        f = p->def->map->disk_format[t->id];
     }
-    p->format = f ? f : plan_default_format[t];
-    if ((t == HV_TARGET_HYPERV && strcmp (p->format, "vhdx") != 0) ||
-        (t == HV_TARGET_KUBEVIRT && strcmp (p->format, "raw") != 0) ||
-        ((t == HV_TARGET_LIBVIRT || t == HV_TARGET_PROXMOX) &&
-         strcmp (p->format, "qcow2") != 0 && strcmp (p->format, "raw") != 0)) {
-        return set_error (EINVAL, "disk format '%s' does not suit this "
-                          "target (Hyper-V: vhdx; libvirt, Proxmox: qcow2 or "
-                          "raw; KubeVirt: raw)", p->format);
+    p->format = f ? f : t->default_format;
+    if (hv_target_allows (t, p->format)) {
+        return 0;
     }
-    return 0;
+    while (t->formats[n]) {
+        n++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        vs_str_list_add (list, sizeof list, i, n, "", t->formats[i]);
+    }
+    return set_error (EINVAL, "disk format '%s' does not suit this target "
+                      "(%s takes %s)", p->format, t->title, list);
 }
 
-/* Target bus for one disk; *next counts units per bus. */
+/* Target bus for one disk; p->next_unit counts units per bus. */
 static const char *
 plan_bus (struct hv_plan *p, bool boot, unsigned *unit, unsigned *ctrl)
 {
+    const struct hv_target_driver *t = p->target;
     enum hv_bus_choice c = p->def->map ? p->def->map->disk_bus :
         HV_CHOICE_AUTO;
     unsigned *n = p->next_unit;
     const char *bus;
 
     *ctrl = 0;
-    if (p->def->target == HV_TARGET_HYPERV) {
-        if (boot && p->vm->firmware == HV_FW_BIOS) {
-            *unit = 0;
-            return "ide";
-        }
-        *unit = n[0]++;
-        *ctrl = *unit / 64;
-        *unit %= 64;
-        return "scsi";
+    if (t->ide_boot_on_bios && boot && p->vm->firmware == HV_FW_BIOS) {
+        *unit = 0;
+        return "ide";
     }
-    if (c == HV_CHOICE_AUTO) {
-        c = p->os == HV_OS_WINDOWS ? HV_CHOICE_SATA :
-            p->def->target == HV_TARGET_PROXMOX ? HV_CHOICE_SCSI :
-            HV_CHOICE_VIRTIO;
+    if (t->fixed_bus != HV_CHOICE_AUTO) {
+        c = t->fixed_bus;
+    } else if (c == HV_CHOICE_AUTO) {
+        c = p->os == HV_OS_WINDOWS ? HV_CHOICE_SATA : t->default_bus;
+    }
+    /* A target with few SATA ports puts later disks on SCSI. */
+    if (c == HV_CHOICE_SATA && t->sata_ports && n[1] >= t->sata_ports) {
+        c = HV_CHOICE_SCSI;
     }
     bus = c == HV_CHOICE_SATA ? "sata" : c == HV_CHOICE_SCSI ? "scsi" :
         "virtio";
-    /* Proxmox has sata0..sata5 only: later disks go to SCSI. */
-    if (p->def->target == HV_TARGET_PROXMOX && c == HV_CHOICE_SATA &&
-        n[1] >= 6) {
-        bus = "scsi";
-        c = HV_CHOICE_SCSI;
-    }
     *unit = n[c == HV_CHOICE_SATA ? 1 : c == HV_CHOICE_SCSI ? 2 : 3]++;
+    if (c == HV_CHOICE_SCSI && t->scsi_units) {
+        *ctrl = *unit / t->scsi_units;
+        *unit %= t->scsi_units;
+    }
     return bus;
-}
-
-static char *
-plan_kube_pvc (const struct hv_plan *p, const char *target_name)
-{
-    struct sbuf b;
-
-    vs_sbuf_init (&b, 256);
-    hv_dns_label (&b, p->vm->name, 40);
-    vs_sbuf_addch (&b, '-');
-    hv_dns_label (&b, target_name, 22);
-    return vs_sbuf_detach (&b, NULL);
 }
 
 static int
 plan_disk_names (struct hv_plan *p, struct hv_plan_disk *pd, size_t n)
 {
     const struct hv_disk *d = &p->vm->disks.ptr[pd->src];
-    const char *ext = strcmp (p->format, "raw") == 0 ? "raw" : p->format;
+    const struct fmt_driver *f = fmt_driver_by_name (p->format);
+    const char *ext = f ? f->extensions[0] : p->format;
     const char *dir = p->disk_dir;
-    int r = 0;
+    size_t l = dir ? strlen (dir) : 0;
+    int r;
 
-    switch (p->def->target) {
-    case HV_TARGET_PROXMOX:
-        r = asprintf (&pd->file, "vm-%u-disk-%zu.%s", p->def->vmid, n, ext);
-        if (r >= 0) {
-            r = asprintf (&pd->path, "%s:%u/%s", dir, p->def->vmid, pd->file);
-        }
-        break;
-    case HV_TARGET_KUBEVIRT:
-        pd->file = strdup ("disk.img");
-        pd->path = plan_kube_pvc (p, d->target_name);
-        r = pd->file && pd->path ? 0 : -1;
-        break;
-    default:
-        r = asprintf (&pd->file, "%s.%s", d->target_name, ext);
-        if (r >= 0) {
-            size_t l = dir ? strlen (dir) : 0;
-
-            r = asprintf (&pd->path, "%s%s%s", dir ? dir : "",
-                          l && dir[l - 1] != '/' ? "/" : "", pd->file);
-        }
-        break;
+    if (p->target->disk_names) {
+        return p->target->disk_names (p, pd, n);
+    }
+    r = asprintf (&pd->file, "%s.%s", d->target_name, ext);
+    if (r >= 0) {
+        r = asprintf (&pd->path, "%s%s%s", dir ? dir : "",
+                      l && dir[l - 1] != '/' ? "/" : "", pd->file);
     }
     return r < 0 ? set_error (ENOMEM, "out of memory") : 0;
 }
@@ -198,9 +227,10 @@ plan_one_disk (struct hv_plan *p, size_t src, bool boot)
                           d->unit, d->file);
     }
     pd.bus = plan_bus (p, boot, &pd.unit, &pd.ctrl);
-    if (p->def->target == HV_TARGET_HYPERV && pd.ctrl > 3) {
-        return set_error (EINVAL, "more disks than Hyper-V's 4 SCSI "
-                          "controllers hold");
+    if (p->target->scsi_controllers && pd.ctrl >= p->target->scsi_controllers) {
+        return set_error (EINVAL, "more disks than %s's %u SCSI "
+                          "controllers hold", p->target->title,
+                          p->target->scsi_controllers);
     }
     r = plan_disk_names (p, &pd, p->disks.len);
     if (r == 0 && hv_plan_disk_vec_append (&p->disks, pd) < 0) {
@@ -236,10 +266,12 @@ plan_disks (struct hv_plan *p)
             return r;
         }
     }
-    if (p->def->target == HV_TARGET_PROXMOX && p->os == HV_OS_WINDOWS &&
-        p->disks.len > 6 &&
-        hv_plan_note (p, "Proxmox has 6 SATA ports: disks after the sixth are "
-                   "on VirtIO SCSI and need virtio-win in the guest") < 0) {
+    if (p->target->sata_ports && p->os == HV_OS_WINDOWS &&
+        p->disks.len > p->target->sata_ports &&
+        hv_plan_note (p, "%s has %u SATA ports: disks after the first %u are "
+                      "on VirtIO SCSI and need virtio-win in the guest",
+                      p->target->title, p->target->sata_ports,
+                      p->target->sata_ports) < 0) {
         return -ENOMEM;
     }
     return 0;
@@ -251,8 +283,8 @@ plan_nic_model (const struct hv_plan *p)
     enum hv_bus_choice c = p->def->map ? p->def->map->nic_model :
         HV_CHOICE_AUTO;
 
-    if (p->def->target == HV_TARGET_HYPERV) {
-        return NULL;            /* synthetic adapter */
+    if (p->target->synthetic_nic) {
+        return NULL;
     }
     if (c == HV_CHOICE_AUTO) {
         c = p->os == HV_OS_WINDOWS ? HV_CHOICE_E1000E : HV_CHOICE_VIRTIO;
@@ -289,41 +321,53 @@ plan_nics (struct hv_plan *p)
     return 0;
 }
 
+/* Firmware the VM needs that the target cannot express is a note, not an
+ * error: the guest may still boot after a change by hand. */
 static int
-plan_check_target (const struct hv_plan *p)
+plan_firmware (struct hv_plan *p)
 {
-    const struct hv_define *d = p->def;
+    const struct hv_target_driver *t = p->target;
+    const struct hv_vm *vm = p->vm;
+    int r = 0;
 
-    if (d->target < HV_TARGET_HYPERV || d->target > HV_TARGET_KUBEVIRT) {
-        return set_error (EINVAL, "unknown target %d", (int) d->target);
+    if (vm->firmware == HV_FW_EFI && !t->efi) {
+        r = hv_plan_note (p, "%s definitions cannot say EFI firmware; the "
+                          "guest boots with BIOS", t->title);
     }
-    if (d->target == HV_TARGET_PROXMOX &&
-        (d->vmid < 100 || d->vmid > 999999999)) {
-        return set_error (EINVAL, "Proxmox needs a VM id from 100 to "
-                          "999999999 (got %u)", d->vmid);
+    if (r == 0 && vm->secure_boot && !t->secure_boot) {
+        r = hv_plan_note (p, "%s definitions cannot turn on Secure Boot",
+                          t->title);
     }
-    return 0;
+    if (r == 0 && vm->vtpm && !t->vtpm) {
+        r = hv_plan_note (p, "%s definitions cannot add a virtual TPM",
+                          t->title);
+    }
+    return r;
 }
 
 int
 hv_plan_build (const struct hv_vm *vm, const struct hv_define *def,
                struct hv_plan *out)
 {
-    static const char *const default_dir[] = {
-        NULL, NULL, "/var/lib/libvirt/images", "local", NULL,
-    };
     struct hv_plan p = { .vm = vm, .def = def };
-    int r;
+    int r = 0;
 
     p.os = hv_os_family (vm->guest_os);
-    r = plan_check_target (&p);
+    p.target = hv_target_of (def->target);
+    if (p.target == NULL) {
+        return set_error (EINVAL, "unknown target %d", (int) def->target);
+    }
+    if (p.target->check) {
+        r = p.target->check (def);
+    }
     if (r == 0) {
         p.disk_dir = def->disk_path && *def->disk_path ? def->disk_path :
-            default_dir[def->target];
+            p.target->default_dir;
         r = plan_cpu_memory (&p);
     }
-    if (r == 0 && (r = plan_format (&p)) == 0 && (r = plan_disks (&p)) == 0) {
-        r = plan_nics (&p);
+    if (r == 0 && (r = plan_format (&p)) == 0 && (r = plan_disks (&p)) == 0 &&
+        (r = plan_nics (&p)) == 0) {
+        r = plan_firmware (&p);
     }
     if (r < 0) {
         hv_plan_release (&p);
@@ -337,10 +381,6 @@ int
 hv_define_emit (const struct hv_vm *vm, const struct hv_define *def,
                 char **text, struct hv_str_vec *notes)
 {
-    static int (*const emit[]) (struct hv_plan *, struct sbuf *) = {
-        NULL, hv_hyperv_emit, hv_libvirt_emit, hv_proxmox_emit,
-        hv_kubevirt_emit,
-    };
     struct hv_plan p;
     struct sbuf b;
     int r = hv_plan_build (vm, def, &p);
@@ -349,7 +389,7 @@ hv_define_emit (const struct hv_vm *vm, const struct hv_define *def,
         return r;
     }
     vs_sbuf_init (&b, HV_TEXT_MAX);
-    r = emit[def->target] (&p, &b);
+    r = p.target->emit (&p, &b);
     if (r == 0 && (*text = vs_sbuf_detach (&b, NULL)) == NULL) {
         r = -EFBIG;
     }

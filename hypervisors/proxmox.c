@@ -324,3 +324,48 @@ hv_proxmox_emit (struct hv_plan *p, struct sbuf *b)
     pve_line_vec_reset (&v);
     return r;
 }
+
+static int
+proxmox_check (const struct hv_define *d)
+{
+    if (d->vmid < 100 || d->vmid > 999999999) {
+        return set_error (EINVAL, "Proxmox needs a VM id from 100 to "
+                          "999999999 (got %u)", d->vmid);
+    }
+    return 0;
+}
+
+/* Proxmox names its volumes itself: vm-<vmid>-disk-<n>.<format> in
+ * <storage>:<vmid>/. */
+static int
+proxmox_disk_names (struct hv_plan *p, struct hv_plan_disk *pd, size_t n)
+{
+    int r = asprintf (&pd->file, "vm-%u-disk-%zu.%s", p->def->vmid, n,
+                      p->format);
+
+    if (r >= 0) {
+        r = asprintf (&pd->path, "%s:%u/%s", p->disk_dir, p->def->vmid,
+                      pd->file);
+    }
+    return r < 0 ? set_error (ENOMEM, "out of memory") : 0;
+}
+
+static const char *const proxmox_aliases[] = { "pve", NULL };
+static const char *const proxmox_formats[] = { "qcow2", "raw", NULL };
+
+const struct hv_target_driver hv_proxmox_target = {
+    .id = HV_TARGET_PROXMOX,
+    .name = "proxmox",
+    .aliases = proxmox_aliases,
+    .title = "Proxmox",
+    .default_format = "qcow2",
+    .formats = proxmox_formats,
+    .default_dir = "local",
+    .fixed_bus = HV_CHOICE_AUTO,
+    .default_bus = HV_CHOICE_SCSI,
+    .sata_ports = 6,            /* sata0 .. sata5 */
+    .efi = true, .secure_boot = true, .vtpm = true,
+    .check = proxmox_check,
+    .disk_names = proxmox_disk_names,
+    .emit = hv_proxmox_emit,
+};

@@ -141,3 +141,16 @@ vs_sbuf_detach (struct sbuf *b, size_t *len)
     vs_sbuf_release (b);
     return p;
 }
+
+void
+vs_str_list_add (char *buf, size_t size, size_t i, size_t n,
+                 const char *prefix, const char *item)
+{
+    size_t used = size ? strnlen (buf, size - 1) : 0;
+
+    if (size == 0) {
+        return;
+    }
+    snprintf (buf + used, size - used, "%s%s%s",
+              i == 0 ? "" : i + 1 == n ? " or " : ", ", prefix, item);
+}

@@ -31,4 +31,11 @@ void vs_sbuf_reset (struct sbuf *b);
  * Returns NULL (and sets the error) if a previous append failed. */
 char *vs_sbuf_detach (struct sbuf *b, size_t *len);
 
+/* Item i (from 0) of n of a list for people, "a, b or c", appended to the
+ * NUL-terminated string in buf (size bytes; start with ""): the separator
+ * its position needs, then prefix and item.  Cut (still terminated) when
+ * buf is full. */
+void vs_str_list_add (char *buf, size_t size, size_t i, size_t n,
+                      const char *prefix, const char *item);
+
 #endif

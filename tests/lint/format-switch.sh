@@ -4,8 +4,11 @@
 # over formats or compares with one format's constant.  For each line
 # FMT_DRIVER (ID, ...) of the table, "case FMT_ID", "== FMT_ID" and
 # "!= FMT_ID" (and the public VMSHIFT_FMT_ID) may appear only in
-# formats/<id>*.c and formats/<id>*.h.  engine/api.c's static assertions
-# that the public values equal the table's are the one exception.
+# formats/<id>*.c and formats/<id>*.h.  Targets the same way: a line
+# HV_TARGET (ID, ...) of hypervisors/targets.def allows HV_TARGET_ID and
+# VMSHIFT_TARGET_ID comparisons only in hypervisors/<id>.c.  The static
+# assertions that the public values equal the tables' (engine/api.c,
+# engine/vm.c) are the one exception.
 . "$(dirname "$0")/../lib/functions.sh"
 
 cd "$VMSHIFT_TOP" || fail "no $VMSHIFT_TOP"
@@ -27,5 +30,20 @@ while IFS= read -r id; do
         bad=$((bad + $(wc -l < "$tmp/hits")))
     fi
 done < "$tmp/ids"
-[ "$bad" -eq 0 ] || fail "$bad format special case(s) outside the drivers"
-echo "ok: no format special cases outside formats/<format>*.c ($(wc -l < "$tmp/ids") formats)"
+
+sed -n 's/^HV_TARGET (\([A-Z0-9_]*\),.*/\1/p' hypervisors/targets.def > "$tmp/tids"
+[ -s "$tmp/tids" ] || fail "no HV_TARGET lines in hypervisors/targets.def"
+while IFS= read -r id; do
+    lower=$(printf '%s' "$id" | tr '[:upper:]' '[:lower:]')
+    grep -rnE "(case|[=!]=)[[:space:]]*(\(int\)[[:space:]]*)?(VMSHIFT|HV)_TARGET_${id}\b" \
+        engine formats ontap hypervisors tools --include='*.c' --include='*.h' |
+        grep -v "^hypervisors/${lower}\.c:" |
+        grep -v '^engine/vm\.c:[0-9]*:_Static_assert' > "$tmp/hits" || true
+    if [ -s "$tmp/hits" ]; then
+        echo "special cases of target $id outside hypervisors/$lower.c (ask its hv_target_driver instead):"
+        sed 's/^/  /' "$tmp/hits"
+        bad=$((bad + $(wc -l < "$tmp/hits")))
+    fi
+done < "$tmp/tids"
+[ "$bad" -eq 0 ] || fail "$bad format or target special case(s) outside the drivers"
+echo "ok: no special cases outside formats/<format>*.c ($(wc -l < "$tmp/ids") formats) and hypervisors/<target>.c ($(wc -l < "$tmp/tids") targets)"
