@@ -61,6 +61,75 @@ vmshift_get_errno (void)
     return vmshift_internal_error_errno ();
 }
 
+_Static_assert ((int) VMSHIFT_ERROR_USAGE == (int) VS_ERRCLASS_USAGE, "class");
+_Static_assert ((int) VMSHIFT_ERROR_SOURCE == (int) VS_ERRCLASS_SOURCE, "class");
+_Static_assert ((int) VMSHIFT_ERROR_TARGET == (int) VS_ERRCLASS_TARGET, "class");
+_Static_assert ((int) VMSHIFT_ERROR_REMOTE == (int) VS_ERRCLASS_REMOTE, "class");
+_Static_assert ((int) VMSHIFT_ERROR_SYSTEM == (int) VS_ERRCLASS_SYSTEM, "class");
+
+void
+vmshift_error_info_init (struct vmshift_error_info *e)
+{
+    memset (e, 0, sizeof *e);
+    e->struct_size = sizeof *e;
+}
+
+int
+vmshift_get_error_info (struct vmshift_error_info *e)
+{
+    struct vmshift_error_info full;
+
+    /* Does not touch the thread's error: it is what is asked for. */
+    if (e == NULL || vs_api_check_size ("vmshift_get_error_info",
+                                        e->struct_size, VMSHIFT_ERROR_INFO_V1,
+                                        sizeof full, false) < 0) {
+        return -EINVAL;
+    }
+    vmshift_error_info_init (&full);
+    full.errnum = vmshift_internal_error_errno ();
+    full.error_class = (enum vmshift_error_class)
+        vmshift_internal_error_get_class ();
+    full.retryable = vmshift_internal_error_retryable ();
+    full.message = vmshift_internal_error_msg ();
+    full.struct_size = e->struct_size;
+    memcpy (e, &full, e->struct_size);
+    return 0;
+}
+
+int
+vs_api_copy_in (const char *what, void *dst, size_t dst_size,
+                const void *src, size_t v1)
+{
+    size_t got;
+
+    if (src == NULL) {
+        set_error (EINVAL, "%s: no options", what);
+        return error_class (VS_ERRCLASS_USAGE);
+    }
+    memcpy (&got, src, sizeof got);
+    if (vs_api_check_size (what, got, v1, dst_size, true) < 0) {
+        return error_class (VS_ERRCLASS_USAGE);
+    }
+    memcpy (dst, src, got);
+    memcpy (dst, &dst_size, sizeof dst_size);
+    return 0;
+}
+
+int
+vs_api_check_size (const char *what, size_t got, size_t v1, size_t now,
+                   bool set)
+{
+    if (got < v1 || got > now) {
+        if (set) {
+            set_error (EINVAL, "%s: struct_size %zu is not that of any "
+                       "release (%zu to %zu; call its _init function)", what,
+                       got, v1, now);
+        }
+        return -EINVAL;
+    }
+    return 0;
+}
+
 void
 vmshift_set_log (struct vmshift_handle *h, vmshift_log_fn fn, void *opaque)
 {

@@ -234,10 +234,11 @@ convert_plan (struct convert_ctx *c)
         po.vmdk_cid = 0xfffffffeu;
     }
     if (po.qcow2_data_file && !(c->dst_be->props & BE_PROP_HOST_PATHS)) {
-        return set_error (ENOTSUP, "'%s': --qcow2-data-file records the data "
-                          "file's absolute path, which is only known for "
-                          "local targets (on ONTAP the hypervisor's mount "
-                          "point is not)", c->target);
+        set_error (ENOTSUP, "'%s': --qcow2-data-file records the data "
+                   "file's absolute path, which is only known for local "
+                   "targets (on ONTAP the hypervisor's mount point is not)",
+                   c->target);
+        return error_class (VS_ERRCLASS_USAGE);
     }
     if (po.qcow2_data_file) {
         char *stem = convert_stem (po.target_name);
@@ -251,7 +252,7 @@ convert_plan (struct convert_ctx *c)
          * directory, so the header carries an absolute path. */
         r = backend_resolve (c->dst_be, c->dst_dir, &abs_dir);
         if (r < 0) {
-            return r;
+            return error_class (VS_ERRCLASS_TARGET);
         }
         c->data_path = vs_path_join (abs_dir, c->data_name);
         free (abs_dir);
@@ -589,6 +590,38 @@ vs_convert_ctx_release (struct convert_ctx *c)
     c->dst_dir = c->data_name = c->data_path = NULL;
 }
 
+/* Before writing, the target's directory must exist (a dry run only
+ * plans; ONTAP runs make it first): a missing one is the target's
+ * problem, which the errno alone (ENOENT, also a missing source) does
+ * not say. */
+static int
+convert_check_target_dir (struct convert_ctx *c)
+{
+    struct be_stat st = { .struct_size = sizeof st };
+    int r;
+
+    if (c->o->dry_run) {
+        return 0;
+    }
+    r = backend_stat (c->dst_be, c->dst_dir, 0, &st);
+    if (r == -ENOTSUP) {
+        clear_error ();
+        return 0;               /* found out when writing */
+    }
+    if (r == -ENOENT) {
+        return set_error (ENOENT, "cannot write '%s': its directory '%s' "
+                          "does not exist", c->target, c->dst_dir);
+    }
+    if (r == 0 && st.type != BE_TYPE_DIR) {
+        return set_error (ENOTDIR, "cannot write '%s': '%s' is not a "
+                          "directory", c->target, c->dst_dir);
+    }
+    if (r < 0) {
+        error_prepend ("cannot write '%s': ", c->target);
+    }
+    return r;
+}
+
 int
 vs_convert_pipeline (struct convert_ctx *c)
 {
@@ -600,11 +633,27 @@ vs_convert_pipeline (struct convert_ctx *c)
         return set_error (ENOMEM, "out of memory");
     }
     r = convert_read_source (c);
-    if (r == 0) {
-        r = convert_target_type (c->o, c->dst_path, &c->to);
+    if (r < 0) {
+        error_class (VS_ERRCLASS_SOURCE);
     }
     if (r == 0) {
+        r = convert_target_type (c->o, c->dst_path, &c->to);
+        if (r < 0) {
+            error_class (VS_ERRCLASS_USAGE);
+        }
+    }
+    if (r == 0) {
+        r = convert_check_target_dir (c);
+        if (r < 0) {
+            error_class (VS_ERRCLASS_TARGET);
+        }
+    }
+    if (r == 0) {
+        /* what the source cannot become (too big, not whole sectors) */
         r = convert_plan (c);
+        if (r < 0) {
+            error_class (VS_ERRCLASS_SOURCE);
+        }
     }
     if (r == 0) {
         r = convert_fill_result (c);
@@ -619,9 +668,16 @@ vs_convert_pipeline (struct convert_ctx *c)
     }
     if (r == 0) {
         r = convert_check_targets (c);
+        if (r < 0) {
+            error_class (VS_ERRCLASS_TARGET);
+        }
     }
     if (r == 0) {
+        /* reading the source while writing is classified in exec.c */
         r = convert_execute (c);
+        if (r < 0) {
+            error_class (VS_ERRCLASS_TARGET);
+        }
     }
     c->res->st.wall_seconds = vs_exec_now () - t0;
     return r;
@@ -668,14 +724,12 @@ vmshift_convert (struct vmshift_handle *h, const char *source,
     enum loc_kind ks = vs_loc_kind_of (source), kt = vs_loc_kind_of (target);
 
     vs_api_enter (h);
-    if (o == NULL) {
-        vmshift_convert_opts_init (&defaults);
-        o = &defaults;
+    vmshift_convert_opts_init (&defaults);
+    if (o && vs_api_copy_in ("vmshift_convert", &defaults, sizeof defaults, o,
+                             VMSHIFT_CONVERT_OPTS_V1) < 0) {
+        return -EINVAL;
     }
-    if (o->struct_size != sizeof *o) {
-        return set_error (EINVAL, "vmshift_convert: options were not set up "
-                          "with vmshift_convert_opts_init");
-    }
+    o = &defaults;
     if (ks == LOC_LOCAL && kt == LOC_LOCAL) {
         if (o->snapshot || o->keep_snapshot || o->parallel) {
             vs_log_msg (&h->log, LOG_WARN, "--snapshot, --keep-snapshot and "
@@ -701,14 +755,12 @@ vmshift_convert_many (struct vmshift_handle *h, size_t n,
     int ret = 0;
 
     vs_api_enter (h);
-    if (o == NULL) {
-        vmshift_convert_opts_init (&defaults);
-        o = &defaults;
+    vmshift_convert_opts_init (&defaults);
+    if (o && vs_api_copy_in ("vmshift_convert_many", &defaults,
+                             sizeof defaults, o, VMSHIFT_CONVERT_OPTS_V1) < 0) {
+        return -EINVAL;
     }
-    if (o->struct_size != sizeof *o) {
-        return set_error (EINVAL, "vmshift_convert_many: options were not set "
-                          "up with vmshift_convert_opts_init");
-    }
+    o = &defaults;
     if (n > 0 && vs_loc_kind_of (sources[0]) == LOC_ONTAP) {
         return vs_convert_ontap_many (h, n, sources, targets, o, res, errors);
     }

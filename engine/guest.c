@@ -69,12 +69,10 @@ guest_copy_opts (const struct vmshift_guest_opts *in,
                  struct vmshift_guest_opts *o)
 {
     vmshift_guest_opts_init (o);
-    if (in == NULL || in->struct_size < offsetof (struct vmshift_guest_opts,
-                                                  force)) {
-        return set_error (EINVAL, "guest options: struct_size is not set "
-                          "(call vmshift_guest_opts_init)");
+    if (vs_api_copy_in ("guest options", o, sizeof *o, in,
+                        VMSHIFT_GUEST_OPTS_V1) < 0) {
+        return -EINVAL;
     }
-    memcpy (o, in, in->struct_size < sizeof *o ? in->struct_size : sizeof *o);
     if (vmshift_guest_script_names (o->os) == NULL) {
         return set_error (EINVAL, "guest options: unknown OS %d", (int) o->os);
     }

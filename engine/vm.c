@@ -285,17 +285,24 @@ int
 vmshift_define (struct vmshift_handle *h, const struct vmshift_vm *vm,
                 const struct vmshift_define_opts *o, char **text)
 {
+    struct vmshift_define_opts full;
     struct hv_str_vec notes = { 0 };
     struct hv_netmap map;
     struct hv_define d;
     int r = 0;
 
     vs_api_enter (h);
-    if (vm == NULL || o == NULL || text == NULL ||
-        o->struct_size != sizeof *o) {
-        return set_error (EINVAL, "vmshift_define: bad arguments (call "
-                          "vmshift_define_opts_init)");
+    if (vm == NULL || text == NULL) {
+        set_error (EINVAL, "vmshift_define: bad arguments (no VM or no "
+                   "place for the text)");
+        return error_class (VS_ERRCLASS_USAGE);
     }
+    vmshift_define_opts_init (&full);
+    if (vs_api_copy_in ("vmshift_define", &full, sizeof full, o,
+                        VMSHIFT_DEFINE_OPTS_V1) < 0) {
+        return -EINVAL;
+    }
+    o = &full;
     hv_netmap_init (&map);
     if (o->network_map) {
         r = vm_load_map (h, o->network_map, &map);

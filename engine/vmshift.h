@@ -29,6 +29,37 @@ VMSHIFT_API void vmshift_free (struct vmshift_handle *h);
 VMSHIFT_API const char *vmshift_get_error (void);
 VMSHIFT_API int vmshift_get_errno (void);
 
+/* Which side a failure is about (docs/internals/errors.md). */
+enum vmshift_error_class {
+    VMSHIFT_ERROR_UNKNOWN = 0,  /* not classified, or no error */
+    VMSHIFT_ERROR_USAGE = 1,    /* the caller's arguments or options */
+    VMSHIFT_ERROR_SOURCE = 2,   /* the source: missing, unreadable, corrupt,
+                                 * unsupported */
+    VMSHIFT_ERROR_TARGET = 3,   /* the target: exists, its directory is
+                                 * missing or not writable, no space; or
+                                 * what was written failed its read-back */
+    VMSHIFT_ERROR_REMOTE = 4,   /* a remote service or the network (ONTAP
+                                 * REST, the NFS server) */
+    VMSHIFT_ERROR_SYSTEM = 5,   /* this host: memory, local resources */
+};
+
+/* Public structs that callers fill or that the library fills for them
+ * start with struct_size, set by their _init function (or sizeof).  The
+ * library accepts a struct from an older build (smaller struct_size,
+ * fields added since then take their defaults) and refuses one smaller
+ * than the first release's or larger than its own. */
+struct vmshift_error_info {
+    size_t struct_size;         /* set by vmshift_error_info_init */
+    int errnum;                 /* vmshift_get_errno () */
+    enum vmshift_error_class error_class;
+    int retryable;              /* trying again may succeed: busy, timed
+                                 * out, connection lost */
+    const char *message;        /* vmshift_get_error () */
+};
+VMSHIFT_API void vmshift_error_info_init (struct vmshift_error_info *e);
+/* The calling thread's last error.  -EINVAL (e not set up) or 0. */
+VMSHIFT_API int vmshift_get_error_info (struct vmshift_error_info *e);
+
 enum vmshift_log_level {
     VMSHIFT_LOG_ERROR = 0, VMSHIFT_LOG_WARN = 1, VMSHIFT_LOG_INFO = 2,
     VMSHIFT_LOG_DEBUG = 3,

@@ -233,20 +233,22 @@ fmt_problems_release (struct fmt_problems *p)
     memset (p, 0, sizeof *p);
 }
 
-void
-fmt_problem (struct fmt_problems *p, const char *fmt, ...)
+static void
+fmt_problem_add (struct fmt_problems *p, enum fmt_severity sev, int err,
+                 const char *fmt, va_list ap)
 {
     char buf[512];
-    va_list ap;
+    size_t pre = 0;
     char *s;
 
     if (p->n >= FMT_MAX_PROBLEMS) {
         p->dropped++;
         return;
     }
-    va_start (ap, fmt);
-    vsnprintf (buf, sizeof buf, fmt, ap);
-    va_end (ap);
+    if (sev == FMT_SEV_WARNING) {
+        pre = (size_t) snprintf (buf, sizeof buf, "warning: ");
+    }
+    vsnprintf (buf + pre, sizeof buf - pre, fmt, ap);
     for (char *c = buf; *c; c++) {
         if ((unsigned char) *c < 0x20) {
             *c = '?';
@@ -257,7 +259,42 @@ fmt_problem (struct fmt_problems *p, const char *fmt, ...)
         p->dropped++;
         return;
     }
+    p->item[p->n] = (struct fmt_problem) {
+        .severity = sev,
+        .err = sev == FMT_SEV_ERROR ? (err > 0 ? err : EINVAL) : 0,
+        .msg = s,
+    };
     p->msg[p->n++] = s;
+}
+
+void
+fmt_problem_err (struct fmt_problems *p, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start (ap, fmt);
+    fmt_problem_add (p, FMT_SEV_ERROR, err, fmt, ap);
+    va_end (ap);
+}
+
+void
+fmt_problem (struct fmt_problems *p, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start (ap, fmt);
+    fmt_problem_add (p, FMT_SEV_ERROR, EINVAL, fmt, ap);
+    va_end (ap);
+}
+
+void
+fmt_warning (struct fmt_problems *p, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start (ap, fmt);
+    fmt_problem_add (p, FMT_SEV_WARNING, 0, fmt, ap);
+    va_end (ap);
 }
 
 size_t
@@ -266,9 +303,7 @@ fmt_problems_count_errors (const struct fmt_problems *p)
     size_t n = 0;
 
     for (size_t i = 0; i < p->n; i++) {
-        if (strncmp (p->msg[i], "warning: ", 9) != 0) {
-            n++;
-        }
+        n += p->item[i].severity == FMT_SEV_ERROR;
     }
     return n;
 }
@@ -276,11 +311,13 @@ fmt_problems_count_errors (const struct fmt_problems *p)
 int
 fmt_problems_to_error (const struct fmt_problems *p, const char *file)
 {
-    if (fmt_problems_count_errors (p) == 0) {
-        return 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->item[i].severity == FMT_SEV_ERROR) {
+            return set_error (p->item[i].err, "'%s': %s", file,
+                              p->item[i].msg);
+        }
     }
-    return set_error (strstr (p->msg[0], "unsupported") ? ENOTSUP : EINVAL,
-                      "'%s': %s", file, p->msg[0]);
+    return 0;
 }
 
 int

@@ -182,23 +182,44 @@ struct fmt_source_info {
 /* ------------------------------------------------------- problem list */
 
 /* Strict validators report every problem they find rather than stopping
- * at the first, for "vmshift info".  At most FMT_MAX_PROBLEMS are kept. */
+ * at the first, for "vmshift info".  At most FMT_MAX_PROBLEMS are kept.
+ * Each says how bad it is: an error (the file is corrupt, EINVAL, or uses
+ * something vmshift does not support, ENOTSUP: what a reader fails with)
+ * or a warning (a condition the file survives: one damaged header copy,
+ * an unusual but valid field), which is listed after the errors. */
 #define FMT_MAX_PROBLEMS 100
+enum fmt_severity {
+    FMT_SEV_ERROR = 0,
+    FMT_SEV_WARNING = 1,
+};
+struct fmt_problem {
+    enum fmt_severity severity;
+    int err;                    /* positive errno for an error, 0 for a
+                                 * warning */
+    char *msg;                  /* as shown: "warning: " before a
+                                 * warning's text */
+};
 struct fmt_problems {
-    char *msg[FMT_MAX_PROBLEMS];
+    struct fmt_problem item[FMT_MAX_PROBLEMS];
+    char *msg[FMT_MAX_PROBLEMS];        /* item[i].msg, the text alone */
     size_t n;
     size_t dropped;
 };
 void fmt_problems_init (struct fmt_problems *p);
 void fmt_problems_release (struct fmt_problems *p);
+/* An error with the errno a reader would fail with (EINVAL: corrupt,
+ * ENOTSUP: unsupported). */
+void fmt_problem_err (struct fmt_problems *p, int err, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+/* fmt_problem_err with EINVAL: the file is corrupt. */
 void fmt_problem (struct fmt_problems *p, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
-/* Entries starting with "warning: " are conditions a file survives (one
- * damaged header copy, an unusual but valid field); they are listed after
- * the problems.  This counts the entries that are not warnings. */
+void fmt_warning (struct fmt_problems *p, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+/* The entries that are errors, not warnings. */
 size_t fmt_problems_count_errors (const struct fmt_problems *p);
-/* If p has problems, set the error to the first one and return -EINVAL
- * (or -ENOTSUP when 'unsupported' is true); else 0. */
+/* If p has errors, set the error to the first one, with its errno, and
+ * return it negated; else 0. */
 int fmt_problems_to_error (const struct fmt_problems *p, const char *file);
 
 /* ------------------------------------------------------------ readers */

@@ -26,7 +26,7 @@ qcow2_report (struct qcow2_report *r, int errnum, const char *fmt, ...)
     vsnprintf (msg, sizeof msg, fmt, ap);
     va_end (ap);
     if (r->probs) {
-        fmt_problem (r->probs, "%s", msg);
+        fmt_problem_err (r->probs, errnum, "%s", msg);
         if (r->err == 0) {
             r->err = -errnum;
         }

@@ -392,7 +392,7 @@ vhdx_validate (const struct fmt_io *io, struct fmt_problems *probs,
     fmt_problems_init (&warns);
     r = vhdx_check (io, probs, &warns, info, NULL);
     for (size_t i = 0; i < warns.n; i++) {
-        fmt_problem (probs, "warning: %s", warns.msg[i]);
+        fmt_warning (probs, "%s", warns.item[i].msg);
     }
     fmt_problems_release (&warns);
     return r;

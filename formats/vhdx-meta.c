@@ -124,8 +124,9 @@ vhdx_ck_item (struct vhdx_ck *ck, struct vhdx_mt *mt, uint16_t i)
     }
     if (k < 0) {
         if (e.flags & VHDX_META_IS_REQUIRED) {
-            fmt_problem (ck->probs, "metadata entry %u is an unknown item %s "
-                         "marked required (unsupported)", i, g);
+            fmt_problem_err (ck->probs, ENOTSUP, "metadata entry %u is an "
+                             "unknown item %s marked required (unsupported)",
+                             i, g);
         }
         return 0;
     }
@@ -219,8 +220,9 @@ vhdx_ck_items_done (struct vhdx_ck *ck, const struct vhdx_mt *mt)
     }
     vhdx_ck_params (ck, mt);
     if (ck->differencing) {
-        fmt_problem (ck->probs, "differencing VHDX (HasParent is set) is "
-                     "unsupported: merge it into its parent first");
+        fmt_problem_err (ck->probs, ENOTSUP, "differencing VHDX (HasParent "
+                         "is set) is unsupported: merge it into its parent "
+                         "first");
         if (mt->index[VHDX_ITEM_PARENT] < 0) {
             fmt_problem (ck->probs, "differencing VHDX has no Parent Locator "
                          "item");

@@ -302,8 +302,9 @@ vhdx_ck_region_entry (struct vhdx_ck *ck, uint32_t i)
     if (!is_bat && !is_meta) {
         fmt_guid_format (e->guid, g);
         if (e->required & 1) {
-            fmt_problem (ck->probs, "region entry %u is an unknown region %s "
-                         "marked required (unsupported)", i, g);
+            fmt_problem_err (ck->probs, ENOTSUP, "region entry %u is an "
+                             "unknown region %s marked required "
+                             "(unsupported)", i, g);
         }
         return;
     }
@@ -393,10 +394,11 @@ vhdx_ck_log (struct vhdx_ck *ck)
         return r;
     }
     if (dirty) {
-        fmt_problem (ck->probs, "log needs replay: the log holds valid "
-                     "entries that were never written back; replaying is "
-                     "unsupported (open the file once in Hyper-V, or run "
-                     "'qemu-img check -r all' on a copy)");
+        fmt_problem_err (ck->probs, ENOTSUP, "log needs replay: the log "
+                         "holds valid entries that were never written back; "
+                         "replaying is unsupported (open the file once in "
+                         "Hyper-V, or run 'qemu-img check -r all' on a "
+                         "copy)");
     } else {
         fmt_problem (ck->warns, "LogGuid is set but the log holds no valid "
                      "entry; nothing to replay (the spec calls this "

@@ -30,10 +30,14 @@ vmdk_diag_vreport (struct vmdk_diag *d, int errnum, const char *fmt,
         error_save (&d->saved);
     }
     if (d->probs) {
+        /* soft problems (errnum 0) do not stop reading but are still
+         * problems of the file, not warnings */
+        int e = errnum ? errnum : EINVAL;
+
         if (d->main || d->fname == NULL) {
-            fmt_problem (d->probs, "%s", msg);
+            fmt_problem_err (d->probs, e, "%s", msg);
         } else {
-            fmt_problem (d->probs, "'%s': %s", d->fname, msg);
+            fmt_problem_err (d->probs, e, "'%s': %s", d->fname, msg);
         }
     }
     return errnum ? -errnum : 0;

@@ -1,5 +1,6 @@
 /* Thread-local last error: one errno and one line of text. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 
 static _Thread_local int error_errnum;
 static _Thread_local char error_msg[VMSHIFT_ERROR_MAX];
+static _Thread_local int error_cls;
 
 /* Messages are one line: newlines and other control characters from
  * input (file names, server replies) are replaced so they cannot forge
@@ -34,6 +36,7 @@ vmshift_internal_set_error (int errnum, const char *fmt, ...)
     va_end (ap);
     error_sanitize (error_msg);
     error_errnum = errnum;
+    error_cls = VS_ERRCLASS_UNKNOWN;
     return -errnum;
 }
 
@@ -69,6 +72,51 @@ vmshift_internal_clear_error (void)
 {
     error_errnum = 0;
     error_msg[0] = '\0';
+    error_cls = VS_ERRCLASS_UNKNOWN;
+}
+
+int
+vmshift_internal_error_class (int cls)
+{
+    if (error_errnum != 0 && error_cls == VS_ERRCLASS_UNKNOWN) {
+        error_cls = cls;
+    }
+    return -error_errnum;
+}
+
+static bool
+error_is_network (int e)
+{
+    switch (e) {
+    case ETIMEDOUT: case ECONNREFUSED: case ECONNRESET: case ECONNABORTED:
+    case EHOSTUNREACH: case ENETUNREACH: case ENETDOWN: case EHOSTDOWN:
+    case EPIPE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+int
+vmshift_internal_error_get_class (void)
+{
+    if (error_errnum == 0) {
+        return VS_ERRCLASS_UNKNOWN;
+    }
+    if (error_cls != VS_ERRCLASS_UNKNOWN) {
+        return error_cls;
+    }
+    if (error_is_network (error_errnum)) {
+        return VS_ERRCLASS_REMOTE;
+    }
+    return error_errnum == ENOMEM ? VS_ERRCLASS_SYSTEM : VS_ERRCLASS_UNKNOWN;
+}
+
+int
+vmshift_internal_error_retryable (void)
+{
+    return error_errnum == EBUSY || error_errnum == EAGAIN ||
+           error_errnum == EINTR || error_is_network (error_errnum);
 }
 
 const char *
@@ -87,6 +135,7 @@ void
 vmshift_internal_error_save (struct vmshift_error_save *s)
 {
     s->errnum = error_errnum;
+    s->error_class = error_cls;
     memcpy (s->msg, error_msg, sizeof s->msg);
 }
 
@@ -94,5 +143,6 @@ void
 vmshift_internal_error_restore (const struct vmshift_error_save *s)
 {
     error_errnum = s->errnum;
+    error_cls = s->error_class;
     memcpy (error_msg, s->msg, sizeof error_msg);
 }

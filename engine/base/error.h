@@ -15,17 +15,40 @@
 
 #define VMSHIFT_ERROR_MAX 1024
 
+/* Which side failed (the public enum vmshift_error_class has the same
+ * values; docs/internals/errors.md).  A root cause (set_error) starts
+ * unclassified; the first layer that knows the side says so with
+ * error_class(), and outer layers do not change it. */
+enum {
+    VS_ERRCLASS_UNKNOWN = 0,
+    VS_ERRCLASS_USAGE = 1,
+    VS_ERRCLASS_SOURCE = 2,
+    VS_ERRCLASS_TARGET = 3,
+    VS_ERRCLASS_REMOTE = 4,
+    VS_ERRCLASS_SYSTEM = 5,
+};
+
 int vmshift_internal_set_error (int errnum, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 void vmshift_internal_error_prepend (const char *fmt, ...)
     __attribute__ ((format (printf, 1, 2)));
 void vmshift_internal_clear_error (void);
+/* Classify the current error unless it is already classified; returns
+ * the current -errno (0 when there is no error), so a caller may write
+ * "return error_class (VS_ERRCLASS_TARGET)" after a failed call. */
+int vmshift_internal_error_class (int cls);
+/* The class: the one set, else from the errno (network errors are
+ * REMOTE, ENOMEM is SYSTEM), else UNKNOWN. */
+int vmshift_internal_error_get_class (void);
+/* Whether trying again may succeed: busy, timed out, connection lost. */
+int vmshift_internal_error_retryable (void);
 const char *vmshift_internal_error_msg (void);
 int vmshift_internal_error_errno (void);
 /* Copy and restore the error, for worker threads (thread-locals do not
  * cross threads) and for cleanup code that must not clobber it. */
 struct vmshift_error_save {
     int errnum;
+    int error_class;
     char msg[VMSHIFT_ERROR_MAX];
 };
 void vmshift_internal_error_save (struct vmshift_error_save *s);
@@ -35,6 +58,7 @@ void vmshift_internal_error_restore (const struct vmshift_error_save *s);
     vmshift_internal_set_error ((errnum), __VA_ARGS__)
 #define error_prepend(...) vmshift_internal_error_prepend (__VA_ARGS__)
 #define clear_error() vmshift_internal_clear_error ()
+#define error_class(c) vmshift_internal_error_class (c)
 #define error_save(s) vmshift_internal_error_save (s)
 #define error_restore(s) vmshift_internal_error_restore (s)
 

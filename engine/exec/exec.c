@@ -194,7 +194,7 @@ exec_copy (struct be_file *dst, uint64_t doff, struct be_file *src,
 
         r = backend_pread (src, buf, n, soff + done);
         if (r < 0) {
-            return r;
+            return error_class (VS_ERRCLASS_SOURCE);
         }
         if (!exec_is_zero (buf, n)) {
             r = backend_pwrite (dst, buf, n, doff + done);
@@ -231,6 +231,9 @@ exec_inflate (struct be_file *dst, const struct fmt_placement *p,
         r = set_error (EINVAL, "'%s': compressed grain at offset %" PRIu64
                        " holds %zu bytes, %" PRIu64 " needed", src->path,
                        p->src_off, got, (uint64_t) p->skip + p->len);
+    }
+    if (r < 0) {
+        error_class (VS_ERRCLASS_SOURCE);       /* a bad grain */
     }
     if (r == 0 && !exec_is_zero (u + p->skip, (size_t) p->len)) {
         r = backend_pwrite (dst, u + p->skip, (size_t) p->len, p->dst_off);

@@ -316,3 +316,36 @@ Test (probe, tail_and_weak_scores)
     cr_assert_eq (vmdk_driver.probe (&(struct fmt_probe_buf) {
                       .head = buf, .head_len = 18 }), FMT_PROBE_MAGIC);
 }
+
+/* Problems carry their severity and errno; nothing is read back from
+ * the text. */
+Test (problems, severity_and_errno_are_data)
+{
+    struct fmt_problems p;
+
+    fmt_problems_init (&p);
+    fmt_warning (&p, "one header copy is damaged");
+    fmt_problem_err (&p, ENOTSUP, "a feature vmshift cannot read");
+    fmt_problem (&p, "a table points past the end");
+    cr_assert_eq (p.n, 3);
+    cr_assert_eq (p.item[0].severity, FMT_SEV_WARNING);
+    cr_assert_eq (p.item[0].err, 0);
+    cr_assert_str_eq (p.item[0].msg, "warning: one header copy is damaged");
+    cr_assert_eq (p.msg[0], p.item[0].msg);
+    cr_assert_eq (p.item[1].err, ENOTSUP);
+    cr_assert_eq (p.item[2].err, EINVAL);
+    cr_assert_eq (fmt_problems_count_errors (&p), 2);
+    /* the first error, not the warning before it; its own errno although
+     * its text does not say "unsupported" */
+    cr_assert_eq (fmt_problems_to_error (&p, "d.vhdx"), -ENOTSUP);
+    cr_assert_str_eq (vmshift_internal_error_msg (),
+                      "'d.vhdx': a feature vmshift cannot read");
+    fmt_problems_release (&p);
+    fmt_problem (&p, "unsupported is only a word here");
+    cr_assert_eq (fmt_problems_to_error (&p, "d"), -EINVAL);
+    fmt_problems_release (&p);
+    fmt_warning (&p, "only a warning");
+    cr_assert_eq (fmt_problems_count_errors (&p), 0);
+    cr_assert_eq (fmt_problems_to_error (&p, "d"), 0);
+    fmt_problems_release (&p);
+}

@@ -23,6 +23,25 @@ cli_errno_to_exit (int err)
 }
 
 int
+cli_error_exit (void)
+{
+    struct vmshift_error_info e;
+
+    vmshift_error_info_init (&e);
+    if (vmshift_get_error_info (&e) < 0) {
+        return EXIT_SYSTEM;
+    }
+    /* A missing or unwritable place is the target's when the library says
+     * the target failed (the same errno on the source is exit 3). */
+    if (e.error_class == VMSHIFT_ERROR_TARGET &&
+        (e.errnum == ENOENT || e.errnum == EACCES || e.errnum == EPERM ||
+         e.errnum == ENOTDIR)) {
+        return EXIT_TARGET;
+    }
+    return cli_errno_to_exit (e.errnum);
+}
+
+int
 cli_fail (struct cli *c, const char *cmd)
 {
     const char *msg = vmshift_get_error ();
@@ -32,7 +51,7 @@ cli_fail (struct cli *c, const char *cmd)
         msg = strerror (err ? err : EIO);
     }
     fprintf (stderr, "%s: %s: %s\n", c->prog, cmd, msg);
-    return cli_errno_to_exit (err);
+    return cli_error_exit ();
 }
 
 int

@@ -43,6 +43,9 @@ int cli_fail (struct cli *c, const char *cmd);
 int cli_usage_error (struct cli *c, const char *cmd, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 int cli_errno_to_exit (int err);
+/* The exit code for the library's last error: by its errno, and exit 4
+ * for a missing or unwritable place when its class is TARGET. */
+int cli_error_exit (void);
 /* Flush stdout; on failure (a full disk, a closed pipe) print one line
  * and return EXIT_SYSTEM, else rc: "vmshift info X > /dev/full" must not
  * exit 0 with the report lost. */

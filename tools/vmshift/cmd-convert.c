@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "tools/vmshift/cli.h"
 
@@ -64,44 +62,6 @@ convert_pow2_opt (struct cli *c, const char *name, const char *arg,
     return 0;
 }
 
-/* A local target's directory must exist and be writable: otherwise the
- * documented exit status is 4 (target error), which the library's errno
- * alone cannot tell from a source problem (ENOENT, EACCES).  Remote
- * locations are checked by the library. */
-static int
-convert_check_target_dir (struct cli *c, const char *target)
-{
-    const char *slash = strrchr (target, '/');
-    char *dir;
-    struct stat st;
-    int e = 0;
-
-    if (strncmp (target, "ontap://", 8) == 0 ||
-        strncmp (target, "nfs://", 6) == 0) {
-        return 0;
-    }
-    dir = slash == NULL ? strdup (".")
-        : slash == target ? strdup ("/")
-        : strndup (target, (size_t) (slash - target));
-    if (dir == NULL) {
-        fprintf (stderr, "%s: convert: out of memory\n", c->prog);
-        return EXIT_SYSTEM;
-    }
-    if (stat (dir, &st) < 0) {
-        e = errno;
-    } else if (!S_ISDIR (st.st_mode)) {
-        e = ENOTDIR;
-    } else if (access (dir, W_OK | X_OK) < 0) {
-        e = errno;
-    }
-    if (e) {
-        fprintf (stderr, "%s: convert: cannot write '%s' in '%s': %s\n",
-                 c->prog, target, dir, strerror (e));
-    }
-    free (dir);
-    return e ? EXIT_TARGET : 0;
-}
-
 /* Several pairs: one record each (a JSON array with --json); every
  * failure is reported on its own line; the exit code is that of the
  * first failure. */
@@ -129,7 +89,7 @@ convert_many (struct cli *c, const struct vmshift_convert_opts *o, int json,
     }
     r = vmshift_convert_many (c->h, n, src, dst, o, res, err);
     if (r < 0) {
-        rc = cli_errno_to_exit (-r);
+        rc = cli_error_exit ();     /* the first failure's */
     }
     if (json) {
         printf ("[\n");
@@ -235,13 +195,6 @@ cmd_convert (struct cli *c, int argc, char **argv)
     }
     if (argc - optind < 2 || (argc - optind) % 2) {
         return cli_usage_error (c, "convert", "expected SOURCE TARGET pairs");
-    }
-    for (int i = optind + 1; i < argc && !o.dry_run; i += 2) {
-        int rc = convert_check_target_dir (c, argv[i]);
-
-        if (rc) {
-            return rc;
-        }
     }
     if (argc - optind == 2) {
         if (vmshift_convert (c->h, argv[optind], argv[optind + 1], &o,
