@@ -61,11 +61,16 @@ vmshift_get_errno (void)
     return vmshift_internal_error_errno ();
 }
 
-_Static_assert ((int) VMSHIFT_ERROR_USAGE == (int) VS_ERRCLASS_USAGE, "class");
-_Static_assert ((int) VMSHIFT_ERROR_SOURCE == (int) VS_ERRCLASS_SOURCE, "class");
-_Static_assert ((int) VMSHIFT_ERROR_TARGET == (int) VS_ERRCLASS_TARGET, "class");
-_Static_assert ((int) VMSHIFT_ERROR_REMOTE == (int) VS_ERRCLASS_REMOTE, "class");
-_Static_assert ((int) VMSHIFT_ERROR_SYSTEM == (int) VS_ERRCLASS_SYSTEM, "class");
+_Static_assert ((int) VMSHIFT_ERROR_USAGE == (int) VS_ERRCLASS_USAGE,
+                "class");
+_Static_assert ((int) VMSHIFT_ERROR_SOURCE == (int) VS_ERRCLASS_SOURCE,
+                "class");
+_Static_assert ((int) VMSHIFT_ERROR_TARGET == (int) VS_ERRCLASS_TARGET,
+                "class");
+_Static_assert ((int) VMSHIFT_ERROR_REMOTE == (int) VS_ERRCLASS_REMOTE,
+                "class");
+_Static_assert ((int) VMSHIFT_ERROR_SYSTEM == (int) VS_ERRCLASS_SYSTEM,
+                "class");
 
 void
 vmshift_error_info_init (struct vmshift_error_info *e)

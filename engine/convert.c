@@ -327,7 +327,8 @@ convert_check_targets (struct convert_ctx *c)
 static bool
 convert_size_ok (enum fmt_type to, uint64_t src, uint64_t dst)
 {
-    return dst == src || dst == fmt_driver_target_size (fmt_driver_of (to), src);
+    return dst == src ||
+           dst == fmt_driver_target_size (fmt_driver_of (to), src);
 }
 
 /* Open the written files under their temporary names: the MAIN output
@@ -365,8 +366,9 @@ convert_open_written (struct convert_ctx *c, struct exec *x,
 
 /* Read the written files back under their temporary names: the strict
  * validator must find nothing (a format whose read_map runs its whole
- * validator, fmt_driver.map_validates, is not validated twice), and every guest range the source holds data in must be data
- * in the target's own map. */
+ * validator, fmt_driver.map_validates, is not validated twice), and every
+ * guest range the source holds data in must be data in the target's own
+ * map. */
 static int
 convert_readback (struct convert_ctx *c, struct exec *x)
 {
@@ -420,11 +422,11 @@ out:
     return r;
 }
 
-/* --verify: compare the guest data of the source and of the written
- * files while they are still temporaries, so a target that fails is
- * removed like any other failed run instead of being left in place
- * (DESIGN.md: write, flush, verify, then rename).  The source side
- * borrows the open source and its map. */
+/* --verify: compare the guest data of the source and of the written files
+ * while they are still temporaries, so a target that fails is removed like
+ * any other failed run instead of being left in place
+ * (docs/internals/executor.md: write, flush, verify, then rename).  The
+ * source side borrows the open source and its map. */
 static int
 convert_verify_written (struct convert_ctx *c, struct exec *x)
 {
@@ -502,8 +504,9 @@ convert_fill_result (struct convert_ctx *c)
     for (size_t i = 0; i < c->lay.nout; i++) {
         char *shown_dir = vs_path_dirname (c->target);
 
-        res->out[i].path = shown_dir ? vs_path_join (shown_dir, c->lay.out[i].name)
-                                     : NULL;
+        res->out[i].path = shown_dir
+                           ? vs_path_join (shown_dir, c->lay.out[i].name)
+                           : NULL;
         free (shown_dir);
         res->out[i].role = strdup (c->lay.out[i].role == FMT_OUT_MAIN ? "main"
                                    : c->lay.out[i].role == FMT_OUT_EXTENT
@@ -563,8 +566,8 @@ convert_execute (struct convert_ctx *c)
     c->res->st.all_shared = st.bytes_copied == 0;
     if (st.clone_note[0]) {
         c->res->clone_note = strdup (st.clone_note);
-        vs_log_msg (&c->h->log, LOG_WARN, "'%s': data was copied, not shared: %s",
-                 c->target, st.clone_note);
+        vs_log_msg (&c->h->log, LOG_WARN, "'%s': data was copied, not "
+                    "shared: %s", c->target, st.clone_note);
     }
     return 0;
 }

@@ -28,11 +28,11 @@ struct convert_ctx {
     struct vmshift_result *res;
 };
 
-/* Caller sets h, source, target, src_path, dst_path, o, src_be, dst_be
- * and res; the pipeline fills the rest.  A failure is
- * classified (error_class): USAGE, SOURCE or TARGET by the step that
- * failed, unless a lower layer knew better (a network error is REMOTE).  Release with vs_convert_ctx_release
- * (does not free the backends or res). */
+/* Caller sets h, source, target, src_path, dst_path, o, src_be, dst_be and
+ * res; the pipeline fills the rest.  A failure is classified
+ * (error_class): USAGE, SOURCE or TARGET by the step that failed, unless a
+ * lower layer knew better (a network error is REMOTE).  Release with
+ * vs_convert_ctx_release (does not free the backends or res). */
 void vs_convert_ctx_init (struct convert_ctx *c);
 int vs_convert_pipeline (struct convert_ctx *c);
 void vs_convert_ctx_release (struct convert_ctx *c);

@@ -1,4 +1,4 @@
-/* vmshift convert on ONTAP (DESIGN.md, "ONTAP flow for one disk"):
+/* vmshift convert on ONTAP (docs/internals/ontap-flow.md):
  *
  *   per volume: GET cluster version, find the volume (FlexVol), remove
  *   snapshots left by dead runs of this host, create one snapshot (or use
@@ -24,6 +24,7 @@
 
 #include "engine/backend/ontap.h"
 #include "engine/base/error.h"
+#include "engine/base/host.h"
 #include "engine/convert.h"
 #include "engine/exec/exec.h"
 #include "engine/location.h"
@@ -59,21 +60,6 @@ struct od_run {
     size_t next;                /* next disk to claim */
     pthread_mutex_t lock;
 };
-
-static void
-od_hostname (char *buf, size_t n)
-{
-    if (gethostname (buf, n) < 0) {
-        snprintf (buf, n, "host");
-    }
-    buf[n - 1] = '\0';
-    for (char *p = buf; *p; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == '-')) {
-            *p = '-';
-        }
-    }
-}
 
 static int
 od_backend (struct od_run *run, struct ontap_client *client,
@@ -120,13 +106,14 @@ od_remove_stale_snapshots (struct od_run *run, const char *host)
     }
     for (size_t i = 0; i < v.len; i++) {
         if (!od_snapshot_is_stale (v.ptr[i].name, host) ||
-            (run->o->snapshot && strcmp (v.ptr[i].name, run->o->snapshot) == 0)) {
+            (run->o->snapshot &&
+             strcmp (v.ptr[i].name, run->o->snapshot) == 0)) {
             continue;
         }
         if (ontap_snapshot_delete (run->client, &run->vol, &v.ptr[i]) == 0) {
-            vs_log_msg (&run->h->log, LOG_INFO, "deleted snapshot '%s' of volume "
-                     "'%s' left by an interrupted run", v.ptr[i].name,
-                     run->vol.name);
+            vs_log_msg (&run->h->log, LOG_INFO, "deleted snapshot '%s' of "
+                        "volume '%s' left by an interrupted run",
+                        v.ptr[i].name, run->vol.name);
         } else {
             vs_log_msg (&run->h->log, LOG_WARN, "cannot delete stale snapshot "
                      "'%s': %s", v.ptr[i].name, vmshift_get_error ());
@@ -153,15 +140,17 @@ od_snapshot_forget (struct od_run *run)
     if (r == 0) {
         r = ontap_snapshot_delete (run->client, &run->vol, &s);
         if (r == 0) {
-            vs_log_msg (&run->h->log, LOG_INFO, "deleted snapshot '%s' of volume "
-                     "'%s' made by the failed create", s.name, run->vol.name);
+            vs_log_msg (&run->h->log, LOG_INFO, "deleted snapshot '%s' of "
+                        "volume '%s' made by the failed create", s.name,
+                        run->vol.name);
         }
         ontap_snapshot_release (&s);
     }
     if (r < 0 && r != -ENOENT) {
-        vs_log_msg (&run->h->log, LOG_WARN, "snapshot '%s' of volume '%s' may be "
-                 "left behind (a later run on this host removes it): %s",
-                 run->snap_name, run->vol.name, vmshift_get_error ());
+        vs_log_msg (&run->h->log, LOG_WARN, "snapshot '%s' of volume '%s' "
+                    "may be left behind (a later run on this host removes "
+                    "it): %s", run->snap_name, run->vol.name,
+                    vmshift_get_error ());
     }
     error_restore (&saved);
 }
@@ -173,7 +162,7 @@ od_snapshot (struct od_run *run)
     double t = vs_exec_now ();
     int r;
 
-    od_hostname (host, sizeof host);
+    vs_host_name (host, sizeof host);
     od_remove_stale_snapshots (run, host);
     if (run->o->snapshot) {
         r = ontap_snapshot_find (run->client, &run->vol, run->o->snapshot,
@@ -221,9 +210,9 @@ od_snapshot_done (struct od_run *run)
     }
     error_save (&saved);
     if (ontap_snapshot_delete (run->client, &run->vol, &run->snap) < 0) {
-        vs_log_msg (&run->h->log, LOG_WARN, "cannot delete snapshot '%s' of volume "
-                 "'%s': %s", run->snap.name, run->vol.name,
-                 vmshift_get_error ());
+        vs_log_msg (&run->h->log, LOG_WARN, "cannot delete snapshot '%s' of "
+                    "volume '%s': %s", run->snap.name, run->vol.name,
+                    vmshift_get_error ());
     }
     error_restore (&saved);
     run->snap_created = false;
@@ -681,7 +670,8 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
             break;
         }
         for (size_t j = i; j < n; j++) {
-            if (!d[j].done && strcmp (d[j].src.profile, d[i].src.profile) == 0 &&
+            if (!d[j].done &&
+                strcmp (d[j].src.profile, d[i].src.profile) == 0 &&
                 strcmp (d[j].src.volume, d[i].src.volume) == 0) {
                 grp[m++] = d[j];
                 d[j].done = true;

@@ -33,25 +33,28 @@ info_text (struct sbuf *b, const struct info_data *d)
     if (d->info.subformat[0]) {
         vs_sbuf_printf (b, "subformat:       %s\n", d->info.subformat);
     }
-    vs_sbuf_printf (b, "virtual size:    %" PRIu64 " bytes\n", d->info.virtual_size);
+    vs_sbuf_printf (b, "virtual size:    %" PRIu64 " bytes\n",
+                    d->info.virtual_size);
     if (d->info.block_size) {
         vs_sbuf_printf (b, "block size:      %u bytes\n", d->info.block_size);
     }
     if (d->have_map) {
-        vs_sbuf_printf (b, "allocated:       %" PRIu64 " bytes in %zu extents\n",
-                     fmt_extents_allocated (&d->map), d->map.v.len);
+        vs_sbuf_printf (b, "allocated:       %" PRIu64 " bytes in %zu "
+                        "extents\n", fmt_extents_allocated (&d->map),
+                        d->map.v.len);
     }
     if (d->io) {
         for (uint32_t i = 0; i < vs_beio_nfiles (d->io); i++) {
             vs_sbuf_printf (b, "file %u:          %s\n", i,
-                         vs_beio_file (d->io, i)->path);
+                            vs_beio_file (d->io, i)->path);
         }
     }
     if (d->info.has_parent) {
-        vs_sbuf_printf (b, "parent:          yes (delta disk; map includes the parent)\n");
+        vs_sbuf_printf (b, "parent:          yes (delta disk; map includes "
+                        "the parent)\n");
     }
     vs_sbuf_printf (b, "problems:        %zu\n",
-                 fmt_problems_count_errors (&d->probs) + d->probs.dropped);
+                    fmt_problems_count_errors (&d->probs) + d->probs.dropped);
     for (size_t i = 0; i < d->probs.n; i++) {
         vs_sbuf_printf (b, "  - %s\n", d->probs.msg[i]);
     }

@@ -17,8 +17,8 @@ struct loc_ontap {
 };
 
 int
-vs_loc_ontap_nfs_url (const struct ontap_profile *p, const struct ontap_volume *v,
-                   char **out)
+vs_loc_ontap_nfs_url (const struct ontap_profile *p,
+                      const struct ontap_volume *v, char **out)
 {
     const struct ontap_nfs_opts *n = &p->nfs;
     char q[128];

@@ -200,7 +200,7 @@ VMSHIFT_API size_t vmshift_vm_warning_count (const struct vmshift_vm *vm);
 VMSHIFT_API const char *vmshift_vm_warning (const struct vmshift_vm *vm,
                                             size_t i);
 
-/* ------------------------------------------ target definitions (hypervisors/) */
+/* -------------------------------------- target definitions (hypervisors/) */
 
 enum vmshift_target {
     VMSHIFT_TARGET_HYPERV = 1,  /* PowerShell script (Hyper-V module) */

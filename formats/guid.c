@@ -6,22 +6,8 @@
 
 #include "engine/base/endian.h"
 #include "engine/base/error.h"
+#include "engine/base/hex.h"
 #include "formats/formats.h"
-
-static int
-guid_hex (char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 int
 fmt_guid_parse (const char *s, uint8_t out[16])
@@ -41,7 +27,7 @@ fmt_guid_parse (const char *s, uint8_t out[16])
             }
             continue;
         }
-        h = guid_hex (s[i]);
+        h = vs_hex_digit (s[i]);
         if (h < 0) {
             return set_error (EINVAL, "malformed GUID '%s'", s);
         }

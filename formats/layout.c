@@ -291,7 +291,8 @@ fmt_output_check (const struct fmt_output *o)
     /* Merge-walk placements and blobs in offset order. */
     while (pi < o->place.len || bi < o->blobs.len) {
         bool take_p = bi >= o->blobs.len ||
-            (pi < o->place.len && o->place.ptr[pi].dst_off < o->blobs.ptr[bi].off);
+            (pi < o->place.len &&
+             o->place.ptr[pi].dst_off < o->blobs.ptr[bi].off);
         uint64_t off = take_p ? o->place.ptr[pi].dst_off : o->blobs.ptr[bi].off;
         uint64_t len = take_p ? o->place.ptr[pi].len : o->blobs.ptr[bi].len;
 

@@ -1,6 +1,7 @@
-/* QCOW2 writer (planner): recipes C.4 (self-contained, data contiguous at
- * X) and C.5 (metadata file over an external raw data file) of
- * docs/formats.md; layout rules from docs/interop/qcow2.txt.
+/* QCOW2 writer (planner): the two layouts of docs/formats/qcow2.md,
+ * "Writing" (self-contained with the data contiguous at X; a metadata
+ * file over an external raw data file); layout rules from qemu's
+ * docs/interop/qcow2.txt.
  *
  * Self-contained layout, in clusters of C bytes:
  *

@@ -1,5 +1,5 @@
 /* VHDX BAT pass, vhdx_read_map() and vhdx_validate() ([MS-VHDX] v8.0
- * 2.5; docs/formats.md B.3).
+ * 2.5; docs/formats/vhdx.md).
  *
  * The BAT is streamed 1 MiB at a time (a 64 TiB disk at 1 MiB blocks has
  * a 513 MiB BAT).  Every entry is checked: the state must be allowed for

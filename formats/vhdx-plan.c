@@ -1,4 +1,5 @@
-/* VHDX planner: docs/formats.md B.6, the Windows-native layout.
+/* VHDX planner: the Windows-native layout (docs/formats/vhdx.md,
+ * "Writing").
  *
  *   0        file identifier ("vhdxfile" + creator)          HEADER phase
  *   64 KiB   header 1 (seq 1), 128 KiB header 2 (seq 2)      HEADER phase

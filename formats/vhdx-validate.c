@@ -1,6 +1,6 @@
 /* VHDX strict validator, first passes: file identifier, headers, region
- * tables, log, metadata ([MS-VHDX] v8.0 sections 2.1-2.3, 2.6; oracle
- * behaviour in docs/formats.md B and E).  The BAT pass is vhdx-bat.c.
+ * tables, log, metadata ([MS-VHDX] v8.0 sections 2.1-2.3, 2.6; the other
+ * readers' behaviour in docs/formats/vhdx.md).  The BAT pass is vhdx-bat.c.
  *
  * Every problem is reported, not just the first.  Problems make a file
  * unreadable for vhdx_read_map(); warnings (ck->warns) are conditions

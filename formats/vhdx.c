@@ -1,7 +1,7 @@
 /* VHDX codec and geometry: encode/decode of the file identifier,
  * headers, region tables and metadata tables, CRC helpers, and the
  * block/BAT arithmetic.  Spec: [MS-VHDX] v8.0 sections 2.1-2.6; project
- * notes docs/formats.md B.1-B.3.  See vhdx.h for the rules.
+ * notes docs/formats/vhdx.md.  See vhdx.h for the rules.
  */
 #include <assert.h>
 #include <errno.h>
@@ -21,7 +21,8 @@ static_assert (VHDX_HDR_OFF_RESERVED + 4016 == VHDX_HEADER_SIZE,
 static_assert (VHDX_FID_OFF_CREATOR + VHDX_CREATOR_BYTES == VHDX_FID_LEN,
                "file identifier layout");
 
-/* GUIDs as stored (docs/formats.md B.1 lists text and byte forms). */
+/* GUIDs as stored on disk ([MS-VHDX] gives them in text form;
+ * fmt_guid_parse encodes text as stored). */
 const uint8_t vhdx_guid_bat[16] = {
     0x66, 0x77, 0xc2, 0x2d, 0x23, 0xf6, 0x00, 0x42,
     0x9d, 0x64, 0x11, 0x5e, 0x9b, 0xfd, 0x4a, 0x08,

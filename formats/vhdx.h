@@ -3,7 +3,7 @@
  *
  * Layouts follow [MS-VHDX] "Virtual Hard Disk v2 (VHDX) File Format"
  * v8.0 sections 2.1-2.6 and the libyal VHDX notes (header, region table,
- * metadata table and item tables); project notes in docs/formats.md B.
+ * metadata table and item tables); project notes in docs/formats/vhdx.md.
  * All integers are little-endian; GUIDs are stored Microsoft-style (see
  * fmt_guid_parse).  Decoders parse bytes into host structs and check
  * nothing but the signature; semantic checks live in vhdx-validate.c.
@@ -282,7 +282,7 @@ vhdx_guid_is_zero (const uint8_t *g)
 
 /* ------------------------------------------------------------ geometry */
 
-/* Block/BAT arithmetic for a disk ([MS-VHDX] 2.5, docs/formats.md B.3). */
+/* Block/BAT arithmetic for a disk ([MS-VHDX] 2.5, docs/formats/vhdx.md). */
 struct vhdx_geom {
     uint64_t vsize;             /* V */
     uint32_t block_size;        /* BS */

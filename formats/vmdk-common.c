@@ -1,10 +1,12 @@
-/* VMDK tables and the problem sink shared by the descriptor parser and
- * the extent readers: createTypes (docs/formats.md §A.3, libyal "Disk
- * type"), extent type names, hard errors and soft problems. */
+/* VMDK tables and the problem sink shared by the descriptor parser and the
+ * extent readers: createTypes (docs/formats/vmdk.md, "Subformats"; libyal
+ * "Disk type"), extent type names, hard errors and soft problems. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "engine/base/endian.h"
 #include "engine/base/error.h"
 #include "formats/vmdk.h"
 
@@ -162,3 +164,34 @@ vmdk_ext_type_name (int type)
     return vmdk_ext_names[type];
 }
 
+
+/* ------------------------------------------------ grain directories */
+
+#define VMDK_GD_CHUNK_BYTES ((size_t) 64 << 10)
+
+int
+vmdk_gd_walk (struct vmdk_ctx *c, uint32_t file, struct vmdk_mapper *m,
+              uint64_t off, uint64_t entries, unsigned width,
+              int (*gt) (void *opaque, uint64_t i, uint64_t entry),
+              void *opaque)
+{
+    size_t chunk = VMDK_GD_CHUNK_BYTES / width;
+    uint8_t *buf = malloc (VMDK_GD_CHUNK_BYTES);
+    int r = 0;
+
+    if (buf == NULL) {
+        return vmdk_fail_current (c, file, -ENOMEM);
+    }
+    for (uint64_t i = 0; i < entries && r == 0; i += chunk) {
+        size_t n = entries - i < chunk ? (size_t) (entries - i) : chunk;
+
+        r = vmdk_pread (c, file, buf, n * width, off + i * width);
+        for (size_t j = 0; j < n && r == 0; j++) {
+            const uint8_t *p = buf + j * width;
+
+            r = gt (opaque, i + j, width == 8 ? get_le64 (p) : get_le32 (p));
+        }
+    }
+    free (buf);
+    return r < 0 ? r : vmdk_mapper_finish (m);
+}

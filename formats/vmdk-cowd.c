@@ -1,11 +1,12 @@
 /* VMDK COWD extents: the vmfsSparse redo log ("-delta.vmdk").
  *
- * Layout (docs/formats.md §A.5, libyal "The COWD sparse extent data
- * file"): a 2048-byte little-endian header {magic "COWD", version 1,
- * flags, numSectors, grainSize (sectors, 1 on ESXi), gdOffset (sector),
- * numGDEntries, freeSector, ...}, a grain directory of uint32 sector
- * numbers of grain tables, grain tables of 4096 uint32 grain sector
- * numbers.  0 means the grain is not in this delta (read the parent).
+ * Layout (docs/formats/vmdk.md, "COWD and seSparse"; libyal "The COWD
+ * sparse extent data file"): a 2048-byte little-endian header {magic
+ * "COWD", version 1, flags, numSectors, grainSize (sectors, 1 on ESXi),
+ * gdOffset (sector), numGDEntries, freeSector, ...}, a grain directory
+ * of uint32 sector numbers of grain tables, grain tables of 4096 uint32
+ * grain sector numbers.  0 means the grain is not in this delta (read
+ * the parent).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,7 +26,6 @@ enum {
 #define COWD_GTES 4096u
 #define COWD_GT_BYTES (COWD_GTES * 4u)
 #define COWD_MAX_GRAIN 2048u
-#define COWD_GD_CHUNK 16384u
 
 struct cowd_hdr {
     uint32_t version, flags, sectors, grain, gd, ngd, free_sector, unclean;
@@ -40,7 +40,6 @@ struct cowd_walk {
     uint64_t cap;               /* bytes */
     uint64_t grain;             /* bytes */
     struct vmdk_mapper m;
-    uint8_t *gd;
     uint8_t *gt;
     bool high_reported;
 };
@@ -160,8 +159,10 @@ cowd_grain (struct cowd_walk *w, uint64_t g, uint32_t gte)
 }
 
 static int
-cowd_gt (struct cowd_walk *w, uint64_t i, uint32_t gde)
+cowd_gt (void *opaque, uint64_t i, uint64_t entry)
 {
+    struct cowd_walk *w = opaque;
+    uint32_t gde = (uint32_t) entry;
     uint64_t cover = (uint64_t) COWD_GTES * w->grain;
     uint64_t goff = i * cover;
     uint64_t len = w->cap - goff < cover ? w->cap - goff : cover;
@@ -206,19 +207,8 @@ cowd_walk (struct cowd_walk *w)
                               VMDK_R_GD)) < 0) {
         return r;
     }
-    for (uint64_t i = 0; i < ngt; i += COWD_GD_CHUNK) {
-        size_t n = ngt - i < COWD_GD_CHUNK ? (size_t) (ngt - i) : COWD_GD_CHUNK;
-
-        r = vmdk_pread (w->c, w->file, w->gd, n * 4,
-                        (uint64_t) w->h.gd * VMDK_SECTOR + i * 4);
-        for (size_t j = 0; j < n && r == 0; j++) {
-            r = cowd_gt (w, i + j, get_le32 (w->gd + 4 * j));
-        }
-        if (r < 0) {
-            return r;
-        }
-    }
-    return vmdk_mapper_finish (&w->m);
+    return vmdk_gd_walk (w->c, w->file, &w->m,
+                         (uint64_t) w->h.gd * VMDK_SECTOR, ngt, 4, cowd_gt, w);
 }
 
 int
@@ -233,16 +223,14 @@ vmdk_cowd_map (struct vmdk_ctx *c, uint32_t file, uint64_t sectors,
     }
     w.cap = (uint64_t) w.h.sectors * VMDK_SECTOR;
     w.grain = (uint64_t) w.h.grain * VMDK_SECTOR;
-    w.gd = malloc (COWD_GD_CHUNK * 4);
     w.gt = malloc (COWD_GT_BYTES);
     vmdk_mapper_init (&w.m, c, file, out, delta);
-    if (w.gd == NULL || w.gt == NULL) {
+    if (w.gt == NULL) {
         r = vmdk_fail_current (c, file, -ENOMEM);
     } else {
         r = cowd_walk (&w);
     }
     vmdk_mapper_release (&w.m);
-    free (w.gd);
     free (w.gt);
     return r;
 }

@@ -1,10 +1,10 @@
 /* VMDK text descriptor: tokenizer and parser.
  *
- * Grammar (docs/formats.md §A.2, libyal "The descriptor file"): lines
- * separated by LF (CR before LF tolerated), '#' comments, blank lines,
- * "key=value" or "key = \"value\"" (VMware writes spaces around '=' in
- * the DDB; quoted values may be followed by spaces), keys matched
- * case-insensitively, and extent lines
+ * Grammar (docs/formats/vmdk.md, "Descriptor"; libyal "The descriptor
+ * file"): lines separated by LF (CR before LF tolerated), '#' comments,
+ * blank lines, "key=value" or "key = \"value\"" (VMware writes spaces
+ * around '=' in the DDB; quoted values may be followed by spaces), keys
+ * matched case-insensitively, and extent lines
  *
  *   <access> <sectors> <type> ["<file>"] [<start sector>]
  *
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "engine/base/error.h"
+#include "engine/base/hex.h"
 #include "engine/base/overflow.h"
 #include "formats/vmdk.h"
 
@@ -134,19 +135,6 @@ vmdk_parse_u64 (const char *p, size_t n, uint64_t *out)
     return true;
 }
 
-static int
-vmdk_hex (char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c = vmdk_lower (c);
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
 /* 1 to 8 hex digits (CID, parentCID): VMware writes 8, qemu drops
  * leading zeros. */
 static bool
@@ -158,7 +146,7 @@ vmdk_parse_cid (const char *p, size_t n, uint32_t *out)
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        int h = vmdk_hex (p[i]);
+        int h = vs_hex_digit (p[i]);
 
         if (h < 0) {
             return false;
@@ -184,8 +172,8 @@ vmdk_uuid_parse (const char *s, uint8_t out[16])
             }
             i++;
         }
-        hi = vmdk_hex (s[i]);
-        lo = hi < 0 ? -1 : vmdk_hex (s[i + 1]);
+        hi = vs_hex_digit (s[i]);
+        lo = hi < 0 ? -1 : vs_hex_digit (s[i + 1]);
         if (lo < 0) {
             return -EINVAL;
         }
@@ -345,7 +333,7 @@ vmdk_set_ddb (struct vmdk_parse *ps, int k, const char *v)
         break;
     case VMDK_K_LONGCID:
         for (size_t i = 0; i < 32; i++) {
-            if (vmdk_hex (v[i]) < 0) {
+            if (vs_hex_digit (v[i]) < 0) {
                 vmdk_diag_soft (ps->dg, "line %u: ddb.longContentID '%s' "
                                 "is not 32 hex digits", ps->line, v);
                 return;

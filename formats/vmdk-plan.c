@@ -3,7 +3,7 @@
  * "<name>-flat.vmdk" that holds the raw guest data at offset 0.  The
  * flat file is placed from the source map (clones where aligned), so a
  * flat source converts without copying data.  qemu-img (createType vmfs)
- * and libvmdk read the result (docs/formats.md §A.2, §A.3).
+ * and libvmdk read the result (docs/formats/vmdk.md, "Writing").
  */
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* VMDK seSparse extents ("-sesparse.vmdk", ESXi snapshot deltas).
  *
  * VMware publishes no specification; the layout follows qemu 7.2
- * block/vmdk.c as summarised in docs/formats.md §A.6: a 512-byte
+ * block/vmdk.c (docs/formats/vmdk.md, "COWD and seSparse"): a 512-byte
  * constant header of little-endian u64 fields (all sizes and offsets in
  * sectors), a volatile header (magic 0xcafecafe, replay_journal must be
  * 0), a grain directory of u64 entries (0 = unallocated, else
@@ -33,7 +33,6 @@ enum {
 #define SES_GTES 4096u
 #define SES_GT_BYTES (SES_GTES * 8u)
 #define SES_GDE_TAG UINT64_C (0x1000000000000000)
-#define SES_GD_CHUNK 8192u
 
 struct ses_hdr {
     uint64_t version, capacity, grain, gt_size, flags, reserved;
@@ -49,7 +48,6 @@ struct ses_walk {
     uint64_t base;
     uint64_t cap;
     struct vmdk_mapper m;
-    uint8_t *gd;
     uint8_t *gt;
 };
 
@@ -210,8 +208,9 @@ ses_grain (struct ses_walk *w, uint64_t g, uint64_t v)
 }
 
 static int
-ses_gt (struct ses_walk *w, uint64_t i, uint64_t gde)
+ses_gt (void *opaque, uint64_t i, uint64_t gde)
 {
+    struct ses_walk *w = opaque;
     uint64_t cover = (uint64_t) SES_GTES * SES_GRAIN * VMDK_SECTOR;
     uint64_t goff = i * cover;
     uint64_t len = w->cap - goff < cover ? w->cap - goff : cover;
@@ -276,19 +275,8 @@ ses_walk (struct ses_walk *w)
                               ngt * 8, VMDK_R_GD)) < 0) {
         return r;
     }
-    for (uint64_t i = 0; i < ngt; i += SES_GD_CHUNK) {
-        size_t n = ngt - i < SES_GD_CHUNK ? (size_t) (ngt - i) : SES_GD_CHUNK;
-
-        r = vmdk_pread (w->c, w->file, w->gd, n * 8,
-                        w->h.gd_off * VMDK_SECTOR + i * 8);
-        for (size_t j = 0; j < n && r == 0; j++) {
-            r = ses_gt (w, i + j, get_le64 (w->gd + 8 * j));
-        }
-        if (r < 0) {
-            return r;
-        }
-    }
-    return vmdk_mapper_finish (&w->m);
+    return vmdk_gd_walk (w->c, w->file, &w->m, w->h.gd_off * VMDK_SECTOR, ngt,
+                         8, ses_gt, w);
 }
 
 int
@@ -302,16 +290,14 @@ vmdk_sesparse_map (struct vmdk_ctx *c, uint32_t file, uint64_t sectors,
         return r;
     }
     w.cap = w.h.capacity * VMDK_SECTOR;
-    w.gd = malloc (SES_GD_CHUNK * 8);
     w.gt = malloc (SES_GT_BYTES);
     vmdk_mapper_init (&w.m, c, file, out, delta);
-    if (w.gd == NULL || w.gt == NULL) {
+    if (w.gt == NULL) {
         r = vmdk_fail_current (c, file, -ENOMEM);
     } else {
         r = ses_walk (&w);
     }
     vmdk_mapper_release (&w.m);
-    free (w.gd);
     free (w.gt);
     return r;
 }

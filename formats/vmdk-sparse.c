@@ -1,10 +1,11 @@
 /* VMDK hosted sparse extents ("KDMV"): monolithicSparse,
  * twoGbMaxExtentSparse and streamOptimized.
  *
- * Layout (docs/formats.md §A.4, libyal "The VMDK sparse extent data
- * file"): a 512-byte little-endian header, an optional embedded
- * descriptor, a grain directory (GD) of uint32 sector numbers of grain
- * tables (GT), GTs of numGTEsPerGT uint32 grain sector numbers, grains.
+ * Layout (docs/formats/vmdk.md, "Hosted sparse and streamOptimized";
+ * libyal "The VMDK sparse extent data file"): a 512-byte little-endian
+ * header, an optional embedded descriptor, a grain directory (GD) of
+ * uint32 sector numbers of grain tables (GT), GTs of numGTEsPerGT uint32
+ * grain sector numbers, grains.
  * GTE 0 is unallocated (the parent's data in a delta, else zeros), GTE 1
  * with the zeroed-grain flag reads as zeros.  streamOptimized files
  * compress every grain (zlib) behind a marker {u64 lba; u32 size} and

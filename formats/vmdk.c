@@ -1,4 +1,4 @@
-/* VMDK reader and validator, top level (docs/formats.md §A).
+/* VMDK reader and validator, top level (docs/formats/vmdk.md).
  *
  * File 0 is either a text descriptor naming extent files, or a KDMV
  * hosted sparse file (monolithicSparse, streamOptimized) that embeds its

@@ -1,7 +1,7 @@
 /* Internal interfaces of the VMDK reader, validator and planner (not
  * installed, not used outside formats/ and the tests).
  *
- * Facts: docs/formats.md §A and the libyal VMDK format notes (descriptor
+ * Facts: docs/formats/vmdk.md and the libyal VMDK format notes (descriptor
  * grammar, KDMV hosted sparse extents, streamOptimized markers, COWD),
  * qemu 7.2 block/vmdk.c behaviour for seSparse.
  *
@@ -220,6 +220,16 @@ int vmdk_mapper_unalloc (struct vmdk_mapper *m, uint64_t guest,
 int vmdk_mapper_extent (struct vmdk_mapper *m, const struct fmt_extent *e);
 /* Check the recorded ranges for overlaps, then look for holes. */
 int vmdk_mapper_finish (struct vmdk_mapper *m);
+
+/* The grain directory walk of the delta extents (COWD, seSparse): read
+ * 'entries' little-endian entries of 'width' bytes (4 or 8) at byte
+ * offset 'off' of 'file' a chunk at a time and call gt (opaque, index,
+ * entry) for each, in order; then vmdk_mapper_finish (m).  Stops at the
+ * first error. */
+int vmdk_gd_walk (struct vmdk_ctx *c, uint32_t file, struct vmdk_mapper *m,
+                  uint64_t off, uint64_t entries, unsigned width,
+                  int (*gt) (void *opaque, uint64_t i, uint64_t entry),
+                  void *opaque);
 
 /* ------------------------------------------------- extent readers */
 

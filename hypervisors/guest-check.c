@@ -8,22 +8,8 @@
 #include <string.h>
 
 #include "engine/base/error.h"
+#include "engine/base/hex.h"
 #include "hypervisors/guest.h"
-
-static int
-hv_guest_hexval (char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 /* "00:50:56:AA:bb:cc" or "00-50-56-aa-bb-cc" -> "00:50:56:aa:bb:cc". */
 int
@@ -41,8 +27,8 @@ hv_guest_check_mac (const char *s, const char *what, char *out, size_t outsz)
         goto bad;
     }
     for (int i = 0; i < 6; i++) {
-        int hi = hv_guest_hexval (s[i * 3]);
-        int lo = hv_guest_hexval (s[i * 3 + 1]);
+        int hi = vs_hex_digit (s[i * 3]);
+        int lo = vs_hex_digit (s[i * 3 + 1]);
 
         if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != sep)) {
             goto bad;

@@ -287,8 +287,8 @@ hv_guest_route (struct hv_guest_ctx *c, const struct json_val *v,
     rt->family = strchr (rt->via[0] ? rt->via : rt->to, ':') ? 6 : 4;
     hv_guest_path (c, "%.80s.metric", base);
     if ((x = vs_json_get (v, "metric")) != NULL) {
-        if (vs_json_type (x) != JSON_NUMBER || vs_json_get_u64 (x, "", &m) < 0 ||
-            m > 4294967295u) {
+        if (vs_json_type (x) != JSON_NUMBER ||
+            vs_json_get_u64 (x, "", &m) < 0 || m > 4294967295u) {
             clear_error ();
             return hv_guest_err (c, EINVAL, "expected an integer 0-4294967295");
         }
@@ -332,8 +332,8 @@ hv_guest_nic_scalar (struct hv_guest_ctx *c, const char *k,
     int r;
 
     if (strcmp (k, "mtu") == 0) {
-        if (vs_json_type (x) != JSON_NUMBER || vs_json_get_u64 (x, "", &m) < 0 ||
-            m < 68 || m > 65535) {
+        if (vs_json_type (x) != JSON_NUMBER ||
+            vs_json_get_u64 (x, "", &m) < 0 || m < 68 || m > 65535) {
             clear_error ();
             return hv_guest_err (c, EINVAL, "expected an MTU of 68-65535");
         }
@@ -497,7 +497,8 @@ hv_guest_nics (struct hv_guest_ctx *c, const struct json_val *arr,
     }
     for (size_t i = 0; i < n; i++) {
         hv_guest_path (c, "guest.nics[%zu]", i);
-        if ((r = hv_guest_nic (c, vs_json_array_at (arr, i), &m->nics[i])) < 0) {
+        r = hv_guest_nic (c, vs_json_array_at (arr, i), &m->nics[i]);
+        if (r < 0) {
             return r;
         }
         m->nnics++;

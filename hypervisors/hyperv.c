@@ -51,8 +51,8 @@ ps_head (const struct hv_plan *p, struct sbuf *b)
         hv_esc_ps (b, p->disk_dir);
         vs_sbuf_addstr (b, ",\n");
     } else {
-        vs_sbuf_addstr (b, "    [Parameter(Mandatory = $true)][string]$DiskPath,"
-                     "\n");
+        vs_sbuf_addstr (b, "    [Parameter(Mandatory = $true)]"
+                        "[string]$DiskPath,\n");
     }
     vs_sbuf_addstr (b, "    [string]$VMPath = '',\n"
                  "    [switch]$Start,\n"
@@ -149,18 +149,18 @@ ps_nics (const struct hv_plan *p, struct sbuf *b)
         vs_sbuf_addstr (b, " -Passthru\n");
         if (n->mac) {
             vs_sbuf_addstr (b, "Set-VMNetworkAdapter -VMNetworkAdapter $nic "
-                         "-StaticMacAddress '");
+                            "-StaticMacAddress '");
             for (int k = 0; k < 17; k++) {
                 if (k % 3 != 2) {
-                    vs_sbuf_addch (b, (char) (s->mac[k] >= 'a' ? s->mac[k] - 32 :
-                                           s->mac[k]));
+                    vs_sbuf_addch (b, (char) (s->mac[k] >= 'a'
+                                              ? s->mac[k] - 32 : s->mac[k]));
                 }
             }
             vs_sbuf_addstr (b, "'\n");
         }
         if (n->vlan) {
-            vs_sbuf_printf (b, "Set-VMNetworkAdapterVlan -VMNetworkAdapter $nic "
-                         "-Access -VlanId %d\n", n->vlan);
+            vs_sbuf_printf (b, "Set-VMNetworkAdapterVlan -VMNetworkAdapter "
+                            "$nic -Access -VlanId %d\n", n->vlan);
         }
     }
 }
@@ -176,8 +176,9 @@ ps_disks (const struct hv_plan *p, struct sbuf *b, unsigned gen)
             maxctrl;
     }
     if (p->disks.len) {
-        vs_sbuf_printf (b, "while (@(Get-VMScsiController -VM $vm).Count -lt %u)"
-                     " { Add-VMScsiController -VM $vm }\n", maxctrl + 1);
+        vs_sbuf_printf (b, "while (@(Get-VMScsiController -VM $vm).Count "
+                        "-lt %u) { Add-VMScsiController -VM $vm }\n",
+                        maxctrl + 1);
     }
     for (size_t i = 0; i < p->disks.len; i++) {
         const struct hv_plan_disk *d = &p->disks.ptr[i];

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/base/error.h"
+#include "engine/base/hex.h"
 #include "hypervisors/hv.h"
 
 void
@@ -186,16 +187,6 @@ hv_parse_uint (const char *s, uint64_t min, uint64_t max, uint64_t *out)
     return 0;
 }
 
-static int
-model_hexval (int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c = tolower (c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static void
 model_uuid_fmt (const uint8_t b[16], char out[37])
 {
@@ -219,8 +210,8 @@ hv_uuid_from_vmx (const char *s, char out[37])
         if (*p == ' ' || *p == '-' || *p == ':') {
             continue;
         }
-        if (n == 16 || (hi = model_hexval ((unsigned char) p[0])) < 0 ||
-            (lo = model_hexval ((unsigned char) p[1])) < 0) {
+        if (n == 16 || (hi = vs_hex_digit ((unsigned char) p[0])) < 0 ||
+            (lo = vs_hex_digit ((unsigned char) p[1])) < 0) {
             return set_error (EINVAL, "'%s' is not a UUID", s);
         }
         b[n++] = (uint8_t) (hi << 4 | lo);
@@ -285,14 +276,14 @@ hv_mac_normalize (const char *s, char out[18])
                 return set_error (EINVAL, "'%s' is not a MAC address", s);
             }
             m[i] = ':';
-        } else if (model_hexval ((unsigned char) s[i]) < 0) {
+        } else if (vs_hex_digit ((unsigned char) s[i]) < 0) {
             return set_error (EINVAL, "'%s' is not a MAC address", s);
         } else {
             m[i] = (char) tolower ((unsigned char) s[i]);
         }
     }
     m[17] = '\0';
-    if (model_hexval (m[1]) & 1) {
+    if (vs_hex_digit (m[1]) & 1) {
         return set_error (EINVAL, "'%s' is a multicast MAC address", s);
     }
     memcpy (out, m, 18);

@@ -322,7 +322,7 @@ netmap_check_keys (const char *what, const struct json_val *root)
     static const char *const known[] = {
         "networks", "retain_mac", "vcpus", "cores_per_socket", "memory_mib",
         "disk_format", "disk_bus", "nic_model", "comment",
-        "guest",        /* read by vmshift guest-scripts (hypervisors/guest-map.c) */
+        "guest",        /* vmshift guest-scripts (hypervisors/guest-map.c) */
     };
     const char *key;
 

@@ -419,7 +419,8 @@ ovf_system (struct ovf_ctx *c, xmlNodePtr vs)
         c->vm->hw_version = (unsigned) ovf_num (type + 4, 1000);
     }
     free (type);
-    if ((r = ovf_hardware (c, hw, 0)) < 0 || (r = ovf_hardware (c, hw, 1)) < 0) {
+    if ((r = ovf_hardware (c, hw, 0)) < 0 ||
+        (r = ovf_hardware (c, hw, 1)) < 0) {
         return r;
     }
     c->vm->secure_boot = c->vm->secure_boot && c->vm->firmware == HV_FW_EFI;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "engine/base/error.h"
+#include "engine/base/hex.h"
 #include "hypervisors/hv.h"
 
 #define VMX_MAX_KEY 256
@@ -32,21 +33,6 @@ struct vmx_cursor {
     const char *name;
     unsigned line;
 };
-
-static int
-vmx_hexval (int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 /* Copy s[0..n) decoding "|XX" escapes.  A '|' not followed by two hex
  * digits is kept as written (VMware never writes one), and so is "|00",
@@ -64,8 +50,8 @@ vmx_unescape (const char *s, size_t n)
         int hi, lo;
 
         if (s[i] == '|' && i + 2 < n &&
-            (hi = vmx_hexval ((unsigned char) s[i + 1])) >= 0 &&
-            (lo = vmx_hexval ((unsigned char) s[i + 2])) >= 0 &&
+            (hi = vs_hex_digit ((unsigned char) s[i + 1])) >= 0 &&
+            (lo = vs_hex_digit ((unsigned char) s[i + 2])) >= 0 &&
             (hi | lo) != 0) {
             *o++ = (char) (hi << 4 | lo);
             i += 2;

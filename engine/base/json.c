@@ -61,8 +61,8 @@ vs_json_parse (const char *buf, size_t len, const char *what,
         }
         if (!strchr (" \t\r\n", buf[off])) {
             cJSON_Delete (root);
-            return set_error (EPROTO, "%s: trailing data after JSON at byte %zu",
-                              what, off);
+            return set_error (EPROTO, "%s: trailing data after JSON at byte "
+                              "%zu", what, off);
         }
     }
     if (!json_depth_ok (root, 0)) {

@@ -37,7 +37,8 @@ const char *vs_json_type_name (enum vs_json_type t);
 int vs_json_get_str (const struct json_val *v, const char *path, char **out);
 int vs_json_get_u64 (const struct json_val *v, const char *path, uint64_t *out);
 int vs_json_get_i64 (const struct json_val *v, const char *path, int64_t *out);
-int vs_json_get_double (const struct json_val *v, const char *path, double *out);
+int vs_json_get_double (const struct json_val *v, const char *path,
+                        double *out);
 int vs_json_get_bool (const struct json_val *v, const char *path, bool *out);
 int vs_json_opt_str (const struct json_val *v, const char *path, char **out);
 int vs_json_opt_u64 (const struct json_val *v, const char *path, uint64_t *out);
@@ -45,8 +46,10 @@ int vs_json_opt_i64 (const struct json_val *v, const char *path, int64_t *out);
 int vs_json_opt_bool (const struct json_val *v, const char *path, bool *out);
 
 /* Borrowed views, valid until vs_json_free of the document. */
-const char *vs_json_string_value (const struct json_val *v);  /* NULL if not a string */
-size_t vs_json_array_len (const struct json_val *v);          /* 0 if not an array */
+/* NULL if not a string */
+const char *vs_json_string_value (const struct json_val *v);
+/* 0 if not an array */
+size_t vs_json_array_len (const struct json_val *v);
 const struct json_val *vs_json_array_at (const struct json_val *v, size_t i);
 size_t vs_json_object_len (const struct json_val *v);
 /* i-th member of an object; *key borrowed.  NULL when out of range. */

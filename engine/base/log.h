@@ -32,8 +32,9 @@ struct logger {
 void vs_log_msg (const struct logger *lg, int level, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 void vs_log_vmsg (const struct logger *lg, int level, const char *fmt,
-               va_list ap) __attribute__ ((format (printf, 3, 0)));
-void vs_log_debug (const struct logger *lg, unsigned module, const char *fmt, ...)
+                  va_list ap) __attribute__ ((format (printf, 3, 0)));
+void vs_log_debug (const struct logger *lg, unsigned module,
+                   const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 /* Parse "exec,ontap.http" (or "all"); unknown names give -EINVAL. */
 int vs_log_parse_flags (const char *s, unsigned *mask);

@@ -61,8 +61,8 @@ sbuf_grow (struct sbuf *b, size_t extra)
     }
     p = realloc (b->data, na);
     if (p == NULL) {
-        b->err = set_error (ENOMEM, "out of memory growing a buffer to %zu bytes",
-                            na);
+        b->err = set_error (ENOMEM, "out of memory growing a buffer to %zu "
+                            "bytes", na);
         return b->err;
     }
     b->data = p;

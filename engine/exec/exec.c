@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine/base/error.h"
+#include "engine/base/host.h"
 #include "engine/exec/exec.h"
 
 #define EXEC_BUF ((size_t) 1 << 20)
@@ -24,21 +25,6 @@ vs_exec_now (void)
 
     clock_gettime (CLOCK_MONOTONIC, &ts);
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static void
-exec_hostname (char *buf, size_t n)
-{
-    if (gethostname (buf, n) < 0) {
-        snprintf (buf, n, "host");
-    }
-    buf[n - 1] = '\0';
-    for (char *p = buf; *p; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == '-')) {
-            *p = '-';
-        }
-    }
 }
 
 struct exec_stale_ctx {
@@ -96,7 +82,7 @@ vs_exec_clean_stale (struct backend *be, const char *dir, const char *name,
                                 .log = log };
     int r;
 
-    exec_hostname (c.host, sizeof c.host);
+    vs_host_name (c.host, sizeof c.host);
     r = backend_list (be, dir, exec_stale_cb, &c);
     if (r == -ENOTSUP) {
         clear_error ();
@@ -111,7 +97,7 @@ exec_tmp_name (const char *dir, const char *name, char **out)
     char host[64], buf[512];
     uint32_t rnd = 0;
 
-    exec_hostname (host, sizeof host);
+    vs_host_name (host, sizeof host);
     if (getrandom (&rnd, sizeof rnd, 0) != sizeof rnd) {
         rnd = (uint32_t) time (NULL) ^ (uint32_t) getpid ();
     }

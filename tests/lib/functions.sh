@@ -67,7 +67,7 @@ need_corpus() {
 }
 
 # qemu-img compare plus the explicit virtual-size equality that compare
-# itself does not enforce (formats.md E).
+# itself does not enforce (docs/testing.md).
 compare_images() {   # fmtA A fmtB B
     qemu-img compare -q -f "$1" -F "$3" "$2" "$4" ||
         fail "qemu-img compare says $2 and $4 differ"

@@ -153,7 +153,8 @@ cmd_convert (struct cli *c, int argc, char **argv)
         switch (opt) {
         case 't':
             if (vmshift_format_from_name (optarg, &o.to) < 0) {
-                return cli_usage_error (c, "convert", "%s", vmshift_get_error ());
+                return cli_usage_error (c, "convert", "%s",
+                                        vmshift_get_error ());
             }
             break;
         case 'b':
