@@ -39,6 +39,7 @@ void vs_loc_close (struct loc_handle *l);
 /* engine/location_ontap.c */
 struct ontap_profile;
 struct ontap_volume;
+struct ontap_client;
 /* "nfs://SERVER/JUNCTION?version=V[&nfsport=P][&mountport=M]" for a
  * volume of the profile's cluster (caller frees). */
 int vs_loc_ontap_nfs_url (const struct ontap_profile *p,
@@ -46,5 +47,9 @@ int vs_loc_ontap_nfs_url (const struct ontap_profile *p,
 int vs_loc_ontap_open (struct vmshift_handle *h, const char *location,
                     struct loc_handle *out);
 void vs_loc_ontap_free (struct loc_ontap *o);
+/* The REST client and the volume of an opened ontap:// location (NULL for
+ * other kinds); borrowed, valid until vs_loc_close. */
+struct ontap_client *vs_loc_ontap_client (const struct loc_handle *l);
+const struct ontap_volume *vs_loc_ontap_volume (const struct loc_handle *l);
 
 #endif

@@ -61,6 +61,18 @@ vs_loc_ontap_free (struct loc_ontap *o)
     free (o);
 }
 
+struct ontap_client *
+vs_loc_ontap_client (const struct loc_handle *l)
+{
+    return l->ontap ? l->ontap->client : NULL;
+}
+
+const struct ontap_volume *
+vs_loc_ontap_volume (const struct loc_handle *l)
+{
+    return l->ontap ? &l->ontap->vol : NULL;
+}
+
 int
 vs_loc_ontap_open (struct vmshift_handle *h, const char *location,
                 struct loc_handle *out)

@@ -345,6 +345,32 @@ VMSHIFT_API int vmshift_job_kubernetes (struct vmshift_job *job,
                                         const struct vmshift_job_unit_opts *o,
                                         char **yaml);
 
+/* One run of a job now (docs/jobs.md, "Running a job"): take the job's
+ * lease in the run store, repair what an interrupted run left, snapshot,
+ * convert every disk from the snapshot, record the generation, apply the
+ * retention, release the lease.  *report (caller frees) is the run's
+ * record as JSON.  Returns 0 when every disk converted, 1 when some
+ * failed (the record says which), -EBUSY when another run of the job is
+ * going (the message names it), other -errno on errors. */
+struct vmshift_job_run_opts {
+    size_t struct_size;         /* set by vmshift_job_run_opts_init */
+    const char *store;          /* run store; NULL = the job's, else default */
+    const char *metrics_dir;    /* Prometheus textfile folder, or NULL */
+};
+VMSHIFT_API void vmshift_job_run_opts_init (struct vmshift_job_run_opts *o);
+VMSHIFT_API int vmshift_job_run (struct vmshift_handle *h,
+                                 struct vmshift_job *job,
+                                 const struct vmshift_job_run_opts *o,
+                                 char **report);
+/* Every run of job NAME in the store (NULL = default), newest first, as
+ * text or a JSON array (caller frees). */
+VMSHIFT_API int vmshift_job_history (struct vmshift_handle *h,
+                                     const char *store, const char *name,
+                                     int json, char **text);
+/* Every job that has runs in the store, with its last run. */
+VMSHIFT_API int vmshift_job_list (struct vmshift_handle *h, const char *store,
+                                  int json, char **text);
+
 /* The next time after 'after' (seconds since the epoch) that a calendar
  * expression of the subset docs/jobs.md describes elapses, read as UTC
  * wall-clock time.  -EINVAL for a bad expression, -ERANGE when it never

@@ -2,7 +2,13 @@
 #ifndef VMSHIFT_JOBS_JOBINT_H
 #define VMSHIFT_JOBS_JOBINT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/base/sbuf.h"
 #include "engine/jobs/job.h"
+#include "engine/location.h"
+#include "engine/workflow/store.h"
 
 struct vmshift_job {
     struct job_def *def;
@@ -14,5 +20,81 @@ int job_unit_opts_check (const struct vmshift_job_unit_opts *o);
 /* install.c: run argv (no shell), its stdout and stderr into *out
  * (caller frees); the exit status, or -errno if it could not run. */
 int job_run_tool (const char *const *argv, char **out);
+
+/* ---------------------------------------------------------------- runs */
+
+#define JOB_LEASE_TTL (24 * 3600)
+
+struct wf_store;
+struct json_val;
+
+struct jr_disk {
+    char *source;               /* location read (the live name) */
+    char *target;               /* location written */
+    char *rel;                  /* target below target.location */
+    bool ok;
+    bool existed;               /* the target existed before the run */
+    uint64_t shared, copied;
+    uint64_t fileid;            /* of the target made, 0 = unknown */
+    char *err;
+    int64_t seq;                /* journal entry of the convert */
+};
+
+struct job_run {
+    struct vmshift_handle *h;
+    const struct job_def *d;
+    struct wf_store *st;
+    struct wf_run_rec run;
+    char owner[320];
+    int64_t start, end;
+    uint64_t generation;
+    struct loc_handle tgt;      /* target.location opened */
+    bool tgt_open;
+    char snap_name[300];
+    bool snap_made;
+    bool leased;
+    struct jr_disk *disks;
+    size_t n;
+    uint64_t shared, copied;
+    size_t failed;
+    struct sbuf deleted;        /* JSON objects, comma separated */
+    struct sbuf repaired;       /* run ids, comma separated */
+    char error[1024];
+};
+
+/* One earlier run of the job, from the store. */
+struct job_past {
+    int64_t id;
+    char *state;
+    char *detail_text;
+    struct json_val *detail;    /* NULL if none or unparsable */
+    uint64_t generation;
+    int64_t start, end;
+};
+struct job_pasts {
+    struct job_past *v;
+    size_t n;
+};
+int job_pasts_load (struct wf_store *st, const char *name,
+                    struct job_pasts *out);
+void job_pasts_free (struct job_pasts *p);
+
+/* run.c */
+char *job_run_detail (const struct job_run *jr, const char *state);
+/* prune.c */
+int job_repair (struct job_run *jr);
+int job_next_generation (struct job_run *jr);
+int job_prune (struct job_run *jr);
+void job_abandon (struct job_run *jr);
+void job_target_fileid (struct job_run *jr, struct jr_disk *dk);
+int job_target_exists (struct job_run *jr, const char *target);
+int job_delete_target (struct job_run *jr, const char *target,
+                       uint64_t fileid, uint64_t generation, const char *why);
+void job_snapshot_delete (struct job_run *jr, const char *name);
+void job_snapshot_drop (struct job_run *jr, const char *name,
+                        uint64_t generation, const char *why);
+/* history.c */
+int job_metrics_write (struct wf_store *st, const char *name,
+                       const char *dir, int64_t duration);
 
 #endif

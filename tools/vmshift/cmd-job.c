@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@ job_usage (FILE *fp)
     fprintf (fp,
 "Usage: vmshift job check [--json] FILE\n"
 "       vmshift job calendar [--iterations N] [--base-time EPOCH] EXPR\n"
+"       vmshift job run [--json] [--metrics-dir DIR] [--store SPEC] FILE\n"
+"       vmshift job history [--json] [--store SPEC] NAME|FILE\n"
+"       vmshift job list [--json] [--store SPEC]\n"
 "       vmshift job install [--user] [--dry-run] [--root DIR] [OPTIONS] FILE\n"
 "       vmshift job uninstall [--user] [--dry-run] [--root DIR] NAME|FILE\n"
 "       vmshift job cron [OPTIONS] FILE\n"
@@ -24,6 +28,9 @@ job_usage (FILE *fp)
 "\n"
 "  check      read and check a job file; print the job as understood\n"
 "  calendar   print when a schedule elapses next (UTC)\n"
+"  run        one run of the job now (exit 0 done, 1 some disks failed,\n"
+"             3 bad job file, 5 error, 75 another run of the job is going)\n"
+"  history    every run of a job; list: every job in the store\n"
 "  install    write and check vmshift-job@NAME.service and .timer\n"
 "  uninstall  remove them\n"
 "  cron       print a crontab entry\n"
@@ -281,6 +288,106 @@ job_cmd_uninstall (struct cli *c, int argc, char **argv)
     return cli_finish_stdout (c, "job", EXIT_OK);
 }
 
+enum { EXIT_BUSY = 75 };       /* sysexits.h EX_TEMPFAIL */
+
+static int
+job_cmd_run (struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "metrics-dir", required_argument, NULL, 'm' },
+        { "store", required_argument, NULL, 's' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct vmshift_job_run_opts o;
+    struct vmshift_job *job = NULL;
+    char *report = NULL;
+    int opt, json = 0, r;
+
+    vmshift_job_run_opts_init (&o);
+    while ((opt = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'j': json = 1; break;
+        case 'm': o.metrics_dir = optarg; break;
+        case 's': o.store = optarg; break;
+        case 'h': job_usage (stdout); return EXIT_OK;
+        default: return cli_bad_option (c, "job", opt, argv);
+        }
+    }
+    if (argc - optind != 1) {
+        return cli_usage_error (c, "job", "run: expected one FILE");
+    }
+    if (vmshift_job_load (c->h, argv[optind], &job) < 0) {
+        return cli_fail (c, "job");
+    }
+    r = vmshift_job_run (c->h, job, &o, &report);
+    vmshift_job_free (job);
+    if (r == -EBUSY) {
+        fprintf (stderr, "%s: job: %s\n", c->prog, vmshift_get_error ());
+        return EXIT_BUSY;
+    }
+    if (r < 0) {
+        return cli_fail (c, "job");
+    }
+    if (json) {
+        printf ("%s\n", report);
+    } else if (r > 0) {
+        fprintf (stderr, "%s: job: some disks failed (vmshift job history "
+                 "shows which)\n", c->prog);
+    }
+    free (report);
+    return cli_finish_stdout (c, "job", r > 0 ? EXIT_FOUND : EXIT_OK);
+}
+
+/* history NAME|FILE, list: read the store. */
+static int
+job_cmd_history (struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "store", required_argument, NULL, 's' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool list = strcmp (argv[0], "list") == 0;
+    struct vmshift_job *job = NULL;
+    const char *store = NULL, *name = NULL;
+    char *text = NULL;
+    int opt, json = 0, r;
+
+    while ((opt = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'j': json = 1; break;
+        case 's': store = optarg; break;
+        case 'h': job_usage (stdout); return EXIT_OK;
+        default: return cli_bad_option (c, "job", opt, argv);
+        }
+    }
+    if (argc - optind != (list ? 0 : 1)) {
+        return cli_usage_error (c, "job", "%s: expected %s", argv[0],
+                                list ? "no arguments" : "one NAME or FILE");
+    }
+    if (!list) {
+        name = argv[optind];
+        if (strchr (name, '/') || strstr (name, ".json")) {
+            if (vmshift_job_load (c->h, name, &job) < 0) {
+                return cli_fail (c, "job");
+            }
+            name = vmshift_job_name (job);
+        }
+    }
+    r = list ? vmshift_job_list (c->h, store, json, &text)
+             : vmshift_job_history (c->h, store, name, json, &text);
+    vmshift_job_free (job);
+    if (r < 0) {
+        return cli_fail (c, "job");
+    }
+    fputs (text, stdout);
+    free (text);
+    return cli_finish_stdout (c, "job", EXIT_OK);
+}
+
 int
 cmd_job (struct cli *c, int argc, char **argv)
 {
@@ -294,6 +401,9 @@ cmd_job (struct cli *c, int argc, char **argv)
         { "cron", job_cmd_render },
         { "kubernetes", job_cmd_render },
         { "uninstall", job_cmd_uninstall },
+        { "run", job_cmd_run },
+        { "history", job_cmd_history },
+        { "list", job_cmd_history },
     };
 
     if (argc < 2) {

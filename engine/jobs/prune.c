@@ -1,0 +1,596 @@
+/* What a job run removes (docs/jobs.md, "Retention" and "Interrupted
+ * runs"): the targets and the snapshot of an interrupted run, old
+ * generations by retention (files first, then kept snapshots), and a
+ * failed generation unless keep_partial.
+ *
+ * Only what the job's own runs recorded is ever deleted: names come from
+ * the journal and the runs' records in the store, never from listing a
+ * folder, so a file that merely matches the name pattern survives.  A
+ * recorded file whose identity (file id) changed since the run made it
+ * is left alone too.  Every delete is journalled in the run doing it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/backend/backend.h"
+#include "engine/base/error.h"
+#include "engine/base/json.h"
+#include "engine/base/jsonw.h"
+#include "engine/exec/beio.h"
+#include "engine/exec/exec.h"
+#include "engine/handle.h"
+#include "engine/jobs/jobint.h"
+#include "ontap/ontap.h"
+
+/* ------------------------------------------------------------ past runs */
+
+struct pasts_ctx {
+    const char *name;
+    struct job_pasts *p;
+};
+
+static int
+pasts_cb (void *opaque, const struct wf_run_rec *r)
+{
+    struct pasts_ctx *c = opaque;
+    struct job_past *nv, *e;
+
+    if (r->name == NULL || strcmp (r->name, c->name) != 0) {
+        return 0;
+    }
+    nv = realloc (c->p->v, (c->p->n + 1) * sizeof *nv);
+    if (nv == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    c->p->v = nv;
+    e = &nv[c->p->n++];
+    memset (e, 0, sizeof *e);
+    e->id = r->id;
+    e->state = strdup (r->state ? r->state : "");
+    e->detail_text = r->detail ? strdup (r->detail) : NULL;
+    if (e->state == NULL || (r->detail && e->detail_text == NULL)) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    if (r->detail &&
+        vs_json_parse (r->detail, strlen (r->detail), "run detail",
+                       &e->detail) == 0) {
+        vs_json_opt_u64 (e->detail, "generation", &e->generation);
+        vs_json_opt_i64 (e->detail, "start", &e->start);
+        vs_json_opt_i64 (e->detail, "end", &e->end);
+    }
+    clear_error ();
+    return 0;
+}
+
+int
+job_pasts_load (struct wf_store *st, const char *name, struct job_pasts *out)
+{
+    struct pasts_ctx c = { name, out };
+    int r;
+
+    memset (out, 0, sizeof *out);
+    r = wf_run_list (st, "job", pasts_cb, &c);
+    if (r < 0) {
+        job_pasts_free (out);
+    }
+    return r;
+}
+
+void
+job_pasts_free (struct job_pasts *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free (p->v[i].state);
+        free (p->v[i].detail_text);
+        vs_json_free (p->v[i].detail);
+    }
+    free (p->v);
+    memset (p, 0, sizeof *p);
+}
+
+int
+job_next_generation (struct job_run *jr)
+{
+    struct job_pasts p;
+    uint64_t max = 0;
+    int r = job_pasts_load (jr->st, jr->d->name, &p);
+
+    if (r < 0) {
+        return r;
+    }
+    for (size_t i = 0; i < p.n; i++) {
+        if (p.v[i].generation > max) {
+            max = p.v[i].generation;
+        }
+    }
+    job_pasts_free (&p);
+    jr->generation = max + 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------- deletes */
+
+/* A target location as a path on the opened target.location backend. */
+static char *
+job_target_path (struct job_run *jr, const char *target)
+{
+    size_t n = strlen (jr->d->location);
+
+    if (strncmp (target, jr->d->location, n) != 0 || target[n] != '/') {
+        set_error (EINVAL, "'%s' is not below '%s'", target, jr->d->location);
+        return NULL;
+    }
+    return vs_path_join (jr->tgt.path, target + n + 1);
+}
+
+static int
+job_stat (struct job_run *jr, const char *target, struct be_stat *st)
+{
+    char *path = job_target_path (jr, target);
+    int r;
+
+    if (path == NULL) {
+        return -EINVAL;
+    }
+    memset (st, 0, sizeof *st);
+    st->struct_size = sizeof *st;
+    r = backend_stat (jr->tgt.be, path, BE_STAT_NOFOLLOW, st);
+    free (path);
+    return r;
+}
+
+int
+job_target_exists (struct job_run *jr, const char *target)
+{
+    struct be_stat st;
+    int r;
+
+    if (!jr->tgt_open) {
+        return 0;
+    }
+    r = job_stat (jr, target, &st);
+    clear_error ();
+    return r == 0 ? 1 : 0;
+}
+
+void
+job_target_fileid (struct job_run *jr, struct jr_disk *dk)
+{
+    struct be_stat st;
+
+    if (job_stat (jr, dk->target, &st) == 0) {
+        dk->fileid = st.fileid;
+    }
+    clear_error ();
+}
+
+static void
+job_note_deleted (struct job_run *jr, const char *what, const char *name,
+                  uint64_t generation, const char *why)
+{
+    struct jsonw w;
+
+    if (jr->deleted.len) {
+        vs_sbuf_addch (&jr->deleted, ',');
+    }
+    vs_jw_init (&w, &jr->deleted, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "what", what);
+    vs_jw_kv_str (&w, "name", name);
+    vs_jw_kv_u64 (&w, "generation", generation);
+    vs_jw_kv_str (&w, "why", why);
+    vs_jw_obj_end (&w);
+}
+
+static char *
+job_intent (const char *k1, const char *v1, uint64_t generation,
+            const char *why)
+{
+    struct sbuf b;
+    struct jsonw w;
+
+    vs_sbuf_init (&b, 16384);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, k1, v1);
+    vs_jw_kv_u64 (&w, "generation", generation);
+    vs_jw_kv_str (&w, "why", why);
+    vs_jw_obj_end (&w);
+    return vs_sbuf_detach (&b, NULL);
+}
+
+/* Delete one file the job made, if it is still the file it made. */
+static int
+job_delete_one (struct job_run *jr, const char *target, uint64_t fileid,
+                uint64_t generation, const char *why)
+{
+    struct be_stat st;
+    char *path = NULL, *intent = job_intent ("file", target, generation, why);
+    int64_t seq = 0;
+    int r;
+
+    if (intent == NULL ||
+        (r = wf_journal_intent (jr->st, jr->run.id, "", "delete", intent,
+                                &seq)) < 0) {
+        free (intent);
+        return intent ? r : -ENOMEM;
+    }
+    r = job_stat (jr, target, &st);
+    if (r == -ENOENT) {
+        clear_error ();
+        wf_journal_finish (jr->st, seq, WF_J_UNDONE,
+                           "{\"note\": \"already gone\"}");
+        free (intent);
+        return 0;
+    }
+    if (r == 0 && fileid && st.fileid != fileid) {
+        vs_log_msg (&jr->h->log, LOG_WARN, "'%s' is not the file job '%s' "
+                    "made (its file id changed); left alone", target,
+                    jr->d->name);
+        wf_journal_finish (jr->st, seq, WF_J_FAILED,
+                           "{\"note\": \"not the file the job made\"}");
+        free (intent);
+        return 0;
+    }
+    if (r == 0 && (path = job_target_path (jr, target)) != NULL) {
+        r = backend_unlink (jr->tgt.be, path);
+    }
+    if (r == 0) {
+        job_note_deleted (jr, "file", target, generation, why);
+    }
+    wf_journal_finish (jr->st, seq, r == 0 ? WF_J_DONE : WF_J_FAILED, NULL);
+    free (path);
+    free (intent);
+    return r;
+}
+
+int
+job_delete_target (struct job_run *jr, const char *target, uint64_t fileid,
+                   uint64_t generation, const char *why)
+{
+    int r = job_delete_one (jr, target, fileid, generation, why);
+
+    /* a VMDK target's data lives in "<stem>-flat.vmdk" beside it */
+    if (r == 0 && jr->d->format == VMSHIFT_FMT_VMDK) {
+        size_t n = strlen (target);
+        char *flat = NULL;
+
+        if (n > 5 && asprintf (&flat, "%.*s-flat.vmdk", (int) (n - 5),
+                               target) >= 0) {
+            r = job_delete_one (jr, flat, 0, generation, why);
+            free (flat);
+        }
+    }
+    if (r < 0) {
+        vs_log_msg (&jr->h->log, LOG_WARN, "cannot delete '%s': %s", target,
+                    vmshift_get_error ());
+        clear_error ();
+    }
+    return r;
+}
+
+void
+job_snapshot_delete (struct job_run *jr, const char *name)
+{
+    struct ontap_client *c = vs_loc_ontap_client (&jr->tgt);
+    const struct ontap_volume *v = vs_loc_ontap_volume (&jr->tgt);
+    struct ontap_snapshot s;
+    int r;
+
+    if (c == NULL) {
+        return;
+    }
+    r = ontap_snapshot_find (c, v, name, &s);
+    if (r == 0) {
+        r = ontap_snapshot_delete (c, v, &s);
+        ontap_snapshot_release (&s);
+    }
+    if (r < 0 && r != -ENOENT) {
+        vs_log_msg (&jr->h->log, LOG_WARN, "cannot delete snapshot '%s': %s",
+                    name, vmshift_get_error ());
+    }
+    clear_error ();
+}
+
+void
+job_snapshot_drop (struct job_run *jr, const char *name, uint64_t generation,
+                   const char *why)
+{
+    char *intent = job_intent ("snapshot", name, generation, why);
+    int64_t seq = 0;
+
+    if (intent &&
+        wf_journal_intent (jr->st, jr->run.id, "", "snapshot-delete", intent,
+                           &seq) == 0) {
+        job_snapshot_delete (jr, name);
+        wf_journal_finish (jr->st, seq, WF_J_DONE, NULL);
+        job_note_deleted (jr, "snapshot", name, generation, why);
+    }
+    clear_error ();
+    free (intent);
+}
+
+void
+job_abandon (struct job_run *jr)
+{
+    if (!jr->tgt_open) {
+        return;
+    }
+    for (size_t i = 0; i < jr->n; i++) {
+        if (jr->disks[i].ok && !jr->d->keep_partial) {
+            job_delete_target (jr, jr->disks[i].target, jr->disks[i].fileid,
+                               jr->generation, "run failed");
+        }
+    }
+    if (jr->snap_made) {
+        job_snapshot_drop (jr, jr->snap_name, jr->generation, "run failed");
+    }
+}
+
+/* -------------------------------------------------------------- repair */
+
+struct repair_ctx {
+    struct job_run *jr;
+    int64_t *seqs;
+    char **targets;             /* convert: target; snapshot: name */
+    char **steps;
+    size_t n;
+};
+
+static int
+repair_cb (void *opaque, const struct wf_journal_rec *e)
+{
+    struct repair_ctx *c = opaque;
+    struct json_val *in = NULL;
+    char *val = NULL;
+    bool existed = false;
+    const char *key = strcmp (e->step, "convert") == 0 ? "target"
+                      : strcmp (e->step, "snapshot") == 0 ? "snapshot"
+                                                          : NULL;
+
+    if (key == NULL || e->status == WF_J_UNDONE ||
+        e->status == WF_J_FAILED || e->intent == NULL ||
+        vs_json_parse (e->intent, strlen (e->intent), "journal", &in) < 0) {
+        clear_error ();
+        return 0;
+    }
+    vs_json_opt_bool (in, "existed", &existed);
+    if (!existed && vs_json_get_str (in, key, &val) == 0) {
+        size_t k = c->n;
+
+        c->seqs = realloc (c->seqs, (k + 1) * sizeof *c->seqs);
+        c->targets = realloc (c->targets, (k + 1) * sizeof *c->targets);
+        c->steps = realloc (c->steps, (k + 1) * sizeof *c->steps);
+        if (!c->seqs || !c->targets || !c->steps) {
+            free (val);
+            vs_json_free (in);
+            return set_error (ENOMEM, "out of memory");
+        }
+        c->seqs[k] = e->seq;
+        c->targets[k] = val;
+        c->steps[k] = strdup (e->step);
+        c->n++;
+    }
+    clear_error ();
+    vs_json_free (in);
+    return 0;
+}
+
+/* Remove what an interrupted run left: its targets (it recorded none as
+ * good), their temporaries, its snapshot. */
+static int
+job_repair_one (struct job_run *jr, const struct job_past *p)
+{
+    struct repair_ctx c = { .jr = jr };
+    int r = wf_journal_list (jr->st, p->id, repair_cb, &c);
+
+    for (size_t i = 0; r == 0 && i < c.n; i++) {
+        if (strcmp (c.steps[i], "snapshot") == 0) {
+            job_snapshot_drop (jr, c.targets[i], p->generation,
+                               "interrupted run");
+        } else {
+            char *path = job_target_path (jr, c.targets[i]);
+            const char *slash = path ? strrchr (path, '/') : NULL;
+
+            if (path && slash) {
+                char *dir = strndup (path, (size_t) (slash - path));
+
+                if (dir) {
+                    vs_exec_clean_stale (jr->tgt.be, dir, slash + 1,
+                                         &jr->h->log);
+                }
+                free (dir);
+            }
+            free (path);
+            clear_error ();
+            job_delete_target (jr, c.targets[i], 0, p->generation,
+                               "interrupted run");
+        }
+        wf_journal_finish (jr->st, c.seqs[i], WF_J_UNDONE, NULL);
+    }
+    for (size_t i = 0; i < c.n; i++) {
+        free (c.targets[i]);
+        free (c.steps[i]);
+    }
+    free (c.targets);
+    free (c.steps);
+    free (c.seqs);
+    if (r == 0) {
+        r = wf_run_set_state (jr->st, p->id, "interrupted", p->detail_text);
+    }
+    if (r == 0) {
+        vs_sbuf_printf (&jr->repaired, "%s%" PRId64,
+                        jr->repaired.len ? "," : "", p->id);
+        vs_log_msg (&jr->h->log, LOG_INFO, "job '%s': repaired run %" PRId64
+                    " (generation %" PRIu64 "), which was interrupted",
+                    jr->d->name, p->id, p->generation);
+    }
+    return r;
+}
+
+/* We hold the job's lease, so any other run of the job still marked as
+ * going was interrupted. */
+int
+job_repair (struct job_run *jr)
+{
+    struct job_pasts p;
+    bool opened = false;
+    int r = job_pasts_load (jr->st, jr->d->name, &p);
+
+    for (size_t i = 0; r == 0 && i < p.n; i++) {
+        if (p.v[i].id == jr->run.id ||
+            (strcmp (p.v[i].state, "running") != 0 &&
+             strcmp (p.v[i].state, "starting") != 0)) {
+            continue;
+        }
+        if (!jr->tgt_open) {
+            r = vs_loc_open (jr->h, jr->d->location, &jr->tgt);
+            jr->tgt_open = opened = r == 0;
+        }
+        if (r == 0) {
+            r = job_repair_one (jr, &p.v[i]);
+        }
+    }
+    (void) opened;
+    job_pasts_free (&p);
+    return r;
+}
+
+/* ----------------------------------------------------------- retention */
+
+static int
+job_cmp_gen_desc (const void *a, const void *b)
+{
+    const struct job_past *x = *(const struct job_past *const *) a;
+    const struct job_past *y = *(const struct job_past *const *) b;
+
+    return x->generation < y->generation ? 1
+           : x->generation > y->generation ? -1 : 0;
+}
+
+static bool
+job_flag (const struct job_past *p, const char *key)
+{
+    bool v = false;
+
+    if (p->detail) {
+        vs_json_opt_bool (p->detail, key, &v);
+        clear_error ();
+    }
+    return v;
+}
+
+/* The detail with one more key (a boolean): the run is marked, its
+ * result is kept. */
+static int
+job_mark (struct job_run *jr, struct job_past *p, const char *key)
+{
+    size_t n = p->detail_text ? strlen (p->detail_text) : 0;
+    char *d = NULL;
+    int r;
+
+    if (n < 2 || p->detail_text[n - 1] != '}') {
+        return 0;
+    }
+    if (asprintf (&d, "%.*s, \"%s\": true, \"%s_by\": %" PRId64 "}",
+                  (int) (n - 1), p->detail_text, key, key, jr->run.id) < 0) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    r = wf_run_set_state (jr->st, p->id, p->state, d);
+    free (p->detail_text);
+    p->detail_text = d;
+    return r;
+}
+
+static bool
+job_expired (const struct job_run *jr, const struct job_past *p,
+             const struct job_retention *keep, size_t rank)
+{
+    if (keep->keep_last && rank >= keep->keep_last) {
+        return true;
+    }
+    return keep->max_age && p->start + (int64_t) keep->max_age < jr->start;
+}
+
+static int
+job_prune_files (struct job_run *jr, struct job_past *p)
+{
+    const struct json_val *disks = vs_json_get (p->detail, "disks");
+
+    for (size_t i = 0; i < vs_json_array_len (disks); i++) {
+        const struct json_val *dk = vs_json_array_at (disks, i);
+        uint64_t fileid = 0;
+        bool ok = false;
+        char *target = NULL;
+
+        vs_json_opt_bool (dk, "ok", &ok);
+        vs_json_opt_u64 (dk, "fileid", &fileid);
+        if (ok && vs_json_get_str (dk, "target", &target) == 0) {
+            job_delete_target (jr, target, fileid, p->generation,
+                               "retention");
+        }
+        free (target);
+        clear_error ();
+    }
+    return job_mark (jr, p, "pruned");
+}
+
+/* Generations this job made and still has, newest first: files by
+ * 'retention', then kept snapshots by 'snapshot_retention'.  The run's
+ * own generation is always kept. */
+int
+job_prune (struct job_run *jr)
+{
+    struct job_pasts p;
+    struct job_past **good = NULL;
+    size_t ng = 0, rank = 0;
+    int r = job_pasts_load (jr->st, jr->d->name, &p);
+
+    if (r < 0) {
+        return r;
+    }
+    good = calloc (p.n + 1, sizeof *good);
+    for (size_t i = 0; good && i < p.n; i++) {
+        if (p.v[i].id != jr->run.id && p.v[i].detail &&
+            (strcmp (p.v[i].state, "done") == 0 ||
+             strcmp (p.v[i].state, "partial") == 0)) {
+            good[ng++] = &p.v[i];
+        }
+    }
+    if (good == NULL) {
+        job_pasts_free (&p);
+        return set_error (ENOMEM, "out of memory");
+    }
+    qsort (good, ng, sizeof *good, job_cmp_gen_desc);
+    /* rank 0 is this run's generation */
+    for (size_t i = 0; r == 0 && i < ng; i++) {
+        if (!job_flag (good[i], "pruned") &&
+            job_expired (jr, good[i], &jr->d->retention, ++rank)) {
+            r = job_prune_files (jr, good[i]);
+        }
+    }
+    rank = 0;
+    for (size_t i = 0; r == 0 && i < ng; i++) {
+        char *snap = NULL;
+
+        if (!job_flag (good[i], "snapshot_kept") ||
+            job_flag (good[i], "snapshot_deleted")) {
+            continue;
+        }
+        if (job_expired (jr, good[i], &jr->d->snapshot_retention, ++rank) &&
+            vs_json_get_str (good[i]->detail, "snapshot", &snap) == 0) {
+            job_snapshot_drop (jr, snap, good[i]->generation,
+                               "snapshot_retention");
+            r = job_mark (jr, good[i], "snapshot_deleted");
+        }
+        free (snap);
+        clear_error ();
+    }
+    free (good);
+    job_pasts_free (&p);
+    return r;
+}
