@@ -695,6 +695,10 @@ job_tail (struct job_ctx *x)
         return job_key_error (x, "snapshot_retention", "given, but "
                               "keep_snapshot is not true");
     }
+    if (j->keep_snapshot && !j->on_ontap) {
+        return job_key_error (x, "keep_snapshot", "local jobs take no "
+                              "snapshot (sources are read in place)");
+    }
     if (j->keep_snapshot && !job_member (x->root, "snapshot_retention")) {
         j->snapshot_retention = j->retention;
     }

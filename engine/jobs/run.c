@@ -283,7 +283,7 @@ jr_convert (struct job_run *jr)
     }
     vmshift_convert_opts_init (&o);
     o.to = jr->d->format;
-    o.parallel = jr->d->concurrency;
+    o.parallel = jr->d->on_ontap ? jr->d->concurrency : 0;
     o.snapshot = jr->snap_made ? jr->snap_name : NULL;
     vmshift_convert_many (jr->h, jr->n, src, dst, &o, res, errs);
     clear_error ();
@@ -499,6 +499,37 @@ jr_unlease (struct job_run *jr)
     }
 }
 
+/* Local targets: the folders of the name pattern (convert on ONTAP
+ * makes its own). */
+static int
+jr_mkdirs (struct job_run *jr)
+{
+    for (size_t i = 0; i < jr->n && !jr->d->on_ontap; i++) {
+        char *path = vs_path_join (jr->tgt.path, jr->disks[i].rel);
+
+        if (path == NULL) {
+            return set_error (ENOMEM, "out of memory");
+        }
+        for (char *c = path + strlen (jr->tgt.path) + 1; *c; c++) {
+            int r;
+
+            if (*c != '/') {
+                continue;
+            }
+            *c = '\0';
+            r = backend_mkdir (jr->tgt.be, path);
+            *c = '/';
+            if (r < 0 && r != -EEXIST) {
+                free (path);
+                return r;
+            }
+            clear_error ();
+        }
+        free (path);
+    }
+    return 0;
+}
+
 static int
 jr_body (struct job_run *jr)
 {
@@ -510,7 +541,7 @@ jr_body (struct job_run *jr)
         return r;
     }
     jr->tgt_open = true;
-    if ((r = jr_snapshot (jr)) < 0 || (r = jr_convert (jr)) < 0 ||
+    if ((r = jr_mkdirs (jr)) < 0 || (r = jr_snapshot (jr)) < 0 || (r = jr_convert (jr)) < 0 ||
         (r = jr_record_disks (jr)) < 0) {
         return r;
     }

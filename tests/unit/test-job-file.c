@@ -52,14 +52,14 @@ Test (job_file, defaults_and_format_from_extension)
 {
     struct job_def *j = parse_ok (
         "{\"name\": \"n\", \"schedule\": \"daily\", "
-        "\"source\": {\"disks\": [\"/srv/vm/a/a.vmdk\"]}, "
-        "\"target\": {\"location\": \"/srv/dr\", "
+        "\"source\": {\"disks\": [\"ontap://p/v/a/a.vmdk\"]}, "
+        "\"target\": {\"location\": \"ontap://p/v/dr\", "
         "\"name\": \"{disk}-{generation}.qcow2\"}, "
         "\"retention\": {\"keep_last\": 3}, \"keep_snapshot\": true}");
 
     cr_assert_str_eq (j->timezone, "UTC");
     cr_assert_eq (j->concurrency, 10);
-    cr_assert (!j->on_ontap);
+    cr_assert (j->on_ontap);
     cr_assert_eq (j->format, VMSHIFT_FMT_QCOW2);
     /* kept snapshots follow the files' retention unless told otherwise */
     cr_assert_eq (j->snapshot_retention.keep_last, 3);
@@ -160,6 +160,10 @@ static const struct {
       "'target.format'" },
     { GOOD_HEAD GOOD_SRC GOOD_TGT GOOD_RET ", \"snapshot_retention\": "
       "{\"keep_last\": 2}}", "'snapshot_retention'" },
+    { GOOD_HEAD "\"source\": {\"disks\": [\"/srv/a/a.vmdk\"]}, "
+      "\"target\": {\"location\": \"/srv/dr\", \"name\": "
+      "\"{disk}-{date}.vhdx\"}, " GOOD_RET ", \"keep_snapshot\": true}",
+      "'keep_snapshot'" },
     { GOOD_HEAD GOOD_SRC GOOD_TGT GOOD_RET ", \"store\": \"rel.db\"}",
       "'store'" },
     { GOOD_HEAD GOOD_SRC GOOD_TGT GOOD_RET ", \"config\": 5}", "'config'" },
