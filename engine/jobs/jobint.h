@@ -47,6 +47,7 @@ struct job_run {
     struct wf_run_rec run;
     char owner[320];
     int64_t start, end;
+    double t_start, t_end;      /* monotonic, for seconds */
     uint64_t generation;
     struct loc_handle tgt;      /* target.location opened */
     bool tgt_open;
@@ -93,6 +94,11 @@ int job_delete_target (struct job_run *jr, const char *target,
 void job_snapshot_delete (struct job_run *jr, const char *name);
 void job_snapshot_drop (struct job_run *jr, const char *name,
                         uint64_t generation, const char *why);
+/* timed-store.c: wrap a store (taking it, also on failure) so the time
+ * spent in it adds up; job_store_seconds reads the sum (0 for a store
+ * that is not wrapped). */
+int job_store_timed (struct wf_store *inner, struct wf_store **out);
+double job_store_seconds (struct wf_store *s);
 /* history.c */
 int job_metrics_write (struct wf_store *st, const char *name,
                        const char *dir, int64_t duration);

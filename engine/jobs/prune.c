@@ -203,73 +203,146 @@ job_intent (const char *k1, const char *v1, uint64_t generation,
     return vs_sbuf_detach (&b, NULL);
 }
 
+struct job_del {
+    char *target;
+    uint64_t fileid;
+    int64_t seq;
+    enum wf_journal_status status;
+    const char *note;
+};
+
 /* Delete one file the job made, if it is still the file it made. */
-static int
-job_delete_one (struct job_run *jr, const char *target, uint64_t fileid,
-                uint64_t generation, const char *why)
+static void
+job_delete_do (struct job_run *jr, struct job_del *e, uint64_t generation,
+               const char *why)
 {
     struct be_stat st;
-    char *path = NULL, *intent = job_intent ("file", target, generation, why);
-    int64_t seq = 0;
-    int r;
+    char *path = NULL;
+    int r = job_stat (jr, e->target, &st);
 
-    if (intent == NULL ||
-        (r = wf_journal_intent (jr->st, jr->run.id, "", "delete", intent,
-                                &seq)) < 0) {
-        free (intent);
-        return intent ? r : -ENOMEM;
-    }
-    r = job_stat (jr, target, &st);
+    e->status = WF_J_FAILED;
     if (r == -ENOENT) {
         clear_error ();
-        wf_journal_finish (jr->st, seq, WF_J_UNDONE,
-                           "{\"note\": \"already gone\"}");
-        free (intent);
-        return 0;
+        e->status = WF_J_UNDONE;
+        e->note = "{\"note\": \"already gone\"}";
+        return;
     }
-    if (r == 0 && fileid && st.fileid != fileid) {
+    if (r == 0 && e->fileid && st.fileid != e->fileid) {
         vs_log_msg (&jr->h->log, LOG_WARN, "'%s' is not the file job '%s' "
-                    "made (its file id changed); left alone", target,
+                    "made (its file id changed); left alone", e->target,
                     jr->d->name);
-        wf_journal_finish (jr->st, seq, WF_J_FAILED,
-                           "{\"note\": \"not the file the job made\"}");
-        free (intent);
-        return 0;
+        e->note = "{\"note\": \"not the file the job made\"}";
+        return;
     }
-    if (r == 0 && (path = job_target_path (jr, target)) != NULL) {
+    if (r == 0 && (path = job_target_path (jr, e->target)) != NULL) {
         r = backend_unlink (jr->tgt.be, path);
     }
-    if (r == 0) {
-        job_note_deleted (jr, "file", target, generation, why);
-    }
-    wf_journal_finish (jr->st, seq, r == 0 ? WF_J_DONE : WF_J_FAILED, NULL);
     free (path);
-    free (intent);
+    if (r == 0) {
+        e->status = WF_J_DONE;
+        job_note_deleted (jr, "file", e->target, generation, why);
+    } else {
+        vs_log_msg (&jr->h->log, LOG_WARN, "cannot delete '%s': %s",
+                    e->target, vmshift_get_error ());
+        e->note = "{\"note\": \"delete failed\"}";
+    }
+    clear_error ();
+}
+
+/* Intents of all in one transaction, the deletes, the results of all in
+ * another: every intent is durable before its delete, with two commits
+ * for a whole generation. */
+static int
+job_delete_many (struct job_run *jr, struct job_del *v, size_t n,
+                 uint64_t generation, const char *why)
+{
+    int r = wf_store_begin (jr->st);
+
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        char *intent = job_intent ("file", v[i].target, generation, why);
+
+        r = intent ? wf_journal_intent (jr->st, jr->run.id, "", "delete",
+                                        intent, &v[i].seq)
+                   : set_error (ENOMEM, "out of memory");
+        free (intent);
+    }
+    if (r < 0) {
+        struct vmshift_error_save e;
+
+        error_save (&e);
+        wf_store_rollback (jr->st);
+        error_restore (&e);
+        return r;
+    }
+    if ((r = wf_store_commit (jr->st)) < 0) {
+        return r;
+    }
+    for (size_t i = 0; i < n; i++) {
+        job_delete_do (jr, &v[i], generation, why);
+    }
+    r = wf_store_begin (jr->st);
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        r = wf_journal_finish (jr->st, v[i].seq, v[i].status, v[i].note);
+    }
+    if (r == 0) {
+        return wf_store_commit (jr->st);
+    }
+    wf_store_rollback (jr->st);
     return r;
+}
+
+/* Add target (and a VMDK target's "<stem>-flat.vmdk") to the batch. */
+static int
+job_del_add (struct job_run *jr, struct job_del **v, size_t *n,
+             const char *target, uint64_t fileid)
+{
+    size_t len = strlen (target);
+    bool flat = jr->d->format == VMSHIFT_FMT_VMDK && len > 5;
+    struct job_del *nv = realloc (*v, (*n + 2) * sizeof *nv);
+
+    if (nv == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    *v = nv;
+    memset (&nv[*n], 0, 2 * sizeof *nv);
+    nv[*n].target = strdup (target);
+    nv[*n].fileid = fileid;
+    if (nv[*n].target == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    (*n)++;
+    if (flat) {
+        if (asprintf (&nv[*n].target, "%.*s-flat.vmdk", (int) (len - 5),
+                      target) < 0) {
+            nv[*n].target = NULL;
+            return set_error (ENOMEM, "out of memory");
+        }
+        (*n)++;
+    }
+    return 0;
+}
+
+static void
+job_del_free (struct job_del *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free (v[i].target);
+    }
+    free (v);
 }
 
 int
 job_delete_target (struct job_run *jr, const char *target, uint64_t fileid,
                    uint64_t generation, const char *why)
 {
-    int r = job_delete_one (jr, target, fileid, generation, why);
+    struct job_del *v = NULL;
+    size_t n = 0;
+    int r = job_del_add (jr, &v, &n, target, fileid);
 
-    /* a VMDK target's data lives in "<stem>-flat.vmdk" beside it */
-    if (r == 0 && jr->d->format == VMSHIFT_FMT_VMDK) {
-        size_t n = strlen (target);
-        char *flat = NULL;
-
-        if (n > 5 && asprintf (&flat, "%.*s-flat.vmdk", (int) (n - 5),
-                               target) >= 0) {
-            r = job_delete_one (jr, flat, 0, generation, why);
-            free (flat);
-        }
+    if (r == 0) {
+        r = job_delete_many (jr, v, n, generation, why);
     }
-    if (r < 0) {
-        vs_log_msg (&jr->h->log, LOG_WARN, "cannot delete '%s': %s", target,
-                    vmshift_get_error ());
-        clear_error ();
-    }
+    job_del_free (v, n);
     return r;
 }
 
@@ -520,8 +593,11 @@ static int
 job_prune_files (struct job_run *jr, struct job_past *p)
 {
     const struct json_val *disks = vs_json_get (p->detail, "disks");
+    struct job_del *v = NULL;
+    size_t n = 0;
+    int r = 0;
 
-    for (size_t i = 0; i < vs_json_array_len (disks); i++) {
+    for (size_t i = 0; r == 0 && i < vs_json_array_len (disks); i++) {
         const struct json_val *dk = vs_json_array_at (disks, i);
         uint64_t fileid = 0;
         bool ok = false;
@@ -530,13 +606,18 @@ job_prune_files (struct job_run *jr, struct job_past *p)
         vs_json_opt_bool (dk, "ok", &ok);
         vs_json_opt_u64 (dk, "fileid", &fileid);
         if (ok && vs_json_get_str (dk, "target", &target) == 0) {
-            job_delete_target (jr, target, fileid, p->generation,
-                               "retention");
+            r = job_del_add (jr, &v, &n, target, fileid);
         }
         free (target);
-        clear_error ();
+        if (r == 0) {
+            clear_error ();
+        }
     }
-    return job_mark (jr, p, "pruned");
+    if (r == 0 && n) {
+        r = job_delete_many (jr, v, n, p->generation, "retention");
+    }
+    job_del_free (v, n);
+    return r == 0 ? job_mark (jr, p, "pruned") : r;
 }
 
 /* Generations this job made and still has, newest first: files by

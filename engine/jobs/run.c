@@ -262,6 +262,9 @@ jr_convert (struct job_run *jr)
         r = set_error (ENOMEM, "out of memory");
         goto out;
     }
+    /* one transaction: every intent is durable before any conversion
+     * starts, at the cost of one commit instead of one per disk */
+    r = wf_store_begin (jr->st);
     for (size_t i = 0; i < jr->n && r == 0; i++) {
         struct sbuf b;
         char *intent;
@@ -277,6 +280,11 @@ jr_convert (struct job_run *jr)
                                         &jr->disks[i].seq)
                    : -ENOMEM;
         free (intent);
+    }
+    if (r == 0) {
+        r = wf_store_commit (jr->st);
+    } else {
+        wf_store_rollback (jr->st);
     }
     if (r < 0) {
         goto out;
@@ -316,7 +324,7 @@ out:
 
 /* Journal each disk's result and its item. */
 static int
-jr_record_disks (struct job_run *jr)
+jr_record_disks_tx (struct job_run *jr)
 {
     for (size_t i = 0; i < jr->n; i++) {
         struct jr_disk *dk = &jr->disks[i];
@@ -345,6 +353,24 @@ jr_record_disks (struct job_run *jr)
         jr->failed += dk->ok ? 0 : 1;
     }
     return 0;
+}
+
+static int
+jr_record_disks (struct job_run *jr)
+{
+    int r = wf_store_begin (jr->st);
+
+    if (r == 0 && (r = jr_record_disks_tx (jr)) == 0) {
+        return wf_store_commit (jr->st);
+    }
+    if (r < 0) {
+        struct vmshift_error_save e;
+
+        error_save (&e);
+        wf_store_rollback (jr->st);
+        error_restore (&e);
+    }
+    return r;
 }
 
 /* A failed generation is removed whole unless keep_partial. */
@@ -420,6 +446,8 @@ job_run_detail (const struct job_run *jr, const char *state)
     vs_jw_kv_u64 (&w, "bytes_shared", jr->shared);
     vs_jw_kv_u64 (&w, "bytes_copied", jr->copied);
     vs_jw_kv_u64 (&w, "disks_failed", jr->failed);
+    vs_jw_kv_double (&w, "seconds", jr->t_end - jr->t_start);
+    vs_jw_kv_double (&w, "seconds_store", job_store_seconds (jr->st));
     vs_jw_key (&w, "disks");
     vs_jw_arr_begin (&w);
     for (size_t i = 0; i < jr->n; i++) {
@@ -581,13 +609,17 @@ jr_release (struct job_run *jr)
 static int
 jr_start (struct job_run *jr, const struct vmshift_job_run_opts *o)
 {
+    struct wf_store *inner = NULL;
     struct sbuf doc;
     struct jsonw w;
     int r;
 
-    r = wf_store_open (o->store ? o->store : jr->d->store, &jr->st);
+    r = wf_store_open (o->store ? o->store : jr->d->store, &inner);
     if (r < 0) {
         error_prepend ("run store: ");
+        return r;
+    }
+    if ((r = job_store_timed (inner, &jr->st)) < 0) {
         return r;
     }
     wf_store_owner_self (jr->owner, sizeof jr->owner);
@@ -624,6 +656,7 @@ vmshift_job_run (struct vmshift_handle *h, struct vmshift_job *job,
     jr.h = h;
     jr.d = job->def;
     jr.start = (int64_t) time (NULL);
+    jr.t_start = vs_exec_now ();
     vs_sbuf_init (&jr.deleted, 4 * 1024 * 1024);
     vs_sbuf_init (&jr.repaired, 64 * 1024);
     r = jr_start (&jr, o);
@@ -638,6 +671,7 @@ vmshift_job_run (struct vmshift_handle *h, struct vmshift_job *job,
     } else if (r == 0) {
         r = jr_body (&jr);
         jr.end = (int64_t) time (NULL);
+        jr.t_end = vs_exec_now ();
         if (r < 0) {
             struct vmshift_error_save e;
 
