@@ -51,7 +51,7 @@ for g in 1 2 3 4 5; do
     done
     jrun > "$tmp/run$g.json" 2> "$tmp/err" || fail "run $g exited $?: $(cat "$tmp/err")"
     [ "$(jq .generation "$tmp/run$g.json")" = "$g" ] || fail "run $g: generation $(jq .generation "$tmp/run$g.json")"
-    [ "$(jq -r .result "$tmp/run$g.json")" = done ] || fail "run $g: $(cat "$tmp/run$g.json")"
+    [ "$(jq -r .result "$tmp/run$g.json")" = "done" ] || fail "run $g: $(cat "$tmp/run$g.json")"
     [ "$(jq .bytes_copied "$tmp/run$g.json")" = 0 ] || fail "run $g copied data"
     [ "$(jq .bytes_shared "$tmp/run$g.json")" -gt 0 ] || fail "run $g shared nothing"
     [ "$(jq '.disks | length' "$tmp/run$g.json")" = 3 ] || fail "run $g: not 3 disks"
