@@ -562,6 +562,7 @@ convert_execute (struct convert_ctx *c)
     c->res->st.bytes_cloned = st.bytes_cloned;
     c->res->st.bytes_copied = st.bytes_copied;
     c->res->st.bytes_metadata = st.bytes_metadata;
+    c->res->st.bytes_metadata_logical = st.bytes_metadata_logical;
     c->res->clone_calls = st.clone_calls;
     c->res->st.all_shared = st.bytes_copied == 0;
     if (st.clone_note[0]) {

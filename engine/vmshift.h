@@ -125,7 +125,7 @@ struct vmshift_stats {
     uint64_t virtual_size;
     uint64_t bytes_cloned;      /* data shared by clone */
     uint64_t bytes_copied;      /* data read and written */
-    uint64_t bytes_metadata;    /* metadata written */
+    uint64_t bytes_metadata;    /* metadata bytes actually written */
     uint64_t bytes_zero;        /* guest bytes left as holes/zero */
     double wall_seconds;
     int all_shared;             /* every data byte was shared, none copied */
@@ -137,6 +137,10 @@ struct vmshift_stats {
     uint64_t rest_requests_run; /* ONTAP: requests of the run this disk was
                                  * part of, outside any disk (version,
                                  * volume, snapshots, qtrees) */
+    uint64_t bytes_metadata_logical;    /* the metadata's whole length;
+                                         * bytes_metadata leaves out the
+                                         * blocks of zeros a new file
+                                         * already reads as */
 };
 
 /* Convert SOURCE to TARGET (paths, nfs:// or ontap:// locations).  On

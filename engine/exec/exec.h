@@ -24,7 +24,8 @@
 struct exec_stats {
     uint64_t bytes_cloned;
     uint64_t bytes_copied;      /* incl. inflated output */
-    uint64_t bytes_metadata;
+    uint64_t bytes_metadata;    /* written: blocks of zeros are left out */
+    uint64_t bytes_metadata_logical;    /* the blobs' whole length */
     uint64_t clone_calls;
     char clone_note[320];       /* why blocks were copied, "" if not */
     double t_data;

@@ -171,6 +171,7 @@ vmshift_result_json (const struct vmshift_result *r, int pretty)
     vs_jw_kv_u64 (&w, "bytes_cloned", r->st.bytes_cloned);
     vs_jw_kv_u64 (&w, "bytes_copied", r->st.bytes_copied);
     vs_jw_kv_u64 (&w, "bytes_metadata", r->st.bytes_metadata);
+    vs_jw_kv_u64 (&w, "bytes_metadata_logical", r->st.bytes_metadata_logical);
     vs_jw_kv_u64 (&w, "bytes_zero", r->st.bytes_zero);
     vs_jw_kv_bool (&w, "all_shared", r->st.all_shared);
     vs_jw_kv_str (&w, "copy_reason", r->clone_note);
@@ -252,6 +253,7 @@ vmshift_result_text (const struct vmshift_result *r)
     result_human (&b, "data shared", r->st.bytes_cloned);
     result_human (&b, "data copied", r->st.bytes_copied);
     result_human (&b, "metadata written", r->st.bytes_metadata);
+    result_human (&b, "metadata logical", r->st.bytes_metadata_logical);
     result_human (&b, "holes/zero", r->st.bytes_zero);
     vs_sbuf_printf (&b, "  %-16s %.3f s\n", "wall time", r->st.wall_seconds);
     vs_sbuf_printf (&b, "  %-16s %s\n", "metadata-only",

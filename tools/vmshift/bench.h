@@ -17,7 +17,12 @@ struct bench_cell {
     double median_ms, min_ms, max_ms;
     double meta_ms[BENCH_MAX_RUNS];
     double median_meta_ms;      /* of which writing metadata (the BAT...) */
-    uint64_t metadata_bytes;
+    uint64_t metadata_bytes;    /* written */
+    uint64_t metadata_bytes_logical;
+    /* --process: the whole 'vmshift convert' command, fork+exec to exit */
+    int proc_runs;
+    double proc_ms[BENCH_MAX_RUNS];
+    double median_proc_ms;
     uint64_t bytes_cloned;
     uint64_t bytes_copied;
     long peak_rss_kib;

@@ -7,8 +7,10 @@
  * the library around read_map..rename), metadata bytes and peak RSS.
  * With --qemu-img it also times `qemu-img convert` against vmshift on a
  * fully written flat VMDK and runs `qemu-img measure` for the qcow2
- * metadata comparison.  Child processes are run with argv vectors, never
- * through a shell.
+ * metadata comparison.  With --process it also times the whole command
+ * as a user does (fork+exec of 'vmshift convert' to its exit, and the
+ * start-up alone as 'vmshift --help'), beside the library's clock.
+ * Child processes are run with argv vectors, never through a shell.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +57,9 @@ struct bench_opts {
     int vms, disks_per_vm;
     uint64_t ontap_size;
     unsigned parallel;
+    int process;                /* --process: whole-command timings too */
+    int runs_set;
+    char self[PATH_MAX];        /* this vmshift, for --process */
 };
 
 struct bench_qemu {
@@ -63,6 +68,8 @@ struct bench_qemu {
     double qemu_ms;
     double ours_ms;
     double ratio;
+    double ours_proc_ms;        /* --process: whole 'vmshift convert' */
+    double ratio_proc;          /* qemu_ms / ours_proc_ms */
     uint64_t size;
     /* qemu-img measure vs our qcow2 metadata, per size */
     uint64_t measure_meta[BENCH_MAX_SIZES];
@@ -92,6 +99,10 @@ bench_usage (FILE *fp)
 "  --json             print the results as JSON\n"
 "  --svg FILE         write a plot of time against size\n"
 "  --keep             keep the generated disks\n"
+"  --process          also time the whole command as a user does: fork+exec\n"
+"                     of 'vmshift convert' to its exit (median of --runs,\n"
+"                     default 9 with --process), and the start-up alone as\n"
+"                     'vmshift --help'\n"
 "\n"
 "ONTAP (instead of the local table):\n"
 "  --ontap LOCATION   ontap://PROFILE/VOLUME/DIR where to make and convert\n"
@@ -303,6 +314,7 @@ struct bench_child_msg {
     double ms;
     double meta_ms;
     uint64_t metadata;
+    uint64_t metadata_logical;
     uint64_t cloned;
     uint64_t copied;
     int all_shared;
@@ -332,6 +344,7 @@ bench_child (struct cli *c, const struct bench_opts *bo, const char *src,
         m.ms = st->wall_seconds * 1000;
         m.meta_ms = st->seconds_metadata * 1000;
         m.metadata = st->bytes_metadata;
+        m.metadata_logical = st->bytes_metadata_logical;
         m.cloned = st->bytes_cloned;
         m.copied = st->bytes_copied;
         m.all_shared = st->all_shared;
@@ -380,6 +393,101 @@ bench_one_run (struct cli *c, const struct bench_opts *bo, const char *src,
     return 0;
 }
 
+/* Run argv to its exit with stdin, stdout and stderr on /dev/null; the
+ * wall time from spawn to exit in ms, or -1 if it failed. */
+static double
+bench_proc (char *const argv[])
+{
+    posix_spawn_file_actions_t fa;
+    double t0;
+    pid_t pid;
+    int st, rc;
+
+    posix_spawn_file_actions_init (&fa);
+    posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen (&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen (&fa, 2, "/dev/null", O_WRONLY, 0);
+    t0 = bench_now ();
+    rc = posix_spawn (&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy (&fa);
+    if (rc != 0 || waitpid (pid, &st, 0) < 0) {
+        return -1;
+    }
+    t0 = (bench_now () - t0) * 1000;
+    return WIFEXITED (st) && WEXITSTATUS (st) == 0 ? t0 : -1;
+}
+
+/* 'vmshift convert --to FMT SRC DST' as a whole process, runs times
+ * after one warm-up; median into *median.  -1 if a run failed. */
+static int
+bench_proc_convert (const struct bench_opts *bo, const char *src,
+                    const char *dst, const char *fmt, double *ms, int *n,
+                    double *median)
+{
+    char bs[32], cs[32];
+    char *argv[12];
+    int k = 0;
+
+    argv[k++] = (char *) bo->self;
+    argv[k++] = "convert";
+    argv[k++] = "--to";
+    argv[k++] = (char *) fmt;
+    if (bo->block_size) {
+        snprintf (bs, sizeof bs, "%u", bo->block_size);
+        argv[k++] = "--block-size";
+        argv[k++] = bs;
+    }
+    if (bo->cluster_size) {
+        snprintf (cs, sizeof cs, "%u", bo->cluster_size);
+        argv[k++] = "--cluster-size";
+        argv[k++] = cs;
+    }
+    argv[k++] = (char *) src;
+    argv[k++] = (char *) dst;
+    argv[k] = NULL;
+    *n = 0;
+    for (int i = -1; i < bo->runs; i++) {
+        double t;
+
+        bench_remove_outputs (dst);
+        t = bench_proc (argv);
+        bench_remove_outputs (dst);
+        if (t < 0) {
+            return -1;
+        }
+        if (i >= 0) {
+            ms[(*n)++] = t;
+        }
+    }
+    {
+        double tmp[BENCH_MAX_RUNS];
+
+        memcpy (tmp, ms, sizeof (double) * (size_t) *n);
+        *median = bench_median (tmp, *n);
+    }
+    return 0;
+}
+
+/* The start-up alone: 'vmshift --help', median of runs. */
+static double
+bench_startup (const struct bench_opts *bo)
+{
+    char *argv[] = { (char *) bo->self, "--help", NULL };
+    double ms[BENCH_MAX_RUNS];
+
+    for (int i = -1; i < bo->runs; i++) {
+        double t = bench_proc (argv);
+
+        if (t < 0) {
+            return -1;
+        }
+        if (i >= 0) {
+            ms[i] = t;
+        }
+    }
+    return bench_median (ms, bo->runs);
+}
+
 static void
 bench_cell_run (struct cli *c, const struct bench_opts *bo, const char *src,
                 uint64_t size, const char *fmt, struct bench_cell *cell)
@@ -405,6 +513,7 @@ bench_cell_run (struct cli *c, const struct bench_opts *bo, const char *src,
         cell->meta_ms[cell->runs] = m.meta_ms;
         cell->ms[cell->runs++] = m.ms;
         cell->metadata_bytes = m.metadata;
+        cell->metadata_bytes_logical = m.metadata_logical;
         cell->bytes_cloned = m.cloned;
         cell->bytes_copied = m.copied;
         cell->all_shared = m.all_shared;
@@ -424,6 +533,13 @@ bench_cell_run (struct cli *c, const struct bench_opts *bo, const char *src,
         cell->median_ms = bench_median (tmp, cell->runs);
         memcpy (tmp, cell->meta_ms, sizeof tmp);
         cell->median_meta_ms = bench_median (tmp, cell->runs);
+    }
+    if (bo->process &&
+        bench_proc_convert (bo, src, dst, fmt, cell->proc_ms,
+                            &cell->proc_runs, &cell->median_proc_ms) < 0) {
+        snprintf (cell->error, sizeof cell->error,
+                  "'vmshift convert' as a process failed");
+        return;
     }
     cell->ok = 1;
 }
@@ -537,6 +653,18 @@ bench_qemu (struct cli *c, const struct bench_opts *bo, struct bench_qemu *q)
     }
     q->ours_ms = bench_median (ours, bo->runs);
     q->ratio = q->ours_ms > 0 ? q->qemu_ms / q->ours_ms : 0;
+    if (bo->process) {
+        double pms[BENCH_MAX_RUNS];
+        int pn;
+
+        if (bench_proc_convert (bo, src, dst, "vhdx", pms, &pn,
+                                &q->ours_proc_ms) < 0) {
+            snprintf (q->error, sizeof q->error,
+                      "'vmshift convert' as a process failed");
+            return;
+        }
+        q->ratio_proc = q->ours_proc_ms > 0 ? q->qemu_ms / q->ours_proc_ms : 0;
+    }
     if (!bo->keep) {
         char flat[PATH_MAX + 16];
 
@@ -591,7 +719,7 @@ bench_cpu (char *buf, size_t n)
 
 static void
 bench_print_json (const struct bench_opts *bo, const struct bench_cell *cells,
-                  size_t n, const struct bench_qemu *q)
+                  size_t n, const struct bench_qemu *q, double startup_ms)
 {
     struct utsname u;
     char cpu[256];
@@ -601,8 +729,12 @@ bench_print_json (const struct bench_opts *bo, const struct bench_cell *cells,
     printf ("{\n  \"machine\": {\"cpu\": \"%s\", \"cpus\": %ld, \"kernel\": "
             "\"%s\", \"filesystem\": \"%s\"},\n", cpu,
             sysconf (_SC_NPROCESSORS_ONLN), u.release, bench_fs_name (bo->dir));
-    printf ("  \"runs\": %d,\n  \"data_bytes_per_disk\": %llu,\n  \"cells\": [\n",
+    printf ("  \"runs\": %d,\n  \"data_bytes_per_disk\": %llu,\n",
             bo->runs, (unsigned long long) bo->data_bytes);
+    if (bo->process) {
+        printf ("  \"process_startup_median_ms\": %.3f,\n", startup_ms);
+    }
+    printf ("  \"cells\": [\n");
     for (size_t i = 0; i < n; i++) {
         const struct bench_cell *cl = &cells[i];
 
@@ -620,15 +752,30 @@ bench_print_json (const struct bench_opts *bo, const struct bench_cell *cells,
                     (unsigned long long) cl->bytes_cloned,
                     (unsigned long long) cl->bytes_copied,
                     cl->all_shared ? "true" : "false", cl->peak_rss_kib);
+            printf (", \"metadata_bytes_logical\": %llu",
+                    (unsigned long long) cl->metadata_bytes_logical);
+            if (bo->process) {
+                printf (", \"process_median_ms\": %.3f, \"process_ms\": [",
+                        cl->median_proc_ms);
+                for (int k = 0; k < cl->proc_runs; k++) {
+                    printf ("%s%.3f", k ? ", " : "", cl->proc_ms[k]);
+                }
+                printf ("]");
+            }
         }
         printf ("}%s\n", i + 1 < n ? "," : "");
     }
     printf ("  ]");
     if (q->ran) {
         printf (",\n  \"qemu_img\": {\"size\": %llu, \"qemu_img_median_ms\": "
-                "%.3f, \"vmshift_median_ms\": %.3f, \"ratio\": %.1f, "
-                "\"measure_qcow2_metadata\": [",
+                "%.3f, \"vmshift_median_ms\": %.3f, \"ratio\": %.1f, ",
                 (unsigned long long) q->size, q->qemu_ms, q->ours_ms, q->ratio);
+        if (bo->process) {
+            printf ("\"vmshift_process_median_ms\": %.3f, "
+                    "\"ratio_process\": %.1f, ", q->ours_proc_ms,
+                    q->ratio_proc);
+        }
+        printf ("\"measure_qcow2_metadata\": [");
         for (size_t i = 0, first = 1; i < bo->nsizes; i++) {
             if (q->have_measure[i]) {
                 printf ("%s{\"size\": %llu, \"bytes\": %llu}", first ? "" : ", ",
@@ -644,7 +791,7 @@ bench_print_json (const struct bench_opts *bo, const struct bench_cell *cells,
 
 static void
 bench_print_table (const struct bench_opts *bo, const struct bench_cell *cells,
-                   size_t n, const struct bench_qemu *q)
+                   size_t n, const struct bench_qemu *q, double startup_ms)
 {
     char cpu[256];
 
@@ -652,9 +799,13 @@ bench_print_table (const struct bench_opts *bo, const struct bench_cell *cells,
     printf ("machine: %s, %ld CPUs, filesystem of %s: %s; %d runs per cell\n\n",
             cpu, sysconf (_SC_NPROCESSORS_ONLN), bo->dir,
             bench_fs_name (bo->dir), bo->runs);
-    printf ("%-8s %-6s %10s %9s %9s %9s %12s %9s %6s\n", "size", "format",
-            "median ms", "min ms", "max ms", "meta ms", "metadata B",
-            "peak RSS", "shared");
+    if (bo->process) {
+        printf ("whole process (fork+exec to exit), 'vmshift --help': "
+                "%.3f ms (median)\n\n", startup_ms);
+    }
+    printf ("%-8s %-6s %10s %9s %9s %9s %12s %12s %9s %6s%s\n", "size",
+            "format", "median ms", "min ms", "max ms", "meta ms", "metadata B",
+            "logical B", "peak RSS", "shared", bo->process ? "  process ms" : "");
     for (size_t i = 0; i < n; i++) {
         const struct bench_cell *cl = &cells[i];
         char sz[32];
@@ -671,10 +822,15 @@ bench_print_table (const struct bench_opts *bo, const struct bench_cell *cells,
             printf ("%-8s %-6s failed: %s\n", sz, cl->format, cl->error);
             continue;
         }
-        printf ("%-8s %-6s %10.3f %9.3f %9.3f %9.3f %12llu %7.1fMi %6s\n", sz,
-                cl->format, cl->median_ms, cl->min_ms, cl->max_ms,
+        printf ("%-8s %-6s %10.3f %9.3f %9.3f %9.3f %12llu %12llu %7.1fMi %6s",
+                sz, cl->format, cl->median_ms, cl->min_ms, cl->max_ms,
                 cl->median_meta_ms, (unsigned long long) cl->metadata_bytes,
+                (unsigned long long) cl->metadata_bytes_logical,
                 (double) cl->peak_rss_kib / 1024, cl->all_shared ? "yes" : "NO");
+        if (bo->process) {
+            printf ("  %10.3f", cl->median_proc_ms);
+        }
+        printf ("\n");
     }
     if (q->ran) {
         if (q->error[0]) {
@@ -684,6 +840,11 @@ bench_print_table (const struct bench_opts *bo, const struct bench_cell *cells,
                     "convert %.1f ms, vmshift %.3f ms (median): %.0fx\n",
                     (unsigned long long) q->size, q->qemu_ms, q->ours_ms,
                     q->ratio);
+            if (bo->process) {
+                printf ("  whole process: qemu-img convert %.1f ms, vmshift "
+                        "convert %.3f ms (median): %.0fx\n", q->qemu_ms,
+                        q->ours_proc_ms, q->ratio_proc);
+            }
         }
         for (size_t i = 0; i < bo->nsizes; i++) {
             if (q->have_measure[i]) {
@@ -712,6 +873,7 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
         { "json", no_argument, NULL, 'j' },
         { "svg", required_argument, NULL, 'g' },
         { "keep", no_argument, NULL, 'k' },
+        { "process", no_argument, NULL, 'X' },
         { "ontap", required_argument, NULL, 'O' },
         { "local-dir", required_argument, NULL, 'L' },
         { "vms", required_argument, NULL, 'M' },
@@ -749,6 +911,7 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
                                         BENCH_MAX_RUNS);
             }
             *(opt == 'r' ? &o->runs : &o->qemu_runs) = (int) v;
+            o->runs_set |= opt == 'r';
             break;
         case 'D':
         case 'Q':
@@ -774,6 +937,7 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
         case 'j': o->json = 1; break;
         case 'g': o->svg = optarg; break;
         case 'k': o->keep = 1; break;
+        case 'X': o->process = 1; break;
         case 'O': o->ontap = optarg; break;
         case 'L': o->local_dir = optarg; break;
         case 'M':
@@ -823,10 +987,29 @@ cmd_bench (struct cli *c, int argc, char **argv)
     };
     struct bench_qemu q = { 0 };
     size_t ncells = 0;
+    double startup_ms = 0;
     int r = bench_parse (c, argc, argv, &o);
+    ssize_t n;
 
     if (r != 0) {
         return r < 0 ? EXIT_OK : r;
+    }
+    if (o.process) {
+        if (!o.runs_set) {
+            o.runs = 9;
+        }
+        n = readlink ("/proc/self/exe", o.self, sizeof o.self - 1);
+        if (n <= 0) {
+            fprintf (stderr, "vmshift: bench: cannot find this program "
+                     "(/proc/self/exe): %s\n", strerror (errno));
+            return EXIT_SYSTEM;
+        }
+        o.self[n] = '\0';
+        startup_ms = bench_startup (&o);
+        if (startup_ms < 0) {
+            fprintf (stderr, "vmshift: bench: '%s --help' failed\n", o.self);
+            return EXIT_SYSTEM;
+        }
     }
     if (o.ontap) {
         if (o.local_dir == NULL) {
@@ -875,9 +1058,9 @@ cmd_bench (struct cli *c, int argc, char **argv)
         bench_qemu (c, &o, &q);
     }
     if (o.json) {
-        bench_print_json (&o, cells, ncells, &q);
+        bench_print_json (&o, cells, ncells, &q, startup_ms);
     } else {
-        bench_print_table (&o, cells, ncells, &q);
+        bench_print_table (&o, cells, ncells, &q, startup_ms);
     }
     if (o.svg) {
         FILE *fp = fopen (o.svg, "w");
