@@ -1,9 +1,10 @@
 #!/bin/sh
 # vmshift bench --process: whole-command timings beside the library's
 # clock.  A small run (one size, two formats, 3 runs) must report, for
-# every cell, 3 positive process times whose median is at least the
-# library's median (the process includes the library's work), a start-up
-# time, and metadata bytes written no larger than the logical ones.
+# every cell, 3 positive process times, a start-up time, and metadata
+# bytes written no larger than the logical ones.  (Process and library
+# times come from different runs on a shared machine, so they are not
+# compared.)
 . "$VMSHIFT_TOP/tests/lib/functions.sh"
 requires jq
 tmpdir
@@ -15,8 +16,7 @@ jq -e '.process_startup_median_ms > 0' "$j" >/dev/null ||
     fail "no start-up time: $(cat "$j")"
 [ "$(jq '.cells | length' "$j")" -eq 2 ] || fail "expected 2 cells: $(cat "$j")"
 jq -e '.cells | all(.ok and (.process_ms | length) == 3 and
-        all(.process_ms[]; . > 0) and
-        .process_median_ms >= .median_ms and
+        all(.process_ms[]; . > 0) and .process_median_ms > 0 and
         .metadata_bytes <= .metadata_bytes_logical and
         .metadata_bytes_logical > 0)' "$j" >/dev/null ||
     fail "bad cells: $(jq -c '.cells' "$j")"
