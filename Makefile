@@ -52,7 +52,7 @@ LDFLAGS += $(LDSAN)
 
 LIB_SRCS := $(sort $(wildcard engine/*.c engine/base/*.c engine/backend/*.c \
               engine/exec/*.c engine/workflow/*.c formats/*.c ontap/*.c \
-              hypervisors/*.c))
+              hypervisors/*.c hypervisors/libvirt-conn/*.c))
 # Scheduled jobs (docs/jobs.md).
 LIB_SRCS += $(sort $(wildcard engine/jobs/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

@@ -20,11 +20,13 @@
     X (virDomainDefineXMLFlags) \
     X (virDomainDestroy) \
     X (virDomainFree) \
+    X (virDomainGetID) \
     X (virDomainGetName) \
     X (virDomainGetState) \
     X (virDomainGetUUIDString) \
     X (virDomainGetXMLDesc) \
     X (virDomainIsActive) \
+    X (virDomainIsPersistent) \
     X (virDomainLookupByName) \
     X (virDomainLookupByUUIDString) \
     X (virDomainShutdown) \
@@ -53,11 +55,13 @@ int vs_dl_libvirt (void);
 #undef virDomainDefineXMLFlags
 #undef virDomainDestroy
 #undef virDomainFree
+#undef virDomainGetID
 #undef virDomainGetName
 #undef virDomainGetState
 #undef virDomainGetUUIDString
 #undef virDomainGetXMLDesc
 #undef virDomainIsActive
+#undef virDomainIsPersistent
 #undef virDomainLookupByName
 #undef virDomainLookupByUUIDString
 #undef virDomainShutdown
@@ -79,11 +83,13 @@ int vs_dl_libvirt (void);
 #define virDomainDefineXMLFlags (*vs_dl_virDomainDefineXMLFlags)
 #define virDomainDestroy (*vs_dl_virDomainDestroy)
 #define virDomainFree (*vs_dl_virDomainFree)
+#define virDomainGetID (*vs_dl_virDomainGetID)
 #define virDomainGetName (*vs_dl_virDomainGetName)
 #define virDomainGetState (*vs_dl_virDomainGetState)
 #define virDomainGetUUIDString (*vs_dl_virDomainGetUUIDString)
 #define virDomainGetXMLDesc (*vs_dl_virDomainGetXMLDesc)
 #define virDomainIsActive (*vs_dl_virDomainIsActive)
+#define virDomainIsPersistent (*vs_dl_virDomainIsPersistent)
 #define virDomainLookupByName (*vs_dl_virDomainLookupByName)
 #define virDomainLookupByUUIDString (*vs_dl_virDomainLookupByUUIDString)
 #define virDomainShutdown (*vs_dl_virDomainShutdown)

@@ -1,0 +1,719 @@
+/* Blueprint parser (docs/blueprint.md).  Strict: an unknown key, a VM in
+ * two groups or in none, a target name used twice, a value out of range
+ * is an error naming the key, because a typo in a wave's plan must stop
+ * it before anything is made. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "engine/base/error.h"
+#include "engine/base/json.h"
+#include "engine/workflow/blueprint.h"
+
+struct bp_ctx {
+    const char *what;
+    struct wf_blueprint *bp;
+};
+
+#define BP_ERR(c, path, ...) \
+    wf_bp_err ((c), (path), __VA_ARGS__)
+
+static int wf_bp_err (struct bp_ctx *c, const char *path, const char *fmt,
+                      ...) __attribute__ ((format (printf, 3, 4)));
+
+static int
+wf_bp_err (struct bp_ctx *c, const char *path, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start (ap, fmt);
+    vsnprintf (msg, sizeof msg, fmt, ap);
+    va_end (ap);
+    return set_error (EINVAL, "%s: %s: %s", c->what, path, msg);
+}
+
+static int
+wf_bp_keys (struct bp_ctx *c, const char *path, const struct json_val *o,
+            const char *const *allowed)
+{
+    const char *key;
+
+    if (vs_json_type (o) != JSON_OBJECT) {
+        return BP_ERR (c, path, "expected an object");
+    }
+    for (size_t i = 0; vs_json_object_at (o, i, &key) != NULL; i++) {
+        bool ok = false;
+
+        for (size_t j = 0; allowed[j] && !ok; j++) {
+            ok = strcmp (key, allowed[j]) == 0;
+        }
+        if (!ok) {
+            return BP_ERR (c, path, "unknown key '%s'", key);
+        }
+        for (size_t j = 0; j < i; j++) {
+            const char *k2;
+
+            vs_json_object_at (o, j, &k2);
+            if (strcmp (k2, key) == 0) {
+                return BP_ERR (c, path, "key '%s' given twice", key);
+            }
+        }
+    }
+    return 0;
+}
+
+/* A string member; required or not.  Control characters are refused:
+ * every string here ends up in a file name, a definition or a message. */
+static int
+wf_bp_str (struct bp_ctx *c, const char *path, const struct json_val *o,
+           const char *key, bool required, char **out)
+{
+    const struct json_val *v = vs_json_get (o, key);
+    char full[256];
+    const char *s;
+
+    snprintf (full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
+    if (!v || vs_json_type (v) == JSON_NULL) {
+        return required ? BP_ERR (c, full, "missing") : 0;
+    }
+    if (!(s = vs_json_string_value (v))) {
+        return BP_ERR (c, full, "expected a string, not %s",
+                       vs_json_type_name (vs_json_type (v)));
+    }
+    if (!*s) {
+        return BP_ERR (c, full, "empty");
+    }
+    if (strlen (s) > 4096) {
+        return BP_ERR (c, full, "longer than 4096 bytes");
+    }
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            return BP_ERR (c, full, "holds a control character");
+        }
+    }
+    *out = strdup (s);
+    return *out ? 0 : set_error (ENOMEM, "out of memory");
+}
+
+static int
+wf_bp_uint (struct bp_ctx *c, const char *path, const struct json_val *o,
+            const char *key, uint64_t min, uint64_t max, uint64_t *out)
+{
+    const struct json_val *v = vs_json_get (o, key);
+    char full[256];
+    double d;
+
+    snprintf (full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
+    if (!v) {
+        return 0;
+    }
+    if (vs_json_type (v) != JSON_NUMBER ||
+        vs_json_get_double (o, key, &d) < 0) {
+        clear_error ();
+        return BP_ERR (c, full, "expected a number");
+    }
+    if (d != (double) (uint64_t) d || d < (double) min || d > (double) max) {
+        return BP_ERR (c, full, "%g is not a whole number from %llu to %llu",
+                       d, (unsigned long long) min, (unsigned long long) max);
+    }
+    *out = (uint64_t) d;
+    return 0;
+}
+
+static int
+wf_bp_bool (struct bp_ctx *c, const char *path, const struct json_val *o,
+            const char *key, bool *out)
+{
+    const struct json_val *v = vs_json_get (o, key);
+    char full[256];
+
+    snprintf (full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
+    if (!v) {
+        return 0;
+    }
+    if (vs_json_type (v) != JSON_BOOL) {
+        return BP_ERR (c, full, "expected true or false");
+    }
+    return vs_json_get_bool (o, key, out);
+}
+
+/* Names that become folder names, domain names and file names. */
+static int
+wf_bp_safe_name (struct bp_ctx *c, const char *path, const char *s)
+{
+    size_t n = strlen (s);
+
+    if (n == 0 || n > WF_BP_NAME_MAX || !isalnum ((unsigned char) s[0])) {
+        return BP_ERR (c, path, "'%s' must be 1 to %d characters starting "
+                       "with a letter or digit", s, WF_BP_NAME_MAX);
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char) s[i];
+
+        if (!isalnum (ch) && ch != '-' && ch != '_' && ch != '.') {
+            return BP_ERR (c, path, "'%s' may hold only letters, digits, "
+                           "'-', '_' and '.'", s);
+        }
+    }
+    return 0;
+}
+
+static const char *
+wf_bp_format_ok (const char *f)
+{
+    static const char *const ok[] = { "qcow2", "raw", "vhdx", "vmdk" };
+
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp (f, ok[i]) == 0) {
+            return ok[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+wf_bp_source (struct bp_ctx *c, const struct json_val *root)
+{
+    static const char *const keys[] = { "datastore", "allow_powered_on",
+                                        NULL };
+    const struct json_val *v = vs_json_get (root, "source");
+    int r;
+
+    if (!v) {
+        return BP_ERR (c, "source", "missing");
+    }
+    if ((r = wf_bp_keys (c, "source", v, keys)) < 0 ||
+        (r = wf_bp_str (c, "source", v, "datastore", true,
+                        &c->bp->datastore)) < 0) {
+        return r;
+    }
+    return wf_bp_bool (c, "source", v, "allow_powered_on",
+                       &c->bp->allow_powered_on);
+}
+
+static int
+wf_bp_target (struct bp_ctx *c, const struct json_val *root)
+{
+    static const char *const keys[] = {
+        "hypervisor", "uri", "format", "location", "test_location",
+        "namespace", "storage", "vmid_start", NULL,
+    };
+    static const char *const hv[] = { "hyperv", "libvirt", "proxmox",
+                                      "kubevirt" };
+    static const enum hv_target hvv[] = { HV_TARGET_HYPERV,
+        HV_TARGET_LIBVIRT, HV_TARGET_PROXMOX, HV_TARGET_KUBEVIRT };
+    const struct json_val *v = vs_json_get (root, "target");
+    struct wf_blueprint *bp = c->bp;
+    char *h = NULL;
+    uint64_t vmid = 0;
+    int r;
+
+    if (!v) {
+        return BP_ERR (c, "target", "missing");
+    }
+    if ((r = wf_bp_keys (c, "target", v, keys)) < 0 ||
+        (r = wf_bp_str (c, "target", v, "hypervisor", true, &h)) < 0) {
+        return r;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp (h, hv[i]) == 0) {
+            bp->hypervisor = hvv[i];
+        }
+    }
+    if (bp->hypervisor == 0) {
+        r = BP_ERR (c, "target.hypervisor", "'%s' is not hyperv, libvirt, "
+                    "proxmox or kubevirt", h);
+        free (h);
+        return r;
+    }
+    free (h);
+    if ((r = wf_bp_str (c, "target", v, "uri",
+                        bp->hypervisor == HV_TARGET_LIBVIRT, &bp->uri)) < 0 ||
+        (r = wf_bp_str (c, "target", v, "format", false, &bp->format)) < 0 ||
+        (r = wf_bp_str (c, "target", v, "location", true,
+                        &bp->location)) < 0 ||
+        (r = wf_bp_str (c, "target", v, "test_location", false,
+                        &bp->test_location)) < 0 ||
+        (r = wf_bp_str (c, "target", v, "namespace", false,
+                        &bp->namespace_)) < 0 ||
+        (r = wf_bp_str (c, "target", v, "storage", false,
+                        &bp->storage)) < 0 ||
+        (r = wf_bp_uint (c, "target", v, "vmid_start", 100, 999999000,
+                         &vmid)) < 0) {
+        return r;
+    }
+    bp->vmid_start = (unsigned) vmid;
+    if (bp->uri && bp->hypervisor != HV_TARGET_LIBVIRT) {
+        return BP_ERR (c, "target.uri", "only for the libvirt hypervisor");
+    }
+    if (bp->format && !wf_bp_format_ok (bp->format)) {
+        return BP_ERR (c, "target.format", "'%s' is not qcow2, raw, vhdx or "
+                       "vmdk", bp->format);
+    }
+    if (bp->test_location && strcmp (bp->test_location, bp->location) == 0) {
+        return BP_ERR (c, "target.test_location", "must differ from "
+                       "target.location");
+    }
+    if (!bp->test_location &&
+        asprintf (&bp->test_location, "%s-test", bp->location) < 0) {
+        bp->test_location = NULL;
+        return set_error (ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int
+wf_bp_netmap (struct bp_ctx *c, const struct json_val *root)
+{
+    const struct json_val *v = vs_json_get (root, "network_map");
+    char what[300];
+    int r;
+
+    if (!v) {
+        return 0;
+    }
+    if (vs_json_type (v) != JSON_OBJECT) {
+        return BP_ERR (c, "network_map", "expected an object");
+    }
+    if (!(c->bp->network_map = vs_json_print (v))) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    snprintf (what, sizeof what, "%s: network_map", c->what);
+    r = hv_netmap_parse (c->bp->network_map, strlen (c->bp->network_map),
+                         what, &c->bp->map);
+    if (r < 0 && r != -ENOMEM) {
+        /* a missing or mistyped value in the map is bad input too */
+        char msg[VMSHIFT_ERROR_MAX];
+
+        snprintf (msg, sizeof msg, "%s", vmshift_internal_error_msg ());
+        r = set_error (EINVAL, "%s", msg);
+    }
+    return r;
+}
+
+static int
+wf_bp_ip (struct bp_ctx *c, const struct json_val *root)
+{
+    char *s = NULL;
+    int r = wf_bp_str (c, "", root, "ip", false, &s);
+
+    if (r < 0 || !s) {
+        return r;
+    }
+    if (strcmp (s, "retain") == 0) {
+        c->bp->ip = WF_BP_IP_RETAIN;
+    } else if (strcmp (s, "dhcp") == 0) {
+        c->bp->ip = WF_BP_IP_DHCP;
+    } else if (strcmp (s, "none") == 0) {
+        c->bp->ip = WF_BP_IP_NONE;
+    } else {
+        r = BP_ERR (c, "ip", "'%s' is not retain, dhcp or none", s);
+    }
+    free (s);
+    return r;
+}
+
+static int
+wf_bp_groups (struct bp_ctx *c, const struct json_val *root)
+{
+    static const char *const keys[] = { "name", "boot_order", "boot_delay",
+                                        "vms", NULL };
+    const struct json_val *g = vs_json_get (root, "groups");
+    struct wf_blueprint *bp = c->bp;
+    size_t n;
+    int r;
+
+    if (!g) {
+        return BP_ERR (c, "groups", "missing");
+    }
+    if (vs_json_type (g) != JSON_ARRAY || (n = vs_json_array_len (g)) == 0) {
+        return BP_ERR (c, "groups", "expected a non-empty array");
+    }
+    if (n > WF_BP_MAX_GROUPS) {
+        return BP_ERR (c, "groups", "more than %d groups", WF_BP_MAX_GROUPS);
+    }
+    if (!(bp->groups = calloc (n, sizeof *bp->groups))) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct json_val *gi = vs_json_array_at (g, i);
+        struct wf_bp_group *gr = &bp->groups[i];
+        uint64_t order = WF_BP_BOOT_ORDER_DEFAULT, delay = 0;
+        char path[64];
+
+        snprintf (path, sizeof path, "groups[%zu]", i);
+        bp->ngroups = i + 1;
+        if ((r = wf_bp_keys (c, path, gi, keys)) < 0 ||
+            (r = wf_bp_str (c, path, gi, "name", true, &gr->name)) < 0 ||
+            (r = wf_bp_uint (c, path, gi, "boot_order", 1, 5, &order)) < 0 ||
+            (r = wf_bp_uint (c, path, gi, "boot_delay", 0,
+                             WF_BP_BOOT_DELAY_MAX, &delay)) < 0) {
+            return r;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp (bp->groups[j].name, gr->name) == 0) {
+                return BP_ERR (c, path, "group name '%s' used twice",
+                               gr->name);
+            }
+        }
+        gr->boot_order = (int) order;
+        gr->boot_delay = (unsigned) delay;
+        if (!vs_json_get (gi, "vms") ||
+            vs_json_type (vs_json_get (gi, "vms")) != JSON_ARRAY) {
+            return BP_ERR (c, path, "'vms' must be an array of VM names");
+        }
+    }
+    return 0;
+}
+
+/* Which group lists VM 'name'; -EINVAL if two do (naming both) or none. */
+static int
+wf_bp_group_of (struct bp_ctx *c, const struct json_val *root,
+                const char *name, size_t *out)
+{
+    const struct json_val *g = vs_json_get (root, "groups");
+    bool found = false;
+
+    for (size_t i = 0; i < c->bp->ngroups; i++) {
+        const struct json_val *vms = vs_json_get (vs_json_array_at (g, i),
+                                                  "vms");
+
+        for (size_t j = 0; j < vs_json_array_len (vms); j++) {
+            const char *s = vs_json_string_value (vs_json_array_at (vms, j));
+
+            if (!s || strcmp (s, name) != 0) {
+                continue;
+            }
+            if (found && *out == i) {
+                return BP_ERR (c, "groups", "VM '%s' is listed twice in "
+                               "group '%s'", name, c->bp->groups[i].name);
+            }
+            if (found) {
+                char path[64];
+
+                snprintf (path, sizeof path, "groups[%zu].vms[%zu]", i, j);
+                return BP_ERR (c, path, "VM '%s' is also in group '%s'", name,
+                               c->bp->groups[*out].name);
+            }
+            found = true;
+            *out = i;
+        }
+    }
+    if (!found) {
+        char path[300];
+
+        snprintf (path, sizeof path, "vms.%s", name);
+        return BP_ERR (c, path, "VM is in no group");
+    }
+    return 0;
+}
+
+static int
+wf_bp_one_vm (struct bp_ctx *c, const struct json_val *root, const char *key,
+              const struct json_val *v, struct wf_bp_vm *vm)
+{
+    static const char *const keys[] = {
+        "vmx", "cpus", "memory_mib", "power_on", "retain_mac", "target_name",
+        "format", "vmid", NULL,
+    };
+    char path[300];
+    uint64_t cpus = 0, mem = 0, vmid = 0;
+    bool rm = false;
+    int r;
+
+    snprintf (path, sizeof path, "vms.%s", key);
+    vm->power_on = true;
+    vm->retain_mac = -1;
+    if (!(vm->name = strdup (key))) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    if ((r = wf_bp_keys (c, path, v, keys)) < 0 ||
+        (r = wf_bp_str (c, path, v, "vmx", true, &vm->vmx)) < 0 ||
+        (r = wf_bp_str (c, path, v, "target_name", false,
+                        &vm->target_name)) < 0 ||
+        (r = wf_bp_str (c, path, v, "format", false, &vm->format)) < 0 ||
+        (r = wf_bp_uint (c, path, v, "cpus", 1, 768, &cpus)) < 0 ||
+        (r = wf_bp_uint (c, path, v, "memory_mib", 4, 24u << 20, &mem)) < 0 ||
+        (r = wf_bp_uint (c, path, v, "vmid", 100, 999999999, &vmid)) < 0 ||
+        (r = wf_bp_bool (c, path, v, "power_on", &vm->power_on)) < 0) {
+        return r;
+    }
+    if (vs_json_get (v, "retain_mac")) {
+        if ((r = wf_bp_bool (c, path, v, "retain_mac", &rm)) < 0) {
+            return r;
+        }
+        vm->retain_mac = rm;
+    }
+    vm->cpus = (unsigned) cpus;
+    vm->memory_mib = mem;
+    vm->vmid = (unsigned) vmid;
+    if (vm->format && !wf_bp_format_ok (vm->format)) {
+        char fp[320];
+
+        snprintf (fp, sizeof fp, "%s.format", path);
+        return BP_ERR (c, fp, "'%s' is not qcow2, raw, vhdx or vmdk",
+                       vm->format);
+    }
+    if (!vm->target_name && !(vm->target_name = strdup (key))) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    {
+        char tp[320];
+
+        snprintf (tp, sizeof tp, "%s%s", path,
+                  vs_json_get (v, "target_name") ? ".target_name" : "");
+        if ((r = wf_bp_safe_name (c, tp, vm->target_name)) < 0) {
+            return r;
+        }
+    }
+    return wf_bp_group_of (c, root, key, &vm->group);
+}
+
+static int
+wf_bp_cmp_vm (const void *a, const void *b, void *opaque)
+{
+    const struct wf_bp_vm *x = a, *y = b;
+    const struct wf_blueprint *bp = opaque;
+    int ox = bp->groups[x->group].boot_order;
+    int oy = bp->groups[y->group].boot_order;
+
+    if (ox != oy) {
+        return ox - oy;
+    }
+    return x->group < y->group ? -1 : x->group > y->group;
+}
+
+static int
+wf_bp_vms (struct bp_ctx *c, const struct json_val *root)
+{
+    const struct json_val *vms = vs_json_get (root, "vms");
+    struct wf_blueprint *bp = c->bp;
+    const struct json_val *g = vs_json_get (root, "groups");
+    size_t n;
+    int r;
+
+    if (!vms) {
+        return BP_ERR (c, "vms", "missing");
+    }
+    if (vs_json_type (vms) != JSON_OBJECT ||
+        (n = vs_json_object_len (vms)) == 0) {
+        return BP_ERR (c, "vms", "expected a non-empty object of VM name -> "
+                       "settings");
+    }
+    if (n > WF_BP_MAX_VMS) {
+        return BP_ERR (c, "vms", "more than %d VMs", WF_BP_MAX_VMS);
+    }
+    if (!(bp->vms = calloc (n, sizeof *bp->vms))) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *key;
+        const struct json_val *v = vs_json_object_at (vms, i, &key);
+
+        bp->nvms = i + 1;
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp (bp->vms[j].name, key) == 0) {
+                return BP_ERR (c, "vms", "VM '%s' given twice", key);
+            }
+        }
+        if ((r = wf_bp_one_vm (c, root, key, v, &bp->vms[i])) < 0) {
+            return r;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcasecmp (bp->vms[j].target_name, bp->vms[i].target_name)
+                == 0) {
+                char path[300];
+
+                snprintf (path, sizeof path, "vms.%s%s", key,
+                          vs_json_get (v, "target_name") ? ".target_name"
+                          : "");
+                return BP_ERR (c, path, "target name '%s' is also VM '%s''s",
+                               bp->vms[i].target_name, bp->vms[j].name);
+            }
+        }
+    }
+    /* Every name in a group must be a VM. */
+    for (size_t i = 0; i < bp->ngroups; i++) {
+        const struct json_val *gv = vs_json_get (vs_json_array_at (g, i),
+                                                 "vms");
+
+        for (size_t j = 0; j < vs_json_array_len (gv); j++) {
+            const char *s = vs_json_string_value (vs_json_array_at (gv, j));
+            char path[64];
+            bool known = false;
+
+            snprintf (path, sizeof path, "groups[%zu].vms[%zu]", i, j);
+            if (!s) {
+                return BP_ERR (c, path, "expected a VM name");
+            }
+            for (size_t k = 0; k < bp->nvms && !known; k++) {
+                known = strcmp (bp->vms[k].name, s) == 0;
+            }
+            if (!known) {
+                return BP_ERR (c, path, "'%s' is not in \"vms\"", s);
+            }
+        }
+    }
+    qsort_r (bp->vms, bp->nvms, sizeof *bp->vms, wf_bp_cmp_vm, bp);
+    return 0;
+}
+
+static int
+wf_bp_root (struct bp_ctx *c, const struct json_val *root)
+{
+    static const char *const keys[] = {
+        "name", "source", "target", "network_map", "ip", "concurrency",
+        "groups", "vms", "comment", NULL,
+    };
+    uint64_t conc = WF_BP_CONCURRENCY_DEFAULT;
+    struct wf_blueprint *bp = c->bp;
+    int r;
+
+    if ((r = wf_bp_keys (c, "top level", root, keys)) < 0 ||
+        (r = wf_bp_str (c, "", root, "name", true, &bp->name)) < 0 ||
+        (r = wf_bp_safe_name (c, "name", bp->name)) < 0 ||
+        (r = wf_bp_source (c, root)) < 0 ||
+        (r = wf_bp_target (c, root)) < 0 ||
+        (r = wf_bp_netmap (c, root)) < 0 ||
+        (r = wf_bp_ip (c, root)) < 0 ||
+        (r = wf_bp_uint (c, "", root, "concurrency", 1,
+                         WF_BP_CONCURRENCY_MAX, &conc)) < 0 ||
+        (r = wf_bp_groups (c, root)) < 0) {
+        return r;
+    }
+    {
+        char *comment = NULL;
+
+        r = wf_bp_str (c, "", root, "comment", false, &comment);
+        free (comment);
+        if (r < 0) {
+            return r;
+        }
+    }
+    bp->concurrency = (unsigned) conc;
+    if ((r = wf_bp_vms (c, root)) < 0) {
+        return r;
+    }
+    if (bp->hypervisor == HV_TARGET_PROXMOX) {
+        for (size_t i = 0; i < bp->nvms; i++) {
+            if (bp->vms[i].vmid == 0 && bp->vmid_start == 0) {
+                char path[300];
+
+                snprintf (path, sizeof path, "vms.%s", bp->vms[i].name);
+                return BP_ERR (c, path, "Proxmox needs a VM id: set 'vmid' "
+                               "or target.vmid_start");
+            }
+        }
+    }
+    return 0;
+}
+
+int
+wf_blueprint_parse (const char *buf, size_t len, const char *what,
+                    struct wf_blueprint *out)
+{
+    struct json_val *root = NULL;
+    struct bp_ctx c = { .what = what ? what : "blueprint", .bp = out };
+    int r;
+
+    memset (out, 0, sizeof *out);
+    hv_netmap_init (&out->map);
+    if (len > WF_BP_MAX_BYTES) {
+        return set_error (EFBIG, "%s: a blueprint may be at most %d bytes",
+                          c.what, WF_BP_MAX_BYTES);
+    }
+    r = vs_json_parse (buf, len, c.what, &root);
+    if (r < 0) {
+        /* malformed input is bad input, like any other blueprint error */
+        char msg[VMSHIFT_ERROR_MAX];
+
+        snprintf (msg, sizeof msg, "%s", vmshift_internal_error_msg ());
+        return set_error (EINVAL, "%s", msg);
+    }
+    if (vs_json_type (root) != JSON_OBJECT) {
+        r = BP_ERR (&c, "top level", "expected an object");
+    } else {
+        r = wf_bp_root (&c, root);
+    }
+    vs_json_free (root);
+    if (r < 0) {
+        struct vmshift_error_save es;
+
+        error_save (&es);
+        wf_blueprint_release (out);
+        error_restore (&es);
+    }
+    return r;
+}
+
+void
+wf_blueprint_release (struct wf_blueprint *bp)
+{
+    if (!bp) {
+        return;
+    }
+    free (bp->name);
+    free (bp->datastore);
+    free (bp->uri);
+    free (bp->format);
+    free (bp->location);
+    free (bp->test_location);
+    free (bp->namespace_);
+    free (bp->storage);
+    free (bp->network_map);
+    hv_netmap_release (&bp->map);
+    for (size_t i = 0; i < bp->ngroups; i++) {
+        free (bp->groups[i].name);
+    }
+    free (bp->groups);
+    for (size_t i = 0; i < bp->nvms; i++) {
+        free (bp->vms[i].name);
+        free (bp->vms[i].vmx);
+        free (bp->vms[i].target_name);
+        free (bp->vms[i].format);
+    }
+    free (bp->vms);
+    memset (bp, 0, sizeof *bp);
+    hv_netmap_init (&bp->map);
+}
+
+const char *
+wf_bp_ip_name (enum wf_bp_ip ip)
+{
+    switch (ip) {
+    case WF_BP_IP_RETAIN: return "retain";
+    case WF_BP_IP_DHCP: return "dhcp";
+    case WF_BP_IP_NONE: return "none";
+    }
+    return "?";
+}
+
+const char *
+wf_bp_default_format (enum hv_target t)
+{
+    switch (t) {
+    case HV_TARGET_HYPERV: return "vhdx";
+    case HV_TARGET_LIBVIRT: return "qcow2";
+    case HV_TARGET_PROXMOX: return "qcow2";
+    case HV_TARGET_KUBEVIRT: return "raw";
+    }
+    return "raw";
+}
+
+char *
+wf_bp_target_name (const struct wf_bp_vm *vm, bool test)
+{
+    char *s = NULL;
+
+    if (asprintf (&s, "%s%s", vm->target_name, test ? "-vmshift-test" : "")
+        < 0) {
+        set_error (ENOMEM, "out of memory");
+        return NULL;
+    }
+    return s;
+}

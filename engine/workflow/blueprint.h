@@ -1,0 +1,77 @@
+/* Blueprints: a wave of VMs to migrate together (docs/blueprint.md).
+ * The parser only reads the JSON document; what needs the source (the
+ * .vmx files, their networks, lock files) is the preflight's job. */
+#ifndef VMSHIFT_WORKFLOW_BLUEPRINT_H
+#define VMSHIFT_WORKFLOW_BLUEPRINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hypervisors/hv.h"
+
+#define WF_BP_MAX_BYTES (4 << 20)
+#define WF_BP_MAX_VMS 4096
+#define WF_BP_MAX_GROUPS 64
+#define WF_BP_NAME_MAX 63
+#define WF_BP_CONCURRENCY_DEFAULT 10
+#define WF_BP_CONCURRENCY_MAX 64
+#define WF_BP_BOOT_ORDER_DEFAULT 3
+#define WF_BP_BOOT_DELAY_MAX 3600
+
+enum wf_bp_ip { WF_BP_IP_RETAIN = 0, WF_BP_IP_DHCP, WF_BP_IP_NONE };
+
+struct wf_bp_group {
+    char *name;
+    int boot_order;             /* 1..5 */
+    unsigned boot_delay;        /* seconds after this group starts */
+};
+
+struct wf_bp_vm {
+    char *name;                 /* key in "vms" */
+    char *vmx;                  /* relative to the datastore, or a location */
+    size_t group;               /* index into groups */
+    char *target_name;          /* defaults to name */
+    char *format;               /* NULL: the target's */
+    unsigned cpus;              /* 0 = the VM's */
+    uint64_t memory_mib;        /* 0 = the VM's */
+    bool power_on;              /* default true */
+    int retain_mac;             /* -1 = the network map's */
+    unsigned vmid;              /* Proxmox; 0 = vmid_start + index */
+};
+
+struct wf_blueprint {
+    char *name;
+    char *datastore;            /* ontap://P/V[/dir], nfs://..., or a path */
+    bool allow_powered_on;
+    enum hv_target hypervisor;
+    char *uri;                  /* libvirt connection URI */
+    char *format;               /* target disk format */
+    char *location;             /* target folder or qtree */
+    char *test_location;        /* for --test; default location + "-test" */
+    char *namespace_;           /* KubeVirt */
+    char *storage;              /* Proxmox storage id, default "local" */
+    unsigned vmid_start;        /* Proxmox */
+    char *network_map;          /* the "network_map" object as JSON, or NULL */
+    struct hv_netmap map;
+    enum wf_bp_ip ip;
+    unsigned concurrency;
+    struct wf_bp_group *groups;
+    size_t ngroups;
+    struct wf_bp_vm *vms;       /* in boot order, then as listed in groups */
+    size_t nvms;
+};
+
+/* Parse a blueprint.  'what' names it in messages ("'wave1.json'").
+ * Every error is -EINVAL (or -EFBIG, -ENOMEM) with one line naming the
+ * key: "'wave1.json': groups[1].vms[0]: VM 'db01' is also in group 'db'". */
+int wf_blueprint_parse (const char *buf, size_t len, const char *what,
+                        struct wf_blueprint *out);
+void wf_blueprint_release (struct wf_blueprint *bp);
+const char *wf_bp_ip_name (enum wf_bp_ip ip);
+/* The default disk format of a hypervisor target. */
+const char *wf_bp_default_format (enum hv_target t);
+/* The name a VM gets at the target; test runs mark it. Caller frees. */
+char *wf_bp_target_name (const struct wf_bp_vm *vm, bool test);
+
+#endif

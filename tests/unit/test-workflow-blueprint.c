@@ -1,0 +1,158 @@
+/* engine/workflow/blueprint.c: the documented example parses to what it
+ * says; every error of docs/blueprint.md is one line naming the key. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/base/error.h"
+#include "engine/workflow/blueprint.h"
+
+static char *
+slurp (const char *rel, size_t *len)
+{
+    char path[512];
+    const char *top = getenv ("VMSHIFT_TOP");
+    FILE *f;
+    char *buf = malloc (1 << 16);
+
+    snprintf (path, sizeof path, "%s/%s", top ? top : ".", rel);
+    f = fopen (path, "r");
+    cr_assert_not_null (f, "%s", path);
+    *len = fread (buf, 1, (1 << 16) - 1, f);
+    buf[*len] = '\0';
+    fclose (f);
+    return buf;
+}
+
+Test (blueprint, documented_example)
+{
+    struct wf_blueprint bp;
+    size_t len;
+    char *buf = slurp ("tests/data/blueprint/wave1.json", &len);
+    char *t;
+
+    cr_assert_eq (wf_blueprint_parse (buf, len, "'wave1.json'", &bp), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_str_eq (bp.name, "wave1");
+    cr_assert_str_eq (bp.datastore, "ontap://prod/ds01");
+    cr_assert_not (bp.allow_powered_on);
+    cr_assert_eq (bp.hypervisor, HV_TARGET_LIBVIRT);
+    cr_assert_str_eq (bp.uri, "qemu:///system");
+    cr_assert_str_eq (bp.location, "ontap://prod/ds01/kvm");
+    cr_assert_str_eq (bp.test_location, "ontap://prod/ds01/kvm-test");
+    cr_assert_eq (bp.ip, WF_BP_IP_RETAIN);
+    cr_assert_eq (bp.concurrency, 10);
+    cr_assert_eq (bp.map.nets.len, 2);
+    cr_assert_eq (bp.map.retain_mac, 1);
+    cr_assert_eq (bp.ngroups, 3);
+    cr_assert_eq (bp.nvms, 4);
+    /* In boot order: db (1), app (2), web (3, as listed in the group). */
+    cr_assert_str_eq (bp.vms[0].name, "db01");
+    cr_assert_eq (bp.vms[0].memory_mib, 16384);
+    cr_assert_eq (bp.vms[0].cpus, 4);
+    cr_assert_str_eq (bp.groups[bp.vms[0].group].name, "db");
+    cr_assert_eq (bp.groups[bp.vms[0].group].boot_delay, 60);
+    cr_assert_str_eq (bp.vms[1].name, "app01");
+    cr_assert_str_eq (bp.vms[1].format, "raw");
+    cr_assert_str_eq (bp.vms[2].name, "web01");
+    cr_assert (bp.vms[2].power_on);
+    cr_assert_eq (bp.vms[2].retain_mac, -1);
+    cr_assert_str_eq (bp.vms[3].name, "web02");
+    cr_assert_not (bp.vms[3].power_on);
+    cr_assert_eq (bp.vms[3].retain_mac, 0);
+    cr_assert_str_eq (bp.vms[3].target_name, "web02-kvm");
+    t = wf_bp_target_name (&bp.vms[3], true);
+    cr_assert_str_eq (t, "web02-kvm-vmshift-test");
+    free (t);
+    wf_blueprint_release (&bp);
+    free (buf);
+}
+
+#define BASE_HEAD "{\"name\":\"w\",\"source\":{\"datastore\":\"/ds\"}," \
+    "\"target\":{\"hypervisor\":\"libvirt\",\"uri\":\"test:///default\"," \
+    "\"location\":\"/t\"},"
+
+struct bad {
+    const char *json;
+    const char *want;           /* substring of the message */
+};
+
+static const struct bad bads[] = {
+    { BASE_HEAD "\"groups\":[{\"name\":\"g\",\"vms\":[\"a\"]}],"
+      "\"vms\":{\"a\":{\"vmx\":\"a.vmx\",\"cpu\":2}}}",
+      "vms.a: unknown key 'cpu'" },
+    { BASE_HEAD "\"group\":[]}", "top level: unknown key 'group'" },
+    { BASE_HEAD "\"groups\":[{\"name\":\"g1\",\"vms\":[\"a\"]},"
+      "{\"name\":\"g2\",\"vms\":[\"a\"]}],\"vms\":{\"a\":{\"vmx\":\"a.vmx\"}}}",
+      "groups[1].vms[0]: VM 'a' is also in group 'g1'" },
+    { BASE_HEAD "\"groups\":[{\"name\":\"g\",\"vms\":[\"a\",\"b\"]}],"
+      "\"vms\":{\"a\":{\"vmx\":\"a.vmx\",\"target_name\":\"x\"},"
+      "\"b\":{\"vmx\":\"b.vmx\",\"target_name\":\"X\"}}}",
+      "vms.b.target_name: target name 'X' is also VM 'a''s" },
+    { BASE_HEAD "\"groups\":[{\"name\":\"g\",\"vms\":[\"a\"]}],"
+      "\"vms\":{\"a\":{\"vmx\":\"a.vmx\"},\"b\":{\"vmx\":\"b.vmx\"}}}",
+      "vms.b: VM is in no group" },
+    { BASE_HEAD "\"groups\":[{\"name\":\"g\",\"vms\":[\"a\",\"c\"]}],"
+      "\"vms\":{\"a\":{\"vmx\":\"a.vmx\"}}}",
+      "groups[0].vms[1]: 'c' is not in \"vms\"" },
+    { BASE_HEAD "\"groups\":[{\"name\":\"g\",\"boot_order\":6,\"vms\":[]}],"
+      "\"vms\":{\"a\":{\"vmx\":\"a.vmx\"}}}",
+      "groups[0].boot_order: 6 is not a whole number from 1 to 5" },
+    { BASE_HEAD "\"network_map\":{\"networks\":{\"VM Network\":{}}},"
+      "\"groups\":[{\"name\":\"g\",\"vms\":[\"a\"]}],"
+      "\"vms\":{\"a\":{\"vmx\":\"a.vmx\"}}}",
+      "network_map: network 'VM Network'" },
+    { BASE_HEAD "\"ip\":\"static\",\"groups\":[],\"vms\":{}}",
+      "ip: 'static' is not retain, dhcp or none" },
+    { "{\"name\":\"w\",\"source\":{\"datastore\":\"/ds\"},\"target\":"
+      "{\"hypervisor\":\"libvirt\",\"location\":\"/t\"}}",
+      "target.uri: missing" },
+    { "{\"name\":\"w\",\"source\":{\"datastore\":\"/ds\"},\"target\":"
+      "{\"hypervisor\":\"vmware\",\"location\":\"/t\"}}",
+      "target.hypervisor: 'vmware' is not" },
+    { BASE_HEAD "\"concurrency\":0,\"groups\":[],\"vms\":{}}",
+      "concurrency: 0 is not a whole number from 1 to 64" },
+    { BASE_HEAD "\"groups\":[{\"name\":\"g\",\"vms\":[\"a\"]}],"
+      "\"vms\":{\"a b\":{\"vmx\":\"a.vmx\"}}}",
+      "vms.a b: 'a b' may hold only" },
+    { "{\"name\":\"../x\"}", "name: '../x' must be" },
+    { "{\"name\":\"w\",", "malformed JSON" },
+    { "[1]", "top level: expected an object" },
+    { "{\"name\":\"w\",\"name\":\"v\"}", "key 'name' given twice" },
+    { "{\"name\":\"p\",\"source\":{\"datastore\":\"/ds\"},\"target\":"
+      "{\"hypervisor\":\"proxmox\",\"location\":\"/t\"},"
+      "\"groups\":[{\"name\":\"g\",\"vms\":[\"a\"]}],"
+      "\"vms\":{\"a\":{\"vmx\":\"a.vmx\"}}}",
+      "vms.a: Proxmox needs a VM id" },
+    { BASE_HEAD "\"groups\":[{\"name\":\"g\",\"vms\":[\"a\"]}],"
+      "\"vms\":{\"a\":{\"vmx\":\"a\\u0001.vmx\"}}}",
+      "vms.a.vmx: holds a control character" },
+};
+
+Test (blueprint, each_error_names_its_key_on_one_line)
+{
+    for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+        struct wf_blueprint bp;
+        const char *msg;
+        int r = wf_blueprint_parse (bads[i].json, strlen (bads[i].json),
+                                    "'w.json'", &bp);
+
+        cr_assert_eq (r, -EINVAL, "case %zu: %d", i, r);
+        msg = vmshift_internal_error_msg ();
+        cr_assert_not_null (strstr (msg, bads[i].want), "case %zu: '%s'", i,
+                            msg);
+        cr_assert_eq (strncmp (msg, "'w.json'", 8), 0, "names the file: %s",
+                      msg);
+        cr_assert_null (strchr (msg, '\n'));
+        cr_assert_null (bp.name, "nothing is left half-filled");
+    }
+}
+
+Test (blueprint, too_big_is_refused)
+{
+    struct wf_blueprint bp;
+
+    cr_assert_eq (wf_blueprint_parse ("{}", WF_BP_MAX_BYTES + 1, "b", &bp),
+                  -EFBIG);
+}
