@@ -21,6 +21,13 @@ struct vmshift_vm {
     char *location;             /* for comments in definitions */
 };
 
+/* The model inside a loaded VM (engine/workflow/ builds on it). */
+struct hv_vm *
+vs_vm_model (const struct vmshift_vm *vm)
+{
+    return vm->vm;
+}
+
 /* The location's directory part with a trailing '/', or "" (and false
  * when the location cannot be joined, e.g. it has a query string). */
 static bool

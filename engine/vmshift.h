@@ -382,6 +382,58 @@ VMSHIFT_API int vmshift_job_list (struct vmshift_handle *h, const char *store,
 VMSHIFT_API int vmshift_calendar_next (struct vmshift_handle *h,
                                        const char *expr, int64_t after,
                                        int64_t *next);
+/* ------------------------------------ migrations from blueprints (runs) */
+
+/* A blueprint (docs/blueprint.md) is run as a durable run kept in a store
+ * (SQLite; docs/internals/store.md).  Progress comes as events: one JSON
+ * object each ({"run":ID,"vm":"db01","step":"convert","state":...,
+ * "message":...}) and the same as one line of text. */
+typedef void (*vmshift_event_fn) (void *opaque, const char *json,
+                                  const char *line);
+
+struct vmshift_run_opts {
+    size_t struct_size;         /* set by vmshift_run_opts_init */
+    const char *store;          /* store path; NULL = $VMSHIFT_STORE, then
+                                 * the default (docs/internals/store.md) */
+    int test;                   /* a test migration (vmshift migrate --test) */
+    vmshift_event_fn on_event;
+    void *opaque;
+};
+VMSHIFT_API void vmshift_run_opts_init (struct vmshift_run_opts *o);
+
+/* Parse FILE and resolve everything it names without changing anything.
+ * *report (caller frees) is text or JSON.  Returns the number of problems
+ * (>= 0), or -EINVAL for a malformed blueprint (one line naming the key). */
+VMSHIFT_API int vmshift_blueprint_check (struct vmshift_handle *h,
+                                         const char *file,
+                                         const struct vmshift_run_opts *o,
+                                         int json, char **report);
+/* Run FILE to the end: preflight, one snapshot per volume, convert, write
+ * definitions and guest-script bundles, register, power on by boot
+ * order.  *run_id is set as soon as the run exists (also on failure).
+ * 0 when every VM is complete or waiting for the admin; -errno otherwise
+ * (the run can be resumed). */
+VMSHIFT_API int vmshift_migrate (struct vmshift_handle *h, const char *file,
+                                 const struct vmshift_run_opts *o,
+                                 int64_t *run_id);
+VMSHIFT_API int vmshift_runs_list (struct vmshift_handle *h,
+                                   const struct vmshift_run_opts *o,
+                                   int json, char **out);
+VMSHIFT_API int vmshift_runs_show (struct vmshift_handle *h,
+                                   const struct vmshift_run_opts *o,
+                                   int64_t run_id, int json, char **out);
+VMSHIFT_API int vmshift_runs_resume (struct vmshift_handle *h,
+                                     const struct vmshift_run_opts *o,
+                                     int64_t run_id);
+/* Ask a running run to stop at its next safe point; a run whose process
+ * is gone is aborted here.  Work not handed over is undone. */
+VMSHIFT_API int vmshift_runs_abort (struct vmshift_handle *h,
+                                    const struct vmshift_run_opts *o,
+                                    int64_t run_id);
+/* Remove what the run made (a test run, or one failed or aborted). */
+VMSHIFT_API int vmshift_runs_cleanup (struct vmshift_handle *h,
+                                      const struct vmshift_run_opts *o,
+                                      int64_t run_id);
 
 #ifdef __cplusplus
 }

@@ -130,8 +130,11 @@ vs_sbuf_detach (struct sbuf *b, size_t *len)
         vs_sbuf_release (b);
         return NULL;
     }
-    if (b->data == NULL && sbuf_grow (b, 0) < 0) {
-        return NULL;
+    if (b->data == NULL) {
+        if (sbuf_grow (b, 0) < 0) {
+            return NULL;
+        }
+        b->data[0] = '\0';     /* nothing was added: "" */
     }
     p = b->data;
     if (len) {

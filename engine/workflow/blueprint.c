@@ -201,7 +201,7 @@ wf_bp_target (struct bp_ctx *c, const struct json_val *root)
 {
     static const char *const keys[] = {
         "hypervisor", "uri", "format", "location", "test_location",
-        "namespace", "storage", "vmid_start", NULL,
+        "namespace", "storage", "vmid_start", "host_path", NULL,
     };
     static const char *const hv[] = { "hyperv", "libvirt", "proxmox",
                                       "kubevirt" };
@@ -241,6 +241,8 @@ wf_bp_target (struct bp_ctx *c, const struct json_val *root)
                         &bp->test_location)) < 0 ||
         (r = wf_bp_str (c, "target", v, "namespace", false,
                         &bp->namespace_)) < 0 ||
+        (r = wf_bp_str (c, "target", v, "host_path", false,
+                        &bp->host_path)) < 0 ||
         (r = wf_bp_str (c, "target", v, "storage", false,
                         &bp->storage)) < 0 ||
         (r = wf_bp_uint (c, "target", v, "vmid_start", 100, 999999000,
@@ -664,6 +666,7 @@ wf_blueprint_release (struct wf_blueprint *bp)
     free (bp->location);
     free (bp->test_location);
     free (bp->namespace_);
+    free (bp->host_path);
     free (bp->storage);
     free (bp->network_map);
     hv_netmap_release (&bp->map);

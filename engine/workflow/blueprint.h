@@ -49,6 +49,8 @@ struct wf_blueprint {
     char *format;               /* target disk format */
     char *location;             /* target folder or qtree */
     char *test_location;        /* for --test; default location + "-test" */
+    char *host_path;            /* where the hypervisor host sees location;
+                                 * NULL: location itself (local) */
     char *namespace_;           /* KubeVirt */
     char *storage;              /* Proxmox storage id, default "local" */
     unsigned vmid_start;        /* Proxmox */

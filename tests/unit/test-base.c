@@ -34,6 +34,20 @@ Test (sbuf, cap_is_enforced_and_sticky)
     cr_assert_null (vs_sbuf_detach (&b, NULL));
 }
 
+Test (sbuf, detach_of_an_empty_buffer_is_the_empty_string)
+{
+    struct sbuf b;
+    size_t len = 99;
+    char *s;
+
+    vs_sbuf_init (&b, 64);
+    s = vs_sbuf_detach (&b, &len);
+    cr_assert_not_null (s);
+    cr_assert_str_eq (s, "");
+    cr_assert_eq (len, 0);
+    free (s);
+}
+
 Test (jsonw, escapes_and_replaces_invalid_utf8)
 {
     struct sbuf b;

@@ -70,5 +70,8 @@ int cmd_inspect (struct cli *c, int argc, char **argv);
 int cmd_define (struct cli *c, int argc, char **argv);
 int cmd_guest_scripts (struct cli *c, int argc, char **argv);
 int cmd_job (struct cli *c, int argc, char **argv);
+int cmd_blueprint (struct cli *c, int argc, char **argv);
+int cmd_migrate (struct cli *c, int argc, char **argv);
+int cmd_runs (struct cli *c, int argc, char **argv);
 
 #endif

@@ -21,6 +21,11 @@ static const struct cli_command commands[] = {
     { "guest-scripts", "render the guest network preparation scripts",
       cmd_guest_scripts },
     { "job", "scheduled snapshot-then-convert jobs", cmd_job },
+    { "blueprint", "check a migration blueprint", cmd_blueprint },
+    { "migrate", "migrate the VMs of a blueprint (a durable run)",
+      cmd_migrate },
+    { "runs", "list, show, resume, abort or clean up migration runs",
+      cmd_runs },
 };
 
 static void

@@ -1,0 +1,2082 @@
+/* A migration run (docs/internals/workflow.md): a step function over the
+ * state tables of states.c.  Each call does one phase for every VM that
+ * is ready for it; between calls (the safe points) it renews the lease
+ * and reads the abort flag.  Every side effect is journalled before
+ * (intent) and after (result), so a run killed anywhere is resumed from
+ * the journal: done steps are skipped, half-done ones are completed (a
+ * target that exists) or done again (the engine removes a dead process's
+ * temporaries), and cleanup removes exactly what the journal says was
+ * made. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/backend/backend.h"
+#include "engine/base/error.h"
+#include "engine/base/json.h"
+#include "engine/base/jsonw.h"
+#include "engine/base/sbuf.h"
+#include "engine/exec/beio.h"
+#include "engine/location.h"
+#include "engine/workflow/run.h"
+#include "hypervisors/hv.h"
+#include "hypervisors/libvirt-conn/libvirt-conn.h"
+#include "ontap/ontap.h"
+
+#define WF_LEASE_TTL 3600
+#define WF_FILE_MAX (4 << 20)
+
+struct wf_disk {
+    char *source;               /* location */
+    char *target;               /* location */
+    char *rel;                  /* target path below the run's location */
+    bool done;
+};
+
+struct wf_vmr {
+    const struct wf_bp_vm *bv;
+    enum wf_vm_state st;
+    char *tname;                /* name at the target */
+    char *vmx;                  /* location of the .vmx */
+    struct vmshift_vm *vm;
+    struct wf_disk *disks;
+    size_t ndisks;
+    char *reason;
+    int lv_id;                  /* read back: domain id, -1 */
+    char lv_state[16];
+};
+
+struct wf_run {
+    struct vmshift_handle *h;
+    struct wf_store *s;
+    int64_t id;
+    bool test;
+    enum wf_run_state st;
+    enum wf_phase phase;
+    char *doc;
+    struct wf_blueprint bp;
+    const char *location;       /* bp.location or bp.test_location */
+    struct wf_vmr *vms;
+    size_t n;
+    char owner[300];
+    char lease[128];
+    vmshift_event_fn ev;
+    void *opaque;
+    /* ONTAP source */
+    bool ontap;
+    char *snap_name;
+    struct hv_lvc *lvc;
+    struct hv_netmap test_map;
+};
+
+/* ------------------------------------------------------------- events */
+
+static void
+wf_event (struct wf_run *r, const struct wf_vmr *v, const char *step,
+          const char *msg)
+{
+    struct sbuf b;
+    struct jsonw w;
+    char *s;
+
+    vs_sbuf_init (&b, 8192);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_i64 (&w, "run", r->id);
+    vs_jw_kv_i64 (&w, "time", (int64_t) time (NULL));
+    if (v) {
+        vs_jw_kv_str (&w, "vm", v->bv->name);
+        vs_jw_kv_str (&w, "state", wf_vm_state_name (v->st));
+    } else {
+        vs_jw_kv_str (&w, "state", wf_run_state_name (r->st));
+    }
+    vs_jw_kv_str (&w, "step", step);
+    if (msg) {
+        vs_jw_kv_str (&w, "message", msg);
+    }
+    vs_jw_obj_end (&w);
+    s = vs_sbuf_detach (&b, NULL);
+    if (s) {
+        if (r->id > 0 && wf_event_add (r->s, r->id, s) < 0) {
+            clear_error ();     /* progress is not worth failing a run */
+        }
+        if (r->ev) {
+            char line[2048];
+
+            snprintf (line, sizeof line, "run %" PRId64 ": %-16s %s%s%s",
+                      r->id, v ? v->bv->name : "(run)", step, msg ? ": " : "",
+                      msg ? msg : "");
+            r->ev (r->opaque, s, line);
+        }
+        free (s);
+    }
+}
+
+/* ---------------------------------------------------------- JSON bits */
+
+static char *
+wf_obj2 (const char *k1, const char *v1, const char *k2, const char *v2)
+{
+    struct sbuf b;
+    struct jsonw w;
+
+    vs_sbuf_init (&b, 16384);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, k1, v1);
+    if (k2) {
+        vs_jw_kv_str (&w, k2, v2);
+    }
+    vs_jw_obj_end (&w);
+    return vs_sbuf_detach (&b, NULL);
+}
+
+static char *
+wf_json_str (const char *json, const char *key)
+{
+    struct json_val *v = NULL;
+    char *out = NULL;
+
+    if (json && vs_json_parse (json, strlen (json), "journal", &v) == 0) {
+        if (vs_json_opt_str (v, key, &out) < 0) {
+            out = NULL;
+        }
+    }
+    vs_json_free (v);
+    clear_error ();
+    return out;
+}
+
+/* ------------------------------------------------------ state changes */
+
+static int
+wf_vm_set (struct wf_run *r, struct wf_vmr *v, enum wf_vm_state to,
+           const char *reason)
+{
+    char *detail = NULL;
+    int e;
+
+    if (v->st == to) {
+        return 0;
+    }
+    if ((e = wf_vm_transition (v->bv->name, v->st, to)) < 0) {
+        return e;
+    }
+    if (reason) {
+        free (v->reason);
+        v->reason = strdup (reason);
+    }
+    {
+        struct sbuf b;
+        struct jsonw w;
+
+        vs_sbuf_init (&b, 8192);
+        vs_jw_init (&w, &b, false);
+        vs_jw_obj_begin (&w);
+        vs_jw_kv_str (&w, "target_name", v->tname);
+        if (v->reason && (to == WF_VM_FAILED || to == WF_VM_ABORTED)) {
+            vs_jw_kv_str (&w, "reason", v->reason);
+        }
+        if (v->lv_state[0]) {
+            vs_jw_kv_str (&w, "domain_state", v->lv_state);
+            vs_jw_kv_i64 (&w, "domain_id", v->lv_id);
+        }
+        vs_jw_obj_end (&w);
+        detail = vs_sbuf_detach (&b, NULL);
+    }
+    e = wf_item_put (r->s, r->id, v->bv->name, wf_vm_state_name (to), detail);
+    free (detail);
+    if (e < 0) {
+        return e;
+    }
+    v->st = to;
+    wf_event (r, v, wf_vm_state_name (to), to == WF_VM_FAILED ? v->reason
+              : NULL);
+    return 0;
+}
+
+static int
+wf_vm_fail (struct wf_run *r, struct wf_vmr *v, const char *step)
+{
+    char msg[VMSHIFT_ERROR_MAX + 64];
+
+    snprintf (msg, sizeof msg, "%s: %s", step, vmshift_internal_error_msg ());
+    clear_error ();
+    return wf_vm_set (r, v, WF_VM_FAILED, msg);
+}
+
+static int
+wf_run_set (struct wf_run *r, enum wf_run_state to, const char *detail)
+{
+    int e;
+
+    if (r->st == to) {
+        return detail ? wf_run_set_state (r->s, r->id,
+                                          wf_run_state_name (to), detail) : 0;
+    }
+    if ((e = wf_run_transition (r->id, r->st, to)) < 0) {
+        return e;
+    }
+    if ((e = wf_run_set_state (r->s, r->id, wf_run_state_name (to),
+                               detail)) < 0) {
+        return e;
+    }
+    r->st = to;
+    wf_event (r, NULL, wf_run_state_name (to), NULL);
+    return 0;
+}
+
+/* ------------------------------------------------------------ journal */
+
+struct wf_jfind {
+    const char *item, *step, *key, *val;
+    int64_t seq;
+    enum wf_journal_status status;
+    char *result;
+};
+
+static int
+wf_jfind_cb (void *opaque, const struct wf_journal_rec *j)
+{
+    struct wf_jfind *f = opaque;
+    char *v;
+
+    if (strcmp (j->item, f->item) != 0 || strcmp (j->step, f->step) != 0) {
+        return 0;
+    }
+    v = f->key ? wf_json_str (j->intent, f->key) : NULL;
+    if (f->key && (!v || strcmp (v, f->val) != 0)) {
+        free (v);
+        return 0;
+    }
+    free (v);
+    /* the latest entry for this effect wins */
+    f->seq = j->seq;
+    f->status = j->status;
+    free (f->result);
+    f->result = j->result ? strdup (j->result) : NULL;
+    return 0;
+}
+
+/* The latest journal entry of (item, step) whose intent has key = val. */
+static int
+wf_jfind (struct wf_run *r, const char *item, const char *step,
+          const char *key, const char *val, struct wf_jfind *f)
+{
+    memset (f, 0, sizeof *f);
+    f->item = item;
+    f->step = step;
+    f->key = key;
+    f->val = val;
+    return wf_journal_list (r->s, r->id, wf_jfind_cb, f);
+}
+
+/* --------------------------------------------------------- locations */
+
+static char *
+wf_join (const char *a, const char *b)
+{
+    char *s = NULL;
+    size_t n = strlen (a);
+
+    if (asprintf (&s, "%s%s%s", a, n && a[n - 1] == '/' ? "" : "/", b) < 0) {
+        return NULL;
+    }
+    return s;
+}
+
+/* Open a location's backend; path is the location's path on it. */
+static int
+wf_open_loc (struct wf_run *r, const char *loc, struct loc_handle *l)
+{
+    return vs_loc_open (r->h, loc, l);
+}
+
+static int
+wf_write_file (struct wf_run *r, struct wf_vmr *v, const char *rel,
+               const char *text, size_t len)
+{
+    struct loc_handle l;
+    struct be_file *f = NULL;
+    char *loc = wf_join (r->location, rel), *path = NULL, *intent;
+    int64_t seq = 0;
+    int e;
+
+    if (!loc) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    intent = wf_obj2 ("file", loc, NULL, NULL);
+    e = intent ? wf_journal_intent (r->s, r->id, v->bv->name, "write",
+                                    intent, &seq) : -ENOMEM;
+    free (intent);
+    if (e == 0) {
+        e = wf_open_loc (r, loc, &l);
+        if (e == 0) {
+            path = l.path;
+            if (backend_exists (l.be, path) == 1) {
+                backend_unlink (l.be, path);
+            }
+            e = backend_open (l.be, path, BE_RDWR | BE_CREATE, &f);
+            if (e == 0) {
+                e = backend_pwrite (f, text, len, 0);
+                if (e == 0) {
+                    e = backend_flush (f);
+                }
+                backend_close (f);
+            }
+            vs_loc_close (&l);
+        }
+    }
+    if (seq > 0) {
+        char *res = wf_obj2 ("file", loc, NULL, NULL);
+        struct vmshift_error_save es;
+
+        error_save (&es);
+        wf_journal_finish (r->s, seq, e == 0 ? WF_J_DONE : WF_J_FAILED, res);
+        error_restore (&es);
+        free (res);
+    }
+    free (loc);
+    return e;
+}
+
+/* ---------------------------------------------------------- preflight */
+
+struct wf_lck {
+    const char *vmx_base;
+    char found[256];
+};
+
+static int
+wf_lck_cb (void *opaque, const char *name)
+{
+    struct wf_lck *c = opaque;
+    size_t n = strlen (name);
+
+    if (c->found[0]) {
+        return 0;
+    }
+    if (strncmp (name, ".lck-", 5) == 0 ||
+        (n > 8 && strcmp (name + n - 8, ".vmx.lck") == 0)) {
+        snprintf (c->found, sizeof c->found, "%s", name);
+    }
+    return 0;
+}
+
+static char *
+wf_dir_of (const char *loc)
+{
+    const char *slash = strrchr (loc, '/');
+
+    return slash ? strndup (loc, (size_t) (slash - loc)) : strdup (".");
+}
+
+/* A VM that looks powered on: ESXi keeps .lck-* files beside a running
+ * VM's files on NFS; hosted products keep NAME.vmx.lck. */
+static int
+wf_lock_file (struct wf_run *r, const char *vmx, char *found, size_t n)
+{
+    struct loc_handle l;
+    struct wf_lck c = { 0 };
+    char *dir = wf_dir_of (vmx);
+    int e;
+
+    found[0] = '\0';
+    if (!dir) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    e = wf_open_loc (r, dir, &l);
+    if (e == 0) {
+        e = backend_list (l.be, l.path, wf_lck_cb, &c);
+        if (e == -ENOTSUP) {
+            clear_error ();
+            e = 0;
+        }
+        vs_loc_close (&l);
+    }
+    if (e == 0 && c.found[0]) {
+        snprintf (found, n, "%s/%s", dir, c.found);
+    }
+    free (dir);
+    return e;
+}
+
+static int
+wf_loc_exists (struct wf_run *r, const char *loc)
+{
+    struct loc_handle l;
+    int e = wf_open_loc (r, loc, &l);
+
+    if (e < 0) {
+        return e;
+    }
+    e = backend_exists (l.be, l.path);
+    vs_loc_close (&l);
+    return e;
+}
+
+static const char *
+wf_vm_format (const struct wf_run *r, const struct wf_vmr *v)
+{
+    if (v->bv->format) {
+        return v->bv->format;
+    }
+    return r->bp.format ? r->bp.format : wf_bp_default_format (r->bp.hypervisor);
+}
+
+/* Load the VM and compute its disks; check the source side. */
+static int
+wf_vm_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
+{
+    struct hv_vm *m;
+    char *dir = NULL;
+    int e;
+
+    if (!v->vm) {
+        if ((e = vmshift_vm_load (r->h, v->vmx, &v->vm)) < 0) {
+            return e;
+        }
+    }
+    m = vs_vm_model (v->vm);
+    if (!v->disks) {
+        size_t nd = 0;
+
+        dir = wf_dir_of (v->vmx);
+        v->disks = calloc (m->disks.len + 1, sizeof *v->disks);
+        if (!dir || !v->disks) {
+            free (dir);
+            return set_error (ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < m->disks.len; i++) {
+            const struct hv_disk *d = &m->disks.ptr[i];
+            struct wf_disk *wd = &v->disks[nd];
+
+            if (d->kind != HV_DEV_DISK) {
+                continue;
+            }
+            if (!d->file || d->file[0] == '/' || strstr (d->file, "..")) {
+                free (dir);
+                return set_error (ENOTSUP, "'%s': disk '%s' is not in the "
+                                  "VM's folder", v->vmx,
+                                  d->file ? d->file : "");
+            }
+            if (d->rdm) {
+                free (dir);
+                return set_error (ENOTSUP, "'%s': disk '%s' is a raw device "
+                                  "mapping", v->vmx, d->file);
+            }
+            wd->source = wf_join (dir, d->file);
+            if (asprintf (&wd->rel, "%s/%s.%s", v->tname, d->target_name,
+                          wf_vm_format (r, v)) < 0) {
+                wd->rel = NULL;
+            }
+            wd->target = wd->rel ? wf_join (r->location, wd->rel) : NULL;
+            if (!wd->source || !wd->target) {
+                free (dir);
+                return set_error (ENOMEM, "out of memory");
+            }
+            nd++;
+        }
+        v->ndisks = nd;
+        free (dir);
+    }
+    /* Networks: every NIC mapped (a test run maps them all away). */
+    if (!r->test) {
+        for (size_t i = 0; i < m->nics.len; i++) {
+            if (!hv_netmap_find (&r->bp.map, m->nics.ptr[i].network)) {
+                vs_sbuf_printf (problems, "network '%s' (ethernet%u) has no "
+                                "mapping in network_map\n",
+                                m->nics.ptr[i].network, m->nics.ptr[i].index);
+            }
+        }
+    }
+    for (size_t i = 0; i < v->ndisks; i++) {
+        e = wf_loc_exists (r, v->disks[i].source);
+        if (e == 0) {
+            vs_sbuf_printf (problems, "disk '%s' is missing\n",
+                            v->disks[i].source);
+        } else if (e < 0) {
+            return e;
+        }
+    }
+    return 0;
+}
+
+/* Problems of one VM, one per line, into problems (empty: none). */
+static int
+wf_vm_preflight (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
+{
+    char lck[600];
+    char *tdir;
+    int e;
+
+    if ((e = wf_vm_resolve (r, v, problems)) < 0) {
+        return e;
+    }
+    if ((e = wf_lock_file (r, v->vmx, lck, sizeof lck)) < 0) {
+        return e;
+    }
+    if (lck[0] && !r->bp.allow_powered_on) {
+        vs_sbuf_printf (problems, "looks powered on: lock file '%s' "
+                        "(source.allow_powered_on overrides)\n", lck);
+    }
+    tdir = wf_join (r->location, v->tname);
+    if (!tdir) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    e = wf_loc_exists (r, tdir);
+    if (e == 1) {
+        vs_sbuf_printf (problems, "target '%s' already exists\n", tdir);
+    }
+    free (tdir);
+    if (e < 0 && e != -ENOENT) {
+        return e;
+    }
+    clear_error ();
+    return 0;
+}
+
+static int
+wf_phase_preflight (struct wf_run *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        struct sbuf p;
+        char *txt;
+        int e;
+
+        if (v->st == WF_VM_FAILED) {
+            /* resume retries a VM that failed */
+            if ((e = wf_vm_set (r, v, WF_VM_PENDING, NULL)) < 0) {
+                return e;
+            }
+        }
+        if (v->st != WF_VM_PENDING) {
+            continue;
+        }
+        vs_sbuf_init (&p, 65536);
+        e = wf_vm_preflight (r, v, &p);
+        txt = vs_sbuf_detach (&p, NULL);
+        if (e < 0) {
+            free (txt);
+            if ((e = wf_vm_fail (r, v, "preflight")) < 0) {
+                return e;
+            }
+            continue;
+        }
+        if (txt && *txt) {
+            char *nl = strchr (txt, '\n');
+
+            if (nl) {
+                *nl = '\0';
+            }
+            set_error (EINVAL, "%s", txt);
+            free (txt);
+            if ((e = wf_vm_fail (r, v, "preflight")) < 0) {
+                return e;
+            }
+            continue;
+        }
+        free (txt);
+        if ((e = wf_vm_set (r, v, WF_VM_READY, NULL)) < 0) {
+            return e;
+        }
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------- snapshot */
+
+struct wf_ontap {
+    struct ontap_location loc;
+    struct ontap_profile *prof;
+    struct ontap_client *c;
+    struct ontap_volume vol;
+};
+
+static int
+wf_ontap_open (struct wf_run *r, struct wf_ontap *o)
+{
+    int e;
+
+    memset (o, 0, sizeof *o);
+    e = ontap_location_parse (r->bp.datastore, &o->loc);
+    if (e == 0) {
+        e = ontap_profile_load (r->h->config_path, o->loc.profile,
+                                &r->h->log, &o->prof);
+    }
+    if (e == 0) {
+        e = ontap_client_new (o->prof, &r->h->log, &o->c);
+    }
+    if (e == 0) {
+        e = ontap_volume_find (o->c, o->loc.volume, &o->vol);
+    }
+    return e;
+}
+
+static void
+wf_ontap_close (struct wf_ontap *o)
+{
+    ontap_volume_release (&o->vol);
+    ontap_client_free (o->c);
+    ontap_profile_free (o->prof);
+    ontap_location_release (&o->loc);
+}
+
+static bool
+wf_any (const struct wf_run *r, enum wf_vm_state a, enum wf_vm_state b)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->vms[i].st == a || r->vms[i].st == b) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int
+wf_phase_snapshot (struct wf_run *r)
+{
+    struct wf_jfind f;
+    struct wf_ontap o;
+    struct ontap_snapshot s = { 0 };
+    char *intent, *res;
+    int64_t seq;
+    int e;
+
+    if (!r->ontap || !wf_any (r, WF_VM_READY, WF_VM_CONVERTING)) {
+        return 0;
+    }
+    if ((e = wf_jfind (r, "", "snapshot", "name", r->snap_name, &f)) < 0) {
+        return e;
+    }
+    free (f.result);
+    if (f.seq > 0 && f.status == WF_J_DONE) {
+        return 0;               /* made by an earlier process of this run */
+    }
+    if ((e = wf_ontap_open (r, &o)) < 0) {
+        wf_ontap_close (&o);
+        return e;
+    }
+    seq = f.seq;
+    if (seq == 0) {
+        intent = wf_obj2 ("volume", r->bp.datastore, "name", r->snap_name);
+        e = intent ? wf_journal_intent (r->s, r->id, "", "snapshot", intent,
+                                        &seq) : -ENOMEM;
+        free (intent);
+    }
+    /* Half done before (intent, no result): it may exist already. */
+    if (e == 0) {
+        e = ontap_snapshot_find (o.c, &o.vol, r->snap_name, &s);
+        if (e == -ENOENT) {
+            clear_error ();
+            e = ontap_snapshot_create (o.c, &o.vol, r->snap_name,
+                                       "vmshift migrate", &s);
+        }
+    }
+    if (e == 0) {
+        res = wf_obj2 ("name", r->snap_name, "uuid", s.uuid);
+        e = wf_journal_finish (r->s, seq, WF_J_DONE, res);
+        free (res);
+        wf_event (r, NULL, "snapshot", r->snap_name);
+        ontap_snapshot_release (&s);
+    }
+    wf_ontap_close (&o);
+    return e;
+}
+
+/* Delete the run's snapshot if the journal says it made one and has not
+ * deleted it. */
+static int
+wf_snapshot_delete (struct wf_run *r)
+{
+    struct wf_jfind f;
+    struct wf_ontap o;
+    struct ontap_snapshot s = { 0 };
+    int e;
+
+    if (!r->ontap) {
+        return 0;
+    }
+    if ((e = wf_jfind (r, "", "snapshot", "name", r->snap_name, &f)) < 0) {
+        return e;
+    }
+    free (f.result);
+    if (f.seq == 0 || f.status == WF_J_UNDONE) {
+        return 0;
+    }
+    if ((e = wf_ontap_open (r, &o)) == 0) {
+        e = ontap_snapshot_find (o.c, &o.vol, r->snap_name, &s);
+        if (e == 0) {
+            e = ontap_snapshot_delete (o.c, &o.vol, &s);
+            ontap_snapshot_release (&s);
+        } else if (e == -ENOENT) {
+            clear_error ();
+            e = 0;
+        }
+    }
+    wf_ontap_close (&o);
+    if (e == 0) {
+        e = wf_journal_finish (r->s, f.seq, WF_J_UNDONE, NULL);
+        wf_event (r, NULL, "snapshot-deleted", r->snap_name);
+    }
+    return e;
+}
+
+/* ------------------------------------------------------------ convert */
+
+static int
+wf_phase_convert (struct wf_run *r)
+{
+    const char **src = NULL, **dst = NULL;
+    struct wf_disk **dp = NULL;
+    int64_t *seqs = NULL;
+    size_t n = 0, cap = 0;
+    struct vmshift_convert_opts o;
+    char **errs = NULL;
+    struct vmshift_result **res = NULL;
+    int e = 0;
+
+    for (size_t i = 0; i < r->n; i++) {
+        cap += r->vms[i].ndisks;
+    }
+    src = calloc (cap + 1, sizeof *src);
+    dst = calloc (cap + 1, sizeof *dst);
+    dp = calloc (cap + 1, sizeof *dp);
+    seqs = calloc (cap + 1, sizeof *seqs);
+    errs = calloc (cap + 1, sizeof *errs);
+    res = calloc (cap + 1, sizeof *res);
+    if (!src || !dst || !dp || !seqs || !errs || !res) {
+        e = set_error (ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+
+        if (v->st != WF_VM_READY && v->st != WF_VM_CONVERTING) {
+            continue;
+        }
+        if ((e = wf_vm_set (r, v, WF_VM_CONVERTING, NULL)) < 0) {
+            goto out;
+        }
+        for (size_t k = 0; k < v->ndisks; k++) {
+            struct wf_disk *d = &v->disks[k];
+            struct wf_jfind f;
+            int ex;
+
+            if ((e = wf_jfind (r, v->bv->name, "convert", "target",
+                               d->target, &f)) < 0) {
+                goto out;
+            }
+            free (f.result);
+            if (f.seq > 0 && f.status == WF_J_DONE) {
+                d->done = true;
+                continue;
+            }
+            if (f.seq > 0 && f.status == WF_J_INTENT &&
+                (ex = wf_loc_exists (r, d->target)) == 1) {
+                /* renamed into place before the process died */
+                char *rs = wf_obj2 ("target", d->target, "recovered", "yes");
+
+                e = wf_journal_finish (r->s, f.seq, WF_J_DONE, rs);
+                free (rs);
+                if (e < 0) {
+                    goto out;
+                }
+                d->done = true;
+                continue;
+            }
+            clear_error ();
+            seqs[n] = f.seq;
+            if (seqs[n] == 0 || f.status != WF_J_INTENT) {
+                char *in = wf_obj2 ("source", d->source, "target", d->target);
+
+                e = in ? wf_journal_intent (r->s, r->id, v->bv->name,
+                                           "convert", in, &seqs[n]) : -ENOMEM;
+                free (in);
+                if (e < 0) {
+                    goto out;
+                }
+            }
+            src[n] = d->source;
+            dst[n] = d->target;
+            dp[n] = d;
+            n++;
+        }
+    }
+    if (n > 0) {
+        vmshift_convert_opts_init (&o);
+        o.parallel = r->bp.concurrency;
+        o.snapshot = r->ontap ? r->snap_name : NULL;
+        {
+            const char *fmt = NULL;
+
+            /* each target's extension names its format */
+            (void) fmt;
+        }
+        vmshift_convert_many (r->h, n, src, dst, &o, res, errs);
+        clear_error ();
+        for (size_t i = 0; i < n; i++) {
+            char *rs;
+
+            if (errs[i]) {
+                rs = wf_obj2 ("error", errs[i], NULL, NULL);
+                e = wf_journal_finish (r->s, seqs[i], WF_J_FAILED, rs);
+            } else {
+                const struct vmshift_stats *st = vmshift_result_stats (res[i]);
+                char buf[64];
+
+                snprintf (buf, sizeof buf, "%" PRIu64 "/%" PRIu64,
+                          st ? st->bytes_cloned : 0,
+                          st ? st->bytes_copied : 0);
+                rs = wf_obj2 ("target", dst[i], "cloned/copied", buf);
+                e = wf_journal_finish (r->s, seqs[i], WF_J_DONE, rs);
+                dp[i]->done = true;
+            }
+            free (rs);
+            if (e < 0) {
+                goto out;
+            }
+        }
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        const char *why = NULL;
+
+        if (v->st != WF_VM_CONVERTING) {
+            continue;
+        }
+        for (size_t k = 0; k < v->ndisks && !why; k++) {
+            if (!v->disks[k].done) {
+                for (size_t j = 0; j < n; j++) {
+                    if (dp[j] == &v->disks[k]) {
+                        why = errs[j];
+                    }
+                }
+                if (!why) {
+                    why = "not converted";
+                }
+            }
+        }
+        if (why) {
+            set_error (EIO, "%s", why);
+            e = wf_vm_fail (r, v, "convert");
+        } else {
+            e = wf_vm_set (r, v, WF_VM_CONVERTED, NULL);
+        }
+        if (e < 0) {
+            goto out;
+        }
+    }
+out:
+    for (size_t i = 0; errs && res && i < n; i++) {
+        free (errs[i]);
+        vmshift_result_free (res[i]);
+    }
+    free (src);
+    free (dst);
+    free (dp);
+    free (seqs);
+    free (errs);
+    free (res);
+    return e;
+}
+
+/* ------------------------------------------------------------- define */
+
+static const char *
+wf_def_ext (enum hv_target t)
+{
+    switch (t) {
+    case HV_TARGET_HYPERV: return "ps1";
+    case HV_TARGET_LIBVIRT: return "xml";
+    case HV_TARGET_PROXMOX: return "conf";
+    case HV_TARGET_KUBEVIRT: return "yaml";
+    }
+    return "txt";
+}
+
+static char *
+wf_host_dir (struct wf_run *r, struct wf_vmr *v)
+{
+    if (r->bp.host_path) {
+        char *base = r->test ? NULL : NULL;
+        char *s = NULL;
+
+        (void) base;
+        if (asprintf (&s, "%s%s/%s", r->bp.host_path, r->test ? "-test" : "",
+                      v->tname) < 0) {
+            return NULL;
+        }
+        return s;
+    }
+    return wf_join (r->location, v->tname);
+}
+
+static unsigned
+wf_vmid (const struct wf_run *r, const struct wf_vmr *v)
+{
+    if (v->bv->vmid) {
+        return v->bv->vmid;
+    }
+    return r->bp.vmid_start + (unsigned) (v - r->vms);
+}
+
+static int
+wf_definition (struct wf_run *r, struct wf_vmr *v, char **text)
+{
+    struct hv_str_vec notes = { 0 };
+    struct hv_define d;
+    struct hv_vm *m = vs_vm_model (v->vm);
+    char *hd = wf_host_dir (r, v);
+    char *saved_name;
+    int e;
+
+    if (!hd) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    memset (&d, 0, sizeof d);
+    d.target = r->bp.hypervisor;
+    d.map = r->test ? &r->test_map : &r->bp.map;
+    d.disk_path = hd;
+    d.disk_format = wf_vm_format (r, v);
+    d.source_file = v->bv->vmx;
+    d.namespace_ = r->bp.namespace_;
+    d.version = VMSHIFT_VERSION_STRING;
+    d.vmid = wf_vmid (r, v);
+    d.retain_mac = r->test ? 0 : v->bv->retain_mac;
+    d.vcpus = v->bv->cpus;
+    d.memory_mib = v->bv->memory_mib;
+    /* the VM is named at the target as the blueprint says */
+    saved_name = m->name;
+    m->name = v->tname;
+    e = hv_define_emit (m, &d, text, &notes);
+    m->name = saved_name;
+    for (size_t i = 0; e == 0 && i < notes.len; i++) {
+        wf_event (r, v, "note", notes.ptr[i]);
+    }
+    hv_str_vec_free (&notes);
+    free (hd);
+    return e;
+}
+
+static int
+wf_bundle (struct wf_run *r, struct wf_vmr *v)
+{
+    struct vmshift_guest_opts g;
+    enum hv_os_family os = hv_os_family (vs_vm_model (v->vm)->guest_os);
+    const char *const *names;
+    int e = 0;
+
+    if (os == HV_OS_OTHER) {
+        wf_event (r, v, "note", "guest OS family unknown: no guest-script "
+                  "bundle");
+        return 0;
+    }
+    vmshift_guest_opts_init (&g);
+    g.os = os == HV_OS_WINDOWS ? VMSHIFT_GUEST_WINDOWS : VMSHIFT_GUEST_LINUX;
+    g.mode = r->test || r->bp.ip == WF_BP_IP_NONE ? VMSHIFT_GUEST_MODE_KEEP
+             : r->bp.ip == WF_BP_IP_DHCP ? VMSHIFT_GUEST_MODE_DHCP
+             : VMSHIFT_GUEST_MODE_RETAIN;
+    names = vmshift_guest_script_names (g.os);
+    for (size_t i = 0; e == 0 && names && names[i]; i++) {
+        char *text = NULL, *rel = NULL;
+
+        e = vmshift_guest_render (r->h, &g, names[i], &text);
+        if (e == 0 && asprintf (&rel, "%s/guest/%s", v->tname, names[i]) < 0) {
+            rel = NULL;
+            e = set_error (ENOMEM, "out of memory");
+        }
+        if (e == 0) {
+            e = wf_write_file (r, v, rel, text, strlen (text));
+        }
+        free (rel);
+        free (text);
+    }
+    return e;
+}
+
+static int
+wf_mkdir (struct wf_run *r, const char *rel)
+{
+    struct loc_handle l;
+    char *loc = wf_join (r->location, rel);
+    int e;
+
+    if (!loc) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    e = wf_open_loc (r, loc, &l);
+    if (e == 0) {
+        e = backend_exists (l.be, l.path);
+        if (e == 0) {
+            e = backend_mkdir (l.be, l.path);
+        } else if (e > 0) {
+            e = 0;
+        }
+        vs_loc_close (&l);
+    }
+    free (loc);
+    return e;
+}
+
+/* For the targets registered by the admin: the one script to run. */
+static int
+wf_register_script (struct wf_run *r, struct wf_vmr *v, const char *defname,
+                    char **text, const char **name)
+{
+    struct sbuf b;
+
+    vs_sbuf_init (&b, 65536);
+    switch (r->bp.hypervisor) {
+    case HV_TARGET_PROXMOX:
+        *name = "register.sh";
+        vs_sbuf_printf (&b, "#!/bin/sh\n# Register VM '%s' on this Proxmox "
+                        "node (written by vmshift migrate, run %" PRId64 ").\n"
+                        "set -eu\ncd \"$(dirname \"$0\")\"\n"
+                        "test ! -e /etc/pve/qemu-server/%u.conf\n"
+                        "install -m 0640 %s /etc/pve/qemu-server/%u.conf\n",
+                        v->tname, r->id, wf_vmid (r, v), defname,
+                        wf_vmid (r, v));
+        if (v->bv->power_on && !r->test) {
+            vs_sbuf_printf (&b, "qm start %u\n", wf_vmid (r, v));
+        }
+        break;
+    case HV_TARGET_KUBEVIRT:
+        *name = "register.sh";
+        vs_sbuf_printf (&b, "#!/bin/sh\n# Create VM '%s' in the cluster "
+                        "(written by vmshift migrate, run %" PRId64 ").\n"
+                        "set -eu\ncd \"$(dirname \"$0\")\"\n"
+                        "kubectl apply -f %s\n", v->tname, r->id, defname);
+        break;
+    default:
+        *name = "register.ps1";
+        vs_sbuf_printf (&b, "# Register VM '%s' on this Hyper-V host (written "
+                        "by vmshift migrate, run %" PRId64 ").\n"
+                        "$ErrorActionPreference = 'Stop'\n"
+                        "& (Join-Path $PSScriptRoot '%s')\n", v->tname, r->id,
+                        defname);
+        break;
+    }
+    *text = vs_sbuf_detach (&b, NULL);
+    return *text ? 0 : set_error (ENOMEM, "out of memory");
+}
+
+static int
+wf_phase_define (struct wf_run *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        char *text = NULL, *rel = NULL, *defname = NULL;
+        int e;
+
+        if (v->st != WF_VM_CONVERTED) {
+            continue;
+        }
+        if (asprintf (&defname, "%s.%s", v->tname,
+                      wf_def_ext (r->bp.hypervisor)) < 0) {
+            return set_error (ENOMEM, "out of memory");
+        }
+        e = wf_definition (r, v, &text);
+        if (e == 0 && asprintf (&rel, "%s/%s", v->tname, defname) < 0) {
+            rel = NULL;
+            e = set_error (ENOMEM, "out of memory");
+        }
+        if (e == 0) {
+            e = wf_write_file (r, v, rel, text, strlen (text));
+        }
+        if (e == 0) {
+            e = wf_mkdir (r, "");
+            clear_error ();
+            {
+                char *gd = NULL;
+
+                e = asprintf (&gd, "%s/guest", v->tname) < 0
+                    ? set_error (ENOMEM, "out of memory") : wf_mkdir (r, gd);
+                free (gd);
+            }
+        }
+        if (e == 0) {
+            e = wf_bundle (r, v);
+        }
+        if (e == 0 && r->bp.hypervisor != HV_TARGET_LIBVIRT) {
+            char *script = NULL, *srel = NULL;
+            const char *sname;
+
+            e = wf_register_script (r, v, defname, &script, &sname);
+            if (e == 0 && asprintf (&srel, "%s/%s", v->tname, sname) < 0) {
+                srel = NULL;
+                e = set_error (ENOMEM, "out of memory");
+            }
+            if (e == 0) {
+                e = wf_write_file (r, v, srel, script, strlen (script));
+            }
+            free (srel);
+            free (script);
+        }
+        free (text);
+        free (rel);
+        free (defname);
+        e = e < 0 ? wf_vm_fail (r, v, "define")
+                  : wf_vm_set (r, v, WF_VM_DEFINED, NULL);
+        if (e < 0) {
+            return e;
+        }
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------- register */
+
+static int
+wf_lv (struct wf_run *r)
+{
+    if (!r->lvc) {
+        return hv_lvc_open (r->bp.uri, &r->lvc);
+    }
+    return 0;
+}
+
+static int
+wf_lv_define (struct wf_run *r, struct wf_vmr *v)
+{
+    char *text = NULL, *in;
+    char uuid[37] = "";
+    int64_t seq = 0;
+    int e;
+
+    if ((e = wf_definition (r, v, &text)) < 0) {
+        return e;
+    }
+    in = wf_obj2 ("uri", r->bp.uri, "name", v->tname);
+    e = in ? wf_journal_intent (r->s, r->id, v->bv->name, "define", in, &seq)
+           : -ENOMEM;
+    free (in);
+    if (e == 0) {
+        e = hv_lvc_define (r->lvc, text, uuid);
+    }
+    if (seq > 0) {
+        char *rs = e == 0 ? wf_obj2 ("name", v->tname, "uuid", uuid)
+                          : wf_obj2 ("error", vmshift_internal_error_msg (),
+                                     NULL, NULL);
+        struct vmshift_error_save es;
+
+        error_save (&es);
+        wf_journal_finish (r->s, seq, e == 0 ? WF_J_DONE : WF_J_FAILED, rs);
+        error_restore (&es);
+        free (rs);
+    }
+    free (text);
+    return e;
+}
+
+static int
+wf_phase_register (struct wf_run *r)
+{
+    int e;
+
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+
+        if (v->st != WF_VM_DEFINED) {
+            continue;
+        }
+        if (r->bp.hypervisor != HV_TARGET_LIBVIRT) {
+            if ((e = wf_vm_set (r, v, WF_VM_ADMIN, NULL)) < 0) {
+                return e;
+            }
+            wf_event (r, v, "note", "registration is the admin's step: run "
+                      "the register script beside the disks");
+            continue;
+        }
+        e = wf_lv (r);
+        if (e == 0) {
+            e = wf_lv_define (r, v);
+        }
+        e = e < 0 ? wf_vm_fail (r, v, "register")
+                  : wf_vm_set (r, v, WF_VM_REGISTERED, NULL);
+        if (e < 0) {
+            return e;
+        }
+    }
+    return 0;
+}
+
+/* Domains that a resumed run finds missing (libvirt's test driver keeps
+ * them only while the defining process has its connection): define them
+ * again; one that was started is started again by the power phase. */
+static int
+wf_lv_ensure (struct wf_run *r, struct wf_vmr *v)
+{
+    struct hv_lvc_info in;
+    int e;
+
+    if ((e = wf_lv (r)) < 0) {
+        return e;
+    }
+    e = hv_lvc_info (r->lvc, v->tname, &in);
+    if (e == -ENOENT) {
+        clear_error ();
+        e = wf_lv_define (r, v);
+    }
+    return e;
+}
+
+/* ------------------------------------------------------------ power on */
+
+static bool
+wf_abort_requested (struct wf_run *r)
+{
+    struct wf_run_rec rec;
+    bool a = false;
+
+    if (wf_run_get (r->s, r->id, &rec) == 0) {
+        a = rec.abort_requested;
+        wf_run_rec_clear (&rec);
+    }
+    clear_error ();
+    return a;
+}
+
+static int
+wf_phase_power (struct wf_run *r)
+{
+    int e;
+
+    if (r->bp.hypervisor != HV_TARGET_LIBVIRT) {
+        return 0;
+    }
+    for (size_t i = 0; i < r->n;) {
+        int order = r->bp.groups[r->vms[i].bv->group].boot_order;
+        unsigned delay = 0;
+        bool started_any = false;
+        size_t j;
+
+        for (j = i; j < r->n &&
+             r->bp.groups[r->vms[j].bv->group].boot_order == order; j++) {
+            struct wf_vmr *v = &r->vms[j];
+            bool started = false;
+            char *in;
+            int64_t seq = 0;
+
+            if (v->st != WF_VM_REGISTERED && v->st != WF_VM_STARTED) {
+                continue;
+            }
+            if ((e = wf_lv_ensure (r, v)) < 0) {
+                if ((e = wf_vm_fail (r, v, "register")) < 0) {
+                    return e;
+                }
+                continue;
+            }
+            if (!v->bv->power_on || r->test) {
+                continue;
+            }
+            if (r->bp.groups[v->bv->group].boot_delay > delay) {
+                delay = r->bp.groups[v->bv->group].boot_delay;
+            }
+            in = wf_obj2 ("uri", r->bp.uri, "name", v->tname);
+            e = in ? wf_journal_intent (r->s, r->id, v->bv->name, "start", in,
+                                        &seq) : -ENOMEM;
+            free (in);
+            if (e == 0) {
+                e = hv_lvc_start (r->lvc, v->tname, &started);
+            }
+            if (seq > 0) {
+                struct vmshift_error_save es;
+
+                error_save (&es);
+                wf_journal_finish (r->s, seq, e == 0 ? WF_J_DONE
+                                   : WF_J_FAILED, NULL);
+                error_restore (&es);
+            }
+            if (e < 0) {
+                if ((e = wf_vm_fail (r, v, "power on")) < 0) {
+                    return e;
+                }
+                continue;
+            }
+            started_any = true;
+            if ((e = wf_vm_set (r, v, WF_VM_STARTED, NULL)) < 0) {
+                return e;
+            }
+        }
+        if (started_any && j < r->n && delay > 0) {
+            char msg[64];
+
+            snprintf (msg, sizeof msg, "waiting %u s (boot delay)", delay);
+            wf_event (r, NULL, "boot-delay", msg);
+            for (unsigned s = 0; s < delay; s++) {
+                if (wf_abort_requested (r)) {
+                    return 0;
+                }
+                sleep (1);
+            }
+        }
+        i = j;
+    }
+    return 0;
+}
+
+static int
+wf_phase_readback (struct wf_run *r)
+{
+    struct sbuf b;
+    struct jsonw w;
+    char *detail;
+    int e;
+
+    if (r->bp.hypervisor == HV_TARGET_LIBVIRT && (e = wf_lv (r)) < 0) {
+        return e;
+    }
+    vs_sbuf_init (&b, 1 << 20);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_key (&w, "domains");
+    vs_jw_arr_begin (&w);
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        struct hv_lvc_info in;
+
+        if (v->st != WF_VM_REGISTERED && v->st != WF_VM_STARTED) {
+            continue;
+        }
+        e = hv_lvc_info (r->lvc, v->tname, &in);
+        if (e < 0) {
+            if ((e = wf_vm_fail (r, v, "read back")) < 0) {
+                vs_sbuf_release (&b);
+                return e;
+            }
+            continue;
+        }
+        v->lv_id = in.id;
+        snprintf (v->lv_state, sizeof v->lv_state, "%s",
+                  hv_lvc_state_name (in.state));
+        vs_jw_obj_begin (&w);
+        vs_jw_kv_str (&w, "vm", v->bv->name);
+        vs_jw_kv_str (&w, "domain", v->tname);
+        vs_jw_kv_str (&w, "uuid", in.uuid);
+        vs_jw_kv_str (&w, "state", v->lv_state);
+        vs_jw_kv_i64 (&w, "id", in.id);
+        vs_jw_obj_end (&w);
+        if ((e = wf_vm_set (r, v, WF_VM_COMPLETE, NULL)) < 0) {
+            vs_sbuf_release (&b);
+            return e;
+        }
+        wf_event (r, v, "migration complete", NULL);
+    }
+    vs_jw_arr_end (&w);
+    vs_jw_obj_end (&w);
+    detail = vs_sbuf_detach (&b, NULL);
+    e = detail ? wf_run_set_state (r->s, r->id, wf_run_state_name (r->st),
+                                   detail) : set_error (ENOMEM, "out of memory");
+    free (detail);
+    return e;
+}
+
+/* --------------------------------------------------------------- runs */
+
+static int
+wf_run_finish (struct wf_run *r)
+{
+    bool failed = false, admin = false;
+
+    for (size_t i = 0; i < r->n; i++) {
+        failed |= r->vms[i].st == WF_VM_FAILED;
+        admin |= r->vms[i].st == WF_VM_ADMIN;
+    }
+    if (failed) {
+        wf_run_set (r, WF_RUN_FAILED, NULL);
+        return set_error (EIO, "run %" PRId64 ": some VMs failed (vmshift runs "
+                          "show %" PRId64 ")", r->id, r->id);
+    }
+    return wf_run_set (r, admin ? WF_RUN_ADMIN : WF_RUN_COMPLETE, NULL);
+}
+
+static void
+wf_release_lease (struct wf_run *r)
+{
+    struct vmshift_error_save es;
+
+    error_save (&es);
+    wf_lease_release (r->s, r->lease, r->id);
+    wf_run_set_owner (r->s, r->id, NULL);
+    error_restore (&es);
+}
+
+int
+wf_run_step (struct wf_run *r)
+{
+    int e = 0;
+
+    if (r->phase == WF_PH_PREFLIGHT) {
+        if (r->st == WF_RUN_NEW || r->st == WF_RUN_FAILED) {
+            if ((e = wf_run_set (r, WF_RUN_RUNNING, NULL)) < 0) {
+                return e;
+            }
+        }
+    }
+    if (r->st != WF_RUN_RUNNING) {
+        return set_error (EINVAL, "run %" PRId64 " is '%s', not running",
+                          r->id, wf_run_state_name (r->st));
+    }
+    /* A safe point: renew the lease, honour an abort. */
+    if ((e = wf_lease_acquire (r->s, r->lease, r->id, r->owner,
+                               WF_LEASE_TTL, NULL)) < 0) {
+        return e;
+    }
+    if (wf_abort_requested (r)) {
+        e = wf_run_abort_now (r);
+        return e < 0 ? e : set_error (ECANCELED, "run %" PRId64 " aborted",
+                                      r->id);
+    }
+    switch (r->phase) {
+    case WF_PH_PREFLIGHT: e = wf_phase_preflight (r); break;
+    case WF_PH_SNAPSHOT: e = wf_phase_snapshot (r); break;
+    case WF_PH_CONVERT: e = wf_phase_convert (r); break;
+    case WF_PH_SNAPSHOT_DONE: e = wf_snapshot_delete (r); break;
+    case WF_PH_DEFINE: e = wf_phase_define (r); break;
+    case WF_PH_REGISTER: e = wf_phase_register (r); break;
+    case WF_PH_POWER: e = wf_phase_power (r); break;
+    case WF_PH_READBACK: e = wf_phase_readback (r); break;
+    case WF_PH_END:
+        e = wf_run_finish (r);
+        wf_release_lease (r);
+        return e < 0 ? e : 0;
+    }
+    if (e < 0) {
+        /* a run-wide failure (the snapshot, the store): resumable */
+        struct vmshift_error_save es;
+        char *d;
+
+        error_save (&es);
+        d = wf_obj2 ("error", es.msg, NULL, NULL);
+        wf_run_set (r, WF_RUN_FAILED, d);
+        free (d);
+        wf_release_lease (r);
+        error_restore (&es);
+        return e;
+    }
+    r->phase++;
+    return 1;
+}
+
+/* ------------------------------------------------------- construction */
+
+static int
+wf_run_setup (struct wf_run *r, const char *what)
+{
+    static const char test_map[] = "{\"networks\":{\"*\":\"network:vmshift-test\"}}";
+    static const char test_map_other[] = "{\"networks\":{\"*\":\"vmshift-test\"}}";
+    int e;
+
+    if ((e = wf_blueprint_parse (r->doc, strlen (r->doc), what, &r->bp)) < 0) {
+        return e;
+    }
+    r->location = r->test ? r->bp.test_location : r->bp.location;
+    r->ontap = vs_loc_kind_of (r->bp.datastore) == LOC_ONTAP;
+    {
+        const char *m = r->bp.hypervisor == HV_TARGET_LIBVIRT ? test_map
+                        : test_map_other;
+
+        if ((e = hv_netmap_parse (m, strlen (m), "test map",
+                                  &r->test_map)) < 0) {
+            return e;
+        }
+    }
+    snprintf (r->lease, sizeof r->lease, "blueprint:%s%s", r->bp.name,
+              r->test ? ":test" : "");
+    wf_store_owner_self (r->owner, sizeof r->owner);
+    r->n = r->bp.nvms;
+    if (!(r->vms = calloc (r->n, sizeof *r->vms))) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+
+        v->bv = &r->bp.vms[i];
+        v->lv_id = -1;
+        v->tname = wf_bp_target_name (v->bv, r->test);
+        v->vmx = strstr (v->bv->vmx, "://") || v->bv->vmx[0] == '/'
+                 ? strdup (v->bv->vmx) : wf_join (r->bp.datastore, v->bv->vmx);
+        if (!v->tname || !v->vmx) {
+            return set_error (ENOMEM, "out of memory");
+        }
+    }
+    return 0;
+}
+
+static struct wf_run *
+wf_run_alloc (struct vmshift_handle *h, struct wf_store *s, bool test,
+              vmshift_event_fn ev, void *opaque)
+{
+    struct wf_run *r = calloc (1, sizeof *r);
+
+    if (!r) {
+        set_error (ENOMEM, "out of memory");
+        return NULL;
+    }
+    r->h = h;
+    r->s = s;
+    r->test = test;
+    r->ev = ev;
+    r->opaque = opaque;
+    hv_netmap_init (&r->test_map);
+    return r;
+}
+
+int
+wf_run_new (struct vmshift_handle *h, struct wf_store *s, const char *doc,
+            const char *what, bool test, vmshift_event_fn ev, void *opaque,
+            struct wf_run **out)
+{
+    struct wf_run *r = wf_run_alloc (h, s, test, ev, opaque);
+    struct wf_run_rec rec = { 0 };
+    int e;
+
+    *out = NULL;
+    if (!r) {
+        return -ENOMEM;
+    }
+    if (!(r->doc = strdup (doc))) {
+        free (r);
+        return set_error (ENOMEM, "out of memory");
+    }
+    if ((e = wf_run_setup (r, what)) < 0) {
+        wf_run_free (r);
+        return e;
+    }
+    rec.kind = (char *) "migrate";
+    rec.name = r->bp.name;
+    rec.state = (char *) wf_run_state_name (WF_RUN_NEW);
+    rec.doc = r->doc;
+    rec.owner = r->owner;
+    rec.flags = test ? WF_RUN_TEST : 0;
+    if ((e = wf_store_begin (s)) < 0) {
+        wf_run_free (r);
+        return e;
+    }
+    e = wf_run_create (s, &rec);
+    for (size_t i = 0; e == 0 && i < r->n; i++) {
+        e = wf_item_put (s, rec.id, r->vms[i].bv->name,
+                         wf_vm_state_name (WF_VM_PENDING), NULL);
+    }
+    if (e == 0) {
+        e = wf_store_commit (s);
+    } else {
+        struct vmshift_error_save es;
+
+        error_save (&es);
+        wf_store_rollback (s);
+        error_restore (&es);
+    }
+    if (e < 0) {
+        wf_run_free (r);
+        return e;
+    }
+    r->id = rec.id;
+    r->st = WF_RUN_NEW;
+    if (asprintf (&r->snap_name, "vmshift-run-%" PRId64, r->id) < 0) {
+        r->snap_name = NULL;
+        wf_run_free (r);
+        return set_error (ENOMEM, "out of memory");
+    }
+    *out = r;
+    return 0;
+}
+
+static int
+wf_item_load_cb (void *opaque, const struct wf_item_rec *it)
+{
+    struct wf_run *r = opaque;
+
+    for (size_t i = 0; i < r->n; i++) {
+        if (strcmp (r->vms[i].bv->name, it->item) == 0) {
+            char *reason = wf_json_str (it->detail, "reason");
+
+            if (wf_vm_state_parse (it->state, &r->vms[i].st) < 0) {
+                free (reason);
+                return -EINVAL;
+            }
+            free (r->vms[i].reason);
+            r->vms[i].reason = reason;
+        }
+    }
+    return 0;
+}
+
+int
+wf_run_load (struct vmshift_handle *h, struct wf_store *s, int64_t id,
+             vmshift_event_fn ev, void *opaque, struct wf_run **out)
+{
+    struct wf_run_rec rec;
+    struct wf_run *r;
+    char what[64];
+    int e;
+
+    *out = NULL;
+    if ((e = wf_run_get (s, id, &rec)) < 0) {
+        return e;
+    }
+    if (strcmp (rec.kind, "migrate") != 0 || !rec.doc) {
+        wf_run_rec_clear (&rec);
+        return set_error (EINVAL, "run %" PRId64 " is not a migration", id);
+    }
+    r = wf_run_alloc (h, s, (rec.flags & WF_RUN_TEST) != 0, ev, opaque);
+    if (!r) {
+        wf_run_rec_clear (&rec);
+        return -ENOMEM;
+    }
+    r->id = id;
+    r->doc = rec.doc;
+    rec.doc = NULL;
+    e = wf_run_state_parse (rec.state, &r->st);
+    wf_run_rec_clear (&rec);
+    snprintf (what, sizeof what, "run %" PRId64 "'s blueprint", id);
+    if (e == 0) {
+        e = wf_run_setup (r, what);
+    }
+    if (e == 0) {
+        e = wf_item_list (s, id, wf_item_load_cb, r);
+    }
+    if (e == 0 && asprintf (&r->snap_name, "vmshift-run-%" PRId64, id) < 0) {
+        r->snap_name = NULL;
+        e = set_error (ENOMEM, "out of memory");
+    }
+    if (e < 0) {
+        wf_run_free (r);
+        return e;
+    }
+    *out = r;
+    return 0;
+}
+
+int
+wf_run_claim (struct wf_run *r)
+{
+    struct wf_lease_rec holder = { 0 };
+    int e = wf_lease_acquire (r->s, r->lease, r->id, r->owner, WF_LEASE_TTL,
+                              &holder);
+
+    if (e == -EBUSY && holder.run_id == r->id &&
+        wf_store_owner_dead (holder.owner) == 1) {
+        /* this run's own process died: take over */
+        clear_error ();
+        e = wf_lease_steal (r->s, r->lease, holder.owner, r->id, r->owner,
+                            WF_LEASE_TTL);
+    } else if (e == -EBUSY && wf_store_owner_dead (holder.owner) == 1) {
+        /* another run of this blueprint died holding it: that run
+         * stays resumable; this one may go */
+        clear_error ();
+        e = wf_lease_steal (r->s, r->lease, holder.owner, r->id, r->owner,
+                            WF_LEASE_TTL);
+    } else if (e == -EBUSY) {
+        e = set_error (EBUSY, "blueprint '%s' is already running as run "
+                       "%lld (%s)", r->bp.name, (long long) holder.run_id,
+                       holder.owner);
+    }
+    wf_lease_rec_clear (&holder);
+    if (e == 0) {
+        e = wf_run_set_owner (r->s, r->id, r->owner);
+    }
+    return e;
+}
+
+void
+wf_run_free (struct wf_run *r)
+{
+    if (!r) {
+        return;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+
+        free (v->tname);
+        free (v->vmx);
+        free (v->reason);
+        vmshift_vm_free (v->vm);
+        for (size_t k = 0; v->disks && k < v->ndisks; k++) {
+            free (v->disks[k].source);
+            free (v->disks[k].target);
+            free (v->disks[k].rel);
+        }
+        free (v->disks);
+    }
+    free (r->vms);
+    hv_lvc_close (r->lvc);
+    hv_netmap_release (&r->test_map);
+    wf_blueprint_release (&r->bp);
+    free (r->snap_name);
+    free (r->doc);
+    free (r);
+}
+
+int64_t
+wf_run_id (const struct wf_run *r)
+{
+    return r->id;
+}
+
+/* ------------------------------------------------- undo: abort, cleanup */
+
+struct wf_undo {
+    struct wf_run *r;
+    const char *only_item;      /* NULL: every item */
+    bool domains;               /* also remove defined domains */
+    int64_t seqs[8192];
+    char *locs[8192];
+    char *steps[8192];
+    char *items[8192];
+    size_t n;
+};
+
+static int
+wf_undo_cb (void *opaque, const struct wf_journal_rec *j)
+{
+    struct wf_undo *u = opaque;
+
+    if (u->n >= 8192 || j->status == WF_J_UNDONE ||
+        (u->only_item && strcmp (j->item, u->only_item) != 0)) {
+        return 0;
+    }
+    if (strcmp (j->step, "convert") == 0 || strcmp (j->step, "write") == 0) {
+        u->locs[u->n] = wf_json_str (j->intent, strcmp (j->step, "convert")
+                                     == 0 ? "target" : "file");
+    } else if (strcmp (j->step, "define") == 0 && u->domains) {
+        u->locs[u->n] = wf_json_str (j->intent, "name");
+    } else {
+        return 0;
+    }
+    if (!u->locs[u->n]) {
+        return 0;
+    }
+    u->seqs[u->n] = j->seq;
+    u->steps[u->n] = strdup (j->step);
+    u->items[u->n] = strdup (j->item);
+    u->n++;
+    return 0;
+}
+
+/* Temporaries a dead process of ours left beside a target (the engine's
+ * names: ".NAME.vmshift.HOST.PID.RAND.tmp"). */
+struct wf_tmp {
+    const char *base;
+    char names[64][300];
+    size_t n;
+};
+
+static int
+wf_tmp_cb (void *opaque, const char *name)
+{
+    struct wf_tmp *t = opaque;
+    size_t bl = strlen (t->base), nl = strlen (name);
+
+    if (t->n < 64 && name[0] == '.' && strncmp (name + 1, t->base, bl) == 0 &&
+        strncmp (name + 1 + bl, ".vmshift.", 9) == 0 && nl > 4 &&
+        strcmp (name + nl - 4, ".tmp") == 0) {
+        snprintf (t->names[t->n++], 300, "%s", name);
+    }
+    return 0;
+}
+
+static int
+wf_unlink_loc (struct wf_run *r, const char *loc)
+{
+    struct loc_handle l;
+    int e = wf_open_loc (r, loc, &l);
+
+    if (e < 0) {
+        return e;
+    }
+    e = backend_exists (l.be, l.path);
+    if (e == 1) {
+        e = backend_unlink (l.be, l.path);
+    }
+    /* and any temporary of the same name */
+    if (e >= 0) {
+        const char *slash = strrchr (l.path, '/');
+        char *dir = slash ? strndup (l.path, (size_t) (slash - l.path))
+                          : strdup (".");
+        struct wf_tmp t = { .base = slash ? slash + 1 : l.path };
+
+        if (dir && backend_list (l.be, dir, wf_tmp_cb, &t) == 0) {
+            for (size_t i = 0; i < t.n; i++) {
+                char *p = vs_path_join (dir, t.names[i]);
+
+                if (p) {
+                    backend_unlink (l.be, p);
+                }
+                free (p);
+            }
+        }
+        clear_error ();
+        free (dir);
+        e = 0;
+    }
+    vs_loc_close (&l);
+    return e;
+}
+
+/* Local targets: remove the VM folders the run made once empty. */
+static void
+wf_rmdirs (struct wf_run *r, struct wf_vmr *v)
+{
+    char *d, *g;
+
+    if (vs_loc_kind_of (r->location) != LOC_LOCAL) {
+        return;
+    }
+    d = wf_join (r->location, v->tname);
+    g = d ? wf_join (d, "guest") : NULL;
+    if (g) {
+        rmdir (g);
+    }
+    if (d) {
+        rmdir (d);
+    }
+    free (g);
+    free (d);
+}
+
+static int
+wf_undo (struct wf_run *r, const char *item, bool domains)
+{
+    struct wf_undo *u = calloc (1, sizeof *u);
+    int e, first = 0;
+
+    if (!u) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    u->r = r;
+    u->only_item = item;
+    u->domains = domains;
+    e = wf_journal_list (r->s, r->id, wf_undo_cb, u);
+    for (size_t i = u->n; e == 0 && i-- > 0;) {
+        int x;
+
+        if (strcmp (u->steps[i], "define") == 0) {
+            x = wf_lv (r);
+            if (x == 0) {
+                x = hv_lvc_remove (r->lvc, u->locs[i], NULL);
+            }
+        } else {
+            x = wf_unlink_loc (r, u->locs[i]);
+        }
+        if (x == 0) {
+            x = wf_journal_finish (r->s, u->seqs[i], WF_J_UNDONE, NULL);
+        }
+        if (x < 0 && first == 0) {
+            first = x;
+            wf_event (r, NULL, "undo-failed", vmshift_internal_error_msg ());
+        }
+    }
+    for (size_t i = 0; i < u->n; i++) {
+        free (u->locs[i]);
+        free (u->steps[i]);
+        free (u->items[i]);
+    }
+    free (u);
+    return e < 0 ? e : first;
+}
+
+int
+wf_run_abort_now (struct wf_run *r)
+{
+    int e = 0, x;
+
+    if (r->st == WF_RUN_RUNNING || r->st == WF_RUN_FAILED) {
+        if ((e = wf_run_set (r, WF_RUN_ABORTING, NULL)) < 0) {
+            return e;
+        }
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+
+        if (wf_vm_handed_over (v->st)) {
+            wf_event (r, v, "note", "already handed over to the target: left "
+                      "as it is");
+            continue;
+        }
+        if (!wf_vm_can (v->st, WF_VM_ABORTED)) {
+            continue;
+        }
+        x = wf_undo (r, v->bv->name, true);
+        wf_rmdirs (r, v);
+        if (x < 0 && e == 0) {
+            e = x;
+        }
+        clear_error ();
+        if ((x = wf_vm_set (r, v, WF_VM_ABORTED, "aborted")) < 0) {
+            return x;
+        }
+    }
+    if ((x = wf_snapshot_delete (r)) < 0 && e == 0) {
+        e = x;
+    }
+    if (e == 0) {
+        e = wf_run_set (r, WF_RUN_ABORTED, NULL);
+    }
+    wf_release_lease (r);
+    return e;
+}
+
+int
+wf_run_cleanup (struct wf_run *r)
+{
+    int e, x;
+
+    if (r->st == WF_RUN_RUNNING || r->st == WF_RUN_ABORTING ||
+        r->st == WF_RUN_NEW) {
+        return set_error (EBUSY, "run %" PRId64 " is '%s': abort it first",
+                          r->id, wf_run_state_name (r->st));
+    }
+    if (!r->test && (r->st == WF_RUN_COMPLETE || r->st == WF_RUN_ADMIN)) {
+        return set_error (EPERM, "run %" PRId64 " is a finished migration; "
+                          "cleanup only removes test runs and failed or "
+                          "aborted ones", r->id);
+    }
+    if (r->st == WF_RUN_CLEANED) {
+        return 0;
+    }
+    /* Hand-over is undone too, for a test run; a real failed run keeps
+     * what it handed over (registered domains stay). */
+    e = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+
+        if (!r->test && wf_vm_handed_over (v->st)) {
+            continue;
+        }
+        x = wf_undo (r, v->bv->name, true);
+        wf_rmdirs (r, v);
+        if (x < 0 && e == 0) {
+            e = x;
+        }
+        if (x == 0 && wf_vm_can (v->st, WF_VM_CLEANED)) {
+            if ((x = wf_vm_set (r, v, WF_VM_CLEANED, NULL)) < 0) {
+                return x;
+            }
+        }
+    }
+    if ((x = wf_snapshot_delete (r)) < 0 && e == 0) {
+        e = x;
+    }
+    if (e == 0) {
+        e = wf_run_set (r, WF_RUN_CLEANED, NULL);
+    }
+    return e;
+}
+
+/* ------------------------------------------------------------- check */
+
+int
+wf_run_check (struct vmshift_handle *h, const char *doc, const char *what,
+              bool test, bool json, char **report)
+{
+    struct wf_run *r = wf_run_alloc (h, NULL, test, NULL, NULL);
+    struct sbuf b;
+    struct jsonw w;
+    int e, problems = 0;
+
+    *report = NULL;
+    if (!r) {
+        return -ENOMEM;
+    }
+    if (!(r->doc = strdup (doc))) {
+        wf_run_free (r);
+        return set_error (ENOMEM, "out of memory");
+    }
+    if ((e = wf_run_setup (r, what)) < 0) {
+        wf_run_free (r);
+        return e;
+    }
+    vs_sbuf_init (&b, 8 << 20);
+    vs_jw_init (&w, &b, true);
+    if (json) {
+        vs_jw_obj_begin (&w);
+        vs_jw_kv_str (&w, "blueprint", r->bp.name);
+        vs_jw_kv_str (&w, "target", r->location);
+        vs_jw_key (&w, "vms");
+        vs_jw_arr_begin (&w);
+    } else {
+        vs_sbuf_printf (&b, "blueprint '%s': %zu VMs, target '%s'\n",
+                        r->bp.name, r->n, r->location);
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        struct sbuf p;
+        char *txt;
+        const struct wf_bp_group *g = &r->bp.groups[v->bv->group];
+
+        vs_sbuf_init (&p, 65536);
+        e = wf_vm_preflight (r, v, &p);
+        if (e < 0) {
+            vs_sbuf_printf (&p, "%s\n", vmshift_internal_error_msg ());
+            clear_error ();
+        }
+        txt = vs_sbuf_detach (&p, NULL);
+        if (json) {
+            vs_jw_obj_begin (&w);
+            vs_jw_kv_str (&w, "vm", v->bv->name);
+            vs_jw_kv_str (&w, "vmx", v->vmx);
+            vs_jw_kv_str (&w, "target_name", v->tname);
+            vs_jw_kv_str (&w, "group", g->name);
+            vs_jw_kv_i64 (&w, "boot_order", g->boot_order);
+            vs_jw_key (&w, "disks");
+            vs_jw_arr_begin (&w);
+            for (size_t k = 0; k < v->ndisks; k++) {
+                vs_jw_obj_begin (&w);
+                vs_jw_kv_str (&w, "source", v->disks[k].source);
+                vs_jw_kv_str (&w, "target", v->disks[k].target);
+                vs_jw_obj_end (&w);
+            }
+            vs_jw_arr_end (&w);
+            vs_jw_key (&w, "problems");
+            vs_jw_arr_begin (&w);
+        } else {
+            vs_sbuf_printf (&b, "vm '%s' (%s, group '%s', boot order %d) -> "
+                            "'%s'\n", v->bv->name, v->vmx, g->name,
+                            g->boot_order, v->tname);
+            for (size_t k = 0; k < v->ndisks; k++) {
+                vs_sbuf_printf (&b, "  disk %s -> %s\n", v->disks[k].source,
+                                v->disks[k].target);
+            }
+        }
+        for (char *l = txt, *nl; l && *l; l = nl + 1) {
+            nl = strchr (l, '\n');
+            if (!nl) {
+                break;
+            }
+            *nl = '\0';
+            problems++;
+            if (json) {
+                vs_jw_str (&w, l);
+            } else {
+                vs_sbuf_printf (&b, "  problem: %s\n", l);
+            }
+        }
+        free (txt);
+        if (json) {
+            vs_jw_arr_end (&w);
+            vs_jw_obj_end (&w);
+        }
+    }
+    if (json) {
+        vs_jw_arr_end (&w);
+        vs_jw_kv_i64 (&w, "problems", problems);
+        vs_jw_obj_end (&w);
+        vs_sbuf_addch (&b, '\n');
+    } else {
+        vs_sbuf_printf (&b, "%d problem%s\n", problems,
+                        problems == 1 ? "" : "s");
+    }
+    *report = vs_sbuf_detach (&b, NULL);
+    wf_run_free (r);
+    if (!*report) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    return problems;
+}

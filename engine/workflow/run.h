@@ -1,0 +1,50 @@
+/* A migration run: the step function over the state tables of states.h,
+ * with every side effect journalled in the store (docs/internals/workflow.md). */
+#ifndef VMSHIFT_WORKFLOW_RUN_H
+#define VMSHIFT_WORKFLOW_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/handle.h"
+#include "engine/workflow/blueprint.h"
+#include "engine/workflow/states.h"
+#include "engine/workflow/store.h"
+
+struct hv_vm;
+struct vmshift_vm;
+struct hv_vm *vs_vm_model (const struct vmshift_vm *vm);
+
+struct wf_run;
+
+/* Phases of a run, in order; the step function does one per call. */
+enum wf_phase {
+    WF_PH_PREFLIGHT = 0, WF_PH_SNAPSHOT, WF_PH_CONVERT, WF_PH_SNAPSHOT_DONE,
+    WF_PH_DEFINE, WF_PH_REGISTER, WF_PH_POWER, WF_PH_READBACK, WF_PH_END,
+};
+
+/* Create a new run of the blueprint text (already checked) in store s. */
+int wf_run_new (struct vmshift_handle *h, struct wf_store *s,
+                const char *doc, const char *what, bool test,
+                vmshift_event_fn ev, void *opaque, struct wf_run **out);
+/* Load run id for resume, abort or cleanup. */
+int wf_run_load (struct vmshift_handle *h, struct wf_store *s, int64_t id,
+                 vmshift_event_fn ev, void *opaque, struct wf_run **out);
+void wf_run_free (struct wf_run *r);
+int64_t wf_run_id (const struct wf_run *r);
+
+/* Take the run's lease (refusing while another live process holds it). */
+int wf_run_claim (struct wf_run *r);
+/* One step: 1 more to do, 0 finished, -errno stopped (the run records
+ * why; resume goes on from there). */
+int wf_run_step (struct wf_run *r);
+/* Undo what is not handed over; the run ends 'aborted'. */
+int wf_run_abort_now (struct wf_run *r);
+/* Remove everything the run made; the run ends 'cleaned'. */
+int wf_run_cleanup (struct wf_run *r);
+
+/* Preflight only, for blueprint check: problems as lines into *report. */
+int wf_run_check (struct vmshift_handle *h, const char *doc,
+                  const char *what, bool test, bool json, char **report);
+
+#endif

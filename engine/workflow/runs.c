@@ -1,0 +1,443 @@
+/* Public entry points of migrations and runs (engine/vmshift.h): argument
+ * checks, the store, and the blocking loop over wf_run_step. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/base/error.h"
+#include "engine/base/jsonw.h"
+#include "engine/base/sbuf.h"
+#include "engine/location.h"
+#include "engine/workflow/run.h"
+
+void
+vmshift_run_opts_init (struct vmshift_run_opts *o)
+{
+    memset (o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+}
+
+static int
+wf_api_opts (const struct vmshift_run_opts *o, const char *fn)
+{
+    if (o == NULL || o->struct_size == 0 || o->struct_size > sizeof *o) {
+        return set_error (EINVAL, "%s: bad options (call "
+                          "vmshift_run_opts_init)", fn);
+    }
+    return 0;
+}
+
+static int
+wf_api_read (struct vmshift_handle *h, const char *file, char **doc,
+             char **what)
+{
+    size_t len;
+    int e = vs_loc_read_whole (h, file, WF_BP_MAX_BYTES, doc, &len);
+
+    if (e < 0) {
+        return e;
+    }
+    if (strlen (*doc) != len) {
+        free (*doc);
+        return set_error (EINVAL, "'%s': holds a NUL byte", file);
+    }
+    if (asprintf (what, "'%s'", file) < 0) {
+        free (*doc);
+        return set_error (ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+int
+vmshift_blueprint_check (struct vmshift_handle *h, const char *file,
+                         const struct vmshift_run_opts *o, int json,
+                         char **report)
+{
+    char *doc = NULL, *what = NULL;
+    int e;
+
+    vs_api_enter (h);
+    if (!file || !report || (e = wf_api_opts (o, "vmshift_blueprint_check"))
+        < 0) {
+        return set_error (EINVAL, "vmshift_blueprint_check: bad arguments");
+    }
+    if ((e = wf_api_read (h, file, &doc, &what)) < 0) {
+        return e;
+    }
+    e = wf_run_check (h, doc, what, o->test != 0, json != 0, report);
+    free (doc);
+    free (what);
+    return e;
+}
+
+static int
+wf_api_loop (struct wf_run *r)
+{
+    int e;
+
+    while ((e = wf_run_step (r)) > 0) {
+    }
+    return e;
+}
+
+int
+vmshift_migrate (struct vmshift_handle *h, const char *file,
+                 const struct vmshift_run_opts *o, int64_t *run_id)
+{
+    struct wf_store *s = NULL;
+    struct wf_run *r = NULL;
+    struct wf_blueprint bp;
+    char *doc = NULL, *what = NULL;
+    int e;
+
+    vs_api_enter (h);
+    if (run_id) {
+        *run_id = 0;
+    }
+    if (!file || (e = wf_api_opts (o, "vmshift_migrate")) < 0) {
+        return set_error (EINVAL, "vmshift_migrate: bad arguments");
+    }
+    if ((e = wf_api_read (h, file, &doc, &what)) < 0) {
+        return e;
+    }
+    /* A bad blueprint creates no run. */
+    e = wf_blueprint_parse (doc, strlen (doc), what, &bp);
+    wf_blueprint_release (&bp);
+    if (e == 0) {
+        e = wf_store_open (o->store, &s);
+    }
+    if (e == 0) {
+        e = wf_run_new (h, s, doc, what, o->test != 0, o->on_event,
+                        o->opaque, &r);
+    }
+    if (e == 0 && run_id) {
+        *run_id = wf_run_id (r);
+    }
+    if (e == 0 && (e = wf_run_claim (r)) < 0) {
+        /* refused (the blueprint runs already): this run never started */
+        struct vmshift_error_save es;
+
+        error_save (&es);
+        wf_run_set_state (s, wf_run_id (r), wf_run_state_name (WF_RUN_ABORTED),
+                          "{\"error\":\"refused: the blueprint is already "
+                          "running\"}");
+        error_restore (&es);
+    } else if (e == 0) {
+        e = wf_api_loop (r);
+    }
+    wf_run_free (r);
+    wf_store_close (s);
+    free (doc);
+    free (what);
+    return e;
+}
+
+static int
+wf_api_load (struct vmshift_handle *h, const struct vmshift_run_opts *o,
+             int64_t id, struct wf_store **s, struct wf_run **r,
+             const char *fn)
+{
+    int e;
+
+    *s = NULL;
+    *r = NULL;
+    if ((e = wf_api_opts (o, fn)) < 0) {
+        return e;
+    }
+    if ((e = wf_store_open (o->store, s)) < 0) {
+        return e;
+    }
+    e = wf_run_load (h, *s, id, o->on_event, o->opaque, r);
+    if (e < 0) {
+        wf_store_close (*s);
+        *s = NULL;
+    }
+    return e;
+}
+
+int
+vmshift_runs_resume (struct vmshift_handle *h,
+                     const struct vmshift_run_opts *o, int64_t run_id)
+{
+    struct wf_store *s;
+    struct wf_run *r;
+    int e;
+
+    vs_api_enter (h);
+    if ((e = wf_api_load (h, o, run_id, &s, &r, "vmshift_runs_resume")) < 0) {
+        return e;
+    }
+    e = wf_run_claim (r);
+    if (e == 0) {
+        e = wf_api_loop (r);
+    }
+    wf_run_free (r);
+    wf_store_close (s);
+    return e;
+}
+
+int
+vmshift_runs_abort (struct vmshift_handle *h,
+                    const struct vmshift_run_opts *o, int64_t run_id)
+{
+    struct wf_store *s;
+    struct wf_run *r;
+    struct wf_run_rec rec;
+    int e;
+
+    vs_api_enter (h);
+    if ((e = wf_api_load (h, o, run_id, &s, &r, "vmshift_runs_abort")) < 0) {
+        return e;
+    }
+    e = wf_run_request_abort (s, run_id);
+    /* A run with a live process stops itself at its next safe point;
+     * otherwise (it died, or is stopped) abort here. */
+    if (e == 0 && (e = wf_run_get (s, run_id, &rec)) == 0) {
+        bool live = rec.owner && wf_store_owner_dead (rec.owner) == 0 &&
+                    (rec.owner[0] != '\0');
+        char me[300];
+
+        wf_store_owner_self (me, sizeof me);
+        wf_run_rec_clear (&rec);
+        if (!live) {
+            e = wf_run_claim (r);
+            if (e == 0) {
+                e = wf_run_abort_now (r);
+            }
+        }
+    }
+    wf_run_free (r);
+    wf_store_close (s);
+    return e;
+}
+
+int
+vmshift_runs_cleanup (struct vmshift_handle *h,
+                      const struct vmshift_run_opts *o, int64_t run_id)
+{
+    struct wf_store *s;
+    struct wf_run *r;
+    int e;
+
+    vs_api_enter (h);
+    if ((e = wf_api_load (h, o, run_id, &s, &r, "vmshift_runs_cleanup")) < 0) {
+        return e;
+    }
+    e = wf_run_cleanup (r);
+    wf_run_free (r);
+    wf_store_close (s);
+    return e;
+}
+
+/* ------------------------------------------------------- list and show */
+
+struct wf_list {
+    struct jsonw *w;
+    struct sbuf *b;
+    bool json;
+};
+
+static void
+wf_time (int64_t t, char *buf, size_t n)
+{
+    time_t tt = (time_t) t;
+    struct tm tm;
+
+    if (gmtime_r (&tt, &tm)) {
+        strftime (buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    } else {
+        snprintf (buf, n, "%lld", (long long) t);
+    }
+}
+
+static int
+wf_list_cb (void *opaque, const struct wf_run_rec *r)
+{
+    struct wf_list *l = opaque;
+    char t[32];
+
+    wf_time (r->created, t, sizeof t);
+    if (l->json) {
+        vs_jw_obj_begin (l->w);
+        vs_jw_kv_i64 (l->w, "id", r->id);
+        vs_jw_kv_str (l->w, "blueprint", r->name);
+        vs_jw_kv_str (l->w, "state", r->state);
+        vs_jw_kv_bool (l->w, "test", (r->flags & WF_RUN_TEST) != 0);
+        vs_jw_kv_str (l->w, "created", t);
+        vs_jw_obj_end (l->w);
+    } else {
+        vs_sbuf_printf (l->b, "%-6" PRId64 " %-20s %-12s %-5s %s\n", r->id,
+                        r->name, r->state, r->flags & WF_RUN_TEST ? "test"
+                        : "", t);
+    }
+    return 0;
+}
+
+int
+vmshift_runs_list (struct vmshift_handle *h, const struct vmshift_run_opts *o,
+                   int json, char **out)
+{
+    struct wf_store *s;
+    struct sbuf b;
+    struct jsonw w;
+    struct wf_list l = { &w, &b, json != 0 };
+    int e;
+
+    vs_api_enter (h);
+    if (!out || (e = wf_api_opts (o, "vmshift_runs_list")) < 0) {
+        return set_error (EINVAL, "vmshift_runs_list: bad arguments");
+    }
+    if ((e = wf_store_open (o->store, &s)) < 0) {
+        return e;
+    }
+    vs_sbuf_init (&b, 16 << 20);
+    vs_jw_init (&w, &b, false);
+    if (json) {
+        vs_jw_arr_begin (&w);
+    } else {
+        vs_sbuf_printf (&b, "%-6s %-20s %-12s %-5s %s\n", "RUN", "BLUEPRINT",
+                        "STATE", "", "CREATED");
+    }
+    e = wf_run_list (s, "migrate", wf_list_cb, &l);
+    if (json) {
+        vs_jw_arr_end (&w);
+        vs_sbuf_addch (&b, '\n');
+    }
+    wf_store_close (s);
+    *out = vs_sbuf_detach (&b, NULL);
+    if (e == 0 && !*out) {
+        e = set_error (ENOMEM, "out of memory");
+    }
+    return e;
+}
+
+static int
+wf_show_item_cb (void *opaque, const struct wf_item_rec *it)
+{
+    struct wf_list *l = opaque;
+
+    if (l->json) {
+        vs_jw_obj_begin (l->w);
+        vs_jw_kv_str (l->w, "vm", it->item);
+        vs_jw_kv_str (l->w, "state", it->state);
+        if (it->detail) {
+            vs_jw_key (l->w, "detail");
+            vs_jw_raw (l->w, it->detail);
+        }
+        vs_jw_obj_end (l->w);
+    } else {
+        vs_sbuf_printf (l->b, "  %-20s %-12s %s\n", it->item, it->state,
+                        it->detail ? it->detail : "");
+    }
+    return 0;
+}
+
+static int
+wf_show_journal_cb (void *opaque, const struct wf_journal_rec *j)
+{
+    struct wf_list *l = opaque;
+
+    if (l->json) {
+        vs_jw_obj_begin (l->w);
+        vs_jw_kv_i64 (l->w, "seq", j->seq);
+        vs_jw_kv_str (l->w, "vm", j->item);
+        vs_jw_kv_str (l->w, "step", j->step);
+        vs_jw_kv_str (l->w, "status", wf_journal_status_name (j->status));
+        vs_jw_key (l->w, "intent");
+        vs_jw_raw (l->w, j->intent);
+        if (j->result) {
+            vs_jw_key (l->w, "result");
+            vs_jw_raw (l->w, j->result);
+        }
+        vs_jw_kv_i64 (l->w, "seconds", j->t_result ? j->t_result - j->t_intent
+                      : 0);
+        vs_jw_obj_end (l->w);
+    } else {
+        vs_sbuf_printf (l->b, "  %-6" PRId64 " %-12s %-10s %-7s %s%s%s\n",
+                        j->seq, j->item[0] ? j->item : "(run)", j->step,
+                        wf_journal_status_name (j->status), j->intent,
+                        j->result ? " -> " : "", j->result ? j->result : "");
+    }
+    return 0;
+}
+
+int
+vmshift_runs_show (struct vmshift_handle *h, const struct vmshift_run_opts *o,
+                   int64_t run_id, int json, char **out)
+{
+    struct wf_store *s;
+    struct wf_run_rec rec;
+    struct sbuf b;
+    struct jsonw w;
+    struct wf_list l = { &w, &b, json != 0 };
+    char t1[32], t2[32];
+    int e;
+
+    vs_api_enter (h);
+    if (!out || (e = wf_api_opts (o, "vmshift_runs_show")) < 0) {
+        return set_error (EINVAL, "vmshift_runs_show: bad arguments");
+    }
+    *out = NULL;
+    if ((e = wf_store_open (o->store, &s)) < 0) {
+        return e;
+    }
+    if ((e = wf_run_get (s, run_id, &rec)) < 0) {
+        wf_store_close (s);
+        return e;
+    }
+    wf_time (rec.created, t1, sizeof t1);
+    wf_time (rec.updated, t2, sizeof t2);
+    vs_sbuf_init (&b, 64 << 20);
+    vs_jw_init (&w, &b, json != 0);
+    if (json) {
+        vs_jw_obj_begin (&w);
+        vs_jw_kv_i64 (&w, "id", rec.id);
+        vs_jw_kv_str (&w, "blueprint", rec.name);
+        vs_jw_kv_str (&w, "state", rec.state);
+        vs_jw_kv_bool (&w, "test", (rec.flags & WF_RUN_TEST) != 0);
+        vs_jw_kv_str (&w, "owner", rec.owner);
+        vs_jw_kv_bool (&w, "abort_requested", rec.abort_requested);
+        vs_jw_kv_str (&w, "created", t1);
+        vs_jw_kv_str (&w, "updated", t2);
+        if (rec.detail) {
+            vs_jw_key (&w, "detail");
+            vs_jw_raw (&w, rec.detail);
+        }
+        vs_jw_key (&w, "vms");
+        vs_jw_arr_begin (&w);
+    } else {
+        vs_sbuf_printf (&b, "run %" PRId64 ": blueprint '%s', %s%s, created "
+                        "%s, updated %s\n", rec.id, rec.name, rec.state,
+                        rec.flags & WF_RUN_TEST ? " (test)" : "", t1, t2);
+        if (rec.detail) {
+            vs_sbuf_printf (&b, "detail: %s\n", rec.detail);
+        }
+        vs_sbuf_addstr (&b, "vms:\n");
+    }
+    e = wf_item_list (s, run_id, wf_show_item_cb, &l);
+    if (json) {
+        vs_jw_arr_end (&w);
+        vs_jw_key (&w, "journal");
+        vs_jw_arr_begin (&w);
+    } else {
+        vs_sbuf_addstr (&b, "journal:\n");
+    }
+    if (e == 0) {
+        e = wf_journal_list (s, run_id, wf_show_journal_cb, &l);
+    }
+    if (json) {
+        vs_jw_arr_end (&w);
+        vs_jw_obj_end (&w);
+        vs_sbuf_addch (&b, '\n');
+    }
+    wf_run_rec_clear (&rec);
+    wf_store_close (s);
+    *out = vs_sbuf_detach (&b, NULL);
+    if (e == 0 && !*out) {
+        e = set_error (ENOMEM, "out of memory");
+    }
+    return e;
+}

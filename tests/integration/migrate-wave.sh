@@ -1,0 +1,147 @@
+#!/bin/sh
+# vmshift migrate on the test environment (reflink XFS, nfs-ganesha, ONTAP
+# simulator) to libvirt's test driver: a wave of 6 VMs in 3 boot-order
+# groups.  Every disk compares identical to its source and shares its
+# blocks, the domains are defined and started in boot order (as read back
+# from the driver by the run and kept in the store), the guest-script
+# bundle is there, no snapshot or temporary is left, the source is
+# unchanged; a second run of the same blueprint is refused naming the
+# first; --test then cleanup leaves nothing; bad blueprints exit 3 with one
+# line and create no run.
+. "$(dirname "$0")/../lib/functions.sh"
+. "$(dirname "$0")/../lib/testenv.sh"
+. "$(dirname "$0")/../lib/ontap.sh"
+requires qemu-img jq curl filefrag md5sum
+tmpdir
+need_testenv
+v1=$(vol_dir vol1)
+store=$tmp/runs.db
+export VMSHIFT_STORE="$store"
+
+make_vm() {   # NAME DISKS
+    _d=$v1/ds/$1
+    make_vmdk "$_d" "$1" 24
+    [ "$2" -gt 1 ] && make_vmdk "$_d" "$1_1" 8
+    {
+        printf '.encoding = "UTF-8"\nconfig.version = "8"\nvirtualHW.version = "14"\n'
+        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "1024"\nnumvcpus = "1"\n' "$1"
+        printf 'scsi0.present = "TRUE"\nscsi0.virtualDev = "pvscsi"\n'
+        printf 'scsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$1"
+        [ "$2" -gt 1 ] && printf 'scsi0:1.present = "TRUE"\nscsi0:1.fileName = "%s_1.vmdk"\n' "$1"
+        printf 'ethernet0.present = "TRUE"\nethernet0.virtualDev = "vmxnet3"\n'
+        printf 'ethernet0.networkName = "VM Network"\nethernet0.addressType = "static"\n'
+        printf 'ethernet0.address = "00:50:56:01:02:%02x"\n' "$(printf '%s' "$1" | cksum | cut -c1-2)"
+    } > "$_d/$1.vmx"
+}
+
+for vm in db01 db02 app01 app02 web01 web02; do
+    case $vm in db01|app01) make_vm "$vm" 2 ;; *) make_vm "$vm" 1 ;; esac
+done
+( cd "$v1/ds" && find . -name '*-flat.vmdk' -exec md5sum {} + | sort ) > "$tmp/sums0"
+
+cat > "$tmp/wave.json" <<'JSON'
+{"name": "wave1",
+ "source": {"datastore": "ontap://testenv/vol1/ds"},
+ "target": {"hypervisor": "libvirt", "uri": "test:///default",
+            "format": "qcow2", "location": "ontap://testenv/vol1/kvm",
+            "host_path": "/srv/kvm"},
+ "network_map": {"networks": {"VM Network": "br0"}, "retain_mac": true},
+ "ip": "retain", "concurrency": 4,
+ "groups": [{"name": "web", "boot_order": 3, "vms": ["web01", "web02"]},
+            {"name": "db", "boot_order": 1, "boot_delay": 1, "vms": ["db01", "db02"]},
+            {"name": "app", "boot_order": 2, "vms": ["app01", "app02"]}],
+ "vms": {"db01": {"vmx": "db01/db01.vmx"}, "db02": {"vmx": "db02/db02.vmx"},
+         "app01": {"vmx": "app01/app01.vmx"}, "app02": {"vmx": "app02/app02.vmx"},
+         "web01": {"vmx": "web01/web01.vmx"},
+         "web02": {"vmx": "web02/web02.vmx", "power_on": false}}}
+JSON
+
+# check: everything resolves, nothing changes
+log_mark
+vsh blueprint check --json "$tmp/wave.json" > "$tmp/check.json" ||
+    fail "blueprint check: $(cat "$tmp/check.json")"
+[ "$(jq .problems "$tmp/check.json")" = 0 ] || fail "problems: $(cat "$tmp/check.json")"
+[ "$(jq '.vms | length' "$tmp/check.json")" = 6 ] || fail "not 6 VMs"
+[ "$(req_count POST /api/)" = 0 ] || fail "check made something on the cluster"
+[ ! -e "$store" ] || fail "check created a store"
+
+log_mark
+vsh migrate --yes --json "$tmp/wave.json" > "$tmp/events" 2> "$tmp/err" ||
+    fail "migrate: $(cat "$tmp/err")"
+jq -e . "$tmp/events" > /dev/null || fail "events are not JSON lines"
+id=$(head -1 "$tmp/events" | jq -r .run)
+vsh runs show --json "$id" > "$tmp/show.json" || fail "runs show"
+[ "$(jq -r .state "$tmp/show.json")" = complete ] || fail "run not complete: $(jq -c . "$tmp/show.json")"
+[ "$(jq '[.vms[] | select(.state == "complete")] | length' "$tmp/show.json")" = 6 ] ||
+    fail "not every VM complete"
+# one snapshot for the whole run, deleted at the end
+[ "$(req_count POST /api/storage/volumes/)" = 1 ] || fail "not exactly one snapshot create"
+[ "$(req_count DELETE /api/storage/volumes/)" = 1 ] || fail "snapshot not deleted"
+no_leftovers vol1
+
+# every disk identical to its source and sharing its blocks
+for vm in db01 db02 app01 app02 web01 web02; do
+    for src in "$v1/ds/$vm"/*.vmdk; do
+        case $src in *-flat.vmdk) continue ;; esac
+        b=$(basename "$src" .vmdk)
+        out=$v1/kvm/$vm/$b.qcow2
+        [ -f "$out" ] || fail "no $out"
+        compare_images vmdk "$src" qcow2 "$out"
+        filefrag -v "$out" | grep -q shared || fail "$out: no shared extents"
+    done
+    [ -f "$v1/kvm/$vm/$vm.xml" ] || fail "no definition for $vm"
+    grep -q "<source file='/srv/kvm/$vm/$vm.qcow2'/>" "$v1/kvm/$vm/$vm.xml" ||
+        fail "definition does not name the disk by host path"
+    [ -f "$v1/kvm/$vm/guest/linux-reapply.sh" ] || fail "no guest bundle for $vm"
+done
+
+# the domains, as the run read them back through its connection: started
+# in boot order (db < app < web), web02 defined but left off
+jq -r '.detail.domains[] | "\(.vm) \(.state) \(.id)"' "$tmp/show.json" > "$tmp/doms"
+[ "$(wc -l < "$tmp/doms")" = 6 ] || fail "not 6 domains: $(cat "$tmp/doms")"
+grep -q '^web02 shutoff -1$' "$tmp/doms" || fail "web02 should be defined, off: $(cat "$tmp/doms")"
+order=$(grep running "$tmp/doms" | sort -k3 -n | cut -d' ' -f1 | cut -c1-2 | tr '\n' ' ')
+case $order in "db db ap ap we ") ;; *) fail "start order: $order ($(cat "$tmp/doms"))" ;; esac
+grep -q '"step":"boot-delay"' "$tmp/events" || fail "no boot delay after the db group"
+
+# the source is never written
+( cd "$v1/ds" && find . -name '*-flat.vmdk' -exec md5sum {} + | sort ) > "$tmp/sums1"
+cmp -s "$tmp/sums0" "$tmp/sums1" || fail "the source changed"
+
+# a real run is not cleaned up once complete
+vsh runs cleanup "$id" 2> "$tmp/err" && fail "cleanup of a finished migration"
+[ "$(wc -l < "$tmp/err")" = 1 ] || fail "not one line: $(cat "$tmp/err")"
+
+# --test then cleanup: test names, test location, nothing left after
+log_mark
+vsh migrate --yes --test "$tmp/wave.json" > "$tmp/tevents" 2> "$tmp/err" ||
+    fail "migrate --test: $(cat "$tmp/err")"
+tid=$(vsh runs list --json | jq '[.[] | select(.test)][0].id')
+[ -f "$v1/kvm-test/db01-vmshift-test/db01.qcow2" ] || fail "no test disk"
+grep -q "network='vmshift-test'" "$v1/kvm-test/db01-vmshift-test/db01-vmshift-test.xml" ||
+    fail "test NIC attached to a mapped network"
+compare_images vmdk "$v1/ds/db01/db01.vmdk" qcow2 "$v1/kvm-test/db01-vmshift-test/db01.qcow2"
+vsh runs cleanup "$tid" 2> "$tmp/err" || fail "cleanup of the test run: $(cat "$tmp/err")"
+left=$(find "$v1/kvm-test" -type f | head -3)
+[ -z "$left" ] || fail "cleanup left $left"
+[ "$(vsh runs show --json "$tid" | jq -r .state)" = cleaned ] || fail "test run not cleaned"
+no_leftovers vol1
+[ -f "$v1/kvm/db01/db01.qcow2" ] || fail "cleanup of the test run touched the real one"
+
+# bad blueprints: one line naming the key, exit 3, no run created
+n0=$(vsh runs list --json | jq length)
+bad() {   # JQ-EDIT WANT
+    jq "$1" "$tmp/wave.json" > "$tmp/bad.json"
+    vsh migrate --yes "$tmp/bad.json" > /dev/null 2> "$tmp/err"
+    rc=$?
+    [ "$rc" = 3 ] || fail "$1: exit $rc, expected 3: $(cat "$tmp/err")"
+    [ "$(wc -l < "$tmp/err")" = 1 ] || fail "$1: not one line: $(cat "$tmp/err")"
+    grep -qF "$2" "$tmp/err" || fail "$1: message does not name '$2': $(cat "$tmp/err")"
+}
+bad '.vms.db01.cpu = 2' "vms.db01: unknown key 'cpu'"
+bad '.groups[2].vms += ["db01"]' "groups[2].vms[2]: VM 'db01' is also in group 'db'"
+bad '.vms.web01.target_name = "web02"' "target name 'web02' is also VM"
+bad '.network_map.networks = {"VM Network": {}}' "network_map: network 'VM Network'"
+[ "$(vsh runs list --json | jq length)" = "$n0" ] || fail "a bad blueprint created a run"
+vsh migrate 2> "$tmp/err"; [ $? = 2 ] || fail "no FILE: not exit 2"
+echo "migration wave ok"
