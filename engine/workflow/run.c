@@ -9,6 +9,7 @@
  * made. */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ struct wf_run {
     char *snap_name;
     struct hv_lvc *lvc;
     struct hv_netmap test_map;
+    struct loc_handle cache[2];     /* target location, datastore */
 };
 
 /* ------------------------------------------------------------- events */
@@ -188,15 +190,21 @@ wf_vm_set (struct wf_run *r, struct wf_vmr *v, enum wf_vm_state to,
         vs_jw_obj_end (&w);
         detail = vs_sbuf_detach (&b, NULL);
     }
+    /* the state and its event in one commit (one sync of the store) */
+    if ((e = wf_store_begin (r->s)) < 0) {
+        free (detail);
+        return e;
+    }
     e = wf_item_put (r->s, r->id, v->bv->name, wf_vm_state_name (to), detail);
     free (detail);
     if (e < 0) {
+        wf_store_rollback (r->s);
         return e;
     }
     v->st = to;
     wf_event (r, v, wf_vm_state_name (to), to == WF_VM_FAILED ? v->reason
               : NULL);
-    return 0;
+    return wf_store_commit (r->s);
 }
 
 static int
@@ -231,6 +239,55 @@ wf_run_set (struct wf_run *r, enum wf_run_state to, const char *detail)
 }
 
 /* ------------------------------------------------------------ journal */
+
+/* Crash points for the resume tests: with VMSHIFT_WF_CRASH_AT=N the
+ * process kills itself (SIGKILL, as kill -9 does) at the Nth point, where
+ * a point is just after an intent is journalled (before the effect) or
+ * just before a result is (after the effect).  VMSHIFT_WF_CRASH_LOG=FILE
+ * appends "N STEP intent|result" per point, so a test can pick every
+ * kind of step.  Off unless set (tests/integration/migrate-resume.sh). */
+static void
+wf_crash_point (const char *step, const char *when)
+{
+    static long count;
+    const char *env = getenv ("VMSHIFT_WF_CRASH_AT");
+    const char *logf = getenv ("VMSHIFT_WF_CRASH_LOG");
+
+    count++;
+    if (logf && *logf) {
+        FILE *f = fopen (logf, "a");
+
+        if (f) {
+            fprintf (f, "%ld %s %s\n", count, step, when);
+            fclose (f);
+        }
+    }
+    if (env && *env && count == strtol (env, NULL, 10)) {
+        kill (getpid (), SIGKILL);
+    }
+}
+
+static int
+wf_j_intent (struct wf_store *s, int64_t run_id, const char *item,
+             const char *step, const char *intent, int64_t *seq)
+{
+    int e = wf_journal_intent (s, run_id, item, step, intent, seq);
+
+    if (e == 0) {
+        wf_crash_point (step, "intent");
+    }
+    return e;
+}
+
+static int
+wf_j_finish (struct wf_store *s, const char *step, int64_t seq,
+             enum wf_journal_status st, const char *result)
+{
+    if (st == WF_J_DONE) {
+        wf_crash_point (step, "result");
+    }
+    return wf_journal_finish (s, seq, st, result);
+}
 
 struct wf_jfind {
     const char *item, *step, *key, *val;
@@ -289,11 +346,46 @@ wf_join (const char *a, const char *b)
     return s;
 }
 
-/* Open a location's backend; path is the location's path on it. */
+/* Open a location's backend; path is the location's path on it.  Below
+ * the datastore or the run's target location the backend opened first for
+ * that root is shared (for ontap:// one REST client and one NFS mount per
+ * root, not per file); close with wf_close_loc. */
 static int
 wf_open_loc (struct wf_run *r, const char *loc, struct loc_handle *l)
 {
+    const char *roots[2] = { r->location, r->bp.datastore };
+
+    memset (l, 0, sizeof *l);
+    for (int i = 0; i < 2; i++) {
+        size_t n = strlen (roots[i]);
+        const char *rest = loc + n;
+        int e;
+
+        if (strncmp (loc, roots[i], n) != 0 || (*rest && *rest != '/') ||
+            vs_loc_kind_of (loc) == LOC_LOCAL) {
+            continue;
+        }
+        if (!r->cache[i].be &&
+            (e = vs_loc_open (r->h, roots[i], &r->cache[i])) < 0) {
+            return e;
+        }
+        l->be = r->cache[i].be;
+        l->path = *rest ? wf_join (r->cache[i].path, rest + 1)
+                        : strdup (r->cache[i].path);
+        return l->path ? 0 : set_error (ENOMEM, "out of memory");
+    }
     return vs_loc_open (r->h, loc, l);
+}
+
+static void
+wf_close_loc (struct wf_run *r, struct loc_handle *l)
+{
+    if (l->be && (l->be == r->cache[0].be || l->be == r->cache[1].be)) {
+        free (l->path);
+        memset (l, 0, sizeof *l);
+        return;
+    }
+    vs_loc_close (l);
 }
 
 static int
@@ -310,7 +402,7 @@ wf_write_file (struct wf_run *r, struct wf_vmr *v, const char *rel,
         return set_error (ENOMEM, "out of memory");
     }
     intent = wf_obj2 ("file", loc, NULL, NULL);
-    e = intent ? wf_journal_intent (r->s, r->id, v->bv->name, "write",
+    e = intent ? wf_j_intent (r->s, r->id, v->bv->name, "write",
                                     intent, &seq) : -ENOMEM;
     free (intent);
     if (e == 0) {
@@ -328,7 +420,7 @@ wf_write_file (struct wf_run *r, struct wf_vmr *v, const char *rel,
                 }
                 backend_close (f);
             }
-            vs_loc_close (&l);
+            wf_close_loc (r, &l);
         }
     }
     if (seq > 0) {
@@ -336,7 +428,8 @@ wf_write_file (struct wf_run *r, struct wf_vmr *v, const char *rel,
         struct vmshift_error_save es;
 
         error_save (&es);
-        wf_journal_finish (r->s, seq, e == 0 ? WF_J_DONE : WF_J_FAILED, res);
+        wf_j_finish (r->s, "write", seq, e == 0 ? WF_J_DONE : WF_J_FAILED,
+                     res);
         error_restore (&es);
         free (res);
     }
@@ -396,7 +489,7 @@ wf_lock_file (struct wf_run *r, const char *vmx, char *found, size_t n)
             clear_error ();
             e = 0;
         }
-        vs_loc_close (&l);
+        wf_close_loc (r, &l);
     }
     if (e == 0 && c.found[0]) {
         snprintf (found, n, "%s/%s", dir, c.found);
@@ -415,7 +508,7 @@ wf_loc_exists (struct wf_run *r, const char *loc)
         return e;
     }
     e = backend_exists (l.be, l.path);
-    vs_loc_close (&l);
+    wf_close_loc (r, &l);
     return e;
 }
 
@@ -556,6 +649,17 @@ wf_phase_preflight (struct wf_run *r)
             }
         }
         if (v->st != WF_VM_PENDING) {
+            /* a resumed run: load what the later steps need (the VM and
+             * its disks); the checks were passed before */
+            if (!v->vm && !wf_vm_settled (v->st) &&
+                v->st != WF_VM_CLEANED) {
+                vs_sbuf_init (&p, 65536);
+                e = wf_vm_resolve (r, v, &p);
+                vs_sbuf_release (&p);
+                if (e < 0 && (e = wf_vm_fail (r, v, "resume")) < 0) {
+                    return e;
+                }
+            }
             continue;
         }
         vs_sbuf_init (&p, 65536);
@@ -665,7 +769,7 @@ wf_phase_snapshot (struct wf_run *r)
     seq = f.seq;
     if (seq == 0) {
         intent = wf_obj2 ("volume", r->bp.datastore, "name", r->snap_name);
-        e = intent ? wf_journal_intent (r->s, r->id, "", "snapshot", intent,
+        e = intent ? wf_j_intent (r->s, r->id, "", "snapshot", intent,
                                         &seq) : -ENOMEM;
         free (intent);
     }
@@ -680,7 +784,7 @@ wf_phase_snapshot (struct wf_run *r)
     }
     if (e == 0) {
         res = wf_obj2 ("name", r->snap_name, "uuid", s.uuid);
-        e = wf_journal_finish (r->s, seq, WF_J_DONE, res);
+        e = wf_j_finish (r->s, "snapshot", seq, WF_J_DONE, res);
         free (res);
         wf_event (r, NULL, "snapshot", r->snap_name);
         ontap_snapshot_release (&s);
@@ -721,7 +825,7 @@ wf_snapshot_delete (struct wf_run *r)
     }
     wf_ontap_close (&o);
     if (e == 0) {
-        e = wf_journal_finish (r->s, f.seq, WF_J_UNDONE, NULL);
+        e = wf_j_finish (r->s, "snapshot", f.seq, WF_J_UNDONE, NULL);
         wf_event (r, NULL, "snapshot-deleted", r->snap_name);
     }
     return e;
@@ -782,7 +886,7 @@ wf_phase_convert (struct wf_run *r)
                 /* renamed into place before the process died */
                 char *rs = wf_obj2 ("target", d->target, "recovered", "yes");
 
-                e = wf_journal_finish (r->s, f.seq, WF_J_DONE, rs);
+                e = wf_j_finish (r->s, "convert", f.seq, WF_J_DONE, rs);
                 free (rs);
                 if (e < 0) {
                     goto out;
@@ -795,7 +899,7 @@ wf_phase_convert (struct wf_run *r)
             if (seqs[n] == 0 || f.status != WF_J_INTENT) {
                 char *in = wf_obj2 ("source", d->source, "target", d->target);
 
-                e = in ? wf_journal_intent (r->s, r->id, v->bv->name,
+                e = in ? wf_j_intent (r->s, r->id, v->bv->name,
                                            "convert", in, &seqs[n]) : -ENOMEM;
                 free (in);
                 if (e < 0) {
@@ -825,7 +929,7 @@ wf_phase_convert (struct wf_run *r)
 
             if (errs[i]) {
                 rs = wf_obj2 ("error", errs[i], NULL, NULL);
-                e = wf_journal_finish (r->s, seqs[i], WF_J_FAILED, rs);
+                e = wf_j_finish (r->s, "convert", seqs[i], WF_J_FAILED, rs);
             } else {
                 const struct vmshift_stats *st = vmshift_result_stats (res[i]);
                 char buf[64];
@@ -834,7 +938,7 @@ wf_phase_convert (struct wf_run *r)
                           st ? st->bytes_cloned : 0,
                           st ? st->bytes_copied : 0);
                 rs = wf_obj2 ("target", dst[i], "cloned/copied", buf);
-                e = wf_journal_finish (r->s, seqs[i], WF_J_DONE, rs);
+                e = wf_j_finish (r->s, "convert", seqs[i], WF_J_DONE, rs);
                 dp[i]->done = true;
             }
             free (rs);
@@ -1018,7 +1122,7 @@ wf_mkdir (struct wf_run *r, const char *rel)
         } else if (e > 0) {
             e = 0;
         }
-        vs_loc_close (&l);
+        wf_close_loc (r, &l);
     }
     free (loc);
     return e;
@@ -1153,7 +1257,7 @@ wf_lv_define (struct wf_run *r, struct wf_vmr *v)
         return e;
     }
     in = wf_obj2 ("uri", r->bp.uri, "name", v->tname);
-    e = in ? wf_journal_intent (r->s, r->id, v->bv->name, "define", in, &seq)
+    e = in ? wf_j_intent (r->s, r->id, v->bv->name, "define", in, &seq)
            : -ENOMEM;
     free (in);
     if (e == 0) {
@@ -1166,7 +1270,8 @@ wf_lv_define (struct wf_run *r, struct wf_vmr *v)
         struct vmshift_error_save es;
 
         error_save (&es);
-        wf_journal_finish (r->s, seq, e == 0 ? WF_J_DONE : WF_J_FAILED, rs);
+        wf_j_finish (r->s, "define", seq, e == 0 ? WF_J_DONE : WF_J_FAILED,
+                     rs);
         error_restore (&es);
         free (rs);
     }
@@ -1263,7 +1368,10 @@ wf_phase_power (struct wf_run *r)
             char *in;
             int64_t seq = 0;
 
-            if (v->st != WF_VM_REGISTERED && v->st != WF_VM_STARTED) {
+            /* complete ones too: a resumed run in a new process meets a
+             * test driver that has forgotten them (no-op on libvirtd) */
+            if (v->st != WF_VM_REGISTERED && v->st != WF_VM_STARTED &&
+                v->st != WF_VM_COMPLETE) {
                 continue;
             }
             if ((e = wf_lv_ensure (r, v)) < 0) {
@@ -1279,7 +1387,7 @@ wf_phase_power (struct wf_run *r)
                 delay = r->bp.groups[v->bv->group].boot_delay;
             }
             in = wf_obj2 ("uri", r->bp.uri, "name", v->tname);
-            e = in ? wf_journal_intent (r->s, r->id, v->bv->name, "start", in,
+            e = in ? wf_j_intent (r->s, r->id, v->bv->name, "start", in,
                                         &seq) : -ENOMEM;
             free (in);
             if (e == 0) {
@@ -1289,7 +1397,7 @@ wf_phase_power (struct wf_run *r)
                 struct vmshift_error_save es;
 
                 error_save (&es);
-                wf_journal_finish (r->s, seq, e == 0 ? WF_J_DONE
+                wf_j_finish (r->s, "start", seq, e == 0 ? WF_J_DONE
                                    : WF_J_FAILED, NULL);
                 error_restore (&es);
             }
@@ -1299,8 +1407,9 @@ wf_phase_power (struct wf_run *r)
                 }
                 continue;
             }
-            started_any = true;
-            if ((e = wf_vm_set (r, v, WF_VM_STARTED, NULL)) < 0) {
+            started_any |= started;
+            if (v->st == WF_VM_REGISTERED &&
+                (e = wf_vm_set (r, v, WF_VM_STARTED, NULL)) < 0) {
                 return e;
             }
         }
@@ -1341,7 +1450,8 @@ wf_phase_readback (struct wf_run *r)
         struct wf_vmr *v = &r->vms[i];
         struct hv_lvc_info in;
 
-        if (v->st != WF_VM_REGISTERED && v->st != WF_VM_STARTED) {
+        if (v->st != WF_VM_REGISTERED && v->st != WF_VM_STARTED &&
+            v->st != WF_VM_COMPLETE) {
             continue;
         }
         e = hv_lvc_info (r->lvc, v->tname, &in);
@@ -1362,11 +1472,13 @@ wf_phase_readback (struct wf_run *r)
         vs_jw_kv_str (&w, "state", v->lv_state);
         vs_jw_kv_i64 (&w, "id", in.id);
         vs_jw_obj_end (&w);
-        if ((e = wf_vm_set (r, v, WF_VM_COMPLETE, NULL)) < 0) {
-            vs_sbuf_release (&b);
-            return e;
+        if (v->st != WF_VM_COMPLETE) {
+            if ((e = wf_vm_set (r, v, WF_VM_COMPLETE, NULL)) < 0) {
+                vs_sbuf_release (&b);
+                return e;
+            }
+            wf_event (r, v, "migration complete", NULL);
         }
-        wf_event (r, v, "migration complete", NULL);
     }
     vs_jw_arr_end (&w);
     vs_jw_obj_end (&w);
@@ -1707,6 +1819,11 @@ wf_run_free (struct wf_run *r)
     }
     free (r->vms);
     hv_lvc_close (r->lvc);
+    for (int i = 0; i < 2; i++) {
+        if (r->cache[i].be) {
+            vs_loc_close (&r->cache[i]);
+        }
+    }
     hv_netmap_release (&r->test_map);
     wf_blueprint_release (&r->bp);
     free (r->snap_name);
@@ -1816,7 +1933,7 @@ wf_unlink_loc (struct wf_run *r, const char *loc)
         free (dir);
         e = 0;
     }
-    vs_loc_close (&l);
+    wf_close_loc (r, &l);
     return e;
 }
 
@@ -1866,7 +1983,8 @@ wf_undo (struct wf_run *r, const char *item, bool domains)
             x = wf_unlink_loc (r, u->locs[i]);
         }
         if (x == 0) {
-            x = wf_journal_finish (r->s, u->seqs[i], WF_J_UNDONE, NULL);
+            x = wf_j_finish (r->s, u->steps[i], u->seqs[i], WF_J_UNDONE,
+                             NULL);
         }
         if (x < 0 && first == 0) {
             first = x;

@@ -1,0 +1,128 @@
+#!/bin/sh
+# vmshift migrate killed (SIGKILL, as kill -9) at every journalled point
+# of a run, then vmshift runs resume: the run converges to the same final
+# state (every disk identical, the domains started in boot order, nothing
+# left behind), and the simulator's request log shows no snapshot and no
+# clone made twice.  Then: abort from another shell during the
+# conversions, and cleanup: nothing the run made is left and the source is
+# byte-identical.  Points are counted by the library's crash hook
+# (VMSHIFT_WF_CRASH_AT, engine/workflow/run.c).
+. "$(dirname "$0")/../lib/functions.sh"
+. "$(dirname "$0")/../lib/testenv.sh"
+. "$(dirname "$0")/../lib/ontap.sh"
+requires qemu-img jq curl md5sum
+tmpdir
+need_testenv
+v1=$(vol_dir vol1)
+export VMSHIFT_STORE="$tmp/runs.db"
+
+make_vm() {   # NAME
+    _d=$v1/rs/$1
+    make_vmdk "$_d" "$1" 16
+    {
+        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$1"
+        printf 'scsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$1"
+        printf 'ethernet0.present = "TRUE"\nethernet0.networkName = "VM Network"\n'
+    } > "$_d/$1.vmx"
+}
+for vm in a1 b1 c1; do make_vm "$vm"; done
+( cd "$v1/rs" && find . -name '*-flat.vmdk' -exec md5sum {} + | sort ) > "$tmp/sums0"
+
+blueprint() {   # LOCATION NAME
+    cat <<JSON
+{"name": "$2", "source": {"datastore": "ontap://testenv/vol1/rs"},
+ "target": {"hypervisor": "libvirt", "uri": "test:///default",
+            "location": "ontap://testenv/vol1/$1"},
+ "network_map": {"networks": {"*": "br0"}},
+ "groups": [{"name": "c", "boot_order": 3, "vms": ["c1"]},
+            {"name": "a", "boot_order": 1, "vms": ["a1"]},
+            {"name": "b", "boot_order": 2, "vms": ["b1"]}],
+ "vms": {"a1": {"vmx": "a1/a1.vmx"}, "b1": {"vmx": "b1/b1.vmx"},
+         "c1": {"vmx": "c1/c1.vmx"}}}
+JSON
+}
+
+check_done() {   # ID LOCATION
+    vsh runs show --json "$1" > "$tmp/show.json" || fail "runs show $1"
+    [ "$(jq -r .state "$tmp/show.json")" = complete ] ||
+        fail "run $1 not complete: $(jq -c '[.state, .vms]' "$tmp/show.json")"
+    for vm in a1 b1 c1; do
+        compare_images vmdk "$v1/rs/$vm/$vm.vmdk" qcow2 "$v1/$2/$vm/$vm.qcow2"
+        [ -f "$v1/$2/$vm/guest/linux-reapply.sh" ] || fail "$2: no bundle for $vm"
+    done
+    order=$(jq -r '.detail.domains[] | select(.state == "running") | "\(.id) \(.vm)"' \
+        "$tmp/show.json" | sort -n | cut -d' ' -f2 | tr '\n' ' ')
+    [ "$order" = "a1 b1 c1 " ] || fail "run $1: start order '$order'"
+    no_leftovers vol1
+}
+
+# baseline: the requests and the crash points of an uninterrupted run
+log_mark
+blueprint base base > "$tmp/bp.json"
+VMSHIFT_WF_CRASH_LOG=$tmp/points vsh migrate --yes "$tmp/bp.json" > /dev/null 2> "$tmp/err" ||
+    fail "baseline: $(cat "$tmp/err")"
+clones0=$(req_count POST /api/storage/file/clone)
+[ "$clones0" -ge 3 ] || fail "baseline made $clones0 clone requests"
+check_done 1 base
+# every kind of journalled step, before its effect and after it: the
+# first point of each, and the last point of the run
+points=$( (awk '!seen[$2 " " $3]++ { print $1 }' "$tmp/points"; tail -1 "$tmp/points" | cut -d' ' -f1) | sort -un)
+kinds=$(awk '{ print $2 }' "$tmp/points" | sort -u | tr '\n' ' ')
+case $kinds in *convert*define*snapshot*start*write*) ;; *) fail "steps journalled: $kinds" ;; esac
+n=0
+for p in $points; do
+    n=$((n + 1))
+    blueprint "k$p" "k$p" > "$tmp/bp.json"
+    log_mark
+    VMSHIFT_WF_CRASH_AT=$p vsh migrate --yes "$tmp/bp.json" > /dev/null 2> "$tmp/err"
+    rc=$?
+    id=$(vsh runs list --json | jq '.[0].id')
+    [ "$rc" = 137 ] || fail "point $p ($(sed -n "${p}p" "$tmp/points")): exit $rc, not killed: $(cat "$tmp/err")"
+    vsh runs resume "$id" > /dev/null 2> "$tmp/err" || fail "point $p: resume: $(cat "$tmp/err")"
+    check_done "$id" "k$p"
+    [ "$(req_count POST /api/storage/volumes/)" = 1 ] ||
+        fail "point $p: $(req_count POST /api/storage/volumes/) snapshots made"
+    [ "$(req_count POST /api/storage/file/clone)" = "$clones0" ] ||
+        fail "point $p: $(req_count POST /api/storage/file/clone) clone requests, not $clones0"
+done
+echo "killed and resumed at $n points: $(echo $points)"
+
+# abort from another shell while the disks are converted (a slow cluster)
+tctl '{"delay_ms": 150}'
+blueprint ab ab > "$tmp/bp.json"
+vsh migrate --yes --json "$tmp/bp.json" > "$tmp/ev" 2> "$tmp/err" &
+pid=$!
+i=0
+until grep -q '"state":"converting"' "$tmp/ev" 2>/dev/null; do
+    i=$((i + 1)); [ "$i" -lt 300 ] || fail "the run never started converting"
+    sleep 0.1
+done
+id=$(head -1 "$tmp/ev" | jq .run)
+vsh runs abort "$id" 2> "$tmp/err2" || fail "abort: $(cat "$tmp/err2")"
+wait "$pid"; rc=$?
+tctl '{"delay_ms": 0}'
+[ "$rc" != 0 ] || fail "an aborted run exited 0"
+[ "$(vsh runs show --json "$id" | jq -r .state)" = aborted ] || fail "run $id not aborted"
+vsh runs cleanup "$id" 2> "$tmp/err" || fail "cleanup after abort: $(cat "$tmp/err")"
+left=$(find "$v1/ab" -type f 2>/dev/null | head -3)
+[ -z "$left" ] || fail "abort + cleanup left $left"
+no_leftovers vol1
+( cd "$v1/rs" && find . -name '*-flat.vmdk' -exec md5sum {} + | sort ) > "$tmp/sums1"
+cmp -s "$tmp/sums0" "$tmp/sums1" || fail "the source changed"
+
+# two runs of the same blueprint at once: the second is refused, naming the first
+tctl '{"delay_ms": 100}'
+blueprint two two > "$tmp/bp.json"
+vsh migrate --yes --json "$tmp/bp.json" > "$tmp/ev" 2> /dev/null &
+pid=$!
+i=0
+until grep -q '"state":"running"' "$tmp/ev" 2>/dev/null; do
+    i=$((i + 1)); [ "$i" -lt 300 ] || fail "the first run never started"
+    sleep 0.1
+done
+first=$(head -1 "$tmp/ev" | jq .run)
+vsh migrate --yes "$tmp/bp.json" > /dev/null 2> "$tmp/err" && fail "second run not refused"
+grep -q "already running as run $first" "$tmp/err" || fail "refusal does not name run $first: $(cat "$tmp/err")"
+wait "$pid" || fail "the first run failed"
+tctl '{"delay_ms": 0}'
+echo "resume and abort ok"
