@@ -85,7 +85,7 @@ for p in $points; do
     [ "$(req_count POST /api/storage/file/clone)" = "$clones0" ] ||
         fail "point $p: $(req_count POST /api/storage/file/clone) clone requests, not $clones0"
 done
-echo "killed and resumed at $n points: $(echo $points)"
+echo "killed and resumed at $n points: $(echo "$points" | tr "\n" " ")"
 
 # abort from another shell while the disks are converted (a slow cluster)
 tctl '{"delay_ms": 150}'
