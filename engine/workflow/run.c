@@ -1046,7 +1046,12 @@ wf_definition (struct wf_run *r, struct wf_vmr *v, char **text)
     memset (&d, 0, sizeof d);
     d.target = r->bp.hypervisor;
     d.map = r->test ? &r->test_map : &r->bp.map;
-    d.disk_path = hd;
+    /* Proxmox names a storage; KubeVirt an NFS export for its volumes
+     * (none: the cluster's default); the others the folder itself */
+    d.disk_path = r->bp.hypervisor == HV_TARGET_PROXMOX
+                  ? (r->bp.storage ? r->bp.storage : "local")
+                  : r->bp.hypervisor == HV_TARGET_KUBEVIRT ? r->bp.host_path
+                  : hd;
     d.disk_format = wf_vm_format (r, v);
     d.source_file = v->bv->vmx;
     d.namespace_ = r->bp.namespace_;
@@ -1142,10 +1147,22 @@ wf_register_script (struct wf_run *r, struct wf_vmr *v, const char *defname,
         vs_sbuf_printf (&b, "#!/bin/sh\n# Register VM '%s' on this Proxmox "
                         "node (written by vmshift migrate, run %" PRId64 ").\n"
                         "set -eu\ncd \"$(dirname \"$0\")\"\n"
-                        "test ! -e /etc/pve/qemu-server/%u.conf\n"
-                        "install -m 0640 %s /etc/pve/qemu-server/%u.conf\n",
-                        v->tname, r->id, wf_vmid (r, v), defname,
-                        wf_vmid (r, v));
+                        "test ! -e /etc/pve/qemu-server/%u.conf\n",
+                        v->tname, r->id, wf_vmid (r, v));
+        /* the disks go where the configuration says: STORAGE:VMID/... */
+        for (size_t k = 0; k < v->ndisks; k++) {
+            const char *base = strrchr (v->disks[k].rel, '/') + 1;
+            const char *fmt = wf_vm_format (r, v);
+
+            vs_sbuf_printf (&b, "d=$(pvesm path '%s:%u/vm-%u-disk-%zu.%s')\n"
+                            "mkdir -p \"$(dirname \"$d\")\"\n"
+                            "mv -n '%s' \"$d\"\n",
+                            r->bp.storage ? r->bp.storage : "local",
+                            wf_vmid (r, v), wf_vmid (r, v), k,
+                            strcmp (fmt, "raw") == 0 ? "raw" : fmt, base);
+        }
+        vs_sbuf_printf (&b, "install -m 0640 %s /etc/pve/qemu-server/%u.conf\n",
+                        defname, wf_vmid (r, v));
         if (v->bv->power_on && !r->test) {
             vs_sbuf_printf (&b, "qm start %u\n", wf_vmid (r, v));
         }

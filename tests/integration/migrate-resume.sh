@@ -125,4 +125,26 @@ vsh migrate --yes "$tmp/bp.json" > /dev/null 2> "$tmp/err" && fail "second run n
 grep -q "already running as run $first" "$tmp/err" || fail "refusal does not name run $first: $(cat "$tmp/err")"
 wait "$pid" || fail "the first run failed"
 tctl '{"delay_ms": 0}'
+
+# simulator faults (5xx and dropped connections) on 20% of the requests
+# of a whole wave: the run completes, or stops with a clear reason and
+# resumes to completion once the faults stop
+blueprint fl fl > "$tmp/bp.json"
+log_mark
+tctl '{"error_rate": 0.2, "seed": 7, "fault_match": "", "drop_count": 2}'
+vsh migrate --yes "$tmp/bp.json" > /dev/null 2> "$tmp/err"
+rc=$?
+tctl '{"error_rate": 0, "drop_count": 0}'
+nf=$(tail -n +$((_log_mark + 1)) "$VMSHIFT_TESTENV_REQUEST_LOG" | jq -r 'select(.fault) | .fault' | wc -l)
+[ "$nf" -ge 3 ] || fail "faults: only $nf injected"
+id=$(vsh runs list --json | jq '.[0].id')
+if [ "$rc" != 0 ]; then
+    [ "$(wc -l < "$tmp/err")" -le 2 ] || fail "faults: unclear stop: $(cat "$tmp/err")"
+    grep -q "runs resume $id" "$tmp/err" || fail "faults: no resume hint: $(cat "$tmp/err")"
+    vsh runs resume "$id" > /dev/null 2> "$tmp/err" || fail "faults: resume: $(cat "$tmp/err")"
+    echo "faults: $nf injected, stopped ($rc), resumed"
+else
+    echo "faults: $nf injected, completed through them"
+fi
+check_done "$id" fl
 echo "resume and abort ok"

@@ -144,4 +144,31 @@ bad '.vms.web01.target_name = "web02"' "target name 'web02' is also VM"
 bad '.network_map.networks = {"VM Network": {}}' "network_map: network 'VM Network'"
 [ "$(vsh runs list --json | jq length)" = "$n0" ] || fail "a bad blueprint created a run"
 vsh migrate 2> "$tmp/err"; [ $? = 2 ] || fail "no FILE: not exit 2"
+
+# Proxmox and Hyper-V: no API here, so the run writes the artifacts and
+# one register script per VM, and ends saying registration is the
+# admin's step
+jq '.name = "pve" | .target = {"hypervisor": "proxmox", "location":
+    "ontap://testenv/vol1/pve", "storage": "ontapnfs", "vmid_start": 700}' \
+    "$tmp/wave.json" > "$tmp/pve.json"
+vsh migrate --yes "$tmp/pve.json" > /dev/null 2> "$tmp/err" || fail "proxmox wave: $(cat "$tmp/err")"
+pid=$(vsh runs list --json | jq '.[0].id')
+[ "$(vsh runs show --json "$pid" | jq -r .state)" = admin-step ] || fail "proxmox run not 'admin-step'"
+vsh runs show --json "$pid" | jq -e '[.vms[].state] | unique == ["admin-step"]' > /dev/null ||
+    fail "proxmox VMs not 'admin-step'"
+sh -n "$v1/pve/db01/register.sh" || fail "register.sh does not parse"
+grep -qx 'qm start 700' "$v1/pve/db01/register.sh" || fail "no 'qm start 700': $(cat "$v1/pve/db01/register.sh")"
+grep -q 'install -m 0640 db01.conf /etc/pve/qemu-server/700.conf' "$v1/pve/db01/register.sh" ||
+    fail "register.sh does not install the configuration"
+grep -q '^scsi0: ontapnfs:' "$v1/pve/db01/db01.conf" || fail "proxmox disk line: $(cat "$v1/pve/db01/db01.conf")"
+compare_images vmdk "$v1/ds/db01/db01.vmdk" qcow2 "$v1/pve/db01/db01.qcow2"
+jq '.name = "hv" | .target = {"hypervisor": "hyperv", "location": "ontap://testenv/vol1/hyperv"}' \
+    "$tmp/wave.json" > "$tmp/hv.json"
+vsh migrate --yes "$tmp/hv.json" > /dev/null 2> "$tmp/err" || fail "hyper-v wave: $(cat "$tmp/err")"
+[ -f "$v1/hyperv/web01/register.ps1" ] || fail "no register.ps1"
+[ -f "$v1/hyperv/web01/web01.ps1" ] || fail "no Hyper-V definition"
+compare_images vmdk "$v1/ds/web01/web01.vmdk" vhdx "$v1/hyperv/web01/web01.vhdx"
+style=$(rest "/api/storage/qtrees?name=hyperv&fields=security_style" | jq -r '.records[0].security_style')
+[ "$style" = ntfs ] || fail "Hyper-V qtree has style $style"
+no_leftovers vol1
 echo "migration wave ok"
