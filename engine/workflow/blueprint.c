@@ -203,10 +203,6 @@ wf_bp_target (struct bp_ctx *c, const struct json_val *root)
         "hypervisor", "uri", "format", "location", "test_location",
         "namespace", "storage", "vmid_start", "host_path", NULL,
     };
-    static const char *const hv[] = { "hyperv", "libvirt", "proxmox",
-                                      "kubevirt" };
-    static const enum hv_target hvv[] = { HV_TARGET_HYPERV,
-        HV_TARGET_LIBVIRT, HV_TARGET_PROXMOX, HV_TARGET_KUBEVIRT };
     const struct json_val *v = vs_json_get (root, "target");
     struct wf_blueprint *bp = c->bp;
     char *h = NULL;
@@ -220,12 +216,10 @@ wf_bp_target (struct bp_ctx *c, const struct json_val *root)
         (r = wf_bp_str (c, "target", v, "hypervisor", true, &h)) < 0) {
         return r;
     }
-    for (size_t i = 0; i < 4; i++) {
-        if (strcmp (h, hv[i]) == 0) {
-            bp->hypervisor = hvv[i];
-        }
+    if (hv_target_by_name (h)) {
+        bp->hypervisor = hv_target_by_name (h)->id;
     }
-    if (bp->hypervisor == 0) {
+    if (bp->hypervisor == 0 || !wf_target_of (bp->hypervisor)) {
         r = BP_ERR (c, "target.hypervisor", "'%s' is not hyperv, libvirt, "
                     "proxmox or kubevirt", h);
         free (h);
@@ -233,7 +227,8 @@ wf_bp_target (struct bp_ctx *c, const struct json_val *root)
     }
     free (h);
     if ((r = wf_bp_str (c, "target", v, "uri",
-                        bp->hypervisor == HV_TARGET_LIBVIRT, &bp->uri)) < 0 ||
+                        wf_target_of (bp->hypervisor)->reg == WF_REG_API,
+                        &bp->uri)) < 0 ||
         (r = wf_bp_str (c, "target", v, "format", false, &bp->format)) < 0 ||
         (r = wf_bp_str (c, "target", v, "location", true,
                         &bp->location)) < 0 ||
@@ -250,7 +245,7 @@ wf_bp_target (struct bp_ctx *c, const struct json_val *root)
         return r;
     }
     bp->vmid_start = (unsigned) vmid;
-    if (bp->uri && bp->hypervisor != HV_TARGET_LIBVIRT) {
+    if (bp->uri && wf_target_of (bp->hypervisor)->reg != WF_REG_API) {
         return BP_ERR (c, "target.uri", "only for the libvirt hypervisor");
     }
     if (bp->format && !wf_bp_format_ok (bp->format)) {
@@ -601,7 +596,7 @@ wf_bp_root (struct bp_ctx *c, const struct json_val *root)
     if ((r = wf_bp_vms (c, root)) < 0) {
         return r;
     }
-    if (bp->hypervisor == HV_TARGET_PROXMOX) {
+    if (wf_target_of (bp->hypervisor)->needs_vmid) {
         for (size_t i = 0; i < bp->nvms; i++) {
             if (bp->vms[i].vmid == 0 && bp->vmid_start == 0) {
                 char path[300];
@@ -699,13 +694,30 @@ wf_bp_ip_name (enum wf_bp_ip ip)
 const char *
 wf_bp_default_format (enum hv_target t)
 {
-    switch (t) {
-    case HV_TARGET_HYPERV: return "vhdx";
-    case HV_TARGET_LIBVIRT: return "qcow2";
-    case HV_TARGET_PROXMOX: return "qcow2";
-    case HV_TARGET_KUBEVIRT: return "raw";
+    const struct hv_target_driver *d = hv_target_of (t);
+
+    return d && d->default_format ? d->default_format : "raw";
+}
+
+static const struct wf_target wf_targets[] = {
+    [HV_TARGET_HYPERV] = { "ps1", WF_REG_PS1, WF_DP_FOLDER, false,
+                           "{\"networks\":{\"*\":\"vmshift-test\"}}" },
+    [HV_TARGET_LIBVIRT] = { "xml", WF_REG_API, WF_DP_FOLDER, false,
+                            "{\"networks\":{\"*\":\"network:vmshift-test\"}}" },
+    [HV_TARGET_PROXMOX] = { "conf", WF_REG_PVE, WF_DP_STORAGE, true,
+                            "{\"networks\":{\"*\":\"vmshift-test\"}}" },
+    [HV_TARGET_KUBEVIRT] = { "yaml", WF_REG_KUBECTL, WF_DP_EXPORT, false,
+                             "{\"networks\":{\"*\":\"vmshift-test\"}}" },
+};
+
+const struct wf_target *
+wf_target_of (enum hv_target t)
+{
+    if ((size_t) t >= sizeof wf_targets / sizeof wf_targets[0] ||
+        !wf_targets[t].def_ext) {
+        return NULL;
     }
-    return "raw";
+    return &wf_targets[t];
 }
 
 char *

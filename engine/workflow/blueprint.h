@@ -21,6 +21,29 @@
 
 enum wf_bp_ip { WF_BP_IP_RETAIN = 0, WF_BP_IP_DHCP, WF_BP_IP_NONE };
 
+/* What a run needs to know about a target beyond its definition driver
+ * (hypervisors/targets.def): one row per target, in blueprint.c. */
+enum wf_register {
+    WF_REG_API = 0,     /* defined and started through an API (libvirt) */
+    WF_REG_PS1,         /* register.ps1 runs the definition (Hyper-V) */
+    WF_REG_PVE,         /* register.sh with pvesm/qm (Proxmox) */
+    WF_REG_KUBECTL,     /* register.sh with kubectl apply (KubeVirt) */
+};
+enum wf_disk_path {
+    WF_DP_FOLDER = 0,   /* the folder the host sees the disks in */
+    WF_DP_STORAGE,      /* a storage id (target.storage) */
+    WF_DP_EXPORT,       /* an NFS export for volumes (target.host_path) */
+};
+struct wf_target {
+    const char *def_ext;        /* the definition file's extension */
+    enum wf_register reg;
+    enum wf_disk_path disk_path;
+    bool needs_vmid;
+    const char *test_map;       /* network map of test runs: NICs on none
+                                 * of the mapped networks */
+};
+const struct wf_target *wf_target_of (enum hv_target t);
+
 struct wf_bp_group {
     char *name;
     int boot_order;             /* 1..5 */

@@ -995,13 +995,7 @@ out:
 static const char *
 wf_def_ext (enum hv_target t)
 {
-    switch (t) {
-    case HV_TARGET_HYPERV: return "ps1";
-    case HV_TARGET_LIBVIRT: return "xml";
-    case HV_TARGET_PROXMOX: return "conf";
-    case HV_TARGET_KUBEVIRT: return "yaml";
-    }
-    return "txt";
+    return wf_target_of (t)->def_ext;
 }
 
 static char *
@@ -1048,10 +1042,17 @@ wf_definition (struct wf_run *r, struct wf_vmr *v, char **text)
     d.map = r->test ? &r->test_map : &r->bp.map;
     /* Proxmox names a storage; KubeVirt an NFS export for its volumes
      * (none: the cluster's default); the others the folder itself */
-    d.disk_path = r->bp.hypervisor == HV_TARGET_PROXMOX
-                  ? (r->bp.storage ? r->bp.storage : "local")
-                  : r->bp.hypervisor == HV_TARGET_KUBEVIRT ? r->bp.host_path
-                  : hd;
+    switch (wf_target_of (r->bp.hypervisor)->disk_path) {
+    case WF_DP_STORAGE:
+        d.disk_path = r->bp.storage ? r->bp.storage : "local";
+        break;
+    case WF_DP_EXPORT:
+        d.disk_path = r->bp.host_path;
+        break;
+    case WF_DP_FOLDER:
+        d.disk_path = hd;
+        break;
+    }
     d.disk_format = wf_vm_format (r, v);
     d.source_file = v->bv->vmx;
     d.namespace_ = r->bp.namespace_;
@@ -1141,8 +1142,8 @@ wf_register_script (struct wf_run *r, struct wf_vmr *v, const char *defname,
     struct sbuf b;
 
     vs_sbuf_init (&b, 65536);
-    switch (r->bp.hypervisor) {
-    case HV_TARGET_PROXMOX:
+    switch (wf_target_of (r->bp.hypervisor)->reg) {
+    case WF_REG_PVE:
         *name = "register.sh";
         vs_sbuf_printf (&b, "#!/bin/sh\n# Register VM '%s' on this Proxmox "
                         "node (written by vmshift migrate, run %" PRId64 ").\n"
@@ -1167,7 +1168,7 @@ wf_register_script (struct wf_run *r, struct wf_vmr *v, const char *defname,
             vs_sbuf_printf (&b, "qm start %u\n", wf_vmid (r, v));
         }
         break;
-    case HV_TARGET_KUBEVIRT:
+    case WF_REG_KUBECTL:
         *name = "register.sh";
         vs_sbuf_printf (&b, "#!/bin/sh\n# Create VM '%s' in the cluster "
                         "(written by vmshift migrate, run %" PRId64 ").\n"
@@ -1224,7 +1225,7 @@ wf_phase_define (struct wf_run *r)
         if (e == 0) {
             e = wf_bundle (r, v);
         }
-        if (e == 0 && r->bp.hypervisor != HV_TARGET_LIBVIRT) {
+        if (e == 0 && wf_target_of (r->bp.hypervisor)->reg != WF_REG_API) {
             char *script = NULL, *srel = NULL;
             const char *sname;
 
@@ -1307,7 +1308,7 @@ wf_phase_register (struct wf_run *r)
         if (v->st != WF_VM_DEFINED) {
             continue;
         }
-        if (r->bp.hypervisor != HV_TARGET_LIBVIRT) {
+        if (wf_target_of (r->bp.hypervisor)->reg != WF_REG_API) {
             if ((e = wf_vm_set (r, v, WF_VM_ADMIN, NULL)) < 0) {
                 return e;
             }
@@ -1369,7 +1370,7 @@ wf_phase_power (struct wf_run *r)
 {
     int e;
 
-    if (r->bp.hypervisor != HV_TARGET_LIBVIRT) {
+    if (wf_target_of (r->bp.hypervisor)->reg != WF_REG_API) {
         return 0;
     }
     for (size_t i = 0; i < r->n;) {
@@ -1455,7 +1456,8 @@ wf_phase_readback (struct wf_run *r)
     char *detail;
     int e;
 
-    if (r->bp.hypervisor == HV_TARGET_LIBVIRT && (e = wf_lv (r)) < 0) {
+    if (wf_target_of (r->bp.hypervisor)->reg == WF_REG_API &&
+        (e = wf_lv (r)) < 0) {
         return e;
     }
     vs_sbuf_init (&b, 1 << 20);
@@ -1598,8 +1600,6 @@ wf_run_step (struct wf_run *r)
 static int
 wf_run_setup (struct wf_run *r, const char *what)
 {
-    static const char test_map[] = "{\"networks\":{\"*\":\"network:vmshift-test\"}}";
-    static const char test_map_other[] = "{\"networks\":{\"*\":\"vmshift-test\"}}";
     int e;
 
     if ((e = wf_blueprint_parse (r->doc, strlen (r->doc), what, &r->bp)) < 0) {
@@ -1608,8 +1608,7 @@ wf_run_setup (struct wf_run *r, const char *what)
     r->location = r->test ? r->bp.test_location : r->bp.location;
     r->ontap = vs_loc_kind_of (r->bp.datastore) == LOC_ONTAP;
     {
-        const char *m = r->bp.hypervisor == HV_TARGET_LIBVIRT ? test_map
-                        : test_map_other;
+        const char *m = wf_target_of (r->bp.hypervisor)->test_map;
 
         if ((e = hv_netmap_parse (m, strlen (m), "test map",
                                   &r->test_map)) < 0) {
