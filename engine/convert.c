@@ -735,9 +735,10 @@ vmshift_convert (struct vmshift_handle *h, const char *source,
     }
     o = &defaults;
     if (ks == LOC_LOCAL && kt == LOC_LOCAL) {
-        if (o->snapshot || o->keep_snapshot || o->parallel) {
-            vs_log_msg (&h->log, LOG_WARN, "--snapshot, --keep-snapshot and "
-                     "--parallel apply to ontap:// locations only; ignored");
+        if (o->snapshot || o->keep_snapshot || o->parallel || o->qtree_style) {
+            vs_log_msg (&h->log, LOG_WARN, "--snapshot, --keep-snapshot, "
+                     "--parallel and --qtree-style apply to ontap:// "
+                     "locations only; ignored");
         }
         return convert_local (h, source, target, o, res);
     }

@@ -243,7 +243,7 @@ od_qtrees (struct od_run *run)
     for (size_t i = 0; i < run->n; i++) {
         const char *p = run->disks[i].dst.path;
         const char *slash = strchr (p, '/');
-        enum ontap_security_style style;
+        enum ontap_security_style style, was = ONTAP_SEC_UNIX;
         char *q;
         uint64_t id;
         bool seen = false;
@@ -268,10 +268,19 @@ od_qtrees (struct od_run *run)
         }
         /* the style follows the first disk bound for this qtree */
         style = od_style (run->o, run->disks[i].target);
-        r = ontap_qtree_ensure (run->client, &run->vol, q, style, &id);
+        r = ontap_qtree_ensure (run->client, &run->vol, q, style,
+                                run->o->qtree_style == VMSHIFT_QTREE_STYLE_FIX
+                                ? ONTAP_QTREE_FIX_STYLE : 0, &id, &was);
         if (r < 0) {
             error_prepend ("volume '%s': ", run->vol.name);
-        } else {
+        } else if (r == 1) {
+            vs_log_msg (&run->h->log, LOG_WARN, "qtree '%s' in volume '%s': "
+                        "security style changed from '%s' to '%s' "
+                        "(--qtree-style fix)", q, run->vol.name,
+                        ontap_security_style_name (was),
+                        ontap_security_style_name (style));
+        }
+        if (r >= 0) {
             vs_log_debug (&run->h->log, LOGM_ONTAP, "qtree '%s' id %" PRIu64
                        " (%s)", q, id, ontap_security_style_name (style));
         }
@@ -638,10 +647,16 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
                     const struct vmshift_convert_opts *o,
                     struct vmshift_result **res, char **errors)
 {
-    struct od_disk *d = calloc (n ? n : 1, sizeof *d);
+    struct od_disk *d;
     size_t first_fail = n;
     int ret = 0;
 
+    if (o->qtree_style != VMSHIFT_QTREE_STYLE_REFUSE &&
+        o->qtree_style != VMSHIFT_QTREE_STYLE_FIX) {
+        return set_error (EINVAL, "bad qtree_style %d (refuse or fix)",
+                          o->qtree_style);
+    }
+    d = calloc (n ? n : 1, sizeof *d);
     if (d == NULL) {
         return set_error (ENOMEM, "out of memory");
     }

@@ -101,6 +101,14 @@ VMSHIFT_API enum vmshift_format vmshift_format_at (size_t i);
 /* 1 if the library can write (convert to) format f, else 0. */
 VMSHIFT_API int vmshift_format_can_write (enum vmshift_format f);
 
+/* What an ONTAP run does with a target qtree that exists with another
+ * security style than the target format needs (NTFS for Hyper-V, UNIX
+ * otherwise). */
+enum vmshift_qtree_style {
+    VMSHIFT_QTREE_STYLE_REFUSE = 0,     /* fail (the default) */
+    VMSHIFT_QTREE_STYLE_FIX = 1,        /* change it (ONTAP PATCH) */
+};
+
 struct vmshift_convert_opts {
     size_t struct_size;         /* set by vmshift_convert_opts_init */
     enum vmshift_format to;
@@ -116,6 +124,8 @@ struct vmshift_convert_opts {
     const char *snapshot;       /* use this existing snapshot */
     int keep_snapshot;
     unsigned parallel;          /* conversions in flight per volume, 0 = 10 */
+    /* Fields added later go here, at the end (struct_size). */
+    int qtree_style;            /* ONTAP: enum vmshift_qtree_style */
 };
 VMSHIFT_API void vmshift_convert_opts_init (struct vmshift_convert_opts *o);
 

@@ -396,6 +396,20 @@ ontap_failure (const char *method, const char *target,
     return r;
 }
 
+/* 401: the cluster refused the user and password (a 401 body carries
+ * no ONTAP error: docs/ontap-rest.md).  Say who was refused where; the
+ * errno is the remote class (exit 5, docs/internals/errors.md). */
+static int
+ontap_refused (const struct ontap_client *c, const char *method,
+               const char *target)
+{
+    return set_error (EKEYREJECTED, "ONTAP refused the credentials for user "
+                      "'%s' on cluster '%s' (HTTP 401 on %s %.*s)",
+                      c->prof->username ? c->prof->username : "",
+                      c->prof->cluster ? c->prof->cluster : "", method,
+                      (int) strcspn (target, "?"), target);
+}
+
 /* Decide whether to try again after a failure r.  A refusal r is busy,
  * a 5xx is "server", a transport error is sent or maybe-sent. */
 static bool
@@ -477,7 +491,8 @@ ontap_call (struct ontap_client *c, const char *method, const char *target,
             return r;
         }
         if (r == 0) {
-            r = ontap_failure (method, target, &rs);
+            r = rs.status == 401 ? ontap_refused (c, method, target)
+                                 : ontap_failure (method, target, &rs);
         } else {
             rs.status = 0;
         }

@@ -60,7 +60,8 @@ ontap_errno_for_status (long status)
 {
     switch (status) {
     case 400: return EINVAL;
-    case 401: case 403: return EACCES;
+    case 401: return EKEYREJECTED;  /* credentials refused: remote, exit 5 */
+    case 403: return EACCES;
     case 404: return ENOENT;
     case 405: case 501: return ENOTSUP;
     case 408: case 504: return ETIMEDOUT;

@@ -38,7 +38,10 @@ ontap_job_get (struct ontap_client *c, const char *uuid, struct ontap_job *out)
     return r;
 }
 
-/* A failed job's errno: the ONTAP code table, then busy messages. */
+/* A failed job's errno: the ONTAP code table, then busy messages, else
+ * EREMOTEIO.  Not EIO: EIO is "maybe done" (a 5xx, a lost reply), which
+ * create calls settle by looking and resending; a job that reported its
+ * failure is a definite answer and is not sent again. */
 static int
 ontap_job_failed (const struct ontap_job *j)
 {
@@ -48,7 +51,7 @@ ontap_job_failed (const struct ontap_job *j)
     snprintf (code, sizeof code, "%" PRId64, j->code);
     e = ontap_errno_for (0, code, j->message);
     if (e == EPROTO) {
-        e = EIO;        /* no HTTP status here: a plain failure */
+        e = EREMOTEIO;  /* no HTTP status here: the job's own failure */
     }
     return set_error (e, "ONTAP job %s (%.200s) failed: %.300s (code %s)",
                       j->uuid,

@@ -392,10 +392,14 @@ int ontap_snapshot_delete (struct ontap_client *c, const struct ontap_volume *v,
 
 /* Make sure qtree NAME exists in the volume with the given security
  * style (NTFS for Hyper-V targets, UNIX otherwise) and return its id.
- * An existing qtree with another style is refused (-EEXIST). */
+ * An existing qtree with another style is refused (-EEXIST), or, with
+ * ONTAP_QTREE_FIX_STYLE, changed (PATCH) and looked up again; then the
+ * return value is 1 and *was holds the old style (was may be NULL). */
+#define ONTAP_QTREE_FIX_STYLE 1u
 int ontap_qtree_ensure (struct ontap_client *c, const struct ontap_volume *v,
                         const char *name, enum ontap_security_style style,
-                        uint64_t *id);
+                        unsigned flags, uint64_t *id,
+                        enum ontap_security_style *was);
 
 /* Jobs. */
 int ontap_job_get (struct ontap_client *c, const char *uuid,

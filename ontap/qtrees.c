@@ -1,15 +1,18 @@
 /* Qtrees: the target directory of converted disks, with the security
  * style its clients need (NTFS for Hyper-V over SMB, UNIX otherwise).
  *
- *   GET  /api/storage/qtrees?volume.uuid=U&name=N&fields=id,name,
- *        security_style,volume.uuid
- *   POST /api/storage/qtrees?return_timeout=N
- *        {"svm": {"name"}, "volume": {"uuid"}, "name", "security_style"}
+ *   GET   /api/storage/qtrees?volume.uuid=U&name=N&fields=id,name,
+ *         security_style,volume.uuid
+ *   POST  /api/storage/qtrees?return_timeout=N
+ *         {"svm": {"name"}, "volume": {"uuid"}, "name", "security_style"}
+ *   PATCH /api/storage/qtrees/{volume.uuid}/{id}?return_timeout=N
+ *         {"security_style"}
  *
  * ONTAP assigns the id and returns it only through a GET (docs/
  * ontap-client.md Q1), so a create is followed by a GET.  An existing
- * qtree with another style is refused rather than changed: it belongs to
- * someone, and its files would change meaning.
+ * qtree with another style is refused by default: it belongs to
+ * someone, and its files would change meaning.  The caller may ask for
+ * it to be changed instead (vmshift convert --qtree-style fix).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -89,8 +92,9 @@ ontap_qtree_check (const struct ontap_qtree *q, const struct ontap_volume *v,
 {
     if (q->security_style >= 0 && q->security_style != (int) style) {
         return set_error (EEXIST, "qtree '%s' in volume '%s' exists with "
-                          "security style '%s', not '%s'; change it or pick "
-                          "another qtree", q->name, v->name,
+                          "security style '%s', not '%s'; change it "
+                          "(--qtree-style fix) or pick another qtree",
+                          q->name, v->name,
                           ontap_security_style_name (q->security_style),
                           ontap_security_style_name (style));
     }
@@ -100,6 +104,43 @@ ontap_qtree_check (const struct ontap_qtree *q, const struct ontap_volume *v,
     }
     *id = q->id;
     return 0;
+}
+
+/* Change an existing qtree's security style.  Setting a style twice
+ * gives the same qtree, so the PATCH is idempotent; whatever it says,
+ * the GET that follows decides. */
+static int
+ontap_qtree_set_style (struct ontap_client *c, const struct ontap_volume *v,
+                       const char *name, struct ontap_qtree *q,
+                       enum ontap_security_style style)
+{
+    struct ontap_reply rep = { 0 };
+    enum ontap_outcome oc;
+    char target[160], body[64];
+    int r;
+
+    snprintf (target, sizeof target, "/api/storage/qtrees/%s/%" PRIu64
+              "?return_timeout=%u", v->uuid, q->id,
+              ontap_client_profile (c)->return_timeout);
+    snprintf (body, sizeof body, "{\"security_style\":\"%s\"}",
+              ontap_security_style_name (style));
+    r = ontap_call (c, "PATCH", target, body,
+                    ONTAP_REQ_IDEMPOTENT | ONTAP_REQ_RETRY_BUSY, &rep);
+    if (r == 0) {
+        r = ontap_async_finish (c, &rep, "changing a qtree's security style",
+                                &oc);
+        ontap_reply_release (&rep);
+    }
+    if (r < 0) {
+        error_prepend ("changing the security style of qtree '%s' from '%s' "
+                       "to '%s': ", q->name,
+                       ontap_security_style_name (q->security_style),
+                       ontap_security_style_name (style));
+        return r;
+    }
+    ontap_qtree_release (q);
+    *q = (struct ontap_qtree) { .security_style = -1 };
+    return ontap_qtree_get (c, v, name, q);
 }
 
 static int
@@ -127,21 +168,22 @@ ontap_qtree_body (const char *svm, const struct ontap_volume *v,
     return *out ? 0 : -EFBIG;
 }
 
-/* POST the qtree; a vanished job, a qtree someone else just made and an
- * ambiguous failure all end in the GET that follows. */
+/* POST the qtree; a qtree someone else just made and an ambiguous
+ * failure end in the GET that follows, a vanished job in settling. */
 static int
-ontap_qtree_post (struct ontap_client *c, const char *body)
+ontap_qtree_post (struct ontap_client *c, const char *body,
+                  enum ontap_outcome *oc)
 {
     struct ontap_reply rep = { 0 };
-    enum ontap_outcome oc;
     char target[64];
     int r;
 
+    *oc = ONTAP_DONE;
     snprintf (target, sizeof target, "/api/storage/qtrees?return_timeout=%u",
               ontap_client_profile (c)->return_timeout);
     r = ontap_call (c, "POST", target, body, ONTAP_REQ_RETRY_BUSY, &rep);
     if (r == 0) {
-        r = ontap_async_finish (c, &rep, "creating a qtree", &oc);
+        r = ontap_async_finish (c, &rep, "creating a qtree", oc);
         ontap_reply_release (&rep);
     }
     if (r == -EEXIST) {
@@ -151,10 +193,43 @@ ontap_qtree_post (struct ontap_client *c, const char *body)
     return r;
 }
 
+/* "Maybe done": look, then resend.  A job that reported its failure
+ * (EREMOTEIO) is a definite answer and is not resent. */
 static bool
 ontap_qtree_ambiguous (int r)
 {
     return r == -EIO || r == -ETIMEDOUT || r == -ECONNRESET;
+}
+
+/* The POST's job vanished (purged, or hidden: ONTAP on FSx hides some
+ * jobs) while it may still be running: the qtree appears when the job
+ * has run, so look again, with backoff, until the profile's
+ * job_deadline (docs/ontap-client.md). */
+static int
+ontap_qtree_settle (struct ontap_client *c, const struct ontap_volume *v,
+                    const char *name, struct ontap_qtree *q)
+{
+    unsigned deadline = ontap_client_profile (c)->job_deadline;
+    uint64_t end = ontap_client_now (c) + (uint64_t) deadline * 1000;
+
+    for (unsigned i = 0;; i++) {
+        int r = ontap_qtree_get (c, v, name, q);
+        uint64_t now, d;
+
+        if (r != -ENOENT) {
+            return r;
+        }
+        now = ontap_client_now (c);
+        if (now >= end) {
+            return set_error (ETIMEDOUT, "the job creating qtree '%s' "
+                              "vanished and the qtree did not appear in "
+                              "volume '%s' within %u s", name, v->name,
+                              deadline);
+        }
+        clear_error ();
+        d = ontap_client_backoff (c, i);
+        ontap_client_sleep (c, d < end - now ? d : end - now);
+    }
 }
 
 static int
@@ -177,10 +252,15 @@ ontap_qtree_create (struct ontap_client *c, const struct ontap_volume *v,
     }
     ontap_client_get_retry (c, &rp);
     for (unsigned attempt = 0;; attempt++) {
-        int p = ontap_qtree_post (c, body);
+        enum ontap_outcome oc;
+        int p = ontap_qtree_post (c, body, &oc);
 
         if (p < 0 && !ontap_qtree_ambiguous (p)) {
             r = p;
+            break;
+        }
+        if (p == 0 && oc == ONTAP_UNKNOWN) {
+            r = ontap_qtree_settle (c, v, name, q);
             break;
         }
         /* Look, whatever the POST said: only the GET gives the id. */
@@ -198,9 +278,11 @@ ontap_qtree_create (struct ontap_client *c, const struct ontap_volume *v,
 int
 ontap_qtree_ensure (struct ontap_client *c, const struct ontap_volume *v,
                     const char *name, enum ontap_security_style style,
-                    uint64_t *id)
+                    unsigned flags, uint64_t *id,
+                    enum ontap_security_style *was)
 {
     struct ontap_qtree q = { .security_style = -1 };
+    bool changed = false;
     int r;
 
     if ((r = ontap_qtree_name_ok (name)) < 0) {
@@ -214,6 +296,14 @@ ontap_qtree_ensure (struct ontap_client *c, const struct ontap_volume *v,
         clear_error ();
         r = ontap_qtree_create (c, v, name, style, &q);
     }
+    if (r == 0 && (flags & ONTAP_QTREE_FIX_STYLE) && q.security_style >= 0 &&
+        q.security_style != (int) style) {
+        if (was) {
+            *was = (enum ontap_security_style) q.security_style;
+        }
+        changed = true;
+        r = ontap_qtree_set_style (c, v, name, &q, style);
+    }
     if (r == 0) {
         r = ontap_qtree_check (&q, v, style, id);
     }
@@ -221,5 +311,5 @@ ontap_qtree_ensure (struct ontap_client *c, const struct ontap_volume *v,
     if (r < 0) {
         error_prepend ("qtree '%s': ", name);
     }
-    return r;
+    return r < 0 ? r : changed;
 }

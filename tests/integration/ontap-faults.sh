@@ -315,6 +315,23 @@ check_target "qqcow2/$R/hiddel.qcow2" "$R/disk.vmdk"
 snapshots_balanced 1
 echo "  $case_name: recovered"
 
+# a hidden qtree create job (ONTAP on FSx hides some jobs): the qtree
+# appears only once the job has run, so the run looks again within the
+# job deadline instead of failing "qtree not found"; no second POST
+begin "hidden qtree job"
+j0=$(counter jobs_created)
+tctl '{"job_duration_ms": 1000}'
+start_bg "qhid$$/hidden.raw"
+wait_for_count "the snapshot job" jobs_since "$j0"
+tctl '{"hide_jobs": 1, "job_duration_ms": 1500}'
+wait "$pid" || fail "$case_name: $(cat "$tmp/err")"
+check_target "qhid$$/hidden.raw" "$R/disk.vmdk"
+[ "$(req_count POST /api/storage/qtrees)" = 1 ] || fail "$case_name: the qtree POST was sent again"
+[ "$(with_status 404 GET /api/cluster/jobs/)" -ge 1 ] || fail "$case_name: the qtree job was not hidden"
+[ "$(with_status 200 GET /api/storage/qtrees)" -ge 3 ] || fail "$case_name: the qtree was not looked up again"
+snapshots_balanced 1
+echo "  $case_name: recovered"
+
 # jobs slower than return_timeout are polled; a dropped poll is retried
 begin "slow jobs, dropped poll"
 cfg=$tmp/rt1.json
@@ -357,6 +374,19 @@ begin "snapshot job failure"
 tctl '{"fail_jobs": 1}'
 conv_fail "creating snapshot.*fail_jobs" "qraw/$R/failsnap.raw"
 snapshots_balanced 0
+# a job that reported its failure is an answer, not "maybe done"
+[ "$(req_count POST /api/storage/volumes/)" = 1 ] || fail "$case_name: the failed snapshot job was sent again"
+
+begin "qtree job failure"
+j0=$(counter jobs_created)
+tctl '{"job_duration_ms": 1000}'
+start_bg "qfail$$/failqtree.raw"
+wait_for_count "the snapshot job" jobs_since "$j0"
+tctl '{"fail_jobs": 1, "job_duration_ms": 200}'
+wait "$pid"
+check_failed $? "qtree 'qfail$$'.*fail_jobs" "qfail$$/failqtree.raw"
+[ "$(req_count POST /api/storage/qtrees)" = 1 ] || fail "$case_name: the failed qtree job was sent again"
+snapshots_balanced 1
 [ "$(req_count DELETE /api/storage/volumes/)" = 0 ] || fail "$case_name: deleted a snapshot it never made"
 
 # the snapshot is made, but all four tries of the lookup that follows

@@ -296,7 +296,10 @@ Test (client, debug_log_redacts_credentials)
                               &rep), 0);
     ontap_reply_release (&rep);
     cr_assert_eq (ontap_call (c, "POST", "/api/x", "{\"name\": \"n\"}", 0,
-                              &rep), -EACCES);
+                              &rep), -EKEYREJECTED);
+    cr_assert_str_eq (vmshift_internal_error_msg (), "ONTAP refused the "
+                      "credentials for user 'admin' on cluster "
+                      "'https://cluster.test' (HTTP 401 on POST /api/x)");
     cr_assert (strstr (lc.all.data, "> GET /api/cluster?fields=version"));
     cr_assert (strstr (lc.all.data, "< 200 GET /api/cluster?fields=version"));
     cr_assert (strstr (lc.all.data, "> body: {\"name\": \"n\"}"));

@@ -347,7 +347,7 @@ Test (password, never_logged_by_client_or_curl)
     cr_assert_eq (ontap_client_new_take (p, &lc.lg, &f->t, &c), 0);
     fake_push (f, 401, "{\"error\": {\"message\": \"bad password\"}}");
     cr_assert_eq (ontap_call (c, "GET", "/api/cluster", NULL, 0, &rep),
-                  -EACCES);
+                  -EKEYREJECTED);
     cr_assert (strstr (fake_header (&f->reqs[0], "Authorization:"), "Basic "));
     cr_assert_null (strstr (lc.all.data, PW));
     cr_assert_null (strstr (lc.all.data, "Basic "));

@@ -274,7 +274,8 @@ Test (corpus, qtree_created_then_fetched)
     push_corpus (f, A "qtree__job_info.json");
     push_corpus (f, A "qtree__qtree_record.json");
     c = ontap_test_client (f, &clk, NULL, NULL);
-    cr_assert_eq (ontap_qtree_ensure (c, &vol, "ansible", ONTAP_SEC_UNIX, &id),
+    cr_assert_eq (ontap_qtree_ensure (c, &vol, "ansible", ONTAP_SEC_UNIX, 0, &id,
+                                      NULL),
                   0, "%s", vmshift_internal_error_msg ());
     cr_assert_eq (id, 1);
     cr_assert_eq (f->n_reqs, 3);
@@ -301,7 +302,8 @@ Test (corpus, qtree_exists_with_other_style)
 
     push_corpus (f, A "qtree__qtree_record.json");
     c = ontap_test_client (f, &clk, NULL, NULL);
-    cr_assert_eq (ontap_qtree_ensure (c, &vol, "ansible", ONTAP_SEC_NTFS, &id),
+    cr_assert_eq (ontap_qtree_ensure (c, &vol, "ansible", ONTAP_SEC_NTFS, 0, &id,
+                                      NULL),
                   -EEXIST);
     cr_assert (strstr (vmshift_internal_error_msg (), "security style 'unix', "
                        "not 'ntfs'"));
@@ -362,7 +364,7 @@ Test (corpus, job_records_success_and_failure)
     cr_assert_eq (ontap_job_wait (c, "f03ccbb6-d8bb-11eb-ac81-00505690980f",
                                   60, &oc), 0);
     cr_assert_eq (ontap_job_wait (c, "f03ccbb6-d8bb-11eb-ac81-00505690980f",
-                                  60, &oc), -EIO);
+                                  60, &oc), -EREMOTEIO);
     cr_assert (strstr (vmshift_internal_error_msg (), "Forcing some error for "
                        "UT."));
     cr_assert (strstr (vmshift_internal_error_msg (),

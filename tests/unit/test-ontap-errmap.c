@@ -14,7 +14,7 @@ static const struct {
 } errmap_table[] = {
     /* HTTP status alone */
     { 400, NULL, NULL, EINVAL },
-    { 401, NULL, NULL, EACCES },
+    { 401, NULL, NULL, EKEYREJECTED },
     { 403, NULL, NULL, EACCES },
     { 404, NULL, NULL, ENOENT },
     { 405, NULL, NULL, ENOTSUP },

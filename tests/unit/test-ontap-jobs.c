@@ -113,8 +113,9 @@ Test (jobs, failure_maps_errno_and_keeps_message)
     push_job (f, "failure", ", \"code\": 13565952, \"message\": \"Clone "
               "operation failed: split load on node is too high\"");
     cr_assert_eq (ontap_job_wait (c, JOB, 60, &oc), -EBUSY);
+    /* Not EIO, which callers take for "maybe done" and resend. */
     push_job (f, "failure", ", \"code\": 917505, \"message\": \"odd\"");
-    cr_assert_eq (ontap_job_wait (c, JOB, 60, &oc), -EIO);
+    cr_assert_eq (ontap_job_wait (c, JOB, 60, &oc), -EREMOTEIO);
     ontap_client_free (c);
 }
 
@@ -457,7 +458,8 @@ Test (qtrees, existing_one_is_one_request)
     uint64_t id = 0;
 
     fake_push (f, 200, QT_REC);
-    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS, &id),
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS, 0,
+                                      &id, NULL),
                   0);
     cr_assert_eq (id, 3);
     cr_assert_eq (f->n_reqs, 1);
@@ -477,7 +479,8 @@ Test (qtrees, create_with_job_then_get_id)
     fake_push (f, 202, JOB_LINK);
     push_job (f, "success", NULL);
     fake_push (f, 200, QT_REC);
-    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS, &id),
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS, 0,
+                                      &id, NULL),
                   0, "%s", vmshift_internal_error_msg ());
     cr_assert_eq (id, 3);
     cr_assert_str_eq (f->reqs[1].body, "{\"svm\":{\"name\":\"svmA\"},"
@@ -498,7 +501,8 @@ Test (qtrees, created_by_someone_else_meanwhile)
     fake_push (f, 409, "{\"error\": {\"code\": \"1\", \"message\": "
                "\"duplicate entry\"}}");
     fake_push (f, 200, QT_REC);
-    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS, &id),
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS, 0,
+                                      &id, NULL),
                   0, "%s", vmshift_internal_error_msg ());
     cr_assert_eq (id, 3);
     cr_assert_eq (f->n_reqs, 3);
@@ -517,12 +521,170 @@ Test (qtrees, ambiguous_post_failure_looks_then_resends)
     fake_push (f, 200, NO_REC);
     fake_push (f, 201, "");
     fake_push (f, 200, QT_REC);
-    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS, &id),
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS, 0,
+                                      &id, NULL),
                   0, "%s", vmshift_internal_error_msg ());
     cr_assert_eq (f->n_reqs, 5);
     cr_assert_str_eq (f->reqs[1].method, "POST");
     cr_assert_str_eq (f->reqs[2].method, "GET");
     cr_assert_str_eq (f->reqs[3].method, "POST");
+    ontap_client_free (c);
+}
+
+/* A hidden job (ONTAP on FSx hides some): the qtree shows up only when
+ * the job has run, so the client looks again within job_deadline rather
+ * than failing "not found" (and does not send the POST again). */
+Test (qtrees, hidden_job_looks_again_until_found)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = ontap_test_client (f, &clk, NULL, NULL);
+    uint64_t id = 0;
+    size_t posts = 0;
+
+    fake_push (f, 200, NO_REC);
+    fake_push (f, 202, JOB_LINK);
+    fake_push (f, 404, "{\"error\": {\"message\": \"entry doesn't exist\", "
+               "\"code\": \"4\", \"target\": \"uuid\"}}");
+    for (int i = 0; i < 4; i++) {
+        fake_push (f, 200, NO_REC);
+    }
+    fake_push (f, 200, QT_REC);
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS, 0,
+                                      &id, NULL),
+                  0, "%s", vmshift_internal_error_msg ());
+    cr_assert_eq (id, 3);
+    for (size_t i = 0; i < f->n_reqs; i++) {
+        posts += strcmp (f->reqs[i].method, "POST") == 0;
+    }
+    cr_assert_eq (posts, 1, "the POST was sent %zu times", posts);
+    cr_assert_str_eq (f->reqs[f->n_reqs - 1].target, QT_GET);
+    ontap_client_free (c);
+}
+
+Test (qtrees, hidden_job_and_no_qtree_gives_up_at_the_deadline)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = ontap_test_client (f, &clk, NULL,
+                                                "\"job_deadline\": 20");
+    uint64_t id = 0;
+
+    fake_push (f, 200, NO_REC);
+    fake_push (f, 202, JOB_LINK);
+    fake_push (f, 404, "{\"error\": {\"message\": \"entry doesn't exist\", "
+               "\"code\": \"4\", \"target\": \"uuid\"}}");
+    for (int i = 0; i < 40; i++) {
+        fake_push (f, 200, NO_REC);
+    }
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS, 0,
+                                      &id, NULL),
+                  -ETIMEDOUT);
+    cr_assert (strstr (vmshift_internal_error_msg (), "did not appear"), "%s",
+               vmshift_internal_error_msg ());
+    cr_assert_geq (clk.now, 20000);
+    ontap_client_free (c);
+}
+
+/* A job that reported its failure is an answer: not resent. */
+Test (qtrees, failed_job_is_not_resent)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = ontap_test_client (f, &clk, NULL, NULL);
+    uint64_t id = 0;
+
+    fake_push (f, 200, NO_REC);
+    fake_push (f, 202, JOB_LINK);
+    push_job (f, "failure", ", \"code\": 917505, \"message\": \"no space\"");
+    fake_push (f, 200, NO_REC);
+    fake_push (f, 202, JOB_LINK);
+    push_job (f, "success", NULL);
+    fake_push (f, 200, QT_REC);
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS, 0,
+                                      &id, NULL),
+                  -EREMOTEIO);
+    cr_assert (strstr (vmshift_internal_error_msg (), "no space"), "%s",
+               vmshift_internal_error_msg ());
+    cr_assert_eq (f->n_reqs, 3, "%zu requests", f->n_reqs);
+    ontap_client_free (c);
+}
+
+#define QT_REC_UNIX "{\"records\": [{\"id\": 3, \"name\": \"hv\", " \
+                    "\"security_style\": \"unix\", \"volume\": {\"uuid\": \"" \
+                    VOL "\"}}], \"num_records\": 1}"
+
+Test (qtrees, other_style_is_refused_by_default)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = ontap_test_client (f, &clk, NULL, NULL);
+    uint64_t id = 0;
+
+    fake_push (f, 200, QT_REC_UNIX);
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS, 0,
+                                      &id, NULL), -EEXIST);
+    cr_assert (strstr (vmshift_internal_error_msg (), "exists with security "
+                       "style 'unix', not 'ntfs'"), "%s",
+               vmshift_internal_error_msg ());
+    cr_assert_eq (f->n_reqs, 1);
+    ontap_client_free (c);
+}
+
+/* --qtree-style fix: PATCH the style, then the GET decides. */
+Test (qtrees, other_style_is_patched_with_fix)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = ontap_test_client (f, &clk, NULL, NULL);
+    enum ontap_security_style was = ONTAP_SEC_MIXED;
+    uint64_t id = 0;
+
+    fake_push (f, 200, QT_REC_UNIX);
+    fake_push (f, 202, JOB_LINK);
+    push_job (f, "success", NULL);
+    fake_push (f, 200, QT_REC);
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS,
+                                      ONTAP_QTREE_FIX_STYLE, &id, &was), 1,
+                  "%s", vmshift_internal_error_msg ());
+    cr_assert_eq (id, 3);
+    cr_assert_eq (was, ONTAP_SEC_UNIX);
+    cr_assert_str_eq (f->reqs[1].method, "PATCH");
+    cr_assert_str_eq (f->reqs[1].target, "/api/storage/qtrees/" VOL
+                      "/3?return_timeout=30");
+    cr_assert_str_eq (f->reqs[1].body, "{\"security_style\":\"ntfs\"}");
+    cr_assert_str_eq (f->reqs[3].target, QT_GET);
+    /* the right style already: nothing to change, one GET */
+    fake_push (f, 200, QT_REC);
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS,
+                                      ONTAP_QTREE_FIX_STYLE, &id, &was), 0);
+    cr_assert_eq (f->n_reqs, 5);
+    ontap_client_free (c);
+}
+
+/* A PATCH that ONTAP accepted but did not apply is still refused. */
+Test (qtrees, fix_that_did_not_take_is_refused)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = ontap_test_client (f, &clk, NULL, NULL);
+    uint64_t id = 0;
+
+    fake_push (f, 200, QT_REC_UNIX);
+    fake_push (f, 200, JOB_LINK);
+    fake_push (f, 200, QT_REC_UNIX);
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS,
+                                      ONTAP_QTREE_FIX_STYLE, &id, NULL),
+                  -EEXIST);
+    fake_push (f, 200, QT_REC_UNIX);
+    fake_push (f, 202, JOB_LINK);
+    push_job (f, "failure", ", \"code\": 917505, \"message\": \"denied\"");
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "hv", ONTAP_SEC_NTFS,
+                                      ONTAP_QTREE_FIX_STYLE, &id, NULL),
+                  -EREMOTEIO);
+    cr_assert (strstr (vmshift_internal_error_msg (), "changing the security "
+                       "style of qtree 'hv' from 'unix' to 'ntfs'"), "%s",
+               vmshift_internal_error_msg ());
     ontap_client_free (c);
 }
 
@@ -533,14 +695,16 @@ Test (qtrees, bad_names)
     struct ontap_client *c = ontap_test_client (f, &clk, NULL, NULL);
     uint64_t id;
 
-    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "a/b", ONTAP_SEC_UNIX, &id),
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "a/b", ONTAP_SEC_UNIX, 0,
+                                      &id, NULL),
                   -EINVAL);
-    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "..", ONTAP_SEC_UNIX, &id),
+    cr_assert_eq (ontap_qtree_ensure (c, &test_vol, "..", ONTAP_SEC_UNIX, 0,
+                                      &id, NULL),
                   -EINVAL);
     cr_assert_eq (ontap_qtree_ensure (c, &test_vol,
                                       "x23456789012345678901234567890123456789"
                                       "01234567890123456789012345",
-                                      ONTAP_SEC_UNIX, &id), -EINVAL);
+                                      ONTAP_SEC_UNIX, 0, &id, NULL), -EINVAL);
     cr_assert_eq (f->n_reqs, 0);
     ontap_client_free (c);
 }

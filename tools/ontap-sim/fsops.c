@@ -266,6 +266,32 @@ sim_snapshot_delete (struct sim_volume *v, const char *name, char *msg,
     return r;
 }
 
+int
+sim_snapshot_rename (struct sim_volume *v, const char *from, const char *to,
+                     char *msg, size_t msgsz)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    struct sim_snap *s = sim_snap_by_name (v, from);
+
+    if (strcmp (from, to) == 0) {
+        return 0;
+    }
+    snprintf (a, sizeof a, "%s/.snapshot/%s", v->path, from);
+    snprintf (b, sizeof b, "%s/.snapshot/%s", v->path, to);
+    /* RENAME_NOREPLACE: a snapshot made meanwhile is not replaced. */
+    if (renameat2 (AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE) < 0) {
+        int e = errno;
+
+        snprintf (msg, msgsz, "cannot rename snapshot '%s' to '%s': %s",
+                  from, to, strerror (e));
+        return -e;
+    }
+    if (s) {
+        snprintf (s->name, sizeof s->name, "%s", to);
+    }
+    return 0;
+}
+
 static int
 sim_clone_whole (int s, const char *dpath, const char *name, bool overwrite,
                  char *msg, size_t msgsz)

@@ -132,16 +132,13 @@ sim_post_job_reply (const struct sim_req *q, struct sim_reply *r,
         }
     }
     snprintf (uuid, sizeof uuid, "%s", j->uuid);
+    /* Done in time: success is 200/201 with the job link; a failure is
+     * 202 with the link and the failure in the job record, which
+     * NetApp's own client reads as "job reported error: <message>"
+     * (docs/ontap-sim.md, "Jobs"). */
     if (secs > 0 && !j->hidden && sim_wait_job (uuid, (unsigned) secs)) {
         j = sim_job_any (uuid);
-        if (j->state == JOB_FAILURE) {
-            char code[32];
-
-            snprintf (code, sizeof code, "%lld", (long long) j->code);
-            sim_reply_error (r, 400, code, NULL, "%s", j->message);
-            return;
-        }
-        r->status = ok_status;
+        r->status = j->state == JOB_SUCCESS ? ok_status : 202;
     } else {
         r->status = 202;
         j = sim_job_any (uuid);
@@ -329,6 +326,58 @@ sim_snap_delete (const struct sim_req *q, struct sim_reply *r,
     sim_post_job_reply (q, r, j, 200);
 }
 
+/* PATCH: rename ("name"); the job renames .snapshot/<old>. */
+static void
+sim_snap_patch (const struct sim_req *q, struct sim_reply *r,
+                struct sim_volume *v, struct sim_snap *s)
+{
+    struct json_val *body = NULL;
+    const char *name = NULL;
+    struct sim_job *j;
+    char descr[160];
+
+    if (vs_json_parse (q->body, q->body_len, "request body", &body) < 0 ||
+        vs_json_type (body) != JSON_OBJECT) {
+        sim_reply_error (r, 400, "2", NULL, "Invalid JSON in the request body");
+        vs_json_free (body);
+        return;
+    }
+    for (size_t i = 0; i < vs_json_object_len (body); i++) {
+        const char *k;
+        const struct json_val *m = vs_json_object_at (body, i, &k);
+
+        if (strcmp (k, "name") == 0 && vs_json_string_value (m)) {
+            name = vs_json_string_value (m);
+        } else {
+            /* comment, expiry_time, snapmirror_label: ONTAP has them,
+             * the simulator does not keep them. */
+            sim_reply_error (r, 400, "3", k, "The simulator cannot change "
+                             "snapshot field '%s'", k);
+            vs_json_free (body);
+            return;
+        }
+    }
+    if (name == NULL || !sim_valid_name (name)) {
+        sim_reply_error (r, 400, "2", "name", "Missing or invalid field: name");
+    } else if (strcmp (name, s->name) != 0 && sim_snap_by_name (v, name)) {
+        sim_reply_error (r, 409, "1", "name", "Snapshot '%s' already exists",
+                         name);
+    } else {
+        snprintf (descr, sizeof descr,
+                  "PATCH /api/storage/volumes/%s/snapshots/%s", v->uuid,
+                  s->uuid);
+        if ((j = sim_job_new (JK_SNAP_RENAME, descr)) == NULL) {
+            sim_reply_error (r, 503, "1", NULL, "Too many jobs");
+        } else {
+            j->vol = (int) (v - sim.vols);
+            snprintf (j->a, sizeof j->a, "%s", s->name);
+            snprintf (j->b, sizeof j->b, "%s", name);
+            sim_post_job_reply (q, r, j, 200);
+        }
+    }
+    vs_json_free (body);
+}
+
 static void
 sim_snapshots (const struct sim_req *q, struct sim_reply *r,
                struct sim_volume *v, char **seg, size_t n)
@@ -342,12 +391,17 @@ sim_snapshots (const struct sim_req *q, struct sim_reply *r,
         sim_snap_post (q, r, v);
         return;
     }
-    if ((n == 5 && !get) || (n == 6 && !get && strcmp (q->method, "DELETE"))) {
+    if ((n == 5 && !get) || (n == 6 && !get && strcmp (q->method, "DELETE") &&
+                              strcmp (q->method, "PATCH"))) {
         sim_reply_error (r, 405, "3", NULL, "Method not allowed");
         return;
     }
     if (n == 6 && (s = sim_snap_by_uuid (v, seg[5])) == NULL) {
         sim_reply_error (r, 404, "4", "uuid", "entry doesn't exist");
+        return;
+    }
+    if (n == 6 && strcmp (q->method, "PATCH") == 0) {
+        sim_snap_patch (q, r, v, s);
         return;
     }
     if (n == 6 && !get) {

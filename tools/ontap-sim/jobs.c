@@ -118,8 +118,12 @@ sim_job_work (struct sim_job *j)
             sim.cnt.snapshots_deleted++;
         }
         break;
+    case JK_SNAP_RENAME:
+        r = sim_snapshot_rename (v, j->a, j->b, m, ms);
+        break;
     case JK_QTREE_CREATE:
     case JK_QTREE_DELETE:
+    case JK_QTREE_MODIFY:
         r = sim_qtree_job (v, j, m, ms);
         break;
     }

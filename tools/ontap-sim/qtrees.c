@@ -4,6 +4,7 @@
  * answers with a job only: the id is found by a GET afterwards, as on
  * ONTAP (docs/ontap-rest.md, "Qtrees"). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -30,6 +31,38 @@ sim_perms_mode (uint64_t perms, mode_t *out)
         m |= (mode_t) ((perms % 10) << shift);
     }
     *out = m;
+    return 0;
+}
+
+/* unix_permissions as ONTAP takes it: an integer whose decimal digits
+ * are the octal mode (755), or the same digits in a string, with
+ * leading zeros ("0755", as NetApp's qtree module sends it). */
+static int
+sim_perms_value (const struct json_val *v, unsigned *out)
+{
+    const char *s = vs_json_string_value (v);
+    uint64_t n = 0;
+    mode_t m;
+
+    if (s) {
+        size_t len = strlen (s);
+
+        while (len > 1 && s[0] == '0') {
+            s++;
+            len--;
+        }
+        if (len == 0 || len > 4 || strspn (s, "01234567") != len) {
+            return -1;
+        }
+        n = strtoull (s, NULL, 10);
+    } else if (vs_json_type (v) != JSON_NUMBER ||
+               vs_json_get_u64 (v, "", &n) < 0) {
+        return -1;
+    }
+    if (sim_perms_mode (n, &m) < 0) {
+        return -1;
+    }
+    *out = (unsigned) n;
     return 0;
 }
 
@@ -99,8 +132,8 @@ sim_qtree_check_body (const struct json_val *body, struct sim_reply *r,
     const char *style = vs_json_string_value (vs_json_get (body, "security_style"));
     const char *svmn = vs_json_string_value (vs_json_get (body, "svm.name"));
     const char *svmu = vs_json_string_value (vs_json_get (body, "svm.uuid"));
-    uint64_t perms = 755;
-    mode_t m;
+    const struct json_val *pv = vs_json_get (body, "unix_permissions");
+    unsigned perms = 755;
 
     if ((svmn && strcmp (svmn, sim.svm_name)) || (svmu && strcmp (svmu, sim.svm_uuid))) {
         sim_reply_error (r, 404, "4", svmn ? "svm.name" : "svm.uuid",
@@ -117,15 +150,14 @@ sim_qtree_check_body (const struct json_val *body, struct sim_reply *r,
                          "Invalid security_style '%s'", style);
         return -1;
     }
-    if (vs_json_opt_u64 (body, "unix_permissions", &perms) < 0 ||
-        sim_perms_mode (perms, &m) < 0) {
+    if (pv && sim_perms_value (pv, &perms) < 0) {
         sim_reply_error (r, 400, "2", "unix_permissions",
                          "Invalid unix_permissions");
         return -1;
     }
     snprintf (tmpl->a, sizeof tmpl->a, "%s", name);
     snprintf (tmpl->style, sizeof tmpl->style, "%s", style ? style : "unix");
-    tmpl->perms = (unsigned) perms;
+    tmpl->perms = perms;
     return 0;
 }
 
@@ -201,6 +233,47 @@ sim_qtree_create (struct sim_volume *v, struct sim_job *j, char *msg,
     return 0;
 }
 
+/* PATCH: rename (a -> b), chmod, security style; the record keeps its
+ * id.  RENAME_NOREPLACE: a directory made meanwhile is not replaced. */
+static int
+sim_qtree_modify (struct sim_volume *v, struct sim_job *j, char *msg,
+                  size_t msgsz)
+{
+    struct sim_qtree *qt = sim_qtree_by_name (v, j->a);
+    char p[PATH_MAX], np[PATH_MAX];
+    mode_t m;
+
+    if (qt == NULL || !sim_qtree_present (v, qt)) {
+        snprintf (msg, msgsz, "qtree '%s' no longer exists", j->a);
+        return -ENOENT;
+    }
+    snprintf (p, sizeof p, "%s/%s", v->path, j->a);
+    if (j->has_perms && (sim_perms_mode (j->perms, &m) < 0 ||
+                         chmod (p, m) < 0)) {
+        snprintf (msg, msgsz, "cannot change the permissions of qtree '%s': "
+                  "%s", j->a, strerror (errno));
+        return -errno;
+    }
+    if (j->b[0] && strcmp (j->a, j->b) != 0) {
+        snprintf (np, sizeof np, "%s/%s", v->path, j->b);
+        if (renameat2 (AT_FDCWD, p, AT_FDCWD, np, RENAME_NOREPLACE) < 0) {
+            int e = errno;
+
+            snprintf (msg, msgsz, "cannot rename qtree '%s' to '%s': %s",
+                      j->a, j->b, strerror (e));
+            return -e;
+        }
+        snprintf (qt->name, sizeof qt->name, "%.255s", j->b);
+    }
+    if (j->has_perms) {
+        qt->perms = j->perms;
+    }
+    if (j->style[0]) {
+        snprintf (qt->style, sizeof qt->style, "%s", j->style);
+    }
+    return 0;
+}
+
 int
 sim_qtree_job (struct sim_volume *v, struct sim_job *j, char *msg,
                size_t msgsz)
@@ -211,6 +284,9 @@ sim_qtree_job (struct sim_volume *v, struct sim_job *j, char *msg,
 
     if (j->kind == JK_QTREE_CREATE) {
         return sim_qtree_create (v, j, msg, msgsz);
+    }
+    if (j->kind == JK_QTREE_MODIFY) {
+        return sim_qtree_modify (v, j, msg, msgsz);
     }
     qt = sim_qtree_by_name (v, j->a);
     snprintf (p, sizeof p, "%s/%s", v->path, j->a);
@@ -243,6 +319,87 @@ sim_qtree_delete (const struct sim_req *q, struct sim_reply *r, int vi,
     sim_post_job_reply (q, r, j, 200);
 }
 
+/* The PATCH body: name, security_style, unix_permissions, and
+ * export_policy only as the one policy the simulator has. */
+static int
+sim_qtree_patch_body (const struct json_val *body, struct sim_reply *r,
+                      struct sim_job *t)
+{
+    for (size_t i = 0; i < vs_json_object_len (body); i++) {
+        const char *k, *sv;
+        const struct json_val *m = vs_json_object_at (body, i, &k);
+
+        sv = vs_json_string_value (m);
+        if (strcmp (k, "name") == 0) {
+            if (sv == NULL || !sim_valid_name (sv) || strlen (sv) > 64) {
+                sim_reply_error (r, 400, "2", "name", "Invalid qtree name");
+                return -1;
+            }
+            snprintf (t->b, sizeof t->b, "%s", sv);
+        } else if (strcmp (k, "security_style") == 0) {
+            if (sv == NULL || (strcmp (sv, "unix") && strcmp (sv, "ntfs") &&
+                               strcmp (sv, "mixed"))) {
+                sim_reply_error (r, 400, "2", "security_style",
+                                 "Invalid security_style");
+                return -1;
+            }
+            snprintf (t->style, sizeof t->style, "%s", sv);
+        } else if (strcmp (k, "unix_permissions") == 0) {
+            if (sim_perms_value (m, &t->perms) < 0) {
+                sim_reply_error (r, 400, "2", "unix_permissions",
+                                 "Invalid unix_permissions");
+                return -1;
+            }
+            t->has_perms = true;
+        } else if (strcmp (k, "export_policy") == 0 &&
+                   (sv = vs_json_string_value (vs_json_get (m, "name"))) &&
+                   strcmp (sv, "default") == 0) {
+            continue;
+        } else {
+            sim_reply_error (r, 400, "3", k, "The simulator cannot change "
+                             "qtree field '%s'", k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void
+sim_qtree_patch (const struct sim_req *q, struct sim_reply *r, int vi,
+                 const struct sim_qtree *qt)
+{
+    struct json_val *body = NULL;
+    struct sim_job t, *j;
+    char descr[160], p[PATH_MAX];
+    struct stat st;
+
+    memset (&t, 0, sizeof t);
+    if (vs_json_parse (q->body, q->body_len, "request body", &body) < 0 ||
+        vs_json_type (body) != JSON_OBJECT) {
+        sim_reply_error (r, 400, "2", NULL, "Invalid JSON in the request body");
+    } else if (sim_qtree_patch_body (body, r, &t) == 0) {
+        snprintf (p, sizeof p, "%s/%s", sim.vols[vi].path, t.b);
+        snprintf (descr, sizeof descr, "PATCH /api/storage/qtrees/%s/%" PRId64,
+                  sim.vols[vi].uuid, qt->id);
+        if (t.b[0] && strcmp (t.b, qt->name) && lstat (p, &st) == 0) {
+            sim_reply_error (r, 409, "1", "name",
+                             "A qtree or directory named '%s' already exists "
+                             "in volume '%s'", t.b, sim.vols[vi].name);
+        } else if ((j = sim_job_new (JK_QTREE_MODIFY, descr)) == NULL) {
+            sim_reply_error (r, 503, "1", NULL, "Too many jobs");
+        } else {
+            j->vol = vi;
+            snprintf (j->a, sizeof j->a, "%s", qt->name);
+            memcpy (j->b, t.b, sizeof j->b);
+            memcpy (j->style, t.style, sizeof j->style);
+            j->perms = t.perms;
+            j->has_perms = t.has_perms;
+            sim_post_job_reply (q, r, j, 200);
+        }
+    }
+    vs_json_free (body);
+}
+
 static void
 sim_qtree_one (const struct sim_req *q, struct sim_reply *r, char **seg)
 {
@@ -259,11 +416,14 @@ sim_qtree_one (const struct sim_req *q, struct sim_reply *r, char **seg)
                          "entry doesn't exist");
         return;
     }
-    if (strcmp (q->method, "DELETE") == 0) {
+    if (strcmp (q->method, "DELETE") == 0 || strcmp (q->method, "PATCH") == 0) {
         if (id == 0) {
-            sim_reply_error (r, 400, "2", "id", "qtree0 cannot be deleted");
-        } else {
+            sim_reply_error (r, 400, "2", "id", "qtree0 cannot be %s",
+                             q->method[0] == 'D' ? "deleted" : "modified");
+        } else if (q->method[0] == 'D') {
             sim_qtree_delete (q, r, vi, qt);
+        } else {
+            sim_qtree_patch (q, r, vi, qt);
         }
         return;
     }

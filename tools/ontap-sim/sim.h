@@ -72,7 +72,7 @@ enum sim_job_state { JOB_QUEUED, JOB_RUNNING, JOB_SUCCESS, JOB_FAILURE };
 
 enum sim_job_kind {
     JK_CLONE, JK_SNAP_CREATE, JK_SNAP_DELETE, JK_QTREE_CREATE,
-    JK_QTREE_DELETE,
+    JK_QTREE_DELETE, JK_QTREE_MODIFY, JK_SNAP_RENAME,
 };
 
 struct sim_job {
@@ -97,8 +97,9 @@ struct sim_job {
     bool overwrite;
     struct sim_range *ranges;
     size_t nranges;
-    char style[16];
+    char style[16];             /* "" in a PATCH: unchanged */
     unsigned perms;
+    bool has_perms;             /* a PATCH sets unix_permissions */
 };
 
 struct sim_settings {
@@ -186,10 +187,14 @@ int sim_snapshot_create (struct sim_volume *v, const char *name,
                          char *msg, size_t msgsz);
 int sim_snapshot_delete (struct sim_volume *v, const char *name,
                          char *msg, size_t msgsz);
+/* Rename .snapshot/<from> to .snapshot/<to>; the record keeps its UUID
+ * and creation time. */
+int sim_snapshot_rename (struct sim_volume *v, const char *from,
+                         const char *to, char *msg, size_t msgsz);
 int sim_clone_run (struct sim_volume *v, const struct sim_job *j,
                    char *msg, size_t msgsz);
 int sim_remove_tree (const char *path);
-/* qtrees.c: create or delete the qtree a job names. */
+/* qtrees.c: create, modify or delete the qtree a job names. */
 int sim_qtree_job (struct sim_volume *v, struct sim_job *j, char *msg,
                    size_t msgsz);
 

@@ -38,6 +38,8 @@ convert_usage (FILE *fp)
 "  --snapshot NAME      read the sources from this existing snapshot\n"
 "  --keep-snapshot      keep the snapshot this run creates\n"
 "  --parallel N         conversions in flight per volume (default 10)\n"
+"  --qtree-style refuse|fix  a target qtree with another security style:\n"
+"                       fail (default), or change its style\n"
 "\n"
 "SOURCE and TARGET are local paths or ontap:// locations; profiles come\n"
 "from --config (see vmshift(1)).  Exit status: see vmshift(1).\n",
@@ -139,6 +141,7 @@ cmd_convert (struct cli *c, int argc, char **argv)
         { "snapshot", required_argument, NULL, 's' },
         { "keep-snapshot", no_argument, NULL, 'k' },
         { "parallel", required_argument, NULL, 'p' },
+        { "qtree-style", required_argument, NULL, 'Q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -186,6 +189,16 @@ cmd_convert (struct cli *c, int argc, char **argv)
                                         "1..64");
             }
             o.parallel = (unsigned) n;
+            break;
+        case 'Q':
+            if (strcmp (optarg, "refuse") == 0) {
+                o.qtree_style = VMSHIFT_QTREE_STYLE_REFUSE;
+            } else if (strcmp (optarg, "fix") == 0) {
+                o.qtree_style = VMSHIFT_QTREE_STYLE_FIX;
+            } else {
+                return cli_usage_error (c, "convert", "--qtree-style must be "
+                                        "'refuse' or 'fix', not '%s'", optarg);
+            }
             break;
         case 'h':
             convert_usage (stdout);
