@@ -328,7 +328,8 @@ wait "$pid" || fail "$case_name: $(cat "$tmp/err")"
 check_target "qhid$$/hidden.raw" "$R/disk.vmdk"
 [ "$(req_count POST /api/storage/qtrees)" = 1 ] || fail "$case_name: the qtree POST was sent again"
 [ "$(with_status 404 GET /api/cluster/jobs/)" -ge 1 ] || fail "$case_name: the qtree job was not hidden"
-[ "$(with_status 200 GET /api/storage/qtrees)" -ge 3 ] || fail "$case_name: the qtree was not looked up again"
+# the lookup before the POST and at least one after the vanished job
+[ "$(with_status 200 GET /api/storage/qtrees)" -ge 2 ] || fail "$case_name: the qtree was not looked up after the job vanished"
 snapshots_balanced 1
 echo "  $case_name: recovered"
 
