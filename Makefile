@@ -52,7 +52,8 @@ LDFLAGS += $(LDSAN)
 
 LIB_SRCS := $(sort $(wildcard engine/*.c engine/base/*.c engine/backend/*.c \
               engine/exec/*.c engine/workflow/*.c formats/*.c ontap/*.c \
-              hypervisors/*.c hypervisors/libvirt-conn/*.c))
+              hypervisors/*.c hypervisors/libvirt-conn/*.c \
+              hypervisors/vsphere/*.c))
 # Scheduled jobs (docs/jobs.md).
 LIB_SRCS += $(sort $(wildcard engine/jobs/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

@@ -444,6 +444,81 @@ VMSHIFT_API int vmshift_runs_abort (struct vmshift_handle *h,
 VMSHIFT_API int vmshift_runs_cleanup (struct vmshift_handle *h,
                                       const struct vmshift_run_opts *o,
                                       int64_t run_id);
+/* ------------------------------------ vCenter as a source (hypervisors/vsphere/) */
+
+/* A session with a vCenter (or ESXi) profile of the configuration file
+ * ("vcenters": {"NAME": {"url", "username", "password_file" |
+ * "password_env", "ca_file" | "fingerprint_sha256" | "insecure"}}; see
+ * docs/vcenter.md).  open logs in (SOAP SessionManager.Login); a refused
+ * login is -EKEYREJECTED, never retried.  close logs out. */
+struct vmshift_vcenter;
+VMSHIFT_API int vmshift_vcenter_open (struct vmshift_handle *h,
+                                      const char *profile,
+                                      struct vmshift_vcenter **out);
+VMSHIFT_API void vmshift_vcenter_close (struct vmshift_vcenter *vc);
+
+struct vmshift_vcenter_stats {
+    size_t struct_size;         /* set by the caller */
+    uint64_t requests;          /* SOAP round trips so far */
+    uint64_t logins;            /* including re-logins */
+    uint64_t relogins;          /* after the session ended */
+    uint64_t pages;             /* property retrieval pages */
+    uint64_t bytes_received;
+};
+VMSHIFT_API void vmshift_vcenter_stats (const struct vmshift_vcenter *vc,
+                                        struct vmshift_vcenter_stats *st);
+
+struct vmshift_inventory_opts {
+    size_t struct_size;         /* set by vmshift_inventory_opts_init */
+    const char *const *vms;     /* only these VM names (n_vms of them) */
+    size_t n_vms;
+    const char *folder;         /* only VMs in this folder or below
+                                 * ("/DC0/vm/web") */
+    const char *datastore;      /* only VMs with a disk on it */
+    int map_ontap;              /* map NFS datastores to ONTAP volumes
+                                 * through the ONTAP profiles (default 1) */
+};
+VMSHIFT_API void vmshift_inventory_opts_init (struct vmshift_inventory_opts *o);
+
+/* The VMs (name, instance UUID, power state, guest OS, firmware, CPUs,
+ * memory, VMware Tools, NICs with guest IPs, disks with their ontap://
+ * locations, snapshots, what will not carry over) and the datastores with
+ * where they live on ONTAP.  A name in o->vms that is not there is
+ * -ENOENT. */
+struct vmshift_inventory;
+VMSHIFT_API int vmshift_inventory_get (struct vmshift_vcenter *vc,
+                                       const struct vmshift_inventory_opts *o,
+                                       struct vmshift_inventory **out);
+VMSHIFT_API size_t vmshift_inventory_vm_count (
+    const struct vmshift_inventory *inv);
+/* Caller frees. */
+VMSHIFT_API char *vmshift_inventory_json (const struct vmshift_inventory *inv,
+                                          int pretty);
+VMSHIFT_API char *vmshift_inventory_text (const struct vmshift_inventory *inv);
+VMSHIFT_API void vmshift_inventory_free (struct vmshift_inventory *inv);
+
+/* Ask the guest to shut down (VMware Tools), wait up to timeout_s for
+ * poweredOff; then power it off if power_off, else -ETIMEDOUT.  *forced
+ * (may be NULL) says whether it was powered off.  A VM already off is
+ * left alone. */
+VMSHIFT_API int vmshift_vcenter_shutdown (struct vmshift_vcenter *vc,
+                                          const char *vm, unsigned timeout_s,
+                                          int power_off, int *forced);
+/* Power on (a VM already on is left alone). */
+VMSHIFT_API int vmshift_vcenter_power_on (struct vmshift_vcenter *vc,
+                                          const char *vm);
+/* A VM snapshot without memory; *snapshot_id (caller frees) is what
+ * vmshift_vcenter_snapshot_remove takes. */
+VMSHIFT_API int vmshift_vcenter_snapshot_create (struct vmshift_vcenter *vc,
+                                                 const char *vm,
+                                                 const char *name,
+                                                 int quiesce,
+                                                 char **snapshot_id);
+/* Remove the snapshot with this id, only if vmshift made it (its
+ * description says so): any other is refused with -EPERM. */
+VMSHIFT_API int vmshift_vcenter_snapshot_remove (struct vmshift_vcenter *vc,
+                                                 const char *vm,
+                                                 const char *snapshot_id);
 
 #ifdef __cplusplus
 }

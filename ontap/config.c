@@ -348,7 +348,8 @@ ontap_profile_parse (const char *buf, size_t len, const char *what,
                      const char *name, const struct logger *lg,
                      struct ontap_profile **out)
 {
-    static const char *const known[] = { "profiles", NULL };
+    /* "vcenters": vCenter profiles (hypervisors/vsphere/config.c). */
+    static const char *const known[] = { "profiles", "vcenters", NULL };
     struct json_val *doc = NULL;
     const struct json_val *profs, *o = NULL;
     struct ontap_profile *p = NULL;

@@ -12,6 +12,11 @@
  *
  * One easy handle per transport keeps the connection alive between
  * calls; the client serialises access to it.
+ *
+ * Nothing here is ONTAP-specific but the defaults: the vSphere client
+ * (hypervisors/vsphere/) uses the same transport through
+ * ontap_http_curl_new_opts(), with its own peer name in messages, its own
+ * reply cap and libcurl's in-memory cookie store for the session cookie.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,6 +39,9 @@ struct ontap_curl {
     CURL *h;
     char *base;                 /* "https://host:port" */
     const struct logger *lg;
+    const char *peer;           /* "ONTAP", "vCenter": in messages */
+    const char *hint;           /* what to set when verification fails */
+    size_t body_max;
     char fp_want[ONTAP_FP_LEN]; /* "" unless pinning a fingerprint */
     char fp_seen[ONTAP_FP_LEN];
     bool fp_mismatch;
@@ -163,9 +171,7 @@ ontap_curl_sslctx (CURL *h, void *sslctx, void *opaque)
 static const char *
 ontap_tls_hint (const struct ontap_curl *cu)
 {
-    (void) cu;
-    return "set 'ca_file' to the cluster's CA, or 'fingerprint_sha256' for "
-           "a self-signed cluster certificate";
+    return cu->hint;
 }
 
 static int
@@ -188,7 +194,7 @@ ontap_curl_error (struct ontap_curl *cu, CURLcode rc,
         return set_error (ECONNREFUSED, "cannot connect to '%s': %s", cu->base,
                           eb);
     case CURLE_OPERATION_TIMEDOUT:
-        return set_error (ETIMEDOUT, "ONTAP %s %.*s: timed out: %s",
+        return set_error (ETIMEDOUT, "%s %s %.*s: timed out: %s", cu->peer,
                           rq->method, pl, rq->target, eb);
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
@@ -210,19 +216,20 @@ ontap_curl_error (struct ontap_curl *cu, CURLcode rc,
             return set_error (ENOMEM, "out of memory reading the reply to "
                               "%s %.*s", rq->method, pl, rq->target);
         }
-        return set_error (EFBIG, "ONTAP %s %.*s: reply larger than %zu bytes",
-                          rq->method, pl, rq->target, ONTAP_BODY_MAX);
+        return set_error (EFBIG, "%s %s %.*s: reply larger than %zu bytes",
+                          cu->peer, rq->method, pl, rq->target, cu->body_max);
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
-        return set_error (ECONNRESET, "ONTAP %s %.*s: connection lost: %s",
-                          rq->method, pl, rq->target, eb);
+        return set_error (ECONNRESET, "%s %s %.*s: connection lost: %s",
+                          cu->peer, rq->method, pl, rq->target, eb);
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
-        return set_error (EINVAL, "bad cluster URL '%s': %s", cu->base, eb);
+        return set_error (EINVAL, "bad %s URL '%s': %s", cu->peer, cu->base,
+                          eb);
     default:
-        return set_error (EIO, "ONTAP %s %.*s: %s", rq->method, pl,
+        return set_error (EIO, "%s %s %.*s: %s", cu->peer, rq->method, pl,
                           rq->target, eb);
     }
 }
@@ -376,7 +383,7 @@ ontap_curl_common (struct ontap_curl *cu)
     curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, ONTAP_CONNECT_TIMEOUT_S);
     curl_easy_setopt (h, CURLOPT_MAXFILESIZE_LARGE,
-                      (curl_off_t) ONTAP_BODY_MAX);
+                      (curl_off_t) cu->body_max);
     curl_easy_setopt (h, CURLOPT_ERRORBUFFER, cu->errbuf);
     curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, ontap_curl_write);
     curl_easy_setopt (h, CURLOPT_WRITEDATA, cu);
@@ -393,6 +400,25 @@ int
 ontap_http_curl_new (const char *base_url, const struct ontap_tls_opts *tls,
                      const struct logger *lg, struct ontap_transport **out)
 {
+    static const struct ontap_http_opts ho = {
+        .struct_size = sizeof ho,
+        .peer = "ONTAP",
+        .tls_hint = "set 'ca_file' to the cluster's CA, or "
+                    "'fingerprint_sha256' for a self-signed cluster "
+                    "certificate",
+        .body_max = ONTAP_BODY_MAX,
+    };
+
+    return ontap_http_curl_new_opts (base_url, tls, &ho, lg, out);
+}
+
+int
+ontap_http_curl_new_opts (const char *base_url,
+                          const struct ontap_tls_opts *tls,
+                          const struct ontap_http_opts *ho,
+                          const struct logger *lg,
+                          struct ontap_transport **out)
+{
     struct ontap_curl *cu;
     int r;
 
@@ -406,7 +432,7 @@ ontap_http_curl_new (const char *base_url, const struct ontap_tls_opts *tls,
                           curl_easy_strerror (ontap_curl_init_rc));
     }
     if (strncmp (base_url, "https://", 8) != 0) {
-        return set_error (EINVAL, "cluster URL '%s' is not https://",
+        return set_error (EINVAL, "%s URL '%s' is not https://", ho->peer,
                           base_url);
     }
     if ((cu = calloc (1, sizeof *cu)) == NULL ||
@@ -419,7 +445,16 @@ ontap_http_curl_new (const char *base_url, const struct ontap_tls_opts *tls,
     cu->t.send = ontap_curl_send;
     cu->t.free = ontap_curl_free;
     cu->lg = lg;
+    cu->peer = ho->peer;
+    cu->hint = ho->tls_hint;
+    cu->body_max = ho->body_max;
     ontap_curl_common (cu);
+    /* An empty file name turns on libcurl's cookie engine without reading
+     * any file: the session cookie lives in this handle only. */
+    if (ho->cookies && curl_easy_setopt (cu->h, CURLOPT_COOKIEFILE, "")) {
+        r = set_error (ENOTSUP, "this libcurl has no cookie support");
+        goto fail;
+    }
     if ((r = ontap_curl_tls (cu, tls)) < 0) {
         goto fail;
     }

@@ -175,6 +175,23 @@ struct ontap_tls_opts {
 /* The libcurl transport for base URL "https://host[:port]". */
 int ontap_http_curl_new (const char *base_url, const struct ontap_tls_opts *tls,
                          const struct logger *lg, struct ontap_transport **out);
+/* The same transport for another HTTPS API (the vSphere client): 'peer'
+ * names the service in messages, 'tls_hint' says what to configure when
+ * the certificate cannot be verified, 'body_max' caps replies, 'cookies'
+ * keeps cookies the server sets (in memory, for this transport only).
+ * The strings must outlive the transport. */
+struct ontap_http_opts {
+    size_t struct_size;
+    const char *peer;
+    const char *tls_hint;
+    size_t body_max;
+    bool cookies;
+};
+int ontap_http_curl_new_opts (const char *base_url,
+                              const struct ontap_tls_opts *tls,
+                              const struct ontap_http_opts *ho,
+                              const struct logger *lg,
+                              struct ontap_transport **out);
 /* Copy a header line for logging with credentials replaced. */
 void ontap_redact_header (const char *line, size_t len, char *out,
                           size_t outsz);
@@ -371,6 +388,17 @@ int ontap_volume_find (struct ontap_client *c, const char *name_or_path,
  * across pages. */
 int ontap_volume_list (struct ontap_client *c, const char *query,
                        struct ontap_volume_vec *out);
+
+/* Network interfaces with an address and an SVM (data LIFs):
+ * GET /api/network/ip/interfaces, across pages. */
+struct ontap_lif {
+    char *name;
+    char *address;              /* ip.address */
+    char *svm;                  /* svm.name */
+};
+DEFINE_VECTOR (ontap_lif_vec, struct ontap_lif);
+int ontap_lif_list (struct ontap_client *c, struct ontap_lif_vec *out);
+void ontap_lif_vec_free (struct ontap_lif_vec *v);
 
 /* Outcome of an asynchronous operation whose job vanished: the caller
  * checks the result (the file, the snapshot) itself. */

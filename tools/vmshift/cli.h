@@ -73,5 +73,7 @@ int cmd_job (struct cli *c, int argc, char **argv);
 int cmd_blueprint (struct cli *c, int argc, char **argv);
 int cmd_migrate (struct cli *c, int argc, char **argv);
 int cmd_runs (struct cli *c, int argc, char **argv);
+int cmd_inventory (struct cli *c, int argc, char **argv);
+int cmd_vcenter (struct cli *c, int argc, char **argv);
 
 #endif

@@ -26,6 +26,10 @@ static const struct cli_command commands[] = {
       cmd_migrate },
     { "runs", "list, show, resume, abort or clean up migration runs",
       cmd_runs },
+    { "inventory", "list a vCenter's VMs, disks and their ONTAP locations",
+      cmd_inventory },
+    { "vcenter", "shut down, power on and snapshot source VMs in vCenter",
+      cmd_vcenter },
 };
 
 static void

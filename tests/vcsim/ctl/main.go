@@ -6,7 +6,7 @@
 //	vcsim-ctl add-nas LOCAL HOST PATH a NAS datastore (named after LOCAL's base)
 //	vcsim-ctl create-vm NAME [flags]  see createVM
 //	vcsim-ctl power NAME on|off|shutdown
-//	vcsim-ctl snapshot NAME SNAP
+//	vcsim-ctl snapshot NAME SNAP      prints the snapshot's id
 //	vcsim-ctl folder NAME             a folder under the first datacenter's vm folder
 //	vcsim-ctl terminate-sessions      SessionManager.TerminateSession for all others
 //
@@ -424,10 +424,12 @@ func createVM(c *govmomi.Client, name string, args []string) {
 	fmt.Println(vm.Reference().Value)
 }
 
-func snapshot(vm *object.VirtualMachine, s string) {
+func snapshot(vm *object.VirtualMachine, s string) string {
 	t, err := vm.CreateSnapshot(ctx, s, "made by the test", false, false)
 	must(err)
-	must(t.Wait(ctx))
+	info, err := t.WaitForResult(ctx, nil)
+	must(err)
+	return info.Result.(types.ManagedObjectReference).Value
 }
 
 func findVM(c *govmomi.Client, name string) *object.VirtualMachine {
@@ -496,7 +498,7 @@ func main() {
 		must(err)
 		must(t.Wait(ctx))
 	case "snapshot":
-		snapshot(findVM(c, a[0]), a[1])
+		fmt.Println(snapshot(findVM(c, a[0]), a[1]))
 	case "folder":
 		_, _, dc := firstHost(c)
 		dcf, err := dc.Folders(ctx)
