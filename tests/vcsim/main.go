@@ -4,12 +4,14 @@
 // CA= (its PEM file), then serves until killed.  Test hooks under
 // /vcsim-test/: stats (SOAP requests by method), deaf?vm=NAME (ShutdownGuest
 // is accepted and ignored), failsnap?vm=NAME (snapshot tasks fail),
-// expire?method=M (the next M request arrives without its session cookie,
-// as after SessionManager.TerminateSession or an idle timeout).
+// expire?method=M (before the next M request is served, its session is
+// ended with SessionManager.TerminateSession, as an administrator or an
+// idle timeout would).
 package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -33,7 +35,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
@@ -53,6 +57,23 @@ func (vm *failSnapVM) CreateSnapshotTask(req *types.CreateSnapshot_Task) soap.Ha
 	})
 	return &methods.CreateSnapshot_TaskBody{Res: &types.CreateSnapshot_TaskResponse{Returnval: task.Run()}}
 }
+
+// Ends session key through the simulator's own SessionManager, from a
+// session of its own.
+// Its requests are not counted in stats.
+func terminate(u *url.URL, key string) {
+	ctx := context.Background()
+	sc := soap.NewClient(u, true)
+	sc.UserAgent = hookAgent
+	vc, err := vim25.NewClient(ctx, sc)
+	must(err)
+	sm := session.NewManager(vc)
+	must(sm.Login(ctx, u.User))
+	defer sm.Logout(ctx)
+	must(sm.TerminateSession(ctx, []string{key}))
+}
+
+const hookAgent = "vcsim-test-hook"
 
 func must(err error) {
 	if err != nil {
@@ -149,7 +170,8 @@ func main() {
 	srv := model.Service.NewServer()
 	sdk := srv.Config.Handler
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/sdk") {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/sdk") &&
+			r.UserAgent() != hookAgent {
 			b, _ := ioutil.ReadAll(r.Body)
 			r.Body = ioutil.NopCloser(bytes.NewReader(b))
 			m := "unknown"
@@ -159,11 +181,14 @@ func main() {
 			mu.Lock()
 			counts[m]++
 			counts["total"]++
-			if m == expire {
+			kill := m == expire
+			if kill {
 				expire = ""
-				r.Header.Del("Cookie")
 			}
 			mu.Unlock()
+			if c, err := r.Cookie(soap.SessionCookieName); err == nil && kill {
+				terminate(srv.URL, c.Value)
+			}
 		}
 		sdk.ServeHTTP(w, r)
 	})
