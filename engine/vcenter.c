@@ -244,11 +244,18 @@ vc_ontap_load (struct vmshift_handle *h, struct vc_ontap *o)
     if ((r = ontap_profile_load (h->config_path, o->name, &h->log,
                                  &o->prof)) == 0 &&
         (r = ontap_client_new (o->prof, &h->log, &c)) == 0 &&
-        (r = ontap_volume_list (c, NULL, &o->vols)) == 0) {
-        r = ontap_lif_list (c, &o->lifs);
+        (r = ontap_volume_list (c, NULL, &o->vols)) == 0 &&
+        ontap_lif_list (c, &o->lifs) < 0) {
+        /* Without the interfaces the profile's nfs.server still matches. */
+        vs_log_msg (&h->log, LOG_WARN, "ONTAP profile '%s': cannot list the "
+                    "network interfaces (%s); matching datastores by its "
+                    "nfs.server only", o->name, vmshift_internal_error_msg ());
     }
     if (r < 0) {
         o->problem = strdup (vmshift_internal_error_msg ());
+        vs_log_msg (&h->log, LOG_WARN, "ONTAP profile '%s' left out of the "
+                    "datastore mapping: %s", o->name, o->problem ? o->problem
+                    : "out of memory");
     }
     ontap_client_free (c);
 }
@@ -311,8 +318,11 @@ vc_map_one (struct vc_dsmap *m, struct vc_ontap *ot, size_t n_ot)
                       i ? ", " : "", ot[i].name, ot[i].problem
                       ? " (unreachable)" : "");
         }
+        char exp[2 * VSPHERE_NAME_MAX + 2];
+
+        snprintf (exp, sizeof exp, "%s:%s", d->remote_host, d->remote_path);
         return vc_set_problem (m, "NFS export %s matches no volume of the "
-                               "ONTAP profiles (%s)", d->remote_path,
+                               "ONTAP profiles (%s)", exp,
                                n_ot ? who : "none configured");
     }
     if ((m->profile = strdup (best_o->name)) == NULL ||

@@ -5,7 +5,7 @@
 VS_DL_XML2_SYMS (VS_DL_DEFINE)
 
 VS_DL_LIB (vs_dl_xml2_lib, "libxml2.so.2", "libxml2",
-           "reading OVF files", VS_DL_XML2_SYMS);
+           "reading OVF files and vCenter replies", VS_DL_XML2_SYMS);
 
 int
 vs_dl_xml2 (void)

@@ -1,5 +1,6 @@
 /* vSphere SOAP replies -> structs: the only file that includes libxml2.
  *
+ * libxml2 is reached through engine/base/dl-xml2.h (loaded on first use).
  * Replies are read with libxml2's streaming reader (xmlTextReader): the
  * reader walks the envelope and only one object of a property retrieval
  * page (one <objects> element, expanded) is held as a tree at a time, so
@@ -21,8 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/xmlreader.h>
-
+#include "engine/base/dl-xml2.h"
 #include "engine/base/error.h"
 #include "hypervisors/vsphere/vsphere.h"
 
@@ -221,8 +221,13 @@ rp_silence (void *arg, const char *msg, xmlParserSeverities sev,
 static int
 rp_open (struct rp *p, const char *buf, size_t len, const char *what)
 {
+    int r;
+
     memset (p, 0, sizeof *p);
     p->what = what;
+    if ((r = vs_dl_xml2 ()) < 0) {
+        return r;
+    }
     if (len > INT_MAX) {
         return set_error (EFBIG, "%s: reply of %zu bytes is too large", what,
                           len);

@@ -163,10 +163,20 @@ static const char *const sim_f_job[] = {
     SIM_REF ("svm"), NULL,
 };
 
+/* network/ip/interfaces (the ip_interface record). */
+static const char *const sim_f_ip_interface[] = {
+    "name", "uuid", "ip.address", "ip.family", "ip.netmask", "enabled",
+    "state", "scope", "services", "ddns_enabled", "dns_zone", "fail_over",
+    "probe_port", "rdma_protocols", "vip", "location.*", "metric.*",
+    "statistics.*", SIM_REF ("ipspace"), SIM_REF ("service_policy"),
+    SIM_REF ("subnet"), SIM_REF ("svm"), NULL,
+};
+
 static const struct {
     const char *resource;
     const char *const *names;
 } sim_field_tables[] = {
+    { "ip_interface", sim_f_ip_interface },
     { "cluster", sim_f_cluster },
     { "svm", sim_f_svm },
     { "volume", sim_f_volume },

@@ -216,6 +216,43 @@ sim_get_svms (const struct sim_req *q, struct sim_reply *r, char **seg,
     sim_records_release (&rs);
 }
 
+/* One data LIF for the SVM: the loopback address where the test
+ * environment's NFS server (nfs-ganesha) serves the volumes. */
+#define SIM_LIF_ADDRESS "127.0.0.1"
+
+static void
+sim_get_interfaces (const struct sim_req *q, struct sim_reply *r)
+{
+    struct sim_records rs;
+    char id[SIM_NAME_MAX + 16], uuid[SIM_UUID_LEN];
+
+    snprintf (id, sizeof id, "lif/%s/nfs1", sim.svm_name);
+    sim_uuid_from_name (id, uuid);
+    sim_records_init (&rs, "ip_interface");
+    vs_jw_obj_begin (&rs.w);
+    vs_jw_kv_str (&rs.w, "uuid", uuid);
+    vs_jw_kv_str (&rs.w, "name", "lif_nfs1");
+    vs_jw_key (&rs.w, "ip");
+    vs_jw_obj_begin (&rs.w);
+    vs_jw_kv_str (&rs.w, "address", SIM_LIF_ADDRESS);
+    vs_jw_kv_str (&rs.w, "netmask", "8");
+    vs_jw_obj_end (&rs.w);
+    vs_jw_key (&rs.w, "svm");
+    vs_jw_obj_begin (&rs.w);
+    vs_jw_kv_str (&rs.w, "name", sim.svm_name);
+    vs_jw_kv_str (&rs.w, "uuid", sim.svm_uuid);
+    vs_jw_obj_end (&rs.w);
+    vs_jw_key (&rs.w, "services");
+    vs_jw_arr_begin (&rs.w);
+    vs_jw_str (&rs.w, "data_core");
+    vs_jw_str (&rs.w, "data_nfs");
+    vs_jw_arr_end (&rs.w);
+    sim_self (&rs.w, "/api/network/ip/interfaces/%s%s", uuid, "");
+    vs_jw_obj_end (&rs.w);
+    sim_reply_collection (r, q, &rs, "uuid,name");
+    sim_records_release (&rs);
+}
+
 static void
 sim_volume_record (struct jsonw *w, const struct sim_volume *v)
 {
@@ -538,6 +575,10 @@ sim_route (const struct sim_req *q, struct sim_reply *r)
     } else if ((n == 3 || n == 4) && sim_seg_is (seg, n, 1, "svm") &&
                sim_seg_is (seg, n, 2, "svms") && get) {
         sim_get_svms (q, r, seg, n);
+    } else if (n == 4 && sim_seg_is (seg, n, 1, "network") &&
+               sim_seg_is (seg, n, 2, "ip") &&
+               sim_seg_is (seg, n, 3, "interfaces") && get) {
+        sim_get_interfaces (q, r);
     } else if (n >= 3 && sim_seg_is (seg, n, 1, "storage") &&
                sim_seg_is (seg, n, 2, "volumes")) {
         sim_volumes (q, r, seg, n);

@@ -35,6 +35,8 @@ struct cli;
 int bench_ontap (struct cli *c, const char *location, const char *local,
                  int vms, int disks, uint64_t size, unsigned parallel,
                  int runs, int json);
+/* bench --inventory PROFILE (bench-inventory.c) */
+int bench_inventory (struct cli *c, const char *profile, int runs, int json);
 int bench_svg (FILE *fp, const struct bench_cell *cells, size_t n,
                const char *const *formats, size_t nformats);
 

@@ -53,6 +53,7 @@ struct bench_opts {
     uint32_t block_size;
     uint32_t cluster_size;
     const char *ontap;          /* ontap://PROFILE/VOLUME/DIR */
+    const char *inventory;      /* vCenter profile */
     const char *local_dir;      /* the same directory seen locally */
     int vms, disks_per_vm;
     uint64_t ontap_size;
@@ -113,6 +114,10 @@ bench_usage (FILE *fp)
 "  --disks-per-vm N   disks per VM (default 4)\n"
 "  --disk-size SIZE   thin disk size (default 1T)\n"
 "  --parallel N       conversions in flight (default 10)\n"
+"\n"
+"vCenter (instead of the local table):\n"
+"  --inventory PROFILE  time the whole inventory of vCenter profile PROFILE\n"
+"                     (--runs times): wall time, SOAP round trips, peak RSS\n"
 "  -h, --help         this help\n");
 }
 
@@ -880,6 +885,7 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
         { "disks-per-vm", required_argument, NULL, 'P' },
         { "disk-size", required_argument, NULL, 'S' },
         { "parallel", required_argument, NULL, 'p' },
+        { "inventory", required_argument, NULL, 'I' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -940,6 +946,7 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
         case 'X': o->process = 1; break;
         case 'O': o->ontap = optarg; break;
         case 'L': o->local_dir = optarg; break;
+        case 'I': o->inventory = optarg; break;
         case 'M':
         case 'P':
         case 'p':
@@ -993,6 +1000,9 @@ cmd_bench (struct cli *c, int argc, char **argv)
 
     if (r != 0) {
         return r < 0 ? EXIT_OK : r;
+    }
+    if (o.inventory) {
+        return bench_inventory (c, o.inventory, o.runs, o.json);
     }
     if (o.process) {
         if (!o.runs_set) {
