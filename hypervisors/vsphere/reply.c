@@ -1289,7 +1289,12 @@ rp_single_object (const char *buf, size_t len, const char *what,
     }
     while ((k = rp_read (p)) == 1) {
         if (p->depth == 4 && strcmp (rp_name (p), "objects") == 0) {
-            return rp_expand (p, obj);
+            /* On success the caller reads the tree and closes the
+             * reader; on failure nobody else will. */
+            if ((r = rp_expand (p, obj)) < 0) {
+                rp_close (p);
+            }
+            return r;
         }
     }
     rp_close (p);
