@@ -19,6 +19,7 @@
 #include "engine/handle.h"
 #include "engine/location.h"
 #include "engine/convert.h"
+#include "ontap/ontap.h"
 
 void
 vmshift_convert_opts_init (struct vmshift_convert_opts *o)
@@ -750,6 +751,69 @@ vmshift_convert (struct vmshift_handle *h, const char *source,
                       "(nfs:// is for reading)", source, target);
 }
 
+/* A key naming where a target lands: ontap:// by profile, volume and
+ * normalized path; a local file by its resolved directory and its name
+ * (the directory may not exist yet: then as written).  Caller frees. */
+static char *
+convert_target_key (const char *target)
+{
+    char *key = NULL;
+
+    if (vs_loc_kind_of (target) == LOC_ONTAP) {
+        struct ontap_location l;
+
+        if (ontap_location_parse (target, &l) < 0) {
+            clear_error ();
+            return strdup (target);
+        }
+        if (asprintf (&key, "ontap:%s/%s/%s", l.profile, l.volume, l.path) < 0) {
+            key = NULL;
+        }
+        ontap_location_release (&l);
+    } else {
+        char *dir = vs_path_dirname (target);
+        char *rdir = dir ? realpath (dir, NULL) : NULL;
+
+        key = vs_path_join (rdir ? rdir : dir ? dir : ".",
+                            vs_path_basename (target));
+        free (rdir);
+        free (dir);
+    }
+    return key;
+}
+
+/* One call given the same target twice would have its two conversions
+ * race for the name (and on NFS both once "succeeded"): refused before
+ * anything starts. */
+static int
+convert_check_duplicates (size_t n, const char *const *targets)
+{
+    char **keys = calloc (n ? n : 1, sizeof *keys);
+    int r = 0;
+
+    if (keys == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        keys[i] = convert_target_key (targets[i]);
+        if (keys[i] == NULL) {
+            r = set_error (ENOMEM, "out of memory");
+        }
+        for (size_t j = 0; j < i && r == 0; j++) {
+            if (strcmp (keys[i], keys[j]) == 0) {
+                r = set_error (EINVAL, "target '%s' is given twice (also as "
+                               "'%s'); each target may appear once",
+                               targets[i], targets[j]);
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free (keys[i]);
+    }
+    free (keys);
+    return r;
+}
+
 int
 vmshift_convert_many (struct vmshift_handle *h, size_t n,
                       const char *const *sources, const char *const *targets,
@@ -766,6 +830,17 @@ vmshift_convert_many (struct vmshift_handle *h, size_t n,
         return -EINVAL;
     }
     o = &defaults;
+    if ((ret = convert_check_duplicates (n, targets)) < 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (res) {
+                res[i] = NULL;
+            }
+            if (errors) {
+                errors[i] = i == 0 ? strdup (vmshift_get_error ()) : NULL;
+            }
+        }
+        return ret;
+    }
     if (n > 0 && vs_loc_kind_of (sources[0]) == LOC_ONTAP) {
         return vs_convert_ontap_many (h, n, sources, targets, o, res, errors);
     }

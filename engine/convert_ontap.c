@@ -272,6 +272,14 @@ od_qtrees (struct od_run *run)
                                 run->o->qtree_style == VMSHIFT_QTREE_STYLE_FIX
                                 ? ONTAP_QTREE_FIX_STYLE : 0, &id, &was);
         if (r < 0) {
+            /* Another run may have created it between our lookup and our
+             * create ("File exists"): looking again finds it. */
+            vs_log_debug (&run->h->log, LOGM_ONTAP, "qtree '%s': %s; looking "
+                          "again", q, vmshift_get_error ());
+            clear_error ();
+            r = ontap_qtree_ensure (run->client, &run->vol, q, style, &id);
+        }
+        if (r < 0) {
             error_prepend ("volume '%s': ", run->vol.name);
         } else if (r == 1) {
             vs_log_msg (&run->h->log, LOG_WARN, "qtree '%s' in volume '%s': "

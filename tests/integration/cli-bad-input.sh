@@ -308,6 +308,10 @@ bad 2 "--block-size" convert --block-size abc src/good.raw out/t.vhdx
 bad 2 "--cluster-size" convert --cluster-size 1K src/good.raw out/t.qcow2
 bad 2 "--cluster-size" convert --cluster-size 99999999999999999999 src/good.raw out/t.qcow2
 bad 2 "--parallel" convert --parallel 5x src/good.raw out/t.vhdx
+# one target twice in one call (also spelt differently): usage error
+# before anything starts (two conversions would race for the name)
+bad 2 "given twice" convert src/good.raw out/t.raw src/good.raw ./out/t.raw
+bad 2 "given twice" convert src/good.raw out/t.raw src/sparse.vmdk out//t.raw
 bad 2 "xyz" convert --to xyz src/good.raw out/t.vhdx
 bad 2 "--bogus" convert --bogus src/good.raw out/t.vhdx
 bad 2 "--to" convert src/good.raw out/t.vhdx --to

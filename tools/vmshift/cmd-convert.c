@@ -64,6 +64,82 @@ convert_pow2_opt (struct cli *c, const char *name, const char *arg,
     return 0;
 }
 
+/* Where a target lands, for spotting one target given twice: an
+ * ontap:// location with its '/' runs and "." components folded, a local
+ * file by its resolved directory (as written when it does not exist). */
+static char *
+convert_target_key (const char *t)
+{
+    char *key, *o;
+
+    if (strncmp (t, "ontap://", 8) == 0) {
+        key = malloc (strlen (t) + 1);
+        if (key == NULL) {
+            return NULL;
+        }
+        strcpy (key, "ontap://");
+        o = key + 8;
+        for (const char *p = t + 8; *p;) {
+            size_t l = strcspn (p, "/");
+
+            if (l > 0 && !(l == 1 && p[0] == '.')) {
+                if (o > key + 8) {
+                    *o++ = '/';
+                }
+                memcpy (o, p, l);
+                o += l;
+            }
+            p += l + (p[l] == '/');
+        }
+        *o = '\0';
+        return key;
+    }
+    {
+        const char *slash = strrchr (t, '/');
+        char *dir = slash ? strndup (t, (size_t) (slash - t + (slash == t)))
+                          : strdup (".");
+        char *rdir = dir ? realpath (dir, NULL) : NULL;
+        const char *base = slash ? slash + 1 : t;
+
+        key = NULL;
+        if (dir && asprintf (&key, "%s/%s", rdir ? rdir : dir, base) < 0) {
+            key = NULL;
+        }
+        free (rdir);
+        free (dir);
+        return key;
+    }
+}
+
+/* The same target twice in one call is a usage error, found before
+ * anything starts (the library refuses it too). */
+static int
+convert_check_duplicates (struct cli *c, int nargs, char **args)
+{
+    int n = nargs / 2, rc = EXIT_OK;
+    char **keys = calloc ((size_t) n, sizeof *keys);
+
+    if (keys == NULL) {
+        fprintf (stderr, "%s: convert: out of memory\n", c->prog);
+        return EXIT_SYSTEM;
+    }
+    for (int i = 0; i < n && rc == EXIT_OK; i++) {
+        keys[i] = convert_target_key (args[2 * i + 1]);
+        for (int j = 0; j < i && keys[i] && rc == EXIT_OK; j++) {
+            if (keys[j] && strcmp (keys[i], keys[j]) == 0) {
+                rc = cli_usage_error (c, "convert", "target '%s' is given "
+                                      "twice (also as '%s')",
+                                      args[2 * i + 1], args[2 * j + 1]);
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        free (keys[i]);
+    }
+    free (keys);
+    return rc;
+}
+
 /* Several pairs: one record each (a JSON array with --json); every
  * failure is reported on its own line; the exit code is that of the
  * first failure. */
@@ -209,6 +285,13 @@ cmd_convert (struct cli *c, int argc, char **argv)
     }
     if (argc - optind < 2 || (argc - optind) % 2) {
         return cli_usage_error (c, "convert", "expected SOURCE TARGET pairs");
+    }
+    if (argc - optind > 2) {
+        int rc = convert_check_duplicates (c, argc - optind, argv + optind);
+
+        if (rc) {
+            return rc;
+        }
     }
     if (argc - optind == 2) {
         if (vmshift_convert (c->h, argv[optind], argv[optind + 1], &o,
