@@ -205,12 +205,17 @@ convert_check_not_source (struct convert_ctx *c, const char *path)
     return 0;
 }
 
+static int convert_plan_names (struct convert_ctx *c,
+                               struct fmt_plan_opts *po, int attempt);
+static bool convert_companion_taken (struct convert_ctx *c);
+static int convert_plan_once (struct convert_ctx *c,
+                              const struct fmt_plan_opts *po);
+
 static int
 convert_plan (struct convert_ctx *c)
 {
     struct fmt_plan_opts po = { 0 };
     char creator[64];
-    char *abs_dir = NULL;
     double t = vs_exec_now ();
     int r;
 
@@ -241,14 +246,71 @@ convert_plan (struct convert_ctx *c)
                    c->target);
         return error_class (VS_ERRCLASS_USAGE);
     }
-    if (po.qcow2_data_file) {
-        char *stem = convert_stem (po.target_name);
-
-        if (stem == NULL || asprintf (&c->data_name, "%s-data.raw", stem) < 0) {
-            free (stem);
-            return set_error (ENOMEM, "out of memory");
+    for (int attempt = 0; attempt < 4; attempt++) {
+        r = convert_plan_names (c, &po, attempt);
+        if (r == 0) {
+            r = convert_plan_once (c, &po);
         }
+        if (r < 0 || !convert_companion_taken (c)) {
+            break;
+        }
+        fmt_layout_release (&c->lay);
+        if (attempt == 3) {
+            r = set_error (EEXIST, "'%s': no free name for its companion "
+                           "files", c->target);
+        }
+    }
+    c->res->t_plan = vs_exec_now () - t;
+    return r;
+}
+
+/* Companion names (VMDK extent, qcow2 data file): "<stem>-flat.vmdk" and
+ * "<stem>-data.raw" at first; when --force replaces a target whose
+ * companion holds that name, "<stem>-<8 hex>-..." instead, so that the
+ * new companion never replaces the old one in place: until the MAIN
+ * file is renamed (the commit point) the old target stays whole
+ * (docs/internals/executor.md, section 7). */
+static int
+convert_plan_names (struct convert_ctx *c, struct fmt_plan_opts *po,
+                    int attempt)
+{
+    char *stem = convert_stem (po->target_name);
+    char tag[16] = "";
+    char *abs_dir = NULL;
+    int r;
+
+    if (stem == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    if (attempt > 0) {
+        uint32_t v;
+
+        convert_random (&v, sizeof v);
+        snprintf (tag, sizeof tag, "-%08x", v);
+    }
+    free (c->extent_name);
+    c->extent_name = NULL;
+    if (attempt > 0 && asprintf (&c->extent_name, "%s%s-flat.vmdk", stem,
+                                 tag) < 0) {
+        c->extent_name = NULL;
         free (stem);
+        return set_error (ENOMEM, "out of memory");
+    }
+    po->extent_name = c->extent_name;
+    if (!po->qcow2_data_file) {
+        free (stem);
+        return 0;
+    }
+    free (c->data_name);
+    free (c->data_path);
+    c->data_path = NULL;
+    if (asprintf (&c->data_name, "%s%s-data.raw", stem, tag) < 0) {
+        c->data_name = NULL;
+        free (stem);
+        return set_error (ENOMEM, "out of memory");
+    }
+    free (stem);
+    {
         /* qemu resolves a relative data file name against its working
          * directory, so the header carries an absolute path. */
         r = backend_resolve (c->dst_be, c->dst_dir, &abs_dir);
@@ -257,12 +319,44 @@ convert_plan (struct convert_ctx *c)
         }
         c->data_path = vs_path_join (abs_dir, c->data_name);
         free (abs_dir);
-        po.data_file_name = c->data_name;
-        po.data_file_path = c->data_path;
+        po->data_file_name = c->data_name;
+        po->data_file_path = c->data_path;
     }
+    return c->data_path ? 0 : set_error (ENOMEM, "out of memory");
+}
+
+/* Whether --force would make a companion replace an existing file. */
+static bool
+convert_companion_taken (struct convert_ctx *c)
+{
+    if (!c->o->force || c->o->dry_run) {
+        return false;
+    }
+    for (size_t i = 0; i < c->lay.nout; i++) {
+        char *p;
+        int e;
+
+        if (c->lay.out[i].role == FMT_OUT_MAIN) {
+            continue;
+        }
+        p = vs_path_join (c->dst_dir, c->lay.out[i].name);
+        e = p ? backend_exists (c->dst_be, p) : 0;
+        clear_error ();
+        free (p);
+        if (e != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int
+convert_plan_once (struct convert_ctx *c, const struct fmt_plan_opts *po)
+{
+    int r;
+
     fmt_layout_init (&c->lay);
-    r = fmt_plan (c->to, &c->info, &c->map, &po, &c->lay);
-    c->res->t_plan = vs_exec_now () - t;
+    r = fmt_plan (c->to, &c->info, &c->map, po, &c->lay);
     if (r < 0) {
         /* name the source too: a bad size is usually the source's */
         error_prepend ("planning '%s' from %s '%s': ", c->target,
@@ -529,7 +623,8 @@ convert_execute (struct convert_ctx *c)
     double t;
     int r;
 
-    r = vs_exec_begin (&x, c->dst_be, c->dst_dir, &c->lay, &c->h->log);
+    r = vs_exec_begin_owned (&x, c->dst_be, c->dst_dir, &c->lay, c->owner,
+                             &c->h->log);
     if (r < 0) {
         /* the message names a temporary file; say which target it is */
         error_prepend ("writing '%s': ", c->target);
@@ -592,7 +687,8 @@ vs_convert_ctx_release (struct convert_ctx *c)
     free (c->dst_dir);
     free (c->data_name);
     free (c->data_path);
-    c->dst_dir = c->data_name = c->data_path = NULL;
+    free (c->extent_name);
+    c->dst_dir = c->data_name = c->data_path = c->extent_name = NULL;
 }
 
 /* Before writing, the target's directory must exist (a dry run only
@@ -640,6 +736,13 @@ vs_convert_pipeline (struct convert_ctx *c)
     r = convert_read_source (c);
     if (r < 0) {
         error_class (VS_ERRCLASS_SOURCE);
+    }
+    if (r == 0 && !c->o->dry_run) {
+        /* what a killed run left for this target is finished or undone
+         * before anyone looks whether the target (or a companion name)
+         * exists */
+        r = vs_exec_recover (c->dst_be, c->dst_dir,
+                             vs_path_basename (c->dst_path), &c->h->log);
     }
     if (r == 0) {
         r = convert_target_type (c->o, c->dst_path, &c->to);
@@ -694,9 +797,15 @@ convert_local (struct vmshift_handle *h, const char *source,
                struct vmshift_result **res)
 {
     struct convert_ctx c;
+    struct vs_owner owner;
     int r;
 
     vs_convert_ctx_init (&c);
+    r = vs_owner_init (&owner, &h->log);
+    if (r < 0) {
+        return r;
+    }
+    c.owner = &owner;
     c.h = h;
     c.source = c.src_path = source;
     c.target = c.dst_path = target;
@@ -711,6 +820,7 @@ convert_local (struct vmshift_handle *h, const char *source,
     r = vs_convert_pipeline (&c);
 out:
     vs_convert_ctx_release (&c);
+    vs_owner_release (&owner, c.src_be);
     backend_free (c.src_be);
     if (r == 0 && res) {
         *res = c.res;

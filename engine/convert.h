@@ -4,6 +4,7 @@
 #define VMSHIFT_CONVERT_H
 
 #include "engine/exec/beio.h"
+#include "engine/exec/owner.h"
 #include "engine/exec/result.h"
 #include "engine/handle.h"
 #include "formats/formats.h"
@@ -25,6 +26,8 @@ struct convert_ctx {
     char *dst_dir;
     char *data_name;
     char *data_path;
+    char *extent_name;          /* VMDK extent, when not the default */
+    struct vs_owner *owner;     /* the run's (NULL: the executor's own) */
     struct vmshift_result *res;
 };
 

@@ -1,7 +1,7 @@
 /* vmshift convert on ONTAP (docs/internals/ontap-flow.md):
  *
  *   per volume: GET cluster version, find the volume (FlexVol), remove
- *   snapshots left by dead runs of this host, create one snapshot (or use
+ *   snapshots whose run is gone (by its lease), create one snapshot (or use
  *   --snapshot), ensure each target qtree (NTFS for VHDX, UNIX otherwise);
  *   per disk, up to --parallel at once, each worker with its own REST
  *   client and NFS connection: read the source from .snapshot/<snap>/
@@ -27,6 +27,7 @@
 #include "engine/base/host.h"
 #include "engine/convert.h"
 #include "engine/exec/exec.h"
+#include "engine/exec/owner.h"
 #include "engine/location.h"
 
 #define ONTAP_PARALLEL_DEFAULT 10
@@ -55,6 +56,9 @@ struct od_run {
     bool have_snap;
     bool snap_created;
     double t_snapshot, t_qtree, t_snapshot_delete;
+    struct vs_owner owner;      /* run ID and leases (engine/exec/owner.h) */
+    bool have_owner;
+    struct backend *be;         /* the run's own NFS side: its leases */
     struct od_disk *disks;      /* of this volume */
     size_t n;
     size_t next;                /* next disk to claim */
@@ -74,27 +78,40 @@ od_backend (struct od_run *run, struct ontap_client *client,
     return *out ? 0 : -ENOMEM;
 }
 
-/* vmshift_<host>_<pid>_<time>: our snapshot names. */
+/* Our snapshot names: vmshift_<host>_<pid>_<time>_<run ID>.  Host, PID
+ * and time are for people; the run ID (32 hex digits, the last part)
+ * names the lease at the volume root that says whether the run is still
+ * alive.  A snapshot is stale only when its run is gone by its lease
+ * (engine/exec/owner.h): a run in another PID namespace with our host
+ * name (a container, a hostNetwork pod) keeps its snapshot.  Names
+ * without a run ID (older versions) are left alone. */
 static bool
-od_snapshot_is_stale (const char *name, const char *host)
+od_snapshot_is_stale (struct od_run *run, const char *name)
 {
-    size_t hl = strlen (host);
-    char *end;
-    long pid;
+    const char *u = strrchr (name, '_');
+    char id[VS_RUN_HEX + 1];
+    int gone;
 
-    if (strncmp (name, "vmshift_", 8) != 0 ||
-        strncmp (name + 8, host, hl) != 0 || name[8 + hl] != '_') {
+    if (strncmp (name, "vmshift_", 8) != 0 || u == NULL ||
+        !vs_owner_run_ok (u + 1, strlen (u + 1)) || run->be == NULL ||
+        strcmp (u + 1, run->owner.run) == 0) {
         return false;
     }
-    pid = strtol (name + 9 + hl, &end, 10);
-    if (*end != '_' || pid <= 0) {
-        return false;
+    memcpy (id, u + 1, sizeof id);
+    gone = vs_owner_run_gone (run->be, ".", id, &run->h->log);
+    if (gone < 0) {
+        vs_log_msg (&run->h->log, LOG_WARN, "snapshot '%s': cannot read its "
+                    "run's lease: %s", name, vmshift_get_error ());
+        clear_error ();
+    } else if (gone == 0) {
+        vs_log_debug (&run->h->log, LOGM_ONTAP, "snapshot '%s' belongs to a "
+                      "live run", name);
     }
-    return kill ((pid_t) pid, 0) < 0 && errno == ESRCH;
+    return gone == 1;
 }
 
 static void
-od_remove_stale_snapshots (struct od_run *run, const char *host)
+od_remove_stale_snapshots (struct od_run *run)
 {
     struct ontap_snapshot_vec v = { 0 };
 
@@ -105,15 +122,22 @@ od_remove_stale_snapshots (struct od_run *run, const char *host)
         return;
     }
     for (size_t i = 0; i < v.len; i++) {
-        if (!od_snapshot_is_stale (v.ptr[i].name, host) ||
-            (run->o->snapshot &&
-             strcmp (v.ptr[i].name, run->o->snapshot) == 0)) {
+        if ((run->o->snapshot && strcmp (v.ptr[i].name, run->o->snapshot) == 0) ||
+            !od_snapshot_is_stale (run, v.ptr[i].name)) {
             continue;
         }
         if (ontap_snapshot_delete (run->client, &run->vol, &v.ptr[i]) == 0) {
-            vs_log_msg (&run->h->log, LOG_INFO, "deleted snapshot '%s' of "
-                        "volume '%s' left by an interrupted run",
-                        v.ptr[i].name, run->vol.name);
+            char lease[64];
+
+            vs_log_msg (&run->h->log, LOG_INFO, "deleted snapshot '%s' of volume "
+                     "'%s' left by an interrupted run", v.ptr[i].name,
+                     run->vol.name);
+            /* and the gone run's lease at the root, if it is there */
+            snprintf (lease, sizeof lease, ".vmshift.%s.lease",
+                      strrchr (v.ptr[i].name, '_') + 1);
+            if (backend_unlink (run->be, lease) < 0) {
+                clear_error ();
+            }
         } else {
             vs_log_msg (&run->h->log, LOG_WARN, "cannot delete stale snapshot "
                      "'%s': %s", v.ptr[i].name, vmshift_get_error ());
@@ -126,8 +150,8 @@ od_remove_stale_snapshots (struct od_run *run, const char *host)
 /* Creating failed, but the snapshot may exist all the same: the POST
  * may have worked before the lookup that follows it failed, or its
  * answer may have been lost.  Look it up by name and delete it, so a
- * failed run leaves no snapshot behind.  If even that fails, the next
- * run on this host removes it (its name carries our pid). */
+ * failed run leaves no snapshot behind.  If even that fails, a later run
+ * removes it once our lease is gone (its name carries our run ID). */
 static void
 od_snapshot_forget (struct od_run *run)
 {
@@ -147,10 +171,9 @@ od_snapshot_forget (struct od_run *run)
         ontap_snapshot_release (&s);
     }
     if (r < 0 && r != -ENOENT) {
-        vs_log_msg (&run->h->log, LOG_WARN, "snapshot '%s' of volume '%s' "
-                    "may be left behind (a later run on this host removes "
-                    "it): %s", run->snap_name, run->vol.name,
-                    vmshift_get_error ());
+        vs_log_msg (&run->h->log, LOG_WARN, "snapshot '%s' of volume '%s' may be "
+                 "left behind (a later run removes it): %s",
+                 run->snap_name, run->vol.name, vmshift_get_error ());
     }
     error_restore (&saved);
 }
@@ -163,7 +186,7 @@ od_snapshot (struct od_run *run)
     int r;
 
     vs_host_name (host, sizeof host);
-    od_remove_stale_snapshots (run, host);
+    od_remove_stale_snapshots (run);
     if (run->o->snapshot) {
         r = ontap_snapshot_find (run->client, &run->vol, run->o->snapshot,
                                  &run->snap);
@@ -180,8 +203,9 @@ od_snapshot (struct od_run *run)
         if ((run->o->keep_snapshot
              ? asprintf (&run->snap_name, "vmshift-kept_%s_%ld_%lld", host,
                          (long) getpid (), (long long) time (NULL))
-             : asprintf (&run->snap_name, "vmshift_%s_%ld_%lld", host,
-                         (long) getpid (), (long long) time (NULL))) < 0) {
+             : asprintf (&run->snap_name, "vmshift_%s_%ld_%lld_%s", host,
+                         (long) getpid (), (long long) time (NULL),
+                         run->owner.run)) < 0) {
             run->snap_name = NULL;
             return set_error (ENOMEM, "out of memory");
         }
@@ -346,6 +370,7 @@ od_convert_one (struct od_run *run, struct backend *be,
     c.source = d->source;
     c.target = d->target;
     c.src_be = c.dst_be = be;
+    c.owner = run->have_owner ? &run->owner : NULL;
     c.res = vs_result_new ();
     if (c.res == NULL) {
         return -ENOMEM;
@@ -487,9 +512,36 @@ od_open_run (struct od_run *run, const struct ontap_location *loc)
     return r;
 }
 
+/* The run's ID and its lease at the volume root, taken before the
+ * snapshot is made (the snapshot's name carries the ID), kept until the
+ * run ends. */
+static int
+od_own (struct od_run *run)
+{
+    int r = od_backend (run, run->client, &run->be);
+
+    if (r == 0) {
+        r = vs_owner_init (&run->owner, &run->h->log);
+    }
+    if (r == 0) {
+        run->have_owner = true;
+        r = vs_owner_hold (&run->owner, run->be, ".");
+    }
+    if (r < 0) {
+        error_prepend ("volume '%s': ", run->vol.name);
+    }
+    return r;
+}
+
 static void
 od_close_run (struct od_run *run)
 {
+    if (run->have_owner) {
+        vs_owner_release (&run->owner, run->be);
+        run->have_owner = false;
+    }
+    backend_free (run->be);
+    run->be = NULL;
     if (run->have_snap) {
         ontap_snapshot_release (&run->snap);
     }
@@ -593,6 +645,9 @@ od_volume (struct vmshift_handle *h, const struct vmshift_convert_opts *o,
     r = od_open_run (&run, &disks[0].src);
     if (r == 0 && od_preflight (&run) > 0) {
         if (!o->dry_run) {
+            r = od_own (&run);
+        }
+        if (r == 0 && !o->dry_run) {
             r = od_snapshot (&run);
         }
         if (r == 0 && !o->dry_run) {

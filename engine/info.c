@@ -112,6 +112,29 @@ info_json (struct sbuf *b, const struct info_data *d)
     vs_sbuf_addch (b, '\n');
 }
 
+/* Content against the name: a file named for a format with a signature
+ * that carries none is damaged or misnamed, and convert refuses it, so
+ * that is a problem (random bytes named .vhdx were "raw, 0 problems");
+ * another format's content under an extension is said as a warning. */
+static void
+info_check_extension (struct info_data *d)
+{
+    const struct fmt_driver *want = fmt_driver_by_extension (d->file);
+    const char *dot = strrchr (vs_path_basename (d->file), '.');
+
+    if (want == NULL || want->type == d->type || dot == NULL) {
+        return;
+    }
+    if (want->probe != NULL && fmt_driver_of (d->type)->probe == NULL) {
+        fmt_problem (&d->probs, "named %s but has no %s signature or "
+                     "descriptor (damaged? convert refuses it; if it is a "
+                     "raw disk, rename it)", dot, want->name);
+    } else {
+        fmt_problem (&d->probs, "warning: named %s but the content is %s",
+                     dot, fmt_type_name (d->type));
+    }
+}
+
 int
 vmshift_info (struct vmshift_handle *h, const char *file, int json,
               char **report)
@@ -134,6 +157,9 @@ vmshift_info (struct vmshift_handle *h, const char *file, int json,
     }
     if (r == 0) {
         r = fmt_probe_io (vs_beio_fmt (d.io), &d.type);
+    }
+    if (r == 0) {
+        info_check_extension (&d);
     }
     if (r == 0) {
         r = fmt_validate (vs_beio_fmt (d.io), d.type, &d.probs, &d.info);

@@ -388,6 +388,10 @@ struct fmt_plan_opts {
                                  * into the header */
     const char *data_file_name; /* its base name (output name) */
     const char *target_name;    /* base name of the MAIN output */
+    const char *extent_name;    /* VMDK: the extent's base name; NULL =
+                                 * "<base>-flat.vmdk" (the engine picks
+                                 * another when replacing a target whose
+                                 * extent has that name) */
     uint32_t clone_align;       /* 4096 normally; 0 = copy everything */
     /* Deterministic identity supplied by the engine (formats never call
      * a random number generator). */

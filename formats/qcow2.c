@@ -304,6 +304,16 @@ qcow2_check_misc (const struct qcow2_header *h, uint64_t file_size,
     } else if (h->nb_snapshots > 0) {
         qcow2_check_table (h, file_size, "snapshot table",
                            h->snapshots_offset, 40, rep);
+    } else if (h->snapshots_offset > (uint64_t) INT64_MAX ||
+               (h->cluster_bits < 64 &&
+                (h->snapshots_offset & ((1ull << h->cluster_bits) - 1)) != 0)) {
+        /* qemu validates the table's place even when it is empty
+         * (qcow2_validate_table: offset within INT64_MAX, cluster
+         * aligned) and refuses to open the image otherwise */
+        qcow2_report (rep, EINVAL, "snapshot table offset %#llx is invalid "
+                      "(beyond 2^63 or not cluster aligned; qemu refuses it "
+                      "even with no snapshots)",
+                      (unsigned long long) h->snapshots_offset);
     }
 }
 

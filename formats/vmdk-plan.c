@@ -143,6 +143,15 @@ vmdk_plan (const struct fmt_source_info *src,
         (r = vmdk_plan_names (o->target_name, flat, sizeof flat)) < 0) {
         return r;
     }
+    if (o->extent_name) {
+        if (strlen (o->extent_name) >= sizeof flat ||
+            strchr (o->extent_name, '/') || strchr (o->extent_name, '"') ||
+            fmt_check_rel_path (o->extent_name) < 0) {
+            return set_error (EINVAL, "VMDK extent name '%s' must be a plain "
+                              "file name", o->extent_name);
+        }
+        snprintf (flat, sizeof flat, "%s", o->extent_name);
+    }
     vs_sbuf_init (&b, VMDK_PLAN_DESC_MAX);
     /* CID 0 means the engine gave none: VMware's "new disk" value. */
     vmdk_plan_text (&b, map->size / VMDK_SECTOR,

@@ -214,6 +214,9 @@ int be_nfs_open_location (const struct logger *log, const char *location,
 /* Cap each READ/WRITE call at max bytes (0: the server's maxima); tests
  * use it to force short transfers.  Ignored for other backends. */
 void be_nfs_set_max_io (struct backend *b, size_t max);
+/* The errno an NFS status named in a libnfs message stands for
+ * ("...NFS3ERR_NOSPC..." -> ENOSPC), else err. */
+int be_nfs_status_errno (const char *msg, int err);
 
 /* In-memory backend: files and directories in memory, nothing shared
  * with the host; clone_ranges copies (counted as clones), extents

@@ -150,13 +150,73 @@ be_nfs_url_parse (const char *url, struct be_nfs_url *u)
     return be_nfs_query (url, u->query);
 }
 
+/* NFS status names libnfs may put in its message ("NFS3ERR_NOSPC"),
+ * mapped to errno as RFC 1813 2.6 and RFC 7530 13 describe them. */
+static const struct { const char *tok; int err; } be_nfs_status[] = {
+    { "NOSPC", ENOSPC }, { "DQUOT", EDQUOT }, { "ROFS", EROFS },
+    { "FBIG", EFBIG }, { "NAMETOOLONG", ENAMETOOLONG },
+    { "NOTEMPTY", ENOTEMPTY }, { "STALE", ESTALE }, { "ACCES", EACCES },
+    { "PERM", EPERM }, { "NOENT", ENOENT }, { "EXIST", EEXIST },
+    { "NOTDIR", ENOTDIR }, { "ISDIR", EISDIR }, { "XDEV", EXDEV },
+    { "MLINK", EMLINK },
+};
+
+int
+be_nfs_status_errno (const char *msg, int err)
+{
+    const char *p = msg;
+
+    while (p && (p = strstr (p, "ERR_")) != NULL) {
+        p += 4;
+        for (size_t i = 0; i < sizeof be_nfs_status / sizeof be_nfs_status[0];
+             i++) {
+            size_t l = strlen (be_nfs_status[i].tok);
+
+            if (strncmp (p, be_nfs_status[i].tok, l) == 0 &&
+                !(p[l] >= 'A' && p[l] <= 'Z')) {
+                return be_nfs_status[i].err;
+            }
+        }
+    }
+    return err;
+}
+
+/* The errno a failure means, and the message it gets: a status libnfs
+ * names becomes its errno; a specific errno is said as the local
+ * backend says it ("No space left on device"), so NFS and local
+ * failures read and exit alike; libnfs's own text is kept otherwise. */
 static int
 be_nfs_fail (struct be_nfs *n, int r, const char *what, const char *path)
 {
     const char *e = n->nfs ? nfs_get_error (n->nfs) : NULL;
+    int err = be_nfs_status_errno (e, -r);
 
-    return set_error (-r, "nfs://%s%s: %s '%s': %s", n->server, n->export,
-                      what, path, e && *e ? e : strerror (-r));
+    if (err != EIO || e == NULL || *e == '\0') {
+        return set_error (err, "nfs://%s%s: %s '%s': %s", n->server,
+                          n->export, what, path, strerror (err));
+    }
+    return set_error (err, "nfs://%s%s: %s '%s': %s", n->server, n->export,
+                      what, path, e);
+}
+
+/* libnfs 4.0's synchronous WRITE can lose the server's status and say
+ * only "pwrite call failed with \"?\"" (EIO): a full server then looked
+ * like an I/O error (exit 5 instead of 4).  When the export has no room
+ * left for the write, that is the reason. */
+static int
+be_nfs_write_fail (struct be_nfs *n, int r, const char *what,
+                   const char *path, size_t want)
+{
+    struct nfs_statvfs_64 sv;
+    const char *e = nfs_get_error (n->nfs);
+
+    if (be_nfs_status_errno (e, -r) == EIO &&
+        nfs_statvfs64 (n->nfs, "/", &sv) == 0 &&
+        sv.f_bavail * (sv.f_frsize ? sv.f_frsize : sv.f_bsize) < want) {
+        return set_error (ENOSPC, "nfs://%s%s: %s '%s': %s", n->server,
+                          n->export, what, path, strerror (ENOSPC));
+    }
+    return be_nfs_fail (n, r, what, path);
 }
 
 /* libnfs wants paths from the export root. */
@@ -298,7 +358,8 @@ be_nfs_pwrite (struct be_file *bf, const void *buf, size_t len, uint64_t off)
                             (const char *) buf + done);
 
         if (r < 0) {
-            return be_nfs_fail (n, r, "cannot write", bf->path);
+            return be_nfs_write_fail (n, r, "cannot write", bf->path,
+                                      be_nfs_chunk (n, len - done, true));
         }
         if (r == 0) {
             return set_error (EIO, "nfs://%s%s: write to '%s' made no progress",
@@ -315,7 +376,9 @@ be_nfs_flush (struct be_file *bf)
     struct be_nfs *n = be_nfs_of (bf->b);
     int r = nfs_fsync (n->nfs, ((struct be_nfs_file *) bf)->fh);
 
-    return r < 0 ? be_nfs_fail (n, r, "cannot flush", bf->path) : 0;
+    /* unstable writes meet a full server at COMMIT */
+    return r < 0 ? be_nfs_write_fail (n, r, "cannot flush", bf->path,
+                                      BE_NFS_DEFAULT_IO) : 0;
 }
 
 static int

@@ -29,50 +29,252 @@ vs_exec_now (void)
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-struct exec_stale_ctx {
-    struct backend *be;
-    const char *dir;
-    const char *name;
-    const struct logger *log;
-    char host[64];
+/* ------------------------------------------------- recovery of leftovers */
+
+#define EXEC_JOURNAL_MAX 8192
+
+struct exec_entry {
+    char name[256];
+    char run[VS_RUN_HEX + 1];
+    char kind[16];
 };
 
-/* ".<name>.vmshift.<host>.<pid>.<rand>.tmp" of ours whose pid is gone. */
-static int
-exec_stale_cb (void *opaque, const char *entry)
-{
-    struct exec_stale_ctx *c = opaque;
-    size_t nl = strlen (c->name), el = strlen (entry), hl = strlen (c->host);
-    const char *p;
-    char *end, *path;
-    long pid;
+struct exec_scan {
+    const char *main_name;
+    struct exec_entry *v;
+    size_t n, cap;
+    int err;
+};
 
-    if (el < nl + 14 || entry[0] != '.' ||
-        strncmp (entry + 1, c->name, nl) != 0 ||
-        strncmp (entry + 1 + nl, ".vmshift.", 9) != 0 ||
-        strcmp (entry + el - 4, ".tmp") != 0) {
+static int
+exec_scan_cb (void *opaque, const char *entry)
+{
+    struct exec_scan *sc = opaque;
+    struct exec_entry e;
+    bool lease;
+
+    memset (&e, 0, sizeof e);
+    lease = vs_owner_parse_lease (entry, e.run);
+    if (!lease && !vs_owner_parse_file (entry, sc->main_name, e.run, e.kind,
+                                        sizeof e.kind)) {
         return 0;
     }
-    p = entry + 1 + nl + 9;
-    if (strncmp (p, c->host, hl) != 0 || p[hl] != '.') {
-        vs_log_msg (c->log, LOG_WARN, "leaving '%s' in '%s': it belongs to a run "
-                 "on another host", entry, c->dir);
+    if (lease) {
+        snprintf (e.kind, sizeof e.kind, "lease");
+    }
+    if (strlen (entry) >= sizeof e.name) {
         return 0;
     }
-    pid = strtol (p + hl + 1, &end, 10);
-    if (*end != '.' || pid <= 0 || (kill ((pid_t) pid, 0) == 0 || errno != ESRCH)) {
-        return 0;
+    snprintf (e.name, sizeof e.name, "%s", entry);
+    if (sc->n == sc->cap) {
+        size_t nc = sc->cap ? sc->cap * 2 : 16;
+        struct exec_entry *nv = realloc (sc->v, nc * sizeof *nv);
+
+        if (nv == NULL) {
+            sc->err = set_error (ENOMEM, "out of memory");
+            return sc->err;
+        }
+        sc->v = nv;
+        sc->cap = nc;
     }
-    path = vs_path_join (c->dir, entry);
-    if (path && backend_unlink (c->be, path) == 0) {
-        vs_log_msg (c->log, LOG_INFO, "removed '%s' left by an interrupted run",
-                 path);
-    } else if (path) {
-        vs_log_msg (c->log, LOG_WARN, "cannot remove '%s' left by an interrupted "
-                 "run: %s", path, vmshift_internal_error_msg ());
+    sc->v[sc->n++] = e;
+    return 0;
+}
+
+/* false when the name is still there */
+static bool
+exec_remove (struct backend *be, const char *dir, const char *name,
+             const struct logger *log, const char *why)
+{
+    char *path = vs_path_join (dir, name);
+    bool ok = false;
+
+    if (path && backend_unlink (be, path) == 0) {
+        vs_log_msg (log, LOG_INFO, "removed '%s' %s", path, why);
+        ok = true;
+    } else if (path && vmshift_internal_error_errno () != ENOENT) {
+        vs_log_msg (log, LOG_WARN, "cannot remove '%s' %s: %s", path, why,
+                    vmshift_internal_error_msg ());
+    } else {
+        ok = path != NULL;
     }
     clear_error ();
     free (path);
+    return ok;
+}
+
+/* Remove name only while it is still the file the journal recorded;
+ * false when it is and stays. */
+static bool
+exec_remove_if_same (struct backend *be, const char *dir, const char *name,
+                     const struct be_stat *want, const struct logger *log,
+                     const char *why)
+{
+    struct be_stat st = { .struct_size = sizeof st };
+    char *path = vs_path_join (dir, name);
+    bool ok = true;
+    int r = path ? backend_stat (be, path, BE_STAT_NOFOLLOW, &st) : -ENOMEM;
+
+    if (r == 0 && backend_same_file (&st, want)) {
+        ok = exec_remove (be, dir, name, log, why);
+    } else if (r < 0 && r != -ENOENT) {
+        ok = false;
+    }
+    clear_error ();
+    free (path);
+    return ok;
+}
+
+/* One journal line: "<key> <fsid> <fileid> <name>" or "saved <name>". */
+static bool
+exec_journal_line (const char *line, const char *key, struct be_stat *id,
+                   char *name, size_t n)
+{
+    size_t kl = strlen (key);
+    unsigned long long fsid, fileid;
+    int used = 0;
+
+    if (strncmp (line, key, kl) != 0 || line[kl] != ' ') {
+        return false;
+    }
+    if (id == NULL) {
+        snprintf (name, n, "%s", line + kl + 1);
+        return name[0] != '\0';
+    }
+    if (sscanf (line + kl + 1, "%llu %llu %n", &fsid, &fileid, &used) != 2 ||
+        used == 0) {
+        return false;
+    }
+    memset (id, 0, sizeof *id);
+    id->struct_size = sizeof *id;
+    id->type = BE_TYPE_REG;
+    id->fsid = fsid;
+    id->fileid = fileid;
+    snprintf (name, n, "%s", line + kl + 1 + used);
+    return name[0] != '\0';
+}
+
+/* Finish (committed) or undo (not) the publish a gone run journaled. */
+static void
+exec_journal_replay (struct backend *be, const char *dir, const char *jname,
+                     const struct logger *log)
+{
+    char text[EXEC_JOURNAL_MAX + 1], name[256];
+    struct be_stat id, cur = { .struct_size = sizeof cur };
+    char *path = vs_path_join (dir, jname), *mp = NULL;
+    struct be_file *f = NULL;
+    bool committed = false, all = true;
+    int64_t size = -1;
+    int r;
+
+    r = path ? backend_open (be, path, BE_RDONLY, &f) : -ENOMEM;
+    if (r == 0 && (size = backend_get_size (f)) >= 0) {
+        size = size > EXEC_JOURNAL_MAX ? EXEC_JOURNAL_MAX : size;
+        r = backend_pread (f, text, (size_t) size, 0);
+    }
+    backend_close (f);
+    free (path);
+    if (r < 0 || size < 0 || strncmp (text, "vmshift-publish 1\n", 18) != 0) {
+        vs_log_msg (log, LOG_WARN, "cannot read the publish journal '%s' in "
+                    "'%s'; left alone", jname, dir);
+        clear_error ();
+        return;
+    }
+    text[size] = '\0';
+    for (int64_t i = 0; i < size; i++) {
+        if (text[i] == '\n') {
+            text[i] = '\0';        /* one string per line */
+        }
+    }
+    for (char *l = text; l < text + size; l += strlen (l) + 1) {
+        if (exec_journal_line (l, "main", &id, name, sizeof name)) {
+            mp = vs_path_join (dir, name);
+            committed = mp && backend_stat (be, mp, BE_STAT_NOFOLLOW, &cur) == 0
+                        && backend_same_file (&cur, &id);
+            clear_error ();
+            free (mp);
+            break;
+        }
+    }
+    for (char *l = text; l < text + size; l += strlen (l) + 1) {
+        if (exec_journal_line (l, committed ? "old" : "new", &id, name,
+                               sizeof name)) {
+            all &= exec_remove_if_same (be, dir, name, &id, log, committed
+                                        ? "(replaced by an interrupted run "
+                                          "that had committed)"
+                                        : "(published by an interrupted run "
+                                          "that had not committed)");
+        } else if (exec_journal_line (l, "saved", NULL, name, sizeof name)) {
+            all &= exec_remove (be, dir, name, log,
+                                "(left by an interrupted run)");
+        }
+    }
+    if (!all) {
+        return;                 /* the journal stays for the next run */
+    }
+    exec_remove (be, dir, jname, log, committed
+                 ? "(the interrupted run's publish is now finished)"
+                 : "(the interrupted run's publish is now undone)");
+}
+
+int
+vs_exec_recover (struct backend *be, const char *dir, const char *main_name,
+                 const struct logger *log)
+{
+    struct exec_scan sc = { .main_name = main_name };
+    int r = backend_list (be, dir, exec_scan_cb, &sc);
+
+    if (r == -ENOTSUP) {
+        clear_error ();
+        free (sc.v);
+        return 0;
+    }
+    if (r < 0) {
+        free (sc.v);
+        return r;
+    }
+    for (size_t i = 0; i < sc.n; i++) {
+        int gone;
+        bool seen = false;
+
+        for (size_t j = 0; j < i && !seen; j++) {
+            seen = strcmp (sc.v[j].run, sc.v[i].run) == 0;
+        }
+        if (seen) {
+            continue;
+        }
+        gone = vs_owner_run_gone (be, dir, sc.v[i].run, log);
+        if (gone < 0) {
+            free (sc.v);
+            return gone;
+        }
+        if (!gone) {
+            vs_log_debug (log, LOGM_EXEC, "run %s in '%s' is alive; its files "
+                          "stay", sc.v[i].run, dir);
+            continue;
+        }
+        /* journals first (they may name the other files), the lease last */
+        for (int pass = 0; pass < 3; pass++) {
+            for (size_t j = i; j < sc.n; j++) {
+                const struct exec_entry *e = &sc.v[j];
+                bool pub = strcmp (e->kind, "pub") == 0;
+                bool lease = strcmp (e->kind, "lease") == 0;
+
+                if (strcmp (e->run, sc.v[i].run) != 0 ||
+                    (pass == 0) != pub || (pass == 2) != lease) {
+                    continue;
+                }
+                if (pub) {
+                    exec_journal_replay (be, dir, e->name, log);
+                } else {
+                    exec_remove (be, dir, e->name, log,
+                                 lease ? "(the lease of a run that is gone)"
+                                       : "left by an interrupted run");
+                }
+            }
+        }
+    }
+    free (sc.v);
     return 0;
 }
 
@@ -80,41 +282,40 @@ int
 vs_exec_clean_stale (struct backend *be, const char *dir, const char *name,
                   const struct logger *log)
 {
-    struct exec_stale_ctx c = { .be = be, .dir = dir, .name = name,
-                                .log = log };
-    int r;
+    return vs_exec_recover (be, dir, name, log);
+}
 
-    vs_host_name (c.host, sizeof c.host);
-    r = backend_list (be, dir, exec_stale_cb, &c);
-    if (r == -ENOTSUP) {
-        clear_error ();
-        return 0;
+static const char *
+exec_main_name (const struct fmt_layout *lay)
+{
+    for (size_t i = 0; i < lay->nout; i++) {
+        if (lay->out[i].role == FMT_OUT_MAIN) {
+            return lay->out[i].name;
+        }
     }
-    return r;
+    return lay->nout ? lay->out[0].name : "";
 }
 
 static int
-exec_tmp_name (const char *dir, const char *name, char **out)
+exec_run_path (struct exec *x, const char *main_name, const char *kind,
+               char **out)
 {
-    char host[64], buf[512];
-    uint32_t rnd = 0;
+    char buf[128];
+    int r = vs_owner_file_name (x->owner, main_name, kind, buf, sizeof buf);
 
-    vs_host_name (host, sizeof host);
-    if (getrandom (&rnd, sizeof rnd, 0) != sizeof rnd) {
-        rnd = (uint32_t) time (NULL) ^ (uint32_t) getpid ();
+    if (r < 0) {
+        return r;
     }
-    if ((size_t) snprintf (buf, sizeof buf, ".%s.vmshift.%s.%ld.%08x.tmp",
-                           name, host, (long) getpid (), rnd) >= sizeof buf) {
-        return set_error (ENAMETOOLONG, "target name '%s' is too long", name);
-    }
-    *out = vs_path_join (dir, buf);
+    *out = vs_path_join (x->dir, buf);
     return *out ? 0 : set_error (ENOMEM, "out of memory");
 }
 
 int
-vs_exec_begin (struct exec *x, struct backend *dst, const char *dir,
-            const struct fmt_layout *lay, const struct logger *log)
+vs_exec_begin_owned (struct exec *x, struct backend *dst, const char *dir,
+                     const struct fmt_layout *lay, struct vs_owner *owner,
+                     const struct logger *log)
 {
+    const char *main_name = exec_main_name (lay);
     int r;
 
     memset (x, 0, sizeof *x);
@@ -124,8 +325,24 @@ vs_exec_begin (struct exec *x, struct backend *dst, const char *dir,
     if (x->dir == NULL) {
         return set_error (ENOMEM, "out of memory");
     }
+    if (owner == NULL) {
+        r = vs_owner_init (&x->own, log);
+        if (r < 0) {
+            goto fail;
+        }
+        owner = &x->own;
+    }
+    x->owner = owner;
+    r = vs_exec_recover (dst, dir, main_name, log);
+    if (r == 0) {
+        r = vs_owner_hold (owner, dst, dir);
+    }
+    if (r < 0) {
+        goto fail;
+    }
     for (size_t i = 0; i < lay->nout; i++) {
         struct exec_out *o = &x->out[i];
+        char kind[8];
 
         x->nout = i + 1;
         o->role = lay->out[i].role;
@@ -135,11 +352,8 @@ vs_exec_begin (struct exec *x, struct backend *dst, const char *dir,
             r = set_error (ENOMEM, "out of memory");
             goto fail;
         }
-        r = vs_exec_clean_stale (dst, dir, o->name, log);
-        if (r < 0) {
-            goto fail;
-        }
-        r = exec_tmp_name (dir, o->name, &o->tmp_path);
+        snprintf (kind, sizeof kind, "tmp%zu", i);
+        r = exec_run_path (x, main_name, kind, &o->tmp_path);
         if (r < 0) {
             goto fail;
         }
@@ -160,6 +374,13 @@ fail:
      * harmless. */
     vs_exec_release (x);
     return r;
+}
+
+int
+vs_exec_begin (struct exec *x, struct backend *dst, const char *dir,
+            const struct fmt_layout *lay, const struct logger *log)
+{
+    return vs_exec_begin_owned (x, dst, dir, lay, NULL, log);
 }
 
 static bool
@@ -242,6 +463,7 @@ exec_clone_unsupported (int r)
 }
 
 struct exec_run {
+    struct exec *x;
     struct exec_out *o;
     struct beio *src;
     struct exec_stats *st;
@@ -262,6 +484,19 @@ exec_copy_placement (struct exec_run *run, const struct fmt_placement *p)
     if (src == NULL) {
         return set_error (EINVAL, "placement refers to unknown source file #%u",
                           p->src_file);
+    }
+    if (run->st->clone_note[0] == '\0') {
+        /* copied data always has a reason (the man page promises it):
+         * here the plan copies, not a refused clone */
+        snprintf (run->st->clone_note, sizeof run->st->clone_note, "%s",
+                  p->kind == FMT_PLACE_INFLATE
+                  ? "the source's data is compressed (streamOptimized grains "
+                    "or qcow2 compressed clusters): it is inflated and "
+                    "written, not shared"
+                  : "source data whose offset cannot be shared with the "
+                    "target's (not on a 4 KiB boundary in both files, such "
+                    "as a flat extent starting at sector 1, or a last "
+                    "partial block) is copied");
     }
     if (p->kind == FMT_PLACE_INFLATE) {
         r = exec_inflate (run->o->f, p, src);
@@ -319,6 +554,8 @@ exec_data (struct exec_run *run, const struct fmt_output *lo)
     for (size_t i = 0; i < lo->place.len; i++) {
         const struct fmt_placement *p = &lo->place.ptr[i];
 
+        /* a long run keeps its lease (cheap unless due) */
+        vs_owner_renew (run->x->owner, run->x->dst, false);
         if (p->kind != FMT_PLACE_CLONE) {
             r = exec_copy_placement (run, p);
         } else {
@@ -434,6 +671,8 @@ vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
         r = set_error (ENOMEM, "out of memory");
         goto out;
     }
+    x->src = src;
+    run->x = x;
     run->src = src;
     run->st = st;
     run->buf = buf;
@@ -444,6 +683,7 @@ vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
     }
     for (size_t i = 0; i < x->nout && r == 0; i++) {
         run->o = &x->out[i];
+        vs_owner_renew (x->owner, x->dst, false);
         r = backend_truncate (x->out[i].f, lay->out[i].file_size);
         if (r == 0) {
             r = exec_data (run, &lay->out[i]);
@@ -491,17 +731,14 @@ exec_unrename (struct exec *x, bool replace)
     error_restore (&saved);
 }
 
-int
-vs_exec_commit (struct exec *x, bool replace)
+/* Renames in order, companions first: for backends that cannot tell
+ * file identities (no journal possible) and for one-file targets, whose
+ * single rename is atomic anyway. */
+static int
+exec_commit_plain (struct exec *x, bool replace)
 {
     int r;
 
-    for (size_t i = 0; i < x->nout; i++) {
-        backend_close (x->out[i].f);
-        x->out[i].f = NULL;
-    }
-    /* Extent and data files first: the MAIN file, the one users open,
-     * appears last and only when everything it refers to is in place. */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < x->nout; i++) {
             struct exec_out *o = &x->out[i];
@@ -520,6 +757,327 @@ vs_exec_commit (struct exec *x, bool replace)
         }
     }
     return 0;
+}
+
+struct exec_old {
+    char name[256];
+    struct be_stat id;
+};
+
+/* 1 when id is a file of the source, 0 when not, -errno when that
+ * cannot be told (then nothing is removed: the commit fails first). */
+static int
+exec_is_source_file (struct exec *x, const struct be_stat *id)
+{
+    if (x->src == NULL || vs_beio_backend (x->src) != x->dst) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < vs_beio_nfiles (x->src); i++) {
+        struct be_stat st = { .struct_size = sizeof st };
+        const char *p = vs_beio_file (x->src, i)->path;
+        int r = backend_stat (x->dst, p, 0, &st);
+
+        if (r == 0 && backend_same_file (&st, id)) {
+            return 1;
+        }
+        if (r < 0 && r != -ENOENT) {
+            return r;
+        }
+        clear_error ();
+    }
+    return 0;
+}
+
+/* The companions of the target being replaced, read from its
+ * descriptor under a second name (x->saved), so they can be removed once
+ * the new one is in place.  Only files in the same directory whose names
+ * start with the target's stem and '-' (as vmshift names them), that are
+ * not one of ours and not a file of the source, qualify.  Best effort:
+ * what cannot be read stays. */
+static bool
+exec_format_errno (int e)
+{
+    return e == EINVAL || e == ENOTSUP || e == EILSEQ || e == ENOEXEC ||
+           e == EPROTO || e == EFBIG || e == ENOENT;
+}
+
+static int
+exec_old_companions (struct exec *x, const char *main_name,
+                     struct exec_old *old, size_t max, size_t *nold)
+{
+    struct fmt_extent_list map;
+    struct fmt_source_info info;
+    const char *dot = strrchr (main_name, '.');
+    size_t stem = dot && dot != main_name ? (size_t) (dot - main_name)
+                                          : strlen (main_name);
+    struct beio *io = NULL;
+    size_t n = 0;
+    int r;
+
+    fmt_extents_init (&map);
+    r = vs_beio_open (x->dst, x->saved, &io);
+    if (r == 0) {
+        r = fmt_read_map (vs_beio_fmt (io), FMT_UNKNOWN, &map, &info);
+    }
+    if (r < 0 && exec_format_errno (-r)) {
+        /* not an image vmshift reads: it has no companions to remove */
+        vs_log_debug (x->log, LOGM_EXEC, "the replaced '%s' names no files "
+                      "vmshift can read: %s", main_name,
+                      vmshift_internal_error_msg ());
+        clear_error ();
+        r = 0;
+    }
+    for (uint32_t i = 1; r == 0 && io && i < vs_beio_nfiles (io) && n < max;
+         i++) {
+        const char *p = vs_beio_file (io, i)->path;
+        const char *base = vs_path_basename (p);
+        char *d = vs_path_dirname (p);
+        bool ours = false;
+
+        for (size_t k = 0; k < x->nout; k++) {
+            ours = ours || strcmp (x->out[k].name, base) == 0;
+        }
+        old[n].id.struct_size = sizeof old[n].id;
+        if (d && strcmp (d, x->dir) == 0 && !ours &&
+            strlen (base) < sizeof old[n].name && strchr (base, '\n') == NULL &&
+            strncmp (base, main_name, stem) == 0 && base[stem] == '-') {
+            int src = 0;
+
+            r = backend_stat (x->dst, p, BE_STAT_NOFOLLOW, &old[n].id);
+            if (r == 0 && old[n].id.type == BE_TYPE_REG) {
+                src = exec_is_source_file (x, &old[n].id);
+                r = src < 0 ? src : 0;
+            }
+            if (r == 0 && src == 0 && old[n].id.type == BE_TYPE_REG) {
+                snprintf (old[n].name, sizeof old[n].name, "%s", base);
+                n++;
+            }
+        }
+        free (d);
+    }
+    vs_beio_close (io);
+    fmt_extents_release (&map);
+    *nold = n;
+    return r;
+}
+
+static int
+exec_journal_write (struct exec *x, const char *main_name,
+                    const struct exec_old *old, size_t nold)
+{
+    struct sbuf_local { char *p; size_t len, cap; } j = { 0 };
+    struct be_file *f = NULL;
+    char line[600];
+    int r = 0;
+
+    j.cap = EXEC_JOURNAL_MAX;
+    j.p = malloc (j.cap);
+    if (j.p == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    j.len = (size_t) snprintf (j.p, j.cap, "vmshift-publish 1\n");
+    for (size_t i = 0; i < x->nout + nold + 1 && r == 0; i++) {
+        const struct exec_out *o = i < x->nout ? &x->out[i] : NULL;
+        int l;
+
+        if (o && strchr (o->name, '\n')) {
+            r = set_error (EINVAL, "target name '%s' holds a newline", o->name);
+            break;
+        }
+        if (o) {
+            l = snprintf (line, sizeof line, "%s %llu %llu %s\n",
+                          o->role == FMT_OUT_MAIN ? "main" : "new",
+                          (unsigned long long) o->id.fsid,
+                          (unsigned long long) o->id.fileid, o->name);
+        } else if (i < x->nout + nold) {
+            const struct exec_old *e = &old[i - x->nout];
+
+            l = snprintf (line, sizeof line, "old %llu %llu %s\n",
+                          (unsigned long long) e->id.fsid,
+                          (unsigned long long) e->id.fileid, e->name);
+        } else {
+            l = x->saved ? snprintf (line, sizeof line, "saved %s\n",
+                                     vs_path_basename (x->saved)) : 0;
+        }
+        if (l < 0 || (size_t) l >= sizeof line || j.len + (size_t) l >= j.cap) {
+            r = set_error (ENAMETOOLONG, "publish journal for '%s' too long",
+                           main_name);
+            break;
+        }
+        memcpy (j.p + j.len, line, (size_t) l);
+        j.len += (size_t) l;
+    }
+    if (r == 0) {
+        r = exec_run_path (x, main_name, "pub", &x->journal);
+    }
+    if (r == 0) {
+        r = backend_open (x->dst, x->journal, BE_RDWR | BE_CREATE, &f);
+        if (r < 0) {
+            free (x->journal);
+            x->journal = NULL;
+        }
+    }
+    if (r == 0) {
+        r = backend_pwrite (f, j.p, j.len, 0);
+    }
+    if (r == 0) {
+        r = backend_flush (f);
+    }
+    backend_close (f);
+    free (j.p);
+    return r;
+}
+
+/* Before the commit point: take back what was published and the run
+ * files, keeping the error. */
+static void
+exec_publish_undo (struct exec *x)
+{
+    struct vmshift_error_save saved;
+
+    error_save (&saved);
+    for (size_t i = 0; i < x->nout; i++) {
+        struct exec_out *o = &x->out[i];
+
+        if (o->committed && o->role != FMT_OUT_MAIN) {
+            exec_remove_if_same (x->dst, x->dir, o->name, &o->id, x->log,
+                                 "(this run's publish failed)");
+            o->committed = false;
+        }
+    }
+    if (x->saved) {
+        backend_unlink (x->dst, x->saved);
+    }
+    if (x->journal) {
+        backend_unlink (x->dst, x->journal);
+    }
+    free (x->saved);
+    free (x->journal);
+    x->saved = x->journal = NULL;
+    error_restore (&saved);
+}
+
+/* Two-file targets (VMDK descriptor + extent, qcow2 + data file):
+ * 1. the identity of every written file;
+ * 2. with replace, the target in place gets a second name (x->saved),
+ *    and its companions are read from it;
+ * 3. a journal records both (for a run that finds this one killed);
+ * 4. the companions get their final names, which no existing target
+ *    uses (the planner chose them: engine/convert.c), without replace;
+ * 5. the MAIN file's rename is the commit point: before it the old target
+ *    is whole, after it the new one;
+ * 6. the replaced companions, the second name and the journal go. */
+static int
+exec_commit_journaled (struct exec *x, bool replace)
+{
+    struct exec_old old[FMT_MAX_FILES < 64 ? FMT_MAX_FILES : 64];
+    const char *main_name = "";
+    struct exec_out *mo = NULL;
+    size_t nold = 0;
+    bool tidy = true;
+    int r = 0;
+
+    for (size_t i = 0; i < x->nout; i++) {
+        if (x->out[i].role == FMT_OUT_MAIN) {
+            mo = &x->out[i];
+            main_name = mo->name;
+        }
+    }
+    if (mo == NULL) {
+        return exec_commit_plain (x, replace);
+    }
+    if (replace) {
+        r = exec_run_path (x, main_name, "old", &x->saved);
+        if (r == 0) {
+            r = backend_link (x->dst, mo->final_path, x->saved);
+            if (r == -ENOENT || r == -ENOTSUP) {
+                clear_error ();
+                free (x->saved);
+                x->saved = NULL;
+                r = 0;
+            }
+        }
+        if (r == 0 && x->saved) {
+            r = exec_old_companions (x, main_name, old,
+                                     sizeof old / sizeof old[0], &nold);
+        }
+    }
+    if (r == 0) {
+        r = exec_journal_write (x, main_name, old, nold);
+    }
+    for (size_t i = 0; i < x->nout && r == 0; i++) {
+        struct exec_out *o = &x->out[i];
+
+        if (o == mo) {
+            continue;
+        }
+        r = backend_rename (x->dst, o->tmp_path, o->final_path, false);
+        if (r == 0) {
+            o->committed = true;
+            free (o->tmp_path);
+            o->tmp_path = NULL;
+        }
+    }
+    if (r == 0) {
+        r = backend_rename (x->dst, mo->tmp_path, mo->final_path, replace);
+    }
+    if (r < 0) {
+        exec_publish_undo (x);
+        return r;
+    }
+    mo->committed = true;
+    free (mo->tmp_path);
+    mo->tmp_path = NULL;
+    /* committed: what is left is tidying up, never a failure; what
+     * cannot be removed now the journal names for the next run */
+    for (size_t i = 0; i < nold; i++) {
+        tidy &= exec_remove_if_same (x->dst, x->dir, old[i].name, &old[i].id,
+                                     x->log, "(a companion of the replaced "
+                                     "target)");
+    }
+    if (!tidy) {
+        vs_log_msg (x->log, LOG_WARN, "'%s' is in place; a later run "
+                    "removes the replaced files left", mo->final_path);
+    } else if (x->saved && backend_unlink (x->dst, x->saved) < 0) {
+        vs_log_msg (x->log, LOG_WARN, "cannot remove '%s' (a later run "
+                    "does): %s", x->saved, vmshift_internal_error_msg ());
+        clear_error ();
+    } else if (x->journal && backend_unlink (x->dst, x->journal) < 0) {
+        vs_log_msg (x->log, LOG_WARN, "cannot remove '%s' (a later run "
+                    "does): %s", x->journal, vmshift_internal_error_msg ());
+        clear_error ();
+    }
+    free (x->saved);
+    free (x->journal);
+    x->saved = x->journal = NULL;
+    return 0;
+}
+
+int
+vs_exec_commit (struct exec *x, bool replace)
+{
+    bool identities = x->nout > 1;
+
+    for (size_t i = 0; i < x->nout; i++) {
+        backend_close (x->out[i].f);
+        x->out[i].f = NULL;
+    }
+    for (size_t i = 0; i < x->nout && identities; i++) {
+        struct exec_out *o = &x->out[i];
+        int r;
+
+        o->id.struct_size = sizeof o->id;
+        r = o->tmp_path ? backend_stat (x->dst, o->tmp_path, BE_STAT_NOFOLLOW,
+                                        &o->id) : -EINVAL;
+        if (r == -ENOTSUP) {
+            clear_error ();
+            identities = false;
+        } else if (r < 0) {
+            return r;
+        }
+    }
+    return identities ? exec_commit_journaled (x, replace)
+                      : exec_commit_plain (x, replace);
 }
 
 void
@@ -551,6 +1109,11 @@ vs_exec_release (struct exec *x)
     for (size_t i = 0; i < x->nout; i++) {
         free (x->out[i].name);
         free (x->out[i].final_path);
+    }
+    free (x->journal);
+    free (x->saved);
+    if (x->owner == &x->own) {
+        vs_owner_release (&x->own, x->dst);
     }
     free (x->dir);
     memset (x, 0, sizeof *x);

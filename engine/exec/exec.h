@@ -1,15 +1,22 @@
 /* The plan executor: carries a struct fmt_layout out on a backend.
  *
- *   vs_exec_begin   remove stale temporaries of earlier crashed runs, create
- *                one temporary file per output in the target directory
+ *   vs_exec_recover finish or undo what a killed run left for a target
+ *                (before anyone looks whether the target exists)
+ *   vs_exec_begin   take the run's lease in the target directory, create
+ *                one temporary file per output there
  *   vs_exec_write   size them, place the data (clone, or copy where clone is
  *                impossible: reported), flush, write metadata, flush,
  *                write headers, flush
- *   vs_exec_commit  rename the outputs into place, the MAIN output last
+ *   vs_exec_commit  publish: companions (VMDK extent, qcow2 data file)
+ *                under names no existing target uses, then the MAIN
+ *                output as the commit point, then the replaced target's
+ *                companions removed; a journal makes every step
+ *                recoverable (docs/internals/executor.md, section 7)
  *   vs_exec_abort   remove the temporaries (nothing half-made is left)
  *
- * Temporary names: ".<final>.vmshift.<host>.<pid>.<rand>.tmp".  A later
- * run on the same host removes those whose process is gone.
+ * Run files (temporaries, journals) are named by engine/exec/owner.h and
+ * owned through a lease: a later run removes them only when their run is
+ * gone.
  */
 #ifndef VMSHIFT_EXEC_H
 #define VMSHIFT_EXEC_H
@@ -19,6 +26,7 @@
 
 #include "engine/backend/backend.h"
 #include "engine/exec/beio.h"
+#include "engine/exec/owner.h"
 #include "formats/formats.h"
 
 struct exec_stats {
@@ -39,6 +47,7 @@ struct exec_out {
     struct be_file *f;
     int role;
     bool committed;             /* renamed to final_path by this run */
+    struct be_stat id;          /* identity of the written file */
 };
 
 struct exec {
@@ -47,16 +56,32 @@ struct exec {
     const struct logger *log;
     struct exec_out out[FMT_MAX_OUTPUTS];
     size_t nout;
+    struct vs_owner *owner;     /* the run's (borrowed), or &own */
+    struct vs_owner own;
+    struct beio *src;           /* set by vs_exec_write: never removed */
+    char *journal;              /* publish journal path, while it exists */
+    char *saved;                /* the replaced MAIN's second name */
 };
 
+/* owner: the run's ownership (NULL: the executor makes its own). */
+int vs_exec_begin_owned (struct exec *x, struct backend *dst, const char *dir,
+                         const struct fmt_layout *lay, struct vs_owner *owner,
+                         const struct logger *log);
 int vs_exec_begin (struct exec *x, struct backend *dst, const char *dir,
                 const struct fmt_layout *lay, const struct logger *log);
+/* Finish or undo what runs that are gone left for final name 'main_name'
+ * in dir: a publish journal is finished (the commit happened: the
+ * replaced companions go) or undone (it did not: the new companions
+ * go), temporaries are removed, dead leases too.  Runs still alive are
+ * left alone. */
+int vs_exec_recover (struct backend *be, const char *dir,
+                     const char *main_name, const struct logger *log);
 int vs_exec_write (struct exec *x, const struct fmt_layout *lay,
                 struct beio *src, bool allow_clone, struct exec_stats *st);
 int vs_exec_commit (struct exec *x, bool replace);
 void vs_exec_abort (struct exec *x);
 void vs_exec_release (struct exec *x);
-/* Remove stale temporaries for final name 'name' in dir. */
+/* Old name of vs_exec_recover. */
 int vs_exec_clean_stale (struct backend *be, const char *dir, const char *name,
                       const struct logger *log);
 double vs_exec_now (void);

@@ -21,7 +21,7 @@ n_checks=0
 
 # No output or temporary anywhere in the work tree but the sources.
 no_leftovers() {   # what
-    left=$(find out -mindepth 1 2>/dev/null; find . -name '*.vmshift.*.tmp')
+    left=$(find out -mindepth 1 2>/dev/null; find . -name '.vmshift.*')
     [ -z "$left" ] || fail "$1 left files behind: $left"
 }
 

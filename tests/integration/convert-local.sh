@@ -5,8 +5,8 @@
 # interrupted runs cleaned up by the next one, failures leave nothing.
 . "$VMSHIFT_TOP/tests/lib/functions.sh"
 
-# temporaries in the current directory whose names start with $1
-temps() { find . -maxdepth 1 -name "${1:-.}*.vmshift.*.tmp" | head -5; }
+# run files (temporaries, journals; not leases) in the current directory
+temps() { find . -maxdepth 1 -name '.vmshift.*' ! -name '*.lease' | head -5; }
 requires jq filefrag md5sum
 need_xfs
 cd "$scratch" || fail "cd"
@@ -45,15 +45,41 @@ jq -e '.outputs[0].data | length > 0' plan.json >/dev/null || fail "plan has no 
 [ ! -e plan.raw ] || fail "dry run wrote the target"
 [ -z "$(temps)" ] || fail "dry run left temporaries"
 
-# 5. a run killed mid-way leaves a temporary; the next run removes it
-host=$(hostname | tr -c 'A-Za-z0-9-\n' '-')
+# 5. leftovers of other runs (engine/exec/owner.h): removed when their
+# run's lease expired or is missing, or when it was written on this boot
+# in this PID namespace by a process that is gone; kept when the run may
+# be alive (another PID namespace: its PID means nothing here)
 sleep 30 & deadpid=$!; kill $deadpid; wait $deadpid 2>/dev/null
-touch ".again.raw.vmshift.$host.$deadpid.0badc0de.tmp"
-touch ".again.raw.vmshift.otherhost.1.0badc0de.tmp"
+now=$(date +%s)
+ra=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa rb=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+rc=cccccccccccccccccccccccccccccccc rd=dddddddddddddddddddddddddddddddd
+write_lease . $ra $deadpid "$(my_boot)" "$(my_pidns)" $((now + 600))
+write_lease . $rb $deadpid "$(my_boot)" 12345 $((now + 600))
+write_lease . $rc 1 other-boot 1 $((now - 10)) otherhost
+for r in $ra $rb $rc $rd; do touch "$(run_file again.raw $deadpid "$r" tmp0)"; done
 "$VMSHIFT" convert src.raw again.raw >/dev/null || fail "convert after crash failed"
-[ ! -e ".again.raw.vmshift.$host.$deadpid.0badc0de.tmp" ] || fail "stale temporary not removed"
-[ -e ".again.raw.vmshift.otherhost.1.0badc0de.tmp" ] || fail "removed another host's temporary"
-rm -f .again.raw.vmshift.otherhost.*
+[ ! -e "$(run_file again.raw $deadpid $ra tmp0)" ] || fail "temporary of a gone process not removed"
+[ ! -e .vmshift.$ra.lease ] || fail "lease of a gone process not removed"
+[ -e "$(run_file again.raw $deadpid $rb tmp0)" ] || fail "removed a temporary of a run in another PID namespace"
+[ -e .vmshift.$rb.lease ] || fail "removed the lease of a run in another PID namespace"
+[ ! -e "$(run_file again.raw $deadpid $rc tmp0)" ] || fail "temporary with an expired lease not removed"
+[ ! -e "$(run_file again.raw $deadpid $rd tmp0)" ] || fail "temporary without a lease not removed"
+rm -f .vmshift.*
+
+# 5b. a 255-byte target name (the longest a name can be): temporaries,
+# journals and leases have short names of their own
+long=$(printf '%0251d' 0 | tr 0 n).raw
+"$VMSHIFT" convert src.raw "$long" >/dev/null 2>err.txt || fail "255-byte name: $(cat err.txt)"
+"$VMSHIFT" convert --force src.raw "$long" >/dev/null 2>err.txt || fail "255-byte name, --force: $(cat err.txt)"
+cmp src.raw "$long" || fail "255-byte name: target differs"
+# a VMDK's extent name is longer than its descriptor's: 235 + ".vmdk",
+# replaced (the new extent gets "-<8 hex>-flat.vmdk": 254 bytes)
+long=$(printf '%0235d' 0 | tr 0 n).vmdk
+"$VMSHIFT" convert src.raw "$long" >/dev/null 2>err.txt || fail "long VMDK name: $(cat err.txt)"
+"$VMSHIFT" convert --force src.raw "$long" >/dev/null 2>err.txt || fail "long VMDK name, --force: $(cat err.txt)"
+"$VMSHIFT" verify src.raw "$long" >/dev/null || fail "long VMDK name: target differs"
+[ "$(find . -maxdepth 1 -name 'nnnn*' | wc -l)" = 3 ] || fail "long names: $(ls -A)"
+rm -f ./nnnn*
 
 # 6. kill -9 during a long copy, then rerun: one correct target, no leftovers
 truncate -s 1G big.raw

@@ -9,7 +9,7 @@ requires jq qemu-img qemu-io md5sum
 need_xfs
 cd "$scratch" || fail "cd"
 
-temps() { find . -name '*.vmshift.*.tmp' | head -5; }
+temps() { find . -name '.vmshift.*' | head -5; }
 
 qemu-img create -q -f vmdk -o subformat=monolithicFlat src.vmdk 64M
 qemu-io -f vmdk -c 'write -P 0x5c 0 4M' -c 'write -P 0x3d 40M 2M' \

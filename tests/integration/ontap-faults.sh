@@ -479,7 +479,7 @@ fsrc='' fvol=''
 echo "kill -9 and rerun:"
 
 snap_of() { find "$v1/.snapshot" -mindepth 1 -maxdepth 1 -name "vmshift_${host}_$1_*" | head -1; }
-tmp_of() { find "$v1/$1" -maxdepth 1 -name ".*.vmshift.$host.$2.*.tmp" | head -1; }
+tmp_of() { find "$v1/$1" -maxdepth 1 -name ".vmshift.*.$2.*.tmp*" | head -1; }
 
 kill9() {
     kill -0 "$pid" 2>/dev/null || fail "$case_name: vmshift ended before the kill: $(cat "$tmp/err")"

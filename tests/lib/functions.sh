@@ -86,3 +86,20 @@ random_disk() {
         i=$((i + 3))
     done
 }
+
+# Run files (engine/exec/owner.h): ".vmshift.<fnv1a(name)>.<pid>.<run>.<kind>"
+# and leases ".vmshift.<run>.lease", for tests that fake other runs.
+name_hash() {
+    perl -e 'use integer; my $h = 2166136261;
+        for (unpack "C*", $ARGV[0]) { $h = (($h ^ $_) * 16777619) & 0xffffffff }
+        printf "%08x\n", $h' "$1"
+}
+run_file() {   # NAME PID RUN KIND
+    echo ".vmshift.$(name_hash "$1").$2.$3.$4"
+}
+write_lease() {   # DIR RUN PID BOOT PIDNS EXPIRES [HOST]
+    printf 'vmshift-lease 1\nrun %s\nhost %s\nboot %s\npidns %s\npid %s\nexpires %s\n' \
+        "$2" "${7:-$(hostname)}" "$4" "$5" "$3" "$6" > "$1/.vmshift.$2.lease"
+}
+my_boot() { cat /proc/sys/kernel/random/boot_id; }
+my_pidns() { stat -Lc %i /proc/self/ns/pid; }

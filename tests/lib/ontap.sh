@@ -44,7 +44,7 @@ make_vmdk() {   # DIR NAME SIZE_MIB
 
 no_leftovers() {   # VOLUME: no temporaries, no snapshots
     _d=$(vol_dir "$1")
-    _t=$(find "$_d" -name '.*.vmshift.*.tmp' 2>/dev/null | head -3)
+    _t=$(find "$_d" -name '.vmshift.*' 2>/dev/null | head -3)
     [ -z "$_t" ] || fail "temporaries left: $_t"
     _s=$(find "$_d/.snapshot" -mindepth 1 -maxdepth 1 2>/dev/null | head -3)
     [ -z "$_s" ] || fail "snapshots left: $_s"

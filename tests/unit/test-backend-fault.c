@@ -13,6 +13,7 @@
 #include "engine/convert.h"
 #include "engine/exec/exec.h"
 #include "engine/exec/result.h"
+#include "engine/exec/verify.h"
 #include "engine/handle.h"
 #include "engine/vmshift.h"
 
@@ -170,8 +171,9 @@ pipeline_backend (void)
 }
 
 static int
-run_convert (struct vmshift_handle *h, struct backend *b, const char *target,
-             bool verify)
+run_convert_from (struct vmshift_handle *h, struct backend *b,
+                  const char *source, const char *target, bool verify,
+                  bool force)
 {
     struct vmshift_convert_opts o;
     struct convert_ctx c;
@@ -179,11 +181,12 @@ run_convert (struct vmshift_handle *h, struct backend *b, const char *target,
 
     vmshift_convert_opts_init (&o);
     o.verify = verify;
+    o.force = force;
     o.cluster_size = 65536;
     vs_convert_ctx_init (&c);
     c.h = h;
     c.o = &o;
-    c.source = c.src_path = "d/src.raw";
+    c.source = c.src_path = source;
     c.target = c.dst_path = target;
     c.src_be = c.dst_be = b;
     c.res = vs_result_new ();
@@ -195,6 +198,13 @@ run_convert (struct vmshift_handle *h, struct backend *b, const char *target,
     return r;
 }
 
+static int
+run_convert (struct vmshift_handle *h, struct backend *b, const char *target,
+             bool verify)
+{
+    return run_convert_from (h, b, "d/src.raw", target, verify, false);
+}
+
 /* Ops the pipeline calls; each is failed at its 1st, 2nd, ... call until
  * a run goes through without reaching the fault. */
 static const enum be_op pipeline_ops[] = {
@@ -202,6 +212,24 @@ static const enum be_op pipeline_ops[] = {
     BE_OP_TRUNCATE, BE_OP_RENAME, BE_OP_UNLINK, BE_OP_EXISTS, BE_OP_LIST,
     BE_OP_CLONE, BE_OP_STAT, BE_OP_RESOLVE, BE_OP_LINK,
 };
+
+/* Let the next run's recovery tidy up, then remove the target. */
+static void
+recover_and_remove (struct backend *b, const char *target,
+                    const char *final_names)
+{
+    cr_assert_eq (vs_exec_recover (b, "d", strrchr (target, '/') + 1, NULL),
+                  0, "%s", vmshift_get_error ());
+    for (const char *t = final_names; *t;) {
+        const char *sp = strchr (t, ' ');
+        char nm[128];
+
+        snprintf (nm, sizeof nm, "d/%.*s",
+                  (int) (sp ? sp - t : (long) strlen (t)), t);
+        cr_assert_eq (backend_unlink (b, nm), 0, "%s", nm);
+        t = sp ? sp + 1 : t + strlen (t);
+    }
+}
 
 static void
 every_failure_leaves_nothing (const char *target, const char *final_names,
@@ -227,18 +255,25 @@ every_failure_leaves_nothing (const char *target, const char *final_names,
                 cr_assert_eq (r, 0, "%s: no fault, yet: %s", be_op_name (op),
                               vmshift_get_error ());
                 be_fault_set (b, op, 0, 0, false);
-                for (const char *t = final_names; *t;) {
-                    const char *sp = strchr (t, ' ');
-                    char nm[128];
-
-                    snprintf (nm, sizeof nm, "d/%.*s",
-                              (int) (sp ? sp - t : (long) strlen (t)), t);
-                    cr_assert_eq (backend_unlink (b, nm), 0, "%s", nm);
-                    t = sp ? sp + 1 : t + strlen (t);
-                }
+                recover_and_remove (b, target, final_names);
                 break;
             }
             failures++;
+            if (r == 0) {
+                /* a fault in the tidying after the commit: the target is
+                 * complete, and what was left the next run removes */
+                cr_expect (op == BE_OP_UNLINK || op == BE_OP_OPEN ||
+                           op == BE_OP_PWRITE || op == BE_OP_FLUSH ||
+                           op == BE_OP_STAT, "%s call %llu: success",
+                           be_op_name (op), (unsigned long long) n);
+                be_fault_set (b, op, 0, 0, false);
+                recover_and_remove (b, target, final_names);
+                list_sorted (b, "d", names, sizeof names);
+                cr_expect_str_eq (names, want, "%s call %llu (after the "
+                                  "commit) left: %s", be_op_name (op),
+                                  (unsigned long long) n, names);
+                continue;
+            }
             cr_expect_eq (r, -err, "%s call %llu: returned %d (%s)",
                           be_op_name (op), (unsigned long long) n, r,
                           vmshift_get_error ());
@@ -273,4 +308,134 @@ Test (pipeline_faults, raw_to_qcow2_verified, .timeout = 120)
 Test (pipeline_faults, raw_to_vhdx, .timeout = 120)
 {
     every_failure_leaves_nothing ("d/t.vhdx", "t.vhdx", false);
+}
+
+/* ------------------------------------------ replacing a two-file target */
+
+/* 1 when the guest data of target equals source's, 0 when not, -1 when
+ * the target cannot be read (a mix of two targets, or none). */
+static int
+same_disk (struct backend *b, const char *source, const char *target)
+{
+    struct verify_side a, t;
+    struct verify_report rep;
+    int r;
+
+    memset (&a, 0, sizeof a);
+    memset (&t, 0, sizeof t);
+    if (vs_verify_open (b, source, &a) < 0) {
+        return -1;
+    }
+    if (vs_verify_open (b, target, &t) < 0) {
+        vs_verify_close (&a);
+        return -1;
+    }
+    r = vs_verify_compare (&a, &t, true, &rep);
+    vs_verify_close (&a);
+    vs_verify_close (&t);
+    return r < 0 ? -1 : !rep.differ;
+}
+
+static void
+put_src2 (struct backend *b)
+{
+    uint8_t *data = calloc (1, SRC_SIZE);
+    struct be_file *f;
+
+    cr_assert_not_null (data);
+    for (size_t i = 0; i < 65536; i++) {
+        data[SRC_SIZE / 4 + i] = (uint8_t) (i * 31 + 5);
+    }
+    cr_assert_eq (backend_open (b, "d/src2.raw", BE_RDWR | BE_CREATE, &f), 0);
+    cr_assert_eq (backend_pwrite (f, data, SRC_SIZE, 0), 0);
+    backend_close (f);
+    free (data);
+}
+
+/* Entries of d that are not run files, and how many run files. */
+static unsigned
+count_entries (struct backend *b, unsigned *run_files)
+{
+    char names[2048];
+    unsigned n = 0;
+
+    *run_files = 0;
+    list_sorted (b, "d", names, sizeof names);
+    for (char *t = strtok (names, " "); t; t = strtok (NULL, " ")) {
+        if (strncmp (t, ".vmshift.", 9) == 0) {
+            (*run_files)++;
+        } else {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* --force over an existing VMDK (descriptor + extent) with every backend
+ * call failed in turn: the target is always the old disk (the run
+ * failed) or the new one (it succeeded), never a mix; after the next
+ * run's recovery exactly one descriptor and one extent are left.  Before
+ * the journaled publish, a failed rename between the extent's and the
+ * descriptor's left the old descriptor over the new extent. */
+Test (pipeline_faults, forced_vmdk_replace_is_old_or_new, .timeout = 240)
+{
+    static const enum be_op ops[] = {
+        BE_OP_RENAME, BE_OP_UNLINK, BE_OP_LINK, BE_OP_STAT, BE_OP_OPEN,
+        BE_OP_PWRITE, BE_OP_FLUSH, BE_OP_EXISTS, BE_OP_LIST, BE_OP_PREAD,
+    };
+    struct vmshift_handle *h = vmshift_new ();
+    struct backend *b = pipeline_backend ();
+    unsigned points = 0, run_files;
+
+    put_src2 (b);
+    cr_assert_eq (run_convert (h, b, "d/t.vmdk", false), 0, "%s",
+                  vmshift_get_error ());
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        for (uint64_t n = 1; n < 10000; n++) {
+            int r, old, new_;
+            bool fired;
+
+            be_fault_set (b, ops[k], n, EIO, false);
+            r = run_convert_from (h, b, "d/src2.raw", "d/t.vmdk", false, true);
+            fired = be_fault_fired (b);
+            if (!fired) {
+                cr_assert_eq (r, 0, "%s: %s", be_op_name (ops[k]),
+                              vmshift_get_error ());
+            }
+            be_fault_set (b, ops[k], 0, 0, false);
+            points++;
+            old = same_disk (b, "d/src.raw", "d/t.vmdk");
+            new_ = same_disk (b, "d/src2.raw", "d/t.vmdk");
+            cr_expect (r < 0 ? old == 1 : new_ == 1, "%s call %llu (run %s): "
+                       "target is %s", be_op_name (ops[k]),
+                       (unsigned long long) n, r < 0 ? "failed" : "passed",
+                       old == 1 ? "the old disk" : new_ == 1 ? "the new disk"
+                       : "neither disk");
+            /* the next run tidies up what this one left */
+            cr_assert_eq (vs_exec_recover (b, "d", "t.vmdk", NULL), 0);
+            {
+                char names[2048];
+
+                list_sorted (b, "d", names, sizeof names);
+                cr_expect_eq (count_entries (b, &run_files), 4, "%s call %llu: "
+                              "not one descriptor and one extent: %s",
+                              be_op_name (ops[k]), (unsigned long long) n,
+                              names);
+            }
+            cr_expect_eq (run_files, 0, "%s call %llu: run files left",
+                          be_op_name (ops[k]), (unsigned long long) n);
+            if (r == 0) {
+                /* back to the old disk for the next point */
+                cr_assert_eq (run_convert_from (h, b, "d/src.raw", "d/t.vmdk",
+                                                false, true), 0);
+                cr_assert_eq (count_entries (b, &run_files), 4);
+            }
+            if (!fired) {
+                break;
+            }
+        }
+    }
+    cr_expect_gt (points, 30, "only %u points", points);
+    backend_free (b);
+    vmshift_free (h);
 }
