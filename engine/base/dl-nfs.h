@@ -34,6 +34,7 @@
     X (nfs_rename) \
     X (nfs_set_timeout) \
     X (nfs_stat64) \
+    X (nfs_statvfs64) \
     X (nfs_unlink)
 
 VS_DL_NFS_SYMS (VS_DL_EXTERN)
@@ -68,6 +69,7 @@ int vs_dl_nfs (void);
 #undef nfs_rename
 #undef nfs_set_timeout
 #undef nfs_stat64
+#undef nfs_statvfs64
 #undef nfs_unlink
 #define nfs_close (*vs_dl_nfs_close)
 #define nfs_closedir (*vs_dl_nfs_closedir)
@@ -95,6 +97,7 @@ int vs_dl_nfs (void);
 #define nfs_rename (*vs_dl_nfs_rename)
 #define nfs_set_timeout (*vs_dl_nfs_set_timeout)
 #define nfs_stat64 (*vs_dl_nfs_stat64)
+#define nfs_statvfs64 (*vs_dl_nfs_statvfs64)
 #define nfs_unlink (*vs_dl_nfs_unlink)
 #endif
 
