@@ -191,7 +191,8 @@ be_nfs_fail (struct be_nfs *n, int r, const char *what, const char *path)
     const char *e = n->nfs ? nfs_get_error (n->nfs) : NULL;
     int err = be_nfs_status_errno (e, -r);
 
-    if (err != EIO || e == NULL || *e == '\0') {
+    /* EIO and EFAULT are what libnfs answers when it lost the status */
+    if ((err != EIO && err != EFAULT) || e == NULL || *e == '\0') {
         return set_error (err, "nfs://%s%s: %s '%s': %s", n->server,
                           n->export, what, path, strerror (err));
     }
@@ -200,8 +201,9 @@ be_nfs_fail (struct be_nfs *n, int r, const char *what, const char *path)
 }
 
 /* libnfs 4.0's synchronous WRITE can lose the server's status and say
- * only "pwrite call failed with \"?\"" (EIO): a full server then looked
- * like an I/O error (exit 5 instead of 4).  When the export has no room
+ * only "pwrite call failed with \"?\"" (EIO), or EFAULT against
+ * nfs-ganesha: a full server then looked like an I/O error (exit 5
+ * instead of 4).  When the export has no room
  * left for the write, that is the reason. */
 static int
 be_nfs_write_fail (struct be_nfs *n, int r, const char *what,
@@ -209,8 +211,9 @@ be_nfs_write_fail (struct be_nfs *n, int r, const char *what,
 {
     struct nfs_statvfs_64 sv;
     const char *e = nfs_get_error (n->nfs);
+    int err = be_nfs_status_errno (e, -r);
 
-    if (be_nfs_status_errno (e, -r) == EIO &&
+    if ((err == EIO || err == EFAULT) &&
         nfs_statvfs64 (n->nfs, "/", &sv) == 0 &&
         sv.f_bavail * (sv.f_frsize ? sv.f_frsize : sv.f_bsize) < want) {
         return set_error (ENOSPC, "nfs://%s%s: %s '%s': %s", n->server,

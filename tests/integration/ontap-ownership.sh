@@ -56,7 +56,8 @@ write_lease "$v1" $r_live 1 "$(my_boot)" 4026531999 $((now - 1))
 # name) converting to the same target meanwhile
 tctl '{"job_duration_ms": 3000}'
 cleanup_fn tctl '{"job_duration_ms": 200}'
-vsh convert --force "$src" "ontap://testenv/vol1/q$R/t.raw" > "$tmp/a.out" 2> "$tmp/a.err" &
+"$VMSHIFT" --config "$VMSHIFT_TESTENV_CONFIG" convert --force "$src" \
+    "ontap://testenv/vol1/q$R/t.raw" > "$tmp/a.out" 2> "$tmp/a.err" &
 pa=$!
 i=0
 while [ -z "$(find "$v1/q$R" -maxdepth 1 -name '.vmshift.*.tmp*' 2>/dev/null)" ] && [ $i -lt 300 ]; do
