@@ -224,7 +224,9 @@ vs_exec_recover (struct backend *be, const char *dir, const char *main_name,
     struct exec_scan sc = { .main_name = main_name };
     int r = backend_list (be, dir, exec_scan_cb, &sc);
 
-    if (r == -ENOTSUP) {
+    /* no directory, nothing to recover: the target check says why the
+     * directory is missing (a target error) */
+    if (r == -ENOTSUP || r == -ENOENT || r == -ENOTDIR) {
         clear_error ();
         free (sc.v);
         return 0;
