@@ -301,7 +301,10 @@ od_qtrees (struct od_run *run)
             vs_log_debug (&run->h->log, LOGM_ONTAP, "qtree '%s': %s; looking "
                           "again", q, vmshift_get_error ());
             clear_error ();
-            r = ontap_qtree_ensure (run->client, &run->vol, q, style, &id);
+            r = ontap_qtree_ensure (run->client, &run->vol, q, style,
+                                    run->o->qtree_style ==
+                                    VMSHIFT_QTREE_STYLE_FIX
+                                    ? ONTAP_QTREE_FIX_STYLE : 0, &id, &was);
         }
         if (r < 0) {
             error_prepend ("volume '%s': ", run->vol.name);
