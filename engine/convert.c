@@ -577,10 +577,39 @@ convert_verify_written (struct convert_ctx *c, struct exec *x)
     return r;
 }
 
+/* A target format that rounds the virtual size up (fmt_driver.size_align:
+ * qcow2 to whole sectors, VHD to whole MiB for Azure) makes a disk a
+ * little larger than its source; the result says so, and so does the
+ * log, since a user comparing sizes would otherwise be surprised.  The
+ * added bytes are never written: they read as zeros (verified by
+ * --verify and by the read-back's size check). */
+static int
+convert_size_note (struct convert_ctx *c)
+{
+    uint64_t src = c->map.size;
+    uint64_t dst = fmt_driver_target_size (fmt_driver_of (c->to), src);
+
+    c->res->target_virtual_size = dst;
+    if (dst == src) {
+        return 0;
+    }
+    if (asprintf (&c->res->size_note, "virtual size rounded up from %" PRIu64
+                  " to %" PRIu64 " bytes, as %s requires; the %" PRIu64
+                  " bytes added read as zeros", src, dst,
+                  fmt_type_name (c->to), dst - src) < 0) {
+        c->res->size_note = NULL;
+        return set_error (ENOMEM, "out of memory");
+    }
+    vs_log_msg (&c->h->log, LOG_WARN, "'%s': %s", c->target,
+                c->res->size_note);
+    return 0;
+}
+
 static int
 convert_fill_result (struct convert_ctx *c)
 {
     struct vmshift_result *res = c->res;
+    int r;
 
     res->source = strdup (c->source);
     res->target = strdup (c->target);
@@ -590,6 +619,10 @@ convert_fill_result (struct convert_ctx *c)
     res->backend = strdup (c->dst_be->ops->name);
     res->st.virtual_size = c->info.virtual_size;
     res->st.bytes_zero = c->map.size - fmt_extents_allocated (&c->map);
+    r = convert_size_note (c);
+    if (r < 0) {
+        return r;
+    }
     res->data_offset = c->lay.data_offset;
     res->metadata_planned = c->lay.meta_bytes;
     if (!res->source || !res->target || !res->src_format ||

@@ -35,6 +35,7 @@ vmshift_result_free (struct vmshift_result *r)
     free (r->dst_format);
     free (r->backend);
     free (r->clone_note);
+    free (r->size_note);
     free (r->plan_json);
     free (r->snapshot);
     for (size_t i = 0; i < r->nout; i++) {
@@ -168,6 +169,8 @@ vmshift_result_json (const struct vmshift_result *r, int pretty)
     vs_jw_kv_str (&w, "target_format", r->dst_format);
     vs_jw_kv_str (&w, "backend", r->backend);
     vs_jw_kv_u64 (&w, "virtual_size", r->st.virtual_size);
+    vs_jw_kv_u64 (&w, "target_virtual_size", r->target_virtual_size);
+    vs_jw_kv_str (&w, "size_note", r->size_note);
     vs_jw_kv_u64 (&w, "bytes_cloned", r->st.bytes_cloned);
     vs_jw_kv_u64 (&w, "bytes_copied", r->st.bytes_copied);
     vs_jw_kv_u64 (&w, "bytes_metadata", r->st.bytes_metadata);
@@ -261,6 +264,9 @@ vmshift_result_text (const struct vmshift_result *r)
                                   : "no: some data was copied");
     if (r->clone_note) {
         vs_sbuf_printf (&b, "  %-16s %s\n", "copy reason", r->clone_note);
+    }
+    if (r->size_note) {
+        vs_sbuf_printf (&b, "  %-16s %s\n", "size note", r->size_note);
     }
     if (r->st.verified) {
         vs_sbuf_printf (&b, "  %-16s guest data compared equal\n", "verified");

@@ -21,6 +21,9 @@ struct vmshift_result {
     char *dst_format;
     char *backend;
     char *clone_note;           /* why data was copied; NULL if not */
+    uint64_t target_virtual_size;
+    char *size_note;            /* the target format rounded the size up;
+                                 * NULL if not */
     char *plan_json;            /* dry run: the serialised plan */
     uint64_t data_offset;
     uint64_t metadata_planned;

@@ -32,6 +32,19 @@ head -c 100001 /dev/urandom > odd.raw
     fail "odd-sized raw -> qcow2 with --verify failed"
 [ "$(jq .verified res.json)" = true ] || fail "odd.qcow2 not verified"
 qemu-img compare -q -f raw -F qcow2 odd.raw odd.qcow2 || fail "odd.qcow2 differs"
+# ... and the result says so (and how big the target is)
+[ "$(jq .target_virtual_size res.json)" = 100352 ] ||
+    fail "odd.qcow2: target_virtual_size is not 100352: $(cat res.json)"
+jq -r .size_note res.json | grep -q "rounded up from 100001 to 100352 bytes" ||
+    fail "odd.qcow2: no size note: $(cat res.json)"
+"$VMSHIFT" convert --force --verify odd.raw odd.qcow2 > res.txt 2> err.txt ||
+    fail "odd-sized raw -> qcow2 (text) failed"
+grep -q "size note.*rounded up" res.txt || fail "no size note in: $(cat res.txt)"
+grep -q "warning: 'odd.qcow2': virtual size rounded up" err.txt ||
+    fail "no warning about the rounding: $(cat err.txt)"
+# a target of the source's size has no note
+"$VMSHIFT" convert --json src.vmdk same.raw > res.json || fail "src.vmdk -> raw"
+[ "$(jq .size_note res.json)" = null ] || fail "unexpected size note: $(cat res.json)"
 
 [ "$(md5sum src.vmdk src-flat.vmdk)" = "$sum0" ] || fail "the source changed"
 echo "convert --verify checks passed"
