@@ -306,6 +306,7 @@ fi
 bad 2 "--block-size" convert --block-size 3M src/good.raw out/t.vhdx
 bad 2 "--block-size" convert --block-size abc src/good.raw out/t.vhdx
 bad 2 "--cluster-size" convert --cluster-size 1K src/good.raw out/t.qcow2
+bad 2 "vhdx:sparse" bench --formats raw,vhdx:sparse --dir out
 bad 2 "--cluster-size" convert --cluster-size 99999999999999999999 src/good.raw out/t.qcow2
 bad 2 "--parallel" convert --parallel 5x src/good.raw out/t.vhdx
 # one target twice in one call (also spelt differently): usage error

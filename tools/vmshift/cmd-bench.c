@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <math.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,8 @@ bench_usage (FILE *fp)
 "  --dir DIR          where to make the sources (a reflink filesystem:\n"
 "                     XFS with reflink=1 or Btrfs; default .)\n"
 "  --sizes LIST       virtual sizes (default 1G,16G,256G,1T,16T,64T)\n"
-"  --formats LIST     target formats (default vhdx,qcow2,raw)\n"
+"  --formats LIST     target formats (default vhdx,qcow2,raw); FORMAT:fixed\n"
+"                     converts with --fixed (vhd:fixed, the VHD Azure takes)\n"
 "  --runs N           conversions per cell, median reported (default 5)\n"
 "  --data SIZE        random data written into each thin disk (default 64M)\n"
 "  --block-size N     VHDX block size (default 32M)\n"
@@ -169,14 +171,27 @@ bench_parse_list (struct cli *c, const char *s, int sizes,
             o->sizes[o->nsizes++] = (uint64_t) v;
         } else {
             enum vmshift_format f;
+            char *colon = strchr (t, ':');
+            char *fixed = NULL;
 
+            if (colon && strcmp (colon, ":fixed") == 0) {
+                *colon = '\0';
+            } else if (colon) {
+                cli_usage_error (c, "bench", "bad format '%s' (FORMAT or "
+                                 "FORMAT:fixed)", t);
+                free (copy);
+                return -1;
+            }
             if (vmshift_format_from_name (t, &f) < 0 ||
-                o->nformats == BENCH_MAX_FORMATS) {
+                o->nformats == BENCH_MAX_FORMATS ||
+                (colon && asprintf (&fixed, "%s:fixed",
+                                    vmshift_format_name (f)) < 0)) {
                 cli_usage_error (c, "bench", "bad format '%s'", t);
                 free (copy);
                 return -1;
             }
-            o->formats[o->nformats++] = vmshift_format_name (f);
+            /* the ":fixed" names live as long as the command */
+            o->formats[o->nformats++] = fixed ? fixed : vmshift_format_name (f);
         }
     }
     free (copy);
@@ -327,6 +342,17 @@ struct bench_child_msg {
     char error[256];
 };
 
+/* "vhd:fixed" -> "vhd" in name, true; "vhd" -> "vhd", false. */
+static bool
+bench_split_format (const char *fmt, char *name, size_t n)
+{
+    const char *colon = strchr (fmt, ':');
+
+    snprintf (name, n, "%.*s", colon ? (int) (colon - fmt) : (int) strlen (fmt),
+              fmt);
+    return colon != NULL;
+}
+
 static void
 bench_child (struct cli *c, const struct bench_opts *bo, const char *src,
              const char *dst, const char *fmt, int wfd)
@@ -336,10 +362,14 @@ bench_child (struct cli *c, const struct bench_opts *bo, const char *src,
     struct vmshift_result *res = NULL;
     struct rusage ru;
     struct vmshift_handle *h = vmshift_new ();
+    char name[32];
 
     (void) c;
     vmshift_convert_opts_init (&o);
-    vmshift_format_from_name (fmt, &o.to);
+    if (bench_split_format (fmt, name, sizeof name)) {
+        o.vhdx_fixed = 1;
+    }
+    vmshift_format_from_name (name, &o.to);
     o.block_size = bo->block_size;
     o.cluster_size = bo->cluster_size;
     if (h && vmshift_convert (h, src, dst, &o, &res) == 0) {
@@ -503,7 +533,13 @@ bench_cell_run (struct cli *c, const struct bench_opts *bo, const char *src,
     memset (cell, 0, sizeof *cell);
     cell->size = size;
     cell->format = fmt;
-    snprintf (dst, sizeof dst, "%s/bench-out.%s", bo->dir, fmt);
+    {
+        char name[32];
+        bool fixed = bench_split_format (fmt, name, sizeof name);
+
+        snprintf (dst, sizeof dst, "%s/bench-out%s.%s", bo->dir,
+                  fixed ? "-fixed" : "", name);
+    }
     bench_remove_outputs (dst);
     /* one warm-up conversion, not counted: page cache, first allocations */
     memset (&m, 0, sizeof m);

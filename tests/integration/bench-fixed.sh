@@ -1,0 +1,24 @@
+#!/bin/sh
+# vmshift bench with FORMAT:fixed cells (the fixed VHD Azure takes is
+# measured this way against RAW in one run): each cell converts with
+# --fixed, shares every data byte, and is named FORMAT:fixed in the JSON.
+. "$VMSHIFT_TOP/tests/lib/functions.sh"
+requires jq
+need_xfs
+cd "$scratch" || fail "cd"
+
+"$VMSHIFT" bench --dir "$scratch" --sizes 1G --formats raw,vhdx:fixed,vhdx \
+    --runs 1 --data 8M --json > bench.json 2> err.txt ||
+    fail "vmshift bench failed: $(cat err.txt)"
+for f in raw vhdx:fixed vhdx; do
+    cell=$(jq -c --arg f "$f" '.cells[] | select(.format == $f)' bench.json)
+    [ -n "$cell" ] || fail "no $f cell: $(cat bench.json)"
+    [ "$(echo "$cell" | jq .ok)" = true ] || fail "$f failed: $cell"
+    [ "$(echo "$cell" | jq .all_shared)" = true ] || fail "$f copied data: $cell"
+done
+# the 8 MiB of data are shared, nothing else
+fixed=$(jq '.cells[] | select(.format == "vhdx:fixed") | .bytes_cloned' bench.json)
+[ "$fixed" = $((8 * 1048576)) ] || fail "vhdx:fixed shared $fixed bytes, not 8 MiB"
+ls bench-out* 2>/dev/null && fail "bench left its outputs behind"
+echo "bench FORMAT:fixed cells checked"
+exit 0
