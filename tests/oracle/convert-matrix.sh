@@ -2,13 +2,15 @@
 # Every source subformat qemu-img can write (plus an ESXi-style vmfs
 # descriptor) x every target format, through the whole engine on a
 # loop-mounted reflink XFS, judged by tools others wrote: qemu-img check,
-# compare (+ virtual size), info; vhdiinfo/vhdimount for VHDX, qcowinfo
-# for QCOW2, vmdkinfo for VMDK; and by vmshift's own validator.  Flat
-# sources must be shared block for block (FIEMAP) with nothing copied.
+# compare (+ virtual size), info; vhdiinfo/vhdimount for VHDX and VHD,
+# qcowinfo for QCOW2, vmdkinfo for VMDK; and by vmshift's own validator.
+# Flat sources must be shared block for block (FIEMAP) with nothing
+# copied.  VHD targets are rounded up to a whole MiB (Azure): the size
+# must be exactly that, the tail zeros, and the result must say so.
 . "$VMSHIFT_TOP/tests/lib/functions.sh"
 requires qemu-img qemu-io jq filefrag vhdiinfo qcowinfo vmdkinfo
 need_xfs
-TARGETS=${MATRIX_TARGETS:-vhdx qcow2 raw vmdk}
+TARGETS=${MATRIX_TARGETS:-vhdx qcow2 raw vmdk vhd}
 cd "$scratch" || fail "cd"
 
 # random data at a few places, holes elsewhere; $1 file, $2 size in MiB
@@ -22,17 +24,45 @@ fill() {
     qemu-io -f "$3" -c "write -P 0x5a 5121k 1536" "$1" >/dev/null
 }
 
-check_target() {   # src fmt dst dfmt
+# qemu's name for a format
+qfmt() {
+    case $1 in
+        vhd) echo vpc ;;
+        *) echo "$1" ;;
+    esac
+}
+
+# VHD: rounded up to a whole MiB; qemu-img compare passes a zero tail
+check_rounded() {   # src fmt dst res.json
+    qemu-img compare -q -f "$2" -F vpc "$1" "$3" ||
+        fail "qemu-img compare says $1 and $3 differ"
+    sa=$(qemu-img info -f "$2" --output=json "$1" | jq '.["virtual-size"]')
+    sb=$(qemu-img info -f vpc --output=json "$3" | jq '.["virtual-size"]')
+    want=$(( (sa + 1048575) / 1048576 * 1048576 ))
+    [ "$sb" = "$want" ] || fail "$3: virtual size $sb, expected $want"
+    [ "$(jq .target_virtual_size "$4")" = "$want" ] ||
+        fail "$3: target_virtual_size is not $want: $(cat "$4")"
+    if [ "$sa" != "$want" ]; then
+        jq -r .size_note "$4" | grep -q "rounded up from $sa to $want" ||
+            fail "$3: the result does not say the size was rounded: $(cat "$4")"
+    fi
+}
+
+check_target() {   # src fmt dst dfmt [res.json]
     case $4 in
         vhdx|qcow2)
             qemu-img check -q -f "$4" "$3" || fail "qemu-img check $3" ;;
     esac
-    compare_images "$2" "$1" "$4" "$3"
+    if [ "$4" = vhd ]; then
+        check_rounded "$1" "$2" "$3" "${5:-res.json}"
+    else
+        compare_images "$2" "$1" "$4" "$3"
+    fi
     "$VMSHIFT" info "$3" > info.txt || fail "vmshift info found problems in $3: $(cat info.txt)"
     case $4 in
-        vhdx)
+        vhdx|vhd)
             vhdiinfo "$3" > vi.txt 2>&1 || fail "vhdiinfo rejects $3"
-            vs=$(qemu-img info -f vhdx --output=json "$3" | jq '.["virtual-size"]')
+            vs=$(qemu-img info -f "$(qfmt "$4")" --output=json "$3" | jq '.["virtual-size"]')
             grep -q "$vs bytes" vi.txt || fail "vhdiinfo media size differs: $(cat vi.txt)" ;;
         qcow2)
             qcowinfo "$3" > qi.txt 2>&1 || fail "qcowinfo rejects $3: $(cat qi.txt)" ;;
@@ -70,6 +100,23 @@ for sub in monolithicFlat monolithicSparse twoGbMaxExtentFlat twoGbMaxExtentSpar
             esac
             n=$((n + 1))
         done
+        case " $TARGETS " in
+            *" vhd "*)
+                # fixed VHD, what Azure takes: the data plus one 512-byte footer
+                dst=out-$sub-$size-fixed.vhd
+                "$VMSHIFT" convert --fixed --json "$src" "$dst" > res.json ||
+                    fail "convert --fixed $src -> vhd"
+                check_target "$src" vmdk "$dst" vhd
+                grep -q 'Disk type.*: Fixed' vi.txt || fail "$dst is not fixed: $(cat vi.txt)"
+                case $sub in
+                    monolithicFlat|twoGbMaxExtentFlat)
+                        [ "$(jq .bytes_copied res.json)" = 0 ] || fail "$dst copied data"
+                        [ "$(jq .bytes_metadata res.json)" = 512 ] ||
+                            fail "$dst: $(jq .bytes_metadata res.json) metadata bytes, not 512"
+                        filefrag -v "$dst" | grep -q shared || fail "$dst: no shared extents" ;;
+                esac
+                n=$((n + 1)) ;;
+        esac
     done
 done
 
@@ -97,4 +144,23 @@ if ! "$VMSHIFT" convert esx.vmdk rt.qcow2 >/dev/null ||
 fi
 compare_images vmdk esx.vmdk raw rt.raw
 cmp esx-flat.vmdk rt.raw || fail "VMDK -> QCOW2 -> RAW is not byte-identical to the flat extent"
+case " $TARGETS " in
+    *" vhd "*)
+        # VMDK -> VHD (dynamic) -> QCOW2 and VMDK -> VHD (fixed) -> VHDX -> RAW,
+        # on a whole-MiB disk so the sizes stay equal
+        s64="src-monolithicFlat-64.vmdk"
+        if ! "$VMSHIFT" convert "$s64" rt.vhd >/dev/null 2>&1 ||
+           ! "$VMSHIFT" convert rt.vhd rt2.qcow2 >/dev/null 2>&1; then
+            fail "VMDK -> VHD -> QCOW2"
+        fi
+        compare_images vmdk "$s64" qcow2 rt2.qcow2
+        if ! "$VMSHIFT" convert --fixed "$s64" rtf.vhd >/dev/null 2>&1 ||
+           ! "$VMSHIFT" convert rtf.vhd rtf.vhdx >/dev/null 2>&1 ||
+           ! "$VMSHIFT" convert rtf.vhdx rtf.raw >/dev/null 2>&1; then
+            fail "VMDK -> fixed VHD -> VHDX -> RAW"
+        fi
+        compare_images vmdk "$s64" raw rtf.raw
+        cmp src-monolithicFlat-64-flat.vmdk rtf.raw ||
+            fail "VMDK -> fixed VHD -> VHDX -> RAW is not byte-identical" ;;
+esac
 echo "$n conversions checked, round trips identical"
