@@ -3,14 +3,15 @@
 # descriptor) x every target format, through the whole engine on a
 # loop-mounted reflink XFS, judged by tools others wrote: qemu-img check,
 # compare (+ virtual size), info; vhdiinfo/vhdimount for VHDX and VHD,
-# qcowinfo for QCOW2, vmdkinfo for VMDK; and by vmshift's own validator.
+# qcowinfo for QCOW2, vmdkinfo for VMDK, qemu-img check for VDI; and by
+# vmshift's own validator.
 # Flat sources must be shared block for block (FIEMAP) with nothing
 # copied.  VHD targets are rounded up to a whole MiB (Azure): the size
 # must be exactly that, the tail zeros, and the result must say so.
 . "$VMSHIFT_TOP/tests/lib/functions.sh"
 requires qemu-img qemu-io jq filefrag vhdiinfo qcowinfo vmdkinfo
 need_xfs
-TARGETS=${MATRIX_TARGETS:-vhdx qcow2 raw vmdk vhd}
+TARGETS=${MATRIX_TARGETS:-vhdx qcow2 raw vmdk vhd vdi}
 cd "$scratch" || fail "cd"
 
 # random data at a few places, holes elsewhere; $1 file, $2 size in MiB
@@ -50,7 +51,7 @@ check_rounded() {   # src fmt dst res.json
 
 check_target() {   # src fmt dst dfmt [res.json]
     case $4 in
-        vhdx|qcow2)
+        vhdx|qcow2|vdi)
             qemu-img check -q -f "$4" "$3" || fail "qemu-img check $3" ;;
     esac
     if [ "$4" = vhd ]; then
@@ -100,23 +101,29 @@ for sub in monolithicFlat monolithicSparse twoGbMaxExtentFlat twoGbMaxExtentSpar
             esac
             n=$((n + 1))
         done
-        case " $TARGETS " in
-            *" vhd "*)
-                # fixed VHD, what Azure takes: the data plus one 512-byte footer
-                dst=out-$sub-$size-fixed.vhd
-                "$VMSHIFT" convert --fixed --json "$src" "$dst" > res.json ||
-                    fail "convert --fixed $src -> vhd"
-                check_target "$src" vmdk "$dst" vhd
+        for fx in vhd vdi; do
+            case " $TARGETS " in *" $fx "*) ;; *) continue ;; esac
+            # fixed VHD (what Azure takes: the data plus one 512-byte
+            # footer) and fixed VDI (every block allocated, in order)
+            dst=out-$sub-$size-fixed.$fx
+            "$VMSHIFT" convert --fixed --json "$src" "$dst" > res.json ||
+                fail "convert --fixed $src -> $fx"
+            check_target "$src" vmdk "$dst" "$fx"
+            "$VMSHIFT" info "$dst" | grep -q 'subformat: *fixed' ||
+                fail "$dst is not fixed: $("$VMSHIFT" info "$dst")"
+            if [ "$fx" = vhd ]; then
                 grep -q 'Disk type.*: Fixed' vi.txt || fail "$dst is not fixed: $(cat vi.txt)"
-                case $sub in
-                    monolithicFlat|twoGbMaxExtentFlat)
-                        [ "$(jq .bytes_copied res.json)" = 0 ] || fail "$dst copied data"
-                        [ "$(jq .bytes_metadata res.json)" = 512 ] ||
-                            fail "$dst: $(jq .bytes_metadata res.json) metadata bytes, not 512"
-                        filefrag -v "$dst" | grep -q shared || fail "$dst: no shared extents" ;;
-                esac
-                n=$((n + 1)) ;;
-        esac
+            fi
+            case $sub in
+                monolithicFlat|twoGbMaxExtentFlat)
+                    [ "$(jq .bytes_copied res.json)" = 0 ] || fail "$dst copied data"
+                    if [ "$fx" = vhd ] && [ "$(jq .bytes_metadata res.json)" != 512 ]; then
+                        fail "$dst: $(jq .bytes_metadata res.json) metadata bytes, not 512"
+                    fi
+                    filefrag -v "$dst" | grep -q shared || fail "$dst: no shared extents" ;;
+            esac
+            n=$((n + 1))
+        done
     done
 done
 
@@ -162,5 +169,19 @@ case " $TARGETS " in
         compare_images vmdk "$s64" raw rtf.raw
         cmp src-monolithicFlat-64-flat.vmdk rtf.raw ||
             fail "VMDK -> fixed VHD -> VHDX -> RAW is not byte-identical" ;;
+esac
+case " $TARGETS " in
+    *" vdi "*)
+        # VMDK -> VDI (dynamic) -> VHDX -> fixed VDI -> RAW
+        if ! "$VMSHIFT" convert esx.vmdk rt.vdi >/dev/null 2>&1 ||
+           ! "$VMSHIFT" convert rt.vdi rt3.vhdx >/dev/null 2>&1 ||
+           ! "$VMSHIFT" convert --fixed rt3.vhdx rtf.vdi >/dev/null 2>&1 ||
+           ! "$VMSHIFT" convert rtf.vdi rt3.raw >/dev/null 2>&1; then
+            fail "VMDK -> VDI -> VHDX -> fixed VDI -> RAW"
+        fi
+        compare_images vmdk esx.vmdk vdi rt.vdi
+        compare_images vmdk esx.vmdk vdi rtf.vdi
+        cmp esx-flat.vmdk rt3.raw ||
+            fail "VMDK -> VDI -> VHDX -> fixed VDI -> RAW is not byte-identical" ;;
 esac
 echo "$n conversions checked, round trips identical"
