@@ -240,6 +240,8 @@ struct hv_define {
     unsigned vcpus;                     /* 0 = map, then the VM's */
     uint64_t memory_mib;                /* 0 = map, then the VM's */
     bool json;                          /* kubevirt: JSON not YAML */
+    bool nics_unattached;               /* test migrations: every NIC on no
+                                         * network (docs/blueprint.md) */
 };
 
 /* What the emitters share: the resolved plan (placement of each disk on
@@ -258,7 +260,7 @@ DEFINE_VECTOR (hv_plan_disk_vec, struct hv_plan_disk);
 
 struct hv_plan_nic {
     size_t src;         /* index in vm->nics */
-    const char *target; /* borrowed from the map */
+    const char *target; /* borrowed from the map; NULL = unattached */
     int vlan;
     const char *model;  /* target NIC model */
     bool mac;           /* carry vm->nics[src].mac */

@@ -143,9 +143,17 @@ ps_nics (const struct hv_plan *p, struct sbuf *b)
         const struct hv_plan_nic *n = &p->nics.ptr[i];
         const struct hv_nic *s = &p->vm->nics.ptr[n->src];
 
+        if (!n->target) {
+            /* a test migration: without -SwitchName the adapter is "Not
+             * connected" */
+            vs_sbuf_addstr (b, "# test migration: on no virtual switch\n");
+        }
         vs_sbuf_printf (b, "$nic = Add-VMNetworkAdapter -VM $vm -Name "
-                     "'ethernet%u' -SwitchName ", s->index);
-        hv_esc_ps (b, n->target);
+                     "'ethernet%u'", s->index);
+        if (n->target) {
+            vs_sbuf_addstr (b, " -SwitchName ");
+            hv_esc_ps (b, n->target);
+        }
         vs_sbuf_addstr (b, " -Passthru\n");
         if (n->mac) {
             vs_sbuf_addstr (b, "Set-VMNetworkAdapter -VMNetworkAdapter $nic "
@@ -263,7 +271,7 @@ hv_hyperv_emit (struct hv_plan *p, struct sbuf *b)
     int r;
 
     for (size_t i = 0; i < p->nics.len; i++) {
-        if (strlen (p->nics.ptr[i].target) > 255) {
+        if (p->nics.ptr[i].target && strlen (p->nics.ptr[i].target) > 255) {
             return set_error (EINVAL, "vSwitch name '%.40s...' is too long",
                               p->nics.ptr[i].target);
         }

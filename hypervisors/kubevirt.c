@@ -11,7 +11,10 @@
  * Networks: a map target "pod" is the pod network (masquerade binding);
  * any other target is a Multus NetworkAttachmentDefinition
  * ("namespace/name" or "name"), bridge binding.  Shape checked against
- * virt-v2v's -o kubevirt expected output in the corpus.
+ * virt-v2v's -o kubevirt expected output in the corpus.  A KubeVirt
+ * interface always belongs to a network, so a test migration's NICs (on
+ * no network) are left out, with autoattachPodInterface: false so that
+ * KubeVirt adds no pod network either, and a note per NIC.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -180,6 +183,18 @@ kv_clock (struct kv_ctx *c)
     hv_docw_end (&c->w);
 }
 
+/* NICs on a network (a test migration's are on none) */
+static size_t
+kv_attached (const struct hv_plan *p)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < p->nics.len; i++) {
+        n += p->nics.ptr[i].target != NULL;
+    }
+    return n;
+}
+
 static void
 kv_devices (struct kv_ctx *c)
 {
@@ -203,11 +218,14 @@ kv_devices (struct kv_ctx *c)
         }
         hv_docw_end (&c->w);
     }
-    if (p->nics.len) {
+    if (kv_attached (p)) {
         hv_docw_seq (&c->w, "interfaces");
         for (size_t i = 0; i < p->nics.len; i++) {
             const struct hv_plan_nic *n = &p->nics.ptr[i];
 
+            if (!n->target) {
+                continue;
+            }
             snprintf (name, sizeof name, "net-%zu", i);
             hv_docw_map (&c->w, NULL);
             hv_docw_str (&c->w, "name", name);
@@ -220,6 +238,9 @@ kv_devices (struct kv_ctx *c)
             hv_docw_end (&c->w);
         }
         hv_docw_end (&c->w);
+    }
+    if (kv_attached (p) < p->nics.len) {
+        hv_docw_bool (&c->w, "autoattachPodInterface", false);
     }
     if (p->vm->vtpm) {
         hv_docw_empty (&c->w, "tpm");
@@ -259,9 +280,12 @@ kv_networks_volumes (struct kv_ctx *c)
     struct hv_plan *p = c->p;
     char name[32];
 
-    if (p->nics.len) {
+    if (kv_attached (p)) {
         hv_docw_seq (&c->w, "networks");
         for (size_t i = 0; i < p->nics.len; i++) {
+            if (!p->nics.ptr[i].target) {
+                continue;
+            }
             snprintf (name, sizeof name, "net-%zu", i);
             hv_docw_map (&c->w, NULL);
             hv_docw_str (&c->w, "name", name);
@@ -345,7 +369,12 @@ kv_check_targets (const struct hv_plan *p)
 {
     for (size_t i = 0; i < p->nics.len; i++) {
         const char *t = p->nics.ptr[i].target;
-        bool ok = strlen (t) <= 253 && isalnum ((unsigned char) t[0]);
+        bool ok;
+
+        if (!t) {
+            continue;
+        }
+        ok = strlen (t) <= 253 && isalnum ((unsigned char) t[0]);
 
         for (const char *c = t; ok && *c; c++) {
             ok = (islower ((unsigned char) *c) || isdigit ((unsigned char) *c)
@@ -368,6 +397,15 @@ kv_setup (struct kv_ctx *c)
 
     if (kv_check_targets (p) < 0) {
         return -EINVAL;
+    }
+    for (size_t i = 0; i < p->nics.len; i++) {
+        if (!p->nics.ptr[i].target &&
+            hv_plan_note (p, "ethernet%u: left out (a test migration puts "
+                          "NICs on no network, and a KubeVirt interface "
+                          "always has one)",
+                          p->vm->nics.ptr[p->nics.ptr[i].src].index) < 0) {
+            return -ENOMEM;
+        }
     }
     for (size_t i = 0; i < p->disks.len; i++) {
         const struct hv_disk *s = &p->vm->disks.ptr[p->disks.ptr[i].src];

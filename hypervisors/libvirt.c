@@ -9,7 +9,11 @@
  * 'virsh define' on the test:///default driver over every golden file.
  *
  * Map targets: "NAME" is a host bridge (<interface type='bridge'>),
- * "network:NAME" a libvirt network.
+ * "network:NAME" a libvirt network.  A test migration's NICs are on no
+ * network: <interface type='ethernet'> without a target device (libvirt
+ * makes a tap device that nothing is plugged into) and <link
+ * state='down'/>, so the guest sees no carrier either (docs/blueprint.md,
+ * "Test migrations").
  */
 #include <ctype.h>
 #include <errno.h>
@@ -187,13 +191,19 @@ lv_nics (const struct hv_plan *p, struct sbuf *b)
 {
     for (size_t i = 0; i < p->nics.len; i++) {
         const struct hv_plan_nic *n = &p->nics.ptr[i];
-        bool net = strncmp (n->target, "network:", 8) == 0;
+        bool net = n->target && strncmp (n->target, "network:", 8) == 0;
 
-        vs_sbuf_printf (b, "    <interface type='%s'>\n",
-                     net ? "network" : "bridge");
+        vs_sbuf_printf (b, "    <interface type='%s'>\n", !n->target
+                        ? "ethernet" : net ? "network" : "bridge");
         if (n->mac) {
             vs_sbuf_printf (b, "      <mac address='%s'/>\n",
                          p->vm->nics.ptr[n->src].mac);
+        }
+        if (!n->target) {
+            vs_sbuf_printf (b, "      <model type='%s'/>\n"
+                            "      <link state='down'/>\n"
+                            "    </interface>\n", n->model);
+            continue;
         }
         vs_sbuf_addstr (b, "      <source");
         lv_attr (b, net ? "network" : "bridge", net ? n->target + 8 :
@@ -241,9 +251,15 @@ lv_check_targets (const struct hv_plan *p)
 {
     for (size_t i = 0; i < p->nics.len; i++) {
         const char *t = p->nics.ptr[i].target;
-        bool net = strncmp (t, "network:", 8) == 0;
-        const char *s = net ? t + 8 : t;
-        bool ok = *s != '\0';
+        bool net, ok;
+        const char *s;
+
+        if (!t) {
+            continue;
+        }
+        net = strncmp (t, "network:", 8) == 0;
+        s = net ? t + 8 : t;
+        ok = *s != '\0';
 
         for (const char *c = s; ok && *c; c++) {
             ok = net ? *c != '/' : (isalnum ((unsigned char) *c) ||
@@ -264,7 +280,8 @@ lv_notes (struct hv_plan *p)
     for (size_t i = 0; i < p->nics.len; i++) {
         const struct hv_plan_nic *n = &p->nics.ptr[i];
 
-        if (n->vlan == 0 || strncmp (n->target, "network:", 8) == 0) {
+        if (n->vlan == 0 || !n->target ||
+            strncmp (n->target, "network:", 8) == 0) {
             continue;
         }
         if (hv_plan_note (p, "ethernet%u: a VLAN tag on bridge '%s' needs "

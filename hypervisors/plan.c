@@ -305,6 +305,15 @@ plan_nics (struct hv_plan *p)
             NULL;
         struct hv_plan_nic pn = { .src = i };
 
+        if (p->def->nics_unattached) {
+            /* a test migration: no network, whatever the map says */
+            pn.model = plan_nic_model (p);
+            pn.mac = retain && n->mac[0];
+            if (hv_plan_nic_vec_append (&p->nics, pn) < 0) {
+                return -ENOMEM;
+            }
+            continue;
+        }
         if (e == NULL) {
             return set_error (EINVAL, "ethernet%u is on network '%s', which "
                               "the network map does not name (add it, or "

@@ -91,7 +91,8 @@ pve_check (const struct hv_plan *p)
                           "'local' or 'nfs-ontap')", p->disk_dir);
     }
     for (size_t i = 0; i < p->nics.len; i++) {
-        if (!pve_bridge_ok (p->nics.ptr[i].target)) {
+        if (p->nics.ptr[i].target &&
+            !pve_bridge_ok (p->nics.ptr[i].target)) {
             return set_error (EINVAL, "network map target '%s' is not a "
                               "Proxmox bridge name ([-_.A-Za-z0-9])",
                               p->nics.ptr[i].target);
@@ -206,6 +207,13 @@ pve_nic_line (const struct hv_plan *p, const struct hv_plan_nic *n,
     }
     if (n->vlan) {
         snprintf (tag, sizeof tag, ",tag=%d", n->vlan);
+    }
+    if (!n->target) {
+        /* a test migration: on no bridge, and the link down (without a
+         * bridge Proxmox would give the NIC QEMU's user-mode NAT; the
+         * link stays down unless the admin sets it up) */
+        return pve_add (v, key, "%s%s%s,link_down=1", n->model,
+                        n->mac ? "=" : "", mac);
     }
     return pve_add (v, key, "%s%s%s,bridge=%s%s", n->model, n->mac ? "=" : "",
                     mac, n->target, tag);

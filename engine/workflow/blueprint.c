@@ -700,14 +700,10 @@ wf_bp_default_format (enum hv_target t)
 }
 
 static const struct wf_target wf_targets[] = {
-    [HV_TARGET_HYPERV] = { "ps1", WF_REG_PS1, WF_DP_FOLDER, false,
-                           "{\"networks\":{\"*\":\"vmshift-test\"}}" },
-    [HV_TARGET_LIBVIRT] = { "xml", WF_REG_API, WF_DP_FOLDER, false,
-                            "{\"networks\":{\"*\":\"network:vmshift-test\"}}" },
-    [HV_TARGET_PROXMOX] = { "conf", WF_REG_PVE, WF_DP_STORAGE, true,
-                            "{\"networks\":{\"*\":\"vmshift-test\"}}" },
-    [HV_TARGET_KUBEVIRT] = { "yaml", WF_REG_KUBECTL, WF_DP_EXPORT, false,
-                             "{\"networks\":{\"*\":\"vmshift-test\"}}" },
+    [HV_TARGET_HYPERV] = { "ps1", WF_REG_PS1, WF_DP_FOLDER, false },
+    [HV_TARGET_LIBVIRT] = { "xml", WF_REG_API, WF_DP_FOLDER, false },
+    [HV_TARGET_PROXMOX] = { "conf", WF_REG_PVE, WF_DP_STORAGE, true },
+    [HV_TARGET_KUBEVIRT] = { "yaml", WF_REG_KUBECTL, WF_DP_EXPORT, false },
 };
 
 const struct wf_target *

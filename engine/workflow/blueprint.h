@@ -39,8 +39,6 @@ struct wf_target {
     enum wf_register reg;
     enum wf_disk_path disk_path;
     bool needs_vmid;
-    const char *test_map;       /* network map of test runs: NICs on none
-                                 * of the mapped networks */
 };
 const struct wf_target *wf_target_of (enum hv_target t);
 

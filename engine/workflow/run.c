@@ -71,7 +71,6 @@ struct wf_run {
     bool ontap;
     char *snap_name;
     struct hv_lvc *lvc;
-    struct hv_netmap test_map;
     struct loc_handle cache[2];     /* target location, datastore */
 };
 
@@ -1039,7 +1038,8 @@ wf_definition (struct wf_run *r, struct wf_vmr *v, char **text)
     }
     memset (&d, 0, sizeof d);
     d.target = r->bp.hypervisor;
-    d.map = r->test ? &r->test_map : &r->bp.map;
+    d.map = &r->bp.map;
+    d.nics_unattached = r->test;      /* docs/blueprint.md */
     /* Proxmox names a storage; KubeVirt an NFS export for its volumes
      * (none: the cluster's default); the others the folder itself */
     switch (wf_target_of (r->bp.hypervisor)->disk_path) {
@@ -1607,14 +1607,6 @@ wf_run_setup (struct wf_run *r, const char *what)
     }
     r->location = r->test ? r->bp.test_location : r->bp.location;
     r->ontap = vs_loc_kind_of (r->bp.datastore) == LOC_ONTAP;
-    {
-        const char *m = wf_target_of (r->bp.hypervisor)->test_map;
-
-        if ((e = hv_netmap_parse (m, strlen (m), "test map",
-                                  &r->test_map)) < 0) {
-            return e;
-        }
-    }
     snprintf (r->lease, sizeof r->lease, "blueprint:%s%s", r->bp.name,
               r->test ? ":test" : "");
     wf_store_owner_self (r->owner, sizeof r->owner);
@@ -1652,7 +1644,6 @@ wf_run_alloc (struct vmshift_handle *h, struct wf_store *s, bool test,
     r->test = test;
     r->ev = ev;
     r->opaque = opaque;
-    hv_netmap_init (&r->test_map);
     return r;
 }
 
@@ -1840,7 +1831,6 @@ wf_run_free (struct wf_run *r)
             vs_loc_close (&r->cache[i]);
         }
     }
-    hv_netmap_release (&r->test_map);
     wf_blueprint_release (&r->bp);
     free (r->snap_name);
     free (r->doc);

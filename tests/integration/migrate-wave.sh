@@ -114,12 +114,21 @@ vsh runs cleanup "$id" 2> "$tmp/err" && fail "cleanup of a finished migration"
 
 # --test then cleanup: test names, test location, nothing left after
 log_mark
-vsh migrate --yes --test "$tmp/wave.json" > "$tmp/tevents" 2> "$tmp/err" ||
+vsh migrate --yes --test --json "$tmp/wave.json" > "$tmp/tevents" 2> "$tmp/err" ||
     fail "migrate --test: $(cat "$tmp/err")"
 tid=$(vsh runs list --json | jq '[.[] | select(.test)][0].id')
 [ -f "$v1/kvm-test/db01-vmshift-test/db01.qcow2" ] || fail "no test disk"
-grep -q "network='vmshift-test'" "$v1/kvm-test/db01-vmshift-test/db01-vmshift-test.xml" ||
-    fail "test NIC attached to a mapped network"
+# the test VM's NIC is on no network: a tap device plugged into nothing,
+# link down (docs/blueprint.md); the test driver defined it, and it is
+# valid against libvirt's schema
+txml=$v1/kvm-test/db01-vmshift-test/db01-vmshift-test.xml
+grep -q "<interface type='ethernet'>" "$txml" || fail "test NIC not type ethernet: $(cat "$txml")"
+grep -q "<link state='down'/>" "$txml" || fail "test NIC link not down"
+grep -q "<source bridge\|<source network\|br0" "$txml" && fail "test NIC attached to a network"
+if command -v virt-xml-validate > /dev/null; then
+    virt-xml-validate "$txml" domain > "$tmp/val" 2>&1 || fail "test definition: $(cat "$tmp/val")"
+fi
+grep -q '"vm":"db01","state":"registered"' "$tmp/tevents" || fail "test VM not registered"
 compare_images vmdk "$v1/ds/db01/db01.vmdk" qcow2 "$v1/kvm-test/db01-vmshift-test/db01.qcow2"
 vsh runs cleanup "$tid" 2> "$tmp/err" || fail "cleanup of the test run: $(cat "$tmp/err")"
 left=$(find "$v1/kvm-test" -type f | head -3)

@@ -287,6 +287,90 @@ Test (decisions, kubevirt_needs_disk_sizes_and_makes_nfs_pvs)
     hv_vm_free (vm);
 }
 
+/* A test migration (docs/blueprint.md): every NIC on no network,
+ * whatever the map says, and the map's other choices kept. */
+Test (decisions, test_migration_nics_are_on_no_network)
+{
+    struct hv_vm *vm = vm_from ("guestOS = \"rhel9-64\"\n"
+                                "scsi0.present = \"TRUE\"\n"
+                                "scsi0:0.present = \"TRUE\"\n"
+                                "scsi0:0.fileName = \"r.vmdk\"\n"
+                                "ethernet0.present = \"TRUE\"\n"
+                                "ethernet0.networkName = \"VM Network\"\n"
+                                "ethernet0.addressType = \"static\"\n"
+                                "ethernet0.address = \"00:50:56:01:02:03\"\n"
+                                "ethernet1.present = \"TRUE\"\n"
+                                "ethernet1.networkName = \"Unmapped\"\n");
+    struct hv_netmap m = parse_map ("{\"networks\": {\"VM Network\": "
+                                    "{\"target\": \"br0\", \"vlan\": 7}}, "
+                                    "\"retain_mac\": true, "
+                                    "\"nic_model\": \"e1000e\"}");
+    struct hv_define d = { .map = &m, .retain_mac = -1, .version = "TEST",
+                           .vmid = 120, .disk_path = "nfs-ontap",
+                           .nics_unattached = true };
+    struct hv_str_vec notes = { 0 };
+    char *lv = NULL, *ps = NULL, *pve = NULL, *kv = NULL;
+
+    d.target = HV_TARGET_LIBVIRT;
+    cr_assert_eq (hv_define_emit (vm, &d, &lv, NULL), 0, "%s",
+                  vmshift_internal_error_msg ());
+    d.target = HV_TARGET_HYPERV;
+    d.disk_path = "\\\\svm1\\vms";
+    cr_assert_eq (hv_define_emit (vm, &d, &ps, NULL), 0);
+    d.target = HV_TARGET_PROXMOX;
+    d.disk_path = "nfs-ontap";
+    cr_assert_eq (hv_define_emit (vm, &d, &pve, NULL), 0);
+    d.target = HV_TARGET_KUBEVIRT;
+    d.disk_path = NULL;
+    vm->disks.ptr[0].capacity = UINT64_C (1) << 30;
+    cr_assert_eq (hv_define_emit (vm, &d, &kv, &notes), 0, "%s",
+                  vmshift_internal_error_msg ());
+
+    /* libvirt: a tap device plugged into nothing, link down */
+    cr_assert_null (strstr (lv, "<source network"), "%s", lv);
+    cr_assert_null (strstr (lv, "<source bridge"));
+    cr_assert_null (strstr (lv, "type='bridge'"));
+    cr_assert_null (strstr (lv, "<vlan>"));
+    cr_assert (strstr (lv, "<interface type='ethernet'>\n"
+                       "      <mac address='00:50:56:01:02:03'/>\n"
+                       "      <model type='e1000e'/>\n"
+                       "      <link state='down'/>\n"), "%s", lv);
+    cr_assert_null (strstr (lv, "br0"));
+    /* Hyper-V: Add-VMNetworkAdapter without -SwitchName */
+    cr_assert_null (strstr (ps, "-SwitchName"), "%s", ps);
+    cr_assert (strstr (ps, "Add-VMNetworkAdapter -VM $vm -Name 'ethernet0' "
+                       "-Passthru\n"), "%s", ps);
+    cr_assert (strstr (ps, "Add-VMNetworkAdapter -VM $vm -Name 'ethernet1' "
+                       "-Passthru\n"));
+    cr_assert_null (strstr (ps, "VlanId"));
+    /* Proxmox: no bridge, link down */
+    cr_assert (strstr (pve, "net0: e1000e=00:50:56:01:02:03,link_down=1\n"),
+               "%s", pve);
+    cr_assert (strstr (pve, "net1: e1000e,link_down=1\n"), "%s", pve);
+    cr_assert_null (strstr (pve, "bridge="));
+    /* KubeVirt: no interface or network, no pod network added either */
+    cr_assert_null (strstr (kv, "interfaces:"), "%s", kv);
+    cr_assert_null (strstr (kv, "networks:"));
+    cr_assert (strstr (kv, "autoattachPodInterface: false"), "%s", kv);
+    cr_assert_eq (notes.len, 2);
+    cr_assert (strstr (notes.ptr[0], "ethernet0: left out"));
+
+    /* without the flag an unmapped network is still an error */
+    d.nics_unattached = false;
+    d.target = HV_TARGET_LIBVIRT;
+    free (lv);
+    lv = NULL;
+    cr_assert_eq (hv_define_emit (vm, &d, &lv, NULL), -EINVAL);
+    cr_assert (strstr (vmshift_internal_error_msg (), "'Unmapped'"));
+    free (lv);
+    free (ps);
+    free (pve);
+    free (kv);
+    hv_str_vec_free (&notes);
+    hv_netmap_release (&m);
+    hv_vm_free (vm);
+}
+
 /* --------------------------------------------------------- injection */
 
 /* A name with every metacharacter the issue lists: quotes of all kinds,
