@@ -140,6 +140,14 @@ fmt_probe (const uint8_t *buf, size_t len)
     return fmt_probe_any (&b);
 }
 
+bool
+fmt_mem_is_zero (const void *buf, size_t n)
+{
+    const uint8_t *b = buf;
+
+    return n == 0 || (b[0] == 0 && memcmp (b, b + 1, n - 1) == 0);
+}
+
 int
 fmt_io_pread (const struct fmt_io *io, uint32_t file, void *buf, size_t n,
               uint64_t off)

@@ -100,6 +100,9 @@ int fmt_io_add_data (const struct fmt_io *io, uint32_t file, uint64_t off,
  * -EINVAL with a message quoting the name otherwise. */
 int fmt_check_rel_path (const char *name);
 
+/* Whether buf[0, n) is all zero bytes (true for n == 0). */
+bool fmt_mem_is_zero (const void *buf, size_t n);
+
 /* ------------------------------------------------------- extent map */
 
 enum fmt_ext_kind {

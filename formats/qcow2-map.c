@@ -139,15 +139,57 @@ qcow2_l2e_decode (const struct qcow2_image *img, uint64_t g, uint64_t e,
 
 /* ------------------------------------------------------------- walk */
 
+static bool
+qcow2_entry_zero (const uint8_t *p, size_t eb)
+{
+    uint64_t a, b = 0;
+
+    memcpy (&a, p, 8);
+    if (eb > 8) {
+        memcpy (&b, p + 8, 8);
+    }
+    return (a | b) == 0;
+}
+
+/* The first entry from j on (below n) that is not all zeros, or n;
+ * aligned groups of 64 entries are looked at in one go. */
+static uint64_t
+qcow2_zero_end (const uint8_t *l2, uint64_t j, uint64_t n, size_t eb)
+{
+    while (j < n) {
+        if (j % 64 == 0 && n - j >= 64 && fmt_mem_is_zero (l2 + j * eb,
+                                                           64 * eb)) {
+            j += 64;
+        } else if (qcow2_entry_zero (l2 + j * eb, eb)) {
+            j++;
+        } else {
+            break;
+        }
+    }
+    return j;
+}
+
 static int
 qcow2_walk_l2 (const struct qcow2_image *img, const uint8_t *l2, uint64_t g0,
                uint64_t max_guest, const struct qcow2_walk *w)
 {
-    for (uint32_t j = 0; j < img->l2_entries && g0 + j < max_guest; j++) {
-        const uint8_t *p = l2 + (size_t) j * img->l2_entry_bytes;
-        uint64_t bm = img->ext_l2 ? get_be64 (p + 8) : 0;
-        int r = w->l2_cb (w->opaque, g0 + j, get_be64 (p), bm);
+    size_t eb = img->l2_entry_bytes;
+    uint64_t n = max_guest - g0 < img->l2_entries ? max_guest - g0
+                                                  : img->l2_entries;
 
+    for (uint64_t j = 0; j < n;) {
+        const uint8_t *p = l2 + (size_t) j * eb;
+        uint64_t bm = img->ext_l2 ? get_be64 (p + 8) : 0;
+        uint64_t k = w->l2_zero_cb ? qcow2_zero_end (l2, j, n, eb) : j;
+        int r;
+
+        if (k > j) {
+            r = w->l2_zero_cb (w->opaque, g0 + j, k - j);
+            j = k;
+        } else {
+            r = w->l2_cb (w->opaque, g0 + j, get_be64 (p), bm);
+            j++;
+        }
         if (r < 0) {
             return r;
         }
@@ -425,6 +467,18 @@ qcow2_map_l2 (void *opaque, uint64_t g, uint64_t e, uint64_t bitmap)
     return r;
 }
 
+/* Entries of 0 are unallocated clusters (qcow2_l2e_decode accepts them
+ * in every image): zeros to the guest. */
+static int
+qcow2_map_l2_zero (void *opaque, uint64_t g, uint64_t n)
+{
+    struct qcow2_mapper *m = opaque;
+    uint64_t guest = g * m->img->cluster_size;
+
+    return qcow2_map_zero (m, guest, qcow2_guest_len (m->img, guest,
+                                                      n * m->img->cluster_size));
+}
+
 /* Open the external data file named in the image: only a relative name
  * inside the image's directory can go through the io (the engine's
  * sandbox). */
@@ -473,7 +527,7 @@ qcow2_map_run (const struct qcow2_image *img, struct qcow2_report *rep,
     };
     struct qcow2_walk w = {
         .rep = rep, .opaque = &m, .l1_cb = qcow2_map_l1,
-        .l2_cb = qcow2_map_l2,
+        .l2_cb = qcow2_map_l2, .l2_zero_cb = qcow2_map_l2_zero,
     };
     int r;
 

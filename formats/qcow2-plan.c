@@ -292,14 +292,19 @@ qcow2_run_find (const struct qcow2_run_vec *runs, uint64_t g)
     return lo;
 }
 
-/* Is guest cluster g allocated?  *cur is a cursor for increasing g. */
-static bool
-qcow2_run_has (const struct qcow2_run_vec *runs, uint64_t g, size_t *cur)
+/* The generators below clear the window and then write only the entries
+ * that are not zero, run by run: a thin disk's tables are almost all
+ * zeros, and a 64 TiB disk's refcount blocks hold 32 million entries. */
+
+/* Entries [i, i + k) of 'width' bytes, where entry i + j holds
+ * v + j * step (big endian), into the window [rel, rel+n) of buf. */
+static void
+qcow2_put_seq (uint8_t *buf, uint64_t rel, size_t n, uint64_t i, uint64_t k,
+               uint64_t v, uint64_t step, unsigned width)
 {
-    while (*cur < runs->len && runs->ptr[*cur].g1 <= g) {
-        ++*cur;
+    for (uint64_t j = 0; j < k; j++) {
+        qcow2_put (buf, rel, n, (i + j) * width, v + j * step, width);
     }
-    return *cur < runs->len && runs->ptr[*cur].g0 <= g;
 }
 
 static int
@@ -310,30 +315,48 @@ qcow2_gen_reftable (const struct fmt_blob *b, uint64_t rel, uint8_t *buf,
     uint64_t i0 = rel / 8, i1 = DIV_ROUND_UP (rel + n, 8);
     size_t k = qcow2_lower_bound (p->blocks, p->geo.refblocks, i0);
 
-    for (uint64_t i = i0; i < i1; i++) {
-        uint64_t v = 0;
-
-        if (k < p->geo.refblocks && p->blocks[k] == i) {
-            v = p->rb_off + k * p->geo.cluster_size;
-            k++;
-        }
-        qcow2_put (buf, rel, n, i * 8, v, 8);
+    memset (buf, 0, n);
+    for (; k < p->geo.refblocks && p->blocks[k] < i1; k++) {
+        qcow2_put (buf, rel, n, (uint64_t) p->blocks[k] * 8,
+                   p->rb_off + k * p->geo.cluster_size, 8);
     }
     return 0;
 }
 
+/* Refcount 1 for the host clusters [a, b) that entries [i, ...) of the
+ * window describe, where entry i is host cluster h. */
+static void
+qcow2_put_used (uint8_t *buf, uint64_t rel, size_t n, uint64_t i, uint64_t h,
+                uint64_t hend, uint64_t a, uint64_t b)
+{
+    a = a > h ? a : h;
+    b = b < hend ? b : hend;
+    if (a < b) {
+        qcow2_put_seq (buf, rel, n, i + (a - h), b - a, 1, 0, 2);
+    }
+}
+
 /* Host cluster h has refcount 1: the metadata clusters (except refcount
- * blocks reserved but not needed) and referenced data clusters. */
-static bool
-qcow2_host_used (const struct qcow2_plan *p, uint64_t h, size_t *cur)
+ * blocks reserved but not needed) and referenced data clusters.  Entries
+ * [i, i + k) of the window are host clusters [h, h + k). */
+static void
+qcow2_refblock_span (const struct qcow2_plan *p, uint8_t *buf, uint64_t rel,
+                     size_t n, uint64_t i, uint64_t h, uint64_t k)
 {
     const struct qcow2_geo *g = &p->geo;
-    uint64_t rb0 = 1 + g->reftable_clusters;
+    uint64_t rb0 = 1 + g->reftable_clusters, m = g->meta_clusters;
+    uint64_t hend = h + k;
 
-    if (h < g->meta_clusters) {
-        return h < rb0 + g->refblocks || h >= rb0 + g->refblocks_reserved;
+    qcow2_put_used (buf, rel, n, i, h, hend, 0, rb0 + g->refblocks);
+    qcow2_put_used (buf, rel, n, i, h, hend, rb0 + g->refblocks_reserved, m);
+    if (g->data_file || hend <= m) {
+        return;
     }
-    return !g->data_file && qcow2_run_has (&p->runs, h - g->meta_clusters, cur);
+    for (size_t r = qcow2_run_find (&p->runs, h > m ? h - m : 0);
+         r < p->runs.len && m + p->runs.ptr[r].g0 < hend; r++) {
+        qcow2_put_used (buf, rel, n, i, h, hend, m + p->runs.ptr[r].g0,
+                        m + p->runs.ptr[r].g1);
+    }
 }
 
 static int
@@ -341,20 +364,16 @@ qcow2_gen_refblocks (const struct fmt_blob *b, uint64_t rel, uint8_t *buf,
                      size_t n)
 {
     const struct qcow2_plan *p = b->ctx;
-    uint64_t e = p->geo.refblock_entries, m = p->geo.meta_clusters;
-    uint64_t i0 = rel / 2, i1 = DIV_ROUND_UP (rel + n, 2), h0;
-    size_t cur;
+    uint64_t e = p->geo.refblock_entries;
+    uint64_t i0 = rel / 2, i1 = DIV_ROUND_UP (rel + n, 2);
 
-    if (n == 0) {
-        return 0;
-    }
-    h0 = (uint64_t) p->blocks[i0 / e] * e + i0 % e;
-    cur = qcow2_run_find (&p->runs, h0 > m ? h0 - m : 0);
+    memset (buf, 0, n);
+    for (uint64_t i = i0; i < i1;) {
+        uint64_t k = i / e, end = (k + 1) * e < i1 ? (k + 1) * e : i1;
 
-    for (uint64_t i = i0; i < i1; i++) {
-        uint64_t h = (uint64_t) p->blocks[i / e] * e + i % e;
-
-        qcow2_put (buf, rel, n, i * 2, qcow2_host_used (p, h, &cur), 2);
+        qcow2_refblock_span (p, buf, rel, n, i,
+                             (uint64_t) p->blocks[k] * e + i % e, end - i);
+        i = end;
     }
     return 0;
 }
@@ -363,57 +382,67 @@ static int
 qcow2_gen_l1 (const struct fmt_blob *b, uint64_t rel, uint8_t *buf, size_t n)
 {
     const struct qcow2_plan *p = b->ctx;
+    uint64_t c = p->geo.cluster_size;
     uint64_t i0 = rel / 8, i1 = DIV_ROUND_UP (rel + n, 8);
-    size_t k = p->tabs ? qcow2_lower_bound (p->tabs, p->geo.l2_tables, i0)
-                       : i0;
+    size_t k;
 
-    for (uint64_t i = i0; i < i1; i++) {
-        uint64_t v = 0;
-
-        if (p->tabs == NULL) {
-            v = (p->l2_off + i * p->geo.cluster_size) | QCOW2_OFLAG_COPIED;
-        } else if (k < p->geo.l2_tables && p->tabs[k] == i) {
-            v = (p->l2_off + k * p->geo.cluster_size) | QCOW2_OFLAG_COPIED;
-            k++;
-        }
-        qcow2_put (buf, rel, n, i * 8, v, 8);
+    memset (buf, 0, n);
+    if (p->tabs == NULL) {
+        qcow2_put_seq (buf, rel, n, i0, i1 - i0,
+                       (p->l2_off + i0 * c) | QCOW2_OFLAG_COPIED, c, 8);
+        return 0;
+    }
+    k = qcow2_lower_bound (p->tabs, p->geo.l2_tables, i0);
+    for (; k < p->geo.l2_tables && p->tabs[k] < i1; k++) {
+        qcow2_put (buf, rel, n, (uint64_t) p->tabs[k] * 8,
+                   (p->l2_off + k * c) | QCOW2_OFLAG_COPIED, 8);
     }
     return 0;
 }
 
-/* Guest cluster of entry i of the L2 area. */
-static uint64_t
-qcow2_l2_guest (const struct qcow2_plan *p, uint64_t i)
+/* Entries [i, i + k) of the L2 area map guest clusters [g, g + k). */
+static void
+qcow2_l2_span (const struct qcow2_plan *p, uint8_t *buf, uint64_t rel,
+               size_t n, uint64_t i, uint64_t g, uint64_t k)
 {
-    uint64_t l = p->geo.l2_entries, k = i / l;
+    uint64_t c = p->geo.cluster_size, gend = g + k;
 
-    return (p->tabs ? p->tabs[k] : k) * l + i % l;
+    if (gend > p->geo.guest_clusters) {
+        gend = p->geo.guest_clusters;
+    }
+    if (g >= gend) {
+        return;
+    }
+    if (p->geo.data_file) {
+        /* 1:1, host == guest */
+        qcow2_put_seq (buf, rel, n, i, gend - g,
+                       (g * c) | QCOW2_OFLAG_COPIED, c, 8);
+        return;
+    }
+    for (size_t r = qcow2_run_find (&p->runs, g);
+         r < p->runs.len && p->runs.ptr[r].g0 < gend; r++) {
+        uint64_t a = p->runs.ptr[r].g0 > g ? p->runs.ptr[r].g0 : g;
+        uint64_t z = p->runs.ptr[r].g1 < gend ? p->runs.ptr[r].g1 : gend;
+
+        qcow2_put_seq (buf, rel, n, i + (a - g), z - a,
+                       (p->data_off + a * c) | QCOW2_OFLAG_COPIED, c, 8);
+    }
 }
 
 static int
 qcow2_gen_l2 (const struct fmt_blob *b, uint64_t rel, uint8_t *buf, size_t n)
 {
     const struct qcow2_plan *p = b->ctx;
-    uint64_t c = p->geo.cluster_size;
+    uint64_t l = p->geo.l2_entries;
     uint64_t i0 = rel / 8, i1 = DIV_ROUND_UP (rel + n, 8);
-    size_t cur;
 
-    if (n == 0) {
-        return 0;
-    }
-    cur = qcow2_run_find (&p->runs, qcow2_l2_guest (p, i0));
+    memset (buf, 0, n);
+    for (uint64_t i = i0; i < i1;) {
+        uint64_t k = i / l, end = (k + 1) * l < i1 ? (k + 1) * l : i1;
+        uint64_t tab = p->tabs ? p->tabs[k] : k;
 
-    for (uint64_t i = i0; i < i1; i++) {
-        uint64_t g = qcow2_l2_guest (p, i), v = 0;
-
-        if (g >= p->geo.guest_clusters) {
-            v = 0;
-        } else if (p->geo.data_file) {
-            v = (g * c) | QCOW2_OFLAG_COPIED;   /* 1:1, host == guest */
-        } else if (qcow2_run_has (&p->runs, g, &cur)) {
-            v = (p->data_off + g * c) | QCOW2_OFLAG_COPIED;
-        }
-        qcow2_put (buf, rel, n, i * 8, v, 8);
+        qcow2_l2_span (p, buf, rel, n, i, tab * l + i % l, end - i);
+        i = end;
     }
     return 0;
 }

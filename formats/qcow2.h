@@ -252,6 +252,10 @@ struct qcow2_walk {
     void *opaque;
     int (*l1_cb) (void *opaque, uint64_t idx, uint64_t l1e, bool *skip);
     int (*l2_cb) (void *opaque, uint64_t g, uint64_t e, uint64_t bitmap);
+    /* Optional: guest clusters [g, g + n) whose L2 entries (and
+     * subcluster bitmaps) are all 0, in one call instead of n calls of
+     * l2_cb; an all-zero entry is always a valid unallocated cluster. */
+    int (*l2_zero_cb) (void *opaque, uint64_t g, uint64_t n);
 };
 int qcow2_walk_l1 (const struct qcow2_image *img, uint64_t l1_off,
                    uint64_t l1_entries, uint64_t max_guest,
