@@ -12,6 +12,8 @@
 
 #include "engine/base/error.h"
 #include "engine/base/json.h"
+#include "engine/base/jsonw.h"
+#include "engine/base/sbuf.h"
 #include "engine/workflow/blueprint.h"
 
 struct bp_ctx {
@@ -179,21 +181,68 @@ wf_bp_format_ok (const char *f)
 static int
 wf_bp_source (struct bp_ctx *c, const struct json_val *root)
 {
-    static const char *const keys[] = { "datastore", "allow_powered_on",
-                                        NULL };
+    static const char *const keys[] = {
+        "datastore", "allow_powered_on", "vcenter", "shutdown_timeout",
+        "power_off_after", "vm_snapshot", "quiesce", NULL,
+    };
+    static const char *const vc_only[] = {
+        "shutdown_timeout", "power_off_after", "vm_snapshot", "quiesce", NULL,
+    };
     const struct json_val *v = vs_json_get (root, "source");
+    struct wf_blueprint *bp = c->bp;
+    uint64_t t = WF_BP_SHUTDOWN_DEFAULT;
     int r;
 
     if (!v) {
         return BP_ERR (c, "source", "missing");
     }
     if ((r = wf_bp_keys (c, "source", v, keys)) < 0 ||
-        (r = wf_bp_str (c, "source", v, "datastore", true,
-                        &c->bp->datastore)) < 0) {
+        (r = wf_bp_str (c, "source", v, "datastore", false,
+                        &bp->datastore)) < 0 ||
+        (r = wf_bp_str (c, "source", v, "vcenter", false,
+                        &bp->vcenter)) < 0) {
         return r;
     }
-    return wf_bp_bool (c, "source", v, "allow_powered_on",
-                       &c->bp->allow_powered_on);
+    if (bp->datastore && bp->vcenter) {
+        return BP_ERR (c, "source", "give 'datastore' or 'vcenter', not "
+                       "both");
+    }
+    if (!bp->datastore && !bp->vcenter) {
+        return BP_ERR (c, "source", "needs 'datastore' (VMs by their .vmx) "
+                       "or 'vcenter' (a vCenter profile)");
+    }
+    if (bp->datastore) {
+        for (size_t i = 0; vc_only[i]; i++) {
+            if (vs_json_get (v, vc_only[i])) {
+                char path[64];
+
+                snprintf (path, sizeof path, "source.%s", vc_only[i]);
+                return BP_ERR (c, path, "only with source.vcenter");
+            }
+        }
+        return wf_bp_bool (c, "source", v, "allow_powered_on",
+                           &bp->allow_powered_on);
+    }
+    if (vs_json_get (v, "allow_powered_on")) {
+        return BP_ERR (c, "source.allow_powered_on", "only with "
+                       "source.datastore (the run shuts vCenter VMs down)");
+    }
+    bp->vm_snapshot = true;
+    if ((r = wf_bp_safe_name (c, "source.vcenter", bp->vcenter)) < 0 ||
+        (r = wf_bp_uint (c, "source", v, "shutdown_timeout", 1,
+                         WF_BP_SHUTDOWN_MAX, &t)) < 0 ||
+        (r = wf_bp_bool (c, "source", v, "power_off_after",
+                         &bp->power_off_after)) < 0 ||
+        (r = wf_bp_bool (c, "source", v, "vm_snapshot",
+                         &bp->vm_snapshot)) < 0 ||
+        (r = wf_bp_bool (c, "source", v, "quiesce", &bp->quiesce)) < 0) {
+        return r;
+    }
+    if (bp->quiesce && !bp->vm_snapshot) {
+        return BP_ERR (c, "source.quiesce", "needs source.vm_snapshot");
+    }
+    bp->shutdown_timeout = (unsigned) t;
+    return 0;
 }
 
 static int
@@ -319,7 +368,7 @@ static int
 wf_bp_groups (struct bp_ctx *c, const struct json_val *root)
 {
     static const char *const keys[] = { "name", "boot_order", "boot_delay",
-                                        "vms", NULL };
+                                        "vms", "folder", NULL };
     const struct json_val *g = vs_json_get (root, "groups");
     struct wf_blueprint *bp = c->bp;
     size_t n;
@@ -360,6 +409,24 @@ wf_bp_groups (struct bp_ctx *c, const struct json_val *root)
         }
         gr->boot_order = (int) order;
         gr->boot_delay = (unsigned) delay;
+        if ((r = wf_bp_str (c, path, gi, "folder", false, &gr->folder)) < 0) {
+            return r;
+        }
+        if (gr->folder) {
+            char fp[80];
+
+            snprintf (fp, sizeof fp, "%s.folder", path);
+            if (!bp->vcenter) {
+                return BP_ERR (c, fp, "only with source.vcenter");
+            }
+            if (gr->folder[0] != '/') {
+                return BP_ERR (c, fp, "'%s' is not a vCenter folder path "
+                               "(\"/DC/vm/NAME\")", gr->folder);
+            }
+        }
+        if (gr->folder && !vs_json_get (gi, "vms")) {
+            continue;
+        }
         if (!vs_json_get (gi, "vms") ||
             vs_json_type (vs_json_get (gi, "vms")) != JSON_ARRAY) {
             return BP_ERR (c, path, "'vms' must be an array of VM names");
@@ -430,7 +497,8 @@ wf_bp_one_vm (struct bp_ctx *c, const struct json_val *root, const char *key,
         return set_error (ENOMEM, "out of memory");
     }
     if ((r = wf_bp_keys (c, path, v, keys)) < 0 ||
-        (r = wf_bp_str (c, path, v, "vmx", true, &vm->vmx)) < 0 ||
+        (r = wf_bp_str (c, path, v, "vmx", c->bp->vcenter == NULL,
+                        &vm->vmx)) < 0 ||
         (r = wf_bp_str (c, path, v, "target_name", false,
                         &vm->target_name)) < 0 ||
         (r = wf_bp_str (c, path, v, "format", false, &vm->format)) < 0 ||
@@ -445,6 +513,14 @@ wf_bp_one_vm (struct bp_ctx *c, const struct json_val *root, const char *key,
             return r;
         }
         vm->retain_mac = rm;
+    }
+    if (vm->vmx && c->bp->vcenter) {
+        char vp[320];
+
+        snprintf (vp, sizeof vp, "%s.vmx", path);
+        return BP_ERR (c, vp, "only with source.datastore (with "
+                       "source.vcenter the VM is the one named '%s' there)",
+                       key);
     }
     vm->cpus = (unsigned) cpus;
     vm->memory_mib = mem;
@@ -491,21 +567,26 @@ wf_bp_vms (struct bp_ctx *c, const struct json_val *root)
     const struct json_val *vms = vs_json_get (root, "vms");
     struct wf_blueprint *bp = c->bp;
     const struct json_val *g = vs_json_get (root, "groups");
-    size_t n;
+    size_t n = 0;
+    bool folders = false;
     int r;
 
-    if (!vms) {
+    for (size_t i = 0; i < bp->ngroups; i++) {
+        folders |= bp->groups[i].folder != NULL;
+    }
+    /* with folder groups "vms" only holds settings, and may be empty */
+    if (!vms && !folders) {
         return BP_ERR (c, "vms", "missing");
     }
-    if (vs_json_type (vms) != JSON_OBJECT ||
-        (n = vs_json_object_len (vms)) == 0) {
+    if (vms && (vs_json_type (vms) != JSON_OBJECT ||
+                ((n = vs_json_object_len (vms)) == 0 && !folders))) {
         return BP_ERR (c, "vms", "expected a non-empty object of VM name -> "
                        "settings");
     }
     if (n > WF_BP_MAX_VMS) {
         return BP_ERR (c, "vms", "more than %d VMs", WF_BP_MAX_VMS);
     }
-    if (!(bp->vms = calloc (n, sizeof *bp->vms))) {
+    if (!(bp->vms = calloc (n ? n : 1, sizeof *bp->vms))) {
         return set_error (ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
@@ -656,6 +737,7 @@ wf_blueprint_release (struct wf_blueprint *bp)
     }
     free (bp->name);
     free (bp->datastore);
+    free (bp->vcenter);
     free (bp->uri);
     free (bp->format);
     free (bp->location);
@@ -667,6 +749,7 @@ wf_blueprint_release (struct wf_blueprint *bp)
     hv_netmap_release (&bp->map);
     for (size_t i = 0; i < bp->ngroups; i++) {
         free (bp->groups[i].name);
+        free (bp->groups[i].folder);
     }
     free (bp->groups);
     for (size_t i = 0; i < bp->nvms; i++) {
@@ -678,6 +761,162 @@ wf_blueprint_release (struct wf_blueprint *bp)
     free (bp->vms);
     memset (bp, 0, sizeof *bp);
     hv_netmap_init (&bp->map);
+}
+
+/* ----------------------------------------------- folder groups expanded */
+
+static bool
+wf_bp_listed (const struct json_val *arr, const char *name)
+{
+    for (size_t i = 0; i < vs_json_array_len (arr); i++) {
+        const char *s = vs_json_string_value (vs_json_array_at (arr, i));
+
+        if (s && strcmp (s, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Is pick i the first of its name, and named nowhere in the text? */
+static bool
+wf_bp_pick_new (const struct json_val *root, const struct wf_bp_pick *picks,
+                size_t i)
+{
+    const struct json_val *g = vs_json_get (root, "groups");
+
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp (picks[j].name, picks[i].name) == 0) {
+            return false;
+        }
+    }
+    for (size_t j = 0; j < vs_json_array_len (g); j++) {
+        if (wf_bp_listed (vs_json_get (vs_json_array_at (g, j), "vms"),
+                          picks[i].name)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int
+wf_bp_raw (struct jsonw *w, const struct json_val *v)
+{
+    char *s = vs_json_print (v);
+
+    if (!s) {
+        return -ENOMEM;
+    }
+    vs_jw_raw (w, s);
+    free (s);
+    return 0;
+}
+
+static int
+wf_bp_expand_group (struct jsonw *w, const struct json_val *root,
+                    const struct json_val *gv, size_t gi,
+                    const struct wf_bp_pick *picks, size_t n)
+{
+    const struct json_val *vms = vs_json_get (gv, "vms");
+    const char *key;
+    int r = 0;
+
+    vs_jw_obj_begin (w);
+    for (size_t k = 0; r == 0 && vs_json_object_at (gv, k, &key); k++) {
+        if (strcmp (key, "folder") == 0 || strcmp (key, "vms") == 0) {
+            continue;
+        }
+        vs_jw_key (w, key);
+        r = wf_bp_raw (w, vs_json_object_at (gv, k, &key));
+    }
+    vs_jw_key (w, "vms");
+    vs_jw_arr_begin (w);
+    for (size_t k = 0; r == 0 && k < vs_json_array_len (vms); k++) {
+        r = wf_bp_raw (w, vs_json_array_at (vms, k));
+    }
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        if (picks[i].group == gi && wf_bp_pick_new (root, picks, i)) {
+            vs_jw_str (w, picks[i].name);
+        }
+    }
+    vs_jw_arr_end (w);
+    vs_jw_obj_end (w);
+    return r;
+}
+
+static void
+wf_bp_expand_vms (struct jsonw *w, const struct json_val *root,
+                  const struct json_val *vms, const struct wf_bp_pick *picks,
+                  size_t n, int *r)
+{
+    const char *key;
+
+    vs_jw_key (w, "vms");
+    vs_jw_obj_begin (w);
+    for (size_t k = 0; *r == 0 && vs_json_object_at (vms, k, &key); k++) {
+        vs_jw_key (w, key);
+        *r = wf_bp_raw (w, vs_json_object_at (vms, k, &key));
+    }
+    for (size_t i = 0; *r == 0 && i < n; i++) {
+        if (wf_bp_pick_new (root, picks, i) &&
+            !vs_json_get (vms, picks[i].name)) {
+            vs_jw_key (w, picks[i].name);
+            vs_jw_raw (w, "{}");
+        }
+    }
+    vs_jw_obj_end (w);
+}
+
+int
+wf_blueprint_expand (const char *buf, size_t len, const char *what,
+                     const struct wf_bp_pick *picks, size_t n, char **out)
+{
+    struct json_val *root = NULL;
+    const struct json_val *groups;
+    struct sbuf b;
+    struct jsonw w;
+    const char *key;
+    bool had_vms = false;
+    int r;
+
+    *out = NULL;
+    if ((r = vs_json_parse (buf, len, what, &root)) < 0) {
+        return r;
+    }
+    groups = vs_json_get (root, "groups");
+    vs_sbuf_init (&b, WF_BP_MAX_BYTES);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    for (size_t k = 0; r == 0 && vs_json_object_at (root, k, &key); k++) {
+        const struct json_val *v = vs_json_object_at (root, k, &key);
+
+        if (strcmp (key, "groups") == 0 && vs_json_type (v) == JSON_ARRAY) {
+            vs_jw_key (&w, key);
+            vs_jw_arr_begin (&w);
+            for (size_t i = 0; r == 0 && i < vs_json_array_len (groups); i++) {
+                r = wf_bp_expand_group (&w, root, vs_json_array_at (groups, i),
+                                        i, picks, n);
+            }
+            vs_jw_arr_end (&w);
+        } else if (strcmp (key, "vms") == 0) {
+            had_vms = true;
+            wf_bp_expand_vms (&w, root, v, picks, n, &r);
+        } else {
+            vs_jw_key (&w, key);
+            r = wf_bp_raw (&w, v);
+        }
+    }
+    if (r == 0 && !had_vms) {
+        wf_bp_expand_vms (&w, root, NULL, picks, n, &r);
+    }
+    vs_jw_obj_end (&w);
+    vs_json_free (root);
+    if (r < 0) {
+        vs_sbuf_release (&b);
+        return set_error (ENOMEM, "out of memory");
+    }
+    *out = vs_sbuf_detach (&b, NULL);
+    return *out ? 0 : set_error (ENOMEM, "out of memory");
 }
 
 const char *

@@ -18,6 +18,8 @@
 #define WF_BP_CONCURRENCY_MAX 64
 #define WF_BP_BOOT_ORDER_DEFAULT 3
 #define WF_BP_BOOT_DELAY_MAX 3600
+#define WF_BP_SHUTDOWN_DEFAULT 300
+#define WF_BP_SHUTDOWN_MAX 86400
 
 enum wf_bp_ip { WF_BP_IP_RETAIN = 0, WF_BP_IP_DHCP, WF_BP_IP_NONE };
 
@@ -46,11 +48,15 @@ struct wf_bp_group {
     char *name;
     int boot_order;             /* 1..5 */
     unsigned boot_delay;        /* seconds after this group starts */
+    char *folder;               /* vCenter source: every VM in this folder
+                                 * (and below) joins the group; NULL */
 };
 
 struct wf_bp_vm {
     char *name;                 /* key in "vms" */
-    char *vmx;                  /* relative to the datastore, or a location */
+    char *vmx;                  /* relative to the datastore, or a location;
+                                 * NULL with a vCenter source (the VM is
+                                 * the one of this name there) */
     size_t group;               /* index into groups */
     char *target_name;          /* defaults to name */
     char *format;               /* NULL: the target's */
@@ -63,8 +69,15 @@ struct wf_bp_vm {
 
 struct wf_blueprint {
     char *name;
-    char *datastore;            /* ontap://P/V[/dir], nfs://..., or a path */
+    char *datastore;            /* ontap://P/V[/dir], nfs://..., or a path;
+                                 * NULL with a vCenter source */
     bool allow_powered_on;
+    /* vCenter source (docs/blueprint.md "A vCenter source") */
+    char *vcenter;              /* profile name, NULL for a datastore */
+    unsigned shutdown_timeout;  /* seconds for a graceful shutdown */
+    bool power_off_after;       /* then power off instead of stopping */
+    bool vm_snapshot;           /* take the run's own VM snapshot */
+    bool quiesce;               /* ... quiesced (VMware Tools) */
     enum hv_target hypervisor;
     char *uri;                  /* libvirt connection URI */
     char *format;               /* target disk format */
@@ -91,6 +104,18 @@ struct wf_blueprint {
 int wf_blueprint_parse (const char *buf, size_t len, const char *what,
                         struct wf_blueprint *out);
 void wf_blueprint_release (struct wf_blueprint *bp);
+/* A VM a vCenter folder group brings in: the name and its group. */
+struct wf_bp_pick {
+    const char *name;
+    size_t group;
+};
+/* The blueprint text with the picked VMs written into their groups'
+ * "vms" (and into "vms" with no settings) and the groups' "folder" keys
+ * gone, so the run keeps the wave it started with.  A picked VM the
+ * text names already is left where it is.  *out: caller frees. */
+int wf_blueprint_expand (const char *buf, size_t len, const char *what,
+                         const struct wf_bp_pick *picks, size_t n,
+                         char **out);
 const char *wf_bp_ip_name (enum wf_bp_ip ip);
 /* The default disk format of a hypervisor target. */
 const char *wf_bp_default_format (enum hv_target t);

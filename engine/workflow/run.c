@@ -1605,6 +1605,10 @@ wf_run_setup (struct wf_run *r, const char *what)
     if ((e = wf_blueprint_parse (r->doc, strlen (r->doc), what, &r->bp)) < 0) {
         return e;
     }
+    if (r->bp.vcenter) {
+        return set_error (ENOTSUP, "%s: source.vcenter: runs from a vCenter "
+                          "source are not built yet", what);
+    }
     r->location = r->test ? r->bp.test_location : r->bp.location;
     r->ontap = vs_loc_kind_of (r->bp.datastore) == LOC_ONTAP;
     snprintf (r->lease, sizeof r->lease, "blueprint:%s%s", r->bp.name,

@@ -73,6 +73,11 @@ Test (blueprint, documented_example)
     "\"target\":{\"hypervisor\":\"libvirt\",\"uri\":\"test:///default\"," \
     "\"location\":\"/t\"},"
 
+#define VC_HEAD(extra) "{\"name\":\"w\",\"source\":{\"vcenter\":\"vc1\"," \
+    extra "}"
+#define TGT ",\"target\":{\"hypervisor\":\"libvirt\"," \
+    "\"uri\":\"test:///default\",\"location\":\"/t\"},"
+
 struct bad {
     const char *json;
     const char *want;           /* substring of the message */
@@ -128,6 +133,40 @@ static const struct bad bads[] = {
     { BASE_HEAD "\"groups\":[{\"name\":\"g\",\"vms\":[\"a\"]}],"
       "\"vms\":{\"a\":{\"vmx\":\"a\\u0001.vmx\"}}}",
       "vms.a.vmx: holds a control character" },
+    /* a vCenter source */
+    { VC_HEAD ("\"datastore\":\"/ds\"") "}",
+      "source: give 'datastore' or 'vcenter', not both" },
+    { "{\"name\":\"w\",\"source\":{}}", "source: needs 'datastore'" },
+    { "{\"name\":\"w\",\"source\":{\"datastore\":\"/ds\","
+      "\"power_off_after\":true}}",
+      "source.power_off_after: only with source.vcenter" },
+    { VC_HEAD ("\"allow_powered_on\":true") "}",
+      "source.allow_powered_on: only with source.datastore" },
+    { VC_HEAD ("\"shutdown_timeout\":0") "}",
+      "source.shutdown_timeout: 0 is not a whole number from 1 to 86400" },
+    { VC_HEAD ("\"vm_snapshot\":false,\"quiesce\":true") "}",
+      "source.quiesce: needs source.vm_snapshot" },
+    { VC_HEAD ("\"power_off_after\":\"yes\"") "}",
+      "source.power_off_after: expected true or false" },
+    { "{\"name\":\"w\",\"source\":{\"vcenter\":\"v c\"}}",
+      "source.vcenter: 'v c' may hold only" },
+    { VC_HEAD ("\"x\":1") "}", "source: unknown key 'x'" },
+    { VC_HEAD ("\"quiesce\":false") TGT
+      "\"groups\":[{\"name\":\"g\",\"vms\":[\"a\"]}],"
+      "\"vms\":{\"a\":{\"vmx\":\"a/a.vmx\"}}}",
+      "vms.a.vmx: only with source.datastore" },
+    { VC_HEAD ("\"quiesce\":false") TGT
+      "\"groups\":[{\"name\":\"g\",\"folder\":\"vm/web\"}]}",
+      "groups[0].folder: 'vm/web' is not a vCenter folder path" },
+    { BASE_HEAD "\"groups\":[{\"name\":\"g\",\"folder\":\"/DC/vm\"}]}",
+      "groups[0].folder: only with source.vcenter" },
+    { VC_HEAD ("\"quiesce\":false") TGT
+      "\"groups\":[{\"name\":\"g\"}]}",
+      "groups[0]: 'vms' must be an array of VM names" },
+    { VC_HEAD ("\"quiesce\":false") TGT
+      "\"groups\":[{\"name\":\"g\",\"folder\":\"/DC/vm\",\"vms\":"
+      "[\"b\"]}],\"vms\":{}}",
+      "groups[0].vms[0]: 'b' is not in \"vms\"" },
 };
 
 Test (blueprint, each_error_names_its_key_on_one_line)
@@ -155,4 +194,73 @@ Test (blueprint, too_big_is_refused)
 
     cr_assert_eq (wf_blueprint_parse ("{}", WF_BP_MAX_BYTES + 1, "b", &bp),
                   -EFBIG);
+}
+
+Test (blueprint, vcenter_example)
+{
+    struct wf_blueprint bp;
+    size_t len;
+    char *buf = slurp ("tests/data/blueprint/wave-vc.json", &len);
+
+    cr_assert_eq (wf_blueprint_parse (buf, len, "'wave-vc.json'", &bp), 0,
+                  "%s", vmshift_internal_error_msg ());
+    cr_assert_null (bp.datastore);
+    cr_assert_str_eq (bp.vcenter, "vc1");
+    cr_assert_eq (bp.shutdown_timeout, 600);
+    cr_assert (bp.power_off_after);
+    cr_assert (bp.vm_snapshot);
+    cr_assert_not (bp.quiesce);
+    cr_assert_eq (bp.ngroups, 2);
+    cr_assert_null (bp.groups[0].folder);
+    cr_assert_str_eq (bp.groups[1].folder, "/DC1/vm/shop/web");
+    /* the folder's VMs come with the run (wf_blueprint_expand) */
+    cr_assert_eq (bp.nvms, 1);
+    cr_assert_str_eq (bp.vms[0].name, "db01");
+    cr_assert_null (bp.vms[0].vmx);
+    cr_assert_eq (bp.vms[0].memory_mib, 16384);
+    wf_blueprint_release (&bp);
+    free (buf);
+}
+
+Test (blueprint, vcenter_defaults)
+{
+    static const char doc[] = VC_HEAD ("\"quiesce\":false") TGT
+        "\"groups\":[{\"name\":\"g\",\"vms\":[\"a\"]}],\"vms\":{\"a\":{}}}";
+    struct wf_blueprint bp;
+
+    cr_assert_eq (wf_blueprint_parse (doc, strlen (doc), "d", &bp), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_eq (bp.shutdown_timeout, WF_BP_SHUTDOWN_DEFAULT);
+    cr_assert_not (bp.power_off_after);
+    cr_assert (bp.vm_snapshot, "the run's own VM snapshot by default");
+    wf_blueprint_release (&bp);
+}
+
+Test (blueprint, folder_groups_expand_into_the_run_text)
+{
+    size_t len;
+    char *buf = slurp ("tests/data/blueprint/wave-vc.json", &len);
+    /* web01 twice (nested folders), db01 is named already */
+    const struct wf_bp_pick picks[] = {
+        { "web01", 1 }, { "web02", 1 }, { "db01", 1 }, { "web01", 1 },
+    };
+    struct wf_blueprint bp;
+    char *out = NULL;
+
+    cr_assert_eq (wf_blueprint_expand (buf, len, "x", picks, 4, &out), 0);
+    cr_assert_null (strstr (out, "\"folder\""), "%s", out);
+    cr_assert_eq (wf_blueprint_parse (out, strlen (out), "x", &bp), 0, "%s: %s",
+                  vmshift_internal_error_msg (), out);
+    cr_assert_eq (bp.nvms, 3);
+    cr_assert_str_eq (bp.vms[0].name, "db01");
+    cr_assert_str_eq (bp.groups[bp.vms[0].group].name, "db");
+    cr_assert_eq (bp.vms[0].memory_mib, 16384, "settings kept");
+    cr_assert_str_eq (bp.vms[1].name, "web01");
+    cr_assert_str_eq (bp.vms[2].name, "web02");
+    cr_assert_str_eq (bp.groups[bp.vms[2].group].name, "web");
+    cr_assert_str_eq (bp.vcenter, "vc1");
+    cr_assert_eq (bp.shutdown_timeout, 600);
+    wf_blueprint_release (&bp);
+    free (out);
+    free (buf);
 }
