@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -648,6 +649,28 @@ convert_fill_result (struct convert_ctx *c)
     return 0;
 }
 
+/* The caller's progress function is never called twice at once, whatever
+ * the number of conversion threads (engine/vmshift.h). */
+static pthread_mutex_t convert_progress_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+convert_progress (void *opaque, const struct exec_stats *st)
+{
+    struct convert_ctx *c = opaque;
+    struct vmshift_progress p = {
+        .struct_size = sizeof p, .index = c->index, .source = c->source,
+        .target = c->target, .bytes_total = st->bytes_total,
+        .bytes_done = st->bytes_cloned + st->bytes_copied,
+        .bytes_to_copy = st->bytes_to_copy,
+        .bytes_cloned = st->bytes_cloned, .bytes_copied = st->bytes_copied,
+        .finished = st->data_done,
+    };
+
+    pthread_mutex_lock (&convert_progress_lock);
+    c->o->progress (c->o->progress_opaque, &p);
+    pthread_mutex_unlock (&convert_progress_lock);
+}
+
 static int
 convert_execute (struct convert_ctx *c)
 {
@@ -655,6 +678,11 @@ convert_execute (struct convert_ctx *c)
     struct exec_stats st = { 0 };
     double t;
     int r;
+
+    if (c->o->progress) {
+        st.progress = convert_progress;
+        st.progress_opaque = c;
+    }
 
     r = vs_exec_begin_owned (&x, c->dst_be, c->dst_dir, &c->lay, c->owner,
                              &c->h->log);
@@ -825,7 +853,7 @@ vs_convert_pipeline (struct convert_ctx *c)
 }
 
 static int
-convert_local (struct vmshift_handle *h, const char *source,
+convert_local (struct vmshift_handle *h, size_t index, const char *source,
                const char *target, const struct vmshift_convert_opts *o,
                struct vmshift_result **res)
 {
@@ -843,6 +871,7 @@ convert_local (struct vmshift_handle *h, const char *source,
     c.source = c.src_path = source;
     c.target = c.dst_path = target;
     c.o = o;
+    c.index = index;
     c.res = vs_result_new ();
     c.src_be = be_local_new (&h->log);
     if (c.res == NULL || c.src_be == NULL) {
@@ -863,13 +892,38 @@ out:
     return r;
 }
 
+/* One conversion, index being its place in the caller's list (progress);
+ * o already checked. */
+static int
+convert_one (struct vmshift_handle *h, size_t index, const char *source,
+             const char *target, const struct vmshift_convert_opts *o,
+             struct vmshift_result **res)
+{
+    enum loc_kind ks = vs_loc_kind_of (source), kt = vs_loc_kind_of (target);
+
+    if (ks == LOC_LOCAL && kt == LOC_LOCAL) {
+        if (o->snapshot || o->keep_snapshot || o->parallel || o->qtree_style) {
+            vs_log_msg (&h->log, LOG_WARN, "--snapshot, --keep-snapshot, "
+                     "--parallel and --qtree-style apply to ontap:// "
+                     "locations only; ignored");
+        }
+        return convert_local (h, index, source, target, o, res);
+    }
+    if (ks == LOC_ONTAP && kt == LOC_ONTAP) {
+        /* (progress names it disk 0: one disk, one call) */
+        return vs_convert_ontap_many (h, 1, &source, &target, o, res, NULL);
+    }
+    return set_error (ENOTSUP, "'%s' -> '%s': source and target must both be "
+                      "local files or both ontap:// locations on one volume "
+                      "(nfs:// is for reading)", source, target);
+}
+
 int
 vmshift_convert (struct vmshift_handle *h, const char *source,
                  const char *target, const struct vmshift_convert_opts *o,
                  struct vmshift_result **res)
 {
     struct vmshift_convert_opts defaults;
-    enum loc_kind ks = vs_loc_kind_of (source), kt = vs_loc_kind_of (target);
 
     vs_api_enter (h);
     vmshift_convert_opts_init (&defaults);
@@ -877,21 +931,7 @@ vmshift_convert (struct vmshift_handle *h, const char *source,
                              VMSHIFT_CONVERT_OPTS_V1) < 0) {
         return -EINVAL;
     }
-    o = &defaults;
-    if (ks == LOC_LOCAL && kt == LOC_LOCAL) {
-        if (o->snapshot || o->keep_snapshot || o->parallel || o->qtree_style) {
-            vs_log_msg (&h->log, LOG_WARN, "--snapshot, --keep-snapshot, "
-                     "--parallel and --qtree-style apply to ontap:// "
-                     "locations only; ignored");
-        }
-        return convert_local (h, source, target, o, res);
-    }
-    if (ks == LOC_ONTAP && kt == LOC_ONTAP) {
-        return vs_convert_ontap_many (h, 1, &source, &target, o, res, NULL);
-    }
-    return set_error (ENOTSUP, "'%s' -> '%s': source and target must both be "
-                      "local files or both ontap:// locations on one volume "
-                      "(nfs:// is for reading)", source, target);
+    return convert_one (h, 0, source, target, &defaults, res);
 }
 
 /* A key naming where a target lands: ontap:// by profile, volume and
@@ -990,8 +1030,11 @@ vmshift_convert_many (struct vmshift_handle *h, size_t n,
     struct vmshift_error_save first = { 0 };
 
     for (size_t i = 0; i < n; i++) {
-        int r = vmshift_convert (h, sources[i], targets[i], o,
-                                 res ? &res[i] : NULL);
+        int r;
+
+        vs_api_enter (h);
+        r = convert_one (h, i, sources[i], targets[i], o,
+                         res ? &res[i] : NULL);
 
         if (res && r < 0) {
             res[i] = NULL;

@@ -29,6 +29,7 @@ struct convert_ctx {
     char *extent_name;          /* VMDK extent, when not the default */
     struct vs_owner *owner;     /* the run's (NULL: the executor's own) */
     struct vmshift_result *res;
+    size_t index;               /* the disk's index in the call (progress) */
 };
 
 /* Caller sets h, source, target, src_path, dst_path, o, src_be, dst_be and

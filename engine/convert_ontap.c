@@ -34,6 +34,7 @@
 #define ONTAP_PARALLEL_MAX 64
 
 struct od_disk {
+    size_t index;               /* in the caller's list (progress) */
     const char *source;
     const char *target;
     struct ontap_location src;
@@ -372,6 +373,7 @@ od_convert_one (struct od_run *run, struct backend *be,
     c.o = run->o;
     c.source = d->source;
     c.target = d->target;
+    c.index = d->index;
     c.src_be = c.dst_be = be;
     c.owner = run->have_owner ? &run->owner : NULL;
     c.res = vs_result_new ();
@@ -727,6 +729,7 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
         return set_error (ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
+        d[i].index = i;
         d[i].source = sources[i];
         d[i].target = targets[i];
         d[i].r = od_parse (&d[i]);

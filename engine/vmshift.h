@@ -109,6 +109,29 @@ enum vmshift_qtree_style {
     VMSHIFT_QTREE_STYLE_FIX = 1,        /* change it (ONTAP PATCH) */
 };
 
+/* Progress of one disk's data while it is placed (shared or copied):
+ * called after some data is placed, at most four times a second per
+ * disk, and once with finished set when all of it is.  Never two calls
+ * at once (vmshift_convert_many's threads take turns), but not always
+ * from the caller's thread.  Pointers are valid during the call only. */
+struct vmshift_progress {
+    size_t struct_size;
+    size_t index;               /* the disk: i of vmshift_convert_many, 0 */
+    const char *source;
+    const char *target;
+    uint64_t bytes_total;       /* guest data to place: shared + copied */
+    uint64_t bytes_done;        /* placed so far */
+    uint64_t bytes_to_copy;     /* of bytes_total, what the plan copies
+                                 * (compressed or misaligned data, or all
+                                 * with no_clone); a refused clone copies
+                                 * more */
+    uint64_t bytes_cloned;
+    uint64_t bytes_copied;
+    int finished;               /* every byte of this disk placed */
+};
+typedef void (*vmshift_progress_fn) (void *opaque,
+                                     const struct vmshift_progress *p);
+
 struct vmshift_convert_opts {
     size_t struct_size;         /* set by vmshift_convert_opts_init */
     enum vmshift_format to;
@@ -126,6 +149,8 @@ struct vmshift_convert_opts {
     unsigned parallel;          /* conversions in flight per volume, 0 = 10 */
     /* Fields added later go here, at the end (struct_size). */
     int qtree_style;            /* ONTAP: enum vmshift_qtree_style */
+    vmshift_progress_fn progress;       /* or NULL */
+    void *progress_opaque;
 };
 VMSHIFT_API void vmshift_convert_opts_init (struct vmshift_convert_opts *o);
 
@@ -400,6 +425,30 @@ VMSHIFT_API int vmshift_calendar_next (struct vmshift_handle *h,
  * "message":...}) and the same as one line of text. */
 typedef void (*vmshift_event_fn) (void *opaque, const char *json,
                                   const char *line);
+/* The same events as a struct (vmshift_run_opts.on_run_event), and two
+ * kinds that are not kept in the store and that on_event does not get:
+ * "status" (each VM's state when the run starts or resumes) and
+ * "progress" (bytes of a VM's disks while they convert, at most once a
+ * second).  Byte counts are the VM's so far (0 before it converts).
+ * Progress comes from a conversion thread, never two calls at once. */
+struct vmshift_run_event {
+    size_t struct_size;
+    int64_t run;
+    int64_t time;               /* seconds since the epoch */
+    const char *vm;             /* NULL: about the run */
+    const char *state;          /* the VM's (or the run's) state */
+    const char *step;           /* a state's name, "note", "snapshot",
+                                 * "boot-delay", "status", "progress" ... */
+    const char *message;        /* or NULL */
+    uint64_t bytes_total;       /* data of its disks: to place */
+    uint64_t bytes_done;        /* placed so far */
+    uint64_t bytes_cloned;      /* shared */
+    uint64_t bytes_copied;
+    const char *json;           /* the event as one JSON object */
+    const char *line;           /* and as one line of text */
+};
+typedef void (*vmshift_run_event_fn) (void *opaque,
+                                      const struct vmshift_run_event *e);
 
 struct vmshift_run_opts {
     size_t struct_size;         /* set by vmshift_run_opts_init */
@@ -408,6 +457,8 @@ struct vmshift_run_opts {
     int test;                   /* a test migration (vmshift migrate --test) */
     vmshift_event_fn on_event;
     void *opaque;
+    /* Fields added later go here, at the end (struct_size). */
+    vmshift_run_event_fn on_run_event;  /* with opaque; or NULL */
 };
 VMSHIFT_API void vmshift_run_opts_init (struct vmshift_run_opts *o);
 

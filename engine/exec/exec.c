@@ -391,11 +391,27 @@ exec_is_zero (const uint8_t *b, size_t n)
     return n == 0 || (b[0] == 0 && memcmp (b, b + 1, n - 1) == 0);
 }
 
+static void
+exec_progress (struct exec_stats *st, bool force)
+{
+    double t;
+
+    if (!st->progress) {
+        return;
+    }
+    t = vs_exec_now ();
+    if (!force && t - st->t_progress < EXEC_PROGRESS_SEC) {
+        return;
+    }
+    st->t_progress = t;
+    st->progress (st->progress_opaque, st);
+}
+
 /* Copy len bytes; all-zero chunks are not written (the fresh target is
- * a hole there already). */
+ * a hole there already).  Counted in st as they go (progress). */
 static int
 exec_copy (struct be_file *dst, uint64_t doff, struct be_file *src,
-           uint64_t soff, uint64_t len, uint8_t *buf)
+           uint64_t soff, uint64_t len, uint8_t *buf, struct exec_stats *st)
 {
     uint64_t done = 0;
     int r;
@@ -414,6 +430,8 @@ exec_copy (struct be_file *dst, uint64_t doff, struct be_file *src,
             }
         }
         done += n;
+        st->bytes_copied += n;
+        exec_progress (st, false);
     }
     return 0;
 }
@@ -502,12 +520,12 @@ exec_copy_placement (struct exec_run *run, const struct fmt_placement *p)
     }
     if (p->kind == FMT_PLACE_INFLATE) {
         r = exec_inflate (run->o->f, p, src);
+        if (r == 0) {
+            run->st->bytes_copied += p->len;
+        }
     } else {
         r = exec_copy (run->o->f, p->dst_off, src, p->src_off, p->len,
-                       run->buf);
-    }
-    if (r == 0) {
-        run->st->bytes_copied += p->len;
+                       run->buf, run->st);
     }
     return r;
 }
@@ -530,6 +548,7 @@ exec_flush_batch (struct exec_run *run)
             }
             run->st->clone_calls++;
             run->nb = 0;
+            exec_progress (run->st, false);
             return 0;
         }
         if (!exec_clone_unsupported (r)) {
@@ -560,6 +579,7 @@ exec_data (struct exec_run *run, const struct fmt_output *lo)
         vs_owner_renew (run->x->owner, run->x->dst, false);
         if (p->kind != FMT_PLACE_CLONE) {
             r = exec_copy_placement (run, p);
+            exec_progress (run->st, false);
         } else {
             if (run->nb == EXEC_CLONE_BATCH ||
                 (run->nb > 0 && run->batch_file != p->src_file)) {
@@ -683,6 +703,19 @@ vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
         snprintf (st->clone_note, sizeof st->clone_note,
                   "block sharing disabled (--no-clone)");
     }
+    st->bytes_total = st->bytes_to_copy = 0;
+    for (size_t i = 0; i < x->nout; i++) {
+        for (size_t k = 0; k < lay->out[i].place.len; k++) {
+            const struct fmt_placement *p = &lay->out[i].place.ptr[k];
+
+            st->bytes_total += p->len;
+            if (p->kind != FMT_PLACE_CLONE || !allow_clone) {
+                st->bytes_to_copy += p->len;
+            }
+        }
+    }
+    st->data_done = false;
+    exec_progress (st, true);
     for (size_t i = 0; i < x->nout && r == 0; i++) {
         run->o = &x->out[i];
         vs_owner_renew (x->owner, x->dst, false);
@@ -696,6 +729,10 @@ vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
     }
     t1 = vs_exec_now ();
     st->t_data = t1 - t0;
+    if (r == 0) {
+        st->data_done = true;
+        exec_progress (st, true);
+    }
     for (int phase = FMT_PHASE_META; phase <= FMT_PHASE_HEADER && r == 0;
          phase++) {
         for (size_t i = 0; i < x->nout && r == 0; i++) {

@@ -38,7 +38,18 @@ struct exec_stats {
     char clone_note[320];       /* why blocks were copied, "" if not */
     double t_data;
     double t_meta;
+    /* Progress of the data (optional, set by the caller): called after
+     * data is placed, at most every EXEC_PROGRESS_SEC, and once when all
+     * of it is (data_done).  bytes_total and bytes_to_copy are set by
+     * vs_exec_write from the plan; done is bytes_cloned + bytes_copied. */
+    void (*progress) (void *opaque, const struct exec_stats *st);
+    void *progress_opaque;
+    uint64_t bytes_total;
+    uint64_t bytes_to_copy;
+    bool data_done;
+    double t_progress;
 };
+#define EXEC_PROGRESS_SEC 0.25
 
 struct exec_out {
     char *name;                 /* final base name */

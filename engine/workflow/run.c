@@ -9,6 +9,7 @@
  * made. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,9 @@ struct wf_vmr {
     char *reason;
     int lv_id;                  /* read back: domain id, -1 */
     char lv_state[16];
+    /* bytes of its disks (events): placed so far of b_total; b0_* of
+     * disks converted before this process (from the journal) */
+    uint64_t b_total, b_done, b_cloned, b_copied, b0_cloned, b0_copied;
 };
 
 struct wf_run {
@@ -67,6 +71,7 @@ struct wf_run {
     char lease[128];
     vmshift_event_fn ev;
     void *opaque;
+    vmshift_run_event_fn ev2;   /* the same as a struct, and more */
     /* ONTAP source */
     bool ontap;
     char *snap_name;
@@ -76,13 +81,17 @@ struct wf_run {
 
 /* ------------------------------------------------------------- events */
 
+/* An event: kept in the store unless it is only for the watcher
+ * (keep false: "status", "progress"), and given to the callbacks (the
+ * old on_event gets only the kept ones). */
 static void
-wf_event (struct wf_run *r, const struct wf_vmr *v, const char *step,
-          const char *msg)
+wf_event_x (struct wf_run *r, const struct wf_vmr *v, const char *step,
+            const char *msg, bool keep)
 {
     struct sbuf b;
     struct jsonw w;
     char *s;
+    bool bytes = v && (v->b_total || v->b_cloned || v->b_copied);
 
     vs_sbuf_init (&b, 8192);
     vs_jw_init (&w, &b, false);
@@ -99,22 +108,52 @@ wf_event (struct wf_run *r, const struct wf_vmr *v, const char *step,
     if (msg) {
         vs_jw_kv_str (&w, "message", msg);
     }
+    if (bytes) {
+        vs_jw_kv_u64 (&w, "bytes_total", v->b_total);
+        vs_jw_kv_u64 (&w, "bytes_done", v->b_done);
+        vs_jw_kv_u64 (&w, "bytes_cloned", v->b_cloned);
+        vs_jw_kv_u64 (&w, "bytes_copied", v->b_copied);
+    }
     vs_jw_obj_end (&w);
     s = vs_sbuf_detach (&b, NULL);
     if (s) {
-        if (r->id > 0 && wf_event_add (r->s, r->id, s) < 0) {
+        char line[2048];
+
+        if (keep && r->id > 0 && wf_event_add (r->s, r->id, s) < 0) {
             clear_error ();     /* progress is not worth failing a run */
         }
-        if (r->ev) {
-            char line[2048];
-
-            snprintf (line, sizeof line, "run %" PRId64 ": %-16s %s%s%s",
-                      r->id, v ? v->bv->name : "(run)", step, msg ? ": " : "",
-                      msg ? msg : "");
+        snprintf (line, sizeof line, "run %" PRId64 ": %-16s %s%s%s",
+                  r->id, v ? v->bv->name : "(run)", step, msg ? ": " : "",
+                  msg ? msg : "");
+        if (r->ev && keep) {
             r->ev (r->opaque, s, line);
+        }
+        if (r->ev2) {
+            struct vmshift_run_event e = {
+                .struct_size = sizeof e, .run = r->id,
+                .time = (int64_t) time (NULL), .vm = v ? v->bv->name : NULL,
+                .state = v ? wf_vm_state_name (v->st)
+                           : wf_run_state_name (r->st),
+                .step = step, .message = msg, .json = s, .line = line,
+            };
+
+            if (v) {
+                e.bytes_total = v->b_total;
+                e.bytes_done = v->b_done;
+                e.bytes_cloned = v->b_cloned;
+                e.bytes_copied = v->b_copied;
+            }
+            r->ev2 (r->opaque, &e);
         }
         free (s);
     }
+}
+
+static void
+wf_event (struct wf_run *r, const struct wf_vmr *v, const char *step,
+          const char *msg)
+{
+    wf_event_x (r, v, step, msg, true);
 }
 
 /* ---------------------------------------------------------- JSON bits */
@@ -832,6 +871,77 @@ wf_snapshot_delete (struct wf_run *r)
 
 /* ------------------------------------------------------------ convert */
 
+static int wf_mkdir (struct wf_run *r, const char *rel);
+
+/* Progress of one vmshift_convert_many: per disk the library's last
+ * report, per VM their sum (plus what earlier processes converted),
+ * given out as "progress" events at most once a second.  The library
+ * never calls wf_convert_progress twice at once. */
+struct wf_prog {
+    struct wf_run *r;
+    size_t n;
+    struct wf_vmr **vm;         /* by disk index */
+    struct vmshift_progress *d; /* last report, by disk index */
+    double t_emit;
+};
+
+static double
+wf_now (void)
+{
+    struct timespec ts;
+
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* v's bytes from pg's disk reports; true when they changed */
+static bool
+wf_vm_bytes (struct wf_prog *pg, struct wf_vmr *v)
+{
+    uint64_t t = v->b0_cloned + v->b0_copied, d = t, cl = v->b0_cloned,
+             cp = v->b0_copied;
+    bool changed;
+
+    for (size_t i = 0; i < pg->n; i++) {
+        if (pg->vm[i] == v) {
+            t += pg->d[i].bytes_total;
+            d += pg->d[i].bytes_done;
+            cl += pg->d[i].bytes_cloned;
+            cp += pg->d[i].bytes_copied;
+        }
+    }
+    changed = t != v->b_total || d != v->b_done || cl != v->b_cloned ||
+              cp != v->b_copied;
+    v->b_total = t;
+    v->b_done = d;
+    v->b_cloned = cl;
+    v->b_copied = cp;
+    return changed;
+}
+
+static void
+wf_convert_progress (void *opaque, const struct vmshift_progress *p)
+{
+    struct wf_prog *pg = opaque;
+    double now = wf_now ();
+
+    if (p->index >= pg->n) {
+        return;
+    }
+    pg->d[p->index] = *p;
+    if (now - pg->t_emit < 1.0) {
+        return;
+    }
+    pg->t_emit = now;
+    for (size_t i = 0; i < pg->r->n; i++) {
+        struct wf_vmr *v = &pg->r->vms[i];
+
+        if (v->st == WF_VM_CONVERTING && wf_vm_bytes (pg, v)) {
+            wf_event_x (pg->r, v, "progress", NULL, false);
+        }
+    }
+}
+
 static int
 wf_phase_convert (struct wf_run *r)
 {
@@ -842,18 +952,21 @@ wf_phase_convert (struct wf_run *r)
     struct vmshift_convert_opts o;
     char **errs = NULL;
     struct vmshift_result **res = NULL;
+    struct wf_prog pg = { .r = r };
     int e = 0;
 
     for (size_t i = 0; i < r->n; i++) {
         cap += r->vms[i].ndisks;
     }
+    pg.vm = calloc (cap + 1, sizeof *pg.vm);
+    pg.d = calloc (cap + 1, sizeof *pg.d);
     src = calloc (cap + 1, sizeof *src);
     dst = calloc (cap + 1, sizeof *dst);
     dp = calloc (cap + 1, sizeof *dp);
     seqs = calloc (cap + 1, sizeof *seqs);
     errs = calloc (cap + 1, sizeof *errs);
     res = calloc (cap + 1, sizeof *res);
-    if (!src || !dst || !dp || !seqs || !errs || !res) {
+    if (!src || !dst || !dp || !seqs || !errs || !res || !pg.vm || !pg.d) {
         e = set_error (ENOMEM, "out of memory");
         goto out;
     }
@@ -865,6 +978,16 @@ wf_phase_convert (struct wf_run *r)
         }
         if ((e = wf_vm_set (r, v, WF_VM_CONVERTING, NULL)) < 0) {
             goto out;
+        }
+        /* a local target: the VM's folder (ONTAP's conversion makes its
+         * own); cleanup removes it (wf_rmdirs) */
+        if (vs_loc_kind_of (r->location) == LOC_LOCAL &&
+            ((e = wf_mkdir (r, "")) < 0 || (e = wf_mkdir (r, v->tname)) < 0)) {
+            e = wf_vm_fail (r, v, "convert");
+            if (e < 0) {
+                goto out;
+            }
+            continue;
         }
         for (size_t k = 0; k < v->ndisks; k++) {
             struct wf_disk *d = &v->disks[k];
@@ -908,12 +1031,16 @@ wf_phase_convert (struct wf_run *r)
             src[n] = d->source;
             dst[n] = d->target;
             dp[n] = d;
+            pg.vm[n] = v;
             n++;
         }
     }
     if (n > 0) {
         vmshift_convert_opts_init (&o);
-        o.parallel = r->bp.concurrency;
+        o.parallel = r->ontap ? r->bp.concurrency : 0;  /* ONTAP's only */
+        o.progress = wf_convert_progress;
+        o.progress_opaque = &pg;
+        pg.n = n;
         o.snapshot = r->ontap ? r->snap_name : NULL;
         {
             const char *fmt = NULL;
@@ -936,6 +1063,12 @@ wf_phase_convert (struct wf_run *r)
                 snprintf (buf, sizeof buf, "%" PRIu64 "/%" PRIu64,
                           st ? st->bytes_cloned : 0,
                           st ? st->bytes_copied : 0);
+                if (st) {
+                    pg.d[i].bytes_cloned = st->bytes_cloned;
+                    pg.d[i].bytes_copied = st->bytes_copied;
+                    pg.d[i].bytes_done = pg.d[i].bytes_total =
+                        st->bytes_cloned + st->bytes_copied;
+                }
                 rs = wf_obj2 ("target", dst[i], "cloned/copied", buf);
                 e = wf_j_finish (r->s, "convert", seqs[i], WF_J_DONE, rs);
                 dp[i]->done = true;
@@ -953,6 +1086,8 @@ wf_phase_convert (struct wf_run *r)
         if (v->st != WF_VM_CONVERTING) {
             continue;
         }
+        pg.n = n;
+        wf_vm_bytes (&pg, v);
         for (size_t k = 0; k < v->ndisks && !why; k++) {
             if (!v->disks[k].done) {
                 for (size_t j = 0; j < n; j++) {
@@ -986,6 +1121,8 @@ out:
     free (seqs);
     free (errs);
     free (res);
+    free (pg.vm);
+    free (pg.d);
     return e;
 }
 
@@ -1731,6 +1868,66 @@ wf_item_load_cb (void *opaque, const struct wf_item_rec *it)
     return 0;
 }
 
+/* Bytes of the disks a run converted, from the journal's "convert"
+ * results ({"cloned/copied": "N/M"}); false for other entries. */
+bool
+wf_journal_bytes (const struct wf_journal_rec *j, uint64_t *cloned,
+                  uint64_t *copied)
+{
+    char *cc;
+    unsigned long long a, b;
+    bool ok;
+
+    if (j->status != WF_J_DONE || strcmp (j->step, "convert") != 0) {
+        return false;
+    }
+    cc = wf_json_str (j->result, "cloned/copied");
+    ok = cc && sscanf (cc, "%llu/%llu", &a, &b) == 2;
+    free (cc);
+    if (ok) {
+        *cloned = a;
+        *copied = b;
+    }
+    return ok;
+}
+
+static int
+wf_bytes_load_cb (void *opaque, const struct wf_journal_rec *j)
+{
+    struct wf_run *r = opaque;
+    uint64_t cl, cp;
+
+    if (!wf_journal_bytes (j, &cl, &cp)) {
+        return 0;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+
+        if (strcmp (v->bv->name, j->item) == 0) {
+            v->b0_cloned += cl;
+            v->b0_copied += cp;
+            v->b_cloned = v->b0_cloned;
+            v->b_copied = v->b0_copied;
+            v->b_total = v->b_done = v->b_cloned + v->b_copied;
+        }
+    }
+    return 0;
+}
+
+void
+wf_run_set_listener (struct wf_run *r, vmshift_run_event_fn fn)
+{
+    r->ev2 = fn;
+}
+
+void
+wf_run_announce (struct wf_run *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        wf_event_x (r, &r->vms[i], "status", NULL, false);
+    }
+}
+
 int
 wf_run_load (struct vmshift_handle *h, struct wf_store *s, int64_t id,
              vmshift_event_fn ev, void *opaque, struct wf_run **out)
@@ -1764,6 +1961,9 @@ wf_run_load (struct vmshift_handle *h, struct wf_store *s, int64_t id,
     }
     if (e == 0) {
         e = wf_item_list (s, id, wf_item_load_cb, r);
+    }
+    if (e == 0) {
+        e = wf_journal_list (s, id, wf_bytes_load_cb, r);
     }
     if (e == 0 && asprintf (&r->snap_name, "vmshift-run-%" PRId64, id) < 0) {
         r->snap_name = NULL;

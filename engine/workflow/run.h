@@ -43,6 +43,16 @@ int wf_run_abort_now (struct wf_run *r);
 /* Remove everything the run made; the run ends 'cleaned'. */
 int wf_run_cleanup (struct wf_run *r);
 
+/* Also give events as struct vmshift_run_event (with the run's opaque),
+ * including "status" and "progress", which are not kept. */
+void wf_run_set_listener (struct wf_run *r, vmshift_run_event_fn fn);
+/* A "status" event per VM: its state as the run starts or resumes. */
+void wf_run_announce (struct wf_run *r);
+/* The bytes one journal entry says a disk took: true for a finished
+ * "convert" entry. */
+bool wf_journal_bytes (const struct wf_journal_rec *j, uint64_t *cloned,
+                       uint64_t *copied);
+
 /* Preflight only, for blueprint check: problems as lines into *report. */
 int wf_run_check (struct vmshift_handle *h, const char *doc,
                   const char *what, bool test, bool json, char **report);

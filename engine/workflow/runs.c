@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "engine/base/error.h"
+#include "engine/base/json.h"
 #include "engine/base/jsonw.h"
 #include "engine/base/sbuf.h"
 #include "engine/location.h"
@@ -73,11 +74,20 @@ vmshift_blueprint_check (struct vmshift_handle *h, const char *file,
     return e;
 }
 
+/* on_run_event, where the caller's struct has it */
+static vmshift_run_event_fn
+wf_api_listener (const struct vmshift_run_opts *o)
+{
+    return o->struct_size >= offsetof (struct vmshift_run_opts, on_run_event)
+           + sizeof o->on_run_event ? o->on_run_event : NULL;
+}
+
 static int
 wf_api_loop (struct wf_run *r)
 {
     int e;
 
+    wf_run_announce (r);
     while ((e = wf_run_step (r)) > 0) {
     }
     return e;
@@ -116,6 +126,9 @@ vmshift_migrate (struct vmshift_handle *h, const char *file,
     if (e == 0 && run_id) {
         *run_id = wf_run_id (r);
     }
+    if (e == 0) {
+        wf_run_set_listener (r, wf_api_listener (o));
+    }
     if (e == 0 && (e = wf_run_claim (r)) < 0) {
         /* refused (the blueprint runs already): this run never started */
         struct vmshift_error_save es;
@@ -151,6 +164,9 @@ wf_api_load (struct vmshift_handle *h, const struct vmshift_run_opts *o,
         return e;
     }
     e = wf_run_load (h, *s, id, o->on_event, o->opaque, r);
+    if (e == 0) {
+        wf_run_set_listener (*r, wf_api_listener (o));
+    }
     if (e < 0) {
         wf_store_close (*s);
         *s = NULL;
@@ -234,10 +250,15 @@ vmshift_runs_cleanup (struct vmshift_handle *h,
 
 /* ------------------------------------------------------- list and show */
 
+struct wf_vmstat;
+
 struct wf_list {
     struct jsonw *w;
     struct sbuf *b;
     bool json;
+    struct wf_vmstat *vs;       /* runs show: per VM */
+    size_t nvs, capvs;
+    int64_t created;
 };
 
 static void
@@ -251,6 +272,25 @@ wf_time (int64_t t, char *buf, size_t n)
     } else {
         snprintf (buf, n, "%lld", (long long) t);
     }
+}
+
+static void
+wf_show_human (char *buf, size_t n, uint64_t bytes)
+{
+    static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB",
+                                        "EiB" };
+    double v = (double) bytes / 1024;
+    size_t i = 0;
+
+    if (bytes < 1024) {
+        snprintf (buf, n, "%" PRIu64 " B", bytes);
+        return;
+    }
+    while (v >= 1024 && i < 5) {
+        v /= 1024;
+        i++;
+    }
+    snprintf (buf, n, "%.1f %s", v, unit[i]);
 }
 
 static int
@@ -283,7 +323,7 @@ vmshift_runs_list (struct vmshift_handle *h, const struct vmshift_run_opts *o,
     struct wf_store *s;
     struct sbuf b;
     struct jsonw w;
-    struct wf_list l = { &w, &b, json != 0 };
+    struct wf_list l = { .w = &w, .b = &b, .json = json != 0 };
     int e;
 
     vs_api_enter (h);
@@ -314,23 +354,194 @@ vmshift_runs_list (struct vmshift_handle *h, const struct vmshift_run_opts *o,
     return e;
 }
 
+/* What runs show says per VM beyond its state: the bytes its disks took
+ * (from the journal's convert results) and the time of each step (from
+ * the kept events: a step ends when the VM reaches the state after it). */
+#define WF_SHOW_STEPS 16
+struct wf_vmstat {
+    char *vm;
+    uint64_t cloned, copied;
+    unsigned disks;
+    int64_t t_last;             /* time of its last state change, or 0 */
+    struct {
+        const char *step;
+        int64_t seconds;
+    } steps[WF_SHOW_STEPS];
+    size_t nsteps;
+};
+
+static struct wf_vmstat *
+wf_vmstat_of (struct wf_list *l, const char *vm)
+{
+    struct wf_vmstat *v;
+
+    for (size_t i = 0; i < l->nvs; i++) {
+        if (strcmp (l->vs[i].vm, vm) == 0) {
+            return &l->vs[i];
+        }
+    }
+    if (l->nvs == l->capvs) {
+        size_t nc = l->capvs ? l->capvs * 2 : 16;
+        struct wf_vmstat *nv = realloc (l->vs, nc * sizeof *nv);
+
+        if (!nv) {
+            return NULL;
+        }
+        l->vs = nv;
+        l->capvs = nc;
+    }
+    v = &l->vs[l->nvs];
+    memset (v, 0, sizeof *v);
+    if (!(v->vm = strdup (vm))) {
+        return NULL;
+    }
+    l->nvs++;
+    return v;
+}
+
+static int
+wf_show_bytes_cb (void *opaque, const struct wf_journal_rec *j)
+{
+    struct wf_list *l = opaque;
+    struct wf_vmstat *v;
+    uint64_t cl, cp;
+
+    if (!wf_journal_bytes (j, &cl, &cp)) {
+        return 0;
+    }
+    if (!(v = wf_vmstat_of (l, j->item))) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    v->cloned += cl;
+    v->copied += cp;
+    v->disks++;
+    return 0;
+}
+
+/* The step that ends when a VM reaches state (docs/internals/workflow.md) */
+static const char *
+wf_step_ending_in (const char *state)
+{
+    static const struct { const char *state, *step; } t[] = {
+        { "ready", "preflight" }, { "converting", "snapshot" },
+        { "converted", "convert" }, { "defined", "define" },
+        { "registered", "register" }, { "admin-step", "register" },
+        { "started", "power-on" }, { "complete", "read-back" },
+        { "failed", "failed" }, { "aborted", "abort" },
+        { "cleaned", "cleanup" }, { "pending", "resume" },
+    };
+
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (strcmp (t[i].state, state) == 0) {
+            return t[i].step;
+        }
+    }
+    return NULL;
+}
+
+static int
+wf_show_event_cb (void *opaque, const struct wf_event_rec *ev)
+{
+    struct wf_list *l = opaque;
+    struct json_val *j = NULL;
+    char *vm = NULL, *state = NULL, *step = NULL;
+    const char *name;
+    struct wf_vmstat *v;
+    int64_t t = ev->time;
+
+    if (vs_json_parse (ev->json, strlen (ev->json), "event", &j) < 0 ||
+        vs_json_opt_str (j, "vm", &vm) < 0 || vs_json_opt_str (j, "state",
+                                                              &state) < 0 ||
+        vs_json_opt_str (j, "step", &step) < 0) {
+        clear_error ();         /* not an event of this shape */
+        goto out;
+    }
+    /* a state change: step is the state's name */
+    if (!vm || !state || !step || strcmp (state, step) != 0 ||
+        !(name = wf_step_ending_in (state))) {
+        goto out;
+    }
+    if (!(v = wf_vmstat_of (l, vm))) {
+        vs_json_free (j);
+        free (vm);
+        free (state);
+        free (step);
+        return set_error (ENOMEM, "out of memory");
+    }
+    {
+        int64_t from = v->t_last ? v->t_last : l->created;
+        size_t k;
+
+        for (k = 0; k < v->nsteps && strcmp (v->steps[k].step, name); k++) {
+        }
+        if (k == v->nsteps && k < WF_SHOW_STEPS) {
+            v->steps[k].step = name;
+            v->steps[k].seconds = 0;
+            v->nsteps++;
+        }
+        if (k < v->nsteps) {
+            v->steps[k].seconds += t > from ? t - from : 0;
+        }
+        v->t_last = t;
+    }
+out:
+    vs_json_free (j);
+    free (vm);
+    free (state);
+    free (step);
+    return 0;
+}
+
 static int
 wf_show_item_cb (void *opaque, const struct wf_item_rec *it)
 {
     struct wf_list *l = opaque;
+    struct wf_vmstat *v = wf_vmstat_of (l, it->item);
+    int64_t total = 0;
 
+    if (!v) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < v->nsteps; k++) {
+        total += v->steps[k].seconds;
+    }
     if (l->json) {
         vs_jw_obj_begin (l->w);
         vs_jw_kv_str (l->w, "vm", it->item);
         vs_jw_kv_str (l->w, "state", it->state);
+        vs_jw_kv_u64 (l->w, "bytes_cloned", v->cloned);
+        vs_jw_kv_u64 (l->w, "bytes_copied", v->copied);
+        vs_jw_kv_u64 (l->w, "disks_converted", v->disks);
+        vs_jw_kv_i64 (l->w, "seconds", total);
+        vs_jw_key (l->w, "steps");
+        vs_jw_arr_begin (l->w);
+        for (size_t k = 0; k < v->nsteps; k++) {
+            vs_jw_obj_begin (l->w);
+            vs_jw_kv_str (l->w, "step", v->steps[k].step);
+            vs_jw_kv_i64 (l->w, "seconds", v->steps[k].seconds);
+            vs_jw_obj_end (l->w);
+        }
+        vs_jw_arr_end (l->w);
         if (it->detail) {
             vs_jw_key (l->w, "detail");
             vs_jw_raw (l->w, it->detail);
         }
         vs_jw_obj_end (l->w);
     } else {
-        vs_sbuf_printf (l->b, "  %-20s %-12s %s\n", it->item, it->state,
-                        it->detail ? it->detail : "");
+        char sh[32], cp[32];
+
+        wf_show_human (sh, sizeof sh, v->cloned);
+        wf_show_human (cp, sizeof cp, v->copied);
+        vs_sbuf_printf (l->b, "  %-20s %-12s %10s %10s %6" PRId64 "s ",
+                        it->item, it->state, sh, cp, total);
+        for (size_t k = 0; k < v->nsteps; k++) {
+            vs_sbuf_printf (l->b, "%s%s %" PRId64 "s", k ? ", " : "",
+                            v->steps[k].step, v->steps[k].seconds);
+        }
+        vs_sbuf_addch (l->b, '\n');
+        if (it->detail) {
+            vs_sbuf_printf (l->b, "  %-20s %s\n", "", it->detail);
+        }
     }
     return 0;
 }
@@ -372,7 +583,7 @@ vmshift_runs_show (struct vmshift_handle *h, const struct vmshift_run_opts *o,
     struct wf_run_rec rec;
     struct sbuf b;
     struct jsonw w;
-    struct wf_list l = { &w, &b, json != 0 };
+    struct wf_list l = { .w = &w, .b = &b, .json = json != 0 };
     char t1[32], t2[32];
     int e;
 
@@ -415,9 +626,17 @@ vmshift_runs_show (struct vmshift_handle *h, const struct vmshift_run_opts *o,
         if (rec.detail) {
             vs_sbuf_printf (&b, "detail: %s\n", rec.detail);
         }
-        vs_sbuf_addstr (&b, "vms:\n");
+        vs_sbuf_printf (&b, "vms:\n  %-20s %-12s %10s %10s %7s %s\n", "VM",
+                        "STATE", "SHARED", "COPIED", "TIME", "STEPS");
     }
-    e = wf_item_list (s, run_id, wf_show_item_cb, &l);
+    l.created = rec.created;
+    e = wf_journal_list (s, run_id, wf_show_bytes_cb, &l);
+    if (e == 0) {
+        e = wf_event_list (s, run_id, 0, wf_show_event_cb, &l);
+    }
+    if (e == 0) {
+        e = wf_item_list (s, run_id, wf_show_item_cb, &l);
+    }
     if (json) {
         vs_jw_arr_end (&w);
         vs_jw_key (&w, "journal");
@@ -435,6 +654,10 @@ vmshift_runs_show (struct vmshift_handle *h, const struct vmshift_run_opts *o,
     }
     wf_run_rec_clear (&rec);
     wf_store_close (s);
+    for (size_t i = 0; i < l.nvs; i++) {
+        free (l.vs[i].vm);
+    }
+    free (l.vs);
     *out = vs_sbuf_detach (&b, NULL);
     if (e == 0 && !*out) {
         e = set_error (ENOMEM, "out of memory");

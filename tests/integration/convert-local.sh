@@ -7,7 +7,7 @@
 
 # run files (temporaries, journals; not leases) in the current directory
 temps() { find . -maxdepth 1 -name '.vmshift.*' ! -name '*.lease' | head -5; }
-requires jq filefrag md5sum
+requires jq filefrag md5sum script
 need_xfs
 cd "$scratch" || fail "cd"
 
@@ -117,4 +117,24 @@ jq -e '.copy_reason | test("FICLONERANGE")' res2.json >/dev/null || fail "no cop
 grep -q "copied, not shared" err2.txt || fail "no warning on stderr"
 cmp src.raw other/copy.raw || fail "copy differs"
 [ "$(md5sum < src.raw)" = "$sum0" ] || fail "the source changed"
+# 9. progress (docs/man/vmshift-convert.1, PROGRESS): on a terminal
+# (script(1) gives the command a pty) when data is copied, at most once a
+# second, the last line (100%) staying; nothing when stderr is not a
+# terminal, nor when every block is shared
+t0=$(date +%s)
+script -qec "\"$VMSHIFT\" convert --no-clone src.raw prog.raw" /dev/null \
+    < /dev/null > tty.txt 2>&1 || fail "convert on a pty: $(cat -v tty.txt | head -3)"
+wall=$(($(date +%s) - t0))
+tr '\r' '\n' < tty.txt | grep -Eq '^ +100\.0% of [0-9.]+ MiB, [0-9.]+ [KMG]?i?B/s, 0:00 left' ||
+    fail "no progress on a terminal: $(cat -v tty.txt | head -3)"
+n=$(tr '\r' '\n' < tty.txt | grep -c '% of ')
+if [ "$n" -lt 2 ] || [ "$n" -gt $((wall + 3)) ]; then fail "$n progress lines in ${wall}s"; fi
+cmp src.raw prog.raw || fail "prog.raw differs"
+script -qec "\"$VMSHIFT\" convert src.raw shared.raw" /dev/null < /dev/null > tty2.txt 2>&1 ||
+    fail "shared convert on a pty: $(cat -v tty2.txt | head -3)"
+grep -q '% of' tty2.txt && fail "progress shown though every block was shared"
+"$VMSHIFT" convert --no-clone src.raw prog2.raw > /dev/null 2> err3.txt || fail "convert --no-clone"
+grep -q '% of' err3.txt && fail "progress when stderr is not a terminal: $(cat -v err3.txt)"
+grep -q "$(printf '\033')" err3.txt && fail "escape sequences when stderr is not a terminal"
+rm -f prog.raw prog2.raw shared.raw
 echo "all executor checks passed"

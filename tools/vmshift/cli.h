@@ -54,6 +54,12 @@ int cli_finish_stdout (struct cli *c, const char *cmd, int rc);
  * optstring starts with ':' and opterr is 0, set by main): returns
  * EXIT_USAGE. */
 int cli_bad_option (struct cli *c, const char *cmd, int opt, char **argv);
+/* The library's log messages on stderr (vmshift_set_log; opaque: the
+ * struct cli), filtered by --quiet and --verbose; cli_log_line formats
+ * one into buf and returns 0 when it is filtered out. */
+void cli_log (void *opaque, int level, const char *msg);
+int cli_log_line (const struct cli *c, int level, const char *msg, char *buf,
+                  size_t n);
 /* Parse "32M", "2MiB", "4096", "1T": bytes; -1 on error. */
 long long cli_parse_size (const char *s);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tools/vmshift/cli.h"
+#include "tools/vmshift/progress.h"
 
 static void
 convert_usage (FILE *fp)
@@ -166,7 +167,15 @@ convert_many (struct cli *c, const struct vmshift_convert_opts *o, int json,
         src[i] = args[2 * i];
         dst[i] = args[2 * i + 1];
     }
-    r = vmshift_convert_many (c->h, n, src, dst, o, res, err);
+    {
+        struct vmshift_convert_opts po = *o;
+        struct cli_copy *cp = o->dry_run ? NULL : cli_copy_new (n);
+
+        po.progress = cp ? cli_copy_cb : NULL;
+        po.progress_opaque = cp;
+        r = vmshift_convert_many (c->h, n, src, dst, &po, res, err);
+        cli_copy_finish (cp);
+    }
     if (r < 0) {
         rc = cli_error_exit ();     /* the first failure's */
     }
@@ -295,8 +304,14 @@ cmd_convert (struct cli *c, int argc, char **argv)
         }
     }
     if (argc - optind == 2) {
-        if (vmshift_convert (c->h, argv[optind], argv[optind + 1], &o,
-                             &res) < 0) {
+        struct cli_copy *cp = o.dry_run ? NULL : cli_copy_new (1);
+        int r;
+
+        o.progress = cp ? cli_copy_cb : NULL;
+        o.progress_opaque = cp;
+        r = vmshift_convert (c->h, argv[optind], argv[optind + 1], &o, &res);
+        cli_copy_finish (cp);
+        if (r < 0) {
             return cli_fail (c, "convert");
         }
         out = json ? vmshift_result_json (res, 1) : vmshift_result_text (res);

@@ -10,19 +10,59 @@
 #include <unistd.h>
 
 #include "tools/vmshift/cli.h"
+#include "tools/vmshift/progress.h"
 
 struct mig_out {
     int json;
 };
 
-/* Events: as JSON lines with --json, else one line per step per VM. */
-static void
-mig_event (void *opaque, const char *json, const char *line)
-{
-    struct mig_out *o = opaque;
+struct mig_log {
+    struct cli *c;
+    struct cli_events *ev;
+};
+static struct mig_log mig_log_to;
 
-    printf ("%s\n", o->json ? json : line);
-    fflush (stdout);
+/* While the table is on a terminal, the library's warnings go above it
+ * (a line written between two drawings would break the redraw). */
+static void
+mig_log (void *opaque, int level, const char *msg)
+{
+    struct mig_log *l = opaque;
+    char line[4096];
+
+    if (cli_log_line (l->c, level, msg, line, sizeof line)) {
+        cli_events_message (l->ev, line);
+    }
+}
+
+/* Events (tools/vmshift/progress.c): JSON lines with --json, else a live
+ * table on a terminal, else one line per step per VM. */
+static int
+mig_events (struct cli *c, const char *cmd, struct vmshift_run_opts *ro,
+            int json, struct cli_events **ev)
+{
+    if (!(*ev = cli_events_new (json))) {
+        fprintf (stderr, "%s: %s: out of memory\n", c->prog, cmd);
+        return EXIT_SYSTEM;
+    }
+    ro->on_run_event = cli_events_cb;
+    ro->opaque = *ev;
+    if (cli_events_mode (*ev) == CLI_EV_TABLE && isatty (STDERR_FILENO)) {
+        mig_log_to.c = c;
+        mig_log_to.ev = *ev;
+        vmshift_set_log (c->h, mig_log, &mig_log_to);
+    }
+    return 0;
+}
+
+static void
+mig_events_end (struct cli *c, struct cli_events *ev)
+{
+    if (mig_log_to.ev) {
+        vmshift_set_log (c->h, cli_log, c);
+        mig_log_to.ev = NULL;
+    }
+    cli_events_finish (ev);
 }
 
 static int
@@ -104,7 +144,8 @@ migrate_usage (FILE *fp)
 "  --test         a test migration: test location and names, NICs on no\n"
 "                 mapped network, guest IPs untouched\n"
 "  --yes          do not ask (needed when stdin is not a terminal)\n"
-"  --json         events as JSON, one object per line\n"
+"  --json         events as JSON, one object per line (else a live table\n"
+"                 when stdout is a terminal, one line per step if not)\n"
 "  --store PATH   the run store (default $VMSHIFT_STORE, else\n"
 "                 /var/lib/vmshift/vmshift.db as root,\n"
 "                 $XDG_STATE_HOME/vmshift/vmshift.db otherwise)\n"
@@ -124,6 +165,7 @@ cmd_migrate (struct cli *c, int argc, char **argv)
     };
     struct vmshift_run_opts ro;
     struct mig_out out = { 0 };
+    struct cli_events *ev = NULL;
     int opt, yes = 0, r;
     int64_t id = 0;
 
@@ -156,9 +198,11 @@ cmd_migrate (struct cli *c, int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    ro.on_event = mig_event;
-    ro.opaque = &out;
+    if ((r = mig_events (c, "migrate", &ro, out.json, &ev)) != 0) {
+        return r;
+    }
     r = vmshift_migrate (c->h, argv[optind], &ro, &id);
+    mig_events_end (c, ev);
     if (r < 0) {
         int rc = cli_fail (c, "migrate");
 
@@ -199,6 +243,7 @@ cmd_runs (struct cli *c, int argc, char **argv)
     };
     struct vmshift_run_opts ro;
     struct mig_out out = { 0 };
+    struct cli_events *ev = NULL;
     const char *sub;
     char *text = NULL;
     int opt, r;
@@ -239,8 +284,10 @@ cmd_runs (struct cli *c, int argc, char **argv)
     if ((r = mig_run_id (c, "runs", argv[optind + 1], &id)) != 0) {
         return r;
     }
-    ro.on_event = mig_event;
-    ro.opaque = &out;
+    if (strcmp (sub, "show") != 0 &&
+        (r = mig_events (c, "runs", &ro, out.json, &ev)) != 0) {
+        return r;
+    }
     if (strcmp (sub, "show") == 0) {
         r = vmshift_runs_show (c->h, &ro, id, out.json, &text);
         if (r == 0) {
@@ -254,6 +301,7 @@ cmd_runs (struct cli *c, int argc, char **argv)
     } else {
         r = vmshift_runs_cleanup (c->h, &ro, id);
     }
+    mig_events_end (c, ev);
     if (r < 0) {
         return cli_fail (c, "runs");
     }

@@ -60,22 +60,32 @@ main_usage (FILE *fp)
 
 static const char *const level_names[] = { "error", "warning", "", "debug" };
 
-static void
-main_log (void *opaque, int level, const char *msg)
+int
+cli_log_line (const struct cli *c, int level, const char *msg, char *buf,
+              size_t n)
 {
-    struct cli *c = opaque;
-
     if (level == VMSHIFT_LOG_INFO && (c->quiet || !c->verbose)) {
-        return;
+        return 0;
     }
     if (level == VMSHIFT_LOG_WARN && c->quiet) {
-        return;
+        return 0;
     }
     if (level == VMSHIFT_LOG_INFO) {
-        fprintf (stderr, "%s: %s\n", c->prog, msg);
+        snprintf (buf, n, "%s: %s", c->prog, msg);
     } else {
-        fprintf (stderr, "%s: %s: %s\n", c->prog,
-                 level_names[level < 0 || level > 3 ? 0 : level], msg);
+        snprintf (buf, n, "%s: %s: %s", c->prog,
+                  level_names[level < 0 || level > 3 ? 0 : level], msg);
+    }
+    return 1;
+}
+
+void
+cli_log (void *opaque, int level, const char *msg)
+{
+    char line[4096];
+
+    if (cli_log_line (opaque, level, msg, line, sizeof line)) {
+        fprintf (stderr, "%s\n", line);
     }
 }
 
@@ -126,7 +136,7 @@ main (int argc, char **argv)
         fprintf (stderr, "vmshift: %s\n", vmshift_get_error ());
         return EXIT_USAGE;
     }
-    vmshift_set_log (c.h, main_log, &c);
+    vmshift_set_log (c.h, cli_log, &c);
     if ((debug && vmshift_set_debug (c.h, debug) < 0) ||
         (config && vmshift_set_config (c.h, config) < 0)) {
         fprintf (stderr, "vmshift: %s\n", vmshift_get_error ());
