@@ -296,9 +296,11 @@ od_qtrees (struct od_run *run)
         r = ontap_qtree_ensure (run->client, &run->vol, q, style,
                                 run->o->qtree_style == VMSHIFT_QTREE_STYLE_FIX
                                 ? ONTAP_QTREE_FIX_STYLE : 0, &id, &was);
-        if (r < 0) {
+        if (r == -EEXIST) {
             /* Another run may have created it between our lookup and our
-             * create ("File exists"): looking again finds it. */
+             * create ("File exists"): looking again finds it.  Any other
+             * failure is an answer: a qtree job that reported its failure
+             * must not be sent again (docs/ontap-client.md). */
             vs_log_debug (&run->h->log, LOGM_ONTAP, "qtree '%s': %s; looking "
                           "again", q, vmshift_get_error ());
             clear_error ();
@@ -592,6 +594,16 @@ od_preflight (struct od_run *run)
         }
         free (dir);
     }
+    if (!run->o->dry_run &&
+        vs_exec_recover (be, ".", NULL, &run->h->log) < 0) {
+        /* The volume root: what runs that are gone left there, their
+         * leases above all (a run killed after its snapshot was deleted
+         * leaves only its lease).  Not fatal: a later run tries again. */
+        vs_log_msg (&run->h->log, LOG_WARN, "volume '%s': cannot clean up "
+                    "after interrupted runs: %s", run->vol.name,
+                    vmshift_get_error ());
+        clear_error ();
+    }
     for (size_t i = 0; i < run->n; i++) {
         struct od_disk *d = &run->disks[i];
         char *src = NULL;
@@ -617,6 +629,18 @@ od_preflight (struct od_run *run)
         if (r > 0 && strcmp (d->src.path, d->dst.path) == 0) {
             r = set_error (EINVAL, "target '%s' is the source; vmshift never "
                            "writes its source", d->target);
+        }
+        if (r > 0 && !run->o->dry_run) {
+            /* what a killed run left for this target (a publish journal,
+             * temporaries, a lease) is finished or undone before anyone
+             * looks whether the target exists, as locally (convert.c) */
+            char *dir = vs_path_dirname (d->dst.path);
+
+            r = dir ? vs_exec_recover (be, dir, vs_path_basename (d->dst.path),
+                                       &run->h->log)
+                    : set_error (ENOMEM, "out of memory");
+            free (dir);
+            r = r < 0 ? r : 1;
         }
         if (r > 0 && !run->o->force && !run->o->dry_run) {
             r = backend_exists (be, d->dst.path);

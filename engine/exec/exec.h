@@ -84,7 +84,7 @@ int vs_exec_begin (struct exec *x, struct backend *dst, const char *dir,
  * in dir: a publish journal is finished (the commit happened: the
  * replaced companions go) or undone (it did not: the new companions
  * go), temporaries are removed, dead leases too.  Runs still alive are
- * left alone. */
+ * left alone.  main_name NULL: whatever final names they were for. */
 int vs_exec_recover (struct backend *be, const char *dir,
                      const char *main_name, const struct logger *log);
 int vs_exec_write (struct exec *x, const struct fmt_layout *lay,
