@@ -168,7 +168,11 @@ check: deps
 
 CHECK_FUZZ_SECONDS ?= 5
 
-tests: $(UNIT_BINS)
+# Store suites that need a server, started by their integration test
+# (tests/integration/store-pg.sh): built here, not run by `make unit`.
+SERVER_BINS := $(BUILD)/tests/unit/server-store-pg
+
+tests: $(UNIT_BINS) $(SERVER_BINS)
 
 unit: all tests
 	$(TEST_ENV) tests/run-tests.sh unit

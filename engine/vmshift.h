@@ -335,6 +335,9 @@ VMSHIFT_API int vmshift_job_load (struct vmshift_handle *h, const char *file,
 VMSHIFT_API void vmshift_job_free (struct vmshift_job *job);
 /* Borrowed, valid until vmshift_job_free. */
 VMSHIFT_API const char *vmshift_job_name (const struct vmshift_job *job);
+/* The job file's "store" (a SQLite path or a postgresql:// URL), or NULL
+ * when it names none (the default store).  Borrowed, as above. */
+VMSHIFT_API const char *vmshift_job_store (const struct vmshift_job *job);
 /* The job as vmshift understood it, text or JSON (caller frees). */
 VMSHIFT_API char *vmshift_job_describe (const struct vmshift_job *job,
                                         int json);

@@ -10,6 +10,8 @@
 #define VS_DL_PQ_SYMS(X) \
     X (PQclear) \
     X (PQcmdTuples) \
+    X (PQconninfoFree) \
+    X (PQconninfoParse) \
     X (PQconnectdb) \
     X (PQconnectdbParams) \
     X (PQerrorMessage) \
@@ -46,6 +48,8 @@ int vs_dl_pq (void);
 #ifndef VS_DL_IMPL
 #undef PQclear
 #undef PQcmdTuples
+#undef PQconninfoFree
+#undef PQconninfoParse
 #undef PQconnectdb
 #undef PQconnectdbParams
 #undef PQerrorMessage
@@ -75,6 +79,8 @@ int vs_dl_pq (void);
 #undef PQtransactionStatus
 #define PQclear (*vs_dl_PQclear)
 #define PQcmdTuples (*vs_dl_PQcmdTuples)
+#define PQconninfoFree (*vs_dl_PQconninfoFree)
+#define PQconninfoParse (*vs_dl_PQconninfoParse)
 #define PQconnectdb (*vs_dl_PQconnectdb)
 #define PQconnectdbParams (*vs_dl_PQconnectdbParams)
 #define PQerrorMessage (*vs_dl_PQerrorMessage)

@@ -62,6 +62,12 @@ vmshift_job_name (const struct vmshift_job *job)
     return job->def->name;
 }
 
+const char *
+vmshift_job_store (const struct vmshift_job *job)
+{
+    return job->def->store;
+}
+
 static void
 job_describe_json (struct jsonw *w, const struct job_def *d, int64_t next)
 {

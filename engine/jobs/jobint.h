@@ -67,6 +67,7 @@ struct job_run {
 struct job_past {
     int64_t id;
     char *state;
+    char *owner;                /* "host:pid" or NULL */
     char *detail_text;
     struct json_val *detail;    /* NULL if none or unparsable */
     uint64_t generation;

@@ -51,8 +51,10 @@ pasts_cb (void *opaque, const struct wf_run_rec *r)
     memset (e, 0, sizeof *e);
     e->id = r->id;
     e->state = strdup (r->state ? r->state : "");
+    e->owner = r->owner ? strdup (r->owner) : NULL;
     e->detail_text = r->detail ? strdup (r->detail) : NULL;
-    if (e->state == NULL || (r->detail && e->detail_text == NULL)) {
+    if (e->state == NULL || (r->detail && e->detail_text == NULL) ||
+        (r->owner && e->owner == NULL)) {
         return set_error (ENOMEM, "out of memory");
     }
     if (r->detail &&
@@ -85,6 +87,7 @@ job_pasts_free (struct job_pasts *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         free (p->v[i].state);
+        free (p->v[i].owner);
         free (p->v[i].detail_text);
         vs_json_free (p->v[i].detail);
     }
@@ -500,7 +503,11 @@ job_repair_one (struct job_run *jr, const struct job_past *p)
 }
 
 /* We hold the job's lease, so any other run of the job still marked as
- * going was interrupted. */
+ * running was interrupted.  A run still "starting" has not got the lease
+ * yet and has done nothing: it may be another runner that started at
+ * the same moment and is about to be refused (docs/jobs.md,
+ * "Scale-out"), so it is only marked interrupted when its process is
+ * known to be gone. */
 int
 job_repair (struct job_run *jr)
 {
@@ -511,7 +518,8 @@ job_repair (struct job_run *jr)
     for (size_t i = 0; r == 0 && i < p.n; i++) {
         if (p.v[i].id == jr->run.id ||
             (strcmp (p.v[i].state, "running") != 0 &&
-             strcmp (p.v[i].state, "starting") != 0)) {
+             (strcmp (p.v[i].state, "starting") != 0 ||
+              wf_store_owner_dead (p.v[i].owner) != 1))) {
             continue;
         }
         if (!jr->tgt_open) {

@@ -666,6 +666,7 @@ vmshift_job_run (struct vmshift_handle *h, struct vmshift_job *job,
         error_save (&e);
         snprintf (jr.error, sizeof jr.error, "%s", vmshift_get_error ());
         jr.end = (int64_t) time (NULL);
+        jr.t_end = vs_exec_now ();
         jr_set_state (&jr, "busy");
         error_restore (&e);
     } else if (r == 0) {

@@ -22,29 +22,48 @@ static struct {
 } wf_store_schemes[WF_STORE_MAX_SCHEMES];
 static int wf_store_nschemes;
 static pthread_mutex_t wf_store_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t wf_store_once = PTHREAD_ONCE_INIT;
+
+/* Add or replace scheme's opener; the caller holds wf_store_lock. */
+static int
+wf_store_add (const char *scheme, wf_store_opener open)
+{
+    for (int i = 0; i < wf_store_nschemes; i++) {
+        if (strcmp (wf_store_schemes[i].scheme, scheme) == 0) {
+            wf_store_schemes[i].open = open;
+            return 0;
+        }
+    }
+    if (wf_store_nschemes == WF_STORE_MAX_SCHEMES) {
+        return set_error (ENOSPC, "store: too many store kinds registered");
+    }
+    strcpy (wf_store_schemes[wf_store_nschemes].scheme, scheme);
+    wf_store_schemes[wf_store_nschemes++].open = open;
+    return 0;
+}
+
+/* The store kinds built in besides SQLite. */
+static void
+wf_store_builtins (void)
+{
+    pthread_mutex_lock (&wf_store_lock);
+    wf_store_add ("postgresql", wf_store_pg_open);
+    wf_store_add ("postgres", wf_store_pg_open);
+    pthread_mutex_unlock (&wf_store_lock);
+}
 
 int
 wf_store_register (const char *scheme, wf_store_opener open)
 {
-    int r = 0;
+    int r;
 
     if (!scheme || !*scheme || strlen (scheme) >= 32 || !open) {
         return set_error (EINVAL, "store: bad scheme registration");
     }
+    /* the built-in kinds first, so a caller's opener replaces them */
+    pthread_once (&wf_store_once, wf_store_builtins);
     pthread_mutex_lock (&wf_store_lock);
-    for (int i = 0; i < wf_store_nschemes; i++) {
-        if (strcmp (wf_store_schemes[i].scheme, scheme) == 0) {
-            wf_store_schemes[i].open = open;
-            goto out;
-        }
-    }
-    if (wf_store_nschemes == WF_STORE_MAX_SCHEMES) {
-        r = set_error (ENOSPC, "store: too many store kinds registered");
-        goto out;
-    }
-    strcpy (wf_store_schemes[wf_store_nschemes].scheme, scheme);
-    wf_store_schemes[wf_store_nschemes++].open = open;
-out:
+    r = wf_store_add (scheme, open);
     pthread_mutex_unlock (&wf_store_lock);
     return r;
 }
@@ -111,6 +130,7 @@ wf_store_open (const char *spec, struct wf_store **out)
     int r;
 
     *out = NULL;
+    pthread_once (&wf_store_once, wf_store_builtins);
     if (!spec || !*spec) {
         if ((r = wf_store_default_path (&def)) < 0) {
             return r;
@@ -131,8 +151,9 @@ wf_store_open (const char *spec, struct wf_store **out)
         }
         pthread_mutex_unlock (&wf_store_lock);
         if (open) {
-            free (def);
-            return open (spec, out);
+            r = open (spec, out);
+            free (def);         /* spec may be def */
+            return r;
         }
         if (sl == 6 && memcmp (spec, "sqlite", 6) == 0) {
             spec = colon + 1;

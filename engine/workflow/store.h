@@ -176,7 +176,8 @@ struct wf_store {
     const struct wf_store_ops *ops;
 };
 
-/* Opening.  spec is a file path (SQLite), or NULL for the default path:
+/* Opening.  spec is a file path (SQLite), a postgresql:// URL, or NULL
+ * for the default path:
  * $VMSHIFT_STORE, else /var/lib/vmshift/vmshift.db for root, else
  * $XDG_STATE_HOME/vmshift/vmshift.db ($HOME/.local/state when unset).
  * The parent folder is created (mode 0700) when missing.  Other store
@@ -196,6 +197,13 @@ int wf_store_sqlite_open (const char *path, struct wf_store **out);
 int wf_store_sqlite_open_at (const char *path, int max_version,
                              struct wf_store **out);
 #define WF_STORE_SQLITE_SCHEMA 2
+
+/* PostgreSQL (store-pg.c), for a store shared by many runners: url is a
+ * libpq URL (postgresql://[user@]host[:port]/db?...), without a password
+ * (refused; libpq reads it from PGPASSFILE, ~/.pgpass or PGPASSWORD).
+ * Registered for the schemes "postgresql" and "postgres". */
+int wf_store_pg_open (const char *url, struct wf_store **out);
+#define WF_STORE_PG_SCHEMA 1
 
 void wf_store_close (struct wf_store *s);
 

@@ -375,6 +375,10 @@ job_cmd_history (struct cli *c, int argc, char **argv)
                 return cli_fail (c, "job");
             }
             name = vmshift_job_name (job);
+            /* the store the job's runs went to, unless --store says */
+            if (store == NULL) {
+                store = vmshift_job_store (job);
+            }
         }
     }
     r = list ? vmshift_job_list (c->h, store, json, &text)
