@@ -28,6 +28,16 @@ int job_run_tool (const char *const *argv, char **out);
 struct wf_store;
 struct json_val;
 
+/* A conversion's files besides its target: a VMDK target's extent, a
+ * qcow2 external data file (whatever the format makes; from the
+ * conversion's result, never from the format's name). */
+#define JOB_MAX_OTHERS 3
+
+struct jr_other {
+    char *target;               /* location */
+    uint64_t fileid;            /* of the file made; 0 = unknown */
+};
+
 struct jr_disk {
     char *source;               /* location read (the live name) */
     char *target;               /* location written */
@@ -38,6 +48,8 @@ struct jr_disk {
     uint64_t fileid;            /* of the target made, 0 = unknown */
     char *err;
     int64_t seq;                /* journal entry of the convert */
+    struct jr_other others[JOB_MAX_OTHERS];
+    size_t n_others;
 };
 
 struct job_run {
@@ -89,6 +101,12 @@ int job_next_generation (struct job_run *jr);
 int job_prune (struct job_run *jr);
 void job_abandon (struct job_run *jr);
 void job_target_fileid (struct job_run *jr, struct jr_disk *dk);
+/* The file id of the file at a target location; 0 if unknown. */
+uint64_t job_fileid (struct job_run *jr, const char *target);
+/* Delete a disk's target and its other files as one journalled batch;
+ * the others only when the target went too (or was gone already). */
+int job_delete_disk (struct job_run *jr, const struct jr_disk *dk,
+                     uint64_t generation, const char *why);
 int job_target_exists (struct job_run *jr, const char *target);
 int job_delete_target (struct job_run *jr, const char *target,
                        uint64_t fileid, uint64_t generation, const char *why);

@@ -160,15 +160,23 @@ job_target_exists (struct job_run *jr, const char *target)
     return r == 0 ? 1 : 0;
 }
 
+uint64_t
+job_fileid (struct job_run *jr, const char *target)
+{
+    struct be_stat st;
+    uint64_t id = 0;
+
+    if (job_stat (jr, target, &st) == 0) {
+        id = st.fileid;
+    }
+    clear_error ();
+    return id;
+}
+
 void
 job_target_fileid (struct job_run *jr, struct jr_disk *dk)
 {
-    struct be_stat st;
-
-    if (job_stat (jr, dk->target, &st) == 0) {
-        dk->fileid = st.fileid;
-    }
-    clear_error ();
+    dk->fileid = job_fileid (jr, dk->target);
 }
 
 static void
@@ -209,6 +217,8 @@ job_intent (const char *k1, const char *v1, uint64_t generation,
 struct job_del {
     char *target;
     uint64_t fileid;
+    long main;                  /* a disk's other file: its target's
+                                 * index in the batch; else -1 */
     int64_t seq;
     enum wf_journal_status status;
     const char *note;
@@ -281,6 +291,15 @@ job_delete_many (struct job_run *jr, struct job_del *v, size_t n,
         return r;
     }
     for (size_t i = 0; i < n; i++) {
+        const struct job_del *m = v[i].main >= 0 ? &v[v[i].main] : NULL;
+
+        /* a disk's other file goes with its target, never alone: if the
+         * target was left (replaced, delete failed), so is the file */
+        if (m && m->status != WF_J_DONE && m->status != WF_J_UNDONE) {
+            v[i].status = WF_J_FAILED;
+            v[i].note = "{\"note\": \"its disk's target was left alone\"}";
+            continue;
+        }
         job_delete_do (jr, &v[i], generation, why);
     }
     r = wf_store_begin (jr->st);
@@ -294,13 +313,11 @@ job_delete_many (struct job_run *jr, struct job_del *v, size_t n,
     return r;
 }
 
-/* Add target to the batch.  Known gap: a format whose target has a
- * second file (a VMDK target's "-flat.vmdk" extent) leaves that file
- * behind; the run record does not list a conversion's other outputs
- * yet (docs/jobs.md, "Retention"). */
+/* Add target to the batch; main is the index of the disk's target for
+ * one of its other files, else -1. */
 static int
 job_del_add (struct job_run *jr, struct job_del **v, size_t *n,
-             const char *target, uint64_t fileid)
+             const char *target, uint64_t fileid, long main)
 {
     struct job_del *nv = realloc (*v, (*n + 1) * sizeof *nv);
 
@@ -312,6 +329,7 @@ job_del_add (struct job_run *jr, struct job_del **v, size_t *n,
     memset (&nv[*n], 0, sizeof *nv);
     nv[*n].target = strdup (target);
     nv[*n].fileid = fileid;
+    nv[*n].main = main;
     if (nv[*n].target == NULL) {
         return set_error (ENOMEM, "out of memory");
     }
@@ -334,8 +352,30 @@ job_delete_target (struct job_run *jr, const char *target, uint64_t fileid,
 {
     struct job_del *v = NULL;
     size_t n = 0;
-    int r = job_del_add (jr, &v, &n, target, fileid);
+    int r = job_del_add (jr, &v, &n, target, fileid, -1);
 
+    if (r == 0) {
+        r = job_delete_many (jr, v, n, generation, why);
+    }
+    job_del_free (v, n);
+    return r;
+}
+
+int
+job_delete_disk (struct job_run *jr, const struct jr_disk *dk,
+                 uint64_t generation, const char *why)
+{
+    struct job_del *v = NULL;
+    size_t n = 0;
+    int r = job_del_add (jr, &v, &n, dk->target, dk->fileid, -1);
+
+    /* an other file of unknown identity is never deleted */
+    for (size_t i = 0; r == 0 && i < dk->n_others; i++) {
+        if (dk->others[i].fileid) {
+            r = job_del_add (jr, &v, &n, dk->others[i].target,
+                             dk->others[i].fileid, 0);
+        }
+    }
     if (r == 0) {
         r = job_delete_many (jr, v, n, generation, why);
     }
@@ -392,8 +432,8 @@ job_abandon (struct job_run *jr)
     }
     for (size_t i = 0; i < jr->n; i++) {
         if (jr->disks[i].ok && !jr->d->keep_partial) {
-            job_delete_target (jr, jr->disks[i].target, jr->disks[i].fileid,
-                               jr->generation, "run failed");
+            job_delete_disk (jr, &jr->disks[i], jr->generation,
+                             "run failed");
         }
     }
     if (jr->snap_made) {
@@ -608,7 +648,22 @@ job_prune_files (struct job_run *jr, struct job_past *p)
         vs_json_opt_bool (dk, "ok", &ok);
         vs_json_opt_u64 (dk, "fileid", &fileid);
         if (ok && vs_json_get_str (dk, "target", &target) == 0) {
-            r = job_del_add (jr, &v, &n, target, fileid);
+            const struct json_val *others = vs_json_get (dk, "others");
+            long main = (long) n;
+
+            r = job_del_add (jr, &v, &n, target, fileid, -1);
+            for (size_t k = 0; r == 0 && k < vs_json_array_len (others);
+                 k++) {
+                const struct json_val *o = vs_json_array_at (others, k);
+                uint64_t ofid = 0;
+                char *ot = NULL;
+
+                vs_json_opt_u64 (o, "fileid", &ofid);
+                if (ofid && vs_json_get_str (o, "target", &ot) == 0) {
+                    r = job_del_add (jr, &v, &n, ot, ofid, main);
+                }
+                free (ot);
+            }
         }
         free (target);
         if (r == 0) {

@@ -25,6 +25,7 @@
 #include "engine/base/sbuf.h"
 #include "engine/exec/beio.h"
 #include "engine/exec/exec.h"
+#include "engine/exec/result.h"
 #include "engine/handle.h"
 #include "engine/jobs/jobint.h"
 #include "engine/location.h"
@@ -241,11 +242,54 @@ jr_disk_record (struct job_run *jr, struct jr_disk *dk, struct sbuf *b)
     vs_jw_kv_u64 (&w, "bytes_shared", dk->shared);
     vs_jw_kv_u64 (&w, "bytes_copied", dk->copied);
     vs_jw_kv_u64 (&w, "fileid", dk->fileid);
+    if (dk->n_others) {
+        vs_jw_key (&w, "others");
+        vs_jw_arr_begin (&w);
+        for (size_t i = 0; i < dk->n_others; i++) {
+            vs_jw_obj_begin (&w);
+            vs_jw_kv_str (&w, "target", dk->others[i].target);
+            vs_jw_kv_u64 (&w, "fileid", dk->others[i].fileid);
+            vs_jw_obj_end (&w);
+        }
+        vs_jw_arr_end (&w);
+    }
     if (dk->err) {
         vs_jw_kv_str (&w, "error", dk->err);
     }
     vs_jw_obj_end (&w);
     (void) jr;
+}
+
+/* The files the conversion made besides the target, from its result
+ * (a VMDK target's extent, a qcow2 data file: whatever the format
+ * wrote), each with its file id, so that retention deletes them with the
+ * target and only while they are still the files the job made. */
+static void
+jr_others (struct job_run *jr, struct jr_disk *dk,
+           const struct vmshift_result *res)
+{
+    const char *slash = strrchr (dk->target, '/');
+
+    if (slash == NULL) {
+        return;
+    }
+    for (size_t k = 0; k < res->nout && dk->n_others < JOB_MAX_OTHERS; k++) {
+        const char *p = res->out[k].path;
+        const char *b = p ? strrchr (p, '/') : NULL;
+        struct jr_other *o = &dk->others[dk->n_others];
+
+        b = b ? b + 1 : p;
+        if (b == NULL || !*b || strcmp (b, slash + 1) == 0) {
+            continue;
+        }
+        if (asprintf (&o->target, "%.*s/%s", (int) (slash - dk->target),
+                      dk->target, b) < 0) {
+            o->target = NULL;
+            continue;
+        }
+        o->fileid = job_fileid (jr, o->target);
+        dk->n_others++;
+    }
 }
 
 static int
@@ -305,6 +349,7 @@ jr_convert (struct job_run *jr)
             dk->shared = st->bytes_cloned;
             dk->copied = st->bytes_copied;
             job_target_fileid (jr, dk);
+            jr_others (jr, dk, res[i]);
         } else {
             dk->err = errs[i] ? strdup (errs[i]) : strdup ("failed");
         }
@@ -383,8 +428,8 @@ jr_drop_partial (struct job_run *jr)
     for (size_t i = 0; i < jr->n; i++) {
         struct jr_disk *dk = &jr->disks[i];
 
-        if (dk->ok && job_delete_target (jr, dk->target, dk->fileid,
-                                         jr->generation, "discard") == 0) {
+        if (dk->ok && job_delete_disk (jr, dk, jr->generation,
+                                       "discard") == 0) {
             dk->ok = false;
             free (dk->err);
             dk->err = strdup ("removed: another disk of the generation "
@@ -595,6 +640,9 @@ jr_release (struct job_run *jr)
         free (jr->disks[i].target);
         free (jr->disks[i].rel);
         free (jr->disks[i].err);
+        for (size_t k = 0; k < jr->disks[i].n_others; k++) {
+            free (jr->disks[i].others[k].target);
+        }
     }
     free (jr->disks);
     if (jr->tgt_open) {
