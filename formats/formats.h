@@ -291,8 +291,9 @@ DEFINE_VECTOR (fmt_placement_vec, struct fmt_placement);
  * demand, so tables of a 64 TiB disk are streamed, never held whole.
  * The executor calls gen with increasing rel_off, chunks of at most
  * FMT_GEN_CHUNK bytes, each chunk once, in order.  Blobs with
- * phase == FMT_PHASE_HEADER are written after every other blob and
- * after a flush (data -> flush -> metadata -> flush -> header). */
+ * phase == FMT_PHASE_HEADER are written after every other blob (data ->
+ * metadata -> header -> flush, all in a temporary file until the
+ * commit). */
 #define FMT_GEN_CHUNK ((size_t) 1 << 20)
 enum { FMT_PHASE_META = 0, FMT_PHASE_HEADER = 1 };
 struct fmt_blob;

@@ -19,6 +19,9 @@
 #include "formats/qcow2.h"
 
 #define QCOW2_L1_CHUNK 8192             /* L1 entries read at a time */
+/* L2 table bytes read at a time: one small buffer reused for every
+ * table, rather than a 2 MiB one whose every page is a fresh fault. */
+#define QCOW2_L2_PIECE ((size_t) 64 << 10)
 
 static const char *
 qcow2_l2e_compressed (const struct qcow2_image *img, uint64_t e,
@@ -169,13 +172,13 @@ qcow2_zero_end (const uint8_t *l2, uint64_t j, uint64_t n, size_t eb)
     return j;
 }
 
+/* Entries [0, n) of a piece of an L2 table; entry 0 maps guest cluster
+ * g0. */
 static int
 qcow2_walk_l2 (const struct qcow2_image *img, const uint8_t *l2, uint64_t g0,
-               uint64_t max_guest, const struct qcow2_walk *w)
+               uint64_t n, const struct qcow2_walk *w)
 {
     size_t eb = img->l2_entry_bytes;
-    uint64_t n = max_guest - g0 < img->l2_entries ? max_guest - g0
-                                                  : img->l2_entries;
 
     for (uint64_t j = 0; j < n;) {
         const uint8_t *p = l2 + (size_t) j * eb;
@@ -203,7 +206,7 @@ qcow2_walk_entry (const struct qcow2_image *img, uint64_t idx, uint64_t l1e,
                   uint64_t max_guest, const struct qcow2_walk *w, uint8_t *l2,
                   uint64_t *budget)
 {
-    uint64_t g0 = idx * img->l2_entries;
+    uint64_t g0 = idx * img->l2_entries, n, per;
     bool skip = false;
     int r = w->l1_cb (w->opaque, idx, l1e, &skip);
 
@@ -216,12 +219,21 @@ qcow2_walk_entry (const struct qcow2_image *img, uint64_t idx, uint64_t l1e,
                       "than the file can hold (a table is used twice)");
         return w->rep->err < 0 && !w->rep->probs ? w->rep->err : 1;
     }
-    r = fmt_io_pread (img->io, 0, l2, img->cluster_size,
-                      l1e & QCOW2_OFFSET_MASK);
-    if (r < 0) {
-        return r;
+    /* the entries that map guest clusters below max_guest, a piece at
+     * a time */
+    n = max_guest - g0 < img->l2_entries ? max_guest - g0 : img->l2_entries;
+    per = QCOW2_L2_PIECE / img->l2_entry_bytes;
+    for (uint64_t j = 0; j < n && r == 0; j += per) {
+        uint64_t k = n - j < per ? n - j : per;
+
+        r = fmt_io_pread (img->io, 0, l2, (size_t) k * img->l2_entry_bytes,
+                          (l1e & QCOW2_OFFSET_MASK) +
+                          j * img->l2_entry_bytes);
+        if (r == 0) {
+            r = qcow2_walk_l2 (img, l2, g0 + j, k, w);
+        }
     }
-    return qcow2_walk_l2 (img, l2, g0, max_guest, w);
+    return r;
 }
 
 int
@@ -230,7 +242,8 @@ qcow2_walk_l1 (const struct qcow2_image *img, uint64_t l1_off,
                const struct qcow2_walk *w)
 {
     uint8_t *l1 = malloc ((size_t) QCOW2_L1_CHUNK * 8);
-    uint8_t *l2 = malloc (img->cluster_size);
+    uint8_t *l2 = malloc (img->cluster_size < QCOW2_L2_PIECE
+                          ? img->cluster_size : QCOW2_L2_PIECE);
     uint64_t budget = DIV_ROUND_UP (img->file_size, img->cluster_size);
     int r = 0;
 

@@ -15,7 +15,13 @@
  * Memory: one 16-bit word per host cluster of the file (count, COPIED
  * flags seen, structure kind).  QCOW2_CHECK_MAX_CLUSTERS caps it at
  * 128 MiB: 4 TiB of file at 64 KiB clusters, 128 TiB at 2 MiB.  Larger
- * files are refused with -EFBIG before anything is allocated.
+ * files are refused with -EFBIG before anything is allocated.  The words
+ * are allocated zeroed and only those of referenced clusters are
+ * written; a bit per group of CK_GROUP clusters says which groups hold
+ * any, so the comparison never reads (faults in) the pages of clusters
+ * nothing references.  Tables and refcount blocks are read in pieces of
+ * QCOW2_CK_PIECE bytes into one buffer; of the refcount table only the
+ * nonzero entries are kept.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +35,19 @@
 
 #define QCOW2_CHECK_MAX_CLUSTERS ((uint64_t) 1 << 26)
 #define QCOW2_CHUNK_ENTRIES 8192
+#define QCOW2_CK_PIECE ((size_t) 64 << 10)
+
+/* Host clusters looked at together when comparing refcounts: a refcount
+ * block holds a power of two of at least 64 entries (512-byte clusters
+ * with 64-bit refcounts), so groups never straddle blocks. */
+#define CK_GROUP 64
+
+/* A nonzero refcount table entry. */
+struct qcow2_ck_rt {
+    uint64_t idx;
+    uint64_t e;
+};
+DEFINE_VECTOR (qcow2_ck_rt_vec, struct qcow2_ck_rt);
 
 /* Per-cluster word. */
 #define CK_COUNT_MAX 0x3ffu             /* counts saturate here */
@@ -56,8 +75,10 @@ struct qcow2_checker {
     uint64_t ncl;
     bool active;                /* walking the active L1 table */
     bool zstd_reported;
+    uint64_t *groups;           /* bit g: some cl[g * CK_GROUP ...] set */
     uint8_t *cbuf, *ubuf;       /* compressed cluster check buffers */
-    uint8_t *reftable;
+    uint8_t *piece;             /* QCOW2_CK_PIECE bytes */
+    struct qcow2_ck_rt_vec rt;  /* nonzero refcount table entries, sorted */
 };
 
 enum { CK_OK = 0, CK_PAST_EOF = -1 };
@@ -103,6 +124,7 @@ qcow2_ck_mark (struct qcow2_checker *ck, uint64_t off, uint64_t len, int kind,
         }
         if (k == CK_NONE) {
             w |= (uint16_t) (kind << CK_KIND_SHIFT);
+            ck->groups[i / CK_GROUP / 64] |= UINT64_C (1) << (i / CK_GROUP % 64);
         }
         if ((w & CK_COUNT_MAX) < CK_COUNT_MAX) {
             w++;
@@ -341,44 +363,56 @@ qcow2_ck_walk (struct qcow2_checker *ck, uint64_t l1_off, uint64_t l1_size,
 
 /* ------------------------------------------------- fixed structures */
 
+/* One nonzero refcount table entry: checked, marked and kept. */
+static int
+qcow2_ck_rt_entry (struct qcow2_checker *ck, uint64_t i, uint64_t e)
+{
+    struct qcow2_ck_rt ent = { i, e };
+    char what[64];
+
+    snprintf (what, sizeof what, "refcount block %llu",
+              (unsigned long long) i);
+    if (e & QCOW2_REFT_RESERVED) {
+        qcow2_report (ck->rep, EINVAL, "refcount table entry %llu "
+                      "(0x%016llx) is not cluster aligned or has "
+                      "reserved bits set", (unsigned long long) i,
+                      (unsigned long long) e);
+    } else if (qcow2_ck_aligned (ck, e, what)) {
+        qcow2_ck_mark_report (ck, e, ck->img->cluster_size, CK_REFBLOCK, 0,
+                              what);
+    }
+    return qcow2_ck_rt_vec_append (&ck->rt, ent);
+}
+
 static int
 qcow2_ck_reftable (struct qcow2_checker *ck)
 {
     struct qcow2_image *img = ck->img;
     uint64_t c = img->cluster_size;
     uint64_t bytes = (uint64_t) img->h.refcount_table_clusters * c;
-    int r;
+    int r = 0;
 
-    ck->reftable = malloc (bytes);
-    if (ck->reftable == NULL) {
-        return set_error (ENOMEM, "out of memory for the refcount table");
-    }
-    r = fmt_io_pread (img->io, 0, ck->reftable, bytes,
-                      img->h.refcount_table_offset);
-    if (r < 0) {
-        return r;
-    }
-    for (uint64_t i = 0; i < bytes / 8; i++) {
-        uint64_t e = get_be64 (ck->reftable + i * 8);
-        char what[64];
+    for (uint64_t off = 0; off < bytes && r == 0; off += QCOW2_CK_PIECE) {
+        size_t n = bytes - off < QCOW2_CK_PIECE ? (size_t) (bytes - off)
+                                                : QCOW2_CK_PIECE;
 
-        if (e == 0) {
-            continue;
-        }
-        snprintf (what, sizeof what, "refcount block %llu",
-                  (unsigned long long) i);
-        if (e & QCOW2_REFT_RESERVED) {
-            qcow2_report (ck->rep, EINVAL, "refcount table entry %llu "
-                          "(0x%016llx) is not cluster aligned or has "
-                          "reserved bits set", (unsigned long long) i,
-                          (unsigned long long) e);
-            continue;
-        }
-        if (qcow2_ck_aligned (ck, e, what)) {
-            qcow2_ck_mark_report (ck, e, c, CK_REFBLOCK, 0, what);
+        r = fmt_io_pread (img->io, 0, ck->piece, n,
+                          img->h.refcount_table_offset + off);
+        for (size_t k = 0; k < n / 8 && r == 0; k++) {
+            uint64_t e;
+
+            if (k % CK_GROUP == 0 && n / 8 - k >= CK_GROUP &&
+                fmt_mem_is_zero (ck->piece + k * 8, CK_GROUP * 8)) {
+                k += CK_GROUP - 1;
+                continue;
+            }
+            e = get_be64 (ck->piece + k * 8);
+            if (e != 0) {
+                r = qcow2_ck_rt_entry (ck, off / 8 + k, e);
+            }
         }
     }
-    return 0;
+    return r;
 }
 
 static void
@@ -672,64 +706,74 @@ qcow2_ck_one (struct qcow2_checker *ck, struct qcow2_leaks *lk, uint64_t h,
     }
 }
 
-/* Entries of a refcount block looked at together: a block holds a power
- * of two of at least 64 entries (512-byte clusters with 64-bit
- * refcounts), so groups never straddle blocks. */
-#define CK_GROUP 64
-
-/* Whether the CK_GROUP entries from entry j (host cluster h) of a block
- * have stored refcount 0 and no reference counted: qcow2_ck_one would
- * find nothing to report for any of them. */
+/* Whether host clusters [h, h + CK_GROUP) hold no counted reference
+ * (h is a multiple of CK_GROUP). */
 static bool
-qcow2_ck_group_idle (const struct qcow2_checker *ck, const uint8_t *blk,
-                     bool have, uint64_t j, uint64_t h)
+qcow2_ck_group_unused (const struct qcow2_checker *ck, uint64_t h)
 {
-    unsigned bits = ck->img->refcount_bits;
+    uint64_t g = h / CK_GROUP;
 
-    if (have && !fmt_mem_is_zero (blk + j * bits / 8,
-                                  (size_t) CK_GROUP * bits / 8)) {
-        return false;
-    }
-    return h >= ck->ncl ||
-           fmt_mem_is_zero (ck->cl + h, (size_t) ((ck->ncl - h < CK_GROUP
-                                                   ? ck->ncl - h : CK_GROUP)
-                                                  * sizeof *ck->cl));
+    return h >= ck->ncl || !(ck->groups[g / 64] & (UINT64_C (1) << (g % 64)));
 }
 
-/* Refcount block b: read it (when the table points at a valid one) and
- * compare each of its clusters. */
+/* The refcount table entry of block b (0 when there is none). */
+static uint64_t
+qcow2_ck_rt_get (const struct qcow2_checker *ck, uint64_t b)
+{
+    size_t lo = 0, hi = ck->rt.len;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (ck->rt.ptr[mid].idx < b) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < ck->rt.len && ck->rt.ptr[lo].idx == b ? ck->rt.ptr[lo].e : 0;
+}
+
+/* Refcount block b: read it (when the table points at a valid one) a
+ * piece at a time and compare each of its clusters.  A group of CK_GROUP
+ * entries whose stored refcounts are 0 and whose clusters nothing
+ * references is passed over: qcow2_ck_one would find nothing in it. */
 static int
-qcow2_ck_block (struct qcow2_checker *ck, struct qcow2_leaks *lk, uint64_t b,
-                uint8_t *blk)
+qcow2_ck_block (struct qcow2_checker *ck, struct qcow2_leaks *lk, uint64_t b)
 {
     struct qcow2_image *img = ck->img;
     uint64_t e = img->refblock_entries, c = img->cluster_size;
-    uint64_t nent = (uint64_t) img->h.refcount_table_clusters * c / 8;
-    uint64_t te = b < nent ? get_be64 (ck->reftable + b * 8) : 0;
+    uint64_t te = qcow2_ck_rt_get (ck, b);
     uint64_t off = te & ~QCOW2_REFT_RESERVED;
+    unsigned bits = img->refcount_bits;
+    uint64_t per = (c < QCOW2_CK_PIECE ? c : QCOW2_CK_PIECE) * 8 / bits;
     bool have = off != 0;
+    const uint8_t *blk = ck->piece;
     int r;
 
     if (have && ((te & QCOW2_REFT_RESERVED) || off > img->file_size ||
                  c > img->file_size - off)) {
         return 0;               /* reported; its refcounts are unknown */
     }
-    if (have && (r = fmt_io_pread (img->io, 0, blk, c, off)) < 0) {
-        return r;
-    }
     if (!have && b * e >= ck->ncl) {
         return 0;               /* no block, no cluster of the file */
     }
     for (uint64_t j = 0; j < e; j++) {
-        uint64_t h = b * e + j;
+        uint64_t h = b * e + j, jp = j % per;
         uint64_t st;
 
-        if (j % CK_GROUP == 0 && qcow2_ck_group_idle (ck, blk, have, j, h)) {
+        if (have && jp == 0 &&
+            (r = fmt_io_pread (img->io, 0, ck->piece, (size_t) (per * bits / 8),
+                               off + j * bits / 8)) < 0) {
+            return r;
+        }
+        if (j % CK_GROUP == 0 && qcow2_ck_group_unused (ck, h) &&
+            (!have || fmt_mem_is_zero (blk + jp * bits / 8,
+                                       (size_t) CK_GROUP * bits / 8))) {
             j += CK_GROUP - 1;
             continue;
         }
-        st = have ? qcow2_refcount_get (blk, j, img->refcount_bits) : 0;
-
+        st = have ? qcow2_refcount_get (blk, jp, bits) : 0;
         if (h < ck->ncl) {
             qcow2_ck_one (ck, lk, h, st);
         } else if (st) {
@@ -739,34 +783,24 @@ qcow2_ck_block (struct qcow2_checker *ck, struct qcow2_leaks *lk, uint64_t b,
     return 0;
 }
 
+/* Every block holding a cluster of the file, then the blocks past the
+ * file that the table names (their refcounts can only be leaks). */
 static int
 qcow2_ck_compare (struct qcow2_checker *ck)
 {
-    struct qcow2_image *img = ck->img;
-    uint64_t e = img->refblock_entries;
-    uint64_t nent = (uint64_t) img->h.refcount_table_clusters *
-                    img->cluster_size / 8;
-    uint64_t nb = DIV_ROUND_UP (ck->ncl, e);
+    uint64_t nb = DIV_ROUND_UP (ck->ncl, ck->img->refblock_entries);
     struct qcow2_leaks lk = { 0, 0 };
-    uint8_t *blk = malloc (img->cluster_size);
-    int r = blk ? 0 : set_error (ENOMEM, "out of memory");
+    int r = 0;
 
-    if (nent > nb) {
-        nb = nent;
-    }
     for (uint64_t b = 0; b < nb && r == 0; b++) {
-        /* past the file's clusters only the blocks the table names can
-         * hold refcounts (leaks); skip the table's zero entries */
-        if (b * e >= ck->ncl && b < nent && b % CK_GROUP == 0 &&
-            nent - b >= CK_GROUP &&
-            fmt_mem_is_zero (ck->reftable + b * 8, CK_GROUP * 8)) {
-            b += CK_GROUP - 1;
-            continue;
+        r = qcow2_ck_block (ck, &lk, b);
+    }
+    for (size_t i = 0; i < ck->rt.len && r == 0; i++) {
+        if (ck->rt.ptr[i].idx >= nb) {
+            r = qcow2_ck_block (ck, &lk, ck->rt.ptr[i].idx);
         }
-        r = qcow2_ck_block (ck, &lk, b, blk);
     }
     qcow2_ck_leak_flush (ck, &lk);
-    free (blk);
     return r;
 }
 
@@ -787,7 +821,10 @@ qcow2_ck_run (struct qcow2_checker *ck)
                           (unsigned long long) QCOW2_CHECK_MAX_CLUSTERS);
     }
     ck->cl = calloc (ck->ncl ? ck->ncl : 1, sizeof *ck->cl);
-    if (ck->cl == NULL) {
+    ck->groups = calloc (DIV_ROUND_UP (ck->ncl, CK_GROUP * 64) + 1,
+                         sizeof *ck->groups);
+    ck->piece = malloc (QCOW2_CK_PIECE);
+    if (ck->cl == NULL || ck->groups == NULL || ck->piece == NULL) {
         return set_error (ENOMEM, "out of memory checking '%s'", img->name);
     }
     qcow2_ck_fixed (ck);
@@ -821,9 +858,11 @@ qcow2_validate (const struct fmt_io *io, struct fmt_problems *probs,
         r = qcow2_ck_run (&ck);
     }
     free (ck.cl);
+    free (ck.groups);
+    free (ck.piece);
     free (ck.cbuf);
     free (ck.ubuf);
-    free (ck.reftable);
+    qcow2_ck_rt_vec_reset (&ck.rt);
     qcow2_image_release (&img);
     return r < 0 ? r : 0;
 }

@@ -16,6 +16,9 @@
 #include "engine/base/overflow.h"
 #include "formats/qcow2.h"
 
+/* Header cluster bytes read first (qcow2_image_open). */
+#define QCOW2_HC_PREFIX ((size_t) 64 << 10)
+
 void
 qcow2_report (struct qcow2_report *r, int errnum, const char *fmt, ...)
 {
@@ -444,6 +447,47 @@ qcow2_ext_one (const struct qcow2_header *h, uint32_t type, uint32_t off,
     }
 }
 
+/* How many leading bytes of the header cluster qcow2_exts_parse reads
+ * (the extension chain to its end marker, the backing file name), found
+ * by the same walk over the first 'have' bytes; hc_len when the walk
+ * leaves them. */
+static size_t
+qcow2_exts_span (const struct qcow2_header *h, const uint8_t *hc,
+                 size_t have, size_t hc_len)
+{
+    uint64_t off = h->version >= 3 ? h->header_length : QCOW2_V2_HEADER_LEN;
+    uint64_t end = h->backing_file_offset ? h->backing_file_offset : hc_len;
+    uint64_t span = off;
+
+    if (end > hc_len) {
+        end = hc_len;
+    }
+    while (off < end) {
+        uint32_t type, len;
+
+        if (end - off < 8 || off + 8 > have) {
+            return hc_len;
+        }
+        type = get_be32 (hc + off);
+        len = get_be32 (hc + off + 4);
+        off += 8;
+        span = off;
+        if (type == QCOW2_EXT_END) {
+            break;
+        }
+        if (len > end - off) {
+            return hc_len;
+        }
+        off += ((uint64_t) len + 7) & ~(uint64_t) 7;
+        span = off;
+    }
+    if (h->backing_file_offset && h->backing_file_offset < hc_len &&
+        h->backing_file_offset + (uint64_t) h->backing_file_size > span) {
+        span = h->backing_file_offset + (uint64_t) h->backing_file_size;
+    }
+    return span <= have ? (size_t) span : hc_len;
+}
+
 bool
 qcow2_exts_parse (const struct qcow2_header *h, const uint8_t *hc,
                   size_t hc_len, struct qcow2_exts *x,
@@ -678,7 +722,7 @@ qcow2_image_open (struct qcow2_image *img, const struct fmt_io *io,
                   struct qcow2_report *rep)
 {
     int64_t sz;
-    size_t n;
+    size_t n, have;
     int r;
 
     memset (img, 0, sizeof *img);
@@ -701,15 +745,31 @@ qcow2_image_open (struct qcow2_image *img, const struct fmt_io *io,
      * it reads as zeros (8 of them are enough to end the extensions). */
     img->hc_len = img->file_size + 8 < img->cluster_size
                   ? (size_t) img->file_size + 8 : img->cluster_size;
-    img->hc = calloc (1, img->hc_len);
     img->x = calloc (1, sizeof *img->x);
-    if (img->hc == NULL || img->x == NULL) {
+    if (img->x == NULL) {
         return set_error (ENOMEM, "out of memory reading '%s'", img->name);
     }
-    n = img->file_size < img->hc_len ? (size_t) img->file_size : img->hc_len;
-    r = fmt_io_pread (io, 0, img->hc, n, 0);
-    if (r < 0) {
-        return r;
+    /* Read the first QCOW2_HC_PREFIX bytes, and the rest of the cluster
+     * (2 MiB by default) only when the extensions or the backing file
+     * name reach past them. */
+    have = img->hc_len < QCOW2_HC_PREFIX ? img->hc_len : QCOW2_HC_PREFIX;
+    for (int pass = 0; pass < 2; pass++) {
+        free (img->hc);
+        img->hc = calloc (1, have);
+        if (img->hc == NULL) {
+            return set_error (ENOMEM, "out of memory reading '%s'",
+                              img->name);
+        }
+        n = img->file_size < have ? (size_t) img->file_size : have;
+        r = fmt_io_pread (io, 0, img->hc, n, 0);
+        if (r < 0) {
+            return r;
+        }
+        if (have == img->hc_len ||
+            qcow2_exts_span (&img->h, img->hc, have, img->hc_len) <= have) {
+            break;
+        }
+        have = img->hc_len;
     }
     if (qcow2_exts_parse (&img->h, img->hc, img->hc_len, img->x, rep) ||
         qcow2_features_check (&img->h, img->x, img->hc, rep)) {

@@ -19,6 +19,12 @@
 #define EXEC_CLONE_BATCH 1024
 /* Metadata blocks of zeros are not written (exec_write_nonzero). */
 #define EXEC_ZERO_BLOCK ((uint64_t) 4096)
+/* Metadata blobs are generated and written in chunks of at most this
+ * size: the buffer's pages are touched once and reused, where a fresh
+ * 1 MiB would cost 256 page faults (a thin disk's metadata is mostly
+ * skipped zeros anyway).  A multiple of EXEC_ZERO_BLOCK, at most
+ * FMT_GEN_CHUNK. */
+#define EXEC_META_CHUNK ((size_t) 64 << 10)
 
 double
 vs_exec_now (void)
@@ -663,15 +669,19 @@ exec_blobs (struct be_file *f, const struct fmt_output *lo, int phase,
         if (b->phase != phase) {
             continue;
         }
-        for (uint64_t off = 0; off < b->len; off += FMT_GEN_CHUNK) {
-            size_t n = b->len - off > FMT_GEN_CHUNK ? FMT_GEN_CHUNK
-                                                    : (size_t) (b->len - off);
+        /* chunks end at file offsets that are multiples of the chunk
+         * size, so no zero-skipping block straddles two chunks */
+        for (uint64_t off = 0, n; off < b->len; off += n) {
+            n = EXEC_META_CHUNK - (b->off + off) % EXEC_META_CHUNK;
+            if (n > b->len - off) {
+                n = b->len - off;
+            }
 
-            r = fmt_blob_read (b, off, buf, n);
+            r = fmt_blob_read (b, off, buf, (size_t) n);
             if (r < 0) {
                 return r;
             }
-            r = exec_write_nonzero (f, buf, n, b->off + off, st);
+            r = exec_write_nonzero (f, buf, (size_t) n, b->off + off, st);
             if (r < 0) {
                 return r;
             }
@@ -723,9 +733,6 @@ vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
         if (r == 0) {
             r = exec_data (run, &lay->out[i]);
         }
-        if (r == 0) {
-            r = backend_flush (x->out[i].f);
-        }
     }
     t1 = vs_exec_now ();
     st->t_data = t1 - t0;
@@ -733,14 +740,19 @@ vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
         st->data_done = true;
         exec_progress (st, true);
     }
+    /* Headers last, then one flush per output: the outputs are
+     * temporaries until the commit (a crash before it leaves files the
+     * next run removes), so flushes between the phases would order
+     * nothing anyone reads; the one before the commit makes the whole
+     * file durable before its name is published. */
     for (int phase = FMT_PHASE_META; phase <= FMT_PHASE_HEADER && r == 0;
          phase++) {
         for (size_t i = 0; i < x->nout && r == 0; i++) {
             r = exec_blobs (x->out[i].f, &lay->out[i], phase, buf, st);
-            if (r == 0) {
-                r = backend_flush (x->out[i].f);
-            }
         }
+    }
+    for (size_t i = 0; i < x->nout && r == 0; i++) {
+        r = backend_flush (x->out[i].f);
     }
     st->t_meta = vs_exec_now () - t1;
 out:

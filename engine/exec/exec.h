@@ -5,8 +5,9 @@
  *   vs_exec_begin   take the run's lease in the target directory, create
  *                one temporary file per output there
  *   vs_exec_write   size them, place the data (clone, or copy where clone is
- *                impossible: reported), flush, write metadata, flush,
- *                write headers, flush
+ *                impossible: reported), write metadata, write headers,
+ *                flush each output once (they are temporaries until the
+ *                commit, so nothing between the phases needs ordering)
  *   vs_exec_commit  publish: companions (VMDK extent, qcow2 data file)
  *                under names no existing target uses, then the MAIN
  *                output as the commit point, then the replaced target's
