@@ -228,9 +228,12 @@ plan_one_disk (struct hv_plan *p, size_t src, bool boot)
     }
     pd.bus = plan_bus (p, boot, &pd.unit, &pd.ctrl);
     if (p->target->scsi_controllers && pd.ctrl >= p->target->scsi_controllers) {
-        return set_error (EINVAL, "more disks than %s's %u SCSI "
-                          "controllers hold", p->target->title,
-                          p->target->scsi_controllers);
+        return set_error (EINVAL, "disk %s%u:%u ('%s'): more SCSI disks than "
+                          "%s takes (%u controller%s of %u)",
+                          hv_bus_name (d->bus), d->ctrl, d->unit, d->file,
+                          p->target->title, p->target->scsi_controllers,
+                          p->target->scsi_controllers == 1 ? "" : "s",
+                          p->target->scsi_units);
     }
     r = plan_disk_names (p, &pd, p->disks.len);
     if (r == 0 && hv_plan_disk_vec_append (&p->disks, pd) < 0) {

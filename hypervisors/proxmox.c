@@ -372,6 +372,10 @@ const struct hv_target_driver hv_proxmox_target = {
     .fixed_bus = HV_CHOICE_AUTO,
     .default_bus = HV_CHOICE_SCSI,
     .sata_ports = 6,            /* sata0 .. sata5 */
+    .scsi_units = 31,           /* scsi0 .. scsi30 (virtio-scsi-single:
+                                 * one controller per disk, one name
+                                 * space) */
+    .scsi_controllers = 1,
     .efi = true, .secure_boot = true, .vtpm = true,
     .check = proxmox_check,
     .disk_names = proxmox_disk_names,

@@ -418,6 +418,10 @@ int ontap_snapshot_list (struct ontap_client *c, const struct ontap_volume *v,
 int ontap_snapshot_delete (struct ontap_client *c, const struct ontap_volume *v,
                            const struct ontap_snapshot *s);
 
+/* Look qtree NAME up without changing anything (one GET); -ENOENT when
+ * the volume has none of that name.  Release *out. */
+int ontap_qtree_find (struct ontap_client *c, const struct ontap_volume *v,
+                      const char *name, struct ontap_qtree *out);
 /* Make sure qtree NAME exists in the volume with the given security
  * style (NTFS for Hyper-V targets, UNIX otherwise) and return its id.
  * An existing qtree with another style is refused (-EEXIST), or, with

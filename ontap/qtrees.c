@@ -50,6 +50,19 @@ ontap_qtree_page (void *opaque, const struct json_val *doc, const char *what)
 /* The qtree NAME of volume v, -ENOENT if there is none. */
 static int
 ontap_qtree_get (struct ontap_client *c, const struct ontap_volume *v,
+                 const char *name, struct ontap_qtree *out);
+
+int
+ontap_qtree_find (struct ontap_client *c, const struct ontap_volume *v,
+                  const char *name, struct ontap_qtree *out)
+{
+    int r = ontap_qtree_name_ok (name);
+
+    return r < 0 ? r : ontap_qtree_get (c, v, name, out);
+}
+
+static int
+ontap_qtree_get (struct ontap_client *c, const struct ontap_volume *v,
                  const char *name, struct ontap_qtree *out)
 {
     struct ontap_qtree_vec q = { 0 };

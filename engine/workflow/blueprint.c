@@ -250,11 +250,12 @@ wf_bp_target (struct bp_ctx *c, const struct json_val *root)
 {
     static const char *const keys[] = {
         "hypervisor", "uri", "format", "location", "test_location",
-        "namespace", "storage", "vmid_start", "host_path", NULL,
+        "namespace", "storage", "vmid_start", "host_path", "qtree_style",
+        NULL,
     };
     const struct json_val *v = vs_json_get (root, "target");
     struct wf_blueprint *bp = c->bp;
-    char *h = NULL;
+    char *h = NULL, *qs = NULL;
     uint64_t vmid = 0;
     int r;
 
@@ -290,9 +291,17 @@ wf_bp_target (struct bp_ctx *c, const struct json_val *root)
         (r = wf_bp_str (c, "target", v, "storage", false,
                         &bp->storage)) < 0 ||
         (r = wf_bp_uint (c, "target", v, "vmid_start", 100, 999999000,
-                         &vmid)) < 0) {
+                         &vmid)) < 0 ||
+        (r = wf_bp_str (c, "target", v, "qtree_style", false, &qs)) < 0) {
         return r;
     }
+    if (qs && strcmp (qs, "fix") != 0 && strcmp (qs, "refuse") != 0) {
+        r = BP_ERR (c, "target.qtree_style", "'%s' is not refuse or fix", qs);
+        free (qs);
+        return r;
+    }
+    bp->qtree_fix = qs && strcmp (qs, "fix") == 0;
+    free (qs);
     bp->vmid_start = (unsigned) vmid;
     if (bp->uri && wf_target_of (bp->hypervisor)->reg != WF_REG_API) {
         return BP_ERR (c, "target.uri", "only for the libvirt hypervisor");

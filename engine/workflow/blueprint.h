@@ -88,6 +88,8 @@ struct wf_blueprint {
     char *namespace_;           /* KubeVirt */
     char *storage;              /* Proxmox storage id, default "local" */
     unsigned vmid_start;        /* Proxmox */
+    bool qtree_fix;             /* target.qtree_style "fix": change an
+                                 * existing qtree's security style */
     char *network_map;          /* the "network_map" object as JSON, or NULL */
     struct hv_netmap map;
     enum wf_bp_ip ip;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "engine/exec/beio.h"
 #include "engine/location.h"
 #include "engine/workflow/run.h"
+#include "formats/formats.h"
 #include "hypervisors/hv.h"
 #include "hypervisors/libvirt-conn/libvirt-conn.h"
 #include "ontap/ontap.h"
@@ -77,6 +79,10 @@ struct wf_run {
     char *snap_name;
     struct hv_lvc *lvc;
     struct loc_handle cache[2];     /* target location, datastore */
+    /* preflight: the target's qtrees and their styles (-1: none yet) */
+    struct wf_ontap *qto;
+    struct { char *name; int style; } *qt;
+    size_t nqt;
 };
 
 /* ------------------------------------------------------------- events */
@@ -596,9 +602,7 @@ wf_vm_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
                                   d->file ? d->file : "");
             }
             if (d->rdm) {
-                free (dir);
-                return set_error (ENOTSUP, "'%s': disk '%s' is a raw device "
-                                  "mapping", v->vmx, d->file);
+                continue;       /* not converted: a problem (devices) */
             }
             wd->source = wf_join (dir, d->file);
             if (asprintf (&wd->rel, "%s/%s.%s", v->tname, d->target_name,
@@ -637,15 +641,103 @@ wf_vm_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
     return 0;
 }
 
-/* Problems of one VM, one per line, into problems (empty: none). */
+static int wf_definition (struct wf_run *r, struct wf_vmr *v, char **text,
+                          struct hv_str_vec *notes);
+static int wf_qtree_check (struct wf_run *r, struct wf_vmr *v,
+                           struct sbuf *problems);
+
+/* What will not carry over to the target (docs/blueprint.md, "What blocks
+ * a VM"): each a problem naming the VM; and the target definition as the
+ * define step will write it, so that its errors (the target's bus and
+ * controller limits, hypervisors/targets.def) come before anything is
+ * converted.  The model's warnings and the definition's notes go to
+ * notes (may be NULL). */
 static int
-wf_vm_preflight (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
+wf_vm_devices (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems,
+               struct sbuf *notes)
+{
+    struct hv_vm *m = vs_vm_model (v->vm);
+    const char *vn = v->bv->name;
+    struct hv_str_vec dn = { 0 };
+    char *text = NULL;
+    int e;
+
+    for (size_t i = 0; i < m->disks.len; i++) {
+        const struct hv_disk *d = &m->disks.ptr[i];
+        const char *f = d->file ? d->file : "";
+        char slot[40];
+
+        snprintf (slot, sizeof slot, "%s%u:%u", hv_bus_name (d->bus),
+                  d->ctrl, d->unit);
+        if (d->kind == HV_DEV_PASSTHRU) {
+            vs_sbuf_printf (problems, "vms.%s: %s is a SCSI passthrough "
+                            "device ('%s'): it does not carry over\n", vn,
+                            slot, f);
+        } else if (d->kind == HV_DEV_DISK && d->rdm) {
+            vs_sbuf_printf (problems, "vms.%s: disk %s ('%s') is a raw "
+                            "device mapping: its data is on a LUN, not in "
+                            "the datastore, and does not carry over\n", vn,
+                            slot, f);
+        } else if (d->kind == HV_DEV_DISK && d->mode != HV_MODE_PERSISTENT &&
+                   d->mode != HV_MODE_INDEP_PERSISTENT) {
+            vs_sbuf_printf (problems, "vms.%s: disk %s ('%s') is %s: the "
+                            "target keeps every write, so the mode does not "
+                            "carry over\n", vn, slot, f,
+                            hv_mode_name (d->mode));
+        }
+    }
+    for (size_t i = 0; i < m->ctrls.len; i++) {
+        const struct hv_controller *c = &m->ctrls.ptr[i];
+        const char *bn = hv_bus_name (c->bus);
+        const char *share = hv_vmx_getf (&m->vmx, "%s%u.sharedBus", bn,
+                                         c->index);
+
+        if (share && strcasecmp (share, "none") != 0) {
+            vs_sbuf_printf (problems, "vms.%s: controller %s%u shares its "
+                            "bus ('%s', clustered disks): bus sharing does "
+                            "not carry over\n", vn, bn, c->index, share);
+        }
+    }
+    for (unsigned k = 0; k < 16; k++) {
+        if (hv_vmx_bool (&m->vmx, false, "pciPassthru%u.present", k)) {
+            vs_sbuf_printf (problems, "vms.%s: pciPassthru%u is a PCI "
+                            "passthrough device: it does not carry over\n",
+                            vn, k);
+        }
+    }
+    for (size_t i = 0; notes && i < m->warnings.len; i++) {
+        vs_sbuf_printf (notes, "vms.%s: %s\n", vn, m->warnings.ptr[i]);
+    }
+    e = wf_definition (r, v, &text, &dn);
+    if (e < 0) {
+        vs_sbuf_printf (problems, "vms.%s: target definition (%s): %s\n", vn,
+                        hv_target_of (r->bp.hypervisor)->title,
+                        vmshift_internal_error_msg ());
+        clear_error ();
+    }
+    for (size_t i = 0; notes && i < dn.len; i++) {
+        vs_sbuf_printf (notes, "vms.%s: %s\n", vn, dn.ptr[i]);
+    }
+    hv_str_vec_free (&dn);
+    free (text);
+    return 0;
+}
+
+/* Problems of one VM, one per line, into problems (empty: none); notes
+ * that do not block it into notes (may be NULL). */
+static int
+wf_vm_preflight (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems,
+                 struct sbuf *notes)
 {
     char lck[600];
     char *tdir;
     int e;
 
     if ((e = wf_vm_resolve (r, v, problems)) < 0) {
+        return e;
+    }
+    if ((e = wf_vm_devices (r, v, problems, notes)) < 0 ||
+        (e = wf_qtree_check (r, v, problems)) < 0) {
         return e;
     }
     if ((e = wf_lock_file (r, v->vmx, lck, sizeof lck)) < 0) {
@@ -701,7 +793,7 @@ wf_phase_preflight (struct wf_run *r)
             continue;
         }
         vs_sbuf_init (&p, 65536);
-        e = wf_vm_preflight (r, v, &p);
+        e = wf_vm_preflight (r, v, &p, NULL);
         txt = vs_sbuf_detach (&p, NULL);
         if (e < 0) {
             free (txt);
@@ -741,12 +833,12 @@ struct wf_ontap {
 };
 
 static int
-wf_ontap_open (struct wf_run *r, struct wf_ontap *o)
+wf_ontap_open_at (struct wf_run *r, const char *loc, struct wf_ontap *o)
 {
     int e;
 
     memset (o, 0, sizeof *o);
-    e = ontap_location_parse (r->bp.datastore, &o->loc);
+    e = ontap_location_parse (loc, &o->loc);
     if (e == 0) {
         e = ontap_profile_load (r->h->config_path, o->loc.profile,
                                 &r->h->log, &o->prof);
@@ -760,6 +852,12 @@ wf_ontap_open (struct wf_run *r, struct wf_ontap *o)
     return e;
 }
 
+static int
+wf_ontap_open (struct wf_run *r, struct wf_ontap *o)
+{
+    return wf_ontap_open_at (r, r->bp.datastore, o);
+}
+
 static void
 wf_ontap_close (struct wf_ontap *o)
 {
@@ -767,6 +865,99 @@ wf_ontap_close (struct wf_ontap *o)
     ontap_client_free (o->c);
     ontap_profile_free (o->prof);
     ontap_location_release (&o->loc);
+}
+
+/* The security style of the qtree a VM's disks go into (the first folder
+ * below the volume, as ONTAP's conversion makes it), looked up once per
+ * qtree and run: one that exists with another style than the disks'
+ * format needs (NTFS for Hyper-V's VHDX, UNIX otherwise) is a problem,
+ * unless target.qtree_style is "fix" (the conversion then changes it, as
+ * convert --qtree-style fix does).  Nothing is changed here. */
+static int
+wf_qtree_check (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
+{
+    struct ontap_location l;
+    const struct fmt_driver *f;
+    enum ontap_security_style want;
+    const char *slash;
+    char *q = NULL;
+    int style = -1, e = 0;
+    size_t i;
+
+    if (vs_loc_kind_of (r->location) != LOC_ONTAP || v->ndisks == 0 ||
+        r->bp.qtree_fix) {
+        return 0;
+    }
+    if (ontap_location_parse (v->disks[0].target, &l) < 0) {
+        clear_error ();         /* the conversion says what is wrong */
+        return 0;
+    }
+    slash = strchr (l.path, '/');
+    if (slash) {
+        q = strndup (l.path, (size_t) (slash - l.path));
+    }
+    ontap_location_release (&l);
+    if (!slash) {
+        return 0;               /* the volume root: no qtree */
+    }
+    if (!q) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (i = 0; i < r->nqt && strcmp (r->qt[i].name, q) != 0; i++) {
+    }
+    if (i < r->nqt) {
+        style = r->qt[i].style;
+    } else {
+        struct ontap_qtree qt = { .security_style = -1 };
+        void *nq;
+
+        if (!r->qto) {
+            if (!(r->qto = calloc (1, sizeof *r->qto))) {
+                e = set_error (ENOMEM, "out of memory");
+            } else if ((e = wf_ontap_open_at (r, r->location, r->qto)) < 0) {
+                wf_ontap_close (r->qto);
+                free (r->qto);
+                r->qto = NULL;
+            }
+        }
+        if (e == 0) {
+            e = ontap_qtree_find (r->qto->c, &r->qto->vol, q, &qt);
+            if (e == -ENOENT) {
+                clear_error ();
+                e = 0;          /* made with the right style */
+            }
+            style = qt.security_style;
+            ontap_qtree_release (&qt);
+        }
+        nq = e == 0 ? realloc (r->qt, (r->nqt + 1) * sizeof *r->qt) : NULL;
+        if (e == 0 && !nq) {
+            e = set_error (ENOMEM, "out of memory");
+        }
+        if (e < 0) {
+            free (q);
+            return e;
+        }
+        r->qt = nq;
+        r->qt[r->nqt].name = q;
+        r->qt[r->nqt].style = style;
+        r->nqt++;
+        q = NULL;
+    }
+    free (q);
+    f = fmt_driver_by_extension (v->disks[0].target);
+    want = f && f->share_style == FMT_SHARE_NTFS ? ONTAP_SEC_NTFS
+                                                 : ONTAP_SEC_UNIX;
+    if (style >= 0 && style != (int) want) {
+        vs_sbuf_printf (problems, "vms.%s: target.location: qtree '%s' has "
+                        "security style '%s', and %s disks need '%s' "
+                        "(target.qtree_style \"fix\" changes it, as convert "
+                        "--qtree-style fix does)\n", v->bv->name,
+                        r->qt[i].name,
+                        ontap_security_style_name (style),
+                        f ? f->name : "these",
+                        ontap_security_style_name (want));
+    }
+    return 0;
 }
 
 static bool
@@ -1038,6 +1229,8 @@ wf_phase_convert (struct wf_run *r)
     if (n > 0) {
         vmshift_convert_opts_init (&o);
         o.parallel = r->ontap ? r->bp.concurrency : 0;  /* ONTAP's only */
+        o.qtree_style = r->bp.qtree_fix ? VMSHIFT_QTREE_STYLE_FIX
+                                        : VMSHIFT_QTREE_STYLE_REFUSE;
         o.progress = wf_convert_progress;
         o.progress_opaque = &pg;
         pg.n = n;
@@ -1160,8 +1353,11 @@ wf_vmid (const struct wf_run *r, const struct wf_vmr *v)
     return r->bp.vmid_start + (unsigned) (v - r->vms);
 }
 
+/* The definition text; notes (warnings about it) into *notes_out, or as
+ * events when it is NULL. */
 static int
-wf_definition (struct wf_run *r, struct wf_vmr *v, char **text)
+wf_definition (struct wf_run *r, struct wf_vmr *v, char **text,
+               struct hv_str_vec *notes_out)
 {
     struct hv_str_vec notes = { 0 };
     struct hv_define d;
@@ -1201,7 +1397,7 @@ wf_definition (struct wf_run *r, struct wf_vmr *v, char **text)
     /* the VM is named at the target as the blueprint says */
     saved_name = m->name;
     m->name = v->tname;
-    e = hv_define_emit (m, &d, text, &notes);
+    e = hv_define_emit (m, &d, text, notes_out ? notes_out : &notes);
     m->name = saved_name;
     for (size_t i = 0; e == 0 && i < notes.len; i++) {
         wf_event (r, v, "note", notes.ptr[i]);
@@ -1340,7 +1536,7 @@ wf_phase_define (struct wf_run *r)
                       wf_def_ext (r->bp.hypervisor)) < 0) {
             return set_error (ENOMEM, "out of memory");
         }
-        e = wf_definition (r, v, &text);
+        e = wf_definition (r, v, &text, NULL);
         if (e == 0 && asprintf (&rel, "%s/%s", v->tname, defname) < 0) {
             rel = NULL;
             e = set_error (ENOMEM, "out of memory");
@@ -1408,7 +1604,7 @@ wf_lv_define (struct wf_run *r, struct wf_vmr *v)
     int64_t seq = 0;
     int e;
 
-    if ((e = wf_definition (r, v, &text)) < 0) {
+    if ((e = wf_definition (r, v, &text, NULL)) < 0) {
         return e;
     }
     in = wf_obj2 ("uri", r->bp.uri, "name", v->tname);
@@ -2035,6 +2231,14 @@ wf_run_free (struct wf_run *r)
             vs_loc_close (&r->cache[i]);
         }
     }
+    if (r->qto) {
+        wf_ontap_close (r->qto);
+        free (r->qto);
+    }
+    for (size_t i = 0; i < r->nqt; i++) {
+        free (r->qt[i].name);
+    }
+    free (r->qt);
     wf_blueprint_release (&r->bp);
     free (r->snap_name);
     free (r->doc);
@@ -2335,17 +2539,20 @@ wf_run_check (struct vmshift_handle *h, const char *doc, const char *what,
     }
     for (size_t i = 0; i < r->n; i++) {
         struct wf_vmr *v = &r->vms[i];
-        struct sbuf p;
-        char *txt;
+        struct sbuf p, nb;
+        char *txt, *ntxt;
         const struct wf_bp_group *g = &r->bp.groups[v->bv->group];
 
         vs_sbuf_init (&p, 65536);
-        e = wf_vm_preflight (r, v, &p);
+        vs_sbuf_init (&nb, 65536);
+        e = wf_vm_preflight (r, v, &p, &nb);
         if (e < 0) {
-            vs_sbuf_printf (&p, "%s\n", vmshift_internal_error_msg ());
+            vs_sbuf_printf (&p, "vms.%s: %s\n", v->bv->name,
+                            vmshift_internal_error_msg ());
             clear_error ();
         }
         txt = vs_sbuf_detach (&p, NULL);
+        ntxt = vs_sbuf_detach (&nb, NULL);
         if (json) {
             vs_jw_obj_begin (&w);
             vs_jw_kv_str (&w, "vm", v->bv->name);
@@ -2387,6 +2594,23 @@ wf_run_check (struct vmshift_handle *h, const char *doc, const char *what,
             }
         }
         free (txt);
+        if (json) {
+            vs_jw_arr_end (&w);
+            vs_jw_key (&w, "notes");
+            vs_jw_arr_begin (&w);
+        }
+        for (char *l = ntxt, *nl; l && *l; l = nl + 1) {
+            if (!(nl = strchr (l, '\n'))) {
+                break;
+            }
+            *nl = '\0';
+            if (json) {
+                vs_jw_str (&w, l);
+            } else {
+                vs_sbuf_printf (&b, "  note: %s\n", l);
+            }
+        }
+        free (ntxt);
         if (json) {
             vs_jw_arr_end (&w);
             vs_jw_obj_end (&w);

@@ -179,5 +179,26 @@ vsh migrate --yes "$tmp/hv.json" > /dev/null 2> "$tmp/err" || fail "hyper-v wave
 compare_images vmdk "$v1/ds/web01/web01.vmdk" vhdx "$v1/hyperv/web01/web01.vhdx"
 style=$(rest "/api/storage/qtrees?name=hyperv&fields=security_style" | jq -r '.records[0].security_style')
 [ "$style" = ntfs ] || fail "Hyper-V qtree has style $style"
+
+# a Hyper-V wave into the libvirt wave's UNIX qtree 'kvm': blueprint check
+# names it for every VM with one GET and changes nothing; with
+# target.qtree_style "fix" it is no problem (the conversion would change it)
+jq '.name = "hvq" | .target = {"hypervisor": "hyperv", "location": "ontap://testenv/vol1/kvm/hv"}' \
+    "$tmp/wave.json" > "$tmp/hvq.json"
+log_mark
+vsh blueprint check --json "$tmp/hvq.json" > "$tmp/hvq-check.json"
+[ $? = 1 ] || fail "check into a UNIX qtree: not exit 1: $(cat "$tmp/hvq-check.json")"
+jq -e '[.vms[] | .vm as $vm | .problems[] | select(. == "vms." + $vm + ": target.location: qtree '"'kvm'"' has security style '"'unix'"', and vhdx disks need '"'ntfs'"' (target.qtree_style \"fix\" changes it, as convert --qtree-style fix does)")] | length == 6' \
+    "$tmp/hvq-check.json" > /dev/null || fail "qtree problems: $(jq -c '[.vms[].problems]' "$tmp/hvq-check.json")"
+[ "$(jq .problems "$tmp/hvq-check.json")" = 6 ] || fail "other problems: $(jq -c '[.vms[].problems]' "$tmp/hvq-check.json")"
+[ "$(req_count GET /api/storage/qtrees)" = 1 ] || fail "not one qtree lookup"
+if [ "$(req_count PATCH /api/)" != 0 ] || [ "$(req_count POST /api/)" != 0 ]; then
+    fail "check changed something"
+fi
+jq '.target.qtree_style = "fix"' "$tmp/hvq.json" > "$tmp/hvq-fix.json"
+vsh blueprint check --json "$tmp/hvq-fix.json" > "$tmp/hvq-check.json" ||
+    fail "qtree_style fix: $(jq -c '[.vms[].problems]' "$tmp/hvq-check.json")"
+style=$(rest "/api/storage/qtrees?name=kvm&fields=security_style" | jq -r '.records[0].security_style')
+[ "$style" = unix ] || fail "check changed the qtree's style to $style"
 no_leftovers vol1
 echo "migration wave ok"

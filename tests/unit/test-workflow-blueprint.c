@@ -133,6 +133,10 @@ static const struct bad bads[] = {
     { BASE_HEAD "\"groups\":[{\"name\":\"g\",\"vms\":[\"a\"]}],"
       "\"vms\":{\"a\":{\"vmx\":\"a\\u0001.vmx\"}}}",
       "vms.a.vmx: holds a control character" },
+    { "{\"name\":\"w\",\"source\":{\"datastore\":\"/ds\"},\"target\":"
+      "{\"hypervisor\":\"hyperv\",\"location\":\"/t\","
+      "\"qtree_style\":\"change\"}}",
+      "target.qtree_style: 'change' is not refuse or fix" },
     /* a vCenter source */
     { VC_HEAD ("\"datastore\":\"/ds\"") "}",
       "source: give 'datastore' or 'vcenter', not both" },
