@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #define BENCH_MAX_SIZES 16
-#define BENCH_MAX_FORMATS 4
+#define BENCH_MAX_FORMATS 16
 #define BENCH_MAX_RUNS 101
 
 struct bench_cell {

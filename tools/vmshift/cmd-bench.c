@@ -182,8 +182,13 @@ bench_parse_list (struct cli *c, const char *s, int sizes,
                 free (copy);
                 return -1;
             }
+            if (o->nformats == BENCH_MAX_FORMATS) {
+                cli_usage_error (c, "bench", "at most %d formats",
+                                 BENCH_MAX_FORMATS);
+                free (copy);
+                return -1;
+            }
             if (vmshift_format_from_name (t, &f) < 0 ||
-                o->nformats == BENCH_MAX_FORMATS ||
                 (colon && asprintf (&fixed, "%s:fixed",
                                     vmshift_format_name (f)) < 0)) {
                 cli_usage_error (c, "bench", "bad format '%s'", t);
