@@ -65,7 +65,7 @@ curl -sS --cacert "$VMSHIFT_TESTENV_CA_FILE" -K "$tmp/curlrc" -o /dev/null \
 # --- nfs-ganesha closes the files of deleted names (over NFSv3 nothing
 # closes them): without reaping it held ~485 deleted files open in long
 # loops and filled the volume (tools/testenv, MDCACHE settings)
-v1=$(echo "$VMSHIFT_TESTENV_ROOT")/$(echo "$VMSHIFT_TESTENV_VOLUMES" | cut -d' ' -f1)
+v1=$VMSHIFT_TESTENV_ROOT/${VMSHIFT_TESTENV_VOLUMES%% *}
 mkdir -p "$v1/fdcheck"
 qemu-img create -q -f vmdk -o subformat=monolithicFlat "$v1/fdcheck/d.vmdk" 4M ||
     fail "qemu-img create"
