@@ -1,5 +1,8 @@
-/* SVG plot of median conversion time against disk size (log-log). */
-#include <math.h>
+/* SVG plot of median conversion time against disk size (log-log).
+ *
+ * The few functions of libm it needs are computed here (to well below a
+ * pixel), so that vmshift does not link libm: one shared library fewer
+ * to map and relocate at every start (docs/internals/dlopen.md). */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,16 +18,84 @@
 static const char *const colours[] = { "#1f77b4", "#d62728", "#2ca02c",
                                        "#9467bd" };
 
+/* log10 (v) for v > 0: v = m * 2^e with m in [1, 2), and
+ * ln (m) = 2 atanh (z), z = (m - 1) / (m + 1) <= 1/3. */
+static double
+svg_log10 (double v)
+{
+    double z, z2, t, s = 0;
+    int e = 0;
+
+    while (v >= 2) {
+        v /= 2;
+        e++;
+    }
+    while (v < 1) {
+        v *= 2;
+        e--;
+    }
+    z = (v - 1) / (v + 1);
+    z2 = z * z;
+    t = z;
+    for (int k = 1; k < 40; k += 2) {
+        s += t / k;
+        t *= z2;
+    }
+    return (e * 0.69314718055994530942 + 2 * s) * 0.43429448190325182765;
+}
+
+static double
+svg_pow10 (double d)
+{
+    double v = 1;
+
+    for (double i = 0; i < d; i += 1) {
+        v *= 10;
+    }
+    for (double i = 0; i > d; i -= 1) {
+        v /= 10;
+    }
+    return v;
+}
+
+static double
+svg_floor (double x)
+{
+    double t = (double) (long long) x;
+
+    return t > x ? t - 1 : t;
+}
+
+static double
+svg_ceil (double x)
+{
+    double t = (double) (long long) x;
+
+    return t < x ? t + 1 : t;
+}
+
+static double
+svg_min (double a, double b)
+{
+    return a < b ? a : b;
+}
+
+static double
+svg_max (double a, double b)
+{
+    return a > b ? a : b;
+}
+
 static double
 svg_x (double size, double lo, double hi)
 {
-    return ML + (log10 (size) - lo) / (hi - lo) * (W - ML - MR);
+    return ML + (svg_log10 (size) - lo) / (hi - lo) * (W - ML - MR);
 }
 
 static double
 svg_y (double ms, double lo, double hi)
 {
-    return H - MB - (log10 (ms) - lo) / (hi - lo) * (H - MT - MB);
+    return H - MB - (svg_log10 (ms) - lo) / (hi - lo) * (H - MT - MB);
 }
 
 static void
@@ -50,18 +121,18 @@ bench_svg (FILE *fp, const struct bench_cell *cells, size_t n,
         if (!cells[i].ok || cells[i].median_ms <= 0) {
             continue;
         }
-        xlo = fmin (xlo, log10 ((double) cells[i].size));
-        xhi = fmax (xhi, log10 ((double) cells[i].size));
-        ylo = fmin (ylo, log10 (cells[i].median_ms));
-        yhi = fmax (yhi, log10 (cells[i].median_ms));
+        xlo = svg_min (xlo, svg_log10 ((double) cells[i].size));
+        xhi = svg_max (xhi, svg_log10 ((double) cells[i].size));
+        ylo = svg_min (ylo, svg_log10 (cells[i].median_ms));
+        yhi = svg_max (yhi, svg_log10 (cells[i].median_ms));
     }
     if (xhi <= 0) {
         return -1;
     }
-    xlo = floor (xlo);
-    xhi = ceil (xhi + 0.01);
-    ylo = floor (ylo);
-    yhi = ceil (yhi + 0.01);
+    xlo = svg_floor (xlo);
+    xhi = svg_ceil (xhi + 0.01);
+    ylo = svg_floor (ylo);
+    yhi = svg_ceil (yhi + 0.01);
     fprintf (fp, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
              "height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n",
              W, H);
@@ -71,12 +142,12 @@ bench_svg (FILE *fp, const struct bench_cell *cells, size_t n,
              "</text>\n", ML);
     /* axes and grid: one line per decade */
     for (double d = ylo; d <= yhi + 1e-9; d += 1) {
-        double y = svg_y (pow (10, d), ylo, yhi);
+        double y = svg_y (svg_pow10 (d), ylo, yhi);
 
         fprintf (fp, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" "
                  "stroke=\"#ddd\"/>\n", ML, W - MR, y, y);
         fprintf (fp, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g ms"
-                 "</text>\n", ML - 6, y + 4, pow (10, d));
+                 "</text>\n", ML - 6, y + 4, svg_pow10 (d));
     }
     for (size_t i = 0; i < n; i++) {
         char lab[32];

@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -569,8 +568,10 @@ bench_cell_run (struct cli *c, const struct bench_opts *bo, const char *src,
     }
     cell->min_ms = cell->max_ms = cell->ms[0];
     for (int i = 0; i < cell->runs; i++) {
-        cell->min_ms = fmin (cell->min_ms, cell->ms[i]);
-        cell->max_ms = fmax (cell->max_ms, cell->ms[i]);
+        cell->min_ms = cell->ms[i] < cell->min_ms ? cell->ms[i]
+                                                  : cell->min_ms;
+        cell->max_ms = cell->ms[i] > cell->max_ms ? cell->ms[i]
+                                                  : cell->max_ms;
     }
     {
         double tmp[BENCH_MAX_RUNS];
