@@ -453,6 +453,24 @@ struct vmshift_run_event {
 typedef void (*vmshift_run_event_fn) (void *opaque,
                                       const struct vmshift_run_event *e);
 
+/* What one call of vmshift_migrate or vmshift_runs_resume did (for the
+ * bench, vmshift bench --migrate; docs/internals/workflow.md). */
+struct vmshift_run_stats {
+    size_t struct_size;         /* set by the caller */
+    double seconds;             /* wall time of the call (CLOCK_MONOTONIC) */
+    uint64_t vms;               /* VMs in the run */
+    uint64_t disks;             /* disks in the run */
+    uint64_t disks_converted;   /* converted by this call */
+    uint64_t rest_requests;     /* ONTAP requests of this call, in all */
+    uint64_t rest_requests_disks;   /* of which for one disk each (the
+                                     * clones and their jobs) */
+    uint64_t rest_requests_disk_max;    /* the most one disk needed */
+    uint64_t journal_intents;   /* side effects journalled by this call */
+    uint64_t state_changes;     /* VM states written by this call */
+    uint64_t store_commits;     /* write transactions of the run's store */
+    uint64_t store_syncs;       /* of which durable points (synced) */
+};
+
 struct vmshift_run_opts {
     size_t struct_size;         /* set by vmshift_run_opts_init */
     const char *store;          /* store path; NULL = $VMSHIFT_STORE, then
@@ -462,6 +480,9 @@ struct vmshift_run_opts {
     void *opaque;
     /* Fields added later go here, at the end (struct_size). */
     vmshift_run_event_fn on_run_event;  /* with opaque; or NULL */
+    struct vmshift_run_stats *stats;    /* filled by migrate and resume
+                                         * when not NULL (its struct_size
+                                         * set) */
 };
 VMSHIFT_API void vmshift_run_opts_init (struct vmshift_run_opts *o);
 

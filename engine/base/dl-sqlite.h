@@ -33,6 +33,7 @@
     X (sqlite3_exec) \
     X (sqlite3_extended_errcode) \
     X (sqlite3_extended_result_codes) \
+    X (sqlite3_file_control) \
     X (sqlite3_finalize) \
     X (sqlite3_free) \
     X (sqlite3_last_insert_rowid) \
@@ -73,6 +74,7 @@ int vs_dl_sqlite (void);
 #undef sqlite3_exec
 #undef sqlite3_extended_errcode
 #undef sqlite3_extended_result_codes
+#undef sqlite3_file_control
 #undef sqlite3_finalize
 #undef sqlite3_free
 #undef sqlite3_last_insert_rowid
@@ -106,6 +108,7 @@ int vs_dl_sqlite (void);
 #define sqlite3_exec (*vs_dl_sqlite3_exec)
 #define sqlite3_extended_errcode (*vs_dl_sqlite3_extended_errcode)
 #define sqlite3_extended_result_codes (*vs_dl_sqlite3_extended_result_codes)
+#define sqlite3_file_control (*vs_dl_sqlite3_file_control)
 #define sqlite3_finalize (*vs_dl_sqlite3_finalize)
 #define sqlite3_free (*vs_dl_sqlite3_free)
 #define sqlite3_last_insert_rowid (*vs_dl_sqlite3_last_insert_rowid)

@@ -83,6 +83,9 @@ struct wf_run {
     struct wf_ontap *qto;
     struct { char *name; int style; } *qt;
     size_t nqt;
+    int tx;                     /* depth of wf_tx_begin */
+    uint64_t intents0;          /* wf_intents when the run was set up */
+    struct vmshift_run_stats stats; /* this process's share (the bench) */
 };
 
 /* ------------------------------------------------------------- events */
@@ -197,6 +200,48 @@ wf_json_str (const char *json, const char *key)
     return out;
 }
 
+/* ------------------------------------------------------ transactions */
+
+/* The store's transactions do not nest; the run's do, so that a phase can
+ * put the state changes of many VMs and the intents of all their effects
+ * into one commit (one sync of the store, docs/internals/store.md). */
+static int
+wf_tx_begin (struct wf_run *r)
+{
+    int e;
+
+    if (r->tx++ > 0) {
+        return 0;
+    }
+    if ((e = wf_store_begin (r->s)) < 0) {
+        r->tx--;
+    }
+    return e;
+}
+
+static int
+wf_tx_commit (struct wf_run *r)
+{
+    if (--r->tx > 0) {
+        return 0;
+    }
+    return wf_store_commit (r->s);
+}
+
+/* An inner rollback leaves the rolling back to the outermost level. */
+static void
+wf_tx_rollback (struct wf_run *r)
+{
+    struct vmshift_error_save es;
+
+    if (--r->tx > 0) {
+        return;
+    }
+    error_save (&es);
+    wf_store_rollback (r->s);
+    error_restore (&es);
+}
+
 /* ------------------------------------------------------ state changes */
 
 static int
@@ -234,21 +279,23 @@ wf_vm_set (struct wf_run *r, struct wf_vmr *v, enum wf_vm_state to,
         vs_jw_obj_end (&w);
         detail = vs_sbuf_detach (&b, NULL);
     }
-    /* the state and its event in one commit (one sync of the store) */
-    if ((e = wf_store_begin (r->s)) < 0) {
+    /* the state and its event in one commit (with the phase's intents
+     * when the phase has a transaction open) */
+    if ((e = wf_tx_begin (r)) < 0) {
         free (detail);
         return e;
     }
     e = wf_item_put (r->s, r->id, v->bv->name, wf_vm_state_name (to), detail);
     free (detail);
     if (e < 0) {
-        wf_store_rollback (r->s);
+        wf_tx_rollback (r);
         return e;
     }
     v->st = to;
+    r->stats.state_changes++;
     wf_event (r, v, wf_vm_state_name (to), to == WF_VM_FAILED ? v->reason
               : NULL);
-    return wf_store_commit (r->s);
+    return wf_tx_commit (r);
 }
 
 static int
@@ -311,6 +358,9 @@ wf_crash_point (const char *step, const char *when)
     }
 }
 
+/* Intents journalled by this process (the bench's journal_intents). */
+static __thread uint64_t wf_intents;
+
 static int
 wf_j_intent (struct wf_store *s, int64_t run_id, const char *item,
              const char *step, const char *intent, int64_t *seq)
@@ -318,6 +368,7 @@ wf_j_intent (struct wf_store *s, int64_t run_id, const char *item,
     int e = wf_journal_intent (s, run_id, item, step, intent, seq);
 
     if (e == 0) {
+        wf_intents++;
         wf_crash_point (step, "intent");
     }
     return e;
@@ -432,52 +483,128 @@ wf_close_loc (struct wf_run *r, struct loc_handle *l)
     vs_loc_close (l);
 }
 
+/* Files a phase writes: every intent is journalled first, in one commit,
+ * then the files are written (docs/internals/workflow.md). */
+struct wf_file {
+    struct wf_vmr *v;
+    char *loc;                  /* location of the file */
+    char *text;
+    int64_t seq;
+};
+
+struct wf_files {
+    struct wf_file *f;
+    size_t n, cap;
+};
+
+/* Add REL (below the run's location) with TEXT (taken, also on error). */
 static int
-wf_write_file (struct wf_run *r, struct wf_vmr *v, const char *rel,
-               const char *text, size_t len)
+wf_files_add (struct wf_run *r, struct wf_files *fs, struct wf_vmr *v,
+              const char *rel, char *text)
+{
+    char *loc = wf_join (r->location, rel);
+
+    if (!loc || !text) {
+        free (loc);
+        free (text);
+        return set_error (ENOMEM, "out of memory");
+    }
+    if (fs->n == fs->cap) {
+        size_t cap = fs->cap ? fs->cap * 2 : 64;
+        struct wf_file *nf = realloc (fs->f, cap * sizeof *nf);
+
+        if (!nf) {
+            free (loc);
+            free (text);
+            return set_error (ENOMEM, "out of memory");
+        }
+        fs->f = nf;
+        fs->cap = cap;
+    }
+    fs->f[fs->n++] = (struct wf_file) { .v = v, .loc = loc, .text = text };
+    return 0;
+}
+
+/* Drop the files from index from on (a VM that failed while they were
+ * being put together). */
+static void
+wf_files_truncate (struct wf_files *fs, size_t from)
+{
+    while (fs->n > from) {
+        fs->n--;
+        free (fs->f[fs->n].loc);
+        free (fs->f[fs->n].text);
+    }
+}
+
+static void
+wf_files_free (struct wf_files *fs)
+{
+    wf_files_truncate (fs, 0);
+    free (fs->f);
+    memset (fs, 0, sizeof *fs);
+}
+
+/* One commit (one sync) for the intents of every file. */
+static int
+wf_files_intents (struct wf_run *r, struct wf_files *fs)
+{
+    int e;
+
+    if (fs->n == 0) {
+        return 0;
+    }
+    if ((e = wf_tx_begin (r)) < 0) {
+        return e;
+    }
+    for (size_t i = 0; i < fs->n; i++) {
+        char *intent = wf_obj2 ("file", fs->f[i].loc, NULL, NULL);
+
+        e = intent ? wf_j_intent (r->s, r->id, fs->f[i].v->bv->name, "write",
+                                  intent, &fs->f[i].seq) : -ENOMEM;
+        free (intent);
+        if (e < 0) {
+            wf_tx_rollback (r);
+            return e;
+        }
+    }
+    return wf_tx_commit (r);
+}
+
+/* Write one file whose intent is journalled, and journal the result. */
+static int
+wf_file_write (struct wf_run *r, struct wf_file *wf)
 {
     struct loc_handle l;
     struct be_file *f = NULL;
-    char *loc = wf_join (r->location, rel), *path = NULL, *intent;
-    int64_t seq = 0;
+    size_t len = strlen (wf->text);
     int e;
 
-    if (!loc) {
-        return set_error (ENOMEM, "out of memory");
-    }
-    intent = wf_obj2 ("file", loc, NULL, NULL);
-    e = intent ? wf_j_intent (r->s, r->id, v->bv->name, "write",
-                                    intent, &seq) : -ENOMEM;
-    free (intent);
+    e = wf_open_loc (r, wf->loc, &l);
     if (e == 0) {
-        e = wf_open_loc (r, loc, &l);
-        if (e == 0) {
-            path = l.path;
-            if (backend_exists (l.be, path) == 1) {
-                backend_unlink (l.be, path);
-            }
-            e = backend_open (l.be, path, BE_RDWR | BE_CREATE, &f);
-            if (e == 0) {
-                e = backend_pwrite (f, text, len, 0);
-                if (e == 0) {
-                    e = backend_flush (f);
-                }
-                backend_close (f);
-            }
-            wf_close_loc (r, &l);
+        if (backend_exists (l.be, l.path) == 1) {
+            backend_unlink (l.be, l.path);
         }
+        e = backend_open (l.be, l.path, BE_RDWR | BE_CREATE, &f);
+        if (e == 0) {
+            e = backend_pwrite (f, wf->text, len, 0);
+            if (e == 0) {
+                e = backend_flush (f);
+            }
+            backend_close (f);
+        }
+        wf_close_loc (r, &l);
     }
-    if (seq > 0) {
-        char *res = wf_obj2 ("file", loc, NULL, NULL);
+    {
+        char *res = wf_obj2 ("file", wf->loc, NULL, NULL);
         struct vmshift_error_save es;
 
         error_save (&es);
-        wf_j_finish (r->s, "write", seq, e == 0 ? WF_J_DONE : WF_J_FAILED,
+        wf_j_finish (r->s, "write", wf->seq, e == 0 ? WF_J_DONE : WF_J_FAILED,
                      res);
         error_restore (&es);
         free (res);
     }
-    free (loc);
     return e;
 }
 
@@ -859,8 +986,14 @@ wf_ontap_open (struct wf_run *r, struct wf_ontap *o)
 }
 
 static void
-wf_ontap_close (struct wf_ontap *o)
+wf_ontap_close (struct wf_run *r, struct wf_ontap *o)
 {
+    if (o->c) {
+        struct ontap_stats st;
+
+        ontap_client_stats (o->c, &st);
+        r->stats.rest_requests += st.requests;
+    }
     ontap_volume_release (&o->vol);
     ontap_client_free (o->c);
     ontap_profile_free (o->prof);
@@ -915,7 +1048,7 @@ wf_qtree_check (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
             if (!(r->qto = calloc (1, sizeof *r->qto))) {
                 e = set_error (ENOMEM, "out of memory");
             } else if ((e = wf_ontap_open_at (r, r->location, r->qto)) < 0) {
-                wf_ontap_close (r->qto);
+                wf_ontap_close (r, r->qto);
                 free (r->qto);
                 r->qto = NULL;
             }
@@ -992,7 +1125,7 @@ wf_phase_snapshot (struct wf_run *r)
         return 0;               /* made by an earlier process of this run */
     }
     if ((e = wf_ontap_open (r, &o)) < 0) {
-        wf_ontap_close (&o);
+        wf_ontap_close (r, &o);
         return e;
     }
     seq = f.seq;
@@ -1018,7 +1151,7 @@ wf_phase_snapshot (struct wf_run *r)
         wf_event (r, NULL, "snapshot", r->snap_name);
         ontap_snapshot_release (&s);
     }
-    wf_ontap_close (&o);
+    wf_ontap_close (r, &o);
     return e;
 }
 
@@ -1052,7 +1185,7 @@ wf_snapshot_delete (struct wf_run *r)
             e = 0;
         }
     }
-    wf_ontap_close (&o);
+    wf_ontap_close (r, &o);
     if (e == 0) {
         e = wf_j_finish (r->s, "snapshot", f.seq, WF_J_UNDONE, NULL);
         wf_event (r, NULL, "snapshot-deleted", r->snap_name);
@@ -1144,6 +1277,7 @@ wf_phase_convert (struct wf_run *r)
     char **errs = NULL;
     struct vmshift_result **res = NULL;
     struct wf_prog pg = { .r = r };
+    bool intx = false;
     int e = 0;
 
     for (size_t i = 0; i < r->n; i++) {
@@ -1161,6 +1295,12 @@ wf_phase_convert (struct wf_run *r)
         e = set_error (ENOMEM, "out of memory");
         goto out;
     }
+    /* Every intent of the batch, and the states, in one commit: one sync
+     * before the first clone. */
+    if ((e = wf_tx_begin (r)) < 0) {
+        goto out;
+    }
+    intx = true;
     for (size_t i = 0; i < r->n; i++) {
         struct wf_vmr *v = &r->vms[i];
 
@@ -1226,6 +1366,10 @@ wf_phase_convert (struct wf_run *r)
             n++;
         }
     }
+    intx = false;
+    if ((e = wf_tx_commit (r)) < 0) {
+        goto out;
+    }
     if (n > 0) {
         vmshift_convert_opts_init (&o);
         o.parallel = r->ontap ? r->bp.concurrency : 0;  /* ONTAP's only */
@@ -1243,6 +1387,36 @@ wf_phase_convert (struct wf_run *r)
         }
         vmshift_convert_many (r->h, n, src, dst, &o, res, errs);
         clear_error ();
+        {
+            uint64_t run_req = 0;
+
+            for (size_t i = 0; i < n; i++) {
+                const struct vmshift_stats *st = res[i]
+                    ? vmshift_result_stats (res[i]) : NULL;
+
+                if (!st) {
+                    continue;
+                }
+                r->stats.rest_requests_disks += st->rest_requests;
+                if (st->rest_requests > r->stats.rest_requests_disk_max) {
+                    r->stats.rest_requests_disk_max = st->rest_requests;
+                }
+                /* every disk of a volume reports its run's requests */
+                if (st->rest_requests_run > run_req) {
+                    run_req = st->rest_requests_run;
+                }
+                r->stats.disks_converted += errs[i] == NULL;
+            }
+            r->stats.rest_requests += run_req;
+        }
+    }
+    /* the results and the states: one commit, no sync of its own (the
+     * next intent's sync carries it; docs/internals/store.md) */
+    if ((e = wf_tx_begin (r)) < 0) {
+        goto out;
+    }
+    intx = true;
+    if (n > 0) {
         for (size_t i = 0; i < n; i++) {
             char *rs;
 
@@ -1303,7 +1477,12 @@ wf_phase_convert (struct wf_run *r)
             goto out;
         }
     }
+    intx = false;
+    e = wf_tx_commit (r);
 out:
+    if (intx) {
+        wf_tx_rollback (r);
+    }
     for (size_t i = 0; errs && res && i < n; i++) {
         free (errs[i]);
         vmshift_result_free (res[i]);
@@ -1407,8 +1586,9 @@ wf_definition (struct wf_run *r, struct wf_vmr *v, char **text,
     return e;
 }
 
+/* The guest-script bundle's files, into fs. */
 static int
-wf_bundle (struct wf_run *r, struct wf_vmr *v)
+wf_bundle (struct wf_run *r, struct wf_vmr *v, struct wf_files *fs)
 {
     struct vmshift_guest_opts g;
     enum hv_os_family os = hv_os_family (vs_vm_model (v->vm)->guest_os);
@@ -1435,7 +1615,8 @@ wf_bundle (struct wf_run *r, struct wf_vmr *v)
             e = set_error (ENOMEM, "out of memory");
         }
         if (e == 0) {
-            e = wf_write_file (r, v, rel, text, strlen (text));
+            e = wf_files_add (r, fs, v, rel, text);
+            text = NULL;
         }
         free (rel);
         free (text);
@@ -1521,68 +1702,116 @@ wf_register_script (struct wf_run *r, struct wf_vmr *v, const char *defname,
     return *text ? 0 : set_error (ENOMEM, "out of memory");
 }
 
+/* The files of one VM (definition, guest-script bundle, register
+ * script) into fs. */
+static int
+wf_define_files (struct wf_run *r, struct wf_vmr *v, struct wf_files *fs)
+{
+    char *text = NULL, *rel = NULL, *defname = NULL;
+    int e;
+
+    if (asprintf (&defname, "%s.%s", v->tname,
+                  wf_def_ext (r->bp.hypervisor)) < 0) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    e = wf_definition (r, v, &text, NULL);
+    if (e == 0 && asprintf (&rel, "%s/%s", v->tname, defname) < 0) {
+        rel = NULL;
+        e = set_error (ENOMEM, "out of memory");
+    }
+    if (e == 0) {
+        e = wf_files_add (r, fs, v, rel, text);
+        text = NULL;
+    }
+    if (e == 0) {
+        e = wf_bundle (r, v, fs);
+    }
+    if (e == 0 && wf_target_of (r->bp.hypervisor)->reg != WF_REG_API) {
+        char *script = NULL, *srel = NULL;
+        const char *sname;
+
+        e = wf_register_script (r, v, defname, &script, &sname);
+        if (e == 0 && asprintf (&srel, "%s/%s", v->tname, sname) < 0) {
+            srel = NULL;
+            e = set_error (ENOMEM, "out of memory");
+        }
+        if (e == 0) {
+            e = wf_files_add (r, fs, v, srel, script);
+            script = NULL;
+        }
+        free (srel);
+        free (script);
+    }
+    free (text);
+    free (rel);
+    free (defname);
+    return e;
+}
+
 static int
 wf_phase_define (struct wf_run *r)
 {
+    struct wf_files fs = { 0 };
+    size_t at = 0;
+    int e = 0;
+
+    /* put every VM's files together; a VM whose files cannot be made
+     * fails alone */
     for (size_t i = 0; i < r->n; i++) {
         struct wf_vmr *v = &r->vms[i];
-        char *text = NULL, *rel = NULL, *defname = NULL;
-        int e;
+        size_t from = fs.n;
 
         if (v->st != WF_VM_CONVERTED) {
             continue;
         }
-        if (asprintf (&defname, "%s.%s", v->tname,
-                      wf_def_ext (r->bp.hypervisor)) < 0) {
-            return set_error (ENOMEM, "out of memory");
-        }
-        e = wf_definition (r, v, &text, NULL);
-        if (e == 0 && asprintf (&rel, "%s/%s", v->tname, defname) < 0) {
-            rel = NULL;
-            e = set_error (ENOMEM, "out of memory");
-        }
-        if (e == 0) {
-            e = wf_write_file (r, v, rel, text, strlen (text));
-        }
-        if (e == 0) {
-            e = wf_mkdir (r, "");
-            clear_error ();
-            {
-                char *gd = NULL;
-
-                e = asprintf (&gd, "%s/guest", v->tname) < 0
-                    ? set_error (ENOMEM, "out of memory") : wf_mkdir (r, gd);
-                free (gd);
+        if (wf_define_files (r, v, &fs) < 0) {
+            wf_files_truncate (&fs, from);
+            if ((e = wf_vm_fail (r, v, "define")) < 0) {
+                goto out;
             }
-        }
-        if (e == 0) {
-            e = wf_bundle (r, v);
-        }
-        if (e == 0 && wf_target_of (r->bp.hypervisor)->reg != WF_REG_API) {
-            char *script = NULL, *srel = NULL;
-            const char *sname;
-
-            e = wf_register_script (r, v, defname, &script, &sname);
-            if (e == 0 && asprintf (&srel, "%s/%s", v->tname, sname) < 0) {
-                srel = NULL;
-                e = set_error (ENOMEM, "out of memory");
-            }
-            if (e == 0) {
-                e = wf_write_file (r, v, srel, script, strlen (script));
-            }
-            free (srel);
-            free (script);
-        }
-        free (text);
-        free (rel);
-        free (defname);
-        e = e < 0 ? wf_vm_fail (r, v, "define")
-                  : wf_vm_set (r, v, WF_VM_DEFINED, NULL);
-        if (e < 0) {
-            return e;
         }
     }
-    return 0;
+    /* every intent durable before the first file is written */
+    if ((e = wf_files_intents (r, &fs)) < 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        int x = 0;
+
+        if (v->st != WF_VM_CONVERTED) {
+            continue;
+        }
+        x = wf_mkdir (r, "");
+        clear_error ();
+        {
+            char *gd = NULL;
+
+            x = asprintf (&gd, "%s/guest", v->tname) < 0
+                ? set_error (ENOMEM, "out of memory") : wf_mkdir (r, gd);
+            free (gd);
+        }
+        for (; at < fs.n && fs.f[at].v == v; at++) {
+            if (x == 0) {
+                x = wf_file_write (r, &fs.f[at]);
+            } else {
+                /* not written: the intent says so */
+                struct vmshift_error_save es;
+
+                error_save (&es);
+                wf_j_finish (r->s, "write", fs.f[at].seq, WF_J_FAILED, NULL);
+                error_restore (&es);
+            }
+        }
+        e = x < 0 ? wf_vm_fail (r, v, "define")
+                  : wf_vm_set (r, v, WF_VM_DEFINED, NULL);
+        if (e < 0) {
+            goto out;
+        }
+    }
+out:
+    wf_files_free (&fs);
+    return e;
 }
 
 /* ----------------------------------------------------------- register */
@@ -1633,33 +1862,102 @@ wf_lv_define (struct wf_run *r, struct wf_vmr *v)
 static int
 wf_phase_register (struct wf_run *r)
 {
-    int e;
+    int64_t *seqs = NULL;
+    char **defs = NULL;
+    int e = 0;
 
-    for (size_t i = 0; i < r->n; i++) {
-        struct wf_vmr *v = &r->vms[i];
+    if (wf_target_of (r->bp.hypervisor)->reg != WF_REG_API) {
+        for (size_t i = 0; i < r->n; i++) {
+            struct wf_vmr *v = &r->vms[i];
 
-        if (v->st != WF_VM_DEFINED) {
-            continue;
-        }
-        if (wf_target_of (r->bp.hypervisor)->reg != WF_REG_API) {
+            if (v->st != WF_VM_DEFINED) {
+                continue;
+            }
             if ((e = wf_vm_set (r, v, WF_VM_ADMIN, NULL)) < 0) {
                 return e;
             }
             wf_event (r, v, "note", "registration is the admin's step: run "
                       "the register script beside the disks");
-            continue;
         }
-        e = wf_lv (r);
-        if (e == 0) {
-            e = wf_lv_define (r, v);
-        }
-        e = e < 0 ? wf_vm_fail (r, v, "register")
-                  : wf_vm_set (r, v, WF_VM_REGISTERED, NULL);
-        if (e < 0) {
-            return e;
+        return 0;
+    }
+    seqs = calloc (r->n + 1, sizeof *seqs);
+    defs = calloc (r->n + 1, sizeof *defs);
+    if (!seqs || !defs) {
+        e = set_error (ENOMEM, "out of memory");
+        goto out;
+    }
+    /* the definitions, then every intent in one commit (one sync) */
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+
+        if (v->st == WF_VM_DEFINED && wf_definition (r, v, &defs[i], NULL) < 0 &&
+            (e = wf_vm_fail (r, v, "register")) < 0) {
+            goto out;
         }
     }
-    return 0;
+    if ((e = wf_tx_begin (r)) < 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        char *in;
+
+        if (v->st != WF_VM_DEFINED || !defs[i]) {
+            continue;
+        }
+        in = wf_obj2 ("uri", r->bp.uri, "name", v->tname);
+        e = in ? wf_j_intent (r->s, r->id, v->bv->name, "define", in,
+                              &seqs[i]) : -ENOMEM;
+        free (in);
+        if (e < 0) {
+            wf_tx_rollback (r);
+            goto out;
+        }
+    }
+    if ((e = wf_tx_commit (r)) < 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        char uuid[37] = "";
+        int x;
+
+        if (v->st != WF_VM_DEFINED || !defs[i]) {
+            continue;
+        }
+        x = wf_lv (r);
+        if (x == 0) {
+            x = hv_lvc_define (r->lvc, defs[i], uuid);
+        }
+        {
+            char *rs = x == 0 ? wf_obj2 ("name", v->tname, "uuid", uuid)
+                              : wf_obj2 ("error", vmshift_internal_error_msg (),
+                                         NULL, NULL);
+            struct vmshift_error_save es;
+
+            error_save (&es);
+            if (x == 0) {
+                wf_crash_point ("define", "result");
+            }
+            wf_journal_finish (r->s, seqs[i], x == 0 ? WF_J_DONE
+                               : WF_J_FAILED, rs);
+            error_restore (&es);
+            free (rs);
+        }
+        e = x < 0 ? wf_vm_fail (r, v, "register")
+                  : wf_vm_set (r, v, WF_VM_REGISTERED, NULL);
+        if (e < 0) {
+            goto out;
+        }
+    }
+out:
+    for (size_t i = 0; defs && i < r->n; i++) {
+        free (defs[i]);
+    }
+    free (defs);
+    free (seqs);
+    return e;
 }
 
 /* Domains that a resumed run finds missing (libvirt's test driver keeps
@@ -1701,10 +1999,14 @@ wf_abort_requested (struct wf_run *r)
 static int
 wf_phase_power (struct wf_run *r)
 {
-    int e;
+    int64_t *seqs;
+    int e = 0;
 
     if (wf_target_of (r->bp.hypervisor)->reg != WF_REG_API) {
         return 0;
+    }
+    if (!(seqs = calloc (r->n + 1, sizeof *seqs))) {
+        return set_error (ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < r->n;) {
         int order = r->bp.groups[r->vms[i].bv->group].boot_order;
@@ -1712,13 +2014,13 @@ wf_phase_power (struct wf_run *r)
         bool started_any = false;
         size_t j;
 
+        /* the group's VMs: defined (again, for a test driver that forgot
+         * them), then every start intent in one commit, then the starts */
         for (j = i; j < r->n &&
              r->bp.groups[r->vms[j].bv->group].boot_order == order; j++) {
             struct wf_vmr *v = &r->vms[j];
-            bool started = false;
-            char *in;
-            int64_t seq = 0;
 
+            seqs[j] = 0;
             /* complete ones too: a resumed run in a new process meets a
              * test driver that has forgotten them (no-op on libvirtd) */
             if (v->st != WF_VM_REGISTERED && v->st != WF_VM_STARTED &&
@@ -1727,41 +2029,66 @@ wf_phase_power (struct wf_run *r)
             }
             if ((e = wf_lv_ensure (r, v)) < 0) {
                 if ((e = wf_vm_fail (r, v, "register")) < 0) {
-                    return e;
+                    goto out;
                 }
                 continue;
             }
             if (!v->bv->power_on || r->test) {
                 continue;
             }
-            if (r->bp.groups[v->bv->group].boot_delay > delay) {
-                delay = r->bp.groups[v->bv->group].boot_delay;
+            seqs[j] = -1;       /* to start */
+        }
+        if ((e = wf_tx_begin (r)) < 0) {
+            goto out;
+        }
+        for (size_t k = i; k < j; k++) {
+            struct wf_vmr *v = &r->vms[k];
+            char *in;
+
+            if (seqs[k] != -1) {
+                continue;
             }
             in = wf_obj2 ("uri", r->bp.uri, "name", v->tname);
             e = in ? wf_j_intent (r->s, r->id, v->bv->name, "start", in,
-                                        &seq) : -ENOMEM;
+                                  &seqs[k]) : -ENOMEM;
             free (in);
-            if (e == 0) {
-                e = hv_lvc_start (r->lvc, v->tname, &started);
+            if (e < 0) {
+                wf_tx_rollback (r);
+                goto out;
             }
-            if (seq > 0) {
+        }
+        if ((e = wf_tx_commit (r)) < 0) {
+            goto out;
+        }
+        for (size_t k = i; k < j; k++) {
+            struct wf_vmr *v = &r->vms[k];
+            bool started = false;
+
+            if (seqs[k] <= 0) {
+                continue;
+            }
+            if (r->bp.groups[v->bv->group].boot_delay > delay) {
+                delay = r->bp.groups[v->bv->group].boot_delay;
+            }
+            e = hv_lvc_start (r->lvc, v->tname, &started);
+            {
                 struct vmshift_error_save es;
 
                 error_save (&es);
-                wf_j_finish (r->s, "start", seq, e == 0 ? WF_J_DONE
+                wf_j_finish (r->s, "start", seqs[k], e == 0 ? WF_J_DONE
                                    : WF_J_FAILED, NULL);
                 error_restore (&es);
             }
             if (e < 0) {
                 if ((e = wf_vm_fail (r, v, "power on")) < 0) {
-                    return e;
+                    goto out;
                 }
                 continue;
             }
             started_any |= started;
             if (v->st == WF_VM_REGISTERED &&
                 (e = wf_vm_set (r, v, WF_VM_STARTED, NULL)) < 0) {
-                return e;
+                goto out;
             }
         }
         if (started_any && j < r->n && delay > 0) {
@@ -1771,14 +2098,16 @@ wf_phase_power (struct wf_run *r)
             wf_event (r, NULL, "boot-delay", msg);
             for (unsigned s = 0; s < delay; s++) {
                 if (wf_abort_requested (r)) {
-                    return 0;
+                    goto out;
                 }
                 sleep (1);
             }
         }
         i = j;
     }
-    return 0;
+out:
+    free (seqs);
+    return e;
 }
 
 static int
@@ -1981,6 +2310,7 @@ wf_run_alloc (struct vmshift_handle *h, struct wf_store *s, bool test,
     r->test = test;
     r->ev = ev;
     r->opaque = opaque;
+    r->intents0 = wf_intents;
     return r;
 }
 
@@ -2232,7 +2562,7 @@ wf_run_free (struct wf_run *r)
         }
     }
     if (r->qto) {
-        wf_ontap_close (r->qto);
+        wf_ontap_close (r, r->qto);
         free (r->qto);
     }
     for (size_t i = 0; i < r->nqt; i++) {
@@ -2249,6 +2579,30 @@ int64_t
 wf_run_id (const struct wf_run *r)
 {
     return r->id;
+}
+
+void
+wf_run_get_stats (const struct wf_run *r, struct vmshift_run_stats *st)
+{
+    size_t n = st->struct_size;
+
+    if (n > sizeof *st) {
+        n = sizeof *st;
+    }
+    {
+        struct vmshift_run_stats s = r->stats;
+
+        s.struct_size = st->struct_size;
+        s.vms = r->n;
+        s.disks = 0;
+        for (size_t i = 0; i < r->n; i++) {
+            s.disks += r->vms[i].ndisks;
+        }
+        /* the convert run's requests are counted in all and per disk */
+        s.rest_requests += s.rest_requests_disks;
+        s.journal_intents = wf_intents - r->intents0;
+        memcpy (st, &s, n);
+    }
 }
 
 /* ------------------------------------------------- undo: abort, cleanup */

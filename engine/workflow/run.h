@@ -32,6 +32,8 @@ int wf_run_load (struct vmshift_handle *h, struct wf_store *s, int64_t id,
                  vmshift_event_fn ev, void *opaque, struct wf_run **out);
 void wf_run_free (struct wf_run *r);
 int64_t wf_run_id (const struct wf_run *r);
+/* What this process did for the run so far (st->struct_size set). */
+void wf_run_get_stats (const struct wf_run *r, struct vmshift_run_stats *st);
 
 /* Take the run's lease (refusing while another live process holds it). */
 int wf_run_claim (struct wf_run *r);

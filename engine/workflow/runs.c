@@ -1,6 +1,7 @@
 /* Public entry points of migrations and runs (engine/vmshift.h): argument
  * checks, the store, and the blocking loop over wf_run_step. */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,108 @@ wf_api_listener (const struct vmshift_run_opts *o)
            + sizeof o->on_run_event ? o->on_run_event : NULL;
 }
 
+/* A store handle for a run: only the durable points are synced (every
+ * journal intent, in one commit with the state changes before it); the
+ * rest follows them in order (docs/internals/store.md, "Durability"). */
+static int
+wf_api_store_open (const char *spec, struct wf_store **s)
+{
+    int e = wf_store_open (spec, s);
+
+    if (e == 0 && (e = wf_store_set_durability (*s, WF_DUR_INTENTS)) < 0) {
+        wf_store_close (*s);
+        *s = NULL;
+    }
+    return e;
+}
+
+/* Close a run's store handle, making what it wrote last durable first;
+ * returns e, or the sync's error when e is 0. */
+static int
+wf_api_store_close (struct wf_store *s, int e)
+{
+    if (s) {
+        struct vmshift_error_save es;
+        int x;
+
+        error_save (&es);
+        x = wf_store_sync (s);
+        if (e < 0 || x == 0) {
+            error_restore (&es);
+        } else {
+            e = x;
+        }
+        wf_store_close (s);
+    }
+    return e;
+}
+
+static double
+wf_api_now (void)
+{
+    struct timespec ts;
+
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* The end of migrate or resume: the store synced, the caller's stats
+ * filled, the run freed and the store closed.  Returns e, or the sync's
+ * error when e is 0. */
+static int
+wf_api_end (const struct vmshift_run_opts *o, struct wf_run *r,
+            struct wf_store *s, double t0, int e)
+{
+    struct vmshift_run_stats *st = NULL;
+
+    if (o->struct_size >= offsetof (struct vmshift_run_opts, stats) +
+        sizeof o->stats && o->stats &&
+        o->stats->struct_size >= offsetof (struct vmshift_run_stats,
+                                           seconds)) {
+        st = o->stats;
+    }
+    if (s) {
+        struct vmshift_error_save es;
+        int x;
+
+        error_save (&es);
+        x = wf_store_sync (s);
+        if (e < 0 || x == 0) {
+            error_restore (&es);
+        } else {
+            e = x;
+        }
+    }
+    if (st) {
+        struct wf_store_stats ss = { 0 };
+        struct vmshift_error_save es;
+        size_t n = st->struct_size;
+
+        error_save (&es);
+        if (r) {
+            wf_run_get_stats (r, st);
+        }
+        if (s && wf_store_stats (s, &ss) < 0) {
+            memset (&ss, 0, sizeof ss);
+        }
+        error_restore (&es);
+        {
+            struct vmshift_run_stats t = { 0 };
+
+            memcpy (&t, st, n < sizeof t ? n : sizeof t);
+            t.seconds = wf_api_now () - t0;
+            t.store_commits = ss.commits;
+            t.store_syncs = ss.syncs;
+            memcpy (st, &t, n < sizeof t ? n : sizeof t);
+        }
+    }
+    wf_run_free (r);
+    if (s) {
+        wf_store_close (s);
+    }
+    return e;
+}
+
 static int
 wf_api_loop (struct wf_run *r)
 {
@@ -101,6 +204,7 @@ vmshift_migrate (struct vmshift_handle *h, const char *file,
     struct wf_run *r = NULL;
     struct wf_blueprint bp;
     char *doc = NULL, *what = NULL;
+    double t0 = wf_api_now ();
     int e;
 
     vs_api_enter (h);
@@ -117,7 +221,7 @@ vmshift_migrate (struct vmshift_handle *h, const char *file,
     e = wf_blueprint_parse (doc, strlen (doc), what, &bp);
     wf_blueprint_release (&bp);
     if (e == 0) {
-        e = wf_store_open (o->store, &s);
+        e = wf_api_store_open (o->store, &s);
     }
     if (e == 0) {
         e = wf_run_new (h, s, doc, what, o->test != 0, o->on_event,
@@ -141,8 +245,7 @@ vmshift_migrate (struct vmshift_handle *h, const char *file,
     } else if (e == 0) {
         e = wf_api_loop (r);
     }
-    wf_run_free (r);
-    wf_store_close (s);
+    e = wf_api_end (o, r, s, t0, e);
     free (doc);
     free (what);
     return e;
@@ -160,7 +263,7 @@ wf_api_load (struct vmshift_handle *h, const struct vmshift_run_opts *o,
     if ((e = wf_api_opts (o, fn)) < 0) {
         return e;
     }
-    if ((e = wf_store_open (o->store, s)) < 0) {
+    if ((e = wf_api_store_open (o->store, s)) < 0) {
         return e;
     }
     e = wf_run_load (h, *s, id, o->on_event, o->opaque, r);
@@ -180,6 +283,7 @@ vmshift_runs_resume (struct vmshift_handle *h,
 {
     struct wf_store *s;
     struct wf_run *r;
+    double t0 = wf_api_now ();
     int e;
 
     vs_api_enter (h);
@@ -190,9 +294,7 @@ vmshift_runs_resume (struct vmshift_handle *h,
     if (e == 0) {
         e = wf_api_loop (r);
     }
-    wf_run_free (r);
-    wf_store_close (s);
-    return e;
+    return wf_api_end (o, r, s, t0, e);
 }
 
 int
@@ -226,8 +328,7 @@ vmshift_runs_abort (struct vmshift_handle *h,
         }
     }
     wf_run_free (r);
-    wf_store_close (s);
-    return e;
+    return wf_api_store_close (s, e);
 }
 
 int
@@ -244,8 +345,7 @@ vmshift_runs_cleanup (struct vmshift_handle *h,
     }
     e = wf_run_cleanup (r);
     wf_run_free (r);
-    wf_store_close (s);
-    return e;
+    return wf_api_store_close (s, e);
 }
 
 /* ------------------------------------------------------- list and show */

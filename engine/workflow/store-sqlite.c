@@ -7,7 +7,16 @@
  * the writer; with synchronous=FULL a commit is durable across power
  * loss; BEGIN IMMEDIATE takes the write lock at once, so two processes
  * doing read-then-write (a lease) cannot both succeed; busy_timeout makes
- * a blocked writer wait instead of failing at once. */
+ * a blocked writer wait instead of failing at once.
+ *
+ * Durability (WF_DUR_INTENTS, docs/internals/store.md): the connection
+ * runs at synchronous=NORMAL, where a commit is appended to the WAL
+ * without a sync (it survives the death of the process, and other
+ * connections see it); at a durable point the WAL file itself is synced
+ * (its sqlite3_file, from SQLITE_FCNTL_JOURNAL_POINTER), which makes every
+ * frame before it durable.  WAL recovery keeps a prefix of the commits
+ * (frames are checksummed in a chain), so what a power loss can lose is
+ * only the commits after the last sync. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +35,9 @@ struct wf_sqlite {
     char *path;
     int version;
     bool in_tx;
+    bool tx_durable;            /* the open transaction holds a durable write */
+    enum wf_store_durability dur;
+    struct wf_store_stats stats;
 };
 
 #define WF_SQ(s) ((struct wf_sqlite *) (s))
@@ -143,6 +155,56 @@ wf_sqlite_col (sqlite3_stmt *st, int i, bool *oom)
     return d;
 }
 
+/* ------------------------------------------------------ durability */
+
+/* Sync the WAL: everything committed before is durable. */
+static int
+wf_sqlite_sync_wal (struct wf_sqlite *q)
+{
+    sqlite3_file *f = NULL;
+    int rc = sqlite3_file_control (q->db, "main",
+                                   SQLITE_FCNTL_JOURNAL_POINTER, &f);
+
+    if (rc == SQLITE_OK && f && f->pMethods && f->pMethods->xSync) {
+        rc = f->pMethods->xSync (f, SQLITE_SYNC_NORMAL);
+    } else if (rc == SQLITE_OK) {
+        rc = SQLITE_IOERR;
+    }
+    if (rc != SQLITE_OK) {
+        return wf_sqlite_err (q, rc, "syncing");
+    }
+    q->stats.syncs++;
+    return 0;
+}
+
+/* After a write committed (outside begin/commit, or at commit): count it
+ * and, where this is a durable point, sync. */
+static int
+wf_sqlite_committed (struct wf_sqlite *q, bool durable)
+{
+    q->stats.commits++;
+    if (q->dur == WF_DUR_EVERY) {
+        q->stats.syncs++;       /* synchronous=FULL synced it */
+        return 0;
+    }
+    return durable ? wf_sqlite_sync_wal (q) : 0;
+}
+
+/* After a write statement: inside a transaction it is durable (or not)
+ * with the transaction; outside, it was committed on its own. */
+static int
+wf_sqlite_wrote (struct wf_sqlite *q, bool durable, int r)
+{
+    if (r < 0) {
+        return r;
+    }
+    if (q->in_tx) {
+        q->tx_durable |= durable;
+        return 0;
+    }
+    return wf_sqlite_committed (q, durable);
+}
+
 /* ------------------------------------------------------ transactions */
 
 static int
@@ -157,6 +219,7 @@ wf_sqlite_begin (struct wf_store *s)
     }
     if ((r = wf_sqlite_exec (q, "BEGIN IMMEDIATE", "beginning")) == 0) {
         q->in_tx = true;
+        q->tx_durable = false;
     }
     return r;
 }
@@ -175,7 +238,7 @@ wf_sqlite_commit (struct wf_store *s)
         sqlite3_exec (q->db, "ROLLBACK", NULL, NULL, NULL);
     }
     q->in_tx = false;
-    return r;
+    return r < 0 ? r : wf_sqlite_committed (q, q->tx_durable);
 }
 
 static int
@@ -191,7 +254,7 @@ wf_sqlite_rollback (struct wf_store *s)
 }
 
 /* For ops that read then write: a transaction of their own unless the
- * caller has one open. */
+ * caller has one open.  Their writes are never durable points. */
 static int
 wf_sqlite_tx_begin (struct wf_sqlite *q, bool *own)
 {
@@ -213,7 +276,54 @@ wf_sqlite_tx_end (struct wf_sqlite *q, bool own, int r)
         error_restore (&es);
         return r;
     }
-    return wf_sqlite_exec (q, "COMMIT", "committing");
+    if ((r = wf_sqlite_exec (q, "COMMIT", "committing")) < 0) {
+        return r;
+    }
+    return wf_sqlite_committed (q, false);
+}
+
+static int
+wf_sqlite_set_durability (struct wf_store *s, enum wf_store_durability d)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    int r;
+
+    if (q->in_tx) {
+        return set_error (EBUSY, "store '%s': cannot change durability "
+                          "inside a transaction", q->path);
+    }
+    if (d == q->dur) {
+        return 0;
+    }
+    if ((r = wf_sqlite_exec (q, d == WF_DUR_EVERY ? "PRAGMA synchronous = FULL"
+                             : "PRAGMA synchronous = NORMAL",
+                             "setting synchronous")) < 0) {
+        return r;
+    }
+    if (d == WF_DUR_EVERY && (r = wf_sqlite_sync_wal (q)) < 0) {
+        return r;               /* what was written lazily is durable now */
+    }
+    q->dur = d;
+    return 0;
+}
+
+static int
+wf_sqlite_sync (struct wf_store *s)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+
+    if (q->in_tx) {
+        return set_error (EBUSY, "store '%s': sync inside a transaction",
+                          q->path);
+    }
+    return q->dur == WF_DUR_EVERY ? 0 : wf_sqlite_sync_wal (q);
+}
+
+static int
+wf_sqlite_stats (struct wf_store *s, struct wf_store_stats *st)
+{
+    *st = WF_SQ (s)->stats;
+    return 0;
 }
 
 /* -------------------------------------------------------------- schema */
@@ -330,6 +440,9 @@ wf_sqlite_run_create (struct wf_store *s, struct wf_run_rec *r)
         return e;
     }
     r->id = sqlite3_last_insert_rowid (q->db);
+    if ((e = wf_sqlite_wrote (q, true, 0)) < 0) {
+        return e;
+    }
     r->created = r->updated = now;
     return 0;
 }
@@ -412,8 +525,8 @@ wf_sqlite_run_set_state (struct wf_store *s, int64_t id, const char *state,
     wf_sqlite_bind_text (st, 2, detail);
     sqlite3_bind_int64 (st, 3, wf_sqlite_now ());
     sqlite3_bind_int64 (st, 4, id);
-    return wf_sqlite_changed_one (q, wf_sqlite_done (q, st,
-                                                     "updating a run"), id);
+    return wf_sqlite_wrote (q, false, wf_sqlite_changed_one (q,
+                            wf_sqlite_done (q, st, "updating a run"), id));
 }
 
 static int
@@ -430,8 +543,8 @@ wf_sqlite_run_set_owner (struct wf_store *s, int64_t id, const char *owner)
     wf_sqlite_bind_text (st, 1, owner);
     sqlite3_bind_int64 (st, 2, wf_sqlite_now ());
     sqlite3_bind_int64 (st, 3, id);
-    return wf_sqlite_changed_one (q, wf_sqlite_done (q, st,
-                                                     "updating a run"), id);
+    return wf_sqlite_wrote (q, false, wf_sqlite_changed_one (q,
+                            wf_sqlite_done (q, st, "updating a run"), id));
 }
 
 static int
@@ -447,8 +560,8 @@ wf_sqlite_run_request_abort (struct wf_store *s, int64_t id)
     }
     sqlite3_bind_int64 (st, 1, wf_sqlite_now ());
     sqlite3_bind_int64 (st, 2, id);
-    return wf_sqlite_changed_one (q, wf_sqlite_done (q, st,
-                                                     "updating a run"), id);
+    return wf_sqlite_wrote (q, true, wf_sqlite_changed_one (q,
+                            wf_sqlite_done (q, st, "updating a run"), id));
 }
 
 static int
@@ -512,7 +625,8 @@ wf_sqlite_item_put (struct wf_store *s, int64_t run_id, const char *item,
     wf_sqlite_bind_text (st, 3, state);
     wf_sqlite_bind_text (st, 4, detail);
     sqlite3_bind_int64 (st, 5, wf_sqlite_now ());
-    return wf_sqlite_done (q, st, "writing an item");
+    return wf_sqlite_wrote (q, false,
+                            wf_sqlite_done (q, st, "writing an item"));
 }
 
 static int
@@ -576,7 +690,7 @@ wf_sqlite_journal_intent (struct wf_store *s, int64_t run_id,
         return e;
     }
     *seq = sqlite3_last_insert_rowid (q->db);
-    return 0;
+    return wf_sqlite_wrote (q, true, 0);
 }
 
 static int
@@ -602,7 +716,7 @@ wf_sqlite_journal_finish (struct wf_store *s, int64_t seq,
         return set_error (ENOENT, "no journal entry %lld in store '%s'",
                           (long long) seq, q->path);
     }
-    return 0;
+    return wf_sqlite_wrote (q, false, 0);
 }
 
 static int
@@ -764,7 +878,8 @@ wf_sqlite_lease_release (struct wf_store *s, const char *key, int64_t run_id)
     }
     wf_sqlite_bind_text (st, 1, key);
     sqlite3_bind_int64 (st, 2, run_id);
-    return wf_sqlite_done (q, st, "releasing a lease");
+    return wf_sqlite_wrote (q, false,
+                            wf_sqlite_done (q, st, "releasing a lease"));
 }
 
 static int
@@ -796,7 +911,8 @@ wf_sqlite_event_add (struct wf_store *s, int64_t run_id, const char *json)
     sqlite3_bind_int64 (st, 1, run_id);
     sqlite3_bind_int64 (st, 2, wf_sqlite_now ());
     wf_sqlite_bind_text (st, 3, json);
-    return wf_sqlite_done (q, st, "adding an event");
+    return wf_sqlite_wrote (q, false,
+                            wf_sqlite_done (q, st, "adding an event"));
 }
 
 static int
@@ -859,6 +975,9 @@ static const struct wf_store_ops wf_sqlite_ops = {
     .lease_get = wf_sqlite_lease_get,
     .event_add = wf_sqlite_event_add,
     .event_list = wf_sqlite_event_list,
+    .set_durability = wf_sqlite_set_durability,
+    .sync = wf_sqlite_sync,
+    .stats = wf_sqlite_stats,
 };
 
 int

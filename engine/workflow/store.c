@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,4 +523,40 @@ wf_event_list (struct wf_store *s, int64_t run_id, int64_t after,
         return set_error (EINVAL, "store: no callback");
     }
     return s->ops->event_list (s, run_id, after, cb, opaque);
+}
+
+/* The appended ops: a table older than them has a smaller struct_size. */
+#define WF_HAS_OP(s, op) \
+    ((s)->ops->struct_size >= offsetof (struct wf_store_ops, op) + \
+     sizeof (s)->ops->op && (s)->ops->op != NULL)
+
+int
+wf_store_set_durability (struct wf_store *s, enum wf_store_durability d)
+{
+    WF_CHECK_STORE (s);
+    if (d != WF_DUR_EVERY && d != WF_DUR_INTENTS) {
+        return set_error (EINVAL, "store: bad durability %d", (int) d);
+    }
+    return WF_HAS_OP (s, set_durability) ? s->ops->set_durability (s, d) : 0;
+}
+
+int
+wf_store_sync (struct wf_store *s)
+{
+    WF_CHECK_STORE (s);
+    return WF_HAS_OP (s, sync) ? s->ops->sync (s) : 0;
+}
+
+int
+wf_store_stats (struct wf_store *s, struct wf_store_stats *st)
+{
+    WF_CHECK_STORE (s);
+    if (!st) {
+        return set_error (EINVAL, "store: no stats to fill");
+    }
+    memset (st, 0, sizeof *st);
+    if (!WF_HAS_OP (s, stats)) {
+        return set_error (ENOTSUP, "store '%s': no counters", s->ops->name);
+    }
+    return s->ops->stats (s, st);
 }

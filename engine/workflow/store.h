@@ -14,7 +14,9 @@
  * - Every op returns 0 (or a count) or a negative errno and sets the
  *   error message (engine/base/error.h).
  * - Every write is durable when the op returns, unless it is inside
- *   begin/commit, in which case it is durable at commit.
+ *   begin/commit, in which case it is durable at commit; a handle set to
+ *   WF_DUR_INTENTS (set_durability) syncs only at the durable points and
+ *   keeps every other write in order behind them (see below).
  * - A handle is used by one thread at a time; separate handles (also in
  *   separate processes) to the same store see each other's commits.
  * - Strings are UTF-8, NUL-terminated; "JSON" arguments are stored
@@ -88,6 +90,29 @@ struct wf_event_rec {
     int64_t seq;
     int64_t time;
     char *json;
+};
+
+/* Durability of a handle's writes (docs/internals/store.md,
+ * "Durability").
+ * WF_DUR_EVERY (the default): every write is durable when its op (or the
+ *   commit of its transaction) returns.
+ * WF_DUR_INTENTS: only the durable points are synced: a journal_intent
+ *   (when it returns, or at the commit of the transaction holding it),
+ *   run_create, run_request_abort, and sync.  Every other write is
+ *   visible to other handles and survives the death of the process when
+ *   it returns, and becomes durable at the next durable point, in order:
+ *   a power loss can lose only writes made after the last durable point,
+ *   never an earlier one. */
+enum wf_store_durability {
+    WF_DUR_EVERY = 0,
+    WF_DUR_INTENTS = 1,
+};
+
+/* What a handle has written since it was opened. */
+struct wf_store_stats {
+    uint64_t commits;           /* write transactions committed (a write
+                                 * outside begin/commit is one) */
+    uint64_t syncs;             /* durable points: syncs of the store's log */
 };
 
 typedef int (*wf_run_cb) (void *opaque, const struct wf_run_rec *r);
@@ -170,6 +195,14 @@ struct wf_store_ops {
     int (*event_add) (struct wf_store *s, int64_t run_id, const char *json);
     int (*event_list) (struct wf_store *s, int64_t run_id, int64_t after,
                        wf_event_cb cb, void *opaque);
+
+    /* Appended ops (struct_size); optional.  set_durability: not inside a
+     * transaction (-EBUSY); a store without it keeps WF_DUR_EVERY, which
+     * is stricter.  sync: a durable point (everything written before it
+     * is durable when it returns).  stats: counters of this handle. */
+    int (*set_durability) (struct wf_store *s, enum wf_store_durability d);
+    int (*sync) (struct wf_store *s);
+    int (*stats) (struct wf_store *s, struct wf_store_stats *st);
 };
 
 struct wf_store {
@@ -254,5 +287,11 @@ int wf_lease_get (struct wf_store *s, const char *key,
 int wf_event_add (struct wf_store *s, int64_t run_id, const char *json);
 int wf_event_list (struct wf_store *s, int64_t run_id, int64_t after,
                    wf_event_cb cb, void *opaque);
+/* 0 also for a store without the op (it stays at WF_DUR_EVERY). */
+int wf_store_set_durability (struct wf_store *s, enum wf_store_durability d);
+/* 0 also for a store without the op (every write is durable already). */
+int wf_store_sync (struct wf_store *s);
+/* -ENOTSUP for a store without the op. */
+int wf_store_stats (struct wf_store *s, struct wf_store_stats *st);
 
 #endif

@@ -398,6 +398,44 @@ Test (STORE_SUITE, transaction_commit_and_rollback, .init = store_suite_setup,
     wf_store_close (s2);
 }
 
+/* WF_DUR_INTENTS changes when writes are synced, never what a handle or
+ * another handle sees. */
+Test (STORE_SUITE, durability_intents_same_view, .init = store_suite_setup,
+      .fini = store_suite_teardown)
+{
+    struct wf_store *s = ss_open (), *s2 = ss_open ();
+    struct ss_items l = { 0 };
+    struct ss_journal j = { 0 };
+    int64_t id, seq;
+
+    cr_assert_eq (wf_store_set_durability (s, WF_DUR_INTENTS), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_eq (wf_store_set_durability (s, (enum wf_store_durability) 7),
+                  -EINVAL);
+    id = ss_new_run (s, "migrate", "w");
+    cr_assert_eq (wf_item_put (s, id, "a", "ready", NULL), 0);
+    cr_assert_eq (wf_store_begin (s), 0);
+    cr_assert_neq (wf_store_set_durability (s, WF_DUR_EVERY), 0,
+                   "not inside a transaction");
+    cr_assert_eq (wf_item_put (s, id, "a", "converting", NULL), 0);
+    cr_assert_eq (wf_journal_intent (s, id, "a", "clone", "{}", &seq), 0);
+    cr_assert_eq (wf_store_commit (s), 0);
+    cr_assert_eq (wf_journal_finish (s, seq, WF_J_DONE, "{\"r\":1}"), 0);
+    cr_assert_eq (wf_event_add (s, id, "{\"e\":1}"), 0);
+    cr_assert_eq (wf_store_sync (s), 0);
+    /* the other handle sees every write, synced or not */
+    cr_assert_eq (wf_item_list (s2, id, ss_item_cb, &l), 0);
+    cr_assert_eq (l.n, 1);
+    cr_assert_str_eq (l.state[0], "converting");
+    cr_assert_eq (wf_journal_list (s2, id, ss_journal_cb, &j), 0);
+    cr_assert_eq (j.n, 1);
+    cr_assert_eq (j.st[0], WF_J_DONE);
+    cr_assert_eq (wf_store_set_durability (s, WF_DUR_EVERY), 0);
+    cr_assert_eq (wf_item_put (s, id, "a", "converted", NULL), 0);
+    wf_store_close (s);
+    wf_store_close (s2);
+}
+
 struct ss_events {
     int n;
     int64_t last;

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,4 +252,95 @@ Test (store_sqlite_only, owner_self_is_alive)
         snprintf (dead, sizeof dead, "%s:%ld", host, (long) pid);
         cr_assert_eq (wf_store_owner_dead (dead), 1);
     }
+}
+
+/* WF_DUR_INTENTS: a write is a durable point (a sync of the WAL) only when
+ * it holds an intent (alone or in its transaction), creates a run, or is
+ * an explicit sync; WF_DUR_EVERY syncs every commit. */
+Test (store_sqlite_only, intents_mode_syncs_at_durable_points_only,
+      .init = store_suite_setup, .fini = store_suite_teardown)
+{
+    struct wf_store *s;
+    struct wf_store_stats st;
+    struct wf_run_rec r = { .kind = (char *) "migrate",
+                            .name = (char *) "w", .state = (char *) "new" };
+    int64_t seq;
+
+    cr_assert_eq (wf_store_sqlite_open (ss_path, &s), 0);
+    cr_assert_eq (wf_store_set_durability (s, WF_DUR_INTENTS), 0);
+    cr_assert_eq (wf_store_stats (s, &st), 0);
+    cr_assert_eq (st.commits, 0);
+    cr_assert_eq (wf_run_create (s, &r), 0);
+    for (int i = 0; i < 10; i++) {
+        cr_assert_eq (wf_item_put (s, r.id, "a", "x", NULL), 0);
+        cr_assert_eq (wf_event_add (s, r.id, "{}"), 0);
+    }
+    cr_assert_eq (wf_store_stats (s, &st), 0);
+    cr_assert_eq (st.commits, 21);
+    cr_assert_eq (st.syncs, 1, "only the run's creation: %llu",
+                  (unsigned long long) st.syncs);
+    /* a transaction of state changes and intents: one commit, one sync */
+    cr_assert_eq (wf_store_begin (s), 0);
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq (wf_item_put (s, r.id, "a", "y", NULL), 0);
+        cr_assert_eq (wf_journal_intent (s, r.id, "a", "clone", "{}", &seq), 0);
+    }
+    cr_assert_eq (wf_store_commit (s), 0);
+    cr_assert_eq (wf_journal_finish (s, seq, WF_J_DONE, NULL), 0);
+    cr_assert_eq (wf_lease_acquire (s, "k", r.id, "h:1", 60, NULL), 0);
+    cr_assert_eq (wf_store_stats (s, &st), 0);
+    cr_assert_eq (st.commits, 24);
+    cr_assert_eq (st.syncs, 2);
+    cr_assert_eq (wf_journal_intent (s, r.id, "a", "start", "{}", &seq), 0);
+    cr_assert_eq (wf_store_sync (s), 0);
+    cr_assert_eq (wf_store_stats (s, &st), 0);
+    cr_assert_eq (st.commits, 25);
+    cr_assert_eq (st.syncs, 4);
+    wf_store_close (s);
+
+    /* the default: every commit synced */
+    cr_assert_eq (wf_store_sqlite_open (ss_path, &s), 0);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq (wf_item_put (s, r.id, "b", "x", NULL), 0);
+    }
+    cr_assert_eq (wf_store_stats (s, &st), 0);
+    cr_assert_eq (st.commits, 3);
+    cr_assert_eq (st.syncs, 3);
+    wf_store_close (s);
+}
+
+/* Writes not synced yet survive the death of their process (kill -9):
+ * they are in the WAL, which another handle reads. */
+Test (store_sqlite_only, unsynced_writes_survive_a_killed_process,
+      .init = store_suite_setup, .fini = store_suite_teardown)
+{
+    struct wf_store *s;
+    struct wf_run_rec got = { 0 };
+    int status;
+    pid_t pid = fork ();
+
+    cr_assert_geq (pid, 0);
+    if (pid == 0) {
+        struct wf_run_rec r = { .kind = (char *) "migrate",
+                                .name = (char *) "w", .state = (char *) "new" };
+
+        if (wf_store_sqlite_open (ss_path, &s) < 0 ||
+            wf_store_set_durability (s, WF_DUR_INTENTS) < 0 ||
+            wf_run_create (s, &r) < 0 ||
+            wf_run_set_state (s, r.id, "running", "{\"lazy\":1}") < 0) {
+            _exit (3);
+        }
+        kill (getpid (), SIGKILL);
+        _exit (4);
+    }
+    cr_assert_eq (waitpid (pid, &status, 0), pid);
+    cr_assert (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL,
+               "child did not die by SIGKILL (status %d)", status);
+    cr_assert_eq (wf_store_sqlite_open (ss_path, &s), 0);
+    cr_assert_eq (wf_run_get (s, 1, &got), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_str_eq (got.state, "running");
+    cr_assert_str_eq (got.detail, "{\"lazy\":1}");
+    wf_run_rec_clear (&got);
+    wf_store_close (s);
 }
