@@ -47,8 +47,8 @@ bo_now (void)
 }
 
 /* vmN/diskM.vmdk + -flat.vmdk: thin, 1 MiB of data at the start. */
-static int
-bo_make_disk (const char *dir, int vm, int disk, uint64_t size)
+int
+bench_ontap_make_disk (const char *dir, int vm, int disk, uint64_t size)
 {
     char path[PATH_MAX], flat[PATH_MAX];
     uint8_t buf[65536];
@@ -197,7 +197,7 @@ bench_ontap (struct cli *c, const char *location, const char *local, int vms,
         for (int d = 0; d < disks; d++) {
             size_t i = (size_t) v * (size_t) disks + (size_t) d;
 
-            if (bo_make_disk (local, v, d, size) < 0) {
+            if (bench_ontap_make_disk (local, v, d, size) < 0) {
                 fprintf (stderr, "%s: bench: cannot make disks in '%s': %s\n",
                          c->prog, local, strerror (errno));
                 return EXIT_SYSTEM;

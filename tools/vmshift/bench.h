@@ -32,6 +32,21 @@ struct bench_cell {
 };
 
 struct cli;
+/* bench --migrate (bench-migrate.c) */
+struct bench_migrate_opts {
+    const char *location;       /* ontap://PROFILE/VOLUME/DIR: the VMs */
+    const char *local;          /* the same directory seen locally */
+    const char *uri;            /* libvirt connection */
+    const char *format;         /* target disk format */
+    const char *store_dir;      /* where the run stores are made */
+    int vms, disks, runs, json;
+    uint64_t size;
+    unsigned parallel;          /* the blueprint's concurrency */
+    long kill_after_ms;         /* > 0: also kill one run and resume it */
+};
+int bench_migrate (struct cli *c, const struct bench_migrate_opts *bo);
+/* DIR/benchvmVM/diskDISK.vmdk (+ -flat.vmdk): thin, 1 MiB of data */
+int bench_ontap_make_disk (const char *dir, int vm, int disk, uint64_t size);
 int bench_ontap (struct cli *c, const char *location, const char *local,
                  int vms, int disks, uint64_t size, unsigned parallel,
                  int runs, int json);

@@ -59,6 +59,10 @@ struct bench_opts {
     uint64_t ontap_size;
     unsigned parallel;
     int process;                /* --process: whole-command timings too */
+    int migrate;                /* --migrate: a whole migration run */
+    const char *uri;            /* --uri: libvirt connection (--migrate) */
+    long kill_after_ms;         /* --kill-after MS (--migrate) */
+    int vms_set, disks_set, formats_set;
     int runs_set;
     char self[PATH_MAX];        /* this vmshift, for --process */
 };
@@ -115,6 +119,16 @@ bench_usage (FILE *fp)
 "  --disks-per-vm N   disks per VM (default 4)\n"
 "  --disk-size SIZE   thin disk size (default 1T)\n"
 "  --parallel N       conversions in flight (default 10)\n"
+"\n"
+"Migration (instead of the local table; with --ontap and --local-dir):\n"
+"  --migrate          a whole 'vmshift migrate' of a wave (preflight to\n"
+"                     complete) of --vms VMs (default 40) x --disks-per-vm\n"
+"                     thin disks (default 2) to libvirt, --parallel\n"
+"                     conversions at once; the run stores are made in --dir\n"
+"  --uri URI          libvirt connection (default test:///default)\n"
+"  --formats FMT      target disk format (default raw)\n"
+"  --kill-after MS    also kill one run MS after its start (SIGKILL) and\n"
+"                     resume it: the REST requests of the resume\n"
 "\n"
 "vCenter (instead of the local table):\n"
 "  --inventory PROFILE  time the whole inventory of vCenter profile PROFILE\n"
@@ -928,6 +942,9 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
         { "disk-size", required_argument, NULL, 'S' },
         { "parallel", required_argument, NULL, 'p' },
         { "inventory", required_argument, NULL, 'I' },
+        { "migrate", no_argument, NULL, 'G' },
+        { "uri", required_argument, NULL, 'U' },
+        { "kill-after", required_argument, NULL, 'K' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -945,6 +962,7 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
             }
             break;
         case 'f':
+            o->formats_set = 1;
             o->nformats = 0;
             if (bench_parse_list (c, optarg, 0, o) < 0) {
                 return EXIT_USAGE;
@@ -989,6 +1007,16 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
         case 'O': o->ontap = optarg; break;
         case 'L': o->local_dir = optarg; break;
         case 'I': o->inventory = optarg; break;
+        case 'G': o->migrate = 1; break;
+        case 'U': o->uri = optarg; break;
+        case 'K':
+            v = strtoll (optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v < 1 || v > 3600000) {
+                return cli_usage_error (c, "bench", "bad --kill-after '%s' "
+                                        "(milliseconds)", optarg);
+            }
+            o->kill_after_ms = (long) v;
+            break;
         case 'M':
         case 'P':
         case 'p':
@@ -998,8 +1026,10 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
             }
             if (opt == 'M') {
                 o->vms = (int) v;
+                o->vms_set = 1;
             } else if (opt == 'P') {
                 o->disks_per_vm = (int) v;
+                o->disks_set = 1;
             } else {
                 o->parallel = (unsigned) v;
             }
@@ -1062,6 +1092,23 @@ cmd_bench (struct cli *c, int argc, char **argv)
             fprintf (stderr, "vmshift: bench: '%s --help' failed\n", o.self);
             return EXIT_SYSTEM;
         }
+    }
+    if (o.migrate) {
+        struct bench_migrate_opts bo = {
+            .location = o.ontap, .local = o.local_dir,
+            .uri = o.uri ? o.uri : "test:///default",
+            .format = o.formats_set ? o.formats[0] : "raw",
+            .store_dir = o.dir, .vms = o.vms_set ? o.vms : 40,
+            .disks = o.disks_set ? o.disks_per_vm : 2, .runs = o.runs,
+            .json = o.json, .size = o.ontap_size, .parallel = o.parallel,
+            .kill_after_ms = o.kill_after_ms,
+        };
+
+        if (o.ontap == NULL || o.local_dir == NULL) {
+            return cli_usage_error (c, "bench", "--migrate needs --ontap and "
+                                    "--local-dir");
+        }
+        return bench_migrate (c, &bo);
     }
     if (o.ontap) {
         if (o.local_dir == NULL) {
