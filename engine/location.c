@@ -135,6 +135,21 @@ vs_loc_close (struct loc_handle *l)
 }
 
 int
+vs_loc_read_whole_be (struct backend *be, const char *path,
+                      const char *location, size_t max, char **buf,
+                      size_t *len)
+{
+    struct be_file *f = NULL;
+    int r = backend_open (be, path, BE_RDONLY, &f);
+
+    if (r == 0) {
+        r = loc_read_file (f, location, max, buf, len);
+        backend_close (f);
+    }
+    return r;
+}
+
+int
 vs_loc_read_whole (struct vmshift_handle *h, const char *location, size_t max,
                 char **buf, size_t *len)
 {

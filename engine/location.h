@@ -20,6 +20,12 @@ enum loc_kind vs_loc_kind_of (const char *location);
  * -EFBIG naming the file. */
 int vs_loc_read_whole (struct vmshift_handle *h, const char *location,
                     size_t max, char **buf, size_t *len);
+/* The same through a backend already open (path on it; location names
+ * the file in messages): no new REST client or NFS mount per file. */
+struct backend;
+int vs_loc_read_whole_be (struct backend *be, const char *path,
+                          const char *location, size_t max, char **buf,
+                          size_t *len);
 
 /* A location opened for reading: a backend and the path on it.  For
  * ontap:// it costs the profile, a REST client (cluster version and the

@@ -60,18 +60,32 @@ vm_rel_ok (const char *f)
 /* Sizes (and RDM-ness) of the disks whose descriptors sit beside the
  * .vmx.  Best effort: a sparse or missing descriptor leaves the size
  * unknown, said at debug level. */
+/* A whole small file: through be (bpath on it) when be is set, else
+ * by its location. */
 static int
-vm_read_descriptors (struct vmshift_handle *h, const char *loc,
-                     struct hv_vm *vm)
+vm_read (struct vmshift_handle *h, struct backend *be, const char *bpath,
+         const char *loc, size_t max, char **buf, size_t *len)
 {
-    char *dir = NULL;
+    return be ? vs_loc_read_whole_be (be, bpath, loc, max, buf, len)
+              : vs_loc_read_whole (h, loc, max, buf, len);
+}
+
+static int
+vm_read_descriptors (struct vmshift_handle *h, struct backend *be,
+                     const char *bloc, const char *loc, struct hv_vm *vm)
+{
+    char *dir = NULL, *bdir = NULL;
 
     if (!vm_dir_of (loc, &dir)) {
         return 0;
     }
+    if (be && !vm_dir_of (bloc, &bdir)) {
+        free (dir);
+        return 0;
+    }
     for (size_t i = 0; i < vm->disks.len; i++) {
         struct hv_disk *d = &vm->disks.ptr[i];
-        char *path = NULL, *buf = NULL;
+        char *path = NULL, *bpath = NULL, *buf = NULL;
         size_t len;
         bool rdm = false;
 
@@ -79,7 +93,11 @@ vm_read_descriptors (struct vmshift_handle *h, const char *loc,
             asprintf (&path, "%s%s", dir, d->file) < 0) {
             continue;
         }
-        if (vs_loc_read_whole (h, path, VM_DESC_MAX, &buf, &len) < 0 ||
+        if (be && asprintf (&bpath, "%s%s", bdir, d->file) < 0) {
+            free (path);
+            continue;
+        }
+        if (vm_read (h, be, bpath, path, VM_DESC_MAX, &buf, &len) < 0 ||
             hv_vmdk_desc_info (buf, len, &d->capacity, &rdm) < 0) {
             vs_log_debug (&h->log, LOGM_HV, "size of '%s' unknown: %s", path,
                        vmshift_internal_error_msg ());
@@ -89,14 +107,18 @@ vm_read_descriptors (struct vmshift_handle *h, const char *loc,
             if (hv_vm_note_disk (vm, i) < 0) {
                 free (buf);
                 free (path);
+                free (bpath);
                 free (dir);
+                free (bdir);
                 return -ENOMEM;
             }
         }
         free (buf);
         free (path);
+        free (bpath);
     }
     free (dir);
+    free (bdir);
     return 0;
 }
 
@@ -134,20 +156,19 @@ vm_fallback_name (const char *loc)
     return strndup (b, n);
 }
 
-int
-vmshift_vm_load (struct vmshift_handle *h, const char *location,
-                 struct vmshift_vm **out)
+static int
+vm_load (struct vmshift_handle *h, struct backend *be, const char *bpath,
+         const char *location, struct vmshift_vm **out)
 {
     struct vmshift_vm *v;
     char *buf = NULL, *fallback = NULL;
     size_t len;
     int r;
 
-    vs_api_enter (h);
-    if (location == NULL || out == NULL) {
+    if (location == NULL || out == NULL || (be && !bpath)) {
         return set_error (EINVAL, "vmshift_vm_load: no location");
     }
-    r = vs_loc_read_whole (h, location, HV_VMX_MAX_BYTES, &buf, &len);
+    r = vm_read (h, be, bpath, location, HV_VMX_MAX_BYTES, &buf, &len);
     if (r < 0) {
         return r;
     }
@@ -164,7 +185,7 @@ vmshift_vm_load (struct vmshift_handle *h, const char *location,
     } else {
         r = hv_vm_from_vmx (buf, len, location, fallback, &v->vm);
         if (r == 0) {
-            r = vm_read_descriptors (h, location, v->vm);
+            r = vm_read_descriptors (h, be, bpath, location, v->vm);
         }
     }
     free (buf);
@@ -175,6 +196,23 @@ vmshift_vm_load (struct vmshift_handle *h, const char *location,
     }
     *out = v;
     return 0;
+}
+
+int
+vmshift_vm_load (struct vmshift_handle *h, const char *location,
+                 struct vmshift_vm **out)
+{
+    vs_api_enter (h);
+    return vm_load (h, NULL, NULL, location, out);
+}
+
+int
+vs_vm_load_on (struct vmshift_handle *h, struct backend *be,
+               const char *path, const char *location,
+               struct vmshift_vm **out)
+{
+    vs_api_enter (h);
+    return vm_load (h, be, path, location, out);
 }
 
 void

@@ -701,7 +701,16 @@ wf_vm_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
     int e;
 
     if (!v->vm) {
-        if ((e = vmshift_vm_load (r->h, v->vmx, &v->vm)) < 0) {
+        /* through the datastore's backend: one NFS mount for the run, not
+         * one per file */
+        struct loc_handle l;
+
+        if ((e = wf_open_loc (r, v->vmx, &l)) < 0) {
+            return e;
+        }
+        e = vs_vm_load_on (r->h, l.be, l.path, v->vmx, &v->vm);
+        wf_close_loc (r, &l);
+        if (e < 0) {
             return e;
         }
     }
@@ -1973,6 +1982,19 @@ wf_lv_ensure (struct wf_run *r, struct wf_vmr *v)
         return e;
     }
     e = hv_lvc_info (r->lvc, v->tname, &in);
+    if (e == -ENOENT && !v->vm) {
+        /* a VM finished by an earlier process: its .vmx is read only
+         * now that its definition is needed again */
+        struct sbuf p;
+
+        clear_error ();
+        vs_sbuf_init (&p, 65536);
+        e = wf_vm_resolve (r, v, &p);
+        vs_sbuf_release (&p);
+        if (e == 0) {
+            e = -ENOENT;
+        }
+    }
     if (e == -ENOENT) {
         clear_error ();
         e = wf_lv_define (r, v);

@@ -14,6 +14,13 @@
 struct hv_vm;
 struct vmshift_vm;
 struct hv_vm *vs_vm_model (const struct vmshift_vm *vm);
+/* vmshift_vm_load through a backend already open (path on it; location
+ * names the .vmx in messages, and its disks): a run reads every .vmx of
+ * its datastore through one backend (engine/vm.c). */
+struct backend;
+int vs_vm_load_on (struct vmshift_handle *h, struct backend *be,
+                   const char *path, const char *location,
+                   struct vmshift_vm **out);
 
 struct wf_run;
 
