@@ -15,6 +15,7 @@
 #include "engine/handle.h"
 #include "hypervisors/vsphere/vsphere.h"
 #include "ontap/ontap.h"
+#include "engine/vcenter-int.h"
 
 struct vmshift_vcenter {
     struct vmshift_handle *h;
@@ -876,4 +877,90 @@ vmshift_vcenter_snapshot_remove (struct vmshift_vcenter *vc, const char *vm,
     }
     vsphere_snapshot_vec_reset (&snaps);
     return r;
+}
+
+/* ---------------------------------------- for runs (engine/workflow/) */
+
+int
+vs_vcenter_power_state (struct vmshift_vcenter *vc, const char *vm,
+                        char **state)
+{
+    struct vsphere_moref ref;
+    int r;
+
+    *state = NULL;
+    if ((r = vsphere_vm_find (vc->client, vm, &ref)) < 0) {
+        return r;
+    }
+    return vsphere_vm_state (vc->client, &ref, state, NULL);
+}
+
+int
+vs_vcenter_snapshot_find (struct vmshift_vcenter *vc, const char *vm,
+                          const char *name, char **id)
+{
+    struct vsphere_snapshot_vec snaps = { 0 };
+    struct vsphere_moref ref;
+    char *ps = NULL;
+    int r;
+
+    *id = NULL;
+    if ((r = vsphere_vm_find (vc->client, vm, &ref)) < 0 ||
+        (r = vsphere_vm_state (vc->client, &ref, &ps, &snaps)) < 0) {
+        return r;
+    }
+    free (ps);
+    r = -ENOENT;
+    for (size_t i = 0; i < snaps.len && r == -ENOENT; i++) {
+        const struct vsphere_snapshot *s = &snaps.ptr[i];
+
+        if (s->name && strcmp (s->name, name) == 0 && s->description &&
+            strncmp (s->description, VC_SNAP_MARK,
+                     strlen (VC_SNAP_MARK)) == 0) {
+            r = (*id = strdup (s->ref.value)) ? 0
+                : set_error (ENOMEM, "out of memory");
+        }
+    }
+    if (r == -ENOENT) {
+        r = set_error (ENOENT, "VM '%s' has no snapshot '%s' made by vmshift",
+                       vm, name);
+    }
+    for (size_t i = 0; i < snaps.len; i++) {
+        free (snaps.ptr[i].name);
+        free (snaps.ptr[i].description);
+        free (snaps.ptr[i].create_time);
+    }
+    vsphere_snapshot_vec_reset (&snaps);
+    return r;
+}
+
+int
+vs_vcenter_shutdown_ask (struct vmshift_vcenter *vc, const char *vm,
+                         bool *asked, uint64_t *start)
+{
+    struct vsphere_moref ref;
+    int r;
+
+    *asked = false;
+    if ((r = vsphere_vm_find (vc->client, vm, &ref)) < 0 ||
+        (r = vsphere_vm_shutdown_ask (vc->client, &ref, asked)) < 0) {
+        return r;
+    }
+    *start = vsphere_client_now (vc->client);
+    return 0;
+}
+
+int
+vs_vcenter_shutdown_wait (struct vmshift_vcenter *vc, const char *vm,
+                          uint64_t start, unsigned timeout_s, bool power_off,
+                          bool *forced)
+{
+    struct vsphere_moref ref;
+    int r;
+
+    if ((r = vsphere_vm_find (vc->client, vm, &ref)) < 0) {
+        return r;
+    }
+    return vsphere_vm_shutdown_wait (vc->client, &ref, start, timeout_s,
+                                     power_off, forced);
 }

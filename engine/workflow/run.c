@@ -25,7 +25,9 @@
 #include "engine/base/sbuf.h"
 #include "engine/exec/beio.h"
 #include "engine/location.h"
+#include "engine/vcenter-int.h"
 #include "engine/workflow/run.h"
+#include "engine/workflow/vcsource.h"
 #include "formats/formats.h"
 #include "hypervisors/hv.h"
 #include "hypervisors/libvirt-conn/libvirt-conn.h"
@@ -55,6 +57,10 @@ struct wf_vmr {
     /* bytes of its disks (events): placed so far of b_total; b0_* of
      * disks converted before this process (from the journal) */
     uint64_t b_total, b_done, b_cloned, b_copied, b0_cloned, b0_copied;
+    /* vCenter source */
+    char *facts;                /* the VM's inventory (journalled) */
+    char *vc_problem;           /* why there are no facts */
+    struct hv_vm *model;        /* built from the facts */
 };
 
 struct wf_run {
@@ -74,6 +80,13 @@ struct wf_run {
     vmshift_event_fn ev;
     void *opaque;
     vmshift_run_event_fn ev2;   /* the same as a struct, and more */
+    /* the datastore: the blueprint's, or (vCenter source) the ONTAP
+     * volume the disks are on; NULL when unknown */
+    char *datastore;
+    /* vCenter source */
+    bool vcs;
+    char *inv;                  /* the inventory read for this process */
+    struct vmshift_vcenter *vc;
     /* ONTAP source */
     bool ontap;
     char *snap_name;
@@ -389,6 +402,7 @@ struct wf_jfind {
     int64_t seq;
     enum wf_journal_status status;
     char *result;
+    char *intent;
 };
 
 static int
@@ -411,6 +425,8 @@ wf_jfind_cb (void *opaque, const struct wf_journal_rec *j)
     f->status = j->status;
     free (f->result);
     f->result = j->result ? strdup (j->result) : NULL;
+    free (f->intent);
+    f->intent = j->intent ? strdup (j->intent) : NULL;
     return 0;
 }
 
@@ -448,15 +464,15 @@ wf_join (const char *a, const char *b)
 static int
 wf_open_loc (struct wf_run *r, const char *loc, struct loc_handle *l)
 {
-    const char *roots[2] = { r->location, r->bp.datastore };
+    const char *roots[2] = { r->location, r->datastore };
 
     memset (l, 0, sizeof *l);
     for (int i = 0; i < 2; i++) {
-        size_t n = strlen (roots[i]);
+        size_t n = roots[i] ? strlen (roots[i]) : 0;
         const char *rest = loc + n;
         int e;
 
-        if (strncmp (loc, roots[i], n) != 0 || (*rest && *rest != '/') ||
+        if (!roots[i] || strncmp (loc, roots[i], n) != 0 || (*rest && *rest != '/') ||
             vs_loc_kind_of (loc) == LOC_LOCAL) {
             continue;
         }
@@ -692,6 +708,43 @@ wf_vm_format (const struct wf_run *r, const struct wf_vmr *v)
     return r->bp.format ? r->bp.format : wf_bp_default_format (r->bp.hypervisor);
 }
 
+static struct hv_vm *
+wf_model (const struct wf_vmr *v)
+{
+    return v->model ? v->model : vs_vm_model (v->vm);
+}
+
+/* vCenter source: the model from the VM's facts; what keeps it from
+ * going into problems. */
+static int
+wf_vc_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
+{
+    int e;
+
+    if (!v->facts) {
+        return set_error (ENOENT, "%s", v->vc_problem ? v->vc_problem
+                          : "no inventory of this VM");
+    }
+    if (!v->model && (e = wf_vc_model (v->facts, &v->model, problems)) < 0) {
+        return e;
+    }
+    for (size_t i = 0; i < v->model->disks.len; i++) {
+        const struct hv_disk *d = &v->model->disks.ptr[i];
+        char *vol = wf_vc_volume_of (d->file);
+        char *want = wf_vc_volume_of (r->datastore);
+
+        if (d->kind == HV_DEV_DISK &&
+            (!vol || !want || strcmp (vol, want) != 0)) {
+            vs_sbuf_printf (problems, "disk '%s' is not on the wave's ONTAP "
+                            "volume '%s': one run takes one volume "
+                            "snapshot\n", d->file, want ? want : "?");
+        }
+        free (want);
+        free (vol);
+    }
+    return 0;
+}
+
 /* Load the VM and compute its disks; check the source side. */
 static int
 wf_vm_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
@@ -700,7 +753,11 @@ wf_vm_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
     char *dir = NULL;
     int e;
 
-    if (!v->vm) {
+    if (r->vcs) {
+        if ((e = wf_vc_resolve (r, v, problems)) < 0) {
+            return e;
+        }
+    } else if (!v->vm) {
         /* through the datastore's backend: one NFS mount for the run, not
          * one per file */
         struct loc_handle l;
@@ -714,11 +771,11 @@ wf_vm_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
             return e;
         }
     }
-    m = vs_vm_model (v->vm);
+    m = wf_model (v);
     if (!v->disks) {
         size_t nd = 0;
 
-        dir = wf_dir_of (v->vmx);
+        dir = r->vcs ? strdup ("") : wf_dir_of (v->vmx);
         v->disks = calloc (m->disks.len + 1, sizeof *v->disks);
         if (!dir || !v->disks) {
             free (dir);
@@ -731,7 +788,8 @@ wf_vm_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
             if (d->kind != HV_DEV_DISK) {
                 continue;
             }
-            if (!d->file || d->file[0] == '/' || strstr (d->file, "..")) {
+            if (!r->vcs &&
+                (!d->file || d->file[0] == '/' || strstr (d->file, ".."))) {
                 free (dir);
                 return set_error (ENOTSUP, "'%s': disk '%s' is not in the "
                                   "VM's folder", v->vmx,
@@ -740,7 +798,8 @@ wf_vm_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
             if (d->rdm) {
                 continue;       /* not converted: a problem (devices) */
             }
-            wd->source = wf_join (dir, d->file);
+            /* a vCenter disk's file is its location already */
+            wd->source = r->vcs ? strdup (d->file) : wf_join (dir, d->file);
             if (asprintf (&wd->rel, "%s/%s.%s", v->tname, d->target_name,
                           wf_vm_format (r, v)) < 0) {
                 wd->rel = NULL;
@@ -792,7 +851,7 @@ static int
 wf_vm_devices (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems,
                struct sbuf *notes)
 {
-    struct hv_vm *m = vs_vm_model (v->vm);
+    struct hv_vm *m = wf_model (v);
     const char *vn = v->bv->name;
     struct hv_str_vec dn = { 0 };
     char *text = NULL;
@@ -876,7 +935,8 @@ wf_vm_preflight (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems,
         (e = wf_qtree_check (r, v, problems)) < 0) {
         return e;
     }
-    if ((e = wf_lock_file (r, v->vmx, lck, sizeof lck)) < 0) {
+    lck[0] = '\0';
+    if (!r->vcs && (e = wf_lock_file (r, v->vmx, lck, sizeof lck)) < 0) {
         return e;
     }
     if (lck[0] && !r->bp.allow_powered_on) {
@@ -959,6 +1019,308 @@ wf_phase_preflight (struct wf_run *r)
     return 0;
 }
 
+/* ------------------------------------------ vCenter source: the VMs */
+
+static int
+wf_vc (struct wf_run *r)
+{
+    return r->vc ? 0 : vmshift_vcenter_open (r->h, r->bp.vcenter, &r->vc);
+}
+
+static void
+wf_j_finish_err (struct wf_run *r, const char *step, int64_t seq)
+{
+    struct vmshift_error_save es;
+    char *rs;
+
+    error_save (&es);
+    rs = wf_obj2 ("error", es.msg, NULL, NULL);
+    wf_j_finish (r->s, step, seq, WF_J_FAILED, rs);
+    free (rs);
+    error_restore (&es);
+}
+
+/* Shut every ready VM down: ShutdownGuest to all of them first, then
+ * wait for each (one deadline for the wave, not one per VM), powering it
+ * off only if the blueprint allows it.  The power state found first goes
+ * into the intent, so abort knows whether the run is the one that turned
+ * the VM off even when the process died before the result.  Test runs
+ * leave the source running. */
+struct wf_sd {
+    int64_t seq;
+    char *was;
+    uint64_t start;
+    bool active;
+};
+
+static int
+wf_shutdown_ask (struct wf_run *r, struct wf_vmr *v, struct wf_sd *sd)
+{
+    struct wf_jfind f;
+    char *in;
+    bool asked = false;
+    int e;
+
+    if ((e = wf_jfind (r, v->bv->name, "shutdown", NULL, NULL, &f)) < 0) {
+        return e;
+    }
+    sd->seq = f.seq;
+    if (f.seq > 0 && f.status != WF_J_UNDONE) {
+        sd->was = wf_json_str (f.intent, "was");
+    }
+    free (f.result);
+    free (f.intent);
+    if (f.seq > 0 && f.status == WF_J_DONE) {
+        return 0;               /* done by an earlier process */
+    }
+    if ((e = wf_vc (r)) < 0) {
+        return e;               /* vCenter unreachable: the run stops */
+    }
+    if (!sd->was && vs_vcenter_power_state (r->vc, v->bv->name,
+                                            &sd->was) < 0) {
+        return wf_vm_fail (r, v, "shut down");
+    }
+    if (f.seq == 0 || f.status != WF_J_INTENT) {
+        in = wf_obj2 ("vm", v->bv->name, "was", sd->was);
+        e = in ? wf_j_intent (r->s, r->id, v->bv->name, "shutdown", in,
+                              &sd->seq) : -ENOMEM;
+        free (in);
+        if (e < 0) {
+            return e;
+        }
+    }
+    if (vs_vcenter_shutdown_ask (r->vc, v->bv->name, &asked,
+                                 &sd->start) < 0) {
+        wf_j_finish_err (r, "shutdown", sd->seq);
+        return wf_vm_fail (r, v, "shut down");
+    }
+    sd->active = true;
+    return 0;
+}
+
+static int
+wf_shutdown_wait (struct wf_run *r, struct wf_vmr *v, struct wf_sd *sd)
+{
+    bool forced = false;
+    char *rs;
+    int e;
+
+    e = vs_vcenter_shutdown_wait (r->vc, v->bv->name, sd->start,
+                                  r->bp.shutdown_timeout,
+                                  r->bp.power_off_after, &forced);
+    if (e == -ETIMEDOUT) {
+        set_error (ETIMEDOUT, "still powered on %u s after the guest "
+                   "shutdown request (is VMware Tools running in it?): shut "
+                   "it down in the guest and resume, or set "
+                   "source.power_off_after", r->bp.shutdown_timeout);
+    }
+    if (e < 0) {
+        wf_j_finish_err (r, "shutdown", sd->seq);
+        return wf_vm_fail (r, v, "shut down");
+    }
+    rs = wf_obj2 ("was", sd->was, "forced", forced ? "yes" : "no");
+    e = wf_j_finish (r->s, "shutdown", sd->seq, WF_J_DONE, rs);
+    free (rs);
+    wf_event (r, v, "shutdown", strcmp (sd->was, "poweredOn") != 0
+              ? "was not running: left as it was"
+              : forced ? "powered off after source.shutdown_timeout "
+              "(source.power_off_after)" : "shut down (graceful)");
+    return e;
+}
+
+static int
+wf_phase_shutdown (struct wf_run *r)
+{
+    struct wf_sd *sd;
+    int e = 0;
+
+    if (!r->vcs || r->test) {
+        return 0;
+    }
+    if (!(sd = calloc (r->n + 1, sizeof *sd))) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; e == 0 && i < r->n; i++) {
+        if (r->vms[i].st == WF_VM_READY) {
+            e = wf_shutdown_ask (r, &r->vms[i], &sd[i]);
+        }
+    }
+    for (size_t i = 0; e == 0 && i < r->n; i++) {
+        if (sd[i].active && r->vms[i].st == WF_VM_READY) {
+            e = wf_shutdown_wait (r, &r->vms[i], &sd[i]);
+        }
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        free (sd[i].was);
+    }
+    free (sd);
+    return e;
+}
+
+/* The run's own VM snapshot of every ready VM.  An intent without a
+ * result (the process died while vCenter made it) is looked up by name
+ * and vmshift's mark before a second one is made. */
+static int
+wf_phase_vmsnap (struct wf_run *r)
+{
+    if (!r->vcs || !r->bp.vm_snapshot) {
+        return 0;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        struct wf_jfind f;
+        char *id = NULL, *in, *rs;
+        int64_t seq;
+        int e;
+
+        if (v->st != WF_VM_READY) {
+            continue;
+        }
+        if ((e = wf_jfind (r, v->bv->name, "vm-snapshot", "name",
+                           r->snap_name, &f)) < 0) {
+            return e;
+        }
+        free (f.result);
+        free (f.intent);
+        if (f.seq > 0 && f.status == WF_J_DONE) {
+            continue;
+        }
+        if ((e = wf_vc (r)) < 0) {
+            return e;
+        }
+        seq = f.seq;
+        if (seq > 0 && f.status == WF_J_INTENT) {
+            e = vs_vcenter_snapshot_find (r->vc, v->bv->name, r->snap_name,
+                                          &id);
+            if (e == -ENOENT) {
+                clear_error ();
+            }
+        } else {
+            in = wf_obj2 ("vm", v->bv->name, "name", r->snap_name);
+            e = in ? wf_j_intent (r->s, r->id, v->bv->name, "vm-snapshot",
+                                  in, &seq) : -ENOMEM;
+            free (in);
+            if (e < 0) {
+                return e;
+            }
+        }
+        e = id ? 0 : vmshift_vcenter_snapshot_create (r->vc, v->bv->name,
+                                                      r->snap_name,
+                                                      r->bp.quiesce, &id);
+        if (e < 0) {
+            wf_j_finish_err (r, "vm-snapshot", seq);
+            if ((e = wf_vm_fail (r, v, "VM snapshot")) < 0) {
+                return e;
+            }
+            continue;
+        }
+        rs = wf_obj2 ("name", r->snap_name, "id", id);
+        e = wf_j_finish (r->s, "vm-snapshot", seq, WF_J_DONE, rs);
+        free (rs);
+        wf_event (r, v, "vm-snapshot", id);
+        free (id);
+        if (e < 0) {
+            return e;
+        }
+    }
+    return 0;
+}
+
+/* Remove the run's VM snapshots: of the converted VMs once the disks are
+ * in place (all = false), of every VM on cleanup.  Only the id the
+ * journal holds, and vmshift_vcenter_snapshot_remove checks vmshift's
+ * mark too: a snapshot the run did not make is never removed. */
+static int
+wf_vmsnap_remove (struct wf_run *r, bool all)
+{
+    int first = 0;
+
+    if (!r->vcs) {
+        return 0;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        struct wf_jfind f;
+        char *id;
+        int e;
+
+        if (!all && v->st != WF_VM_CONVERTED) {
+            continue;
+        }
+        if ((e = wf_jfind (r, v->bv->name, "vm-snapshot", "name",
+                           r->snap_name, &f)) < 0) {
+            return e;
+        }
+        free (f.intent);
+        if (f.seq == 0 || f.status == WF_J_UNDONE) {
+            free (f.result);
+            continue;
+        }
+        id = wf_json_str (f.result, "id");
+        free (f.result);
+        e = wf_vc (r);
+        if (e == 0 && !id) {
+            /* asked for, never recorded: it may exist */
+            e = vs_vcenter_snapshot_find (r->vc, v->bv->name, r->snap_name,
+                                          &id);
+        }
+        if (e == 0) {
+            e = vmshift_vcenter_snapshot_remove (r->vc, v->bv->name, id);
+        }
+        if (e == -ENOENT) {
+            clear_error ();     /* gone already */
+            e = 0;
+        }
+        if (e == 0) {
+            e = wf_j_finish (r->s, "vm-snapshot", f.seq, WF_J_UNDONE, NULL);
+            wf_event (r, v, "vm-snapshot-removed", id);
+        }
+        free (id);
+        if (e < 0 && first == 0) {
+            first = e;
+            wf_event (r, v, "undo-failed", vmshift_internal_error_msg ());
+        }
+    }
+    return first;
+}
+
+/* Abort before the cut-over: a source VM the run shut down is powered on
+ * again; one that was off before the run stays off. */
+static int
+wf_vc_power_back (struct wf_run *r, struct wf_vmr *v)
+{
+    struct wf_jfind f;
+    char *was;
+    int e;
+
+    if (!r->vcs) {
+        return 0;
+    }
+    if ((e = wf_jfind (r, v->bv->name, "shutdown", NULL, NULL, &f)) < 0) {
+        return e;
+    }
+    was = wf_json_str (f.intent, "was");
+    free (f.result);
+    free (f.intent);
+    if (f.seq == 0 || f.status == WF_J_UNDONE) {
+        free (was);
+        return 0;
+    }
+    if (!was || strcmp (was, "poweredOn") != 0) {
+        wf_event (r, v, "note", "the source VM was off before the run: left "
+                  "off");
+        e = 0;
+    } else if ((e = wf_vc (r)) == 0 &&
+               (e = vmshift_vcenter_power_on (r->vc, v->bv->name)) == 0) {
+        wf_event (r, v, "source-powered-on", "the run had shut it down");
+    }
+    free (was);
+    if (e == 0) {
+        e = wf_j_finish (r->s, "shutdown", f.seq, WF_J_UNDONE, NULL);
+    }
+    return e;
+}
+
 /* ----------------------------------------------------------- snapshot */
 
 struct wf_ontap {
@@ -991,7 +1353,7 @@ wf_ontap_open_at (struct wf_run *r, const char *loc, struct wf_ontap *o)
 static int
 wf_ontap_open (struct wf_run *r, struct wf_ontap *o)
 {
-    return wf_ontap_open_at (r, r->bp.datastore, o);
+    return wf_ontap_open_at (r, r->datastore, o);
 }
 
 static void
@@ -1130,6 +1492,7 @@ wf_phase_snapshot (struct wf_run *r)
         return e;
     }
     free (f.result);
+    free (f.intent);
     if (f.seq > 0 && f.status == WF_J_DONE) {
         return 0;               /* made by an earlier process of this run */
     }
@@ -1139,7 +1502,7 @@ wf_phase_snapshot (struct wf_run *r)
     }
     seq = f.seq;
     if (seq == 0) {
-        intent = wf_obj2 ("volume", r->bp.datastore, "name", r->snap_name);
+        intent = wf_obj2 ("volume", r->datastore, "name", r->snap_name);
         e = intent ? wf_j_intent (r->s, r->id, "", "snapshot", intent,
                                         &seq) : -ENOMEM;
         free (intent);
@@ -1181,6 +1544,7 @@ wf_snapshot_delete (struct wf_run *r)
         return e;
     }
     free (f.result);
+    free (f.intent);
     if (f.seq == 0 || f.status == WF_J_UNDONE) {
         return 0;
     }
@@ -1339,6 +1703,7 @@ wf_phase_convert (struct wf_run *r)
                 goto out;
             }
             free (f.result);
+            free (f.intent);
             if (f.seq > 0 && f.status == WF_J_DONE) {
                 d->done = true;
                 continue;
@@ -1549,7 +1914,7 @@ wf_definition (struct wf_run *r, struct wf_vmr *v, char **text,
 {
     struct hv_str_vec notes = { 0 };
     struct hv_define d;
-    struct hv_vm *m = vs_vm_model (v->vm);
+    struct hv_vm *m = wf_model (v);
     char *hd = wf_host_dir (r, v);
     char *saved_name;
     int e;
@@ -1575,7 +1940,7 @@ wf_definition (struct wf_run *r, struct wf_vmr *v, char **text,
         break;
     }
     d.disk_format = wf_vm_format (r, v);
-    d.source_file = v->bv->vmx;
+    d.source_file = v->bv->vmx ? v->bv->vmx : v->vmx;
     d.namespace_ = r->bp.namespace_;
     d.version = VMSHIFT_VERSION_STRING;
     d.vmid = wf_vmid (r, v);
@@ -1600,7 +1965,7 @@ static int
 wf_bundle (struct wf_run *r, struct wf_vmr *v, struct wf_files *fs)
 {
     struct vmshift_guest_opts g;
-    enum hv_os_family os = hv_os_family (vs_vm_model (v->vm)->guest_os);
+    enum hv_os_family os = hv_os_family (wf_model (v)->guest_os);
     const char *const *names;
     int e = 0;
 
@@ -1615,6 +1980,24 @@ wf_bundle (struct wf_run *r, struct wf_vmr *v, struct wf_files *fs)
              : r->bp.ip == WF_BP_IP_DHCP ? VMSHIFT_GUEST_MODE_DHCP
              : VMSHIFT_GUEST_MODE_RETAIN;
     names = vmshift_guest_script_names (g.os);
+    if (v->facts) {
+        /* what VMware Tools reported: the addresses of a guest that was
+         * never prepared (docs/vcenter.md) */
+        char *text = NULL, *rel = NULL;
+
+        e = wf_vc_ips_file (v->facts, &text);
+        if (e == 0 && asprintf (&rel, "%s/guest/vmware-tools-ips.json",
+                                v->tname) < 0) {
+            rel = NULL;
+            e = set_error (ENOMEM, "out of memory");
+        }
+        if (e == 0) {
+            e = wf_files_add (r, fs, v, rel, text);
+            text = NULL;
+        }
+        free (rel);
+        free (text);
+    }
     for (size_t i = 0; e == 0 && names && names[i]; i++) {
         char *text = NULL, *rel = NULL;
 
@@ -2250,9 +2633,16 @@ wf_run_step (struct wf_run *r)
     }
     switch (r->phase) {
     case WF_PH_PREFLIGHT: e = wf_phase_preflight (r); break;
+    case WF_PH_SHUTDOWN: e = wf_phase_shutdown (r); break;
+    case WF_PH_VMSNAP: e = wf_phase_vmsnap (r); break;
     case WF_PH_SNAPSHOT: e = wf_phase_snapshot (r); break;
     case WF_PH_CONVERT: e = wf_phase_convert (r); break;
-    case WF_PH_SNAPSHOT_DONE: e = wf_snapshot_delete (r); break;
+    case WF_PH_SNAPSHOT_DONE:
+        e = wf_snapshot_delete (r);
+        if (e == 0) {
+            e = wf_vmsnap_remove (r, false);
+        }
+        break;
     case WF_PH_DEFINE: e = wf_phase_define (r); break;
     case WF_PH_REGISTER: e = wf_phase_register (r); break;
     case WF_PH_POWER: e = wf_phase_power (r); break;
@@ -2289,12 +2679,13 @@ wf_run_setup (struct wf_run *r, const char *what)
     if ((e = wf_blueprint_parse (r->doc, strlen (r->doc), what, &r->bp)) < 0) {
         return e;
     }
-    if (r->bp.vcenter) {
-        return set_error (ENOTSUP, "%s: source.vcenter: runs from a vCenter "
-                          "source are not built yet", what);
-    }
     r->location = r->test ? r->bp.test_location : r->bp.location;
-    r->ontap = vs_loc_kind_of (r->bp.datastore) == LOC_ONTAP;
+    r->vcs = r->bp.vcenter != NULL;
+    /* a vCenter source's volume is known once its facts are */
+    if (!r->vcs && !(r->datastore = strdup (r->bp.datastore))) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    r->ontap = r->datastore && vs_loc_kind_of (r->datastore) == LOC_ONTAP;
     snprintf (r->lease, sizeof r->lease, "blueprint:%s%s", r->bp.name,
               r->test ? ":test" : "");
     wf_store_owner_self (r->owner, sizeof r->owner);
@@ -2308,13 +2699,209 @@ wf_run_setup (struct wf_run *r, const char *what)
         v->bv = &r->bp.vms[i];
         v->lv_id = -1;
         v->tname = wf_bp_target_name (v->bv, r->test);
-        v->vmx = strstr (v->bv->vmx, "://") || v->bv->vmx[0] == '/'
-                 ? strdup (v->bv->vmx) : wf_join (r->bp.datastore, v->bv->vmx);
+        if (r->vcs) {
+            /* a label: the VM is found by name in vCenter */
+            if (asprintf (&v->vmx, "vcenter:%s/%s", r->bp.vcenter,
+                          v->bv->name) < 0) {
+                v->vmx = NULL;
+            }
+        } else {
+            v->vmx = strstr (v->bv->vmx, "://") || v->bv->vmx[0] == '/'
+                     ? strdup (v->bv->vmx)
+                     : wf_join (r->bp.datastore, v->bv->vmx);
+        }
         if (!v->tname || !v->vmx) {
             return set_error (ENOMEM, "out of memory");
         }
     }
     return 0;
+}
+
+/* Forget the VMs and the parsed blueprint (to set the run up again from
+ * another text). */
+static void
+wf_run_drop (struct wf_run *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+
+        free (v->tname);
+        free (v->vmx);
+        free (v->reason);
+        free (v->facts);
+        free (v->vc_problem);
+        hv_vm_free (v->model);
+        vmshift_vm_free (v->vm);
+        for (size_t k = 0; v->disks && k < v->ndisks; k++) {
+            free (v->disks[k].source);
+            free (v->disks[k].target);
+            free (v->disks[k].rel);
+        }
+        free (v->disks);
+    }
+    free (r->vms);
+    r->vms = NULL;
+    r->n = 0;
+    wf_blueprint_release (&r->bp);
+    free (r->datastore);
+    r->datastore = NULL;
+}
+
+/* The wave's volume: the one the first disk with a location is on (the
+ * preflight names any disk on another). */
+static int
+wf_vc_datastore (struct wf_run *r)
+{
+    for (size_t i = 0; i < r->n && !r->datastore; i++) {
+        struct sbuf p;
+        struct hv_vm *m = NULL;
+        int e;
+
+        if (!r->vms[i].facts) {
+            continue;
+        }
+        vs_sbuf_init (&p, 1 << 20);
+        e = wf_vc_model (r->vms[i].facts, &m, &p);
+        vs_sbuf_release (&p);
+        if (e < 0) {
+            return e;
+        }
+        /* its folder: a location on the volume (the volume snapshot
+         * needs only the volume) */
+        for (size_t k = 0; k < m->disks.len && !r->datastore; k++) {
+            if (strncmp (m->disks.ptr[k].file, "ontap://", 8) == 0) {
+                r->datastore = wf_dir_of (m->disks.ptr[k].file);
+            }
+        }
+        hv_vm_free (m);
+    }
+    r->ontap = r->datastore != NULL;
+    return 0;
+}
+
+/* Each VM's facts from the inventory r->inv (fetched if need be). */
+static int
+wf_vc_attach (struct wf_run *r)
+{
+    int e;
+
+    if (!r->inv && (e = wf_vc_inventory (r->h, r->bp.vcenter, &r->inv)) < 0) {
+        return e;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+
+        if (!v->facts && (e = wf_vc_facts (r->inv, r->bp.vcenter, v->bv->name,
+                                           &v->facts, &v->vc_problem)) < 0) {
+            return e;
+        }
+    }
+    return 0;
+}
+
+/* A new run or a check of a vCenter source: read the inventory once,
+ * write the folder groups' VMs into the blueprint text (the run keeps
+ * that text), and take each VM's facts. */
+static int
+wf_vc_begin (struct wf_run *r, const char *what)
+{
+    struct wf_bp_pick *picks = NULL;
+    size_t np = 0;
+    bool folders = false;
+    int e;
+
+    if ((e = wf_vc_inventory (r->h, r->bp.vcenter, &r->inv)) < 0) {
+        return e;
+    }
+    for (size_t i = 0; i < r->bp.ngroups; i++) {
+        folders |= r->bp.groups[i].folder != NULL;
+    }
+    if (folders && (e = wf_vc_picks (r->inv, &r->bp, &picks, &np)) == 0) {
+        char *doc = NULL;
+
+        if (np == 0 && r->bp.nvms == 0) {
+            e = set_error (EINVAL, "%s: groups: the folders hold no VM in "
+                           "vCenter '%s'", what, r->bp.vcenter);
+        } else {
+            e = wf_blueprint_expand (r->doc, strlen (r->doc), what, picks, np,
+                                     &doc);
+        }
+        if (e == 0) {
+            wf_run_drop (r);
+            free (r->doc);
+            r->doc = doc;
+            e = wf_run_setup (r, what);
+        }
+        wf_vc_picks_free (picks, np);
+    }
+    if (e == 0) {
+        e = wf_vc_attach (r);
+    }
+    if (e == 0) {
+        e = wf_vc_datastore (r);
+    }
+    return e;
+}
+
+/* The facts go into the journal (item VM, step "inventory"), so a
+ * resumed run uses what it started with. */
+static int
+wf_vc_journal_facts (struct wf_run *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        char *in;
+        int64_t seq = 0;
+        int e;
+
+        if (!v->facts) {
+            continue;
+        }
+        in = wf_obj2 ("vcenter", r->bp.vcenter, "vm", v->bv->name);
+        e = in ? wf_j_intent (r->s, r->id, v->bv->name, "inventory", in, &seq)
+               : -ENOMEM;
+        free (in);
+        if (e == 0) {
+            e = wf_j_finish (r->s, "inventory", seq, WF_J_DONE, v->facts);
+        }
+        if (e < 0) {
+            return e;
+        }
+    }
+    return 0;
+}
+
+static int
+wf_vc_load_facts (struct wf_run *r)
+{
+    bool missing = false;
+    int e;
+
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        struct wf_jfind f;
+
+        if ((e = wf_jfind (r, v->bv->name, "inventory", NULL, NULL, &f)) < 0) {
+            return e;
+        }
+        free (f.intent);
+        if (f.seq > 0 && f.status == WF_J_DONE && f.result) {
+            v->facts = f.result;
+        } else {
+            free (f.result);
+            missing = true;
+        }
+    }
+    /* killed before the facts were kept: read them again */
+    if (missing && wf_vc_attach (r) < 0) {
+        for (size_t i = 0; i < r->n; i++) {
+            if (!r->vms[i].facts && !r->vms[i].vc_problem) {
+                r->vms[i].vc_problem = strdup (vmshift_internal_error_msg ());
+            }
+        }
+        clear_error ();
+    }
+    return wf_vc_datastore (r);
 }
 
 static struct wf_run *
@@ -2353,7 +2940,8 @@ wf_run_new (struct vmshift_handle *h, struct wf_store *s, const char *doc,
         free (r);
         return set_error (ENOMEM, "out of memory");
     }
-    if ((e = wf_run_setup (r, what)) < 0) {
+    if ((e = wf_run_setup (r, what)) < 0 ||
+        (r->vcs && (e = wf_vc_begin (r, what)) < 0)) {
         wf_run_free (r);
         return e;
     }
@@ -2391,6 +2979,10 @@ wf_run_new (struct vmshift_handle *h, struct wf_store *s, const char *doc,
         r->snap_name = NULL;
         wf_run_free (r);
         return set_error (ENOMEM, "out of memory");
+    }
+    if (r->vcs && (e = wf_vc_journal_facts (r)) < 0) {
+        wf_run_free (r);
+        return e;
     }
     *out = r;
     return 0;
@@ -2517,6 +3109,9 @@ wf_run_load (struct vmshift_handle *h, struct wf_store *s, int64_t id,
         r->snap_name = NULL;
         e = set_error (ENOMEM, "out of memory");
     }
+    if (e == 0 && r->vcs) {
+        e = wf_vc_load_facts (r);
+    }
     if (e < 0) {
         wf_run_free (r);
         return e;
@@ -2562,21 +3157,6 @@ wf_run_free (struct wf_run *r)
     if (!r) {
         return;
     }
-    for (size_t i = 0; i < r->n; i++) {
-        struct wf_vmr *v = &r->vms[i];
-
-        free (v->tname);
-        free (v->vmx);
-        free (v->reason);
-        vmshift_vm_free (v->vm);
-        for (size_t k = 0; v->disks && k < v->ndisks; k++) {
-            free (v->disks[k].source);
-            free (v->disks[k].target);
-            free (v->disks[k].rel);
-        }
-        free (v->disks);
-    }
-    free (r->vms);
     hv_lvc_close (r->lvc);
     for (int i = 0; i < 2; i++) {
         if (r->cache[i].be) {
@@ -2591,7 +3171,9 @@ wf_run_free (struct wf_run *r)
         free (r->qt[i].name);
     }
     free (r->qt);
-    wf_blueprint_release (&r->bp);
+    wf_run_drop (r);
+    vmshift_vcenter_close (r->vc);
+    free (r->inv);
     free (r->snap_name);
     free (r->doc);
     free (r);
@@ -2816,6 +3398,10 @@ wf_run_abort_now (struct wf_run *r)
         if (x < 0 && e == 0) {
             e = x;
         }
+        if ((x = wf_vc_power_back (r, v)) < 0 && e == 0) {
+            e = x;
+            wf_event (r, v, "undo-failed", vmshift_internal_error_msg ());
+        }
         clear_error ();
         if ((x = wf_vm_set (r, v, WF_VM_ABORTED, "aborted")) < 0) {
             return x;
@@ -2872,6 +3458,9 @@ wf_run_cleanup (struct wf_run *r)
     if ((x = wf_snapshot_delete (r)) < 0 && e == 0) {
         e = x;
     }
+    if ((x = wf_vmsnap_remove (r, true)) < 0 && e == 0) {
+        e = x;
+    }
     if (e == 0) {
         e = wf_run_set (r, WF_RUN_CLEANED, NULL);
     }
@@ -2897,7 +3486,8 @@ wf_run_check (struct vmshift_handle *h, const char *doc, const char *what,
         wf_run_free (r);
         return set_error (ENOMEM, "out of memory");
     }
-    if ((e = wf_run_setup (r, what)) < 0) {
+    if ((e = wf_run_setup (r, what)) < 0 ||
+        (r->vcs && (e = wf_vc_begin (r, what)) < 0)) {
         wf_run_free (r);
         return e;
     }

@@ -26,7 +26,9 @@ struct wf_run;
 
 /* Phases of a run, in order; the step function does one per call. */
 enum wf_phase {
-    WF_PH_PREFLIGHT = 0, WF_PH_SNAPSHOT, WF_PH_CONVERT, WF_PH_SNAPSHOT_DONE,
+    WF_PH_PREFLIGHT = 0,
+    WF_PH_SHUTDOWN, WF_PH_VMSNAP,   /* vCenter source: the source VMs */
+    WF_PH_SNAPSHOT, WF_PH_CONVERT, WF_PH_SNAPSHOT_DONE,
     WF_PH_DEFINE, WF_PH_REGISTER, WF_PH_POWER, WF_PH_READBACK, WF_PH_END,
 };
 

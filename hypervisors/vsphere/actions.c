@@ -173,17 +173,14 @@ vsphere_vm_power_off (struct vsphere_client *c, const struct vsphere_moref *vm)
 }
 
 int
-vsphere_vm_shutdown (struct vsphere_client *c, const struct vsphere_moref *vm,
-                     unsigned deadline_s, bool power_off, bool *forced)
+vsphere_vm_shutdown_ask (struct vsphere_client *c,
+                         const struct vsphere_moref *vm, bool *asked)
 {
     struct sbuf rep = { 0 };
-    uint64_t start, delay = 200;
     char *ps = NULL;
     int r;
 
-    if (forced) {
-        *forced = false;
-    }
+    *asked = false;
     if ((r = vsphere_vm_state (c, vm, &ps, NULL)) < 0) {
         return r;
     }
@@ -192,12 +189,26 @@ vsphere_vm_shutdown (struct vsphere_client *c, const struct vsphere_moref *vm,
         return 0;
     }
     free (ps);
-    ps = NULL;
     if ((r = vsphere_call (c, "ShutdownGuest", vm, NULL, &rep)) < 0) {
         return r;
     }
     vs_sbuf_release (&rep);
-    start = vsphere_client_now (c);
+    *asked = true;
+    return 0;
+}
+
+int
+vsphere_vm_shutdown_wait (struct vsphere_client *c,
+                          const struct vsphere_moref *vm, uint64_t start,
+                          unsigned deadline_s, bool power_off, bool *forced)
+{
+    uint64_t delay = 200;
+    char *ps = NULL;
+    int r;
+
+    if (forced) {
+        *forced = false;
+    }
     for (;;) {
         if ((r = vsphere_vm_state (c, vm, &ps, NULL)) < 0) {
             return r;
@@ -227,6 +238,23 @@ vsphere_vm_shutdown (struct vsphere_client *c, const struct vsphere_moref *vm,
         *forced = true;
     }
     return r;
+}
+
+int
+vsphere_vm_shutdown (struct vsphere_client *c, const struct vsphere_moref *vm,
+                     unsigned deadline_s, bool power_off, bool *forced)
+{
+    bool asked;
+    int r;
+
+    if (forced) {
+        *forced = false;
+    }
+    if ((r = vsphere_vm_shutdown_ask (c, vm, &asked)) < 0 || !asked) {
+        return r;
+    }
+    return vsphere_vm_shutdown_wait (c, vm, vsphere_client_now (c),
+                                     deadline_s, power_off, forced);
 }
 
 int

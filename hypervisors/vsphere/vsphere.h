@@ -360,6 +360,16 @@ int vsphere_vm_power_off (struct vsphere_client *c,
 int vsphere_vm_shutdown (struct vsphere_client *c,
                          const struct vsphere_moref *vm, unsigned deadline_s,
                          bool power_off, bool *forced);
+/* The two halves of vsphere_vm_shutdown, for many VMs at once: ask
+ * (ShutdownGuest unless the VM is off; *asked says whether it was sent),
+ * then wait from 'start' (vsphere_client_now) as vsphere_vm_shutdown
+ * does. */
+int vsphere_vm_shutdown_ask (struct vsphere_client *c,
+                             const struct vsphere_moref *vm, bool *asked);
+int vsphere_vm_shutdown_wait (struct vsphere_client *c,
+                              const struct vsphere_moref *vm, uint64_t start,
+                              unsigned deadline_s, bool power_off,
+                              bool *forced);
 /* CreateSnapshot_Task without memory; *snap gets the new snapshot. */
 int vsphere_snapshot_create (struct vsphere_client *c,
                              const struct vsphere_moref *vm, const char *name,

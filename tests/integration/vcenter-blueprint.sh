@@ -1,0 +1,189 @@
+#!/bin/sh
+# A wave with a vCenter source (docs/blueprint.md "A vCenter source") on
+# the test environment and VMware's vCenter simulator: the simulator's
+# NAS datastore is the testenv's NFS export of ONTAP volume vol1, and the
+# VMs' disks are real VMDKs there.  Three VMs, powered on (one by name,
+# two by folder), are shut down gracefully, get the run's VM snapshot,
+# are converted from the volume snapshot and defined on libvirt's test
+# driver; afterwards (read back through the simulator's own API by
+# tests/vcsim/ctl, not through vmshift) they are powered off and keep
+# every snapshot they had except the run's own.  A run killed (-9) just
+# after the shutdown and just after the VM snapshot is resumed without a
+# second ShutdownGuest or snapshot.  Abort before the cut-over powers the
+# VM the run shut down back on (the one that was off stays off), keeps
+# the run's VM snapshots until cleanup, and cleanup removes only those.
+# shellcheck disable=SC2015,SC2119 # "A && B || fail" means fail unless both hold; start_vcsim takes optional flags
+. "$(dirname "$0")/../lib/functions.sh"
+. "$(dirname "$0")/../lib/testenv.sh"
+. "$(dirname "$0")/../lib/ontap.sh"
+. "$(dirname "$0")/../lib/vcsim.sh"
+
+requires qemu-img jq
+tmpdir
+start_vcsim
+need_testenv
+vcsim_config "$tmp/vc.json"
+jq -s '.[0] * .[1]' "$VMSHIFT_TESTENV_CONFIG" "$tmp/vc.json" > "$tmp/cfg.json" ||
+    fail "cannot merge the configurations"
+vs() { "$VMSHIFT" --config "$tmp/cfg.json" "$@"; }
+export VMSHIFT_STORE="$tmp/runs.db"
+
+v1=$(vol_dir vol1)
+vcsim_ctl add-nas "$v1" 127.0.0.1 /vol1 > /dev/null || fail "add-nas"
+p=vb$$
+fold=w$$
+vcsim_ctl folder "$fold" > /dev/null || fail "folder"
+
+mkvm() {   # NAME DISKS(MB,MB..) [create-vm flags]
+    _n=$1 _sizes=$2
+    shift 2
+    vcsim_ctl create-vm "$_n" -ds vol1 -disks "$_sizes" -nics "VM Network" \
+        -guest rhel8_64Guest "$@" > /dev/null || fail "create-vm $_n"
+    # the simulator made empty files: real VMDKs in their place
+    _i=0
+    for _s in $(echo "$_sizes" | tr ',' ' '); do
+        rm -f "$v1/$_n/${_n}_$_i.vmdk" "$v1/$_n/${_n}_$_i-flat.vmdk"
+        make_vmdk "$v1/$_n" "${_n}_$_i" "$_s"
+        _i=$((_i + 1))
+    done
+}
+state() {   # VM -> "POWER SNAP,SNAP"
+    vcsim_ctl dump "$1" | jq -r '.vms[0] | "\(.power_state) \(.snapshots | join(","))"'
+}
+bp() {   # NAME GROUPS VMS > file
+    cat <<JSON
+{"name": "$1", "source": {"vcenter": "vc1", "shutdown_timeout": 30},
+ "target": {"hypervisor": "libvirt", "uri": "test:///default", "format": "qcow2",
+            "location": "ontap://testenv/vol1/kvm-$1", "host_path": "/srv/kvm"},
+ "network_map": {"networks": {"VM Network": "br0"}, "retain_mac": true},
+ "ip": "retain", "groups": $2, "vms": $3}
+JSON
+}
+
+# ---- the wave: db by name (EFI, 2 CPUs, 2 disks, a guest IP, an admin's
+# snapshot), two web VMs by folder
+mkvm "${p}db" 32,16 -ips 192.0.2.10 -efi -cpus 2 -mem 1024 -snapshots admin-before -on
+mkvm "${p}w1" 24 -folder "$fold" -on
+mkvm "${p}w2" 24 -folder "$fold" -on
+bp wave "[{\"name\": \"db\", \"boot_order\": 1, \"vms\": [\"${p}db\"]},
+          {\"name\": \"web\", \"boot_order\": 2, \"folder\": \"/DC0/vm/$fold\"}]" \
+   "{\"${p}db\": {}}" > "$tmp/wave.json"
+
+vs blueprint check --json "$tmp/wave.json" > "$tmp/check.json" 2> "$tmp/err" ||
+    fail "blueprint check: $(cat "$tmp/err") $(cat "$tmp/check.json")"
+[ "$(jq .problems "$tmp/check.json")" = 0 ] || fail "problems: $(cat "$tmp/check.json")"
+[ "$(jq -r '[.vms[].vm] | sort | join(" ")' "$tmp/check.json")" = "${p}db ${p}w1 ${p}w2" ] ||
+    fail "the folder's VMs: $(jq -c '[.vms[].vm]' "$tmp/check.json")"
+jq -e --arg d "ontap://testenv/vol1/${p}db/${p}db_1.vmdk" \
+    '[.vms[].disks[].source] | index($d) != null' "$tmp/check.json" > /dev/null ||
+    fail "disk locations: $(jq -c '[.vms[].disks[]]' "$tmp/check.json")"
+for vm in db w1 w2; do
+    [ "$(state "$p$vm" | cut -d' ' -f1)" = poweredOn ] || fail "check changed $p$vm"
+done
+[ "$(vcsim_count ShutdownGuest)" = 0 ] || fail "check shut a VM down"
+mac_db=$(vcsim_ctl dump "${p}db" | jq -r '.vms[0].nics[0].mac')
+cs0=$(vcsim_count CreateSnapshot_Task) po0=$(vcsim_count PowerOffVM_Task)
+
+vs migrate --yes --json "$tmp/wave.json" > "$tmp/events" 2> "$tmp/err" ||
+    fail "migrate: $(cat "$tmp/err")"
+id=$(head -1 "$tmp/events" | jq -r .run)
+vs runs show --json "$id" > "$tmp/show.json" || fail "runs show"
+[ "$(jq -r .state "$tmp/show.json")" = complete ] ||
+    fail "run not complete: $(jq -c . "$tmp/show.json")"
+[ "$(jq '[.vms[] | select(.state == "complete")] | length' "$tmp/show.json")" = 3 ] ||
+    fail "not 3 VMs complete: $(jq -c .vms "$tmp/show.json")"
+for step in shutdown vm-snapshot vm-snapshot-removed; do
+    [ "$(jq -r "select(.step == \"$step\") | .vm" "$tmp/events" | sort -u | wc -l)" = 3 ] ||
+        fail "not one '$step' per VM: $(grep "\"$step\"" "$tmp/events")"
+done
+[ "$(vcsim_count ShutdownGuest)" = 3 ] || fail "ShutdownGuest $(vcsim_count ShutdownGuest) times"
+[ "$(vcsim_count CreateSnapshot_Task)" = $((cs0 + 3)) ] ||
+    fail "CreateSnapshot_Task $(($(vcsim_count CreateSnapshot_Task) - cs0)) times"
+[ "$(vcsim_count PowerOffVM_Task)" = "$po0" ] || fail "a VM was powered off, not shut down"
+
+# the source, read back through the simulator: off, own snapshots kept
+[ "$(state "${p}db")" = "poweredOff admin-before" ] || fail "db: $(state "${p}db")"
+[ "$(state "${p}w1")" = "poweredOff " ] || fail "w1: $(state "${p}w1")"
+[ "$(state "${p}w2")" = "poweredOff " ] || fail "w2: $(state "${p}w2")"
+
+# converted disks equal their sources; the definition from the inventory
+k=$v1/kvm-wave
+for d in 0 1; do
+    compare_images vmdk "$v1/${p}db/${p}db_$d.vmdk" qcow2 "$k/${p}db/${p}db_$d.qcow2"
+done
+compare_images vmdk "$v1/${p}w1/${p}w1_0.vmdk" qcow2 "$k/${p}w1/${p}w1_0.qcow2"
+x=$k/${p}db/${p}db.xml
+grep -q "<vcpu[^>]*>2</vcpu>" "$x" || fail "CPUs: $(grep vcpu "$x")"
+grep -q "<memory unit='MiB'>1024</memory>" "$x" || fail "memory: $(grep memory "$x")"
+grep -qi "efi" "$x" || fail "EFI firmware not in the definition"
+grep -q "<mac address='$mac_db'/>" "$x" || fail "MAC $mac_db not kept: $(grep mac "$x")"
+grep -q "<source file='/srv/kvm/${p}db/${p}db_1.qcow2'/>" "$x" || fail "second disk: $(grep source "$x")"
+jq -e '.nics[0].ips == ["192.0.2.10"]' "$k/${p}db/guest/vmware-tools-ips.json" > /dev/null ||
+    fail "guest IPs: $(cat "$k/${p}db/guest/vmware-tools-ips.json")"
+[ -f "$k/${p}db/guest/linux-reapply.sh" ] || fail "no guest bundle"
+jq -e '.detail.domains | length == 3' "$tmp/show.json" > /dev/null || fail "not 3 domains defined"
+no_leftovers vol1
+
+# ---- a guest that ignores ShutdownGuest: the deadline and a reason that
+# says what to do; with source.power_off_after the run powers it off
+mkvm "${p}deaf" 8 -on
+vcsim_hook "deaf?vm=${p}deaf" > /dev/null
+bp deaf "[{\"name\": \"g\", \"vms\": [\"${p}deaf\"]}]" "{\"${p}deaf\": {}}" |
+    jq '.source.shutdown_timeout = 2' > "$tmp/d.json"
+vs migrate --yes "$tmp/d.json" > /dev/null 2> "$tmp/err" && fail "a deaf guest did not stop its VM"
+did=$(vs runs list --json | jq '[.[] | select(.blueprint == "deaf")][0].id')
+vs runs show --json "$did" > "$tmp/dshow.json"
+grep -q "still powered on 2 s after the guest shutdown request.*source.power_off_after" "$tmp/dshow.json" ||
+    fail "no clear reason: $(jq -c .vms "$tmp/dshow.json")"
+[ "$(state "${p}deaf" | cut -d' ' -f1)" = poweredOn ] || fail "deaf VM: $(state "${p}deaf")"
+# (no VM snapshot here: the simulator's deaf-VM hook object fails
+# CreateSnapshot_Task with a dropped connection)
+po0=$(vcsim_count PowerOffVM_Task)
+jq '.name = "deaf2" | .target.location += "2" | .source.power_off_after = true |
+    .source.vm_snapshot = false' \
+    "$tmp/d.json" > "$tmp/d2.json"
+vs migrate --yes "$tmp/d2.json" > /dev/null 2> "$tmp/err" ||
+    fail "power_off_after: $(cat "$tmp/err") $(vs runs show --json "$(vs runs list --json | jq ".[0].id")" | jq -c .vms)"
+[ "$(vcsim_count PowerOffVM_Task)" = $((po0 + 1)) ] || fail "not powered off once"
+[ "$(state "${p}deaf")" = "poweredOff " ] || fail "deaf VM after: $(state "${p}deaf")"
+
+# ---- kill -9 just after a journalled shutdown / VM snapshot, then resume
+for at in "4 shutdown" "6 vm-snapshot"; do
+    n=${at% *} step=${at#* }
+    vm=${p}r$n
+    mkvm "$vm" 8 -on
+    bp "res$n" "[{\"name\": \"g\", \"vms\": [\"$vm\"]}]" "{\"$vm\": {}}" > "$tmp/r.json"
+    sd0=$(vcsim_count ShutdownGuest) cs0=$(vcsim_count CreateSnapshot_Task)
+    rm -f "$tmp/points"
+    VMSHIFT_WF_CRASH_AT=$n VMSHIFT_WF_CRASH_LOG=$tmp/points \
+        vs migrate --yes --json "$tmp/r.json" > "$tmp/rev" 2> /dev/null && fail "not killed at $n"
+    grep -qx "$n $step result" "$tmp/points" || fail "point $n is not '$step result': $(cat "$tmp/points")"
+    rid=$(head -1 "$tmp/rev" | jq -r .run)
+    vs runs resume "$rid" > /dev/null 2> "$tmp/err" || fail "resume after $step: $(cat "$tmp/err")"
+    [ "$(vs runs show --json "$rid" | jq -r .state)" = complete ] || fail "resumed run not complete"
+    [ "$(vcsim_count ShutdownGuest)" = $((sd0 + 1)) ] || fail "$step: ShutdownGuest sent again"
+    [ "$(vcsim_count CreateSnapshot_Task)" = $((cs0 + 1)) ] || fail "$step: a second VM snapshot"
+    [ "$(state "$vm")" = "poweredOff " ] || fail "after resume: $(state "$vm")"
+    compare_images vmdk "$v1/$vm/${vm}_0.vmdk" qcow2 "$v1/kvm-res$n/$vm/${vm}_0.qcow2"
+done
+
+# ---- abort before the cut-over: the VM the run shut down comes back on
+mkvm "${p}a1" 8 -on -snapshots admin-a1
+mkvm "${p}a2" 8
+bp abort "[{\"name\": \"g\", \"vms\": [\"${p}a1\", \"${p}a2\"]}]" \
+   "{\"${p}a1\": {}, \"${p}a2\": {}}" > "$tmp/a.json"
+rm -f "$tmp/points"
+VMSHIFT_WF_CRASH_AT=13 VMSHIFT_WF_CRASH_LOG=$tmp/points \
+    vs migrate --yes --json "$tmp/a.json" > "$tmp/aev" 2> /dev/null && fail "not killed"
+grep -qx "13 snapshot intent" "$tmp/points" || fail "point 13: $(cat "$tmp/points")"
+aid=$(head -1 "$tmp/aev" | jq -r .run)
+[ "$(state "${p}a1")" = "poweredOff admin-a1,vmshift-run-$aid" ] || fail "a1 before abort: $(state "${p}a1")"
+vs runs abort "$aid" > "$tmp/abort" 2>&1 || fail "abort: $(cat "$tmp/abort")"
+[ "$(vs runs show --json "$aid" | jq -r .state)" = aborted ] || fail "not aborted"
+[ "$(state "${p}a1")" = "poweredOn admin-a1,vmshift-run-$aid" ] || fail "a1 after abort: $(state "${p}a1")"
+[ "$(state "${p}a2")" = "poweredOff vmshift-run-$aid" ] || fail "a2 after abort: $(state "${p}a2")"
+vs runs cleanup "$aid" > /dev/null 2> "$tmp/err" || fail "cleanup: $(cat "$tmp/err")"
+[ "$(state "${p}a1")" = "poweredOn admin-a1" ] || fail "a1 after cleanup: $(state "${p}a1")"
+[ "$(state "${p}a2")" = "poweredOff " ] || fail "a2 after cleanup: $(state "${p}a2")"
+no_leftovers vol1
+echo "vCenter wave ok"

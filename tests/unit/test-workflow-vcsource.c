@@ -1,0 +1,152 @@
+/* engine/workflow/vcsource.c: a VM's facts from the vCenter inventory
+ * (the JSON object vmshift inventory --json prints, as a run journals
+ * it) become the model the target definition is emitted from; the
+ * folder groups pick their VMs; the guest IPs go into the bundle file. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/base/error.h"
+#include "engine/base/json.h"
+#include "engine/workflow/vcsource.h"
+#include "hypervisors/hv.h"
+
+static const char facts[] =
+    "{\"name\":\"db01\",\"id\":\"vm-42\",\"power_state\":\"poweredOn\","
+    "\"guest_id\":\"rhel8_64Guest\",\"firmware\":\"efi\",\"secure_boot\":true,"
+    "\"cpus\":4,\"memory_mib\":8192,\"folder\":\"/DC0/vm/shop\","
+    "\"nics\":[{\"label\":\"Network adapter 1\",\"mac\":\"00:50:56:AB:CD:EF\","
+    "\"network\":\"VM Network\",\"network_kind\":\"standard\","
+    "\"ips\":[\"192.0.2.10\",\"fe80::1\"]},"
+    "{\"mac\":\"00:50:56:00:00:02\",\"network\":\"DPG-backup\","
+    "\"network_kind\":\"distributed\",\"ips\":[]}],"
+    "\"disks\":[{\"file\":\"[ds1] db01/db01_1.vmdk\",\"controller\":\"scsi0:1\","
+    "\"capacity_bytes\":2048,\"thin\":true,\"mode\":\"persistent\","
+    "\"location\":\"ontap://p/vol1/db01/db01_1.vmdk\"},"
+    "{\"file\":\"[ds1] db01/db01.vmdk\",\"controller\":\"scsi0:0\","
+    "\"capacity_bytes\":1024,\"thin\":false,\"mode\":\"persistent\","
+    "\"location\":\"ontap://p/vol1/db01/db01.vmdk\"}],"
+    "\"snapshots\":[\"before\"],\"blockers\":[]}";
+
+Test (vcsource, model_from_facts)
+{
+    struct hv_vm *m = NULL;
+    struct sbuf p;
+
+    vs_sbuf_init (&p, 1 << 20);
+    cr_assert_eq (wf_vc_model (facts, &m, &p), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_eq (p.len, 0, "no problems: %.*s", (int) p.len, p.data);
+    cr_assert_str_eq (m->name, "db01");
+    cr_assert_str_eq (m->guest_os, "rhel8_64Guest");
+    cr_assert_eq (hv_os_family (m->guest_os), HV_OS_LINUX);
+    cr_assert_eq (m->vcpus, 4);
+    cr_assert_eq (m->memory_mib, 8192);
+    cr_assert_eq (m->firmware, HV_FW_EFI);
+    cr_assert (m->secure_boot);
+    /* disks in slot order, each file its ontap:// location */
+    cr_assert_eq (m->disks.len, 2);
+    cr_assert_str_eq (m->disks.ptr[0].file, "ontap://p/vol1/db01/db01.vmdk");
+    cr_assert_eq (m->disks.ptr[0].bus, HV_BUS_SCSI);
+    cr_assert_eq (m->disks.ptr[0].unit, 0);
+    cr_assert_eq (m->disks.ptr[0].capacity, 1024);
+    cr_assert_str_eq (m->disks.ptr[0].target_name, "db01");
+    cr_assert_eq (m->disks.ptr[1].unit, 1);
+    cr_assert_str_eq (m->disks.ptr[1].target_name, "db01_1");
+    cr_assert_eq (m->ctrls.len, 1);
+    cr_assert_eq (m->nics.len, 2);
+    cr_assert_str_eq (m->nics.ptr[0].mac, "00:50:56:ab:cd:ef");
+    cr_assert_str_eq (m->nics.ptr[0].network, "VM Network");
+    cr_assert_str_eq (m->nics.ptr[1].network, "DPG-backup");
+    hv_vm_free (m);
+    vs_sbuf_release (&p);
+}
+
+Test (vcsource, what_cannot_go_is_a_problem)
+{
+    static const char bad[] =
+        "{\"name\":\"x\",\"cpus\":1,\"memory_mib\":512,\"firmware\":\"bios\","
+        "\"nics\":[],\"disks\":[{\"file\":\"[vmfs1] x/x.vmdk\","
+        "\"controller\":\"scsi0:0\",\"location\":null,\"location_problem\":"
+        "\"datastore 'vmfs1' is VMFS: not on ONTAP NFS\"},"
+        "{\"file\":\"[ds1] x/y.vmdk\",\"controller\":\"scsi0:1\","
+        "\"location\":\"ontap://p/v/x/y.vmdk\"}],"
+        "\"blockers\":[{\"kind\":\"rdm\",\"device\":\"scsi0:2\"},"
+        "{\"kind\":\"pci-passthrough\",\"device\":\"pci:13000\"}]}";
+    struct hv_vm *m = NULL;
+    struct sbuf p;
+    char *s;
+
+    vs_sbuf_init (&p, 1 << 20);
+    cr_assert_eq (wf_vc_model (bad, &m, &p), 0);
+    s = vs_sbuf_detach (&p, NULL);
+    cr_assert_not_null (strstr (s, "disk '[vmfs1] x/x.vmdk' (scsi0:0): "
+                                "datastore 'vmfs1' is VMFS"), "%s", s);
+    cr_assert_not_null (strstr (s, "scsi0:2: rdm will not carry over"), "%s",
+                        s);
+    cr_assert_null (strstr (s, "pci"), "passthrough is a warning: %s", s);
+    cr_assert_eq (m->disks.len, 1);
+    cr_assert_eq (m->firmware, HV_FW_BIOS);
+    free (s);
+    hv_vm_free (m);
+}
+
+Test (vcsource, folder_picks_and_facts)
+{
+    static const char inv[] =
+        "{\"vcenter\":\"vc1\",\"vms\":["
+        "{\"name\":\"a\",\"folder\":\"/DC0/vm/web\"},"
+        "{\"name\":\"b\",\"folder\":\"/DC0/vm/web/x\"},"
+        "{\"name\":\"c\",\"folder\":\"/DC0/vm/webs\"},"
+        "{\"name\":\"d\",\"folder\":\"/DC0/vm\"},"
+        "{\"name\":\"d\",\"folder\":\"/DC1/vm\"}]}";
+    struct wf_bp_group g[2] = { { .name = (char *) "g0" },
+                                { .name = (char *) "g1",
+                                  .folder = (char *) "/DC0/vm/web/" } };
+    struct wf_blueprint bp = { .groups = g, .ngroups = 2 };
+    struct wf_bp_pick *picks;
+    size_t n;
+    char *f, *why;
+
+    cr_assert_eq (wf_vc_picks (inv, &bp, &picks, &n), 0);
+    cr_assert_eq (n, 2, "the folder and below, not /DC0/vm/webs");
+    cr_assert_str_eq (picks[0].name, "a");
+    cr_assert_str_eq (picks[1].name, "b");
+    cr_assert_eq (picks[1].group, 1);
+    wf_vc_picks_free (picks, n);
+    cr_assert_eq (wf_vc_facts (inv, "vc1", "b", &f, &why), 0);
+    cr_assert_not_null (strstr (f, "\"folder\":\"/DC0/vm/web/x\""), "%s", f);
+    cr_assert_null (why);
+    free (f);
+    cr_assert_eq (wf_vc_facts (inv, "vc1", "z", &f, &why), 0);
+    cr_assert_null (f);
+    cr_assert_str_eq (why, "vCenter 'vc1' has no VM named 'z'");
+    free (why);
+    cr_assert_eq (wf_vc_facts (inv, "vc1", "d", &f, &why), 0);
+    cr_assert_str_eq (why, "vCenter 'vc1' has 2 VMs named 'd': rename one");
+    free (why);
+}
+
+Test (vcsource, guest_ips_file)
+{
+    struct json_val *v = NULL;
+    char *s;
+
+    cr_assert_eq (wf_vc_ips_file (facts, &s), 0);
+    cr_assert_eq (vs_json_parse (s, strlen (s), "ips", &v), 0);
+    cr_assert_str_eq (vs_json_string_value (vs_json_get (v, "vm")), "db01");
+    cr_assert_eq (vs_json_array_len (vs_json_get (v, "nics")), 2);
+    cr_assert_not_null (strstr (s, "\"192.0.2.10\""), "%s", s);
+    cr_assert_not_null (strstr (s, "\"00:50:56:AB:CD:EF\""), "%s", s);
+    vs_json_free (v);
+    free (s);
+}
+
+Test (vcsource, volume_of_a_location)
+{
+    char *s = wf_vc_volume_of ("ontap://p/vol1/a/b.vmdk");
+
+    cr_assert_str_eq (s, "ontap://p/vol1");
+    free (s);
+    cr_assert_null (wf_vc_volume_of ("/local/a.vmdk"));
+}
