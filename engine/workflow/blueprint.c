@@ -477,6 +477,15 @@ wf_bp_group_of (struct bp_ctx *c, const struct json_val *root,
             *out = i;
         }
     }
+    for (size_t i = 0; !found && i < c->bp->ngroups; i++) {
+        /* settings of a VM a folder group is to bring in: its group is
+         * known once the folders are read (wf_blueprint_expand writes it
+         * in; the text is parsed again then) */
+        if (c->bp->groups[i].folder) {
+            *out = i;
+            return 0;
+        }
+    }
     if (!found) {
         char path[300];
 

@@ -268,3 +268,44 @@ Test (blueprint, folder_groups_expand_into_the_run_text)
     free (out);
     free (buf);
 }
+
+Test (blueprint, settings_of_a_vm_a_folder_brings)
+{
+    static const char doc[] = VC_HEAD ("\"quiesce\":false") TGT
+        "\"groups\":[{\"name\":\"g\",\"folder\":\"/DC0/vm/web\"}],"
+        "\"vms\":{\"web 01\":{\"target_name\":\"web01\"},"
+        "\"gone\":{}}}";
+    const struct wf_bp_pick picks[] = { { "web 01", 0 }, { "web02", 0 } };
+    struct wf_blueprint bp;
+    char *out = NULL;
+
+    /* before the folder is read: settings for VMs it may bring */
+    cr_assert_eq (wf_blueprint_parse (doc, strlen (doc), "d", &bp), 0, "%s",
+                  vmshift_internal_error_msg ());
+    wf_blueprint_release (&bp);
+    cr_assert_eq (wf_blueprint_expand (doc, strlen (doc), "d", picks, 2, &out),
+                  0);
+    /* 'gone' is not in the folder: now it is in no group */
+    cr_assert_eq (wf_blueprint_parse (out, strlen (out), "d", &bp), -EINVAL);
+    cr_assert_not_null (strstr (vmshift_internal_error_msg (),
+                                "vms.gone: VM is in no group"), "%s",
+                        vmshift_internal_error_msg ());
+    free (out);
+    {
+        /* without 'gone' the wave parses, with the override */
+        static const char doc2[] = VC_HEAD ("\"quiesce\":false") TGT
+            "\"groups\":[{\"name\":\"g\",\"folder\":\"/DC0/vm/web\"}],"
+            "\"vms\":{\"web 01\":{\"target_name\":\"web01\"}}}";
+
+        cr_assert_eq (wf_blueprint_expand (doc2, strlen (doc2), "d", picks, 2,
+                                           &out), 0);
+    }
+    cr_assert_eq (wf_blueprint_parse (out, strlen (out), "d", &bp), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_eq (bp.nvms, 2);
+    cr_assert_str_eq (bp.vms[0].name, "web 01");
+    cr_assert_str_eq (bp.vms[0].target_name, "web01");
+    cr_assert_str_eq (bp.vms[1].name, "web02");
+    wf_blueprint_release (&bp);
+    free (out);
+}
