@@ -23,5 +23,14 @@ fixed=$(jq '.cells[] | select(.format == "vhdx:fixed") | .bytes_cloned' bench.js
 meta=$(jq '.cells[] | select(.format == "vhd:fixed") | .metadata_bytes' bench.json)
 [ "$meta" = 512 ] || fail "vhd:fixed wrote $meta bytes of metadata, not 512"
 ls bench-out* 2>/dev/null && fail "bench left its outputs behind"
+# --process times the same cells as commands ('--to vhd --fixed')
+"$VMSHIFT" bench --dir "$scratch" --sizes 1G --formats raw,vhd:fixed --runs 1 \
+    --process --data 8M --json > proc.json 2> err.txt ||
+    fail "vmshift bench --process failed: $(cat err.txt)"
+for f in raw vhd:fixed; do
+    jq -e --arg f "$f" '.cells[] | select(.format == $f) | .ok == true and .process_median_ms > 0' \
+        proc.json >/dev/null || fail "--process $f: $(cat proc.json)"
+done
+ls bench-out* 2>/dev/null && fail "bench --process left its outputs behind"
 echo "bench FORMAT:fixed cells checked"
 exit 0

@@ -477,14 +477,22 @@ bench_proc_convert (const struct bench_opts *bo, const char *src,
                     const char *dst, const char *fmt, double *ms, int *n,
                     double *median)
 {
-    char bs[32], cs[32];
-    char *argv[12];
+    char bs[32], cs[32], to[32];
+    char *argv[14];
+    const char *colon = strchr (fmt, ':');
     int k = 0;
 
+    /* "vhd:fixed" is the bench's cell name; the command takes
+     * "--to vhd --fixed" */
+    snprintf (to, sizeof to, "%.*s", colon ? (int) (colon - fmt)
+                                           : (int) strlen (fmt), fmt);
     argv[k++] = (char *) bo->self;
     argv[k++] = "convert";
     argv[k++] = "--to";
-    argv[k++] = (char *) fmt;
+    argv[k++] = to;
+    if (colon && strcmp (colon, ":fixed") == 0) {
+        argv[k++] = "--fixed";
+    }
     if (bo->block_size) {
         snprintf (bs, sizeof bs, "%u", bo->block_size);
         argv[k++] = "--block-size";
