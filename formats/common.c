@@ -340,6 +340,7 @@ fmt_probe_io (const struct fmt_io *io, enum fmt_type *out)
         return (int) sz;
     }
     b.file_size = (uint64_t) sz;
+    b.name = io->name ? io->name (io->opaque, 0) : NULL;
     b.head_len = b.file_size < sizeof head ? (size_t) sz : sizeof head;
     b.tail_len = b.file_size < sizeof tail ? (size_t) sz : sizeof tail;
     r = fmt_io_pread (io, 0, head, b.head_len, 0);

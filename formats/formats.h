@@ -443,6 +443,7 @@ struct fmt_probe_buf {
     const uint8_t *tail;
     size_t tail_len;
     uint64_t file_size;         /* 0 when unknown */
+    const char *name;           /* the file's name, NULL when unknown */
 };
 
 /* How sure a probe is: magic bytes beat weaker signs (a text

@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/base/endian.h"
 #include "engine/base/error.h"
@@ -224,11 +225,32 @@ vhd_probe_bytes (const uint8_t *head, size_t head_len, const uint8_t *tail,
 
 /* -------------------------------------------------------------- driver */
 
+/* A dynamic VHD starts with its footer's copy: magic at offset 0.  A
+ * fixed VHD is raw data plus a footer in its last sector, which a raw
+ * disk can hold too (a disk once converted from a VHD, a VHD stored at
+ * the end of a guest's partition): taken for a VHD, its last sector
+ * would be dropped.  So footer-only is a VHD only when the file is named
+ * .vhd; under any other name it is raw, as qemu-img's probe has it (it
+ * looks for the cookie at offset 0 only).  docs/formats/vhd.md. */
+static bool
+vhd_named_vhd (const char *name)
+{
+    const char *dot = name ? strrchr (name, '.') : NULL;
+
+    return dot && strcasecmp (dot, ".vhd") == 0;
+}
+
 static enum fmt_probe_score
 vhd_probe (const struct fmt_probe_buf *b)
 {
-    return vhd_probe_bytes (b->head, b->head_len, b->tail, b->tail_len)
-           ? FMT_PROBE_MAGIC : FMT_PROBE_NO;
+    if (vhd_probe_bytes (b->head, b->head_len, NULL, 0)) {
+        return FMT_PROBE_MAGIC;                 /* dynamic, differencing */
+    }
+    if (vhd_named_vhd (b->name) &&
+        vhd_probe_bytes (NULL, 0, b->tail, b->tail_len)) {
+        return FMT_PROBE_MAGIC;                 /* fixed */
+    }
+    return FMT_PROBE_NO;
 }
 
 static const char *const vhd_extensions[] = { "vhd", NULL };

@@ -75,4 +75,14 @@ fi
 "$VMSHIFT" info bad.qcow2 >/dev/null 2>&1 && fail "info on bad.qcow2 exits 0"
 if "$VMSHIFT" convert bad.qcow2 bad.raw 2>/dev/null; then fail "convert took bad.qcow2"; fi
 [ ! -e bad.raw ] || fail "convert left a target for bad.qcow2"
+# --- a fixed VHD is probed by its footer only under a .vhd name: the same
+# bytes named .img are a raw disk that keeps its last sector (as qemu-img)
+"$VMSHIFT" convert --fixed data.raw fx.vhd > /dev/null 2> fx.err || fail "convert to fixed vhd: $(cat fx.err)"
+"$VMSHIFT" info --json fx.vhd | jq -e '.format == "vhd"' >/dev/null || fail "fx.vhd is not vhd"
+cp fx.vhd fx.img
+"$VMSHIFT" info --json fx.img > fximg.json 2>/dev/null
+jq -e --argjson s "$(stat -c %s fx.img)" '.format == "raw" and .virtual_size == $s' fximg.json >/dev/null ||
+    fail "fx.img (a footer in its last sector) is not a whole raw disk: $(cat fximg.json)"
+"$VMSHIFT" convert fx.img fximg.raw > /dev/null 2> fx.err || fail "convert fx.img: $(cat fx.err)"
+cmp fx.img fximg.raw || fail "the raw disk lost its last sector"
 echo "ok"

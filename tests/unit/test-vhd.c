@@ -252,6 +252,44 @@ Test (vhd_codec, probe)
     cr_assert (vhd_probe_bytes (head, sizeof head, NULL, 0));
 }
 
+/* Footer-only (fixed) is VHD only under a .vhd name; under another it
+ * is a raw disk whose last sector happens to hold a footer. */
+Test (vhd, probe_fixed_needs_vhd_name)
+{
+    uint8_t tail[VHD_FOOTER_SIZE], head[VHD_FOOTER_SIZE] = { 0 };
+    struct vhd_footer f = {
+        .features = 2, .version = VHD_VERSION, .cur_size = MiB,
+        .cyls = 1, .heads = 1, .spt = 1, .disk_type = VHD_TYPE_FIXED,
+    };
+    struct fmt_probe_buf b = {
+        .head = head, .head_len = sizeof head, .tail = tail,
+        .tail_len = sizeof tail, .file_size = MiB + VHD_FOOTER_SIZE,
+    };
+    const char *vhd_names[] = { "a.vhd", "dir.x/B.VHD", NULL };
+    const char *raw_names[] = { "a.img", "a.raw", "disk", "a.vhd.img",
+                                "vhd", "dir.vhd/disk", NULL };
+
+    const struct fmt_driver *d = fmt_driver_of (FMT_VHD);
+
+    cr_assert (d != NULL && d->probe != NULL);
+    vhd_footer_encode (&f, tail);
+    for (size_t i = 0; vhd_names[i]; i++) {
+        b.name = vhd_names[i];
+        cr_assert_eq (d->probe (&b), FMT_PROBE_MAGIC, "%s", vhd_names[i]);
+    }
+    for (size_t i = 0; raw_names[i]; i++) {
+        b.name = raw_names[i];
+        cr_assert_eq (d->probe (&b), FMT_PROBE_NO, "%s", raw_names[i]);
+    }
+    b.name = NULL;
+    cr_assert_eq (d->probe (&b), FMT_PROBE_NO);
+    /* a dynamic disk's copy at offset 0 is VHD under any name */
+    f.disk_type = VHD_TYPE_DYNAMIC;
+    vhd_footer_encode (&f, head);
+    b.name = "a.img";
+    cr_assert_eq (d->probe (&b), FMT_PROBE_MAGIC);
+}
+
 /* -------------------------------------------------- planner and reader */
 
 static void
