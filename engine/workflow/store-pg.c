@@ -900,6 +900,23 @@ wf_pg_event_list (struct wf_store *s, int64_t run_id, int64_t after,
     return e;
 }
 
+/* Every PostgreSQL commit is synced as the server's synchronous_commit
+ * says (on by default), which is WF_DUR_EVERY or stricter whatever is
+ * asked; like the SQLite store, the setting is refused inside a
+ * transaction, so a caller behaves the same on both. */
+static int
+wf_pg_set_durability (struct wf_store *s, enum wf_store_durability d)
+{
+    struct wf_pg *p = WF_PG (s);
+
+    (void) d;
+    if (p->in_tx) {
+        return set_error (EBUSY, "store '%s': cannot change durability "
+                          "inside a transaction", p->where);
+    }
+    return 0;
+}
+
 static const struct wf_store_ops wf_pg_ops = {
     .struct_size = sizeof (struct wf_store_ops),
     .name = "postgresql",
@@ -925,6 +942,7 @@ static const struct wf_store_ops wf_pg_ops = {
     .lease_get = wf_pg_lease_get,
     .event_add = wf_pg_event_add,
     .event_list = wf_pg_event_list,
+    .set_durability = wf_pg_set_durability,
 };
 
 static void
