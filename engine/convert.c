@@ -804,6 +804,9 @@ vs_convert_pipeline (struct convert_ctx *c)
          * exists */
         r = vs_exec_recover (c->dst_be, c->dst_dir,
                              vs_path_basename (c->dst_path), &c->h->log);
+        if (r < 0) {
+            error_class (VS_ERRCLASS_TARGET);   /* the target's directory */
+        }
     }
     if (r == 0) {
         r = convert_target_type (c->o, c->dst_path, &c->to);

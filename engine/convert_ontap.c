@@ -640,6 +640,9 @@ od_preflight (struct od_run *run)
                                        &run->h->log)
                     : set_error (ENOMEM, "out of memory");
             free (dir);
+            if (r < 0) {
+                error_class (VS_ERRCLASS_TARGET);
+            }
             r = r < 0 ? r : 1;
         }
         if (r > 0 && !run->o->force && !run->o->dry_run) {

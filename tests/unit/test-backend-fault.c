@@ -281,6 +281,27 @@ every_failure_leaves_nothing (const char *target, const char *final_names,
                        "%s call %llu: the message lost the cause: %s",
                        be_op_name (op), (unsigned long long) n,
                        vmshift_get_error ());
+            {
+                /* the class says which side failed: a failure to write,
+                 * publish or share into the target is the target's; no
+                 * failure goes unclassified */
+                struct vmshift_error_info ei;
+                bool target_op = op == BE_OP_PWRITE || op == BE_OP_FLUSH ||
+                                 op == BE_OP_TRUNCATE || op == BE_OP_RENAME ||
+                                 op == BE_OP_LINK;
+
+                vmshift_error_info_init (&ei);
+                cr_assert_eq (vmshift_get_error_info (&ei), 0);
+                cr_expect_neq (ei.error_class, VMSHIFT_ERROR_UNKNOWN,
+                               "%s call %llu: no error class: %s",
+                               be_op_name (op), (unsigned long long) n,
+                               vmshift_get_error ());
+                cr_expect (!target_op ||
+                           ei.error_class == VMSHIFT_ERROR_TARGET,
+                           "%s call %llu: class %d, not target: %s",
+                           be_op_name (op), (unsigned long long) n,
+                           (int) ei.error_class, vmshift_get_error ());
+            }
             be_fault_set (b, op, 0, 0, false);
             list_sorted (b, "d", names, sizeof names);
             cr_expect_str_eq (names, want, "%s call %llu left: %s",
