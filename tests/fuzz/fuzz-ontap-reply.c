@@ -139,7 +139,7 @@ fz_client_calls (struct ontap_client *c)
     if (ontap_snapshot_list (c, &vol, &sv) == 0) {
         ontap_snapshot_vec_free (&sv);
     }
-    ontap_qtree_ensure (c, &vol, "q1", ONTAP_SEC_NTFS, &id);
+    ontap_qtree_ensure (c, &vol, "q1", ONTAP_SEC_NTFS, 0, &id, NULL);
     ontap_file_clone (c, &vol, ".snapshot/s/a", "b", r, 3, NULL, &oc);
     ontap_job_wait (c, "job-1", 5, &oc);
 }
