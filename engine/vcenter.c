@@ -484,6 +484,29 @@ vc_disk_location (const struct vmshift_inventory *iv,
 }
 
 static void
+vc_json_strv (struct jsonw *w, const char *key, char *const *v, size_t n)
+{
+    vs_jw_key (w, key);
+    vs_jw_arr_begin (w);
+    for (size_t i = 0; i < n; i++) {
+        vs_jw_str (w, v[i]);
+    }
+    vs_jw_arr_end (w);
+}
+
+/* A NetDnsConfigInfo as VMware Tools reported it. */
+static void
+vc_json_dns (struct jsonw *w, const struct vsphere_dns *d)
+{
+    vs_jw_key (w, "dns");
+    vs_jw_obj_begin (w);
+    vc_json_strv (w, "servers", d->servers, d->n_servers);
+    vs_jw_kv_str (w, "domain", d->domain);
+    vc_json_strv (w, "search", d->search, d->n_search);
+    vs_jw_obj_end (w);
+}
+
+static void
 vc_json_nic (struct jsonw *w, const struct vmshift_inventory *iv,
              const struct vsphere_nic *n)
 {
@@ -502,6 +525,20 @@ vc_json_nic (struct jsonw *w, const struct vmshift_inventory *iv,
         vs_jw_str (w, n->ips[i]);
     }
     vs_jw_arr_end (w);
+    /* guest.net[].ipConfig: with prefix lengths and origins */
+    vs_jw_kv_i64 (w, "guest_index", n->guest_index);
+    vs_jw_key (w, "addresses");
+    vs_jw_arr_begin (w);
+    for (size_t i = 0; i < n->n_addrs; i++) {
+        vs_jw_obj_begin (w);
+        vs_jw_kv_str (w, "address", n->addrs[i].address);
+        vs_jw_kv_i64 (w, "prefix", n->addrs[i].prefix);
+        vs_jw_kv_str (w, "origin", n->addrs[i].origin);
+        vs_jw_kv_str (w, "state", n->addrs[i].state);
+        vs_jw_obj_end (w);
+    }
+    vs_jw_arr_end (w);
+    vc_json_dns (w, &n->dns);
     vs_jw_obj_end (w);
 }
 
@@ -577,6 +614,23 @@ vc_json_vm (struct jsonw *w, const struct vmshift_inventory *iv,
         vs_jw_obj_end (w);
     }
     vs_jw_arr_end (w);
+    /* guest.ipStack[0]: routes (gateway.device is the index of the NIC
+     * in guest.net, as the NICs' guest_index) and DNS */
+    vs_jw_key (w, "ip_stack");
+    vs_jw_obj_begin (w);
+    vs_jw_key (w, "routes");
+    vs_jw_arr_begin (w);
+    for (size_t i = 0; i < vm->n_routes; i++) {
+        vs_jw_obj_begin (w);
+        vs_jw_kv_str (w, "network", vm->routes[i].network);
+        vs_jw_kv_i64 (w, "prefix", vm->routes[i].prefix);
+        vs_jw_kv_str (w, "gateway", vm->routes[i].gateway);
+        vs_jw_kv_str (w, "device", vm->routes[i].device);
+        vs_jw_obj_end (w);
+    }
+    vs_jw_arr_end (w);
+    vc_json_dns (w, &vm->dns);
+    vs_jw_obj_end (w);
     vs_jw_obj_end (w);
 }
 

@@ -1998,6 +1998,27 @@ wf_bundle (struct wf_run *r, struct wf_vmr *v, struct wf_files *fs)
         free (rel);
         free (text);
     }
+    if (e == 0 && v->facts && g.os == VMSHIFT_GUEST_LINUX) {
+        /* the same as a prepare record, for a guest nobody prepared */
+        char *text = NULL, *rel = NULL, *summary = NULL;
+
+        e = wf_vc_record_file (v->facts, &text, &summary);
+        if (e == 0 && asprintf (&rel, "%s/guest/network.json",
+                                v->tname) < 0) {
+            rel = NULL;
+            e = set_error (ENOMEM, "out of memory");
+        }
+        if (e == 0) {
+            e = wf_files_add (r, fs, v, rel, text);
+            text = NULL;
+        }
+        if (e == 0) {
+            wf_event (r, v, "note", summary);
+        }
+        free (summary);
+        free (rel);
+        free (text);
+    }
     for (size_t i = 0; e == 0 && names && names[i]; i++) {
         char *text = NULL, *rel = NULL;
 

@@ -40,6 +40,12 @@ char *wf_vc_fact_str (const char *facts, const char *key);
 /* guest/vmware-tools-ips.json of the bundle: per NIC its MAC, network
  * and the IPs VMware Tools reported.  *out: caller frees. */
 int wf_vc_ips_file (const char *facts, char **out);
+/* guest/network.json of the bundle: the same record linux-prepare.sh
+ * writes inside the guest, built from what VMware Tools reported
+ * (addresses with prefix and origin, routes, DNS), so that linux-reapply.sh
+ * re-applies the static settings of a guest nobody prepared.  *summary:
+ * one line for the run's events.  Both: caller frees. */
+int wf_vc_record_file (const char *facts, char **out, char **summary);
 
 /* Source-side actions over a session opened on first use. */
 int wf_vc_open (struct vmshift_handle *h, const char *profile,

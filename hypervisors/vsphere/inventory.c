@@ -17,7 +17,8 @@ static const char *const vsphere_vm_props[] = {
     "config.firmware", "config.template", "config.bootOptions",
     "config.hardware.numCPU", "config.hardware.memoryMB",
     "config.hardware.device", "runtime.powerState", "guest.toolsStatus",
-    "guest.toolsRunningStatus", "guest.net", "snapshot", NULL,
+    "guest.toolsRunningStatus", "guest.net", "guest.ipStack",
+    "snapshot", NULL,
 };
 static const char *const vsphere_ds_props[] = {
     "name", "summary", "info", NULL,

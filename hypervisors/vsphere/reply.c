@@ -524,8 +524,33 @@ vsphere_decode_returnval_moref (const char *buf, size_t len, const char *what,
 /* ------------------------------------------------------- VM devices */
 
 static void
+rp_strv_free (char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free (v[i]);
+    }
+    free (v);
+}
+
+static void
+rp_dns_release (struct vsphere_dns *d)
+{
+    rp_strv_free (d->servers, d->n_servers);
+    rp_strv_free (d->search, d->n_search);
+    free (d->domain);
+    memset (d, 0, sizeof *d);
+}
+
+static void
 rp_nic_release (struct vsphere_nic *n)
 {
+    for (size_t i = 0; i < n->n_addrs; i++) {
+        free (n->addrs[i].address);
+        free (n->addrs[i].origin);
+        free (n->addrs[i].state);
+    }
+    free (n->addrs);
+    rp_dns_release (&n->dns);
     free (n->label);
     free (n->mac);
     free (n->network);
@@ -587,6 +612,13 @@ vsphere_vm_release (struct vsphere_vm *vm)
         free (vm->blockers.ptr[i].device);
     }
     vsphere_blocker_vec_reset (&vm->blockers);
+    for (size_t i = 0; i < vm->n_routes; i++) {
+        free (vm->routes[i].network);
+        free (vm->routes[i].gateway);
+        free (vm->routes[i].device);
+    }
+    free (vm->routes);
+    rp_dns_release (&vm->dns);
     memset (vm, 0, sizeof *vm);
 }
 
@@ -729,7 +761,7 @@ fail:
 static int
 rp_device_nic (xmlNode *d, const char *what, struct vsphere_vm *vm)
 {
-    struct vsphere_nic n = { .kind = VSPHERE_NET_NONE };
+    struct vsphere_nic n = { .kind = VSPHERE_NET_NONE, .guest_index = -1 };
     xmlNode *b = rp_child (d, "backing");
     char bt[96];
     int r;
@@ -835,17 +867,160 @@ rp_vm_finish (struct vsphere_vm *vm)
     return r;
 }
 
+/* Every child element 'name' of n appended to *v (at most 64). */
+static int
+rp_strv (xmlNode *n, const char *name, const char *what, char ***v,
+         size_t *len)
+{
+    int r = 0;
+
+    for (xmlNode *c = rp_first (n); c && r == 0; c = rp_next (c)) {
+        char *s = NULL, **nv;
+
+        if (!rp_is (c, name)) {
+            continue;
+        }
+        if (*len >= 64) {
+            return set_error (EPROTO, "%s: more than 64 '%s' in one list",
+                              what, name);
+        }
+        if ((r = rp_text (c, what, &s)) < 0) {
+            break;
+        }
+        if ((nv = realloc (*v, (*len + 1) * sizeof *nv)) == NULL) {
+            free (s);
+            return set_error (ENOMEM, "out of memory");
+        }
+        *v = nv;
+        nv[(*len)++] = s;
+    }
+    return r;
+}
+
+/* A NetDnsConfigInfo (absent n: nothing). */
+static int
+rp_dns (xmlNode *n, const char *what, struct vsphere_dns *d)
+{
+    int r;
+
+    if (n == NULL) {
+        return 0;
+    }
+    rp_dns_release (d);
+    if ((r = rp_child_text (n, "domainName", what, &d->domain)) < 0 ||
+        (r = rp_strv (n, "ipAddress", what, &d->servers,
+                      &d->n_servers)) < 0) {
+        return r;
+    }
+    return rp_strv (n, "searchDomain", what, &d->search, &d->n_search);
+}
+
+/* guest.net[].ipConfig.ipAddress[] (NetIpConfigInfoIpAddress). */
+static int
+rp_ip_config (xmlNode *n, const char *what, struct vsphere_nic *nic)
+{
+    int r = 0;
+
+    for (xmlNode *c = rp_first (n); c && r == 0; c = rp_next (c)) {
+        struct vsphere_ipaddr a = { .prefix = -1 }, *v;
+
+        if (!rp_is (c, "ipAddress")) {
+            continue;
+        }
+        if (nic->n_addrs >= 256) {
+            return set_error (EPROTO, "%s: more than 256 guest addresses on "
+                              "one NIC", what);
+        }
+        if ((r = rp_child_text (c, "ipAddress", what, &a.address)) < 0 ||
+            (r = rp_i32 (rp_child (c, "prefixLength"), what,
+                         &a.prefix)) < 0 ||
+            (r = rp_child_text (c, "origin", what, &a.origin)) < 0 ||
+            (r = rp_child_text (c, "state", what, &a.state)) < 0 ||
+            a.address == NULL ||
+            (v = realloc (nic->addrs, (nic->n_addrs + 1) * sizeof *v))
+            == NULL) {
+            free (a.address);
+            free (a.origin);
+            free (a.state);
+            if (r == 0) {
+                r = a.address ? set_error (ENOMEM, "out of memory")
+                    : set_error (EPROTO, "%s: a guest address without "
+                                 "ipAddress", what);
+            }
+            break;
+        }
+        nic->addrs = v;
+        v[nic->n_addrs++] = a;
+    }
+    return r;
+}
+
+/* guest.ipStack: the routes and DNS of the first stack (a guest has one
+ * unless it runs several TCP/IP stacks; the others are not read). */
+static int
+rp_ip_stack (xmlNode *val, const char *what, struct vsphere_vm *vm)
+{
+    xmlNode *st = rp_first (val), *rc;
+    int r;
+
+    if (st == NULL || vm->n_routes || vm->routes) {
+        return 0;
+    }
+    if ((r = rp_dns (rp_child (st, "dnsConfig"), what, &vm->dns)) < 0) {
+        return r;
+    }
+    rc = rp_child (st, "ipRouteConfig");
+    for (xmlNode *c = rp_first (rc); c && r == 0; c = rp_next (c)) {
+        struct vsphere_route t = { .prefix = -1 }, *v;
+        xmlNode *gw = rp_child (c, "gateway");
+
+        if (!rp_is (c, "ipRoute")) {
+            continue;
+        }
+        if (vm->n_routes >= 1024) {
+            return set_error (EPROTO, "%s: more than 1024 guest routes",
+                              what);
+        }
+        if ((r = rp_child_text (c, "network", what, &t.network)) < 0 ||
+            (r = rp_i32 (rp_child (c, "prefixLength"), what,
+                         &t.prefix)) < 0 ||
+            (r = rp_child_text (gw, "ipAddress", what, &t.gateway)) < 0 ||
+            (r = rp_child_text (gw, "device", what, &t.device)) < 0 ||
+            t.network == NULL ||
+            (v = realloc (vm->routes, (vm->n_routes + 1) * sizeof *v))
+            == NULL) {
+            free (t.network);
+            free (t.gateway);
+            free (t.device);
+            if (r == 0) {
+                r = t.network ? set_error (ENOMEM, "out of memory")
+                    : set_error (EPROTO, "%s: a guest route without "
+                                 "network", what);
+            }
+            break;
+        }
+        vm->routes = v;
+        v[vm->n_routes++] = t;
+    }
+    return r;
+}
+
 /* guest.net: IPs onto the NIC whose key is deviceConfigId (else whose MAC
  * matches). */
 static int
 rp_guest_net (xmlNode *val, const char *what, struct vsphere_vm *vm)
 {
     int r = 0;
+    int32_t gi = -1;
 
     for (xmlNode *g = rp_first (val); g && r == 0; g = rp_next (g)) {
         int32_t dev = -1;
         char *mac = NULL;
         struct vsphere_nic *nic = NULL;
+
+        if (gi < INT32_MAX) {
+            gi++;
+        }
 
         if ((r = rp_i32 (rp_child (g, "deviceConfigId"), what, &dev)) < 0 ||
             (r = rp_child_text (g, "macAddress", what, &mac)) < 0) {
@@ -860,6 +1035,16 @@ rp_guest_net (xmlNode *val, const char *what, struct vsphere_vm *vm)
             }
         }
         free (mac);
+        if (nic && nic->guest_index < 0) {
+            /* a NIC listed twice keeps its first entry's details */
+            nic->guest_index = gi;
+            if ((r = rp_ip_config (rp_child (g, "ipConfig"), what,
+                                   nic)) < 0 ||
+                (r = rp_dns (rp_child (g, "dnsConfig"), what,
+                             &nic->dns)) < 0) {
+                break;
+            }
+        }
         for (xmlNode *ip = rp_first (g); nic && ip && r == 0;
              ip = rp_next (ip)) {
             char *s = NULL, **v;
@@ -1121,6 +1306,8 @@ rp_object_vm (xmlNode *o, const struct vsphere_moref *self, const char *what,
         }
         if (strcmp (name, "guest.net") == 0) {
             guest_net = val;
+        } else if (strcmp (name, "guest.ipStack") == 0) {
+            r = rp_ip_stack (val, what, &vm);
         } else {
             r = rp_vm_prop (name, val, what, &vm);
         }

@@ -92,6 +92,32 @@ enum vsphere_net_kind {
     VSPHERE_NET_OPAQUE,
 };
 
+/* What VMware Tools report of the guest's IP configuration (guest.net[]
+ * .ipConfig, .dnsConfig and guest.ipStack[], vSphere API reference:
+ * GuestNicInfo, NetIpConfigInfoIpAddress, GuestStackInfo). */
+struct vsphere_ipaddr {
+    char *address;
+    int32_t prefix;
+    char *origin;               /* "manual", "dhcp", "linklayer", "random",
+                                 * "other"; NULL if absent */
+    char *state;                /* "preferred", ...; NULL if absent */
+};
+
+struct vsphere_dns {
+    char **servers;
+    size_t n_servers;
+    char *domain;               /* domainName, NULL if absent */
+    char **search;
+    size_t n_search;
+};
+
+struct vsphere_route {
+    char *network;
+    int32_t prefix;
+    char *gateway;              /* gateway.ipAddress, NULL if absent */
+    char *device;               /* gateway.device, NULL if absent */
+};
+
 struct vsphere_nic {
     int32_t key;
     char *label;                /* deviceInfo.label, NULL if absent */
@@ -102,6 +128,10 @@ struct vsphere_nic {
     char *portgroup_key;        /* distributed: port.portgroupKey */
     char **ips;                 /* from guest.net */
     size_t n_ips;
+    struct vsphere_ipaddr *addrs;       /* guest.net[].ipConfig */
+    size_t n_addrs;
+    struct vsphere_dns dns;             /* guest.net[].dnsConfig */
+    int32_t guest_index;        /* its index in guest.net, -1 if none */
 };
 DEFINE_VECTOR (vsphere_nic_vec, struct vsphere_nic);
 
@@ -163,6 +193,9 @@ struct vsphere_vm {
     struct vsphere_controller_vec controllers;
     struct vsphere_snapshot_vec snapshots;      /* depth first */
     struct vsphere_blocker_vec blockers;
+    struct vsphere_route *routes;       /* guest.ipStack[0].ipRouteConfig */
+    size_t n_routes;
+    struct vsphere_dns dns;             /* guest.ipStack[0].dnsConfig */
 };
 DEFINE_VECTOR (vsphere_vm_vec, struct vsphere_vm);
 

@@ -17,6 +17,7 @@
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
 . "$(dirname "$0")/../lib/vcsim.sh"
+. "$(dirname "$0")/guest-lib.sh"
 
 requires qemu-img jq
 tmpdir
@@ -65,6 +66,35 @@ JSON
 mkvm "${p}db" 32,16 -ips 192.0.2.10 -efi -cpus 2 -mem 1024 -snapshots admin-before -on
 mkvm "${p}w1" 24 -folder "$fold" -on
 mkvm "${p}w2" 24 -folder "$fold" -on
+# What VMware Tools would report (set inside the simulator): db has
+# static addresses, routes and DNS, a link-local and a hostile search
+# domain; w1 has only a DHCP address and the route DHCP gave it.
+canary=$tmp/canary
+cat > "$tmp/gi-db.json" <<JSON
+{"net": [{"ipConfig": {"ipAddress": [
+   {"ipAddress": "192.0.2.10", "prefixLength": 24, "origin": "manual", "state": "preferred"},
+   {"ipAddress": "2001:db8::10", "prefixLength": 64, "origin": "manual", "state": "preferred"},
+   {"ipAddress": "fe80::250:56ff:fe00:10", "prefixLength": 64, "origin": "linklayer", "state": "preferred"}]}}],
+ "ipStack": [{"dnsConfig": {"dhcp": false, "hostName": "db", "domainName": "example.com",
+                            "ipAddress": ["192.0.2.53", "2001:db8::53"],
+                            "searchDomain": ["example.com", "x'\$(touch $canary)'", "a\nb", "corp.example"]},
+              "ipRouteConfig": {"ipRoute": [
+   {"network": "0.0.0.0", "prefixLength": 0, "gateway": {"ipAddress": "192.0.2.1", "device": "0"}},
+   {"network": "10.9.0.0", "prefixLength": 16, "gateway": {"ipAddress": "192.0.2.254", "device": "0"}},
+   {"network": "192.0.2.0", "prefixLength": 24, "gateway": {"device": "0"}},
+   {"network": "ff00::", "prefixLength": 8, "gateway": {"device": "0"}},
+   {"network": "::", "prefixLength": 0, "gateway": {"ipAddress": "2001:db8::1", "device": "0"}}]}}]}
+JSON
+cat > "$tmp/gi-w1.json" <<JSON
+{"net": [{"ipConfig": {"ipAddress": [
+   {"ipAddress": "198.51.100.7", "prefixLength": 24, "origin": "dhcp", "state": "preferred"}]}}],
+ "ipStack": [{"ipRouteConfig": {"ipRoute": [
+   {"network": "0.0.0.0", "prefixLength": 0, "gateway": {"ipAddress": "198.51.100.1", "device": "0"}}]}}]}
+JSON
+for vm in db w1; do
+    curl -sSf --cacert "$VCSIM_CA" --data-binary "@$tmp/gi-$vm.json" \
+        "${VCSIM_URL%/sdk}/vcsim-test/guestinfo?vm=$p$vm" > /dev/null || fail "guestinfo $vm"
+done
 bp wave "[{\"name\": \"db\", \"boot_order\": 1, \"vms\": [\"${p}db\"]},
           {\"name\": \"web\", \"boot_order\": 2, \"folder\": \"/DC0/vm/$fold\"}]" \
    "{\"${p}db\": {}}" > "$tmp/wave.json"
@@ -118,9 +148,94 @@ grep -q "<memory unit='MiB'>1024</memory>" "$x" || fail "memory: $(grep memory "
 grep -qi "efi" "$x" || fail "EFI firmware not in the definition"
 grep -q "<mac address='$mac_db'/>" "$x" || fail "MAC $mac_db not kept: $(grep mac "$x")"
 grep -q "<source file='/srv/kvm/${p}db/${p}db_1.qcow2'/>" "$x" || fail "second disk: $(grep source "$x")"
-jq -e '.nics[0].ips == ["192.0.2.10"]' "$k/${p}db/guest/vmware-tools-ips.json" > /dev/null ||
+jq -e '.nics[0].ips == ["192.0.2.10", "2001:db8::10", "fe80::250:56ff:fe00:10"]' \
+    "$k/${p}db/guest/vmware-tools-ips.json" > /dev/null ||
     fail "guest IPs: $(cat "$k/${p}db/guest/vmware-tools-ips.json")"
 [ -f "$k/${p}db/guest/linux-reapply.sh" ] || fail "no guest bundle"
+
+# ---- the record from the inventory (guest/network.json), re-applied by
+# the bundle's own re-apply script on a guest nobody prepared
+g=$k/${p}db/guest
+jq -e --arg m "$mac_db" '.vmshift_record == 1 and .source == "vmware-tools" and
+    .dns.servers == ["192.0.2.53", "2001:db8::53"] and
+    .dns.search == ["example.com", "corp.example"] and
+    (.nics | length) == 1 and .nics[0].mac == $m and
+    ([.nics[0].addresses[] | select(.dynamic == false and .scope == "global") |
+      "\(.address)/\(.prefix)"] == ["192.0.2.10/24", "2001:db8::10/64"]) and
+    ([.nics[0].routes[] | "\(.dst) \(.gateway)"] ==
+      ["default 192.0.2.1", "10.9.0.0/16 192.0.2.254", "default 2001:db8::1"])' \
+    "$g/network.json" > /dev/null || fail "record from the inventory: $(cat "$g/network.json")"
+grep -q "guest network record from VMware Tools.*1 NIC(s), 2 static" "$tmp/events" ||
+    fail "the run does not say where the guest record came from"
+mac_w1=$(vcsim_ctl dump "${p}w1" | jq -r '.vms[0].nics[0].mac')
+jq -e '[.nics[0].addresses[] | select(.address == "198.51.100.7") | .dynamic] == [true]
+       and .nics[0].routes == []' "$k/${p}w1/guest/network.json" > /dev/null ||
+    fail "w1: a DHCP address is not DHCP: $(cat "$k/${p}w1/guest/network.json")"
+
+guestroot() {   # ROOT MAC STACK: a target guest with one new NIC, unprepared
+    mkdir -p "$1/etc/netplan" "$1/usr/sbin" "$1/etc/network"
+    fake_nic "$1" enp1s0 "$2" 0000:01:00.0
+    case $3 in
+        netplan) : > "$1/usr/sbin/netplan" ;;
+        ifupdown) printf 'auto lo\niface lo inet loopback\n' > "$1/etc/network/interfaces"
+                  rm -rf "$1/etc/netplan" ;;
+    esac
+}
+# netplan: what 'netplan generate' makes of the generated file (routes
+# as [Route] Destination= with their Gateway=; no DHCP= line: off)
+gr=$tmp/g-netplan
+guestroot "$gr" "$mac_db" netplan
+VMSHIFT_ROOT=$gr VMSHIFT_NOEXEC=1 sh "$g/linux-reapply.sh" > "$gr.log" 2>&1 ||
+    fail "re-apply: $(cat "$gr.log")"
+grep -q "record: .*network.json (from the vCenter inventory" "$gr.log" ||
+    fail "re-apply did not use the bundle's record: $(cat "$gr.log")"
+netplan generate --root-dir "$gr" || fail "netplan rejects the generated file"
+grep -hE '^(Name|Address|Gateway|DNS|Domains|DHCP|Destination)=' \
+    "$gr"/run/systemd/network/*.network | sort > "$tmp/got"
+sort > "$tmp/want" <<EOT
+Address=192.0.2.10/24
+Address=2001:db8::10/64
+DNS=192.0.2.53
+DNS=2001:db8::53
+Destination=0.0.0.0/0
+Destination=10.9.0.0/16
+Destination=::/0
+Domains=example.com corp.example
+Gateway=192.0.2.1
+Gateway=192.0.2.254
+Gateway=2001:db8::1
+Name=enp1s0
+EOT
+same_file "$tmp/want" "$tmp/got"
+[ ! -e "$canary" ] || fail "a hostile search domain ran"
+# ifupdown: what ifquery reads
+gr=$tmp/g-eni
+guestroot "$gr" "$mac_db" ifupdown
+VMSHIFT_ROOT=$gr VMSHIFT_NOEXEC=1 sh "$g/linux-reapply.sh" > "$gr.log" 2>&1 ||
+    fail "re-apply (ifupdown): $(cat "$gr.log")"
+ifquery -i "$gr/etc/network/interfaces" enp1s0 | grep -E '^(address|netmask|gateway|dns-[a-z]+):' |
+    sort > "$tmp/got" || fail "ifquery rejects the stanza"
+grep -qx 'address: 192.0.2.10' "$tmp/got" && grep -qx 'netmask: 255.255.255.0' "$tmp/got" &&
+    grep -qx 'gateway: 192.0.2.1' "$tmp/got" && grep -qx 'address: 2001:db8::10' "$tmp/got" &&
+    grep -qx 'dns-nameservers: 192.0.2.53 2001:db8::53' "$tmp/got" ||
+    fail "ifupdown stanza: $(cat "$tmp/got")"
+# the DHCP guest: no static file, it stays on DHCP
+gr=$tmp/g-dhcp
+guestroot "$gr" "$mac_w1" netplan
+VMSHIFT_ROOT=$gr VMSHIFT_NOEXEC=1 sh "$k/${p}w1/guest/linux-reapply.sh" > "$gr.log" 2>&1 ||
+    fail "re-apply (w1): $(cat "$gr.log")"
+grep -q "is now enp1s0" "$gr.log" || fail "w1: NIC not matched: $(cat "$gr.log")"
+! grep -q "writing its" "$gr.log" || fail "w1: a DHCP guest got a static file: $(cat "$gr.log")"
+# a guest that was prepared: its own record wins
+gr=$tmp/g-prep
+guestroot "$gr" "$mac_db" netplan
+write_record "$gr" "$(record_nic ens192 "$mac_db" "" netplan "203.0.113.5/24" "default,203.0.113.1")"
+VMSHIFT_ROOT=$gr VMSHIFT_NOEXEC=1 sh "$g/linux-reapply.sh" > "$gr.log" 2>&1 ||
+    fail "re-apply (prepared): $(cat "$gr.log")"
+grep -q "record: /etc/vmshift/network.json (made by the prepare script" "$gr.log" ||
+    fail "the guest's own record did not win: $(cat "$gr.log")"
+grep -q '203.0.113.5/24' "$gr/etc/netplan/90-vmshift-enp1s0.yaml" ||
+    fail "prepared guest: $(cat "$gr.log")"
 jq -e '.detail.domains | length == 3' "$tmp/show.json" > /dev/null || fail "not 3 domains defined"
 no_leftovers vol1
 

@@ -142,6 +142,72 @@ Test (vcsource, guest_ips_file)
     free (s);
 }
 
+/* The record for the re-apply script: prefix lengths kept, DHCP and
+ * SLAAC addresses dynamic, kernel and multicast routes left out, the
+ * routes of a DHCP-only NIC left out, and every value the guest
+ * reported that is not an address or a domain name dropped. */
+Test (vcsource, guest_record_file)
+{
+    static const char f[] =
+        "{\"guest_id\": \"rhel9_64Guest\", \"nics\": ["
+        "{\"mac\": \"00:50:56:AB:CD:EF\", \"guest_index\": 0,"
+        " \"addresses\": ["
+        "  {\"address\": \"192.0.2.10\", \"prefix\": 24,"
+        "   \"origin\": \"manual\"},"
+        "  {\"address\": \"192.0.2.11\", \"prefix\": 24},"
+        "  {\"address\": \"2001:db8::99\", \"prefix\": 64,"
+        "   \"origin\": \"random\"},"
+        "  {\"address\": \"1.2.3.4'$(reboot)\", \"prefix\": 24},"
+        "  {\"address\": \"192.0.2.12\", \"prefix\": 33}],"
+        " \"dns\": {\"servers\": [\"192.0.2.54\"], \"search\": []}},"
+        "{\"mac\": \"00:50:56:00:00:02\", \"guest_index\": 1,"
+        " \"addresses\": [{\"address\": \"198.51.100.7\", \"prefix\": 24,"
+        "  \"origin\": \"dhcp\"}]},"
+        "{\"mac\": \"00:50:56:00:00:03\\n\", \"addresses\": []}],"
+        " \"ip_stack\": {\"routes\": ["
+        "  {\"network\": \"0.0.0.0\", \"prefix\": 0,"
+        "   \"gateway\": \"192.0.2.1\"},"
+        "  {\"network\": \"0.0.0.0\", \"prefix\": 0,"
+        "   \"gateway\": \"198.51.100.1\","
+        "   \"device\": \"1\"},"
+        "  {\"network\": \"192.0.2.0\", \"prefix\": 24, \"device\": \"0\"},"
+        "  {\"network\": \"224.0.0.0\", \"prefix\": 4, \"device\": \"0\"}],"
+        " \"dns\": {\"servers\": [\"192.0.2.53\", \"x\\\"y\"],"
+        "  \"domain\": \"ex.com\","
+        "  \"search\": [\"a b\", \"corp.ex.com\"]}}}";
+    struct json_val *v = NULL;
+    const struct json_val *n0, *a;
+    char *s, *sum;
+
+    cr_assert_eq (wf_vc_record_file (f, &s, &sum), 0);
+    cr_assert_eq (vs_json_parse (s, strlen (s), "record", &v), 0, "%s", s);
+    cr_assert_str_eq (vs_json_string_value (vs_json_get (v, "source")),
+                      "vmware-tools");
+    cr_assert_eq (vs_json_array_len (vs_json_get (v, "nics")), 2, "%s", s);
+    n0 = vs_json_array_at (vs_json_get (v, "nics"), 0);
+    cr_assert_str_eq (vs_json_string_value (vs_json_get (n0, "mac")),
+                      "00:50:56:ab:cd:ef");
+    a = vs_json_get (n0, "addresses");
+    cr_assert_eq (vs_json_array_len (a), 3, "%s", s);
+    cr_assert_not_null (strstr (s, "\"192.0.2.11\",\n"), "%s", s);
+    cr_assert_null (strstr (s, "reboot"), "%s", s);
+    cr_assert_null (strstr (s, "192.0.2.12"), "%s", s);
+    cr_assert_null (strstr (s, "x\\\"y"), "%s", s);
+    cr_assert_null (strstr (s, "a b"), "%s", s);
+    cr_assert_null (strstr (s, "198.51.100.1\""), "DHCP route kept: %s", s);
+    cr_assert_null (strstr (s, "224.0.0.0"), "%s", s);
+    cr_assert_null (strstr (s, "192.0.2.0/24"), "kernel route kept: %s", s);
+    cr_assert_not_null (strstr (s, "\"dst\": \"default\""), "%s", s);
+    cr_assert_not_null (strstr (s, "\"ex.com\",\n"), "%s", s);
+    cr_assert_not_null (strstr (s, "\"192.0.2.54\""), "%s", s);
+    cr_assert_not_null (strstr (sum, "2 NIC(s), 2 static and 2 DHCP"),
+                        "%s", sum);
+    cr_assert_not_null (strstr (sum, "dropped"), "%s", sum);
+    vs_json_free (v);
+    free (s);
+    free (sum);
+}
+
 Test (vcsource, volume_of_a_location)
 {
     char *s = wf_vc_volume_of ("ontap://p/vol1/a/b.vmdk");

@@ -6,7 +6,11 @@
 // is accepted and ignored), failsnap?vm=NAME (snapshot tasks fail),
 // expire?method=M (before the next M request is served, its session is
 // ended with SessionManager.TerminateSession, as an administrator or an
-// idle timeout would).
+// idle timeout would), guestinfo?vm=NAME (POST: a JSON object {"net":
+// [{"ipConfig": NetIpConfigInfo, "dnsConfig": NetDnsConfigInfo}, ...],
+// "ipStack": [GuestStackInfo]}, field names as in the vSphere API, set on
+// the VM's guest.net entries in order and as its guest.ipStack: what
+// VMware Tools would report; the simulator has no guest to report it).
 package main
 
 import (
@@ -74,6 +78,44 @@ func terminate(u *url.URL, key string) {
 }
 
 const hookAgent = "vcsim-test-hook"
+
+type guestNet struct {
+	IpConfig  *types.NetIpConfigInfo  `json:"ipConfig"`
+	DnsConfig *types.NetDnsConfigInfo `json:"dnsConfig"`
+}
+
+type guestInfo struct {
+	Net     []guestNet             `json:"net"`
+	IpStack []types.GuestStackInfo `json:"ipStack"`
+}
+
+// Sets what VMware Tools would report of vm's IP configuration; the
+// flat guest.net[].ipAddress list follows ipConfig, as Tools report it.
+func setGuestInfo(vm *simulator.VirtualMachine, r *http.Request) error {
+	var gi guestInfo
+	if err := json.NewDecoder(r.Body).Decode(&gi); err != nil {
+		return err
+	}
+	var err error
+	simulator.Map.WithLock(vm, func() {
+		if len(gi.Net) > len(vm.Guest.Net) {
+			err = fmt.Errorf("%d guest.net entries for %d NICs",
+				len(gi.Net), len(vm.Guest.Net))
+			return
+		}
+		for i, n := range gi.Net {
+			g := &vm.Guest.Net[i]
+			g.IpConfig, g.DnsConfig, g.IpAddress = n.IpConfig, n.DnsConfig, nil
+			if n.IpConfig != nil {
+				for _, a := range n.IpConfig.IpAddress {
+					g.IpAddress = append(g.IpAddress, a.IpAddress)
+				}
+			}
+		}
+		vm.Guest.IpStack = gi.IpStack
+	})
+	return err
+}
 
 func must(err error) {
 	if err != nil {
@@ -147,7 +189,7 @@ func main() {
 			mu.Lock()
 			expire = r.URL.Query().Get("method")
 			mu.Unlock()
-		case "deaf", "failsnap":
+		case "deaf", "failsnap", "guestinfo":
 			var vm *simulator.VirtualMachine
 			for _, e := range simulator.Map.All("VirtualMachine") {
 				if v, ok := e.(*simulator.VirtualMachine); ok && v.Name == name {
@@ -158,7 +200,12 @@ func main() {
 				http.Error(w, "no such VM", http.StatusNotFound)
 				return
 			}
-			if strings.HasSuffix(r.URL.Path, "deaf") {
+			if strings.HasSuffix(r.URL.Path, "guestinfo") {
+				if err := setGuestInfo(vm, r); err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+			} else if strings.HasSuffix(r.URL.Path, "deaf") {
 				simulator.Map.Put(&deafVM{*vm})
 			} else {
 				simulator.Map.Put(&failSnapVM{*vm})

@@ -25,7 +25,8 @@
 #
 # Environment: VMSHIFT_ROOT (default /) is the root of the filesystem
 # read and written; VMSHIFT_SYSFS (default $VMSHIFT_ROOT/sys) where the
-# interfaces are found; VMSHIFT_RECORD the record to read; VMSHIFT_NOEXEC=1
+# interfaces are found; VMSHIFT_RECORD the record to read (default: the
+# guest's own, else network.json beside this script); VMSHIFT_NOEXEC=1
 # logs commands (package removal, network reload, reboot) instead of
 # running them, the default when VMSHIFT_ROOT is not /.
 set -u
@@ -1210,10 +1211,23 @@ main() {
         retain|dhcp|keep|script) ;;
         *) die "unknown mode '$VS_MODE'" ;;
     esac
+    # A guest nobody prepared has no record of its own: then the record
+    # beside this script (network.json of the run's bundle, built from
+    # what VMware Tools reported to vCenter) is used.  A record the
+    # prepare script made in the guest always wins.
+    if [ ! -f "$RECORD" ] && [ -z "${VMSHIFT_RECORD:-}" ] &&
+       [ -f "$(dirname "$0")/network.json" ]; then
+        RECORD=$(dirname "$0")/network.json
+    fi
     if [ -f "$RECORD" ]; then
         flatten "$RECORD" > "$T/rec"
         [ "$(rget vmshift_record)" = 1 ] ||
             log "warning: ${RECORD#"$R"} is not a vmshift record (version 1)"
+        if [ "$(rget source)" = vmware-tools ]; then
+            log "record: $RECORD (from the vCenter inventory: what VMware Tools reported)"
+        else
+            log "record: ${RECORD#"$R"} (made by the prepare script in this guest)"
+        fi
     else
         log "warning: no record at ${RECORD#"$R"}; the network is left alone"
         : > "$T/rec"
