@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "engine/base/error.h"
+#include "engine/base/json.h"
+#include "engine/base/jsonw.h"
+#include "engine/base/sbuf.h"
 #include "engine/exec/beio.h"
 #include "engine/exec/exec.h"
 #include "engine/exec/result.h"
@@ -671,21 +674,289 @@ convert_progress (void *opaque, const struct exec_stats *st)
     pthread_mutex_unlock (&convert_progress_lock);
 }
 
+/* ------------------------------------------- steps journalled by a caller
+ * (struct vs_convert_journal, engine/convert.h) */
+
+void
+vs_step_rec_clear (struct vs_step_rec *r)
+{
+    free (r->intent);
+    free (r->result);
+    memset (r, 0, sizeof *r);
+}
+
+struct convert_steps {
+    struct convert_ctx *c;
+    int64_t token;              /* the "clone" entry of this disk */
+};
+
+/* The "clone" intent, once the temporaries are named and before any is
+ * created: everything a later process needs to find them and to know
+ * what was asked of ONTAP. */
+static int
+convert_step_intent (void *opaque, const struct exec *x)
+{
+    struct convert_steps *cs = opaque;
+    struct convert_ctx *c = cs->c;
+    uint64_t ranges = 0, bytes = 0;
+    struct sbuf b;
+    struct jsonw w;
+    char *json;
+    int r;
+
+    for (size_t i = 0; i < c->lay.nout; i++) {
+        for (size_t k = 0; k < c->lay.out[i].place.len; k++) {
+            const struct fmt_placement *p = &c->lay.out[i].place.ptr[k];
+
+            if (p->kind == FMT_PLACE_CLONE) {
+                ranges++;
+                bytes += p->len;
+            }
+        }
+    }
+    vs_sbuf_init (&b, 1024);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "target", c->target);
+    for (size_t i = 0; i < x->nout; i++) {
+        char k[8];
+
+        snprintf (k, sizeof k, "tmp%zu", i);
+        vs_jw_kv_str (&w, k, vs_path_basename (x->out[i].tmp_path));
+    }
+    vs_jw_kv_str (&w, "source", c->src_path);
+    vs_jw_kv_u64 (&w, "ranges", ranges);
+    vs_jw_kv_u64 (&w, "bytes", bytes);
+    vs_jw_obj_end (&w);
+    json = vs_sbuf_detach (&b, NULL);
+    if (json == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    r = c->journal->intent (c->journal->opaque, c->index, "clone", json,
+                            &cs->token);
+    free (json);
+    return r;
+}
+
+static int
+convert_step_finish (struct convert_ctx *c, const char *step, int64_t token,
+                     int status, const char *k1, const char *v1,
+                     const char *k2, const char *v2)
+{
+    struct sbuf b;
+    struct jsonw w;
+    char *json;
+    int r;
+
+    vs_sbuf_init (&b, 512);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "target", c->target);
+    if (k1) {
+        vs_jw_kv_str (&w, k1, v1);
+    }
+    if (k2) {
+        vs_jw_kv_str (&w, k2, v2);
+    }
+    vs_jw_obj_end (&w);
+    json = vs_sbuf_detach (&b, NULL);
+    if (json == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    r = c->journal->finish (c->journal->opaque, c->index, step, token, status,
+                            json);
+    free (json);
+    return r;
+}
+
+/* The temporaries named by a recorded "clone" intent, if it names one per
+ * output of this plan: names[i] (caller frees), else 0 names. */
+static size_t
+convert_step_names (struct convert_ctx *c, const char *intent,
+                    char *names[FMT_MAX_OUTPUTS])
+{
+    struct json_val *v = NULL;
+    size_t n = 0;
+
+    if (intent == NULL ||
+        vs_json_parse (intent, strlen (intent), "journal", &v) < 0) {
+        clear_error ();
+        return 0;
+    }
+    for (size_t i = 0; i < FMT_MAX_OUTPUTS; i++) {
+        char k[8];
+
+        snprintf (k, sizeof k, "tmp%zu", i);
+        if (vs_json_opt_str (v, k, &names[i]) < 0 || names[i] == NULL) {
+            clear_error ();
+            break;
+        }
+        /* a name, never a path: it is joined onto the target's folder */
+        if (strchr (names[i], '/') || strncmp (names[i], ".vmshift.", 9)) {
+            free (names[i]);
+            names[i] = NULL;
+            break;
+        }
+        n++;
+    }
+    vs_json_free (v);
+    if (n != c->lay.nout) {
+        for (size_t i = 0; i < n; i++) {
+            free (names[i]);
+            names[i] = NULL;
+        }
+        n = 0;
+    }
+    return n;
+}
+
+/* A recorded clone job: 1 it succeeded, 0 it failed or cannot tell
+ * (then the temporaries are looked at), -errno.  One GET, more while it
+ * is still running. */
+static int
+convert_step_job (struct convert_ctx *c, const char *job)
+{
+    enum ontap_outcome oc = ONTAP_DONE;
+    int r;
+
+    if (c->client == NULL) {
+        return 0;
+    }
+    r = ontap_job_wait (c->client, job,
+                        ontap_client_profile (c->client)->job_deadline, &oc);
+    if (r < 0) {
+        vs_log_msg (&c->h->log, LOG_INFO, "'%s': the clone job %s of an "
+                    "interrupted process: %s", c->target, job,
+                    vmshift_get_error ());
+        clear_error ();
+        return 0;
+    }
+    return oc == ONTAP_DONE;
+}
+
+/* What an earlier process of the caller's run did for this disk, from
+ * its journal: its temporaries are adopted (the data in them too when
+ * the clone finished: by its result, its job, or by looking), or, when
+ * they are not all there, removed and the step undone.  *adopted set
+ * when x is begun on them. */
+static int
+convert_step_resume (struct convert_ctx *c, struct exec *x,
+                     struct convert_steps *cs, bool *adopted)
+{
+    const struct vs_convert_journal *j = c->journal;
+    struct vs_step_rec prev = { 0 }, job = { 0 };
+    char *names[FMT_MAX_OUTPUTS] = { NULL };
+    size_t n = 0, have = 0;
+    bool done = false;
+    int r;
+
+    *adopted = false;
+    r = j->last (j->opaque, c->index, "clone", &prev);
+    if (r < 0 || prev.token == 0 || (prev.status != 0 &&
+                                     prev.status != VS_STEP_DONE)) {
+        vs_step_rec_clear (&prev);
+        return r < 0 ? r : 0;
+    }
+    n = convert_step_names (c, prev.intent, names);
+    for (size_t i = 0; i < n; i++) {
+        char *p = vs_path_join (c->dst_dir, names[i]);
+        int e = p ? backend_exists (c->dst_be, p) : -ENOMEM;
+
+        free (p);
+        if (e < 0) {
+            r = e;
+            goto out;
+        }
+        have += e == 1;
+    }
+    if (n > 0 && have == n) {
+        r = vs_exec_begin_steps (x, c->dst_be, c->dst_dir, &c->lay, c->owner,
+                                 (const char *const *) names, NULL, NULL,
+                                 &c->h->log);
+        if (r < 0) {
+            goto out;
+        }
+        *adopted = true;
+        cs->token = prev.token;
+        done = prev.status == VS_STEP_DONE;
+        if (!done && (r = j->last (j->opaque, c->index, "clone-job",
+                                   &job)) == 0 && job.token > 0) {
+            char *id = NULL;
+            struct json_val *v = NULL;
+
+            if (vs_json_parse (job.intent, strlen (job.intent), "journal",
+                               &v) == 0 && vs_json_opt_str (v, "job", &id) == 0
+                && id) {
+                done = (r = convert_step_job (c, id)) == 1;
+            }
+            clear_error ();
+            vs_json_free (v);
+            free (id);
+            if (job.status == 0 && r >= 0) {
+                r = convert_step_finish (c, "clone-job", job.token,
+                                         VS_STEP_DONE, "state",
+                                         done ? "success" : "unknown", NULL,
+                                         NULL);
+            }
+        }
+        if (r >= 0 && !done) {
+            r = vs_exec_clones_present (x, &c->lay, c->src);
+            done = r == 1;
+        }
+        if (r >= 0) {
+            r = 0;
+            x->clones_in_place = done && !c->o->no_clone;
+            vs_log_msg (&c->h->log, LOG_INFO, "'%s': temporaries of an "
+                        "interrupted process adopted, %s", c->target,
+                        x->clones_in_place ? "its clones in place"
+                                           : "cloning again");
+        }
+        goto out;
+    }
+    /* not all there: undo (remove what is) and begin afresh */
+    for (size_t i = 0; i < n; i++) {
+        char *p = vs_path_join (c->dst_dir, names[i]);
+
+        if (p && backend_unlink (c->dst_be, p) < 0) {
+            clear_error ();
+        }
+        free (p);
+    }
+    r = convert_step_finish (c, "clone", prev.token, VS_STEP_UNDONE,
+                             "undone", "temporaries missing", NULL, NULL);
+out:
+    for (size_t i = 0; i < FMT_MAX_OUTPUTS; i++) {
+        free (names[i]);
+    }
+    vs_step_rec_clear (&prev);
+    vs_step_rec_clear (&job);
+    return r;
+}
+
 static int
 convert_execute (struct convert_ctx *c)
 {
     struct exec x;
     struct exec_stats st = { 0 };
+    struct convert_steps cs = { .c = c };
+    bool adopted = false;
     double t;
-    int r;
+    int r = 0;
 
     if (c->o->progress) {
         st.progress = convert_progress;
         st.progress_opaque = c;
     }
 
-    r = vs_exec_begin_owned (&x, c->dst_be, c->dst_dir, &c->lay, c->owner,
-                             &c->h->log);
+    memset (&x, 0, sizeof x);
+    if (c->journal) {
+        r = convert_step_resume (c, &x, &cs, &adopted);
+    }
+    if (r == 0 && !adopted) {
+        r = vs_exec_begin_steps (&x, c->dst_be, c->dst_dir, &c->lay, c->owner,
+                                 NULL, c->journal ? convert_step_intent : NULL,
+                                 &cs, &c->h->log);
+    }
     if (r < 0) {
         /* the message names a temporary file; say which target it is */
         error_prepend ("writing '%s': ", c->target);
@@ -694,6 +965,27 @@ convert_execute (struct convert_ctx *c)
     r = vs_exec_write (&x, &c->lay, c->src, !c->o->no_clone, &st);
     if (r < 0) {
         error_prepend ("writing '%s': ", c->target);
+    }
+    if (c->journal && cs.token > 0) {
+        /* after the effect: done, or failed (the temporaries go below) */
+        struct vmshift_error_save es;
+        char calls[32];
+        int e;
+
+        error_save (&es);
+        snprintf (calls, sizeof calls, "%" PRIu64, st.clone_calls);
+        e = r == 0 ? convert_step_finish (c, "clone", cs.token, VS_STEP_DONE,
+                                          "calls", calls,
+                                          x.clones_in_place ? "adopted" : NULL,
+                                          "yes")
+                   : convert_step_finish (c, "clone", cs.token,
+                                          VS_STEP_FAILED, "error", es.msg,
+                                          NULL, NULL);
+        if (r < 0) {
+            error_restore (&es);
+        } else {
+            r = e;
+        }
     }
     c->res->t_data = st.t_data;
     c->res->t_meta = st.t_meta;
@@ -914,7 +1206,8 @@ convert_one (struct vmshift_handle *h, size_t index, const char *source,
     }
     if (ks == LOC_ONTAP && kt == LOC_ONTAP) {
         /* (progress names it disk 0: one disk, one call) */
-        return vs_convert_ontap_many (h, 1, &source, &target, o, res, NULL);
+        return vs_convert_ontap_many (h, 1, &source, &target, o, NULL, res,
+                                      NULL);
     }
     return set_error (ENOTSUP, "'%s' -> '%s': source and target must both be "
                       "local files or both ontap:// locations on one volume "
@@ -1006,10 +1299,22 @@ vmshift_convert_many (struct vmshift_handle *h, size_t n,
                       const struct vmshift_convert_opts *o,
                       struct vmshift_result **res, char **errors)
 {
+    vs_api_enter (h);
+    return vs_convert_many_journal (h, n, sources, targets, o, NULL, res,
+                                    errors);
+}
+
+int
+vs_convert_many_journal (struct vmshift_handle *h, size_t n,
+                         const char *const *sources,
+                         const char *const *targets,
+                         const struct vmshift_convert_opts *o,
+                         const struct vs_convert_journal *journal,
+                         struct vmshift_result **res, char **errors)
+{
     struct vmshift_convert_opts defaults;
     int ret = 0;
 
-    vs_api_enter (h);
     vmshift_convert_opts_init (&defaults);
     if (o && vs_api_copy_in ("vmshift_convert_many", &defaults,
                              sizeof defaults, o, VMSHIFT_CONVERT_OPTS_V1) < 0) {
@@ -1028,7 +1333,8 @@ vmshift_convert_many (struct vmshift_handle *h, size_t n,
         return ret;
     }
     if (n > 0 && vs_loc_kind_of (sources[0]) == LOC_ONTAP) {
-        return vs_convert_ontap_many (h, n, sources, targets, o, res, errors);
+        return vs_convert_ontap_many (h, n, sources, targets, o, journal,
+                                      res, errors);
     }
     struct vmshift_error_save first = { 0 };
 

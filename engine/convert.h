@@ -9,6 +9,54 @@
 #include "engine/handle.h"
 #include "formats/formats.h"
 
+struct ontap_client;
+
+/* The per-disk steps of an ONTAP conversion, journalled by its caller
+ * (the migration run, engine/workflow/run.c), so that a process killed
+ * in the middle is resumed without redoing finished work
+ * (docs/internals/ontap-flow.md, "Steps journalled by the caller").
+ *
+ * Step "clone" of a disk: the intent (before its temporaries are created
+ * and cloned into) is {"target", "tmp0".."tmpN" (the temporaries' names
+ * in the target's directory), "source" (volume path cloned from),
+ * "ranges", "bytes"}; the result (after the data is placed and the
+ * metadata written) {"target", "calls", "job"} or {"adopted": "yes"}.
+ * Step "clone-job": intent {"target", "job"} when ONTAP answered a clone
+ * call with a job to wait for (202), finished when it ended.  The final
+ * names are the caller's own "convert" result.
+ *
+ * Every function may be called from several conversion threads at once:
+ * the journal serialises them.  Status values are those of the store
+ * (engine/workflow/store.h: 1 done, 2 undone, 3 failed). */
+#define VS_STEP_DONE 1
+#define VS_STEP_UNDONE 2
+#define VS_STEP_FAILED 3
+
+struct vs_step_rec {
+    int64_t token;              /* 0: no such step recorded */
+    int status;                 /* 0 intent (half done), or VS_STEP_* */
+    char *intent;               /* JSON */
+    char *result;               /* JSON or NULL */
+};
+void vs_step_rec_clear (struct vs_step_rec *r);
+
+struct vs_convert_journal {
+    void *opaque;
+    /* The run ID for leases and temporaries' names (engine/exec/owner.h),
+     * the same in every process of the caller's run, so that a resumed
+     * process owns what an earlier one left; "" for a fresh one. */
+    char owner_run[VS_RUN_HEX + 1];
+    /* The latest entry of step for disk index (copies into *out). */
+    int (*last) (void *opaque, size_t index, const char *step,
+                 struct vs_step_rec *out);
+    /* Journal an intent, durable when this returns; *token names it. */
+    int (*intent) (void *opaque, size_t index, const char *step,
+                   const char *intent, int64_t *token);
+    /* Its result: status VS_STEP_*; result JSON or NULL. */
+    int (*finish) (void *opaque, size_t index, const char *step,
+                   int64_t token, int status, const char *result);
+};
+
 struct convert_ctx {
     struct vmshift_handle *h;
     const char *source;         /* as the user named them (messages, record) */
@@ -30,6 +78,8 @@ struct convert_ctx {
     struct vs_owner *owner;     /* the run's (NULL: the executor's own) */
     struct vmshift_result *res;
     size_t index;               /* the disk's index in the call (progress) */
+    const struct vs_convert_journal *journal;   /* or NULL */
+    struct ontap_client *client;        /* ONTAP: the worker's (jobs) */
 };
 
 /* Caller sets h, source, target, src_path, dst_path, o, src_be, dst_be and
@@ -41,11 +91,22 @@ void vs_convert_ctx_init (struct convert_ctx *c);
 int vs_convert_pipeline (struct convert_ctx *c);
 void vs_convert_ctx_release (struct convert_ctx *c);
 
-/* engine/convert_ontap.c: n disks on ONTAP in one run. */
+/* engine/convert_ontap.c: n disks on ONTAP in one run; journal may be
+ * NULL (the conversion's own recovery only). */
 int vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
                         const char *const *sources,
                         const char *const *targets,
                         const struct vmshift_convert_opts *o,
+                        const struct vs_convert_journal *journal,
                         struct vmshift_result **res, char **errors);
+
+/* vmshift_convert_many with the caller's journal of steps (ONTAP only:
+ * ignored for local files). */
+int vs_convert_many_journal (struct vmshift_handle *h, size_t n,
+                             const char *const *sources,
+                             const char *const *targets,
+                             const struct vmshift_convert_opts *o,
+                             const struct vs_convert_journal *journal,
+                             struct vmshift_result **res, char **errors);
 
 #endif

@@ -48,6 +48,7 @@ struct od_disk {
 struct od_run {
     struct vmshift_handle *h;
     const struct vmshift_convert_opts *o;
+    const struct vs_convert_journal *j;     /* the caller's, or NULL */
     struct ontap_profile *prof;
     struct ontap_client *client;
     struct ontap_volume vol;
@@ -378,6 +379,8 @@ od_convert_one (struct od_run *run, struct backend *be,
     c.index = d->index;
     c.src_be = c.dst_be = be;
     c.owner = run->have_owner ? &run->owner : NULL;
+    c.journal = run->j;
+    c.client = client;
     c.res = vs_result_new ();
     if (c.res == NULL) {
         return -ENOMEM;
@@ -530,6 +533,15 @@ od_own (struct od_run *run)
     if (r == 0) {
         r = vs_owner_init (&run->owner, &run->h->log);
     }
+    if (r == 0 && run->j && run->j->owner_run[0]) {
+        /* the caller's run, the same in each of its processes: what an
+         * earlier one left is ours (engine/convert.h) */
+        if (!vs_owner_run_ok (run->j->owner_run, VS_RUN_HEX)) {
+            r = set_error (EINVAL, "bad run ID '%.40s'", run->j->owner_run);
+        } else {
+            memcpy (run->owner.run, run->j->owner_run, VS_RUN_HEX + 1);
+        }
+    }
     if (r == 0) {
         run->have_owner = true;
         r = vs_owner_hold (&run->owner, run->be, ".");
@@ -633,12 +645,22 @@ od_preflight (struct od_run *run)
         if (r > 0 && !run->o->dry_run) {
             /* what a killed run left for this target (a publish journal,
              * temporaries, a lease) is finished or undone before anyone
-             * looks whether the target exists, as locally (convert.c) */
+             * looks whether the target exists, as locally (convert.c).
+             * With the caller's journal, our lease first: an earlier
+             * process of the same run is then alive, and its temporaries
+             * stay for the journal to adopt or undo. */
             char *dir = vs_path_dirname (d->dst.path);
 
-            r = dir ? vs_exec_recover (be, dir, vs_path_basename (d->dst.path),
-                                       &run->h->log)
-                    : set_error (ENOMEM, "out of memory");
+            r = dir ? 0 : set_error (ENOMEM, "out of memory");
+            if (r == 0 && run->j && run->have_owner &&
+                (r = backend_exists (be, dir)) == 1) {
+                /* (a folder not there yet holds nothing to recover) */
+                r = vs_owner_hold (&run->owner, be, dir);
+            }
+            if (r == 0) {
+                r = vs_exec_recover (be, dir, vs_path_basename (d->dst.path),
+                                     &run->h->log);
+            }
             free (dir);
             if (r < 0) {
                 error_class (VS_ERRCLASS_TARGET);
@@ -668,15 +690,20 @@ od_preflight (struct od_run *run)
 /* One volume's disks, all sharing one snapshot. */
 static int
 od_volume (struct vmshift_handle *h, const struct vmshift_convert_opts *o,
-           struct od_disk *disks, size_t n)
+           const struct vs_convert_journal *j, struct od_disk *disks,
+           size_t n)
 {
-    struct od_run run = { .h = h, .o = o, .disks = disks, .n = n };
+    struct od_run run = { .h = h, .o = o, .j = j, .disks = disks, .n = n };
     int r;
 
     pthread_mutex_init (&run.lock, NULL);
     r = od_open_run (&run, &disks[0].src);
+    if (r == 0 && j && !o->dry_run) {
+        /* before the preflight's recovery (the journal's temporaries) */
+        r = od_own (&run);
+    }
     if (r == 0 && od_preflight (&run) > 0) {
-        if (!o->dry_run) {
+        if (!o->dry_run && !run.have_owner) {
             r = od_own (&run);
         }
         if (r == 0 && !o->dry_run) {
@@ -740,6 +767,7 @@ int
 vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
                     const char *const *sources, const char *const *targets,
                     const struct vmshift_convert_opts *o,
+                    const struct vs_convert_journal *journal,
                     struct vmshift_result **res, char **errors)
 {
     struct od_disk *d;
@@ -788,7 +816,7 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
                 d[j].done = true;
             }
         }
-        od_volume (h, o, grp, m);
+        od_volume (h, o, journal, grp, m);
         for (size_t j = i, k = 0; j < n && k < m; j++) {
             if (strcmp (d[j].src.profile, grp[k].src.profile) == 0 &&
                 strcmp (d[j].src.volume, grp[k].src.volume) == 0 &&

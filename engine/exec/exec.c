@@ -323,6 +323,16 @@ vs_exec_begin_owned (struct exec *x, struct backend *dst, const char *dir,
                      const struct fmt_layout *lay, struct vs_owner *owner,
                      const struct logger *log)
 {
+    return vs_exec_begin_steps (x, dst, dir, lay, owner, NULL, NULL, NULL,
+                                log);
+}
+
+int
+vs_exec_begin_steps (struct exec *x, struct backend *dst, const char *dir,
+                     const struct fmt_layout *lay, struct vs_owner *owner,
+                     const char *const *adopt, vs_exec_intent_fn intent,
+                     void *opaque, const struct logger *log)
+{
     const char *main_name = exec_main_name (lay);
     int r;
 
@@ -341,7 +351,12 @@ vs_exec_begin_owned (struct exec *x, struct backend *dst, const char *dir,
         owner = &x->own;
     }
     x->owner = owner;
-    r = vs_exec_recover (dst, dir, main_name, log);
+    /* Adopting: our lease first, so that the recovery takes the earlier
+     * process's files (same run ID) for a live run's */
+    r = adopt ? vs_owner_hold (owner, dst, dir) : 0;
+    if (r == 0) {
+        r = vs_exec_recover (dst, dir, main_name, log);
+    }
     if (r == 0) {
         r = vs_owner_hold (owner, dst, dir);
     }
@@ -361,19 +376,41 @@ vs_exec_begin_owned (struct exec *x, struct backend *dst, const char *dir,
             goto fail;
         }
         snprintf (kind, sizeof kind, "tmp%zu", i);
-        r = exec_run_path (x, main_name, kind, &o->tmp_path);
+        if (adopt) {
+            o->tmp_path = vs_path_join (dir, adopt[i]);
+            r = o->tmp_path ? 0 : set_error (ENOMEM, "out of memory");
+        } else {
+            r = exec_run_path (x, main_name, kind, &o->tmp_path);
+        }
         if (r < 0) {
             goto fail;
         }
-        r = backend_open (dst, o->tmp_path, BE_RDWR | BE_CREATE, &o->f);
+    }
+    /* the caller journals the names before anything is created */
+    if (!adopt && intent && (r = intent (opaque, x)) < 0) {
+        goto fail;
+    }
+    for (size_t i = 0; i < x->nout; i++) {
+        struct exec_out *o = &x->out[i];
+
+        r = backend_open (dst, o->tmp_path, adopt ? BE_RDWR
+                                                  : BE_RDWR | BE_CREATE, &o->f);
         if (r < 0) {
+            if (adopt) {
+                /* not ours to remove: the caller decides (undo) */
+                for (size_t k = 0; k < x->nout; k++) {
+                    free (x->out[k].tmp_path);
+                    x->out[k].tmp_path = NULL;
+                }
+            }
             free (o->tmp_path);
             o->tmp_path = NULL;
             goto fail;
         }
-        vs_log_debug (log, LOGM_EXEC, "temporary '%s' for '%s'", o->tmp_path,
-                   o->final_path);
+        vs_log_debug (log, LOGM_EXEC, "temporary '%s' for '%s'%s",
+                      o->tmp_path, o->final_path, adopt ? " (adopted)" : "");
     }
+    x->adopted = adopt != NULL;
     return 0;
 fail:
     /* Release, not just abort: the names and the directory copied above
@@ -586,6 +623,11 @@ exec_data (struct exec_run *run, const struct fmt_output *lo)
         if (p->kind != FMT_PLACE_CLONE) {
             r = exec_copy_placement (run, p);
             exec_progress (run->st, false);
+        } else if (run->x->clones_in_place && run->clone_ok) {
+            /* an earlier process of the run cloned it (its journal and
+             * vs_exec_clones_present say so): not sent again */
+            run->st->bytes_cloned += p->len;
+            r = 0;
         } else {
             if (run->nb == EXEC_CLONE_BATCH ||
                 (run->nb > 0 && run->batch_file != p->src_file)) {
@@ -621,12 +663,21 @@ exec_data (struct exec_run *run, const struct fmt_output *lo)
  * other go out in one write. */
 static int
 exec_write_nonzero (struct be_file *f, const uint8_t *buf, size_t n,
-                    uint64_t off, struct exec_stats *st)
+                    uint64_t off, bool all, struct exec_stats *st)
 {
     size_t i = 0, run = 0;
     bool in_run = false;
     int r;
 
+    if (all) {
+        /* an adopted temporary may hold an earlier plan's metadata */
+        if ((r = backend_pwrite (f, buf, n, off)) < 0) {
+            return r;
+        }
+        st->bytes_metadata += n;
+        st->bytes_metadata_logical += n;
+        return 0;
+    }
     while (i < n) {
         size_t e = i + (size_t) (EXEC_ZERO_BLOCK - (off + i) % EXEC_ZERO_BLOCK);
         bool zero;
@@ -659,7 +710,7 @@ exec_write_nonzero (struct be_file *f, const uint8_t *buf, size_t n,
 
 static int
 exec_blobs (struct be_file *f, const struct fmt_output *lo, int phase,
-            uint8_t *buf, struct exec_stats *st)
+            uint8_t *buf, bool all, struct exec_stats *st)
 {
     int r;
 
@@ -681,7 +732,8 @@ exec_blobs (struct be_file *f, const struct fmt_output *lo, int phase,
             if (r < 0) {
                 return r;
             }
-            r = exec_write_nonzero (f, buf, (size_t) n, b->off + off, st);
+            r = exec_write_nonzero (f, buf, (size_t) n, b->off + off, all,
+                                    st);
             if (r < 0) {
                 return r;
             }
@@ -748,7 +800,8 @@ vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
     for (int phase = FMT_PHASE_META; phase <= FMT_PHASE_HEADER && r == 0;
          phase++) {
         for (size_t i = 0; i < x->nout && r == 0; i++) {
-            r = exec_blobs (x->out[i].f, &lay->out[i], phase, buf, st);
+            r = exec_blobs (x->out[i].f, &lay->out[i], phase, buf,
+                            x->adopted, st);
         }
     }
     for (size_t i = 0; i < x->nout && r == 0; i++) {
@@ -758,6 +811,80 @@ vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
 out:
     free (run);
     free (buf);
+    return r;
+}
+
+/* One sampled block of a CLONE placement: 1 equal, 0 not, -errno. */
+static int
+exec_sample (struct be_file *dst, struct be_file *src, uint64_t doff,
+             uint64_t soff, uint64_t len, uint8_t *a, uint8_t *b,
+             bool *nonzero)
+{
+    size_t n = len < EXEC_ZERO_BLOCK ? (size_t) len : EXEC_ZERO_BLOCK;
+    int r = backend_pread (src, a, n, soff);
+
+    if (r == 0) {
+        r = backend_pread (dst, b, n, doff);
+    }
+    if (r < 0) {
+        return r;
+    }
+    *nonzero |= !exec_is_zero (a, n);
+    return memcmp (a, b, n) == 0;
+}
+
+int
+vs_exec_clones_present (struct exec *x, const struct fmt_layout *lay,
+                        struct beio *src)
+{
+    uint8_t *a = malloc (2 * EXEC_ZERO_BLOCK);
+    bool nonzero = false, any = false;
+    int r = 1;
+
+    if (a == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < x->nout && r == 1; i++) {
+        const struct fmt_output *lo = &lay->out[i];
+        size_t nc = 0, k = 0;
+
+        for (size_t j = 0; j < lo->place.len; j++) {
+            nc += lo->place.ptr[j].kind == FMT_PLACE_CLONE;
+        }
+        /* the first and the last (calls go out in placement order: the
+         * last one proves the last call ran) and up to 6 between */
+        for (size_t j = 0; j < lo->place.len && r == 1; j++) {
+            const struct fmt_placement *p = &lo->place.ptr[j];
+            struct be_file *sf = vs_beio_file (src, p->src_file);
+            uint64_t tail;
+
+            if (p->kind != FMT_PLACE_CLONE) {
+                continue;
+            }
+            k++;
+            if (k != 1 && k != nc && (nc < 8 || (k % (nc / 7 + 1)) != 0)) {
+                continue;
+            }
+            if (sf == NULL) {
+                r = set_error (EINVAL, "placement refers to unknown source "
+                               "file #%u", p->src_file);
+                break;
+            }
+            any = true;
+            r = exec_sample (x->out[i].f, sf, p->dst_off, p->src_off, p->len,
+                             a, a + EXEC_ZERO_BLOCK, &nonzero);
+            tail = p->len > EXEC_ZERO_BLOCK ? p->len - EXEC_ZERO_BLOCK : 0;
+            if (r == 1 && tail > 0) {
+                r = exec_sample (x->out[i].f, sf, p->dst_off + tail,
+                                 p->src_off + tail, EXEC_ZERO_BLOCK, a,
+                                 a + EXEC_ZERO_BLOCK, &nonzero);
+            }
+        }
+    }
+    free (a);
+    if (r == 1 && any && !nonzero) {
+        r = 0;                  /* zeros prove nothing: a fresh file reads so */
+    }
     return r;
 }
 

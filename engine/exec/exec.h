@@ -73,7 +73,17 @@ struct exec {
     struct beio *src;           /* set by vs_exec_write: never removed */
     char *journal;              /* publish journal path, while it exists */
     char *saved;                /* the replaced MAIN's second name */
+    /* Temporaries an earlier process of the same run made (adopted, not
+     * created): their metadata is written whole, zero blocks included,
+     * since they may hold an earlier plan's; clones_in_place: their
+     * CLONE placements are there already and are not sent again. */
+    bool adopted;
+    bool clones_in_place;
 };
+
+/* Called by vs_exec_begin_steps once the temporaries are named (x->out[i]
+ * .tmp_path) and before any is created; a failure stops the begin. */
+typedef int (*vs_exec_intent_fn) (void *opaque, const struct exec *x);
 
 /* owner: the run's ownership (NULL: the executor makes its own). */
 int vs_exec_begin_owned (struct exec *x, struct backend *dst, const char *dir,
@@ -81,6 +91,22 @@ int vs_exec_begin_owned (struct exec *x, struct backend *dst, const char *dir,
                          const struct logger *log);
 int vs_exec_begin (struct exec *x, struct backend *dst, const char *dir,
                 const struct fmt_layout *lay, const struct logger *log);
+/* vs_exec_begin_owned for a caller that journals its steps
+ * (engine/convert.h, struct vs_convert_journal): with adopt (lay->nout
+ * paths in dir) the temporaries are those existing files, opened and not
+ * created (x->adopted); otherwise intent (may be NULL) is called between
+ * naming the temporaries and creating them. */
+int vs_exec_begin_steps (struct exec *x, struct backend *dst, const char *dir,
+                         const struct fmt_layout *lay, struct vs_owner *owner,
+                         const char *const *adopt, vs_exec_intent_fn intent,
+                         void *opaque, const struct logger *log);
+/* Whether the CLONE placements of lay are in x's (adopted) temporaries:
+ * for each output, the first and last 4 KiB block of its first and last
+ * CLONE placement and of up to 6 between read back equal to the source,
+ * and not all of them are zeros.  1 yes (or nothing to clone), 0 not
+ * proven, -errno.  Costs reads, no clone request. */
+int vs_exec_clones_present (struct exec *x, const struct fmt_layout *lay,
+                            struct beio *src);
 /* Finish or undo what runs that are gone left for final name 'main_name'
  * in dir: a publish journal is finished (the commit happened: the
  * replaced companions go) or undone (it did not: the new companions

@@ -192,6 +192,13 @@ vs_owner_hold (struct vs_owner *o, struct backend *be, const char *dir)
         goto out;
     }
     r = owner_lease_write (o, be, path, true, false);
+    if (r == -EEXIST) {
+        /* Our run ID's lease, left by an earlier process of the same run
+         * (a resumed migration run passes its ID on; IDs are random
+         * otherwise): taken over, rewritten in place. */
+        clear_error ();
+        r = owner_lease_write (o, be, path, false, false);
+    }
     if (r == 0) {
         o->leases[o->n++] = path;
         path = NULL;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "engine/base/json.h"
 #include "engine/base/jsonw.h"
 #include "engine/base/sbuf.h"
+#include "engine/convert.h"
 #include "engine/exec/beio.h"
 #include "engine/location.h"
 #include "engine/vcenter-int.h"
@@ -98,6 +100,7 @@ struct wf_run {
     size_t nqt;
     int tx;                     /* depth of wf_tx_begin */
     uint64_t intents0;          /* wf_intents when the run was set up */
+    uint64_t step_intents;      /* the conversion's (its threads') */
     struct vmshift_run_stats stats; /* this process's share (the bench) */
 };
 
@@ -1639,6 +1642,174 @@ wf_convert_progress (void *opaque, const struct vmshift_progress *p)
     }
 }
 
+/* The conversion's steps (struct vs_convert_journal, engine/convert.h):
+ * each disk's "clone" and "clone-job" entries, under the VM's item with
+ * the disk's target in the intent.  The latest of each is read from the
+ * journal once, before the conversion starts, and kept up to date here;
+ * the conversion's threads call in one at a time (the store handle is
+ * one thread's).  An intent is a durable point of its own (its effect
+ * follows at once); results are not synced (docs/internals/store.md). */
+struct wf_steps {
+    struct wf_run *r;
+    pthread_mutex_t lock;
+    size_t n;
+    struct wf_vmr **vm;         /* by disk index */
+    const char **target;        /* by disk index */
+    struct vs_step_rec (*last)[2];      /* [clone, clone-job] by index */
+    uint64_t intents;
+};
+
+static int
+wf_steps_kind (const char *step)
+{
+    return strcmp (step, "clone") == 0 ? 0
+           : strcmp (step, "clone-job") == 0 ? 1 : -1;
+}
+
+static void
+wf_steps_set (struct vs_step_rec *d, int64_t token, int status,
+              const char *intent, const char *result)
+{
+    char *i = intent ? strdup (intent) : NULL;
+    char *x = result ? strdup (result) : NULL;
+
+    vs_step_rec_clear (d);
+    d->token = token;
+    d->status = status;
+    d->intent = i;
+    d->result = x;
+}
+
+static int
+wf_steps_load_cb (void *opaque, const struct wf_journal_rec *j)
+{
+    struct wf_steps *st = opaque;
+    int k = wf_steps_kind (j->step);
+    char *t;
+
+    if (k < 0) {
+        return 0;
+    }
+    t = wf_json_str (j->intent, "target");
+    for (size_t i = 0; t && i < st->n; i++) {
+        if (strcmp (st->target[i], t) == 0 &&
+            strcmp (st->vm[i]->bv->name, j->item) == 0) {
+            /* the latest entry wins (a redo follows an undone one) */
+            wf_steps_set (&st->last[i][k], j->seq, (int) j->status,
+                          j->intent, j->result);
+            break;
+        }
+    }
+    free (t);
+    return 0;
+}
+
+static int
+wf_steps_last (void *opaque, size_t index, const char *step,
+               struct vs_step_rec *out)
+{
+    struct wf_steps *st = opaque;
+    int k = wf_steps_kind (step);
+
+    memset (out, 0, sizeof *out);
+    if (k < 0 || index >= st->n) {
+        return set_error (EINVAL, "journal: no step '%s' of disk %zu", step,
+                          index);
+    }
+    pthread_mutex_lock (&st->lock);
+    wf_steps_set (out, st->last[index][k].token, st->last[index][k].status,
+                  st->last[index][k].intent, st->last[index][k].result);
+    pthread_mutex_unlock (&st->lock);
+    return 0;
+}
+
+static int
+wf_steps_intent (void *opaque, size_t index, const char *step,
+                 const char *intent, int64_t *token)
+{
+    struct wf_steps *st = opaque;
+    int k = wf_steps_kind (step), e;
+
+    if (k < 0 || index >= st->n) {
+        return set_error (EINVAL, "journal: no step '%s' of disk %zu", step,
+                          index);
+    }
+    pthread_mutex_lock (&st->lock);
+    e = wf_j_intent (st->r->s, st->r->id, st->vm[index]->bv->name, step,
+                     intent, token);
+    if (e == 0) {
+        st->intents++;
+        wf_steps_set (&st->last[index][k], *token, 0, intent, NULL);
+    }
+    pthread_mutex_unlock (&st->lock);
+    return e;
+}
+
+static int
+wf_steps_finish (void *opaque, size_t index, const char *step, int64_t token,
+                 int status, const char *result)
+{
+    struct wf_steps *st = opaque;
+    int k = wf_steps_kind (step), e;
+
+    if (k < 0 || index >= st->n) {
+        return set_error (EINVAL, "journal: no step '%s' of disk %zu", step,
+                          index);
+    }
+    pthread_mutex_lock (&st->lock);
+    e = wf_j_finish (st->r->s, step, token, (enum wf_journal_status) status,
+                     result);
+    if (e == 0 && st->last[index][k].token == token) {
+        st->last[index][k].status = status;
+        free (st->last[index][k].result);
+        st->last[index][k].result = result ? strdup (result) : NULL;
+    }
+    pthread_mutex_unlock (&st->lock);
+    return e;
+}
+
+/* The run ID the conversion names its leases and temporaries with, the
+ * same in every process of the run (so a resumed one owns what an
+ * earlier one left): journalled once, run-wide, step "owner". */
+static int
+wf_owner_run (struct wf_run *r, char out[VS_RUN_HEX + 1])
+{
+    struct wf_jfind f;
+    uint8_t b[16];
+    char *v, *in;
+    int64_t seq;
+    int e;
+
+    if ((e = wf_jfind (r, "", "owner", NULL, NULL, &f)) < 0) {
+        return e;
+    }
+    v = f.seq > 0 ? wf_json_str (f.intent, "run") : NULL;
+    free (f.result);
+    free (f.intent);
+    if (v && strlen (v) == VS_RUN_HEX && vs_owner_run_ok (v, VS_RUN_HEX)) {
+        memcpy (out, v, VS_RUN_HEX + 1);
+        free (v);
+        return 0;
+    }
+    free (v);
+    if (getrandom (b, sizeof b, 0) != (ssize_t) sizeof b) {
+        return set_error (EIO, "cannot make a run ID: getrandom: %s",
+                          strerror (errno));
+    }
+    for (size_t i = 0; i < sizeof b; i++) {
+        snprintf (out + 2 * i, 3, "%02x", b[i]);
+    }
+    /* not a side effect: no crash point of its own */
+    in = wf_obj2 ("run", out, NULL, NULL);
+    e = in ? wf_journal_intent (r->s, r->id, "", "owner", in, &seq)
+           : set_error (ENOMEM, "out of memory");
+    if (e == 0) {
+        e = wf_journal_finish (r->s, seq, WF_J_DONE, in);
+    }
+    free (in);
+    return e;
+}
+
 static int
 wf_phase_convert (struct wf_run *r)
 {
@@ -1650,6 +1821,10 @@ wf_phase_convert (struct wf_run *r)
     char **errs = NULL;
     struct vmshift_result **res = NULL;
     struct wf_prog pg = { .r = r };
+    struct wf_steps sj = { .r = r };
+    struct vs_convert_journal jr = { .opaque = &sj, .last = wf_steps_last,
+                                     .intent = wf_steps_intent,
+                                     .finish = wf_steps_finish };
     bool intx = false;
     int e = 0;
 
@@ -1664,7 +1839,10 @@ wf_phase_convert (struct wf_run *r)
     seqs = calloc (cap + 1, sizeof *seqs);
     errs = calloc (cap + 1, sizeof *errs);
     res = calloc (cap + 1, sizeof *res);
-    if (!src || !dst || !dp || !seqs || !errs || !res || !pg.vm || !pg.d) {
+    sj.last = calloc (cap + 1, sizeof *sj.last);
+    pthread_mutex_init (&sj.lock, NULL);
+    if (!src || !dst || !dp || !seqs || !errs || !res || !pg.vm || !pg.d ||
+        !sj.last) {
         e = set_error (ENOMEM, "out of memory");
         goto out;
     }
@@ -1740,11 +1918,23 @@ wf_phase_convert (struct wf_run *r)
             n++;
         }
     }
+    /* the conversion's own steps: the run ID it works under, in the same
+     * commit */
+    if (n > 0 && (e = wf_owner_run (r, jr.owner_run)) < 0) {
+        goto out;
+    }
     intx = false;
     if ((e = wf_tx_commit (r)) < 0) {
         goto out;
     }
     if (n > 0) {
+        sj.n = n;
+        sj.vm = pg.vm;
+        sj.target = dst;
+        /* the latest step of each disk, read once */
+        if ((e = wf_journal_list (r->s, r->id, wf_steps_load_cb, &sj)) < 0) {
+            goto out;
+        }
         vmshift_convert_opts_init (&o);
         o.parallel = r->ontap ? r->bp.concurrency : 0;  /* ONTAP's only */
         o.qtree_style = r->bp.qtree_fix ? VMSHIFT_QTREE_STYLE_FIX
@@ -1759,8 +1949,9 @@ wf_phase_convert (struct wf_run *r)
             /* each target's extension names its format */
             (void) fmt;
         }
-        vmshift_convert_many (r->h, n, src, dst, &o, res, errs);
+        vs_convert_many_journal (r->h, n, src, dst, &o, &jr, res, errs);
         clear_error ();
+        r->step_intents += sj.intents;
         {
             uint64_t run_req = 0;
 
@@ -1867,6 +2058,12 @@ out:
     free (seqs);
     free (errs);
     free (res);
+    for (size_t i = 0; sj.last && i < cap; i++) {
+        vs_step_rec_clear (&sj.last[i][0]);
+        vs_step_rec_clear (&sj.last[i][1]);
+    }
+    free (sj.last);
+    pthread_mutex_destroy (&sj.lock);
     free (pg.vm);
     free (pg.d);
     return e;
@@ -3225,7 +3422,7 @@ wf_run_get_stats (const struct wf_run *r, struct vmshift_run_stats *st)
         }
         /* the convert run's requests are counted in all and per disk */
         s.rest_requests += s.rest_requests_disks;
-        s.journal_intents = wf_intents - r->intents0;
+        s.journal_intents = wf_intents - r->intents0 + r->step_intents;
         memcpy (st, &s, n);
     }
 }
@@ -3257,6 +3454,9 @@ wf_undo_cb (void *opaque, const struct wf_journal_rec *j)
                                      == 0 ? "target" : "file");
     } else if (strcmp (j->step, "define") == 0 && u->domains) {
         u->locs[u->n] = wf_json_str (j->intent, "name");
+    } else if (strcmp (j->step, "clone") == 0) {
+        /* the conversion's temporaries (engine/convert.h): the intent */
+        u->locs[u->n] = j->intent ? strdup (j->intent) : NULL;
     } else {
         return 0;
     }
@@ -3330,6 +3530,33 @@ wf_unlink_loc (struct wf_run *r, const char *loc)
     return e;
 }
 
+/* The temporaries a "clone" intent names ("tmp0".., beside "target"). */
+static int
+wf_unlink_temps (struct wf_run *r, const char *intent)
+{
+    char *target = wf_json_str (intent, "target");
+    const char *slash = target ? strrchr (target, '/') : NULL;
+    int e = 0;
+
+    for (int i = 0; slash && i < 8 && e == 0; i++) {
+        char k[8], *name, *loc = NULL;
+
+        snprintf (k, sizeof k, "tmp%d", i);
+        if ((name = wf_json_str (intent, k)) == NULL) {
+            break;
+        }
+        if (strchr (name, '/') == NULL && name[0] == '.' &&
+            asprintf (&loc, "%.*s/%s", (int) (slash - target), target,
+                      name) > 0) {
+            e = wf_unlink_loc (r, loc);
+            free (loc);
+        }
+        free (name);
+    }
+    free (target);
+    return e;
+}
+
 /* Local targets: remove the VM folders the run made once empty. */
 static void
 wf_rmdirs (struct wf_run *r, struct wf_vmr *v)
@@ -3372,6 +3599,8 @@ wf_undo (struct wf_run *r, const char *item, bool domains)
             if (x == 0) {
                 x = hv_lvc_remove (r->lvc, u->locs[i], NULL);
             }
+        } else if (strcmp (u->steps[i], "clone") == 0) {
+            x = wf_unlink_temps (r, u->locs[i]);
         } else {
             x = wf_unlink_loc (r, u->locs[i]);
         }
