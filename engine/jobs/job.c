@@ -351,6 +351,14 @@ job_head (struct job_ctx *x)
         return r;
     }
     j->concurrency = (unsigned) conc;
+    j->lease_ttl = JOB_LEASE_TTL_DEFAULT;
+    if ((r = job_duration (x, x->root, "lease_ttl", "lease_ttl",
+                           &j->lease_ttl)) < 0) {
+        return r;
+    }
+    if (j->lease_ttl < JOB_LEASE_TTL_MIN || j->lease_ttl > JOB_LEASE_TTL_MAX) {
+        return job_key_error (x, "lease_ttl", "must be from 4s to 1d");
+    }
     return 0;
 }
 
@@ -727,8 +735,8 @@ job_parse (const char *buf, size_t len, const char *what,
     static const char *const keys[] = {
         "name", "schedule", "timezone", "randomized_delay", "source",
         "target", "retention", "keep_snapshot", "snapshot_retention",
-        "concurrency", "keep_partial", "store", "config", "description",
-        NULL,
+        "concurrency", "keep_partial", "lease_ttl", "store", "config",
+        "description", NULL,
     };
     struct json_val *doc = NULL;
     struct job_ctx x = { .what = what };

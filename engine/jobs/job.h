@@ -23,6 +23,11 @@
 #define JOB_KEEP_LAST_MAX 10000
 #define JOB_CONCURRENCY_MAX 64         /* convert_ontap's parallel cap */
 #define JOB_DURATION_MAX (100ULL * 366 * 86400)  /* seconds: 100 years */
+/* lease_ttl (docs/jobs.md, "Leases"): how long a runner that stopped
+ * renewing its lease keeps the job; renewed every quarter of it. */
+#define JOB_LEASE_TTL_DEFAULT 120
+#define JOB_LEASE_TTL_MIN 4
+#define JOB_LEASE_TTL_MAX 86400
 
 /* ------------------------------------------------------------ calendar */
 
@@ -84,6 +89,7 @@ struct job_def {
     struct job_retention snapshot_retention;
     unsigned concurrency;
     bool keep_partial;
+    uint64_t lease_ttl;        /* seconds */
     char *store;               /* NULL = the default run store */
     char *config;              /* ONTAP profiles file, NULL = default */
 };

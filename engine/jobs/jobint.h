@@ -23,9 +23,8 @@ int job_run_tool (const char *const *argv, char **out);
 
 /* ---------------------------------------------------------------- runs */
 
-#define JOB_LEASE_TTL (24 * 3600)
-
 struct wf_store;
+struct job_beat;
 struct json_val;
 
 /* A conversion's files besides its target: a VMDK target's extent, a
@@ -66,6 +65,8 @@ struct job_run {
     char snap_name[300];
     bool snap_made;
     bool leased;
+    struct job_beat *beat;      /* the lease heartbeat, once leased */
+    bool lost;                  /* the lease was lost: undo, record none */
     struct jr_disk *disks;
     size_t n;
     uint64_t shared, copied;
@@ -93,6 +94,13 @@ int job_pasts_load (struct wf_store *st, const char *name,
                     struct job_pasts *out);
 void job_pasts_free (struct job_pasts *p);
 
+/* heartbeat.c: renew the run's lease (key) every lease_ttl / 4 from a
+ * thread with its own handle to the store named by spec; check at a safe
+ * point (0, or -ESTALE with a message and jr->lost set once the lease
+ * was lost); stop before the lease is released. */
+int job_beat_start (struct job_run *jr, const char *spec, const char *key);
+int job_beat_check (struct job_run *jr);
+void job_beat_stop (struct job_run *jr);
 /* run.c */
 char *job_run_detail (const struct job_run *jr, const char *state);
 /* prune.c */

@@ -424,20 +424,31 @@ job_snapshot_drop (struct job_run *jr, const char *name, uint64_t generation,
     free (intent);
 }
 
+/* A run that lost its lease keeps nothing, not even with keep_partial:
+ * the generation is no longer its to hand over, and the runner that took
+ * the lease over repairs it as interrupted (docs/jobs.md, "Leases"). */
 void
 job_abandon (struct job_run *jr)
 {
+    const char *why = jr->lost ? "lease lost" : "run failed";
+
     if (!jr->tgt_open) {
         return;
     }
     for (size_t i = 0; i < jr->n; i++) {
-        if (jr->disks[i].ok && !jr->d->keep_partial) {
-            job_delete_disk (jr, &jr->disks[i], jr->generation,
-                             "run failed");
+        struct jr_disk *dk = &jr->disks[i];
+        int r = 0;
+
+        if (dk->ok && (!jr->d->keep_partial || jr->lost)) {
+            r = job_delete_disk (jr, dk, jr->generation, why);
+        }
+        if (jr->lost && dk->seq > 0 && r == 0) {
+            wf_journal_finish (jr->st, dk->seq, WF_J_UNDONE, NULL);
+            clear_error ();
         }
     }
     if (jr->snap_made) {
-        job_snapshot_drop (jr, jr->snap_name, jr->generation, "run failed");
+        job_snapshot_drop (jr, jr->snap_name, jr->generation, why);
     }
 }
 

@@ -531,22 +531,77 @@ jr_set_state (struct job_run *jr, const char *state)
     return r;
 }
 
-/* The lease: a run that finds it held by a live process exits at once;
- * held by a dead process on this host, it takes it over (and repairs). */
+/* Journal a takeover of prev's lease: the repair that follows removes
+ * what that run left (docs/jobs.md, "Leases").  Recorded after the fact:
+ * taking a lease has nothing to undo, and only the store knows whether
+ * it was still live. */
 static int
-jr_lease (struct job_run *jr)
+jr_note_takeover (struct job_run *jr, const char *key,
+                  const struct wf_lease_rec *prev, const char *how)
 {
-    struct wf_lease_rec holder = { 0 };
+    struct sbuf b;
+    struct jsonw w;
+    int64_t seq;
+    int r;
+
+    vs_sbuf_init (&b, 4096);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "lease", key);
+    vs_jw_kv_i64 (&w, "run", prev->run_id);
+    vs_jw_kv_str (&w, "owner", prev->owner ? prev->owner : "");
+    vs_jw_kv_i64 (&w, "expires", prev->expires);
+    vs_jw_kv_str (&w, "why", how);
+    vs_jw_obj_end (&w);
+    if (b.data == NULL) {
+        vs_sbuf_release (&b);
+        return set_error (ENOMEM, "out of memory");
+    }
+    r = wf_journal_intent (jr->st, jr->run.id, "", "lease-takeover", b.data,
+                           &seq);
+    if (r == 0) {
+        r = wf_journal_finish (jr->st, seq, WF_J_DONE, b.data);
+    }
+    vs_sbuf_release (&b);
+    if (r == 0) {
+        vs_log_msg (&jr->h->log, LOG_INFO, "job '%s': took over the lease of "
+                    "run %" PRId64 " (%s): %s", jr->d->name, prev->run_id,
+                    prev->owner ? prev->owner : "?", how);
+    }
+    return r;
+}
+
+/* The lease (docs/jobs.md, "Leases"): a run that finds it held by a live
+ * runner exits at once.  A lease its holder stopped renewing (expired:
+ * a runner on any host that died) is free to take, and one held by a
+ * dead process of this host is taken over at once; either takeover is
+ * journalled, and job_repair then removes what the dead run left.  The
+ * lease is held lease_ttl seconds at a time and renewed by the heartbeat
+ * (heartbeat.c) until the run releases it. */
+static int
+jr_lease (struct job_run *jr, const char *spec)
+{
+    struct wf_lease_rec prev = { 0 }, holder = { 0 };
+    const char *how = "it expired: its holder stopped renewing it";
+    int ttl = (int) jr->d->lease_ttl;
     char key[128];
     int r;
 
     snprintf (key, sizeof key, "job:%s", jr->d->name);
-    r = wf_lease_acquire (jr->st, key, jr->run.id, jr->owner, JOB_LEASE_TTL,
-                          &holder);
+    if (wf_lease_get (jr->st, key, &prev) < 0) {
+        clear_error ();         /* nobody holds it; acquire tells the rest */
+    }
+    r = wf_lease_acquire (jr->st, key, jr->run.id, jr->owner, ttl, &holder);
     if (r == -EBUSY && holder.owner && wf_store_owner_dead (holder.owner) == 1) {
         clear_error ();
         r = wf_lease_steal (jr->st, key, holder.owner, jr->run.id, jr->owner,
-                            JOB_LEASE_TTL);
+                            ttl);
+        if (r == 0) {
+            wf_lease_rec_clear (&prev);
+            prev = holder;
+            memset (&holder, 0, sizeof holder);
+            how = "its process on this host is gone";
+        }
     }
     if (r == -EBUSY) {
         set_error (EBUSY, "job '%s' is already running (run %" PRId64 " by "
@@ -556,7 +611,22 @@ jr_lease (struct job_run *jr)
     wf_lease_rec_clear (&holder);
     if (r == 0) {
         jr->leased = true;
+        if (prev.run_id > 0 && prev.run_id != jr->run.id) {
+            r = jr_note_takeover (jr, key, &prev, how);
+        }
+        if (r == 0) {
+            r = job_beat_start (jr, spec, key);
+        }
+        if (r < 0) {
+            struct vmshift_error_save e;
+
+            error_save (&e);
+            wf_lease_release (jr->st, key, jr->run.id);
+            jr->leased = false;
+            error_restore (&e);
+        }
     }
+    wf_lease_rec_clear (&prev);
     return r;
 }
 
@@ -565,6 +635,7 @@ jr_unlease (struct job_run *jr)
 {
     char key[128];
 
+    job_beat_stop (jr);         /* no renewal after the release */
     if (jr->leased) {
         snprintf (key, sizeof key, "job:%s", jr->d->name);
         wf_lease_release (jr->st, key, jr->run.id);
@@ -608,13 +679,18 @@ jr_body (struct job_run *jr)
 {
     int r;
 
-    if ((r = job_repair (jr)) < 0 || (r = job_next_generation (jr)) < 0 ||
+    /* job_beat_check: the safe points, before each step that changes
+     * something the next holder of the lease would have to repair */
+    if ((r = job_repair (jr)) < 0 || (r = job_beat_check (jr)) < 0 ||
+        (r = job_next_generation (jr)) < 0 ||
         (r = jr_set_state (jr, "running")) < 0 || (r = jr_disks (jr)) < 0 ||
         (r = vs_loc_open (jr->h, jr->d->location, &jr->tgt)) < 0) {
         return r;
     }
     jr->tgt_open = true;
-    if ((r = jr_mkdirs (jr)) < 0 || (r = jr_snapshot (jr)) < 0 || (r = jr_convert (jr)) < 0 ||
+    if ((r = jr_mkdirs (jr)) < 0 || (r = job_beat_check (jr)) < 0 ||
+        (r = jr_snapshot (jr)) < 0 || (r = job_beat_check (jr)) < 0 ||
+        (r = jr_convert (jr)) < 0 || (r = job_beat_check (jr)) < 0 ||
         (r = jr_record_disks (jr)) < 0) {
         return r;
     }
@@ -625,7 +701,8 @@ jr_body (struct job_run *jr)
                            jr->d->keep_snapshot ? "generation failed"
                                                 : "keep_snapshot is false");
     }
-    if (jr->failed == 0 || jr->d->keep_partial) {
+    if ((jr->failed == 0 || jr->d->keep_partial) &&
+        (r = job_beat_check (jr)) == 0) {
         /* only a new good generation may push an old one out */
         r = job_prune (jr);
     }
@@ -708,7 +785,8 @@ vmshift_job_run (struct vmshift_handle *h, struct vmshift_job *job,
     vs_sbuf_init (&jr.deleted, 4 * 1024 * 1024);
     vs_sbuf_init (&jr.repaired, 64 * 1024);
     r = jr_start (&jr, o);
-    if (r == 0 && (r = jr_lease (&jr)) == -EBUSY) {
+    if (r == 0 && (r = jr_lease (&jr, o->store ? o->store : jr.d->store))
+                  == -EBUSY) {
         struct vmshift_error_save e;
 
         error_save (&e);

@@ -836,6 +836,39 @@ wf_pg_lease_steal (struct wf_store *s, const char *key,
     return e;
 }
 
+/* One statement: the row is updated only while it is still ours (after
+ * a row lock, PostgreSQL checks the WHERE again on the committed row). */
+static int
+wf_pg_lease_renew (struct wf_store *s, const char *key, int64_t run_id,
+                   const char *owner, int ttl)
+{
+    struct wf_pg *p = WF_PG (s);
+    struct wf_lease_rec cur = { 0 };
+    char ib[24], tb[24];
+    const char *v[4] = { key, wf_pg_i64 (ib, run_id), owner,
+                         wf_pg_i64 (tb, ttl) };
+    long changed = 0;
+    int e;
+
+    e = wf_pg_do (p, "UPDATE vmshift_leases SET expires = " WF_PG_NOW
+                  " + $4 WHERE key = $1 AND run_id = $2 AND owner = $3", 4,
+                  v, "renewing a lease", &changed);
+    if (e < 0 || changed == 1) {
+        return e;
+    }
+    e = wf_pg_lease_read (p, key, &cur);
+    if (e == -ENOENT) {
+        e = set_error (EBUSY, "'%s' is no longer held by %s: it was "
+                       "released", key, owner);
+    } else if (e == 0) {
+        e = set_error (EBUSY, "'%s' is no longer held by %s: run %" PRId64
+                       " (%s) holds it", key, owner, cur.run_id,
+                       cur.owner ? cur.owner : "?");
+    }
+    wf_lease_rec_clear (&cur);
+    return e;
+}
+
 static int
 wf_pg_lease_release (struct wf_store *s, const char *key, int64_t run_id)
 {
@@ -943,6 +976,7 @@ static const struct wf_store_ops wf_pg_ops = {
     .event_add = wf_pg_event_add,
     .event_list = wf_pg_event_list,
     .set_durability = wf_pg_set_durability,
+    .lease_renew = wf_pg_lease_renew,
 };
 
 static void

@@ -841,10 +841,14 @@ wf_sqlite_lease_acquire (struct wf_store *s, const char *key, int64_t run_id,
     return wf_sqlite_tx_end (q, own, e);
 }
 
+/* Rewrite key's lease for run_id/owner only while it is held by
+ * expected_owner (and, when expected_run > 0, by that run): a steal and
+ * a renewal.  Read and write in one transaction, so that a takeover in
+ * between is never overwritten. */
 static int
-wf_sqlite_lease_steal (struct wf_store *s, const char *key,
-                       const char *expected_owner, int64_t run_id,
-                       const char *owner, int ttl)
+wf_sqlite_lease_swap (struct wf_store *s, const char *key,
+                      int64_t expected_run, const char *expected_owner,
+                      int64_t run_id, const char *owner, int ttl)
 {
     struct wf_sqlite *q = WF_SQ (s);
     struct wf_lease_rec cur = { 0 };
@@ -855,14 +859,35 @@ wf_sqlite_lease_steal (struct wf_store *s, const char *key,
         return e;
     }
     e = wf_sqlite_lease_read (q, key, &cur);
-    if (e == -ENOENT || (e == 0 && strcmp (cur.owner, expected_owner) != 0)) {
-        e = set_error (EBUSY, "'%s' is no longer held by %s", key,
-                       expected_owner);
+    if (e == -ENOENT) {
+        e = set_error (EBUSY, "'%s' is no longer held by %s: it was "
+                       "released", key, expected_owner);
+    } else if (e == 0 && (strcmp (cur.owner, expected_owner) != 0 ||
+                          (expected_run > 0 && cur.run_id != expected_run))) {
+        e = set_error (EBUSY, "'%s' is no longer held by %s: run %lld (%s) "
+                       "holds it", key, expected_owner,
+                       (long long) cur.run_id, cur.owner);
     } else if (e == 0) {
         e = wf_sqlite_lease_write (q, key, run_id, owner, ttl);
     }
     wf_lease_rec_clear (&cur);
     return wf_sqlite_tx_end (q, own, e);
+}
+
+static int
+wf_sqlite_lease_steal (struct wf_store *s, const char *key,
+                       const char *expected_owner, int64_t run_id,
+                       const char *owner, int ttl)
+{
+    return wf_sqlite_lease_swap (s, key, 0, expected_owner, run_id, owner,
+                                 ttl);
+}
+
+static int
+wf_sqlite_lease_renew (struct wf_store *s, const char *key, int64_t run_id,
+                       const char *owner, int ttl)
+{
+    return wf_sqlite_lease_swap (s, key, run_id, owner, run_id, owner, ttl);
 }
 
 static int
@@ -978,6 +1003,7 @@ static const struct wf_store_ops wf_sqlite_ops = {
     .set_durability = wf_sqlite_set_durability,
     .sync = wf_sqlite_sync,
     .stats = wf_sqlite_stats,
+    .lease_renew = wf_sqlite_lease_renew,
 };
 
 int

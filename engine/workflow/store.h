@@ -203,6 +203,12 @@ struct wf_store_ops {
     int (*set_durability) (struct wf_store *s, enum wf_store_durability d);
     int (*sync) (struct wf_store *s);
     int (*stats) (struct wf_store *s, struct wf_store_stats *st);
+    /* lease_renew: a heartbeat.  Moves key's expiry to ttl seconds from
+     * now only while run_id and owner still hold it (expired or not, as
+     * long as nobody took it since); -EBUSY, naming the holder now, when
+     * another run holds it or it was released: the caller lost it. */
+    int (*lease_renew) (struct wf_store *s, const char *key, int64_t run_id,
+                        const char *owner, int ttl);
 };
 
 struct wf_store {
@@ -282,6 +288,9 @@ int wf_lease_steal (struct wf_store *s, const char *key,
                     const char *expected_owner, int64_t run_id,
                     const char *owner, int ttl);
 int wf_lease_release (struct wf_store *s, const char *key, int64_t run_id);
+/* -ENOTSUP for a store without the op. */
+int wf_lease_renew (struct wf_store *s, const char *key, int64_t run_id,
+                    const char *owner, int ttl);
 int wf_lease_get (struct wf_store *s, const char *key,
                   struct wf_lease_rec *out);
 int wf_event_add (struct wf_store *s, int64_t run_id, const char *json);

@@ -9,8 +9,11 @@
 # history shows every run and what retention deleted, the textfile passes
 # promtool; a foreign file matching the pattern and a file replaced
 # behind the job's back survive retention; two runs at once (one refused
-# with 75); kill -9 in the middle, then a run that repairs; bad job files
-# (exit 3 naming the key, no store created).
+# with 75); kill -9 in the middle, then a run that repairs; leases with a
+# short lease_ttl: renewed while a run works, a dead runner of another
+# host taken over after the ttl and repaired, a run that lost its lease
+# stops and undoes its work; bad job files (exit 3 naming the key, no
+# store created).
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
@@ -147,6 +150,98 @@ vsh job history --json --store "$store" dr-nightly > "$tmp/hist.json" || fail "h
     fail "the killed generation is not marked interrupted"
 [ "$(jq -r '.[0].record.generation' "$tmp/hist.json")" = $((gk + 1)) ] || fail "generation after the repair"
 
+# ------------------------------------------- leases (docs/jobs.md, "Leases")
+# lease_ttl 4s: the lease is renewed every second while a run works
+jq '.lease_ttl = "4s"' "$tmp/job.json" > "$tmp/lease.json"
+lrun() { vsh job run --json "$tmp/lease.json"; }
+lease_q() { sqlite3 "$store" "select $1 from leases where key = 'job:dr-nightly'"; }
+next_gen() {
+    vsh job history --json --store "$store" dr-nightly | jq '[.[].record.generation // 0] | max + 1'
+}
+wait_snap() {   # GENERATION: until the run made its snapshot
+    i=0
+    until [ -d "$v1/.snapshot/$(snap_of "$1")" ]; do
+        i=$((i + 1)); [ $i -lt 400 ] || fail "the run made no snapshot of generation $1"; sleep 0.05
+    done
+}
+bg_lrun() {     # DELAY_MS NAME: lrun in the background (bgpid) with the
+                # simulator slowed down, once it made its snapshot (bggen)
+    tctl "{\"delay_ms\": $1}"
+    bggen=$(next_gen)
+    lrun > "$tmp/$2.json" 2> "$tmp/$2.err" &
+    bgpid=$!
+    wait_snap "$bggen"
+}
+
+# 1. a run longer than its lease_ttl keeps the job: the heartbeat moves the
+#    expiry on, and a run started after the first ttl is still refused
+bg_lrun 1500 l1
+lpid=$bgpid
+e1=$(lease_q expires)
+sleep 5
+kill -0 "$lpid" 2>/dev/null || fail "the long run ended within 5 s: nothing shows the lease outlived its ttl"
+e2=$(lease_q expires)
+[ -n "$e1" ] && [ "$e2" -gt "$e1" ] || fail "the lease was not renewed (expires $e1, then $e2)"
+lrun > "$tmp/l2.json" 2> "$tmp/l2.err"
+rc=$?
+[ "$rc" = 75 ] || fail "a run during a renewed lease exited $rc: $(cat "$tmp/l2.err")"
+wait "$lpid" || fail "the long run failed: $(cat "$tmp/l1.err")"
+[ "$(jq -r .result "$tmp/l1.json")" = "done" ] || fail "long run: $(cat "$tmp/l1.json")"
+[ -z "$(lease_q owner)" ] || fail "the lease was not released"
+
+# 2. a runner on another host (VMSHIFT_TEST_OWNER_HOST, test-only) dies
+#    holding the lease: it cannot be seen dead from here, so the job is
+#    busy until the lease expires; then the next run takes it over,
+#    journals that, and repairs what the dead run left
+tctl '{"delay_ms": 400}'
+gd=$(next_gen)
+(VMSHIFT_TEST_OWNER_HOST=far-away.example exec "$VMSHIFT" --config "$VMSHIFT_TESTENV_CONFIG" \
+    job run "$tmp/lease.json" > "$tmp/d.json" 2> "$tmp/d.err") &
+dpid=$!
+wait_snap "$gd"
+sleep 0.5
+kill -9 "$dpid"
+wait "$dpid" 2>/dev/null
+tctl '{"delay_ms": 0}'
+[ "$(lease_q owner)" = "far-away.example:$dpid" ] || fail "lease owner: $(lease_q owner)"
+drun=$(lease_q run_id)
+lrun > "$tmp/l3.json" 2> "$tmp/l3.err"
+rc=$?
+[ "$rc" = 75 ] || fail "a run while the dead remote lease is live exited $rc: $(cat "$tmp/l3.err")"
+grep -q "far-away.example:$dpid" "$tmp/l3.err" || fail "busy message: $(cat "$tmp/l3.err")"
+sleep 5
+lrun > "$tmp/l4.json" 2> "$tmp/l4.err" || fail "the run after the lease expired failed: $(cat "$tmp/l4.err")"
+[ "$(jq -c .repaired "$tmp/l4.json")" = "[$drun]" ] || fail "no repair of run $drun: $(cat "$tmp/l4.json")"
+[ ! -d "$v1/.snapshot/$(snap_of "$gd")" ] || fail "the dead remote run's snapshot is left"
+[ -z "$(find "$v1/dr" -name "*-g$gd.qcow2")" ] || fail "the dead remote run's targets are left"
+[ -z "$(find "$v1/dr" -name '.*.vmshift.*.tmp')" ] || fail "temporaries left"
+[ "$(sqlite3 "$store" "select state from runs where id = $drun")" = interrupted ] ||
+    fail "the dead remote run is not marked interrupted"
+lrun_id=$(jq .run "$tmp/l4.json")
+sqlite3 "$store" "select intent from journal where run_id = $lrun_id and step = 'lease-takeover' and status = 1" \
+    > "$tmp/take.json"
+jq -e --argjson r "$drun" --arg o "far-away.example:$dpid" '.run == $r and .owner == $o' "$tmp/take.json" \
+    > /dev/null || fail "the takeover is not journalled: $(cat "$tmp/take.json")"
+
+# 3. a run whose lease is taken over while it works stops at its next
+#    safe point, undoes what it made and says why
+bg_lrun 1000 l5
+spid=$bgpid gs=$bggen
+srun=$(lease_q run_id)
+sqlite3 "$store" "update leases set run_id = run_id + 100000, owner = 'thief.example:1' \
+    where key = 'job:dr-nightly'" || fail "sqlite3 update"
+wait "$spid"
+rc=$?
+tctl '{"delay_ms": 0}'
+[ "$rc" = 5 ] || fail "the run that lost its lease exited $rc: $(cat "$tmp/l5.err")"
+grep -q "lost the lease 'job:dr-nightly'.*thief.example:1" "$tmp/l5.err" ||
+    fail "message: $(cat "$tmp/l5.err")"
+[ ! -d "$v1/.snapshot/$(snap_of "$gs")" ] || fail "the run that lost its lease left its snapshot"
+[ -z "$(find "$v1/dr" -name "*-g$gs.qcow2")" ] || fail "the run that lost its lease left targets"
+[ "$(sqlite3 "$store" "select state from runs where id = $srun")" = failed ] || fail "state of run $srun"
+[ "$(lease_q owner)" = thief.example:1 ] || fail "the run released a lease it no longer held"
+sqlite3 "$store" "delete from leases where key = 'job:dr-nightly'"
+
 # ----------------------------------------------------- bad job files
 jq '.retention.keep_lats = 2' "$tmp/job.json" | jq --arg s "$tmp/bad.db" '.store = $s' > "$tmp/bad.json"
 vsh job run "$tmp/bad.json" > /dev/null 2> "$tmp/err"
@@ -154,4 +249,4 @@ rc=$?
 [ "$rc" = 3 ] || fail "bad job file exited $rc"
 grep -q "'retention.keep_lats'" "$tmp/err" || fail "message: $(cat "$tmp/err")"
 [ ! -e "$tmp/bad.db" ] || fail "a bad job file created the store"
-echo "ok: 5 runs with retention, busy refused, kill -9 repaired, foreign files kept"
+echo "ok: 5 runs with retention, busy refused, kill -9 repaired, leases renewed and taken over, foreign files kept"

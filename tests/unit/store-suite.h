@@ -319,6 +319,76 @@ Test (STORE_SUITE, lease_expiry_and_steal, .init = store_suite_setup,
     wf_store_close (s);
 }
 
+/* The heartbeat (docs/jobs.md, "Leases"): a renewal moves the expiry
+ * on; a holder whose lease was taken over (stolen, or taken when it had
+ * expired) or released cannot renew it back. */
+Test (STORE_SUITE, lease_renew_extends_and_fails_after_a_takeover,
+      .init = store_suite_setup, .fini = store_suite_teardown)
+{
+    struct wf_store *s1 = ss_open (), *s2 = ss_open ();
+    struct wf_lease_rec h = { 0 };
+    int64_t a = ss_new_run (s1, "job", "j"), b = ss_new_run (s1, "job", "j");
+    int64_t before;
+
+    /* Renewal extends: a 1 s lease renewed for 60 s outlives 2 s. */
+    cr_assert_eq (wf_lease_acquire (s1, "job:r", a, "far:1", 1, NULL), 0);
+    cr_assert_eq (wf_lease_get (s2, "job:r", &h), 0);
+    before = h.expires;
+    wf_lease_rec_clear (&h);
+    cr_assert_eq (wf_lease_renew (s1, "job:r", a, "far:1", 60), 0);
+    cr_assert_eq (wf_lease_get (s2, "job:r", &h), 0);
+    cr_assert_geq (h.expires, before + 59, "expiry %lld, was %lld",
+                   (long long) h.expires, (long long) before);
+    cr_assert_eq (h.run_id, a);
+    cr_assert_str_eq (h.owner, "far:1");
+    wf_lease_rec_clear (&h);
+    sleep (2);
+    cr_assert_eq (wf_lease_acquire (s2, "job:r", b, "near:2", 60, &h),
+                  -EBUSY, "a renewed lease is not free after its first ttl");
+    cr_assert_eq (h.run_id, a);
+    wf_lease_rec_clear (&h);
+    /* Only the holder renews: another run, or the same run under another
+     * owner, is refused and changes nothing. */
+    cr_assert_eq (wf_lease_renew (s2, "job:r", b, "near:2", 60), -EBUSY);
+    cr_assert_eq (wf_lease_renew (s2, "job:r", a, "near:2", 60), -EBUSY);
+    cr_assert_eq (wf_lease_get (s2, "job:r", &h), 0);
+    cr_assert_eq (h.run_id, a);
+    cr_assert_str_eq (h.owner, "far:1");
+    wf_lease_rec_clear (&h);
+    /* A steal: the old holder's renewal fails, naming the new holder, and
+     * does not take the lease back. */
+    cr_assert_eq (wf_lease_steal (s2, "job:r", "far:1", b, "near:2", 60), 0);
+    cr_assert_eq (wf_lease_renew (s1, "job:r", a, "far:1", 60), -EBUSY);
+    cr_assert (strstr (vmshift_internal_error_msg (), "near:2") != NULL,
+               "message: %s", vmshift_internal_error_msg ());
+    cr_assert_eq (wf_lease_get (s1, "job:r", &h), 0);
+    cr_assert_eq (h.run_id, b);
+    cr_assert_str_eq (h.owner, "near:2");
+    wf_lease_rec_clear (&h);
+    cr_assert_eq (wf_lease_renew (s2, "job:r", b, "near:2", 60), 0);
+    /* Expiry lets another owner in; the old holder cannot renew then. */
+    cr_assert_eq (wf_lease_acquire (s1, "job:x", a, "far:1", 1, NULL), 0);
+    sleep (2);
+    cr_assert_eq (wf_lease_acquire (s2, "job:x", b, "near:2", 60, NULL), 0);
+    cr_assert_eq (wf_lease_renew (s1, "job:x", a, "far:1", 60), -EBUSY);
+    cr_assert_eq (wf_lease_get (s1, "job:x", &h), 0);
+    cr_assert_eq (h.run_id, b);
+    wf_lease_rec_clear (&h);
+    /* An expired lease nobody took is still the holder's to renew. */
+    cr_assert_eq (wf_lease_acquire (s1, "job:y", a, "far:1", 1, NULL), 0);
+    sleep (2);
+    cr_assert_eq (wf_lease_renew (s1, "job:y", a, "far:1", 60), 0);
+    cr_assert_eq (wf_lease_acquire (s2, "job:y", b, "near:2", 60, NULL),
+                  -EBUSY);
+    /* Released: nothing to renew, and the renewal does not recreate it. */
+    cr_assert_eq (wf_lease_release (s1, "job:y", a), 0);
+    cr_assert_eq (wf_lease_renew (s1, "job:y", a, "far:1", 60), -EBUSY);
+    cr_assert_eq (wf_lease_get (s1, "job:y", &h), -ENOENT);
+    cr_assert_eq (wf_lease_renew (s1, "job:y", a, "far:1", 0), -EINVAL);
+    wf_store_close (s1);
+    wf_store_close (s2);
+}
+
 #define SS_RACERS 4
 
 struct ss_racer {

@@ -31,7 +31,8 @@ Test (job_file, issue_example_parses_with_every_field)
                                   GOOD_SRC GOOD_TGT GOOD_RET
                                   ", \"keep_snapshot\": false, "
                                   "\"concurrency\": 12, "
-                                  "\"randomized_delay\": \"15m\"}");
+                                  "\"randomized_delay\": \"15m\", "
+                                  "\"lease_ttl\": \"2m\"}");
 
     cr_assert_str_eq (j->name, "web-nightly");
     cr_assert_str_eq (j->timezone, "Europe/Berlin");
@@ -43,6 +44,7 @@ Test (job_file, issue_example_parses_with_every_field)
     cr_assert_eq (j->retention.max_age, 30 * 86400);
     cr_assert_eq (j->concurrency, 12);
     cr_assert_eq (j->randomized_delay, 900);
+    cr_assert_eq (j->lease_ttl, 120);
     cr_assert (!j->keep_snapshot);
     cr_assert (!j->keep_partial);
     job_free (j);
@@ -59,6 +61,7 @@ Test (job_file, defaults_and_format_from_extension)
 
     cr_assert_str_eq (j->timezone, "UTC");
     cr_assert_eq (j->concurrency, 10);
+    cr_assert_eq (j->lease_ttl, JOB_LEASE_TTL_DEFAULT);
     cr_assert (j->on_ontap);
     cr_assert_eq (j->format, VMSHIFT_FMT_QCOW2);
     /* kept snapshots follow the files' retention unless told otherwise */
@@ -104,6 +107,12 @@ static const struct {
       GOOD_SRC GOOD_TGT GOOD_RET "}", "'timezone'" },
     { GOOD_HEAD "\"randomized_delay\": \"5x\", " GOOD_SRC GOOD_TGT GOOD_RET
       "}", "'randomized_delay'" },
+    { GOOD_HEAD "\"lease_ttl\": \"3s\", " GOOD_SRC GOOD_TGT GOOD_RET "}",
+      "'lease_ttl': must be from 4s to 1d" },
+    { GOOD_HEAD "\"lease_ttl\": \"2d\", " GOOD_SRC GOOD_TGT GOOD_RET "}",
+      "'lease_ttl'" },
+    { GOOD_HEAD "\"lease_ttl\": 60, " GOOD_SRC GOOD_TGT GOOD_RET "}",
+      "'lease_ttl'" },
     { GOOD_HEAD "\"concurrency\": 0, " GOOD_SRC GOOD_TGT GOOD_RET "}",
       "'concurrency'" },
     { GOOD_HEAD "\"concurrency\": 65, " GOOD_SRC GOOD_TGT GOOD_RET "}",
