@@ -715,12 +715,13 @@ wf_vc_rec_addrs (struct wf_vc_rec *c, const struct json_val *as,
         bool dyn;
 
         if (!wf_vc_parse_ip (ip, &x) || !wf_vc_canon_ip (ip, x.family, canon)
-            || p < 0 || p > (x.family == 4 ? 32 : 128) ||
+            || p <= 0 || p > (x.family == 4 ? 32 : 128) ||
             (scope = wf_vc_scope (&x)) == NULL) {
             c->dropped++;
             continue;
         }
-        /* an address the guest could not use is not its configuration */
+        /* an address the guest could not use is not its configuration
+         * (a prefix of 0 means none was known) */
         if (st && (strcmp (st, "invalid") == 0 ||
                    strcmp (st, "duplicate") == 0)) {
             continue;

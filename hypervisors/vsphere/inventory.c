@@ -75,7 +75,7 @@ vsphere_view_args (const struct vsphere_service_content *sc,
 static int
 vsphere_retrieve_args (const struct vsphere_moref *view,
                        const struct vsphere_spec *specs, size_t nspecs,
-                       struct sbuf *b)
+                       unsigned page, struct sbuf *b)
 {
     int r = vs_sbuf_addstr (b, "<specSet>");
 
@@ -100,10 +100,40 @@ vsphere_retrieve_args (const struct vsphere_moref *view,
                             "xsi:type=\"TraversalSpec\"><name>view</name>"
                             "<type>ContainerView</type><path>view</path>"
                             "<skip>false</skip></selectSet></objectSet>"
-                            "</specSet><options><maxObjects>%u</maxObjects>"
-                            "</options>", VSPHERE_PAGE_OBJECTS);
+                            "</specSet>");
+    }
+    if (r == 0 && page > 0) {
+        r = vs_sbuf_printf (b, "<options><maxObjects>%u</maxObjects>"
+                            "</options>", page);
+    } else if (r == 0) {
+        r = vs_sbuf_addstr (b, "<options/>");
     }
     return r;
+}
+
+/* Objects per page: VMSHIFT_VSPHERE_PAGE_SIZE (a test and tuning knob,
+ * docs/vcenter.md; 0 leaves the page size to the server), else
+ * VSPHERE_PAGE_OBJECTS. */
+static int
+vsphere_page_size (unsigned *out)
+{
+    const char *s = getenv ("VMSHIFT_VSPHERE_PAGE_SIZE");
+    char *end;
+    unsigned long v;
+
+    *out = VSPHERE_PAGE_OBJECTS;
+    if (s == NULL || *s == '\0') {
+        return 0;
+    }
+    errno = 0;
+    v = strtoul (s, &end, 10);
+    if (errno || *end != '\0' || *s == '-' || v > 100000) {
+        return set_error (EINVAL, "VMSHIFT_VSPHERE_PAGE_SIZE: '%.32s' is not "
+                          "a page size (0 for the server's choice, or "
+                          "1-100000 objects)", s);
+    }
+    *out = (unsigned) v;
+    return 0;
 }
 
 static int
@@ -114,11 +144,12 @@ vsphere_pages (struct vsphere_client *c, const struct vsphere_moref *view,
     const struct vsphere_service_content *sc = vsphere_client_content (c);
     struct sbuf args, rep = { 0 };
     char *token = NULL;
-    unsigned pages = 0;
+    unsigned pages = 0, page;
     int r;
 
     vs_sbuf_init (&args, 1 << 20);
-    if ((r = vsphere_retrieve_args (view, specs, nspecs, &args)) < 0) {
+    if ((r = vsphere_page_size (&page)) < 0 ||
+        (r = vsphere_retrieve_args (view, specs, nspecs, page, &args)) < 0) {
         goto out;
     }
     r = vsphere_call (c, "RetrievePropertiesEx", &sc->property_collector,

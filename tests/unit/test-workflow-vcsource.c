@@ -158,7 +158,8 @@ Test (vcsource, guest_record_file)
         "  {\"address\": \"2001:db8::99\", \"prefix\": 64,"
         "   \"origin\": \"random\"},"
         "  {\"address\": \"1.2.3.4'$(reboot)\", \"prefix\": 24},"
-        "  {\"address\": \"192.0.2.12\", \"prefix\": 33}],"
+        "  {\"address\": \"192.0.2.12\", \"prefix\": 33},"
+        "  {\"address\": \"192.0.2.13\", \"prefix\": 0}],"
         " \"dns\": {\"servers\": [\"192.0.2.54\"], \"search\": []}},"
         "{\"mac\": \"00:50:56:00:00:02\", \"guest_index\": 1,"
         " \"addresses\": [{\"address\": \"198.51.100.7\", \"prefix\": 24,"
@@ -192,6 +193,7 @@ Test (vcsource, guest_record_file)
     cr_assert_not_null (strstr (s, "\"192.0.2.11\",\n"), "%s", s);
     cr_assert_null (strstr (s, "reboot"), "%s", s);
     cr_assert_null (strstr (s, "192.0.2.12"), "%s", s);
+    cr_assert_null (strstr (s, "192.0.2.13"), "no prefix known: %s", s);
     cr_assert_null (strstr (s, "x\\\"y"), "%s", s);
     cr_assert_null (strstr (s, "a b"), "%s", s);
     cr_assert_null (strstr (s, "198.51.100.1\""), "DHCP route kept: %s", s);

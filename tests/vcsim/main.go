@@ -11,6 +11,10 @@
 // "ipStack": [GuestStackInfo]}, field names as in the vSphere API, set on
 // the VM's guest.net entries in order and as its guest.ipStack: what
 // VMware Tools would report; the simulator has no guest to report it).
+// With -max-objects, RetrievePropertiesEx honours RetrieveOptions
+// .maxObjects and ContinueRetrievePropertiesEx hands out the rest by
+// token, as vCenter does: govmomi 0.24's simulator answers in one page
+// whatever maxObjects says and has no ContinueRetrievePropertiesEx.
 package main
 
 import (
@@ -78,6 +82,61 @@ func terminate(u *url.URL, key string) {
 }
 
 const hookAgent = "vcsim-test-hook"
+
+// The PropertyCollector with paging.  The simulator makes one per session
+// with reflect.New of this type, so it keeps no state of its own.
+type pagingPC struct{ simulator.PropertyCollector }
+
+var pages = struct {
+	sync.Mutex
+	n    int
+	rest map[string][]types.ObjectContent
+	max  map[string]int32
+}{rest: map[string][]types.ObjectContent{}, max: map[string]int32{}}
+
+// The first max objects of objs, and a token for the rest.
+func page(objs []types.ObjectContent, max int32) types.RetrieveResult {
+	res := types.RetrieveResult{Objects: objs}
+	if max > 0 && int(max) < len(objs) {
+		pages.Lock()
+		pages.n++
+		tok := fmt.Sprintf("vcsim-page-%d", pages.n)
+		pages.rest[tok], pages.max[tok] = objs[max:], max
+		pages.Unlock()
+		res.Objects, res.Token = objs[:max], tok
+	}
+	return res
+}
+
+func (pc *pagingPC) RetrievePropertiesEx(ctx *simulator.Context,
+	r *types.RetrievePropertiesEx) soap.HasFault {
+	res := pc.PropertyCollector.RetrievePropertiesEx(ctx, r)
+	body := res.(*methods.RetrievePropertiesExBody)
+	if body.Res != nil && body.Res.Returnval != nil {
+		pg := page(body.Res.Returnval.Objects, r.Options.MaxObjects)
+		body.Res.Returnval = &pg
+	}
+	return body
+}
+
+func (pc *pagingPC) ContinueRetrievePropertiesEx(ctx *simulator.Context,
+	r *types.ContinueRetrievePropertiesEx) soap.HasFault {
+	pages.Lock()
+	objs, ok := pages.rest[r.Token]
+	max := pages.max[r.Token]
+	delete(pages.rest, r.Token)
+	delete(pages.max, r.Token)
+	pages.Unlock()
+	body := &methods.ContinueRetrievePropertiesExBody{}
+	if !ok {
+		body.Fault_ = simulator.Fault("unknown token",
+			&types.InvalidArgument{InvalidProperty: "token"})
+		return body
+	}
+	body.Res = &types.ContinueRetrievePropertiesExResponse{
+		Returnval: page(objs, max)}
+	return body
+}
 
 type guestNet struct {
 	IpConfig  *types.NetIpConfigInfo  `json:"ipConfig"`
@@ -151,6 +210,8 @@ func main() {
 	dir := flag.String("dir", ".", "directory for ca.pem")
 	user := flag.String("user", "vmshift", "user name")
 	pwfile := flag.String("password-file", "", "file holding the password")
+	paged := flag.Bool("max-objects", false,
+		"honour RetrieveOptions.maxObjects (paging)")
 	flag.Parse()
 
 	model := simulator.VPX()
@@ -167,6 +228,16 @@ func main() {
 		model.Datastore = *dss
 	}
 	must(model.Create())
+	if *paged {
+		ref := types.ManagedObjectReference{Type: "PropertyCollector",
+			Value: "propertyCollector"}
+		if simulator.Map.Get(ref) == nil {
+			must(fmt.Errorf("no %v", ref))
+		}
+		pc := &pagingPC{}
+		pc.Self = ref
+		simulator.Map.Put(pc)
+	}
 	pw, err := ioutil.ReadFile(*pwfile)
 	must(err)
 	cert, der := makeCert(*dir)
