@@ -245,13 +245,210 @@ wf_bp_source (struct bp_ctx *c, const struct json_val *root)
     return 0;
 }
 
+/* ------------------------------------------ target folders per volume */
+
+#define WF_BP_VOLUME_TAG "{volume}"
+
+/* ontap://PROFILE/VOLUME[/...]: the profile and the volume as spans. */
+static bool
+wf_bp_ontap_split (const char *loc, const char **p, size_t *pn,
+                   const char **v, size_t *vn)
+{
+    const char *s, *e;
+
+    if (strncmp (loc, "ontap://", 8) != 0) {
+        return false;
+    }
+    s = loc + 8;
+    if (!(e = strchr (s, '/')) || e == s) {
+        return false;
+    }
+    *p = s;
+    *pn = (size_t) (e - s);
+    s = e + 1;
+    if (!(e = strchr (s, '/'))) {
+        e = s + strlen (s);
+    }
+    if (e == s) {
+        return false;
+    }
+    *v = s;
+    *vn = (size_t) (e - s);
+    return true;
+}
+
+/* {volume} stands for a whole volume of an ontap:// location, once: a
+ * VM's target must be on its disks' volume (ONTAP clones only within
+ * one), so the tag anywhere else could only name a wrong place. */
+static int
+wf_bp_volume_tag (struct bp_ctx *c, const char *key, const char *loc)
+{
+    const char *t = strstr (loc, WF_BP_VOLUME_TAG), *p, *v;
+    size_t pn, vn;
+
+    if (!t) {
+        return 0;
+    }
+    if (!wf_bp_ontap_split (loc, &p, &pn, &v, &vn) || v != t ||
+        vn != strlen (WF_BP_VOLUME_TAG) ||
+        strstr (t + 1, WF_BP_VOLUME_TAG)) {
+        return BP_ERR (c, key, "'{volume}' may stand only for the volume of "
+                       "an ontap:// location, once "
+                       "(ontap://PROFILE/{volume}/FOLDER)");
+    }
+    return 0;
+}
+
+/* target.locations: {"VOLUME": "ontap://PROFILE/VOLUME[/FOLDER]", ...} */
+static int
+wf_bp_locations (struct bp_ctx *c, const struct json_val *t)
+{
+    const struct json_val *o = vs_json_get (t, "locations");
+    struct wf_blueprint *bp = c->bp;
+    const char *key;
+    size_t n;
+    int r;
+
+    if (!o) {
+        return 0;
+    }
+    if (vs_json_type (o) != JSON_OBJECT) {
+        return BP_ERR (c, "target.locations", "expected an object");
+    }
+    for (n = 0; vs_json_object_at (o, n, &key) != NULL; n++) {
+    }
+    if (n == 0) {
+        return BP_ERR (c, "target.locations", "empty");
+    }
+    if (!(bp->locations = calloc (n, sizeof *bp->locations))) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct wf_bp_loc *l = &bp->locations[i];
+        const char *p, *v;
+        size_t pn, vn;
+        char path[128];
+
+        vs_json_object_at (o, i, &key);
+        snprintf (path, sizeof path, "target.locations.%s", key);
+        if ((r = wf_bp_safe_name (c, path, key)) < 0) {
+            return r;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp (bp->locations[j].volume, key) == 0) {
+                return BP_ERR (c, "target.locations", "key '%s' given "
+                               "twice", key);
+            }
+        }
+        if (!(l->volume = strdup (key))) {
+            return set_error (ENOMEM, "out of memory");
+        }
+        bp->nlocations++;
+        if ((r = wf_bp_str (c, "target.locations", o, key, true,
+                            &l->location)) < 0) {
+            return r;
+        }
+        if (!wf_bp_ontap_split (l->location, &p, &pn, &v, &vn) ||
+            vn != strlen (key) || strncmp (v, key, vn) != 0 ||
+            strchr (l->location, '{')) {
+            return BP_ERR (c, path, "'%s' is not on volume '%s': give "
+                           "ontap://PROFILE/%s/FOLDER (ONTAP clones only "
+                           "within a volume)", l->location, key, key);
+        }
+    }
+    return 0;
+}
+
+char *
+wf_bp_expand_volume (const char *s, const char *volume)
+{
+    struct sbuf b;
+    const char *t;
+
+    if (!strstr (s, WF_BP_VOLUME_TAG)) {
+        return strdup (s);
+    }
+    if (!volume) {
+        return NULL;
+    }
+    vs_sbuf_init (&b, 8192);
+    while ((t = strstr (s, WF_BP_VOLUME_TAG))) {
+        vs_sbuf_add (&b, s, (size_t) (t - s));
+        vs_sbuf_add (&b, volume, strlen (volume));
+        s = t + strlen (WF_BP_VOLUME_TAG);
+    }
+    vs_sbuf_add (&b, s, strlen (s));
+    return vs_sbuf_detach (&b, NULL);
+}
+
+int
+wf_bp_location_for (const struct wf_blueprint *bp, bool test,
+                    const char *profile, const char *volume, char **out)
+{
+    const char *tmpl = test ? bp->test_location : bp->location;
+    const char *key = test ? "target.test_location" : "target.location";
+    const char *p, *v;
+    size_t pn, vn;
+    char kb[128];
+    int e;
+
+    *out = NULL;
+    for (size_t i = 0; volume && i < bp->nlocations; i++) {
+        if (strcmp (bp->locations[i].volume, volume) == 0) {
+            snprintf (kb, sizeof kb, "target.locations.%s", volume);
+            key = kb;
+            if (!test) {
+                *out = strdup (bp->locations[i].location);
+            } else if (asprintf (out, "%s-test",
+                                 bp->locations[i].location) < 0) {
+                *out = NULL;
+            }
+            tmpl = NULL;
+            break;
+        }
+    }
+    if (!*out && tmpl) {
+        if (strstr (tmpl, WF_BP_VOLUME_TAG) && !volume) {
+            return set_error (EINVAL, "%s: '{volume}' needs the VM's disks on "
+                              "an ONTAP volume", key);
+        }
+        *out = wf_bp_expand_volume (tmpl, volume);
+    } else if (!*out && key != kb) {
+        if (!volume) {
+            return set_error (ENOENT, "target.locations: the VM's disks are "
+                              "not on ONTAP, and there is no "
+                              "target.location");
+        }
+        return set_error (ENOENT, "target.locations: no location for volume "
+                          "'%s' (add \"%s\": \"ontap://%s/%s/FOLDER\", or "
+                          "give target.location with {volume})", volume,
+                          volume, profile ? profile : "PROFILE", volume);
+    }
+    if (!*out) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    if (volume && profile && wf_bp_ontap_split (*out, &p, &pn, &v, &vn) &&
+        (pn != strlen (profile) || strncmp (p, profile, pn) != 0 ||
+         vn != strlen (volume) || strncmp (v, volume, vn) != 0)) {
+        e = set_error (EXDEV, "%s: '%s' is not on the VM's volume '%s' of "
+                       "profile '%s': ONTAP clones only within a volume "
+                       "({volume} in the location, or target.locations, "
+                       "puts each VM on its own)", key, *out, volume,
+                       profile);
+        free (*out);
+        *out = NULL;
+        return e;
+    }
+    return 0;
+}
+
 static int
 wf_bp_target (struct bp_ctx *c, const struct json_val *root)
 {
     static const char *const keys[] = {
         "hypervisor", "uri", "format", "location", "test_location",
-        "namespace", "storage", "vmid_start", "host_path", "qtree_style",
-        NULL,
+        "locations", "namespace", "storage", "vmid_start", "host_path",
+        "qtree_style", NULL,
     };
     const struct json_val *v = vs_json_get (root, "target");
     struct wf_blueprint *bp = c->bp;
@@ -280,10 +477,16 @@ wf_bp_target (struct bp_ctx *c, const struct json_val *root)
                         wf_target_of (bp->hypervisor)->reg == WF_REG_API,
                         &bp->uri)) < 0 ||
         (r = wf_bp_str (c, "target", v, "format", false, &bp->format)) < 0 ||
-        (r = wf_bp_str (c, "target", v, "location", true,
+        (r = wf_bp_locations (c, v)) < 0 ||
+        (r = wf_bp_str (c, "target", v, "location", bp->nlocations == 0,
                         &bp->location)) < 0 ||
         (r = wf_bp_str (c, "target", v, "test_location", false,
                         &bp->test_location)) < 0 ||
+        (bp->location &&
+         (r = wf_bp_volume_tag (c, "target.location", bp->location)) < 0) ||
+        (bp->test_location &&
+         (r = wf_bp_volume_tag (c, "target.test_location",
+                                bp->test_location)) < 0) ||
         (r = wf_bp_str (c, "target", v, "namespace", false,
                         &bp->namespace_)) < 0 ||
         (r = wf_bp_str (c, "target", v, "host_path", false,
@@ -310,11 +513,16 @@ wf_bp_target (struct bp_ctx *c, const struct json_val *root)
         return BP_ERR (c, "target.format", "'%s' is not qcow2, raw, vhdx or "
                        "vmdk", bp->format);
     }
+    if (bp->test_location && !bp->location) {
+        return BP_ERR (c, "target.test_location", "only with "
+                       "target.location (a test run of target.locations "
+                       "goes to each LOCATION-test)");
+    }
     if (bp->test_location && strcmp (bp->test_location, bp->location) == 0) {
         return BP_ERR (c, "target.test_location", "must differ from "
                        "target.location");
     }
-    if (!bp->test_location &&
+    if (!bp->test_location && bp->location &&
         asprintf (&bp->test_location, "%s-test", bp->location) < 0) {
         bp->test_location = NULL;
         return set_error (ENOMEM, "out of memory");
@@ -760,6 +968,11 @@ wf_blueprint_release (struct wf_blueprint *bp)
     free (bp->format);
     free (bp->location);
     free (bp->test_location);
+    for (size_t i = 0; i < bp->nlocations; i++) {
+        free (bp->locations[i].volume);
+        free (bp->locations[i].location);
+    }
+    free (bp->locations);
     free (bp->namespace_);
     free (bp->host_path);
     free (bp->storage);

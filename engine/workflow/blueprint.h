@@ -67,6 +67,13 @@ struct wf_bp_vm {
     unsigned vmid;              /* Proxmox; 0 = vmid_start + index */
 };
 
+/* target.locations: the target folder for the VMs of one ONTAP volume
+ * (docs/blueprint.md "VMs on several volumes"). */
+struct wf_bp_loc {
+    char *volume;               /* the key: a volume name */
+    char *location;             /* ontap://PROFILE/VOLUME[/FOLDER] */
+};
+
 struct wf_blueprint {
     char *name;
     char *datastore;            /* ontap://P/V[/dir], nfs://..., or a path;
@@ -81,8 +88,12 @@ struct wf_blueprint {
     enum hv_target hypervisor;
     char *uri;                  /* libvirt connection URI */
     char *format;               /* target disk format */
-    char *location;             /* target folder or qtree */
+    char *location;             /* target folder or qtree; may hold
+                                 * {volume} (wf_bp_location_for); NULL
+                                 * when target.locations says it all */
     char *test_location;        /* for --test; default location + "-test" */
+    struct wf_bp_loc *locations;    /* target.locations, as listed */
+    size_t nlocations;
     char *host_path;            /* where the hypervisor host sees location;
                                  * NULL: location itself (local) */
     char *namespace_;           /* KubeVirt */
@@ -118,6 +129,18 @@ struct wf_bp_pick {
 int wf_blueprint_expand (const char *buf, size_t len, const char *what,
                          const struct wf_bp_pick *picks, size_t n,
                          char **out);
+/* Where a VM whose disks are on ONTAP volume VOLUME of profile PROFILE
+ * goes (both NULL: its disks are not on ONTAP): target.locations[VOLUME],
+ * else target.location (or test_location) with {volume} expanded; a test
+ * run's location from target.locations is that + "-test".  An ontap://
+ * result must be on the disks' volume (ONTAP clones only within one).
+ * Errors name the key, without the file: "target.locations: no location
+ * for volume 'ds02' ...".  *out: caller frees. */
+int wf_bp_location_for (const struct wf_blueprint *bp, bool test,
+                        const char *profile, const char *volume, char **out);
+/* S with every {volume} replaced by VOLUME (NULL: S as it is, or NULL if
+ * S holds {volume}).  Caller frees; NULL also when out of memory. */
+char *wf_bp_expand_volume (const char *s, const char *volume);
 const char *wf_bp_ip_name (enum wf_bp_ip ip);
 /* The default disk format of a hypervisor target. */
 const char *wf_bp_default_format (enum hv_target t);

@@ -59,10 +59,27 @@ struct wf_vmr {
     /* bytes of its disks (events): placed so far of b_total; b0_* of
      * disks converted before this process (from the journal) */
     uint64_t b_total, b_done, b_cloned, b_copied, b0_cloned, b0_copied;
+    /* where it goes: the target location from its disks' volume
+     * (wf_vm_place); vol its index in r->vols, -1 when not on ONTAP */
+    char *loc;
+    char *place_problem;
+    char *volname;
+    int vol;
     /* vCenter source */
     char *facts;                /* the VM's inventory (journalled) */
     char *vc_problem;           /* why there are no facts */
     struct hv_vm *model;        /* built from the facts */
+};
+
+/* One ONTAP volume of the wave (docs/blueprint.md "VMs on several
+ * volumes"): every disk of a VM is on one, the VM's target on the same
+ * (ONTAP clones only within a volume), and the run takes one snapshot of
+ * each, all named r->snap_name. */
+struct wf_vol {
+    char *loc;                  /* ontap://PROFILE/VOLUME */
+    char *root;                 /* its VMs' target location: a root of
+                                 * wf_open_loc's cache */
+    struct loc_handle h;        /* opened on first use */
 };
 
 struct wf_run {
@@ -74,7 +91,9 @@ struct wf_run {
     enum wf_phase phase;
     char *doc;
     struct wf_blueprint bp;
-    const char *location;       /* bp.location or bp.test_location */
+    const char *location;       /* bp.location or bp.test_location, as
+                                 * written: may hold {volume}, or be NULL
+                                 * (each VM's is wf_vmr.loc) */
     struct wf_vmr *vms;
     size_t n;
     char owner[300];
@@ -94,8 +113,13 @@ struct wf_run {
     char *snap_name;
     struct hv_lvc *lvc;
     struct loc_handle cache[2];     /* target location, datastore */
-    /* preflight: the target's qtrees and their styles (-1: none yet) */
-    struct wf_ontap *qto;
+    /* the wave's ONTAP volumes: one snapshot each (wf_vol_*) */
+    struct wf_vol *vols;
+    size_t nvols;
+    /* preflight: the target's qtrees and their styles (-1: none yet),
+     * and an ONTAP client per target volume */
+    struct wf_ontap **qto;
+    size_t nqto;
     struct { char *name; int style; } *qt;
     size_t nqt;
     int tx;                     /* depth of wf_tx_begin */
@@ -467,34 +491,45 @@ wf_join (const char *a, const char *b)
 static int
 wf_open_loc (struct wf_run *r, const char *loc, struct loc_handle *l)
 {
-    const char *roots[2] = { r->location, r->datastore };
-
     memset (l, 0, sizeof *l);
-    for (int i = 0; i < 2; i++) {
-        size_t n = roots[i] ? strlen (roots[i]) : 0;
+    /* the run's location, the datastore, then each volume's target */
+    for (size_t i = 0; i < 2 + r->nvols; i++) {
+        const char *root = i == 0 ? r->location : i == 1 ? r->datastore
+                         : r->vols[i - 2].root;
+        struct loc_handle *c = i < 2 ? &r->cache[i] : &r->vols[i - 2].h;
+        size_t n = root ? strlen (root) : 0;
         const char *rest = loc + n;
         int e;
 
-        if (!roots[i] || strncmp (loc, roots[i], n) != 0 || (*rest && *rest != '/') ||
+        if (!root || strncmp (loc, root, n) != 0 || (*rest && *rest != '/') ||
             vs_loc_kind_of (loc) == LOC_LOCAL) {
             continue;
         }
-        if (!r->cache[i].be &&
-            (e = vs_loc_open (r->h, roots[i], &r->cache[i])) < 0) {
+        if (!c->be && (e = vs_loc_open (r->h, root, c)) < 0) {
             return e;
         }
-        l->be = r->cache[i].be;
-        l->path = *rest ? wf_join (r->cache[i].path, rest + 1)
-                        : strdup (r->cache[i].path);
+        l->be = c->be;
+        l->path = *rest ? wf_join (c->path, rest + 1) : strdup (c->path);
         return l->path ? 0 : set_error (ENOMEM, "out of memory");
     }
     return vs_loc_open (r->h, loc, l);
 }
 
+static bool
+wf_cached_be (const struct wf_run *r, const struct backend *be)
+{
+    for (size_t i = 0; i < r->nvols; i++) {
+        if (be == r->vols[i].h.be) {
+            return true;
+        }
+    }
+    return be == r->cache[0].be || be == r->cache[1].be;
+}
+
 static void
 wf_close_loc (struct wf_run *r, struct loc_handle *l)
 {
-    if (l->be && (l->be == r->cache[0].be || l->be == r->cache[1].be)) {
+    if (l->be && wf_cached_be (r, l->be)) {
         free (l->path);
         memset (l, 0, sizeof *l);
         return;
@@ -516,12 +551,14 @@ struct wf_files {
     size_t n, cap;
 };
 
-/* Add REL (below the run's location) with TEXT (taken, also on error). */
+/* Add REL (below the VM's target location) with TEXT (taken, also on error). */
 static int
 wf_files_add (struct wf_run *r, struct wf_files *fs, struct wf_vmr *v,
               const char *rel, char *text)
 {
-    char *loc = wf_join (r->location, rel);
+    char *loc = wf_join (v->loc, rel);
+
+    (void) r;
 
     if (!loc || !text) {
         free (loc);
@@ -731,21 +768,75 @@ wf_vc_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
     if (!v->model && (e = wf_vc_model (v->facts, &v->model, problems)) < 0) {
         return e;
     }
-    for (size_t i = 0; i < v->model->disks.len; i++) {
-        const struct hv_disk *d = &v->model->disks.ptr[i];
-        char *vol = wf_vc_volume_of (d->file);
-        char *want = wf_vc_volume_of (r->datastore);
-
-        if (d->kind == HV_DEV_DISK &&
-            (!vol || !want || strcmp (vol, want) != 0)) {
-            vs_sbuf_printf (problems, "disk '%s' is not on the wave's ONTAP "
-                            "volume '%s': one run takes one volume "
-                            "snapshot\n", d->file, want ? want : "?");
-        }
-        free (want);
-        free (vol);
-    }
+    (void) r;                   /* its disks' volume: wf_vm_place */
     return 0;
+}
+
+static int wf_vol_add (struct wf_run *r, const char *profile,
+                       const char *volume, const char *root);
+
+/* Where the VM goes: the target location for its disks' ONTAP volume
+ * (docs/blueprint.md "VMs on several volumes"), its volume joining the
+ * run's.  A VM whose disks are on two volumes, or whose volume has no
+ * location, keeps the blueprint's text as its location and the reason as
+ * a problem, which blocks it. */
+static int
+wf_vm_place (struct wf_run *r, struct wf_vmr *v)
+{
+    struct ontap_location l, first = { 0 };
+    char *why = NULL;
+    int e = 0;
+
+    v->vol = -1;
+    for (size_t k = 0; k < v->ndisks && !why; k++) {
+        if (vs_loc_kind_of (v->disks[k].source) != LOC_ONTAP ||
+            ontap_location_parse (v->disks[k].source, &l) < 0) {
+            clear_error ();     /* the conversion says what is wrong */
+            continue;
+        }
+        if (!first.volume) {
+            first = l;
+            continue;
+        }
+        if (strcmp (l.profile, first.profile) != 0 ||
+            strcmp (l.volume, first.volume) != 0) {
+            if (asprintf (&why, "disk '%s' is on volume '%s' of profile "
+                          "'%s', its disk '%s' on '%s' of '%s': ONTAP clones "
+                          "only within a volume, so one VM's disks must "
+                          "share one", v->disks[k].source, l.volume,
+                          l.profile, v->disks[0].source, first.volume,
+                          first.profile) < 0) {
+                why = NULL;
+                e = set_error (ENOMEM, "out of memory");
+            }
+        }
+        ontap_location_release (&l);
+    }
+    if (e == 0 && !why &&
+        wf_bp_location_for (&r->bp, r->test, first.profile, first.volume,
+                            &v->loc) < 0) {
+        why = strdup (vmshift_internal_error_msg ());
+        clear_error ();
+        if (!why) {
+            e = set_error (ENOMEM, "out of memory");
+        }
+    }
+    if (e == 0 && !why && first.volume) {
+        v->volname = strdup (first.volume);
+        e = v->volname ? wf_vol_add (r, first.profile, first.volume, v->loc)
+                       : set_error (ENOMEM, "out of memory");
+        if (e >= 0) {
+            v->vol = e;
+            e = 0;
+        }
+    }
+    ontap_location_release (&first);
+    if (e == 0 && !v->loc) {
+        v->loc = strdup (r->location ? r->location : "(target.locations)");
+        e = v->loc ? 0 : set_error (ENOMEM, "out of memory");
+    }
+    v->place_problem = why;
+    return e;
 }
 
 /* Load the VM and compute its disks; check the source side. */
@@ -807,8 +898,7 @@ wf_vm_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
                           wf_vm_format (r, v)) < 0) {
                 wd->rel = NULL;
             }
-            wd->target = wd->rel ? wf_join (r->location, wd->rel) : NULL;
-            if (!wd->source || !wd->target) {
+            if (!wd->source || !wd->rel) {
                 free (dir);
                 return set_error (ENOMEM, "out of memory");
             }
@@ -816,6 +906,19 @@ wf_vm_resolve (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
         }
         v->ndisks = nd;
         free (dir);
+        /* the targets: below the location of the disks' volume */
+        if ((e = wf_vm_place (r, v)) < 0) {
+            return e;
+        }
+        for (size_t k = 0; k < nd; k++) {
+            v->disks[k].target = wf_join (v->loc, v->disks[k].rel);
+            if (!v->disks[k].target) {
+                return set_error (ENOMEM, "out of memory");
+            }
+        }
+    }
+    if (v->place_problem) {
+        vs_sbuf_printf (problems, "%s\n", v->place_problem);
     }
     /* Networks: every NIC mapped (a test run maps them all away). */
     if (!r->test) {
@@ -946,7 +1049,7 @@ wf_vm_preflight (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems,
         vs_sbuf_printf (problems, "looks powered on: lock file '%s' "
                         "(source.allow_powered_on overrides)\n", lck);
     }
-    tdir = wf_join (r->location, v->tname);
+    tdir = wf_join (v->loc, v->tname);
     if (!tdir) {
         return set_error (ENOMEM, "out of memory");
     }
@@ -1353,10 +1456,26 @@ wf_ontap_open_at (struct wf_run *r, const char *loc, struct wf_ontap *o)
     return e;
 }
 
+/* The volume of LOC, ontap://PROFILE/VOLUME with or without a path (a
+ * volume's own location has none: ontap_location_parse wants one). */
 static int
-wf_ontap_open (struct wf_run *r, struct wf_ontap *o)
+wf_ontap_open_vol (struct wf_run *r, const char *loc, struct wf_ontap *o)
 {
-    return wf_ontap_open_at (r, r->datastore, o);
+    char *tmp = NULL;
+    int e;
+
+    if (asprintf (&tmp, "%s/x", loc) < 0) {
+        memset (o, 0, sizeof *o);
+        return set_error (ENOMEM, "out of memory");
+    }
+    /* only the profile and the volume count: the path is not looked at */
+    if (strncmp (loc, "ontap://", 8) == 0 && strchr (loc + 8, '/') &&
+        strchr (strchr (loc + 8, '/') + 1, '/')) {
+        strcpy (tmp, loc);
+    }
+    e = wf_ontap_open_at (r, tmp, o);
+    free (tmp);
+    return e;
 }
 
 static void
@@ -1372,6 +1491,44 @@ wf_ontap_close (struct wf_run *r, struct wf_ontap *o)
     ontap_client_free (o->c);
     ontap_profile_free (o->prof);
     ontap_location_release (&o->loc);
+}
+
+/* A client of the volume of the target location LOC, opened once per
+ * volume and run (the preflight's qtree lookups). */
+static int
+wf_qtree_client (struct wf_run *r, const char *loc, struct wf_ontap **out)
+{
+    struct ontap_location l;
+    struct wf_ontap *o, **nq;
+    int e;
+
+    if ((e = ontap_location_parse (loc, &l)) < 0) {
+        return e;
+    }
+    for (size_t i = 0; i < r->nqto; i++) {
+        if (strcmp (r->qto[i]->loc.profile, l.profile) == 0 &&
+            strcmp (r->qto[i]->loc.volume, l.volume) == 0) {
+            ontap_location_release (&l);
+            *out = r->qto[i];
+            return 0;
+        }
+    }
+    ontap_location_release (&l);
+    o = calloc (1, sizeof *o);
+    nq = o ? realloc (r->qto, (r->nqto + 1) * sizeof *nq) : NULL;
+    if (!nq) {
+        free (o);
+        return set_error (ENOMEM, "out of memory");
+    }
+    r->qto = nq;
+    if ((e = wf_ontap_open_at (r, loc, o)) < 0) {
+        wf_ontap_close (r, o);
+        free (o);
+        return e;
+    }
+    r->qto[r->nqto++] = o;
+    *out = o;
+    return 0;
 }
 
 /* The security style of the qtree a VM's disks go into (the first folder
@@ -1391,8 +1548,8 @@ wf_qtree_check (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
     int style = -1, e = 0;
     size_t i;
 
-    if (vs_loc_kind_of (r->location) != LOC_ONTAP || v->ndisks == 0 ||
-        r->bp.qtree_fix) {
+    if (vs_loc_kind_of (v->loc) != LOC_ONTAP || v->ndisks == 0 ||
+        r->bp.qtree_fix || v->place_problem) {
         return 0;
     }
     if (ontap_location_parse (v->disks[0].target, &l) < 0) {
@@ -1401,7 +1558,11 @@ wf_qtree_check (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
     }
     slash = strchr (l.path, '/');
     if (slash) {
-        q = strndup (l.path, (size_t) (slash - l.path));
+        /* per volume: PROFILE/VOLUME/QTREE */
+        if (asprintf (&q, "%s/%s/%.*s", l.profile, l.volume,
+                      (int) (slash - l.path), l.path) < 0) {
+            q = NULL;
+        }
     }
     ontap_location_release (&l);
     if (!slash) {
@@ -1416,19 +1577,12 @@ wf_qtree_check (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
         style = r->qt[i].style;
     } else {
         struct ontap_qtree qt = { .security_style = -1 };
+        struct wf_ontap *o = NULL;
         void *nq;
 
-        if (!r->qto) {
-            if (!(r->qto = calloc (1, sizeof *r->qto))) {
-                e = set_error (ENOMEM, "out of memory");
-            } else if ((e = wf_ontap_open_at (r, r->location, r->qto)) < 0) {
-                wf_ontap_close (r, r->qto);
-                free (r->qto);
-                r->qto = NULL;
-            }
-        }
+        e = wf_qtree_client (r, v->loc, &o);
         if (e == 0) {
-            e = ontap_qtree_find (r->qto->c, &r->qto->vol, q, &qt);
+            e = ontap_qtree_find (o->c, &o->vol, strrchr (q, '/') + 1, &qt);
             if (e == -ENOENT) {
                 clear_error ();
                 e = 0;          /* made with the right style */
@@ -1459,7 +1613,7 @@ wf_qtree_check (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
                         "security style '%s', and %s disks need '%s' "
                         "(target.qtree_style \"fix\" changes it, as convert "
                         "--qtree-style fix does)\n", v->bv->name,
-                        r->qt[i].name,
+                        strrchr (r->qt[i].name, '/') + 1,
                         ontap_security_style_name (style),
                         f ? f->name : "these",
                         ontap_security_style_name (want));
@@ -1467,31 +1621,84 @@ wf_qtree_check (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
     return 0;
 }
 
-static bool
-wf_any (const struct wf_run *r, enum wf_vm_state a, enum wf_vm_state b)
+/* Add the volume PROFILE/VOLUME to the run's (once); root is where its
+ * VMs go.  Returns its index. */
+static int
+wf_vol_add (struct wf_run *r, const char *profile, const char *volume,
+            const char *root)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        if (r->vms[i].st == a || r->vms[i].st == b) {
+    struct wf_vol *nv;
+    char *loc = NULL;
+
+    if (asprintf (&loc, "ontap://%s/%s", profile, volume) < 0) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < r->nvols; i++) {
+        if (strcmp (r->vols[i].loc, loc) == 0) {
+            free (loc);
+            return (int) i;
+        }
+    }
+    nv = realloc (r->vols, (r->nvols + 1) * sizeof *nv);
+    if (!nv) {
+        free (loc);
+        return set_error (ENOMEM, "out of memory");
+    }
+    r->vols = nv;
+    memset (&nv[r->nvols], 0, sizeof *nv);
+    nv[r->nvols].loc = loc;
+    if (!(nv[r->nvols].root = strdup (root))) {
+        free (loc);
+        return set_error (ENOMEM, "out of memory");
+    }
+    return (int) r->nvols++;
+}
+
+static void
+wf_vols_free (struct wf_run *r)
+{
+    for (size_t i = 0; i < r->nvols; i++) {
+        if (r->vols[i].h.be) {
+            vs_loc_close (&r->vols[i].h);
+        }
+        free (r->vols[i].loc);
+        free (r->vols[i].root);
+    }
+    free (r->vols);
+    r->vols = NULL;
+    r->nvols = 0;
+}
+
+/* Does a VM on volume i still need its snapshot? */
+static bool
+wf_vol_busy (const struct wf_run *r, size_t i)
+{
+    for (size_t k = 0; k < r->n; k++) {
+        const struct wf_vmr *v = &r->vms[k];
+
+        if (v->vol == (int) i &&
+            (v->st == WF_VM_READY || v->st == WF_VM_CONVERTING)) {
             return true;
         }
     }
     return false;
 }
 
+/* The run's snapshot of one volume: journalled per volume (item "",
+ * step "snapshot", the intent naming the volume and the snapshot), so a
+ * resumed run makes only the ones not made, and finds one it asked for
+ * before it died by its name instead of making a second. */
 static int
-wf_phase_snapshot (struct wf_run *r)
+wf_vol_snapshot (struct wf_run *r, const struct wf_vol *vol)
 {
     struct wf_jfind f;
     struct wf_ontap o;
     struct ontap_snapshot s = { 0 };
-    char *intent, *res;
+    char *intent, *res, *ev = NULL;
     int64_t seq;
     int e;
 
-    if (!r->ontap || !wf_any (r, WF_VM_READY, WF_VM_CONVERTING)) {
-        return 0;
-    }
-    if ((e = wf_jfind (r, "", "snapshot", "name", r->snap_name, &f)) < 0) {
+    if ((e = wf_jfind (r, "", "snapshot", "volume", vol->loc, &f)) < 0) {
         return e;
     }
     free (f.result);
@@ -1499,13 +1706,13 @@ wf_phase_snapshot (struct wf_run *r)
     if (f.seq > 0 && f.status == WF_J_DONE) {
         return 0;               /* made by an earlier process of this run */
     }
-    if ((e = wf_ontap_open (r, &o)) < 0) {
+    if ((e = wf_ontap_open_vol (r, vol->loc, &o)) < 0) {
         wf_ontap_close (r, &o);
         return e;
     }
     seq = f.seq;
-    if (seq == 0) {
-        intent = wf_obj2 ("volume", r->datastore, "name", r->snap_name);
+    if (seq == 0 || f.status != WF_J_INTENT) {
+        intent = wf_obj2 ("volume", vol->loc, "name", r->snap_name);
         e = intent ? wf_j_intent (r->s, r->id, "", "snapshot", intent,
                                         &seq) : -ENOMEM;
         free (intent);
@@ -1523,55 +1730,114 @@ wf_phase_snapshot (struct wf_run *r)
         res = wf_obj2 ("name", r->snap_name, "uuid", s.uuid);
         e = wf_j_finish (r->s, "snapshot", seq, WF_J_DONE, res);
         free (res);
-        wf_event (r, NULL, "snapshot", r->snap_name);
+        if (asprintf (&ev, "%s of %s", r->snap_name, vol->loc) < 0) {
+            ev = NULL;
+        }
+        wf_event (r, NULL, "snapshot", ev ? ev : r->snap_name);
+        free (ev);
         ontap_snapshot_release (&s);
     }
     wf_ontap_close (r, &o);
     return e;
 }
 
-/* Delete the run's snapshot if the journal says it made one and has not
- * deleted it. */
+/* One snapshot per volume that a VM still converts from. */
+static int
+wf_phase_snapshot (struct wf_run *r)
+{
+    int e;
+
+    for (size_t i = 0; i < r->nvols; i++) {
+        if (wf_vol_busy (r, i) && (e = wf_vol_snapshot (r, &r->vols[i])) < 0) {
+            error_prepend ("volume '%s': ", r->vols[i].loc);
+            return e;
+        }
+    }
+    return 0;
+}
+
+/* The run's snapshots the journal says were made (or asked for) and not
+ * yet deleted, whatever volumes this process knows of. */
+struct wf_snaps {
+    int64_t seq[256];
+    char *vol[256];
+    size_t n;
+};
+
+static int
+wf_snaps_cb (void *opaque, const struct wf_journal_rec *j)
+{
+    struct wf_snaps *sn = opaque;
+
+    if (sn->n < 256 && j->item[0] == '\0' &&
+        strcmp (j->step, "snapshot") == 0 && j->status != WF_J_UNDONE &&
+        (sn->vol[sn->n] = wf_json_str (j->intent, "volume")) != NULL) {
+        sn->seq[sn->n++] = j->seq;
+    }
+    return 0;
+}
+
+/* Delete the run's snapshot on each volume where the journal says it
+ * made one (or died asking) and has not deleted it; the name is the
+ * run's own, so nothing else is touched. */
 static int
 wf_snapshot_delete (struct wf_run *r)
 {
-    struct wf_jfind f;
-    struct wf_ontap o;
-    struct ontap_snapshot s = { 0 };
-    int e;
+    struct wf_snaps *sn = calloc (1, sizeof *sn);
+    struct vmshift_error_save fe;
+    int e, first = 0;
 
-    if (!r->ontap) {
-        return 0;
+    if (!sn) {
+        return set_error (ENOMEM, "out of memory");
     }
-    if ((e = wf_jfind (r, "", "snapshot", "name", r->snap_name, &f)) < 0) {
-        return e;
-    }
-    free (f.result);
-    free (f.intent);
-    if (f.seq == 0 || f.status == WF_J_UNDONE) {
-        return 0;
-    }
-    if ((e = wf_ontap_open (r, &o)) == 0) {
-        e = ontap_snapshot_find (o.c, &o.vol, r->snap_name, &s);
-        if (e == 0) {
-            e = ontap_snapshot_delete (o.c, &o.vol, &s);
-            ontap_snapshot_release (&s);
-        } else if (e == -ENOENT) {
-            clear_error ();
-            e = 0;
+    e = wf_journal_list (r->s, r->id, wf_snaps_cb, sn);
+    for (size_t i = 0; e == 0 && i < sn->n; i++) {
+        struct wf_ontap o;
+        struct ontap_snapshot s = { 0 };
+        char *ev = NULL;
+        int x;
+
+        if ((x = wf_ontap_open_vol (r, sn->vol[i], &o)) == 0) {
+            x = ontap_snapshot_find (o.c, &o.vol, r->snap_name, &s);
+            if (x == 0) {
+                x = ontap_snapshot_delete (o.c, &o.vol, &s);
+                ontap_snapshot_release (&s);
+            } else if (x == -ENOENT) {
+                clear_error ();
+                x = 0;
+            }
         }
+        wf_ontap_close (r, &o);
+        if (x == 0) {
+            x = wf_j_finish (r->s, "snapshot", sn->seq[i], WF_J_UNDONE, NULL);
+            if (asprintf (&ev, "%s of %s", r->snap_name, sn->vol[i]) < 0) {
+                ev = NULL;
+            }
+            wf_event (r, NULL, "snapshot-deleted", ev ? ev : r->snap_name);
+            free (ev);
+        } else {
+            error_prepend ("volume '%s': ", sn->vol[i]);
+        }
+        if (x < 0 && first == 0) {
+            first = x;          /* the others are still tried */
+            error_save (&fe);
+        }
+        clear_error ();
     }
-    wf_ontap_close (r, &o);
-    if (e == 0) {
-        e = wf_j_finish (r->s, "snapshot", f.seq, WF_J_UNDONE, NULL);
-        wf_event (r, NULL, "snapshot-deleted", r->snap_name);
+    for (size_t i = 0; i < sn->n; i++) {
+        free (sn->vol[i]);
+    }
+    free (sn);
+    if (e == 0 && first < 0) {
+        error_restore (&fe);
+        e = first;
     }
     return e;
 }
 
 /* ------------------------------------------------------------ convert */
 
-static int wf_mkdir (struct wf_run *r, const char *rel);
+static int wf_mkdir (struct wf_run *r, const char *base, const char *rel);
 
 /* Progress of one vmshift_convert_many: per disk the library's last
  * report, per VM their sum (plus what earlier processes converted),
@@ -1863,8 +2129,9 @@ wf_phase_convert (struct wf_run *r)
         }
         /* a local target: the VM's folder (ONTAP's conversion makes its
          * own); cleanup removes it (wf_rmdirs) */
-        if (vs_loc_kind_of (r->location) == LOC_LOCAL &&
-            ((e = wf_mkdir (r, "")) < 0 || (e = wf_mkdir (r, v->tname)) < 0)) {
+        if (vs_loc_kind_of (v->loc) == LOC_LOCAL &&
+            ((e = wf_mkdir (r, v->loc, "")) < 0 ||
+             (e = wf_mkdir (r, v->loc, v->tname)) < 0)) {
             e = wf_vm_fail (r, v, "convert");
             if (e < 0) {
                 goto out;
@@ -1942,7 +2209,10 @@ wf_phase_convert (struct wf_run *r)
         o.progress = wf_convert_progress;
         o.progress_opaque = &pg;
         pg.n = n;
-        o.snapshot = r->ontap ? r->snap_name : NULL;
+        /* the run's snapshot of each disk's volume: one name on every
+         * volume, and the library converts volume by volume, each with
+         * up to o.parallel at once */
+        o.snapshot = r->ontap && r->nvols > 0 ? r->snap_name : NULL;
         {
             const char *fmt = NULL;
 
@@ -2077,21 +2347,41 @@ wf_def_ext (enum hv_target t)
     return wf_target_of (t)->def_ext;
 }
 
+/* target.host_path for v: its {volume} is the VM's volume.  Caller
+ * frees; NULL with the error set. */
+static char *
+wf_host_path (struct wf_run *r, struct wf_vmr *v)
+{
+    char *s;
+
+    if (strstr (r->bp.host_path, "{volume}") && !v->volname) {
+        set_error (EINVAL, "target.host_path: '{volume}' needs the VM's "
+                   "disks on an ONTAP volume");
+        return NULL;
+    }
+    s = wf_bp_expand_volume (r->bp.host_path, v->volname);
+    if (!s) {
+        set_error (ENOMEM, "out of memory");
+    }
+    return s;
+}
+
 static char *
 wf_host_dir (struct wf_run *r, struct wf_vmr *v)
 {
     if (r->bp.host_path) {
-        char *base = r->test ? NULL : NULL;
+        char *hp = wf_host_path (r, v);
         char *s = NULL;
 
-        (void) base;
-        if (asprintf (&s, "%s%s/%s", r->bp.host_path, r->test ? "-test" : "",
-                      v->tname) < 0) {
-            return NULL;
+        if (hp && asprintf (&s, "%s%s/%s", hp, r->test ? "-test" : "",
+                            v->tname) < 0) {
+            s = NULL;
+            set_error (ENOMEM, "out of memory");
         }
+        free (hp);
         return s;
     }
-    return wf_join (r->location, v->tname);
+    return wf_join (v->loc, v->tname);
 }
 
 static unsigned
@@ -2113,11 +2403,12 @@ wf_definition (struct wf_run *r, struct wf_vmr *v, char **text,
     struct hv_define d;
     struct hv_vm *m = wf_model (v);
     char *hd = wf_host_dir (r, v);
+    char *hp = NULL;
     char *saved_name;
     int e;
 
     if (!hd) {
-        return set_error (ENOMEM, "out of memory");
+        return -vmshift_internal_error_errno ();
     }
     memset (&d, 0, sizeof d);
     d.target = r->bp.hypervisor;
@@ -2130,7 +2421,11 @@ wf_definition (struct wf_run *r, struct wf_vmr *v, char **text,
         d.disk_path = r->bp.storage ? r->bp.storage : "local";
         break;
     case WF_DP_EXPORT:
-        d.disk_path = r->bp.host_path;
+        if (r->bp.host_path && !(hp = wf_host_path (r, v))) {
+            free (hd);
+            return -vmshift_internal_error_errno ();
+        }
+        d.disk_path = hp;
         break;
     case WF_DP_FOLDER:
         d.disk_path = hd;
@@ -2154,6 +2449,7 @@ wf_definition (struct wf_run *r, struct wf_vmr *v, char **text,
     }
     hv_str_vec_free (&notes);
     free (hd);
+    free (hp);
     return e;
 }
 
@@ -2235,10 +2531,10 @@ wf_bundle (struct wf_run *r, struct wf_vmr *v, struct wf_files *fs)
 }
 
 static int
-wf_mkdir (struct wf_run *r, const char *rel)
+wf_mkdir (struct wf_run *r, const char *base, const char *rel)
 {
     struct loc_handle l;
-    char *loc = wf_join (r->location, rel);
+    char *loc = *rel ? wf_join (base, rel) : strdup (base);
     int e;
 
     if (!loc) {
@@ -2392,13 +2688,13 @@ wf_phase_define (struct wf_run *r)
         if (v->st != WF_VM_CONVERTED) {
             continue;
         }
-        x = wf_mkdir (r, "");
+        x = wf_mkdir (r, v->loc, "");
         clear_error ();
         {
             char *gd = NULL;
 
             x = asprintf (&gd, "%s/guest", v->tname) < 0
-                ? set_error (ENOMEM, "out of memory") : wf_mkdir (r, gd);
+                ? set_error (ENOMEM, "out of memory") : wf_mkdir (r, v->loc, gd);
             free (gd);
         }
         for (; at < fs.n && fs.f[at].v == v; at++) {
@@ -2916,6 +3212,7 @@ wf_run_setup (struct wf_run *r, const char *what)
 
         v->bv = &r->bp.vms[i];
         v->lv_id = -1;
+        v->vol = -1;
         v->tname = wf_bp_target_name (v->bv, r->test);
         if (r->vcs) {
             /* a label: the VM is found by name in vCenter */
@@ -2948,6 +3245,9 @@ wf_run_drop (struct wf_run *r)
         free (v->reason);
         free (v->facts);
         free (v->vc_problem);
+        free (v->loc);
+        free (v->place_problem);
+        free (v->volname);
         hv_vm_free (v->model);
         vmshift_vm_free (v->vm);
         for (size_t k = 0; v->disks && k < v->ndisks; k++) {
@@ -2960,6 +3260,7 @@ wf_run_drop (struct wf_run *r)
     free (r->vms);
     r->vms = NULL;
     r->n = 0;
+    wf_vols_free (r);
     wf_blueprint_release (&r->bp);
     free (r->datastore);
     r->datastore = NULL;
@@ -3381,10 +3682,11 @@ wf_run_free (struct wf_run *r)
             vs_loc_close (&r->cache[i]);
         }
     }
-    if (r->qto) {
-        wf_ontap_close (r, r->qto);
-        free (r->qto);
+    for (size_t i = 0; i < r->nqto; i++) {
+        wf_ontap_close (r, r->qto[i]);
+        free (r->qto[i]);
     }
+    free (r->qto);
     for (size_t i = 0; i < r->nqt; i++) {
         free (r->qt[i].name);
     }
@@ -3561,12 +3863,14 @@ wf_unlink_temps (struct wf_run *r, const char *intent)
 static void
 wf_rmdirs (struct wf_run *r, struct wf_vmr *v)
 {
+    /* a local target has one location (no {volume}, no map) */
+    const char *base = v->loc ? v->loc : r->location;
     char *d, *g;
 
-    if (vs_loc_kind_of (r->location) != LOC_LOCAL) {
+    if (!base || vs_loc_kind_of (base) != LOC_LOCAL) {
         return;
     }
-    d = wf_join (r->location, v->tname);
+    d = wf_join (base, v->tname);
     g = d ? wf_join (d, "guest") : NULL;
     if (g) {
         rmdir (g);
@@ -3719,6 +4023,55 @@ wf_run_cleanup (struct wf_run *r)
 
 /* ------------------------------------------------------------- check */
 
+/* The wave's volumes and the snapshot the run will take of each (its
+ * name carries the run's ID, known once the run is made). */
+static void
+wf_check_volumes (struct wf_run *r, bool json, struct sbuf *b,
+                  struct jsonw *w)
+{
+    if (json) {
+        vs_jw_key (w, "volumes");
+        vs_jw_arr_begin (w);
+    }
+    for (size_t i = 0; i < r->nvols; i++) {
+        size_t nv = 0;
+
+        if (json) {
+            vs_jw_obj_begin (w);
+            vs_jw_kv_str (w, "volume", r->vols[i].loc);
+            vs_jw_kv_str (w, "snapshot", "vmshift-run-ID");
+            vs_jw_kv_str (w, "target", r->vols[i].root);
+            vs_jw_key (w, "vms");
+            vs_jw_arr_begin (w);
+        } else {
+            vs_sbuf_printf (b, "volume '%s': snapshot 'vmshift-run-ID', "
+                            "targets in '%s', VMs:", r->vols[i].loc,
+                            r->vols[i].root);
+        }
+        for (size_t k = 0; k < r->n; k++) {
+            if (r->vms[k].vol != (int) i) {
+                continue;
+            }
+            if (json) {
+                vs_jw_str (w, r->vms[k].bv->name);
+            } else {
+                vs_sbuf_printf (b, "%s %s", nv ? "," : "",
+                                r->vms[k].bv->name);
+            }
+            nv++;
+        }
+        if (json) {
+            vs_jw_arr_end (w);
+            vs_jw_obj_end (w);
+        } else {
+            vs_sbuf_addch (b, '\n');
+        }
+    }
+    if (json) {
+        vs_jw_arr_end (w);
+    }
+}
+
 int
 wf_run_check (struct vmshift_handle *h, const char *doc, const char *what,
               bool test, bool json, char **report)
@@ -3746,12 +4099,14 @@ wf_run_check (struct vmshift_handle *h, const char *doc, const char *what,
     if (json) {
         vs_jw_obj_begin (&w);
         vs_jw_kv_str (&w, "blueprint", r->bp.name);
-        vs_jw_kv_str (&w, "target", r->location);
+        vs_jw_kv_str (&w, "target", r->location ? r->location
+                                                : "(target.locations)");
         vs_jw_key (&w, "vms");
         vs_jw_arr_begin (&w);
     } else {
         vs_sbuf_printf (&b, "blueprint '%s': %zu VMs, target '%s'\n",
-                        r->bp.name, r->n, r->location);
+                        r->bp.name, r->n, r->location ? r->location
+                                                      : "(target.locations)");
     }
     for (size_t i = 0; i < r->n; i++) {
         struct wf_vmr *v = &r->vms[i];
@@ -3774,6 +4129,9 @@ wf_run_check (struct vmshift_handle *h, const char *doc, const char *what,
             vs_jw_kv_str (&w, "vm", v->bv->name);
             vs_jw_kv_str (&w, "vmx", v->vmx);
             vs_jw_kv_str (&w, "target_name", v->tname);
+            vs_jw_kv_str (&w, "location", v->loc ? v->loc : "");
+            vs_jw_kv_str (&w, "volume", v->vol >= 0 ? r->vols[v->vol].loc
+                                                    : "");
             vs_jw_kv_str (&w, "group", g->name);
             vs_jw_kv_i64 (&w, "boot_order", g->boot_order);
             vs_jw_key (&w, "disks");
@@ -3834,6 +4192,9 @@ wf_run_check (struct vmshift_handle *h, const char *doc, const char *what,
     }
     if (json) {
         vs_jw_arr_end (&w);
+    }
+    wf_check_volumes (r, json, &b, &w);
+    if (json) {
         vs_jw_kv_i64 (&w, "problems", problems);
         vs_jw_obj_end (&w);
         vs_sbuf_addch (&b, '\n');

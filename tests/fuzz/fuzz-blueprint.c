@@ -23,6 +23,22 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         for (size_t i = 0; i < bp.nvms; i++) {
             free (wf_bp_target_name (&bp.vms[i], i & 1));
         }
+        /* each VM's target for a volume: a mapped one, another, none */
+        for (int t = 0; t < 2; t++) {
+            char *loc = NULL;
+
+            if (bp.nlocations &&
+                wf_bp_location_for (&bp, t, "p", bp.locations[0].volume,
+                                    &loc) == 0) {
+                free (loc);
+            }
+            if (wf_bp_location_for (&bp, t, "p", "v", &loc) == 0) {
+                free (loc);
+            }
+            if (wf_bp_location_for (&bp, t, NULL, NULL, &loc) == 0) {
+                free (loc);
+            }
+        }
         for (size_t g = 0; g < bp.ngroups; g++) {
             if (bp.groups[g].folder) {
                 picks[n].name = n & 1 && bp.nvms ? bp.vms[0].name : "picked";

@@ -171,6 +171,37 @@ static const struct bad bads[] = {
       "\"groups\":[{\"name\":\"g\",\"folder\":\"/DC/vm\",\"vms\":"
       "[\"b\"]}],\"vms\":{}}",
       "groups[0].vms[0]: 'b' is not in \"vms\"" },
+    /* targets per volume */
+#define TGTL(t) "{\"name\":\"w\",\"source\":{\"vcenter\":\"vc1\"}," \
+    "\"target\":{\"hypervisor\":\"libvirt\",\"uri\":\"test:///d\"," t "}}"
+    { TGTL ("\"location\":\"/t/{volume}\""),
+      "target.location: '{volume}' may stand only for the volume" },
+    { TGTL ("\"location\":\"ontap://p/{volume}/a/{volume}\""),
+      "target.location: '{volume}' may stand only" },
+    { TGTL ("\"location\":\"ontap://{volume}/v/kvm\""),
+      "target.location: '{volume}' may stand only" },
+    { TGTL ("\"location\":\"ontap://p/v/kvm\","
+            "\"test_location\":\"ontap://p/x{volume}/t\""),
+      "target.test_location: '{volume}' may stand only" },
+    { TGTL ("\"locations\":{\"ds01\":\"ontap://p/ds02/kvm\"}"),
+      "target.locations.ds01: 'ontap://p/ds02/kvm' is not on volume 'ds01'" },
+    { TGTL ("\"locations\":{\"ds01\":\"/kvm\"}"),
+      "target.locations.ds01: '/kvm' is not on volume 'ds01'" },
+    { TGTL ("\"locations\":{\"ds01\":\"ontap://p/ds01/{volume}\"}"),
+      "target.locations.ds01: 'ontap://p/ds01/{volume}' is not on" },
+    { TGTL ("\"locations\":{\"ds01\":3}"),
+      "target.locations.ds01: expected a string" },
+    { TGTL ("\"locations\":{}"), "target.locations: empty" },
+    { TGTL ("\"locations\":[]"), "target.locations: expected an object" },
+    { TGTL ("\"locations\":{\"a b\":\"ontap://p/a b\"}"),
+      "target.locations.a b: 'a b' may hold only" },
+    { TGTL ("\"locations\":{\"d\":\"ontap://p/d/k\","
+            "\"d\":\"ontap://p/d/l\"}"),
+      "target.locations: key 'd' given twice" },
+    { TGTL ("\"locations\":{\"d\":\"ontap://p/d/k\"},"
+            "\"test_location\":\"ontap://p/d/t\""),
+      "target.test_location: only with target.location" },
+    { TGTL ("\"format\":\"raw\""), "target.location: missing" },
 };
 
 Test (blueprint, each_error_names_its_key_on_one_line)
@@ -308,4 +339,96 @@ Test (blueprint, settings_of_a_vm_a_folder_brings)
     cr_assert_str_eq (bp.vms[1].name, "web02");
     wf_blueprint_release (&bp);
     free (out);
+}
+
+/* Targets per volume (docs/blueprint.md "VMs on several volumes"): the
+ * location each VM gets from {volume} or target.locations, and the
+ * errors that name the key when a volume has none. */
+Test (blueprint, location_per_volume)
+{
+    struct wf_blueprint bp;
+    size_t len;
+    char *buf = slurp ("tests/data/blueprint/wave-vols.json", &len);
+    char *l = NULL;
+
+    cr_assert_eq (wf_blueprint_parse (buf, len, "'wave-vols.json'", &bp), 0,
+                  "%s", vmshift_internal_error_msg ());
+    cr_assert_str_eq (bp.location, "ontap://prod/{volume}/kvm");
+    cr_assert_str_eq (bp.test_location, "ontap://prod/{volume}/kvm-test");
+    cr_assert_eq (bp.nlocations, 1);
+    cr_assert_str_eq (bp.locations[0].volume, "ds03");
+    /* {volume} expanded */
+    cr_assert_eq (wf_bp_location_for (&bp, false, "prod", "ds01", &l), 0);
+    cr_assert_str_eq (l, "ontap://prod/ds01/kvm");
+    free (l);
+    cr_assert_eq (wf_bp_location_for (&bp, true, "prod", "ds02", &l), 0);
+    cr_assert_str_eq (l, "ontap://prod/ds02/kvm-test");
+    free (l);
+    /* the map wins for its volume, on any profile */
+    cr_assert_eq (wf_bp_location_for (&bp, false, "dr", "ds03", &l), 0);
+    cr_assert_str_eq (l, "ontap://dr/ds03/migrated");
+    free (l);
+    cr_assert_eq (wf_bp_location_for (&bp, true, "dr", "ds03", &l), 0);
+    cr_assert_str_eq (l, "ontap://dr/ds03/migrated-test");
+    free (l);
+    /* {volume} keeps the profile: a volume of another cluster cannot
+     * clone into prod */
+    cr_assert_eq (wf_bp_location_for (&bp, false, "dr", "ds01", &l), -EXDEV);
+    cr_assert_null (l);
+    cr_assert (strstr (vmshift_internal_error_msg (),
+                       "target.location: 'ontap://prod/ds01/kvm' is not on "
+                       "the VM's volume 'ds01' of profile 'dr'"), "%s",
+               vmshift_internal_error_msg ());
+    /* disks not on ONTAP: {volume} has nothing to stand for */
+    cr_assert_eq (wf_bp_location_for (&bp, false, NULL, NULL, &l), -EINVAL);
+    cr_assert (strstr (vmshift_internal_error_msg (),
+                       "target.location: '{volume}' needs"));
+    wf_blueprint_release (&bp);
+    free (buf);
+    cr_assert_str_eq ((l = wf_bp_expand_volume ("a{volume}b{volume}", "v")),
+                      "avbv");
+    free (l);
+    cr_assert_null (wf_bp_expand_volume ("a{volume}", NULL));
+}
+
+Test (blueprint, location_missing_for_a_volume)
+{
+#define GRP ",\"groups\":[{\"name\":\"g\",\"vms\":[\"a\"]}],\"vms\":{\"a\":{}}"
+#define TGTLG(t) "{\"name\":\"w\",\"source\":{\"vcenter\":\"vc1\"}," \
+    "\"target\":{\"hypervisor\":\"libvirt\",\"uri\":\"test:///d\"," t "}" \
+    GRP "}"
+    static const char only_map[] = TGTLG ("\"locations\":{\"ds01\":"
+        "\"ontap://prod/ds01/kvm\",\"ds02\":\"ontap://prod/ds02/k\"}");
+    static const char fixed[] = TGTLG ("\"location\":"
+                                       "\"ontap://prod/ds01/kvm\"");
+    struct wf_blueprint bp;
+    char *l = NULL;
+
+    cr_assert_eq (wf_blueprint_parse (only_map, strlen (only_map), "m", &bp),
+                  0, "%s", vmshift_internal_error_msg ());
+    cr_assert_null (bp.location);
+    cr_assert_null (bp.test_location);
+    cr_assert_eq (wf_bp_location_for (&bp, false, "prod", "ds02", &l), 0);
+    cr_assert_str_eq (l, "ontap://prod/ds02/k");
+    free (l);
+    cr_assert_eq (wf_bp_location_for (&bp, false, "prod", "ds07", &l),
+                  -ENOENT);
+    cr_assert_null (l);
+    cr_assert (strstr (vmshift_internal_error_msg (), "target.locations: no "
+                       "location for volume 'ds07'"), "%s",
+               vmshift_internal_error_msg ());
+    cr_assert_null (strchr (vmshift_internal_error_msg (), '\n'));
+    wf_blueprint_release (&bp);
+    /* one fixed location: a VM on another volume is named */
+    cr_assert_eq (wf_blueprint_parse (fixed, strlen (fixed), "f", &bp), 0);
+    cr_assert_eq (wf_bp_location_for (&bp, false, "prod", "ds01", &l), 0);
+    cr_assert_str_eq (l, "ontap://prod/ds01/kvm");
+    free (l);
+    cr_assert_eq (wf_bp_location_for (&bp, false, "prod", "ds02", &l),
+                  -EXDEV);
+    cr_assert (strstr (vmshift_internal_error_msg (), "target.location: "
+                       "'ontap://prod/ds01/kvm' is not on the VM's volume "
+                       "'ds02'"), "%s", vmshift_internal_error_msg ());
+    /* a local target with disks not on ONTAP: as it is */
+    wf_blueprint_release (&bp);
 }
