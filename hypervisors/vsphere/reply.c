@@ -232,9 +232,12 @@ rp_open (struct rp *p, const char *buf, size_t len, const char *what)
         return set_error (EFBIG, "%s: reply of %zu bytes is too large", what,
                           len);
     }
-    p->r = xmlReaderForMemory (buf, (int) len, NULL, NULL,
+    /* SOAP replies are UTF-8.  A declared encoding is ignored: converting
+     * from one (ISO-2022-JP, say) reports bad bytes through libxml2's
+     * global error handler, to stderr, past the reader's handler. */
+    p->r = xmlReaderForMemory (buf, (int) len, NULL, "UTF-8",
                                XML_PARSE_NONET | XML_PARSE_NOERROR |
-                               XML_PARSE_NOWARNING);
+                               XML_PARSE_NOWARNING | XML_PARSE_IGNORE_ENC);
     if (p->r == NULL) {
         return set_error (ENOMEM, "%s: cannot make an XML reader", what);
     }

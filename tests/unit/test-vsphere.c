@@ -4,6 +4,7 @@
  * ContinueRetrievePropertiesEx, task polling to success, failure and
  * deadline, escaping of names in requests, and the vcenters profiles. */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,4 +365,36 @@ Test (vsphere, replies_refused)
     cr_assert_eq (vsphere_decode_retrieve ("", 0, "r", &inv, &tok), -EPROTO);
     cr_assert_eq (inv.vms.len, 0);
     vsphere_inventory_release (&inv);
+}
+
+/* A reply that declares another encoding is read as UTF-8 (SOAP replies
+ * are): converting from the declared one printed libxml2's "encoding
+ * error" lines on stderr for bad bytes (found by fuzz-vsphere-reply). */
+Test (vsphere, declared_encoding_ignored, .init = cr_redirect_stderr)
+{
+    static const char bad[] = "<?xml version=\"1.0\" encoding=\"ISO-2022-JP"
+        "\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/"
+        "soap/envelope/\"><soapenv:Body><RetrievePropertiesExResponse "
+        "xmlns=\"urn:vim25\"><returnval><objects><obj type=\"VirtualMachine"
+        "\">\x91\x91\x91\x91</obj></objects></returnval>"
+        "</RetrievePropertiesExResponse></soapenv:Body></soapenv:Envelope>";
+    static const char ascii[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-1"
+        "\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/"
+        "soap/envelope/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-"
+        "instance\"><soapenv:Body><RetrievePropertiesExResponse xmlns=\""
+        "urn:vim25\"><returnval>" VMOBJ ("vm-1", "web01") "</returnval>"
+        "</RetrievePropertiesExResponse></soapenv:Body></soapenv:Envelope>";
+    struct vsphere_inventory inv;
+    char *tok = NULL;
+
+    memset (&inv, 0, sizeof inv);
+    cr_assert_eq (vsphere_decode_retrieve (bad, strlen (bad), "r", &inv,
+                                           &tok), -EPROTO);
+    cr_assert_eq (vsphere_decode_retrieve (ascii, strlen (ascii), "r", &inv,
+                                           &tok), 0);
+    cr_assert_eq (inv.vms.len, 1);
+    cr_assert_str_eq (inv.vms.ptr[0].name, "web01");
+    vsphere_inventory_release (&inv);
+    fflush (stderr);
+    cr_assert_stderr_eq_str ("");
 }
