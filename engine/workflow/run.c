@@ -2694,7 +2694,8 @@ wf_phase_define (struct wf_run *r)
             char *gd = NULL;
 
             x = asprintf (&gd, "%s/guest", v->tname) < 0
-                ? set_error (ENOMEM, "out of memory") : wf_mkdir (r, v->loc, gd);
+                ? set_error (ENOMEM, "out of memory")
+                : wf_mkdir (r, v->loc, gd);
             free (gd);
         }
         for (; at < fs.n && fs.f[at].v == v; at++) {
