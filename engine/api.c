@@ -101,6 +101,32 @@ vmshift_get_error_info (struct vmshift_error_info *e)
     return 0;
 }
 
+void
+vs_api_error_info_fill (struct vmshift_error_info *e,
+                        const struct vmshift_error_save *s,
+                        const char *message)
+{
+    struct vmshift_error_info full;
+    int cls = 0, retry = 0;
+
+    /* an entry the caller did not set up is left alone */
+    if (e == NULL || vs_api_check_size ("error_info", e->struct_size,
+                                        VMSHIFT_ERROR_INFO_V1, sizeof full,
+                                        false) < 0) {
+        return;
+    }
+    vmshift_error_info_init (&full);
+    if (s && s->errnum != 0) {
+        vmshift_internal_error_save_class (s, &cls, &retry);
+        full.errnum = s->errnum;
+        full.error_class = (enum vmshift_error_class) cls;
+        full.retryable = retry;
+        full.message = message;
+    }
+    full.struct_size = e->struct_size;
+    memcpy (e, &full, e->struct_size);
+}
+
 int
 vs_api_copy_in (const char *what, void *dst, size_t dst_size,
                 const void *src, size_t v1)

@@ -1293,6 +1293,24 @@ convert_check_duplicates (size_t n, const char *const *targets)
     return r;
 }
 
+/* The caller's cancel hook (never two calls at once: the local loop is
+ * one thread, ONTAP's workers ask under their run's lock); the thread's
+ * error is left as it was. */
+bool
+vs_convert_cancelled (const struct vmshift_convert_opts *o)
+{
+    struct vmshift_error_save es;
+    bool c;
+
+    if (o->cancel == NULL) {
+        return false;
+    }
+    error_save (&es);
+    c = o->cancel (o->cancel_opaque) != 0;
+    error_restore (&es);
+    return c;
+}
+
 int
 vmshift_convert_many (struct vmshift_handle *h, size_t n,
                       const char *const *sources, const char *const *targets,
@@ -1322,12 +1340,19 @@ vs_convert_many_journal (struct vmshift_handle *h, size_t n,
     }
     o = &defaults;
     if ((ret = convert_check_duplicates (n, targets)) < 0) {
+        struct vmshift_error_save es;
+
+        error_save (&es);
         for (size_t i = 0; i < n; i++) {
             if (res) {
                 res[i] = NULL;
             }
             if (errors) {
                 errors[i] = i == 0 ? strdup (vmshift_get_error ()) : NULL;
+            }
+            if (o->error_info) {
+                vs_api_error_info_fill (&o->error_info[i], i == 0 ? &es : NULL,
+                                        errors ? errors[i] : NULL);
             }
         }
         return ret;
@@ -1339,21 +1364,37 @@ vs_convert_many_journal (struct vmshift_handle *h, size_t n,
     struct vmshift_error_save first = { 0 };
 
     for (size_t i = 0; i < n; i++) {
+        struct vmshift_error_save es = { 0 };
         int r;
 
         vs_api_enter (h);
-        r = convert_one (h, i, sources[i], targets[i], o,
-                         res ? &res[i] : NULL);
+        if (vs_convert_cancelled (o)) {
+            r = set_error (ECANCELED, "'%s': cancelled before it started",
+                           targets[i]);
+            if (res) {
+                res[i] = NULL;
+            }
+        } else {
+            r = convert_one (h, i, sources[i], targets[i], o,
+                             res ? &res[i] : NULL);
+        }
 
         if (res && r < 0) {
             res[i] = NULL;
         }
+        if (r < 0) {
+            error_save (&es);
+        }
         if (errors) {
             errors[i] = r < 0 ? strdup (vmshift_get_error ()) : NULL;
         }
+        if (o->error_info) {
+            vs_api_error_info_fill (&o->error_info[i], r < 0 ? &es : NULL,
+                                    errors ? errors[i] : NULL);
+        }
         if (r < 0 && ret == 0) {
             ret = r;
-            error_save (&first);
+            first = es;
         }
     }
     /* The thread's error is the first failure's, not the last call's. */

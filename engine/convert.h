@@ -91,6 +91,10 @@ void vs_convert_ctx_init (struct convert_ctx *c);
 int vs_convert_pipeline (struct convert_ctx *c);
 void vs_convert_ctx_release (struct convert_ctx *c);
 
+/* The caller's cancel hook (o->cancel), asked before each disk starts;
+ * keeps the thread's error. */
+bool vs_convert_cancelled (const struct vmshift_convert_opts *o);
+
 /* engine/convert_ontap.c: n disks on ONTAP in one run; journal may be
  * NULL (the conversion's own recovery only). */
 int vs_convert_ontap_many (struct vmshift_handle *h, size_t n,

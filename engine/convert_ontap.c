@@ -64,6 +64,7 @@ struct od_run {
     struct od_disk *disks;      /* of this volume */
     size_t n;
     size_t next;                /* next disk to claim */
+    bool cancelled;             /* o->cancel said stop */
     pthread_mutex_t lock;
 };
 
@@ -424,6 +425,29 @@ od_claim (struct od_run *run)
     pthread_mutex_lock (&run->lock);
     while (run->next < run->n && run->disks[run->next].done) {
         run->next++;            /* refused by the preflight */
+    }
+    /* the caller's cancel hook, asked under the lock (one call at a
+     * time): once it says stop, no worker claims another disk and the
+     * disks left fail as not started; those under way finish */
+    if (run->next < run->n && !run->cancelled &&
+        vs_convert_cancelled (run->o)) {
+        run->cancelled = true;
+    }
+    if (run->cancelled) {
+        for (; run->next < run->n; run->next++) {
+            struct od_disk *c = &run->disks[run->next];
+            struct vmshift_error_save es;
+
+            if (c->done) {
+                continue;
+            }
+            error_save (&es);
+            c->r = set_error (ECANCELED, "'%s': cancelled before it started",
+                              c->target);
+            error_save (&c->err);
+            c->done = true;
+            error_restore (&es);
+        }
     }
     if (run->next < run->n) {
         d = &run->disks[run->next++];
@@ -835,6 +859,11 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
         }
         if (errors) {
             errors[i] = d[i].r < 0 ? strdup (d[i].err.msg) : NULL;
+        }
+        if (o->error_info) {
+            vs_api_error_info_fill (&o->error_info[i],
+                                    d[i].r < 0 ? &d[i].err : NULL,
+                                    errors ? errors[i] : NULL);
         }
         if (res) {
             res[i] = d[i].res;

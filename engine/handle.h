@@ -34,5 +34,12 @@ int vs_api_check_size (const char *what, size_t got, size_t v1, size_t now,
  * (class USAGE) when src is NULL or its size is outside the rule. */
 int vs_api_copy_in (const char *what, void *dst, size_t dst_size,
                     const void *src, size_t v1);
+/* vmshift_convert_many's error_info[i]: the saved error s (NULL or none:
+ * all zero), its message the caller's copy.  An entry whose struct_size
+ * is outside the rule is left as it is. */
+struct vmshift_error_save;
+void vs_api_error_info_fill (struct vmshift_error_info *e,
+                             const struct vmshift_error_save *s,
+                             const char *message);
 
 #endif

@@ -151,6 +151,19 @@ struct vmshift_convert_opts {
     int qtree_style;            /* ONTAP: enum vmshift_qtree_style */
     vmshift_progress_fn progress;       /* or NULL */
     void *progress_opaque;
+    /* vmshift_convert_many: asked before each disk is started (never two
+     * calls at once, not always from the caller's thread); nonzero stops
+     * the call at that point: disks under way finish, the others are not
+     * started and fail with ECANCELED ("cancelled before it started").
+     * NULL: never cancelled. */
+    int (*cancel) (void *opaque);
+    void *cancel_opaque;
+    /* vmshift_convert_many: NULL, or n entries, each set up by
+     * vmshift_error_info_init, that receive each disk's failure (errnum,
+     * error_class, retryable; message is errors[i], or NULL when errors
+     * is NULL); all zero for a disk that succeeded.  A caller decides
+     * what to try again from these, not from the message's text. */
+    struct vmshift_error_info *error_info;
 };
 VMSHIFT_API void vmshift_convert_opts_init (struct vmshift_convert_opts *o);
 

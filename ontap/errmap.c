@@ -121,14 +121,22 @@ ontap_set_http_error (const char *method, const char *target, long status,
     int pl = ontap_path_len (target);
 
     if (message && *message) {
-        return set_error (e, "ONTAP %s %.*s: %.*s (HTTP %ld, error %s)",
-                          method, pl, target, ONTAP_ERRMSG_MAX, message,
-                          status, code ? code : "none");
+        set_error (e, "ONTAP %s %.*s: %.*s (HTTP %ld, error %s)", method, pl,
+                   target, ONTAP_ERRMSG_MAX, message, status,
+                   code ? code : "none");
+    } else if (code) {
+        set_error (e, "ONTAP %s %.*s: HTTP %ld, error %s", method, pl, target,
+                   status, code);
+    } else {
+        set_error (e, "ONTAP %s %.*s: HTTP %ld without an ONTAP error",
+                   method, pl, target, status);
     }
-    if (code) {
-        return set_error (e, "ONTAP %s %.*s: HTTP %ld, error %s", method, pl,
-                          target, status, code);
+    /* A server failure without a more precise code (EIO, ETIMEDOUT) is
+     * the cluster's, and may pass: a caller that can redo its whole step
+     * (a migration run, docs/internals/errors.md) may try again. */
+    if (status >= 500 && status <= 599 && (e == EIO || e == ETIMEDOUT)) {
+        error_class (VS_ERRCLASS_REMOTE);
+        error_retryable ();
     }
-    return set_error (e, "ONTAP %s %.*s: HTTP %ld without an ONTAP error",
-                      method, pl, target, status);
+    return -e;
 }

@@ -9,6 +9,9 @@
 static _Thread_local int error_errnum;
 static _Thread_local char error_msg[VMSHIFT_ERROR_MAX];
 static _Thread_local int error_cls;
+/* set by the layer that knows a failure is transient although its errno
+ * does not say so (an ONTAP 5xx: EIO) */
+static _Thread_local bool error_retry;
 
 /* Messages are one line: newlines and other control characters from
  * input (file names, server replies) are replaced so they cannot forge
@@ -37,6 +40,7 @@ vmshift_internal_set_error (int errnum, const char *fmt, ...)
     error_sanitize (error_msg);
     error_errnum = errnum;
     error_cls = VS_ERRCLASS_UNKNOWN;
+    error_retry = false;
     return -errnum;
 }
 
@@ -73,6 +77,7 @@ vmshift_internal_clear_error (void)
     error_errnum = 0;
     error_msg[0] = '\0';
     error_cls = VS_ERRCLASS_UNKNOWN;
+    error_retry = false;
 }
 
 int
@@ -97,26 +102,56 @@ error_is_network (int e)
     }
 }
 
+static int
+error_class_of (int errnum, int cls)
+{
+    if (errnum == 0) {
+        return VS_ERRCLASS_UNKNOWN;
+    }
+    if (cls != VS_ERRCLASS_UNKNOWN) {
+        return cls;
+    }
+    if (error_is_network (errnum)) {
+        return VS_ERRCLASS_REMOTE;
+    }
+    return errnum == ENOMEM ? VS_ERRCLASS_SYSTEM : VS_ERRCLASS_UNKNOWN;
+}
+
+static bool
+error_retryable_of (int errnum, bool retry)
+{
+    return errnum != 0 &&
+           (retry || errnum == EBUSY || errnum == EAGAIN || errnum == EINTR ||
+            error_is_network (errnum));
+}
+
 int
 vmshift_internal_error_get_class (void)
 {
-    if (error_errnum == 0) {
-        return VS_ERRCLASS_UNKNOWN;
-    }
-    if (error_cls != VS_ERRCLASS_UNKNOWN) {
-        return error_cls;
-    }
-    if (error_is_network (error_errnum)) {
-        return VS_ERRCLASS_REMOTE;
-    }
-    return error_errnum == ENOMEM ? VS_ERRCLASS_SYSTEM : VS_ERRCLASS_UNKNOWN;
+    return error_class_of (error_errnum, error_cls);
 }
 
 int
 vmshift_internal_error_retryable (void)
 {
-    return error_errnum == EBUSY || error_errnum == EAGAIN ||
-           error_errnum == EINTR || error_is_network (error_errnum);
+    return error_retryable_of (error_errnum, error_retry);
+}
+
+int
+vmshift_internal_error_mark_retryable (void)
+{
+    if (error_errnum != 0) {
+        error_retry = true;
+    }
+    return -error_errnum;
+}
+
+void
+vmshift_internal_error_save_class (const struct vmshift_error_save *s,
+                                   int *cls, int *retryable)
+{
+    *cls = error_class_of (s->errnum, s->error_class);
+    *retryable = error_retryable_of (s->errnum, s->retryable);
 }
 
 const char *
@@ -136,6 +171,7 @@ vmshift_internal_error_save (struct vmshift_error_save *s)
 {
     s->errnum = error_errnum;
     s->error_class = error_cls;
+    s->retryable = error_retry;
     memcpy (s->msg, error_msg, sizeof s->msg);
 }
 
@@ -144,5 +180,6 @@ vmshift_internal_error_restore (const struct vmshift_error_save *s)
 {
     error_errnum = s->errnum;
     error_cls = s->error_class;
+    error_retry = s->retryable != 0;
     memcpy (error_msg, s->msg, sizeof error_msg);
 }

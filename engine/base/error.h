@@ -40,8 +40,13 @@ int vmshift_internal_error_class (int cls);
 /* The class: the one set, else from the errno (network errors are
  * REMOTE, ENOMEM is SYSTEM), else UNKNOWN. */
 int vmshift_internal_error_get_class (void);
-/* Whether trying again may succeed: busy, timed out, connection lost. */
+/* Whether trying again may succeed: busy, timed out, connection lost,
+ * or marked so by the layer that failed. */
 int vmshift_internal_error_retryable (void);
+/* Mark the current error transient although its errno does not say so
+ * (an ONTAP 5xx the client's own retries did not get past); returns the
+ * current -errno. */
+int vmshift_internal_error_mark_retryable (void);
 const char *vmshift_internal_error_msg (void);
 int vmshift_internal_error_errno (void);
 /* Copy and restore the error, for worker threads (thread-locals do not
@@ -49,8 +54,13 @@ int vmshift_internal_error_errno (void);
 struct vmshift_error_save {
     int errnum;
     int error_class;
+    int retryable;              /* as marked; see error_save_class */
     char msg[VMSHIFT_ERROR_MAX];
 };
+/* A saved error's class and whether it is retryable, by the same rules
+ * as the thread's (vmshift_get_error_info). */
+void vmshift_internal_error_save_class (const struct vmshift_error_save *s,
+                                        int *cls, int *retryable);
 void vmshift_internal_error_save (struct vmshift_error_save *s);
 void vmshift_internal_error_restore (const struct vmshift_error_save *s);
 
@@ -59,6 +69,7 @@ void vmshift_internal_error_restore (const struct vmshift_error_save *s);
 #define error_prepend(...) vmshift_internal_error_prepend (__VA_ARGS__)
 #define clear_error() vmshift_internal_clear_error ()
 #define error_class(c) vmshift_internal_error_class (c)
+#define error_retryable() vmshift_internal_error_mark_retryable ()
 #define error_save(s) vmshift_internal_error_save (s)
 #define error_restore(s) vmshift_internal_error_restore (s)
 

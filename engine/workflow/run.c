@@ -470,6 +470,102 @@ wf_jfind (struct wf_run *r, const char *item, const char *step,
     return wf_journal_list (r->s, r->id, wf_jfind_cb, f);
 }
 
+/* ------------------------------------------------------------ retries */
+
+/* A remote step that failed retryably (the library's error class says
+ * so: busy, a lost connection, a server error; never its message) is
+ * tried again up to WF_RETRIES more times, waiting WF_RETRY_WAIT_S, then
+ * twice that each time (1 s, 2 s, 4 s): a few seconds over a passing
+ * fault, bounded (docs/blueprint.md, "Retries"). */
+#define WF_RETRIES 3
+#define WF_RETRY_WAIT_S 1
+/* How often a conversion asks the store whether the run is to abort. */
+#define WF_ABORT_POLL_S 0.5
+
+static double
+wf_now (void)
+{
+    struct timespec ts;
+
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static bool
+wf_abort_requested (struct wf_run *r)
+{
+    struct wf_run_rec rec;
+    bool a = false;
+
+    if (wf_run_get (r->s, r->id, &rec) == 0) {
+        a = rec.abort_requested;
+        wf_run_rec_clear (&rec);
+    }
+    clear_error ();
+    return a;
+}
+
+static unsigned
+wf_retry_wait (unsigned attempt)
+{
+    return WF_RETRY_WAIT_S << (attempt > 1 ? attempt - 1 : 0);
+}
+
+/* Say that attempt (1-based, the one that failed) is followed by
+ * another, and why: a "retry" event (kept in the store).  what names
+ * the effect ("disk 'X'", "snapshot 'S'"). */
+static void
+wf_retry_event (struct wf_run *r, const struct wf_vmr *v, const char *what,
+                unsigned attempt, const char *why)
+{
+    char msg[VMSHIFT_ERROR_MAX + 300];
+
+    snprintf (msg, sizeof msg, "%s: attempt %u of %u failed (%s); again in "
+              "%u s", what, attempt, WF_RETRIES + 1, why,
+              wf_retry_wait (attempt));
+    wf_event (r, v, "retry", msg);
+}
+
+/* Wait before attempt + 1; false when the run is asked to abort
+ * meanwhile (the store is read every WF_ABORT_POLL_S). */
+static bool
+wf_backoff (struct wf_run *r, unsigned attempt)
+{
+    double end = wf_now () + wf_retry_wait (attempt);
+
+    while (wf_now () < end) {
+        if (wf_abort_requested (r)) {
+            return false;
+        }
+        usleep ((useconds_t) (WF_ABORT_POLL_S * 1e6));
+    }
+    return !wf_abort_requested (r);
+}
+
+/* After a failed remote step (the thread's error): whether to try it
+ * again, having said so and waited.  The error is kept when not. */
+static bool
+wf_retry (struct wf_run *r, const struct wf_vmr *v, const char *what,
+          unsigned attempt)
+{
+    struct vmshift_error_info ei;
+    struct vmshift_error_save es;
+
+    vmshift_error_info_init (&ei);
+    if (attempt > WF_RETRIES || vmshift_get_error_info (&ei) < 0 ||
+        !ei.retryable) {
+        return false;
+    }
+    error_save (&es);
+    wf_retry_event (r, v, what, attempt, es.msg);
+    if (!wf_backoff (r, attempt)) {
+        error_restore (&es);
+        return false;
+    }
+    clear_error ();
+    return true;
+}
+
 /* --------------------------------------------------------- locations */
 
 static char *
@@ -1094,9 +1190,16 @@ wf_phase_preflight (struct wf_run *r)
             }
             continue;
         }
-        vs_sbuf_init (&p, 65536);
-        e = wf_vm_preflight (r, v, &p, NULL);
-        txt = vs_sbuf_detach (&p, NULL);
+        /* it only reads: a retryable failure is tried again */
+        for (unsigned a = 1;; a++) {
+            vs_sbuf_init (&p, 65536);
+            e = wf_vm_preflight (r, v, &p, NULL);
+            txt = vs_sbuf_detach (&p, NULL);
+            if (e == 0 || !wf_retry (r, v, "preflight", a)) {
+                break;
+            }
+            free (txt);
+        }
         if (e < 0) {
             free (txt);
             if ((e = wf_vm_fail (r, v, "preflight")) < 0) {
@@ -1717,14 +1820,19 @@ wf_vol_snapshot (struct wf_run *r, const struct wf_vol *vol)
                                         &seq) : -ENOMEM;
         free (intent);
     }
-    /* Half done before (intent, no result): it may exist already. */
-    if (e == 0) {
+    /* Half done before (intent, no result): it may exist already.  A
+     * retry looks first too: the failed create may have made it. */
+    for (unsigned a = 1; e == 0; a++) {
         e = ontap_snapshot_find (o.c, &o.vol, r->snap_name, &s);
         if (e == -ENOENT) {
             clear_error ();
             e = ontap_snapshot_create (o.c, &o.vol, r->snap_name,
                                        "vmshift migrate", &s);
         }
+        if (e == 0 || !wf_retry (r, NULL, "snapshot", a)) {
+            break;
+        }
+        e = 0;
     }
     if (e == 0) {
         res = wf_obj2 ("name", r->snap_name, "uuid", s.uuid);
@@ -1797,17 +1905,22 @@ wf_snapshot_delete (struct wf_run *r)
         char *ev = NULL;
         int x;
 
-        if ((x = wf_ontap_open_vol (r, sn->vol[i], &o)) == 0) {
-            x = ontap_snapshot_find (o.c, &o.vol, r->snap_name, &s);
-            if (x == 0) {
-                x = ontap_snapshot_delete (o.c, &o.vol, &s);
-                ontap_snapshot_release (&s);
-            } else if (x == -ENOENT) {
-                clear_error ();
-                x = 0;
+        for (unsigned a = 1;; a++) {
+            if ((x = wf_ontap_open_vol (r, sn->vol[i], &o)) == 0) {
+                x = ontap_snapshot_find (o.c, &o.vol, r->snap_name, &s);
+                if (x == 0) {
+                    x = ontap_snapshot_delete (o.c, &o.vol, &s);
+                    ontap_snapshot_release (&s);
+                } else if (x == -ENOENT) {
+                    clear_error ();
+                    x = 0;
+                }
+            }
+            wf_ontap_close (r, &o);
+            if (x == 0 || !wf_retry (r, NULL, "snapshot-delete", a)) {
+                break;
             }
         }
-        wf_ontap_close (r, &o);
         if (x == 0) {
             x = wf_j_finish (r->s, "snapshot", sn->seq[i], WF_J_UNDONE, NULL);
             if (asprintf (&ev, "%s of %s", r->snap_name, sn->vol[i]) < 0) {
@@ -1839,26 +1952,24 @@ wf_snapshot_delete (struct wf_run *r)
 
 static int wf_mkdir (struct wf_run *r, const char *base, const char *rel);
 
-/* Progress of one vmshift_convert_many: per disk the library's last
+/* Progress of the phase's conversions: per disk the library's last
  * report, per VM their sum (plus what earlier processes converted),
  * given out as "progress" events at most once a second.  The library
- * never calls wf_convert_progress twice at once. */
+ * never calls wf_convert_progress twice at once.  A call may convert
+ * some of the phase's disks only (a retry): map turns its indices into
+ * the phase's. */
 struct wf_prog {
     struct wf_run *r;
     size_t n;
     struct wf_vmr **vm;         /* by disk index */
     struct vmshift_progress *d; /* last report, by disk index */
+    const size_t *map;          /* the call's index -> disk index */
+    size_t nmap;
     double t_emit;
+    double t_abort;             /* when the abort flag was last read */
+    bool abort;                 /* the run is to abort: no disk more */
+    pthread_mutex_t *store_lock;        /* the steps' (one store handle) */
 };
-
-static double
-wf_now (void)
-{
-    struct timespec ts;
-
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 /* v's bytes from pg's disk reports; true when they changed */
 static bool
@@ -1891,10 +2002,10 @@ wf_convert_progress (void *opaque, const struct vmshift_progress *p)
     struct wf_prog *pg = opaque;
     double now = wf_now ();
 
-    if (p->index >= pg->n) {
+    if (p->index >= pg->nmap) {
         return;
     }
-    pg->d[p->index] = *p;
+    pg->d[pg->map[p->index]] = *p;
     if (now - pg->t_emit < 1.0) {
         return;
     }
@@ -1906,6 +2017,30 @@ wf_convert_progress (void *opaque, const struct vmshift_progress *p)
             wf_event_x (pg->r, v, "progress", NULL, false);
         }
     }
+}
+
+/* vmshift_convert_opts.cancel: the library asks before each disk (from
+ * a worker, one call at a time, while this thread waits in the call);
+ * the answer is the run's abort flag, read from the store at most every
+ * WF_ABORT_POLL_S.  Disks under way finish; the undo removes them. */
+static int
+wf_convert_cancel (void *opaque)
+{
+    struct wf_prog *pg = opaque;
+    double now = wf_now ();
+
+    if (!pg->abort && now - pg->t_abort >= WF_ABORT_POLL_S) {
+        pg->t_abort = now;
+        /* other workers journal their steps through the same handle */
+        if (pg->store_lock) {
+            pthread_mutex_lock (pg->store_lock);
+        }
+        pg->abort = wf_abort_requested (pg->r);
+        if (pg->store_lock) {
+            pthread_mutex_unlock (pg->store_lock);
+        }
+    }
+    return pg->abort;
 }
 
 /* The conversion's steps (struct vs_convert_journal, engine/convert.h):
@@ -2076,21 +2211,290 @@ wf_owner_run (struct wf_run *r, char out[VS_RUN_HEX + 1])
     return e;
 }
 
+/* The phase's disks, by disk index: what to convert, and what each
+ * conversion gave. */
+struct wf_batch {
+    size_t n;
+    const char **src, **dst;
+    struct wf_disk **dp;
+    int64_t *seqs;              /* its journal entry (the latest attempt) */
+    char **errs;
+    struct vmshift_error_info *info;
+    struct vmshift_result **res;
+    size_t *todo, *next;        /* disk indices: this call's, the retry's */
+    const char **csrc, **cdst;  /* this call's arguments */
+    struct wf_vmr **cvm;        /* and each disk's VM (the steps) */
+    char **cerrs;
+    struct vmshift_error_info *cinfo;
+    struct vmshift_result **cres;
+};
+
+static void
+wf_batch_free (struct wf_batch *b)
+{
+    for (size_t i = 0; b->errs && b->res && i < b->n; i++) {
+        free (b->errs[i]);
+        vmshift_result_free (b->res[i]);
+    }
+    free (b->src);
+    free (b->dst);
+    free (b->dp);
+    free (b->seqs);
+    free (b->errs);
+    free (b->info);
+    free (b->res);
+    free (b->todo);
+    free (b->next);
+    free (b->csrc);
+    free (b->cdst);
+    free (b->cvm);
+    free (b->cerrs);
+    free (b->cinfo);
+    free (b->cres);
+}
+
+static int
+wf_batch_alloc (struct wf_batch *b, size_t cap)
+{
+    cap++;
+    b->src = calloc (cap, sizeof *b->src);
+    b->dst = calloc (cap, sizeof *b->dst);
+    b->dp = calloc (cap, sizeof *b->dp);
+    b->seqs = calloc (cap, sizeof *b->seqs);
+    b->errs = calloc (cap, sizeof *b->errs);
+    b->info = calloc (cap, sizeof *b->info);
+    b->res = calloc (cap, sizeof *b->res);
+    b->todo = calloc (cap, sizeof *b->todo);
+    b->next = calloc (cap, sizeof *b->next);
+    b->csrc = calloc (cap, sizeof *b->csrc);
+    b->cdst = calloc (cap, sizeof *b->cdst);
+    b->cvm = calloc (cap, sizeof *b->cvm);
+    b->cerrs = calloc (cap, sizeof *b->cerrs);
+    b->cinfo = calloc (cap, sizeof *b->cinfo);
+    b->cres = calloc (cap, sizeof *b->cres);
+    if (!b->src || !b->dst || !b->dp || !b->seqs || !b->errs || !b->info ||
+        !b->res || !b->todo || !b->next || !b->csrc || !b->cdst ||
+        !b->cvm || !b->cerrs || !b->cinfo || !b->cres) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static char *
+wf_convert_intent (const struct wf_disk *d, unsigned attempt)
+{
+    struct sbuf b;
+    struct jsonw w;
+
+    vs_sbuf_init (&b, 16384);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "source", d->source);
+    vs_jw_kv_str (&w, "target", d->target);
+    if (attempt > 1) {
+        vs_jw_kv_i64 (&w, "attempt", attempt);
+    }
+    vs_jw_obj_end (&w);
+    return vs_sbuf_detach (&b, NULL);
+}
+
+/* One conversion of the disks b->todo[0..m), with the journal of its
+ * steps (sj, by the call's index): results by disk index, and the
+ * bench's figures. */
+static int
+wf_convert_call (struct wf_run *r, struct wf_batch *b, struct wf_prog *pg,
+                 struct wf_steps *sj, const struct vs_convert_journal *jr,
+                 size_t m)
+{
+    struct vmshift_convert_opts o;
+    uint64_t run_req = 0;
+    int e;
+
+    for (size_t j = 0; j < m; j++) {
+        size_t i = b->todo[j];
+
+        free (b->errs[i]);
+        b->errs[i] = NULL;
+        vmshift_result_free (b->res[i]);
+        b->res[i] = NULL;
+        b->csrc[j] = b->src[i];
+        b->cdst[j] = b->dst[i];
+        b->cvm[j] = pg->vm[i];
+        vs_step_rec_clear (&sj->last[j][0]);
+        vs_step_rec_clear (&sj->last[j][1]);
+        b->cerrs[j] = NULL;
+        b->cres[j] = NULL;
+        vmshift_error_info_init (&b->cinfo[j]);
+    }
+    vmshift_convert_opts_init (&o);
+    o.parallel = r->ontap ? r->bp.concurrency : 0;  /* ONTAP's only */
+    o.qtree_style = r->bp.qtree_fix ? VMSHIFT_QTREE_STYLE_FIX
+                                    : VMSHIFT_QTREE_STYLE_REFUSE;
+    o.progress = wf_convert_progress;
+    o.progress_opaque = pg;
+    o.cancel = wf_convert_cancel;
+    o.cancel_opaque = pg;
+    o.error_info = b->cinfo;
+    /* the run's snapshot of each disk's volume: one name on every
+     * volume, and the library converts volume by volume, each with up
+     * to o.parallel at once */
+    o.snapshot = r->ontap && r->nvols > 0 ? r->snap_name : NULL;
+    pg->map = b->todo;
+    pg->nmap = m;
+    sj->n = m;
+    sj->vm = b->cvm;
+    sj->target = b->cdst;
+    /* the latest step of each disk, read once per call */
+    if ((e = wf_journal_list (r->s, r->id, wf_steps_load_cb, sj)) < 0) {
+        return e;
+    }
+    /* each target's extension names its format */
+    vs_convert_many_journal (r->h, m, b->csrc, b->cdst, &o, jr, b->cres,
+                             b->cerrs);
+    clear_error ();
+    r->step_intents += sj->intents;
+    sj->intents = 0;
+    pg->nmap = 0;
+    for (size_t j = 0; j < m; j++) {
+        size_t i = b->todo[j];
+        const struct vmshift_stats *st = b->cres[j]
+            ? vmshift_result_stats (b->cres[j]) : NULL;
+
+        b->errs[i] = b->cerrs[j];
+        b->res[i] = b->cres[j];
+        b->info[i] = b->cinfo[j];
+        b->info[i].message = b->errs[i];
+        if (b->cres[j] == NULL && b->cerrs[j] == NULL) {
+            /* a failure without a message (out of memory) */
+            b->errs[i] = strdup ("not converted");
+            b->info[i].message = b->errs[i];
+        }
+        if (!st) {
+            continue;
+        }
+        r->stats.rest_requests_disks += st->rest_requests;
+        if (st->rest_requests > r->stats.rest_requests_disk_max) {
+            r->stats.rest_requests_disk_max = st->rest_requests;
+        }
+        /* every disk of a volume reports its run's requests */
+        if (st->rest_requests_run > run_req) {
+            run_req = st->rest_requests_run;
+        }
+        r->stats.disks_converted += b->cerrs[j] == NULL;
+    }
+    r->stats.rest_requests += run_req;
+    return 0;
+}
+
+/* The results of a call, journalled (each failure with its error); the
+ * disks that failed retryably, with attempts left, into b->next.
+ * Returns how many, or -errno (the store). */
+static int
+wf_convert_results (struct wf_run *r, struct wf_batch *b, struct wf_prog *pg,
+                    size_t m, unsigned attempt)
+{
+    size_t k = 0;
+    int e = 0;
+
+    for (size_t j = 0; j < m && e == 0; j++) {
+        size_t i = b->todo[j];
+        char *rs;
+
+        if (b->errs[i]) {
+            rs = wf_obj2 ("error", b->errs[i], NULL, NULL);
+            e = wf_j_finish (r->s, "convert", b->seqs[i], WF_J_FAILED, rs);
+            if (e == 0 && b->info[i].retryable && attempt <= WF_RETRIES &&
+                !pg->abort) {
+                char what[600];
+
+                snprintf (what, sizeof what, "disk '%s'", b->dst[i]);
+                wf_retry_event (r, pg->vm[i], what, attempt, b->errs[i]);
+                b->next[k++] = i;
+            }
+        } else {
+            const struct vmshift_stats *st = vmshift_result_stats (b->res[i]);
+            char buf[64];
+
+            snprintf (buf, sizeof buf, "%" PRIu64 "/%" PRIu64,
+                      st ? st->bytes_cloned : 0, st ? st->bytes_copied : 0);
+            if (st) {
+                pg->d[i].bytes_cloned = st->bytes_cloned;
+                pg->d[i].bytes_copied = st->bytes_copied;
+                pg->d[i].bytes_done = pg->d[i].bytes_total =
+                    st->bytes_cloned + st->bytes_copied;
+            }
+            rs = wf_obj2 ("target", b->dst[i], "cloned/copied", buf);
+            e = wf_j_finish (r->s, "convert", b->seqs[i], WF_J_DONE, rs);
+            b->dp[i]->done = true;
+        }
+        free (rs);
+    }
+    return e < 0 ? e : (int) k;
+}
+
+/* A VM whose disks are done is converted; one with a disk that failed
+ * for good fails with that disk's error (one line, naming it).  One
+ * whose disks were stopped by an abort stays converting: the abort at
+ * the next safe point undoes it. */
+static int
+wf_convert_vm_states (struct wf_run *r, struct wf_batch *b,
+                      struct wf_prog *pg)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        const char *why = NULL;
+        bool stopped = false;
+        int e;
+
+        if (v->st != WF_VM_CONVERTING) {
+            continue;
+        }
+        wf_vm_bytes (pg, v);
+        for (size_t k = 0; k < v->ndisks && !why; k++) {
+            if (v->disks[k].done) {
+                continue;
+            }
+            for (size_t j = 0; j < b->n; j++) {
+                if (b->dp[j] != &v->disks[k]) {
+                    continue;
+                }
+                if (pg->abort && (b->info[j].errnum == ECANCELED ||
+                                  b->info[j].retryable)) {
+                    stopped = true;
+                } else {
+                    why = b->errs[j];
+                }
+            }
+            if (!why && !stopped) {
+                why = "not converted";
+            }
+        }
+        if (why) {
+            set_error (EIO, "%s", why);
+            e = wf_vm_fail (r, v, "convert");
+        } else if (stopped) {
+            e = 0;
+        } else {
+            e = wf_vm_set (r, v, WF_VM_CONVERTED, NULL);
+        }
+        if (e < 0) {
+            return e;
+        }
+    }
+    return 0;
+}
+
 static int
 wf_phase_convert (struct wf_run *r)
 {
-    const char **src = NULL, **dst = NULL;
-    struct wf_disk **dp = NULL;
-    int64_t *seqs = NULL;
-    size_t n = 0, cap = 0;
-    struct vmshift_convert_opts o;
-    char **errs = NULL;
-    struct vmshift_result **res = NULL;
+    struct wf_batch b = { 0 };
     struct wf_prog pg = { .r = r };
     struct wf_steps sj = { .r = r };
     struct vs_convert_journal jr = { .opaque = &sj, .last = wf_steps_last,
                                      .intent = wf_steps_intent,
                                      .finish = wf_steps_finish };
+    size_t cap = 0, m;
+    unsigned attempt = 1;
     bool intx = false;
     int e = 0;
 
@@ -2099,19 +2503,14 @@ wf_phase_convert (struct wf_run *r)
     }
     pg.vm = calloc (cap + 1, sizeof *pg.vm);
     pg.d = calloc (cap + 1, sizeof *pg.d);
-    src = calloc (cap + 1, sizeof *src);
-    dst = calloc (cap + 1, sizeof *dst);
-    dp = calloc (cap + 1, sizeof *dp);
-    seqs = calloc (cap + 1, sizeof *seqs);
-    errs = calloc (cap + 1, sizeof *errs);
-    res = calloc (cap + 1, sizeof *res);
     sj.last = calloc (cap + 1, sizeof *sj.last);
     pthread_mutex_init (&sj.lock, NULL);
-    if (!src || !dst || !dp || !seqs || !errs || !res || !pg.vm || !pg.d ||
-        !sj.last) {
+    pg.store_lock = &sj.lock;
+    if ((e = wf_batch_alloc (&b, cap)) < 0 || !pg.vm || !pg.d || !sj.last) {
         e = set_error (ENOMEM, "out of memory");
         goto out;
     }
+    pg.t_abort = wf_now ();     /* the step read the flag just now */
     /* Every intent of the batch, and the states, in one commit: one sync
      * before the first clone. */
     if ((e = wf_tx_begin (r)) < 0) {
@@ -2141,6 +2540,7 @@ wf_phase_convert (struct wf_run *r)
         for (size_t k = 0; k < v->ndisks; k++) {
             struct wf_disk *d = &v->disks[k];
             struct wf_jfind f;
+            size_t n = b.n;
             int ex;
 
             if ((e = wf_jfind (r, v->bv->name, "convert", "target",
@@ -2167,150 +2567,98 @@ wf_phase_convert (struct wf_run *r)
                 continue;
             }
             clear_error ();
-            seqs[n] = f.seq;
-            if (seqs[n] == 0 || f.status != WF_J_INTENT) {
-                char *in = wf_obj2 ("source", d->source, "target", d->target);
+            b.seqs[n] = f.seq;
+            if (b.seqs[n] == 0 || f.status != WF_J_INTENT) {
+                char *in = wf_convert_intent (d, 1);
 
                 e = in ? wf_j_intent (r->s, r->id, v->bv->name,
-                                           "convert", in, &seqs[n]) : -ENOMEM;
+                                      "convert", in, &b.seqs[n]) : -ENOMEM;
                 free (in);
                 if (e < 0) {
                     goto out;
                 }
             }
-            src[n] = d->source;
-            dst[n] = d->target;
-            dp[n] = d;
+            b.src[n] = d->source;
+            b.dst[n] = d->target;
+            b.dp[n] = d;
+            b.todo[n] = n;
             pg.vm[n] = v;
-            n++;
+            b.n++;
         }
     }
     /* the conversion's own steps: the run ID it works under, in the same
      * commit */
-    if (n > 0 && (e = wf_owner_run (r, jr.owner_run)) < 0) {
+    if (b.n > 0 && (e = wf_owner_run (r, jr.owner_run)) < 0) {
         goto out;
     }
     intx = false;
     if ((e = wf_tx_commit (r)) < 0) {
         goto out;
     }
-    if (n > 0) {
-        sj.n = n;
-        sj.vm = pg.vm;
-        sj.target = dst;
-        /* the latest step of each disk, read once */
-        if ((e = wf_journal_list (r->s, r->id, wf_steps_load_cb, &sj)) < 0) {
+    pg.n = b.n;
+    /* Convert, then the disks that failed retryably again, after a
+     * wait: each attempt its own intent and result (docs/blueprint.md,
+     * "Retries"). */
+    for (m = b.n; m > 0; attempt++) {
+        size_t *t;
+        int k;
+
+        if ((e = wf_convert_call (r, &b, &pg, &sj, &jr, m)) < 0) {
             goto out;
         }
-        vmshift_convert_opts_init (&o);
-        o.parallel = r->ontap ? r->bp.concurrency : 0;  /* ONTAP's only */
-        o.qtree_style = r->bp.qtree_fix ? VMSHIFT_QTREE_STYLE_FIX
-                                        : VMSHIFT_QTREE_STYLE_REFUSE;
-        o.progress = wf_convert_progress;
-        o.progress_opaque = &pg;
-        pg.n = n;
-        /* the run's snapshot of each disk's volume: one name on every
-         * volume, and the library converts volume by volume, each with
-         * up to o.parallel at once */
-        o.snapshot = r->ontap && r->nvols > 0 ? r->snap_name : NULL;
-        {
-            const char *fmt = NULL;
-
-            /* each target's extension names its format */
-            (void) fmt;
+        /* the results (and, last, the states): one commit, no sync of
+         * its own (the next intent's sync carries it;
+         * docs/internals/store.md) */
+        if ((e = wf_tx_begin (r)) < 0) {
+            goto out;
         }
-        vs_convert_many_journal (r->h, n, src, dst, &o, &jr, res, errs);
-        clear_error ();
-        r->step_intents += sj.intents;
-        {
-            uint64_t run_req = 0;
-
-            for (size_t i = 0; i < n; i++) {
-                const struct vmshift_stats *st = res[i]
-                    ? vmshift_result_stats (res[i]) : NULL;
-
-                if (!st) {
-                    continue;
-                }
-                r->stats.rest_requests_disks += st->rest_requests;
-                if (st->rest_requests > r->stats.rest_requests_disk_max) {
-                    r->stats.rest_requests_disk_max = st->rest_requests;
-                }
-                /* every disk of a volume reports its run's requests */
-                if (st->rest_requests_run > run_req) {
-                    run_req = st->rest_requests_run;
-                }
-                r->stats.disks_converted += errs[i] == NULL;
-            }
-            r->stats.rest_requests += run_req;
+        intx = true;
+        if ((e = k = wf_convert_results (r, &b, &pg, m, attempt)) < 0) {
+            goto out;
         }
-    }
-    /* the results and the states: one commit, no sync of its own (the
-     * next intent's sync carries it; docs/internals/store.md) */
-    if ((e = wf_tx_begin (r)) < 0) {
-        goto out;
-    }
-    intx = true;
-    if (n > 0) {
-        for (size_t i = 0; i < n; i++) {
-            char *rs;
+        e = 0;
+        intx = false;
+        if ((e = wf_tx_commit (r)) < 0) {
+            goto out;
+        }
+        if (k == 0) {
+            break;
+        }
+        if (!wf_backoff (r, attempt)) {
+            pg.abort = true;    /* the abort undoes the rest */
+            break;
+        }
+        t = b.todo;
+        b.todo = b.next;
+        b.next = t;
+        m = (size_t) k;
+        if ((e = wf_tx_begin (r)) < 0) {
+            goto out;
+        }
+        intx = true;
+        for (size_t j = 0; j < m; j++) {
+            size_t i = b.todo[j];
+            char *in = wf_convert_intent (b.dp[i], attempt + 1);
 
-            if (errs[i]) {
-                rs = wf_obj2 ("error", errs[i], NULL, NULL);
-                e = wf_j_finish (r->s, "convert", seqs[i], WF_J_FAILED, rs);
-            } else {
-                const struct vmshift_stats *st = vmshift_result_stats (res[i]);
-                char buf[64];
-
-                snprintf (buf, sizeof buf, "%" PRIu64 "/%" PRIu64,
-                          st ? st->bytes_cloned : 0,
-                          st ? st->bytes_copied : 0);
-                if (st) {
-                    pg.d[i].bytes_cloned = st->bytes_cloned;
-                    pg.d[i].bytes_copied = st->bytes_copied;
-                    pg.d[i].bytes_done = pg.d[i].bytes_total =
-                        st->bytes_cloned + st->bytes_copied;
-                }
-                rs = wf_obj2 ("target", dst[i], "cloned/copied", buf);
-                e = wf_j_finish (r->s, "convert", seqs[i], WF_J_DONE, rs);
-                dp[i]->done = true;
-            }
-            free (rs);
+            e = in ? wf_j_intent (r->s, r->id, pg.vm[i]->bv->name, "convert",
+                                  in, &b.seqs[i]) : -ENOMEM;
+            free (in);
             if (e < 0) {
                 goto out;
             }
         }
-    }
-    for (size_t i = 0; i < r->n; i++) {
-        struct wf_vmr *v = &r->vms[i];
-        const char *why = NULL;
-
-        if (v->st != WF_VM_CONVERTING) {
-            continue;
-        }
-        pg.n = n;
-        wf_vm_bytes (&pg, v);
-        for (size_t k = 0; k < v->ndisks && !why; k++) {
-            if (!v->disks[k].done) {
-                for (size_t j = 0; j < n; j++) {
-                    if (dp[j] == &v->disks[k]) {
-                        why = errs[j];
-                    }
-                }
-                if (!why) {
-                    why = "not converted";
-                }
-            }
-        }
-        if (why) {
-            set_error (EIO, "%s", why);
-            e = wf_vm_fail (r, v, "convert");
-        } else {
-            e = wf_vm_set (r, v, WF_VM_CONVERTED, NULL);
-        }
-        if (e < 0) {
+        intx = false;
+        if ((e = wf_tx_commit (r)) < 0) {
             goto out;
         }
+    }
+    /* the states: one commit */
+    if ((e = wf_tx_begin (r)) < 0) {
+        goto out;
+    }
+    intx = true;
+    if ((e = wf_convert_vm_states (r, &b, &pg)) < 0) {
+        goto out;
     }
     intx = false;
     e = wf_tx_commit (r);
@@ -2318,16 +2666,7 @@ out:
     if (intx) {
         wf_tx_rollback (r);
     }
-    for (size_t i = 0; errs && res && i < n; i++) {
-        free (errs[i]);
-        vmshift_result_free (res[i]);
-    }
-    free (src);
-    free (dst);
-    free (dp);
-    free (seqs);
-    free (errs);
-    free (res);
+    wf_batch_free (&b);
     for (size_t i = 0; sj.last && i < cap; i++) {
         vs_step_rec_clear (&sj.last[i][0]);
         vs_step_rec_clear (&sj.last[i][1]);
@@ -2901,20 +3240,6 @@ wf_lv_ensure (struct wf_run *r, struct wf_vmr *v)
 }
 
 /* ------------------------------------------------------------ power on */
-
-static bool
-wf_abort_requested (struct wf_run *r)
-{
-    struct wf_run_rec rec;
-    bool a = false;
-
-    if (wf_run_get (r->s, r->id, &rec) == 0) {
-        a = rec.abort_requested;
-        wf_run_rec_clear (&rec);
-    }
-    clear_error ();
-    return a;
-}
 
 static int
 wf_phase_power (struct wf_run *r)

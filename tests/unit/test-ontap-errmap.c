@@ -114,3 +114,36 @@ Test (errmap, busy_detection)
     cr_assert_not (ontap_is_busy ("4", "entry doesn't exist"));
     cr_assert_not (ontap_is_busy (NULL, NULL));
 }
+
+/* A server failure without a more precise code is the cluster's and may
+ * pass: class REMOTE, retryable (a migration run redoes its step); a
+ * definite answer (404, a failed job's code) is neither. */
+Test (errmap, retryable_class)
+{
+    struct vmshift_error_save s;
+    int cls, retry;
+
+    ontap_set_http_error ("POST", "/api/storage/file/clone", 500, "1",
+                          "Simulated internal error");
+    cr_expect_eq (vmshift_internal_error_get_class (), VS_ERRCLASS_REMOTE);
+    cr_expect (vmshift_internal_error_retryable ());
+    /* carried by error_save (ONTAP's workers) */
+    error_save (&s);
+    clear_error ();
+    cr_expect_not (vmshift_internal_error_retryable ());
+    vmshift_internal_error_save_class (&s, &cls, &retry);
+    cr_expect_eq (cls, VS_ERRCLASS_REMOTE);
+    cr_expect (retry);
+    /* a new error starts unmarked */
+    error_restore (&s);
+    set_error (EIO, "another");
+    cr_expect_not (vmshift_internal_error_retryable ());
+
+    ontap_set_http_error ("GET", "/api/storage/volumes", 404, NULL, NULL);
+    cr_expect_eq (vmshift_internal_error_get_class (), VS_ERRCLASS_UNKNOWN);
+    cr_expect_not (vmshift_internal_error_retryable ());
+    ontap_set_http_error ("POST", "/api/storage/file/clone", 409, "8",
+                          "resource in use");
+    cr_expect (vmshift_internal_error_retryable ());
+    clear_error ();
+}
