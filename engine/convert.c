@@ -688,6 +688,7 @@ vs_step_rec_clear (struct vs_step_rec *r)
 struct convert_steps {
     struct convert_ctx *c;
     int64_t token;              /* the "clone" entry of this disk */
+    int64_t job_token;          /* its latest "clone-job" entry */
 };
 
 /* The "clone" intent, once the temporaries are named and before any is
@@ -769,6 +770,52 @@ convert_step_finish (struct convert_ctx *c, const char *step, int64_t token,
     return r;
 }
 
+/* A clone call answered with a job (202): journalled before the wait,
+ * so that a process killed while waiting leaves the job to ask.  The
+ * one before ended well (the conversion went on).  A journal that fails
+ * here is a warning: the clone itself is not at stake. */
+static void
+convert_step_job_hook (void *opaque, const char *what, const char *uuid)
+{
+    struct convert_steps *cs = opaque;
+    struct convert_ctx *c = cs->c;
+    struct vmshift_error_save es;
+    char *json;
+    int r = 0;
+
+    if (strcmp (what, "file clone") != 0) {
+        return;
+    }
+    error_save (&es);
+    if (cs->job_token > 0) {
+        r = convert_step_finish (c, "clone-job", cs->job_token, VS_STEP_DONE,
+                                 "state", "success", NULL, NULL);
+        cs->job_token = 0;
+    }
+    if (r == 0) {
+        struct sbuf b;
+        struct jsonw w;
+
+        vs_sbuf_init (&b, 512);
+        vs_jw_init (&w, &b, false);
+        vs_jw_obj_begin (&w);
+        vs_jw_kv_str (&w, "target", c->target);
+        vs_jw_kv_str (&w, "job", uuid);
+        vs_jw_obj_end (&w);
+        json = vs_sbuf_detach (&b, NULL);
+        r = json ? c->journal->intent (c->journal->opaque, c->index,
+                                       "clone-job", json, &cs->job_token)
+                 : -ENOMEM;
+        free (json);
+    }
+    if (r < 0) {
+        vs_log_msg (&c->h->log, LOG_WARN, "'%s': cannot journal clone job %s: "
+                    "%s", c->target, uuid, vmshift_internal_error_msg ());
+        cs->job_token = 0;
+    }
+    error_restore (&es);
+}
+
 /* The temporaries named by a recorded "clone" intent, if it names one per
  * output of this plan: names[i] (caller frees), else 0 names. */
 static size_t
@@ -810,9 +857,10 @@ convert_step_names (struct convert_ctx *c, const char *intent,
     return n;
 }
 
-/* A recorded clone job: 1 it succeeded, 0 it failed or cannot tell
- * (then the temporaries are looked at), -errno.  One GET, more while it
- * is still running. */
+/* A recorded clone job, waited for if it still runs: 1 it succeeded, 2
+ * cannot tell (gone), 0 it failed.  One GET, more only while it runs.
+ * Success proves the call it answered, not the ones after it: the
+ * caller looks at the data all the same. */
 static int
 convert_step_job (struct convert_ctx *c, const char *job)
 {
@@ -820,7 +868,7 @@ convert_step_job (struct convert_ctx *c, const char *job)
     int r;
 
     if (c->client == NULL) {
-        return 0;
+        return 2;
     }
     r = ontap_job_wait (c->client, job,
                         ontap_client_profile (c->client)->job_deadline, &oc);
@@ -831,7 +879,7 @@ convert_step_job (struct convert_ctx *c, const char *job)
         clear_error ();
         return 0;
     }
-    return oc == ONTAP_DONE;
+    return oc == ONTAP_DONE ? 1 : 2;
 }
 
 /* What an earlier process of the caller's run did for this disk, from
@@ -847,11 +895,25 @@ convert_step_resume (struct convert_ctx *c, struct exec *x,
     struct vs_step_rec prev = { 0 }, job = { 0 };
     char *names[FMT_MAX_OUTPUTS] = { NULL };
     size_t n = 0, have = 0;
-    bool done = false;
+    bool done = false, look = true;
     int r;
 
     *adopted = false;
     r = j->last (j->opaque, c->index, "clone", &prev);
+    if (r == 0 && prev.token > 0 && prev.status == VS_STEP_FAILED) {
+        /* removed when it failed, unless the process died first */
+        n = convert_step_names (c, prev.intent, names);
+        for (size_t i = 0; i < n; i++) {
+            char *p = vs_path_join (c->dst_dir, names[i]);
+
+            if (p && backend_unlink (c->dst_be, p) < 0) {
+                clear_error ();
+            }
+            free (p);
+        }
+        r = 0;
+        goto out;
+    }
     if (r < 0 || prev.token == 0 || (prev.status != 0 &&
                                      prev.status != VS_STEP_DONE)) {
         vs_step_rec_clear (&prev);
@@ -884,22 +946,23 @@ convert_step_resume (struct convert_ctx *c, struct exec *x,
             char *id = NULL;
             struct json_val *v = NULL;
 
-            if (vs_json_parse (job.intent, strlen (job.intent), "journal",
-                               &v) == 0 && vs_json_opt_str (v, "job", &id) == 0
-                && id) {
-                done = (r = convert_step_job (c, id)) == 1;
+            if (job.status == 0 && vs_json_parse (job.intent,
+                                                  strlen (job.intent),
+                                                  "journal", &v) == 0 &&
+                vs_json_opt_str (v, "job", &id) == 0 && id) {
+                r = convert_step_job (c, id);
+                look = r != 0;      /* a failed job: clone again */
+                r = convert_step_finish (c, "clone-job", job.token,
+                                         r == 0 ? VS_STEP_FAILED
+                                                : VS_STEP_DONE, "state",
+                                         r == 0 ? "failure" : r == 1
+                                         ? "success" : "unknown", NULL, NULL);
             }
             clear_error ();
             vs_json_free (v);
             free (id);
-            if (job.status == 0 && r >= 0) {
-                r = convert_step_finish (c, "clone-job", job.token,
-                                         VS_STEP_DONE, "state",
-                                         done ? "success" : "unknown", NULL,
-                                         NULL);
-            }
         }
-        if (r >= 0 && !done) {
+        if (r >= 0 && !done && look) {
             r = vs_exec_clones_present (x, &c->lay, c->src);
             done = r == 1;
         }
@@ -914,6 +977,9 @@ convert_step_resume (struct convert_ctx *c, struct exec *x,
         goto out;
     }
     /* not all there: undo (remove what is) and begin afresh */
+    vs_log_msg (&c->h->log, LOG_INFO, "'%s': %zu of the %zu temporaries of an "
+                "interrupted process are gone; converting again", c->target,
+                n - have, n);
     for (size_t i = 0; i < n; i++) {
         char *p = vs_path_join (c->dst_dir, names[i]);
 
@@ -962,9 +1028,28 @@ convert_execute (struct convert_ctx *c)
         error_prepend ("writing '%s': ", c->target);
         return r;
     }
+    if (c->journal && c->client) {
+        ontap_client_set_job_hook (c->client, convert_step_job_hook, &cs);
+    }
     r = vs_exec_write (&x, &c->lay, c->src, !c->o->no_clone, &st);
     if (r < 0) {
         error_prepend ("writing '%s': ", c->target);
+    }
+    if (c->journal && c->client) {
+        ontap_client_set_job_hook (c->client, NULL, NULL);
+    }
+    if (c->journal && cs.job_token > 0) {
+        struct vmshift_error_save es;
+
+        error_save (&es);
+        if (convert_step_finish (c, "clone-job", cs.job_token, r == 0
+                                 ? VS_STEP_DONE : VS_STEP_FAILED, "state",
+                                 r == 0 ? "success" : "failure", NULL,
+                                 NULL) < 0) {
+            vs_log_msg (&c->h->log, LOG_WARN, "'%s': %s", c->target,
+                        vmshift_internal_error_msg ());
+        }
+        error_restore (&es);
     }
     if (c->journal && cs.token > 0) {
         /* after the effect: done, or failed (the temporaries go below) */

@@ -43,6 +43,8 @@ struct ontap_client {
     uint64_t rand_state;
     struct ontap_stats st;
     pthread_mutex_t lock;       /* transport and counters */
+    ontap_job_hook_fn job_hook; /* ontap_client_set_job_hook */
+    void *job_hook_opaque;
 };
 
 struct ontap_profile *ontap_profile_dup (const struct ontap_profile *p);
@@ -271,6 +273,23 @@ ontap_client_note_poll (struct ontap_client *c)
     pthread_mutex_lock (&c->lock);
     c->st.job_polls++;
     pthread_mutex_unlock (&c->lock);
+}
+
+void
+ontap_client_set_job_hook (struct ontap_client *c, ontap_job_hook_fn fn,
+                           void *opaque)
+{
+    c->job_hook = fn;
+    c->job_hook_opaque = opaque;
+}
+
+void
+ontap_client_job_started (struct ontap_client *c, const char *what,
+                          const char *uuid)
+{
+    if (c->job_hook) {
+        c->job_hook (c->job_hook_opaque, what, uuid);
+    }
 }
 
 const struct ontap_profile *

@@ -135,6 +135,7 @@ ontap_async_finish (struct ontap_client *c, const struct ontap_reply *r,
         return e == -ENOENT ? set_error (EPROTO, "%s: 202 without a job", what)
                             : e;
     }
+    ontap_client_job_started (c, what, uuid);
     return ontap_job_wait (c, uuid, ontap_client_profile (c)->job_deadline,
                            out);
 }

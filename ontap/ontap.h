@@ -274,6 +274,17 @@ uint64_t ontap_client_now (struct ontap_client *c);
 uint64_t ontap_client_backoff (const struct ontap_client *c, unsigned attempt);
 /* Count a job poll in the statistics. */
 void ontap_client_note_poll (struct ontap_client *c);
+/* Called by ontap_async_finish when a call is answered with a job to
+ * wait for (202), before the wait: what names the call ("file clone"),
+ * uuid the job.  For a caller that journals the job, so that a process
+ * killed while waiting can ask the job later (engine/convert.h,
+ * "clone-job").  NULL: none.  Set and called on the client's thread. */
+typedef void (*ontap_job_hook_fn) (void *opaque, const char *what,
+                                   const char *uuid);
+void ontap_client_set_job_hook (struct ontap_client *c, ontap_job_hook_fn fn,
+                                void *opaque);
+void ontap_client_job_started (struct ontap_client *c, const char *what,
+                               const char *uuid);
 
 /* Query strings: append "&key=value" (or "?" first) with value
  * percent-encoded. */

@@ -68,6 +68,10 @@ struct be_stat {
     uint64_t fileid;
     uint64_t fsid;
     uint64_t size;
+    /* space the file takes (local: st_blocks; NFS: fattr3 used), when
+     * the backend can tell (used_known) */
+    uint64_t used;
+    bool used_known;
 };
 
 enum be_stat_flags {

@@ -405,6 +405,8 @@ be_local_stat (struct backend *b, const char *path, unsigned flags,
     out->fileid = (uint64_t) st.st_ino;
     out->fsid = (uint64_t) st.st_dev;
     out->size = (uint64_t) st.st_size;
+    out->used = (uint64_t) st.st_blocks * 512;
+    out->used_known = true;
     return 0;
 }
 

@@ -496,6 +496,8 @@ be_nfs_stat_op (struct backend *b, const char *path, unsigned flags,
     out->fileid = st.nfs_ino;
     out->fsid = st.nfs_dev;
     out->size = st.nfs_size;
+    out->used = st.nfs_used;
+    out->used_known = n->version == 3;  /* v4 space_used is not asked */
     return 0;
 }
 

@@ -833,6 +833,74 @@ exec_sample (struct be_file *dst, struct be_file *src, uint64_t doff,
     return memcmp (a, b, n) == 0;
 }
 
+/* Every sampled block read zeros in both files: a thin source, whose
+ * data is elsewhere.  When the CLONE placements of an output cover whole
+ * source files (a flat VMDK's extent cloned entire), the clone gave the
+ * temporary at least the space those files take: 1 when it has it, 0
+ * when not or when that cannot be told (placements that cover part of a
+ * file; a temporary that takes its whole size, as a space-reserved file
+ * would before any clone). */
+static int
+exec_clones_by_space (struct exec *x, const struct fmt_layout *lay,
+                      struct beio *src)
+{
+    for (size_t i = 0; i < x->nout; i++) {
+        const struct fmt_output *lo = &lay->out[i];
+        struct be_stat t = { .struct_size = sizeof t };
+        uint64_t want = 0;
+        uint32_t seen[16];
+        size_t ns = 0;
+        bool clones = false;
+
+        for (size_t j = 0; j < lo->place.len; j++) {
+            const struct fmt_placement *p = &lo->place.ptr[j];
+            struct be_stat s = { .struct_size = sizeof s };
+            struct be_file *sf;
+            uint64_t len = 0;
+            bool dup = false;
+
+            if (p->kind != FMT_PLACE_CLONE) {
+                continue;
+            }
+            clones = true;
+            for (size_t k = 0; k < ns; k++) {
+                dup |= seen[k] == p->src_file;
+            }
+            if (dup) {
+                continue;
+            }
+            if (ns == 16 || (sf = vs_beio_file (src, p->src_file)) == NULL ||
+                backend_stat (sf->b, sf->path, 0, &s) < 0 || !s.used_known) {
+                clear_error ();
+                return 0;
+            }
+            seen[ns++] = p->src_file;
+            for (size_t k = 0; k < lo->place.len; k++) {
+                if (lo->place.ptr[k].kind == FMT_PLACE_CLONE &&
+                    lo->place.ptr[k].src_file == p->src_file) {
+                    len += lo->place.ptr[k].len;
+                }
+            }
+            if (len < s.size / EXEC_ZERO_BLOCK * EXEC_ZERO_BLOCK) {
+                return 0;       /* part of the file: its space says nothing */
+            }
+            want += s.used;
+        }
+        if (!clones) {
+            continue;
+        }
+        if (backend_stat (x->dst, x->out[i].tmp_path, 0, &t) < 0 ||
+            !t.used_known) {
+            clear_error ();
+            return 0;
+        }
+        if (t.used < want || (t.used >= lo->file_size && want < t.used)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int
 vs_exec_clones_present (struct exec *x, const struct fmt_layout *lay,
                         struct beio *src)
@@ -847,6 +915,16 @@ vs_exec_clones_present (struct exec *x, const struct fmt_layout *lay,
     for (size_t i = 0; i < x->nout && r == 1; i++) {
         const struct fmt_output *lo = &lay->out[i];
         size_t nc = 0, k = 0;
+        int64_t size = backend_get_size (x->out[i].f);
+
+        if (size < 0) {
+            r = (int) size;
+            break;
+        }
+        if ((uint64_t) size != lo->file_size) {
+            r = 0;              /* killed before it was sized: no clone yet */
+            break;
+        }
 
         for (size_t j = 0; j < lo->place.len; j++) {
             nc += lo->place.ptr[j].kind == FMT_PLACE_CLONE;
@@ -883,7 +961,8 @@ vs_exec_clones_present (struct exec *x, const struct fmt_layout *lay,
     }
     free (a);
     if (r == 1 && any && !nonzero) {
-        r = 0;                  /* zeros prove nothing: a fresh file reads so */
+        /* zeros prove nothing (a fresh file reads so): the space taken */
+        r = exec_clones_by_space (x, lay, src);
     }
     return r;
 }
