@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "engine/base/error.h"
+#include "engine/exec/exec.h"
 #include "engine/jobs/jobint.h"
 
 struct timed_store {
@@ -17,21 +18,12 @@ struct timed_store {
     double seconds;
 };
 
-static double
-ts_now (void)
-{
-    struct timespec t;
-
-    clock_gettime (CLOCK_MONOTONIC, &t);
-    return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
-}
-
 #define TS_CALL(s, call) do { \
         struct timed_store *ts_ = (struct timed_store *) (s); \
         struct wf_store *in_ = ts_->inner; \
-        double t0_ = ts_now (); \
+        double t0_ = vs_exec_now (); \
         int r_ = (call); \
-        ts_->seconds += ts_now () - t0_; \
+        ts_->seconds += vs_exec_now () - t0_; \
         return r_; \
     } while (0)
 

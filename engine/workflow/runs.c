@@ -12,6 +12,7 @@
 #include "engine/base/json.h"
 #include "engine/base/jsonw.h"
 #include "engine/base/sbuf.h"
+#include "engine/exec/exec.h"
 #include "engine/location.h"
 #include "engine/workflow/run.h"
 
@@ -98,34 +99,34 @@ wf_api_store_open (const char *spec, struct wf_store **s)
     return e;
 }
 
+/* Make what a run's store handle wrote last durable; returns e, or the
+ * sync's error when e is 0 (an earlier error keeps its message). */
+static int
+wf_api_store_sync (struct wf_store *s, int e)
+{
+    struct vmshift_error_save es;
+    int x;
+
+    error_save (&es);
+    x = wf_store_sync (s);
+    if (e < 0 || x == 0) {
+        error_restore (&es);
+    } else {
+        e = x;
+    }
+    return e;
+}
+
 /* Close a run's store handle, making what it wrote last durable first;
  * returns e, or the sync's error when e is 0. */
 static int
 wf_api_store_close (struct wf_store *s, int e)
 {
     if (s) {
-        struct vmshift_error_save es;
-        int x;
-
-        error_save (&es);
-        x = wf_store_sync (s);
-        if (e < 0 || x == 0) {
-            error_restore (&es);
-        } else {
-            e = x;
-        }
+        e = wf_api_store_sync (s, e);
         wf_store_close (s);
     }
     return e;
-}
-
-static double
-wf_api_now (void)
-{
-    struct timespec ts;
-
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 /* The end of migrate or resume: the store synced, the caller's stats
@@ -144,16 +145,7 @@ wf_api_end (const struct vmshift_run_opts *o, struct wf_run *r,
         st = o->stats;
     }
     if (s) {
-        struct vmshift_error_save es;
-        int x;
-
-        error_save (&es);
-        x = wf_store_sync (s);
-        if (e < 0 || x == 0) {
-            error_restore (&es);
-        } else {
-            e = x;
-        }
+        e = wf_api_store_sync (s, e);
     }
     if (st) {
         struct wf_store_stats ss = { 0 };
@@ -172,7 +164,7 @@ wf_api_end (const struct vmshift_run_opts *o, struct wf_run *r,
             struct vmshift_run_stats t = { 0 };
 
             memcpy (&t, st, n < sizeof t ? n : sizeof t);
-            t.seconds = wf_api_now () - t0;
+            t.seconds = vs_exec_now () - t0;
             t.store_commits = ss.commits;
             t.store_syncs = ss.syncs;
             memcpy (st, &t, n < sizeof t ? n : sizeof t);
@@ -204,7 +196,7 @@ vmshift_migrate (struct vmshift_handle *h, const char *file,
     struct wf_run *r = NULL;
     struct wf_blueprint bp;
     char *doc = NULL, *what = NULL;
-    double t0 = wf_api_now ();
+    double t0 = vs_exec_now ();
     int e;
 
     vs_api_enter (h);
@@ -283,7 +275,7 @@ vmshift_runs_resume (struct vmshift_handle *h,
 {
     struct wf_store *s;
     struct wf_run *r;
-    double t0 = wf_api_now ();
+    double t0 = vs_exec_now ();
     int e;
 
     vs_api_enter (h);

@@ -518,32 +518,55 @@ wf_pg_run_request_abort (struct wf_store *s, int64_t id)
                              " WHERE id = $1", 1, v, id);
 }
 
+/* Row i of res as a record, handed to the listing's callback. */
+typedef int (*wf_pg_row_fn) (const PGresult *res, int i,
+                             const struct wf_list_ctx *l);
+
+/* Run a listing query and hand each row to row, stopping at the first
+ * non-zero (an error, or what the callback returned). */
 static int
-wf_pg_run_list (struct wf_store *s, const char *kind, wf_run_cb cb,
-                void *opaque)
+wf_pg_each (struct wf_pg *p, const char *sql, int n, const char *const *v,
+            const char *what, wf_pg_row_fn row, const struct wf_list_ctx *l)
 {
-    struct wf_pg *p = WF_PG (s);
-    const char *v[1] = { kind };
     PGresult *res;
     int e;
 
-    res = wf_pg_q (p, kind ? "SELECT " WF_RUN_COLS " FROM vmshift_runs "
-                   "WHERE kind = $1 ORDER BY id DESC"
-                   : "SELECT " WF_RUN_COLS " FROM vmshift_runs "
-                   "ORDER BY id DESC", kind ? 1 : 0, v, "listing runs", &e);
+    res = wf_pg_q (p, sql, n, v, what, &e);
     if (res == NULL) {
         return e;
     }
     for (int i = 0; e == 0 && i < PQntuples (res); i++) {
-        struct wf_run_rec r = { 0 };
-
-        if ((e = wf_pg_run_row (res, i, &r)) == 0) {
-            e = cb (opaque, &r);
-            wf_run_rec_clear (&r);
-        }
+        e = row (res, i, l);
     }
     PQclear (res);
     return e;
+}
+
+static int
+wf_pg_run_one (const PGresult *res, int i, const struct wf_list_ctx *l)
+{
+    struct wf_run_rec r = { 0 };
+    int e = wf_pg_run_row (res, i, &r);
+
+    if (e == 0) {
+        e = l->run (l->opaque, &r);
+        wf_run_rec_clear (&r);
+    }
+    return e;
+}
+
+static int
+wf_pg_run_list (struct wf_store *s, const char *kind, wf_run_cb cb,
+                void *opaque)
+{
+    const char *v[1] = { kind };
+    struct wf_list_ctx l = { .run = cb, .opaque = opaque };
+
+    return wf_pg_each (WF_PG (s), kind ? "SELECT " WF_RUN_COLS " FROM "
+                       "vmshift_runs WHERE kind = $1 ORDER BY id DESC"
+                       : "SELECT " WF_RUN_COLS " FROM vmshift_runs "
+                       "ORDER BY id DESC", kind ? 1 : 0, v, "listing runs",
+                       wf_pg_run_one, &l);
 }
 
 /* --------------------------------------------------------------- items */
@@ -566,34 +589,32 @@ wf_pg_item_put (struct wf_store *s, int64_t run_id, const char *item,
 }
 
 static int
+wf_pg_item_one (const PGresult *res, int i, const struct wf_list_ctx *l)
+{
+    struct wf_item_rec r = { .run_id = l->run_id };
+    bool oom = false;
+    int e;
+
+    r.item = wf_pg_col (res, i, 0, &oom);
+    r.state = wf_pg_col (res, i, 1, &oom);
+    r.detail = wf_pg_col (res, i, 2, &oom);
+    r.updated = wf_pg_int (res, i, 3);
+    e = oom ? set_error (ENOMEM, "out of memory") : l->item (l->opaque, &r);
+    wf_item_rec_clear (&r);
+    return e;
+}
+
+static int
 wf_pg_item_list (struct wf_store *s, int64_t run_id, wf_item_cb cb,
                  void *opaque)
 {
-    struct wf_pg *p = WF_PG (s);
     char ib[24];
     const char *v[1] = { wf_pg_i64 (ib, run_id) };
-    PGresult *res;
-    int e;
+    struct wf_list_ctx l = { .run_id = run_id, .item = cb, .opaque = opaque };
 
-    res = wf_pg_q (p, "SELECT item, state, detail, updated FROM vmshift_items "
-                   "WHERE run_id = $1 ORDER BY ord", 1, v, "listing items",
-                   &e);
-    if (res == NULL) {
-        return e;
-    }
-    for (int i = 0; e == 0 && i < PQntuples (res); i++) {
-        struct wf_item_rec r = { .run_id = run_id };
-        bool oom = false;
-
-        r.item = wf_pg_col (res, i, 0, &oom);
-        r.state = wf_pg_col (res, i, 1, &oom);
-        r.detail = wf_pg_col (res, i, 2, &oom);
-        r.updated = wf_pg_int (res, i, 3);
-        e = oom ? set_error (ENOMEM, "out of memory") : cb (opaque, &r);
-        wf_item_rec_clear (&r);
-    }
-    PQclear (res);
-    return e;
+    return wf_pg_each (WF_PG (s), "SELECT item, state, detail, updated FROM "
+                       "vmshift_items WHERE run_id = $1 ORDER BY ord", 1, v,
+                       "listing items", wf_pg_item_one, &l);
 }
 
 /* ------------------------------------------------------------- journal */
@@ -642,38 +663,39 @@ wf_pg_journal_finish (struct wf_store *s, int64_t seq,
 }
 
 static int
+wf_pg_journal_one (const PGresult *res, int i, const struct wf_list_ctx *l)
+{
+    struct wf_journal_rec r = { .run_id = l->run_id };
+    bool oom = false;
+    int e;
+
+    r.seq = wf_pg_int (res, i, 0);
+    r.item = wf_pg_col (res, i, 1, &oom);
+    r.step = wf_pg_col (res, i, 2, &oom);
+    r.status = (enum wf_journal_status) wf_pg_int (res, i, 3);
+    r.intent = wf_pg_col (res, i, 4, &oom);
+    r.result = wf_pg_col (res, i, 5, &oom);
+    r.t_intent = wf_pg_int (res, i, 6);
+    r.t_result = wf_pg_int (res, i, 7);
+    e = oom ? set_error (ENOMEM, "out of memory")
+            : l->journal (l->opaque, &r);
+    wf_journal_rec_clear (&r);
+    return e;
+}
+
+static int
 wf_pg_journal_list (struct wf_store *s, int64_t run_id, wf_journal_cb cb,
                     void *opaque)
 {
-    struct wf_pg *p = WF_PG (s);
     char ib[24];
     const char *v[1] = { wf_pg_i64 (ib, run_id) };
-    PGresult *res;
-    int e;
+    struct wf_list_ctx l = { .run_id = run_id, .journal = cb,
+                             .opaque = opaque };
 
-    res = wf_pg_q (p, "SELECT seq, item, step, status, intent, result, "
-                   "t_intent, t_result FROM vmshift_journal WHERE run_id = $1 "
-                   "ORDER BY seq", 1, v, "listing the journal", &e);
-    if (res == NULL) {
-        return e;
-    }
-    for (int i = 0; e == 0 && i < PQntuples (res); i++) {
-        struct wf_journal_rec r = { .run_id = run_id };
-        bool oom = false;
-
-        r.seq = wf_pg_int (res, i, 0);
-        r.item = wf_pg_col (res, i, 1, &oom);
-        r.step = wf_pg_col (res, i, 2, &oom);
-        r.status = (enum wf_journal_status) wf_pg_int (res, i, 3);
-        r.intent = wf_pg_col (res, i, 4, &oom);
-        r.result = wf_pg_col (res, i, 5, &oom);
-        r.t_intent = wf_pg_int (res, i, 6);
-        r.t_result = wf_pg_int (res, i, 7);
-        e = oom ? set_error (ENOMEM, "out of memory") : cb (opaque, &r);
-        wf_journal_rec_clear (&r);
-    }
-    PQclear (res);
-    return e;
+    return wf_pg_each (WF_PG (s), "SELECT seq, item, step, status, intent, "
+                       "result, t_intent, t_result FROM vmshift_journal "
+                       "WHERE run_id = $1 ORDER BY seq", 1, v,
+                       "listing the journal", wf_pg_journal_one, &l);
 }
 
 /* -------------------------------------------------------------- leases */
@@ -904,33 +926,32 @@ wf_pg_event_add (struct wf_store *s, int64_t run_id, const char *json)
 }
 
 static int
+wf_pg_event_one (const PGresult *res, int i, const struct wf_list_ctx *l)
+{
+    struct wf_event_rec r = { .run_id = l->run_id };
+    bool oom = false;
+    int e;
+
+    r.seq = wf_pg_int (res, i, 0);
+    r.time = wf_pg_int (res, i, 1);
+    r.json = wf_pg_col (res, i, 2, &oom);
+    e = oom ? set_error (ENOMEM, "out of memory") : l->event (l->opaque, &r);
+    free (r.json);
+    return e;
+}
+
+static int
 wf_pg_event_list (struct wf_store *s, int64_t run_id, int64_t after,
                   wf_event_cb cb, void *opaque)
 {
-    struct wf_pg *p = WF_PG (s);
     char ib[24], ab[24];
     const char *v[2] = { wf_pg_i64 (ib, run_id), wf_pg_i64 (ab, after) };
-    PGresult *res;
-    int e;
+    struct wf_list_ctx l = { .run_id = run_id, .event = cb, .opaque = opaque };
 
-    res = wf_pg_q (p, "SELECT seq, time, json FROM vmshift_events WHERE "
-                   "run_id = $1 AND seq > $2 ORDER BY seq", 2, v,
-                   "listing events", &e);
-    if (res == NULL) {
-        return e;
-    }
-    for (int i = 0; e == 0 && i < PQntuples (res); i++) {
-        struct wf_event_rec r = { .run_id = run_id };
-        bool oom = false;
-
-        r.seq = wf_pg_int (res, i, 0);
-        r.time = wf_pg_int (res, i, 1);
-        r.json = wf_pg_col (res, i, 2, &oom);
-        e = oom ? set_error (ENOMEM, "out of memory") : cb (opaque, &r);
-        free (r.json);
-    }
-    PQclear (res);
-    return e;
+    return wf_pg_each (WF_PG (s), "SELECT seq, time, json FROM "
+                       "vmshift_events WHERE run_id = $1 AND seq > $2 "
+                       "ORDER BY seq", 2, v, "listing events",
+                       wf_pg_event_one, &l);
 }
 
 /* Every PostgreSQL commit is synced as the server's synchronous_commit

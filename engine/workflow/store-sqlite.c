@@ -564,13 +564,73 @@ wf_sqlite_run_request_abort (struct wf_store *s, int64_t id)
                             wf_sqlite_done (q, st, "updating a run"), id));
 }
 
+/* The current row of st as a record, handed to the listing's callback. */
+typedef int (*wf_sqlite_row_fn) (sqlite3_stmt *st,
+                                 const struct wf_list_ctx *l);
+
+/* Step a prepared and bound listing, handing each row to row and stopping
+ * at the first non-zero (an error, or what the callback returned); then
+ * finalize it. */
+static int
+wf_sqlite_each (struct wf_sqlite *q, sqlite3_stmt *st, const char *what,
+                wf_sqlite_row_fn row, const struct wf_list_ctx *l)
+{
+    int rc, e = 0;
+
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+        if ((e = row (st, l)) != 0) {
+            break;
+        }
+    }
+    if (e == 0 && rc != SQLITE_DONE) {
+        e = wf_sqlite_err (q, rc, what);
+    }
+    sqlite3_finalize (st);
+    return e;
+}
+
+/* A listing of one run's rows: sql has the run as ?1 and, when after is
+ * not NULL, *after as ?2. */
+static int
+wf_sqlite_each_of_run (struct wf_store *s, const char *sql,
+                       const int64_t *after, const char *what,
+                       wf_sqlite_row_fn row, const struct wf_list_ctx *l)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    int e;
+
+    if ((e = wf_sqlite_prep (q, sql, &st)) < 0) {
+        return e;
+    }
+    sqlite3_bind_int64 (st, 1, l->run_id);
+    if (after) {
+        sqlite3_bind_int64 (st, 2, *after);
+    }
+    return wf_sqlite_each (q, st, what, row, l);
+}
+
+static int
+wf_sqlite_run_one (sqlite3_stmt *st, const struct wf_list_ctx *l)
+{
+    struct wf_run_rec r = { 0 };
+    int e = wf_sqlite_run_row (st, &r);
+
+    if (e == 0) {
+        e = l->run (l->opaque, &r);
+        wf_run_rec_clear (&r);
+    }
+    return e;
+}
+
 static int
 wf_sqlite_run_list (struct wf_store *s, const char *kind, wf_run_cb cb,
                     void *opaque)
 {
     struct wf_sqlite *q = WF_SQ (s);
+    struct wf_list_ctx l = { .run = cb, .opaque = opaque };
     sqlite3_stmt *st;
-    int rc, e;
+    int e;
 
     if ((e = wf_sqlite_prep (q, kind ? "SELECT " WF_RUN_COLS " FROM runs "
                              "WHERE kind = ? ORDER BY id DESC"
@@ -581,23 +641,7 @@ wf_sqlite_run_list (struct wf_store *s, const char *kind, wf_run_cb cb,
     if (kind) {
         wf_sqlite_bind_text (st, 1, kind);
     }
-    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
-        struct wf_run_rec r = { 0 };
-
-        if ((e = wf_sqlite_run_row (st, &r)) < 0) {
-            break;
-        }
-        e = cb (opaque, &r);
-        wf_run_rec_clear (&r);
-        if (e) {
-            break;
-        }
-    }
-    if (e == 0 && rc != SQLITE_DONE) {
-        e = wf_sqlite_err (q, rc, "listing runs");
-    }
-    sqlite3_finalize (st);
-    return e;
+    return wf_sqlite_each (q, st, "listing runs", wf_sqlite_run_one, &l);
 }
 
 /* --------------------------------------------------------------- items */
@@ -630,38 +674,32 @@ wf_sqlite_item_put (struct wf_store *s, int64_t run_id, const char *item,
 }
 
 static int
+wf_sqlite_item_one (sqlite3_stmt *st, const struct wf_list_ctx *l)
+{
+    struct wf_item_rec r = { .run_id = l->run_id };
+    bool oom = false;
+    int e;
+
+    r.item = wf_sqlite_col (st, 0, &oom);
+    r.state = wf_sqlite_col (st, 1, &oom);
+    r.detail = wf_sqlite_col (st, 2, &oom);
+    r.updated = sqlite3_column_int64 (st, 3);
+    e = oom ? set_error (ENOMEM, "out of memory") : l->item (l->opaque, &r);
+    wf_item_rec_clear (&r);
+    return e;
+}
+
+static int
 wf_sqlite_item_list (struct wf_store *s, int64_t run_id, wf_item_cb cb,
                      void *opaque)
 {
-    struct wf_sqlite *q = WF_SQ (s);
-    sqlite3_stmt *st;
-    int rc, e;
+    struct wf_list_ctx l = { .run_id = run_id, .item = cb,
+                             .opaque = opaque };
 
-    if ((e = wf_sqlite_prep (q, "SELECT item, state, detail, updated FROM "
-                             "items WHERE run_id = ? ORDER BY ord",
-                             &st)) < 0) {
-        return e;
-    }
-    sqlite3_bind_int64 (st, 1, run_id);
-    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
-        struct wf_item_rec r = { .run_id = run_id };
-        bool oom = false;
-
-        r.item = wf_sqlite_col (st, 0, &oom);
-        r.state = wf_sqlite_col (st, 1, &oom);
-        r.detail = wf_sqlite_col (st, 2, &oom);
-        r.updated = sqlite3_column_int64 (st, 3);
-        e = oom ? set_error (ENOMEM, "out of memory") : cb (opaque, &r);
-        wf_item_rec_clear (&r);
-        if (e) {
-            break;
-        }
-    }
-    if (e == 0 && rc != SQLITE_DONE) {
-        e = wf_sqlite_err (q, rc, "listing items");
-    }
-    sqlite3_finalize (st);
-    return e;
+    return wf_sqlite_each_of_run (s, "SELECT item, state, detail, updated "
+                                  "FROM items WHERE run_id = ? ORDER BY ord",
+                                  NULL, "listing items", wf_sqlite_item_one,
+                                  &l);
 }
 
 /* ------------------------------------------------------------- journal */
@@ -720,42 +758,38 @@ wf_sqlite_journal_finish (struct wf_store *s, int64_t seq,
 }
 
 static int
+wf_sqlite_journal_one (sqlite3_stmt *st, const struct wf_list_ctx *l)
+{
+    struct wf_journal_rec r = { .run_id = l->run_id };
+    bool oom = false;
+    int e;
+
+    r.seq = sqlite3_column_int64 (st, 0);
+    r.item = wf_sqlite_col (st, 1, &oom);
+    r.step = wf_sqlite_col (st, 2, &oom);
+    r.status = (enum wf_journal_status) sqlite3_column_int (st, 3);
+    r.intent = wf_sqlite_col (st, 4, &oom);
+    r.result = wf_sqlite_col (st, 5, &oom);
+    r.t_intent = sqlite3_column_int64 (st, 6);
+    r.t_result = sqlite3_column_int64 (st, 7);
+    e = oom ? set_error (ENOMEM, "out of memory")
+            : l->journal (l->opaque, &r);
+    wf_journal_rec_clear (&r);
+    return e;
+}
+
+static int
 wf_sqlite_journal_list (struct wf_store *s, int64_t run_id, wf_journal_cb cb,
                         void *opaque)
 {
-    struct wf_sqlite *q = WF_SQ (s);
-    sqlite3_stmt *st;
-    int rc, e;
+    struct wf_list_ctx l = { .run_id = run_id, .journal = cb,
+                             .opaque = opaque };
 
-    if ((e = wf_sqlite_prep (q, "SELECT seq, item, step, status, intent, "
-                             "result, t_intent, t_result FROM journal "
-                             "WHERE run_id = ? ORDER BY seq", &st)) < 0) {
-        return e;
-    }
-    sqlite3_bind_int64 (st, 1, run_id);
-    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
-        struct wf_journal_rec r = { .run_id = run_id };
-        bool oom = false;
-
-        r.seq = sqlite3_column_int64 (st, 0);
-        r.item = wf_sqlite_col (st, 1, &oom);
-        r.step = wf_sqlite_col (st, 2, &oom);
-        r.status = (enum wf_journal_status) sqlite3_column_int (st, 3);
-        r.intent = wf_sqlite_col (st, 4, &oom);
-        r.result = wf_sqlite_col (st, 5, &oom);
-        r.t_intent = sqlite3_column_int64 (st, 6);
-        r.t_result = sqlite3_column_int64 (st, 7);
-        e = oom ? set_error (ENOMEM, "out of memory") : cb (opaque, &r);
-        wf_journal_rec_clear (&r);
-        if (e) {
-            break;
-        }
-    }
-    if (e == 0 && rc != SQLITE_DONE) {
-        e = wf_sqlite_err (q, rc, "listing the journal");
-    }
-    sqlite3_finalize (st);
-    return e;
+    return wf_sqlite_each_of_run (s, "SELECT seq, item, step, status, "
+                                  "intent, result, t_intent, t_result FROM "
+                                  "journal WHERE run_id = ? ORDER BY seq",
+                                  NULL, "listing the journal",
+                                  wf_sqlite_journal_one, &l);
 }
 
 /* -------------------------------------------------------------- leases */
@@ -941,38 +975,31 @@ wf_sqlite_event_add (struct wf_store *s, int64_t run_id, const char *json)
 }
 
 static int
+wf_sqlite_event_one (sqlite3_stmt *st, const struct wf_list_ctx *l)
+{
+    struct wf_event_rec r = { .run_id = l->run_id };
+    bool oom = false;
+    int e;
+
+    r.seq = sqlite3_column_int64 (st, 0);
+    r.time = sqlite3_column_int64 (st, 1);
+    r.json = wf_sqlite_col (st, 2, &oom);
+    e = oom ? set_error (ENOMEM, "out of memory") : l->event (l->opaque, &r);
+    free (r.json);
+    return e;
+}
+
+static int
 wf_sqlite_event_list (struct wf_store *s, int64_t run_id, int64_t after,
                       wf_event_cb cb, void *opaque)
 {
-    struct wf_sqlite *q = WF_SQ (s);
-    sqlite3_stmt *st;
-    int rc, e;
+    struct wf_list_ctx l = { .run_id = run_id, .event = cb,
+                             .opaque = opaque };
 
-    if ((e = wf_sqlite_prep (q, "SELECT seq, time, json FROM events "
-                             "WHERE run_id = ? AND seq > ? ORDER BY seq",
-                             &st)) < 0) {
-        return e;
-    }
-    sqlite3_bind_int64 (st, 1, run_id);
-    sqlite3_bind_int64 (st, 2, after);
-    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
-        struct wf_event_rec r = { .run_id = run_id };
-        bool oom = false;
-
-        r.seq = sqlite3_column_int64 (st, 0);
-        r.time = sqlite3_column_int64 (st, 1);
-        r.json = wf_sqlite_col (st, 2, &oom);
-        e = oom ? set_error (ENOMEM, "out of memory") : cb (opaque, &r);
-        free (r.json);
-        if (e) {
-            break;
-        }
-    }
-    if (e == 0 && rc != SQLITE_DONE) {
-        e = wf_sqlite_err (q, rc, "listing events");
-    }
-    sqlite3_finalize (st);
-    return e;
+    return wf_sqlite_each_of_run (s, "SELECT seq, time, json FROM events "
+                                  "WHERE run_id = ? AND seq > ? ORDER BY seq",
+                                  &after, "listing events",
+                                  wf_sqlite_event_one, &l);
 }
 
 static const struct wf_store_ops wf_sqlite_ops = {

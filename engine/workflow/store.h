@@ -120,6 +120,17 @@ typedef int (*wf_item_cb) (void *opaque, const struct wf_item_rec *r);
 typedef int (*wf_journal_cb) (void *opaque, const struct wf_journal_rec *r);
 typedef int (*wf_event_cb) (void *opaque, const struct wf_event_rec *r);
 
+/* For implementations of the *_list ops: a listing's callback (the one
+ * for the kind of record listed) and the run the rows belong to. */
+struct wf_list_ctx {
+    int64_t run_id;
+    wf_run_cb run;
+    wf_item_cb item;
+    wf_journal_cb journal;
+    wf_event_cb event;
+    void *opaque;
+};
+
 /* The vtable.  Every op is required except where noted.  Callbacks of
  * the *_list ops may not call the store; a non-zero return from a
  * callback stops the listing and is returned. */
