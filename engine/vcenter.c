@@ -863,6 +863,23 @@ vmshift_vcenter_power_on (struct vmshift_vcenter *vc, const char *vm)
 
 #define VC_SNAP_MARK "vmshift: "
 
+/* The snapshots of VM vm (free with vsphere_snapshots_free). */
+static int
+vc_vm_snapshots (struct vmshift_vcenter *vc, const char *vm,
+                 struct vsphere_snapshot_vec *snaps)
+{
+    struct vsphere_moref ref;
+    char *ps = NULL;
+    int r;
+
+    if ((r = vsphere_vm_find (vc->client, vm, &ref)) < 0 ||
+        (r = vsphere_vm_state (vc->client, &ref, &ps, snaps)) < 0) {
+        return r;
+    }
+    free (ps);
+    return 0;
+}
+
 int
 vmshift_vcenter_snapshot_create (struct vmshift_vcenter *vc, const char *vm,
                                  const char *name, int quiesce,
@@ -894,17 +911,13 @@ vmshift_vcenter_snapshot_remove (struct vmshift_vcenter *vc, const char *vm,
                                  const char *snapshot_id)
 {
     struct vsphere_snapshot_vec snaps = { 0 };
-    struct vsphere_moref ref;
     const struct vsphere_snapshot *s = NULL;
-    char *ps = NULL;
     int r;
 
     vs_api_enter (vc->h);
-    if ((r = vsphere_vm_find (vc->client, vm, &ref)) < 0 ||
-        (r = vsphere_vm_state (vc->client, &ref, &ps, &snaps)) < 0) {
+    if ((r = vc_vm_snapshots (vc, vm, &snaps)) < 0) {
         return r;
     }
-    free (ps);
     for (size_t i = 0; i < snaps.len; i++) {
         if (strcmp (snaps.ptr[i].ref.value, snapshot_id) == 0) {
             s = &snaps.ptr[i];
@@ -924,12 +937,7 @@ vmshift_vcenter_snapshot_remove (struct vmshift_vcenter *vc, const char *vm,
     } else {
         r = vsphere_snapshot_remove (vc->client, &s->ref);
     }
-    for (size_t i = 0; i < snaps.len; i++) {
-        free (snaps.ptr[i].name);
-        free (snaps.ptr[i].description);
-        free (snaps.ptr[i].create_time);
-    }
-    vsphere_snapshot_vec_reset (&snaps);
+    vsphere_snapshots_free (&snaps);
     return r;
 }
 
@@ -954,16 +962,12 @@ vs_vcenter_snapshot_find (struct vmshift_vcenter *vc, const char *vm,
                           const char *name, char **id)
 {
     struct vsphere_snapshot_vec snaps = { 0 };
-    struct vsphere_moref ref;
-    char *ps = NULL;
     int r;
 
     *id = NULL;
-    if ((r = vsphere_vm_find (vc->client, vm, &ref)) < 0 ||
-        (r = vsphere_vm_state (vc->client, &ref, &ps, &snaps)) < 0) {
+    if ((r = vc_vm_snapshots (vc, vm, &snaps)) < 0) {
         return r;
     }
-    free (ps);
     r = -ENOENT;
     for (size_t i = 0; i < snaps.len && r == -ENOENT; i++) {
         const struct vsphere_snapshot *s = &snaps.ptr[i];
@@ -979,12 +983,7 @@ vs_vcenter_snapshot_find (struct vmshift_vcenter *vc, const char *vm,
         r = set_error (ENOENT, "VM '%s' has no snapshot '%s' made by vmshift",
                        vm, name);
     }
-    for (size_t i = 0; i < snaps.len; i++) {
-        free (snaps.ptr[i].name);
-        free (snaps.ptr[i].description);
-        free (snaps.ptr[i].create_time);
-    }
-    vsphere_snapshot_vec_reset (&snaps);
+    vsphere_snapshots_free (&snaps);
     return r;
 }
 

@@ -581,8 +581,8 @@ rp_snapshot_release (struct vsphere_snapshot *s)
     free (s->create_time);
 }
 
-static void
-rp_snapshots_free (struct vsphere_snapshot_vec *v)
+void
+vsphere_snapshots_free (struct vsphere_snapshot_vec *v)
 {
     for (size_t i = 0; i < v->len; i++) {
         rp_snapshot_release (&v->ptr[i]);
@@ -609,7 +609,7 @@ vsphere_vm_release (struct vsphere_vm *vm)
     }
     vsphere_disk_vec_reset (&vm->disks);
     vsphere_controller_vec_reset (&vm->controllers);
-    rp_snapshots_free (&vm->snapshots);
+    vsphere_snapshots_free (&vm->snapshots);
     for (size_t i = 0; i < vm->blockers.len; i++) {
         free (vm->blockers.ptr[i].kind);
         free (vm->blockers.ptr[i].device);
@@ -1607,14 +1607,14 @@ vsphere_decode_vm_state (const char *buf, size_t len, const char *what,
     rp_close (&p);
     if (r < 0) {
         free (ps);
-        rp_snapshots_free (&sv);
+        vsphere_snapshots_free (&sv);
         return r;
     }
     *power = ps;
     if (snaps) {
         *snaps = sv;
     } else {
-        rp_snapshots_free (&sv);
+        vsphere_snapshots_free (&sv);
     }
     return 0;
 }

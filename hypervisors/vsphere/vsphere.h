@@ -232,6 +232,8 @@ struct vsphere_inventory {
 };
 void vsphere_inventory_release (struct vsphere_inventory *inv);
 void vsphere_vm_release (struct vsphere_vm *vm);
+/* Free every snapshot of v (their strings) and empty it. */
+void vsphere_snapshots_free (struct vsphere_snapshot_vec *v);
 
 /* ------------------------------------------------------------ replies */
 
