@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "engine/base/error.h"
+#include "engine/base/file.h"
 #include "engine/base/json.h"
 #include "hypervisors/vsphere/vsphere.h"
 #include "ontap/ontap.h"
@@ -299,50 +300,6 @@ out:
 }
 
 static int
-vc_read_file (const char *path, char **buf, size_t *len)
-{
-    struct stat st;
-    size_t n = 0;
-    char *b;
-    int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-    if (fd < 0) {
-        return set_error (errno, "cannot open '%s': %s", path,
-                          strerror (errno));
-    }
-    if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) ||
-        (uint64_t) st.st_size > VSPHERE_CONFIG_MAX) {
-        close (fd);
-        return set_error (EINVAL, "'%s' is not a regular file of at most %zu "
-                          "bytes", path, VSPHERE_CONFIG_MAX);
-    }
-    if ((b = malloc ((size_t) st.st_size + 1)) == NULL) {
-        close (fd);
-        return set_error (ENOMEM, "out of memory reading '%s'", path);
-    }
-    while (n < (size_t) st.st_size) {
-        ssize_t k = read (fd, b + n, (size_t) st.st_size - n);
-
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            int e = k < 0 ? errno : EIO;
-
-            free (b);
-            close (fd);
-            return set_error (e, "cannot read '%s': %s", path, strerror (e));
-        }
-        n += (size_t) k;
-    }
-    close (fd);
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
-static int
 vc_load_doc (const char *config_path, char **path_out, char **buf,
              size_t *len)
 {
@@ -352,7 +309,8 @@ vc_load_doc (const char *config_path, char **path_out, char **buf,
     if (config_path == NULL && (r = ontap_config_default_path (&path)) < 0) {
         return r;
     }
-    if ((r = vc_read_file (config_path ? config_path : path, buf, len)) < 0) {
+    if ((r = vs_read_file (config_path ? config_path : path,
+                           VSPHERE_CONFIG_MAX, buf, len)) < 0) {
         free (path);
         return r;
     }
