@@ -211,7 +211,9 @@ $(FUZZ_BUILD)/libvmshift-fuzz.a: $(FUZZ_LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_BUILD)/libvmshift-fuzz.a
+# tests/fuzz/*.h: frames shared by several harnesses
+$(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(wildcard tests/fuzz/*.h) \
+                     $(FUZZ_BUILD)/libvmshift-fuzz.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
 	  $(FUZZ_BUILD)/libvmshift-fuzz.a $(TEST_LIBS)
 
