@@ -21,14 +21,6 @@ bi_now (void)
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-static int
-bi_cmp (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-
-    return (x > y) - (x < y);
-}
-
 /* One inventory; *secs, *vms, *requests (Logout included), *pages. */
 static int
 bi_run (struct cli *c, const char *profile, double *secs, size_t *vms,
@@ -78,7 +70,7 @@ bench_inventory (struct cli *c, const char *profile, int runs, int json)
         }
     }
     getrusage (RUSAGE_SELF, &ru);
-    qsort (s, (size_t) runs, sizeof s[0], bi_cmp);
+    bench_sort (s, runs);
     if (json) {
         printf ("{\"bench\": \"inventory\", \"vcenter\": \"%s\", \"vms\": %zu, "
                 "\"runs\": %d, \"median_s\": %.4f, \"min_s\": %.4f, "

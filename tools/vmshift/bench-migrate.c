@@ -138,7 +138,6 @@ bm_child (struct cli *c, const char *bp, const char *store, int64_t resume,
 {
     struct vmshift_run_opts o;
     struct bm_msg m = { 0 };
-    struct rusage ru;
     int r;
 
     vmshift_run_opts_init (&o);
@@ -156,12 +155,7 @@ bm_child (struct cli *c, const char *bp, const char *store, int64_t resume,
     } else {
         snprintf (m.error, sizeof m.error, "%s", vmshift_get_error ());
     }
-    getrusage (RUSAGE_SELF, &ru);
-    m.maxrss = ru.ru_maxrss;
-    if (write (wfd, &m, sizeof m) != (ssize_t) sizeof m) {
-        _exit (3);
-    }
-    _exit (0);
+    bench_child_send (wfd, &m, sizeof m, &m.maxrss);
 }
 
 /* One run in a child; kill_ms > 0: SIGKILL it that long after the start
@@ -207,14 +201,6 @@ bm_run (struct cli *c, const char *bp, const char *store, int64_t resume,
         return 1;
     }
     return 0;
-}
-
-static int
-bm_cmp (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-
-    return x < y ? -1 : x > y;
 }
 
 static double
@@ -303,8 +289,7 @@ bench_migrate (struct cli *c, const struct bench_migrate_opts *bo)
         bm_remove_store (store);
         bm_remove_outputs (bo->local);
     }
-    qsort (secs, (size_t) ok, sizeof *secs, bm_cmp);
-    med = ok % 2 ? secs[ok / 2] : (secs[ok / 2 - 1] + secs[ok / 2]) / 2;
+    med = bench_median (secs, ok);
     {
         const struct vmshift_run_stats *s = &last.st;
         uint64_t per_volume = s->rest_requests - s->rest_requests_disks;

@@ -98,7 +98,6 @@ bo_child (struct cli *c, const char *const *src, const char *const *dst,
     struct vmshift_result **res = calloc (n, sizeof *res);
     struct vmshift_convert_opts o;
     struct bo_msg m = { 0 };
-    struct rusage ru;
     double t0;
     int r;
 
@@ -123,12 +122,7 @@ bo_child (struct cli *c, const char *const *src, const char *const *dst,
     } else {
         snprintf (m.error, sizeof m.error, "%s", vmshift_get_error ());
     }
-    getrusage (RUSAGE_SELF, &ru);
-    m.maxrss = ru.ru_maxrss;
-    if (write (wfd, &m, sizeof m) != (ssize_t) sizeof m) {
-        _exit (3);
-    }
-    _exit (0);
+    bench_child_send (wfd, &m, sizeof m, &m.maxrss);
 }
 
 static int
@@ -179,7 +173,7 @@ bench_ontap (struct cli *c, const char *location, const char *local, int vms,
 {
     size_t n = (size_t) vms * (size_t) disks;
     char **src, **dst;
-    double ms[BENCH_MAX_RUNS] = { 0 }, sorted[BENCH_MAX_RUNS];
+    double ms[BENCH_MAX_RUNS] = { 0 }, sorted[BENCH_MAX_RUNS], med;
     struct bo_msg m, last = { 0 };
     long peak = 0;
     int ok = 0;
@@ -228,16 +222,7 @@ bench_ontap (struct cli *c, const char *location, const char *local, int vms,
         last = m;
     }
     memcpy (sorted, ms, sizeof ms);
-    for (int i = 0; i < ok; i++) {
-        for (int j = i + 1; j < ok; j++) {
-            if (sorted[j] < sorted[i]) {
-                double t = sorted[i];
-
-                sorted[i] = sorted[j];
-                sorted[j] = t;
-            }
-        }
-    }
+    med = bench_median (sorted, ok);
     if (json) {
         printf ("{\"ontap\": {\"disks\": %zu, \"vms\": %d, \"disk_size\": %llu, "
                 "\"parallel\": %u, \"runs\": %d, \"median_ms\": %.1f, "
@@ -245,8 +230,7 @@ bench_ontap (struct cli *c, const char *location, const char *local, int vms,
                 "\"max_requests_per_disk\": %llu, \"requests_per_disk\": %.2f, "
                 "\"bytes_copied\": %llu, \"peak_rss_kib\": %ld}}\n",
                 n, vms, (unsigned long long) size, parallel, ok,
-                ok % 2 ? sorted[ok / 2] : (sorted[ok / 2 - 1] + sorted[ok / 2]) / 2,
-                sorted[0], sorted[ok - 1],
+                med, sorted[0], sorted[ok - 1],
                 (unsigned long long) last.run_requests,
                 (unsigned long long) last.max_disk_requests,
                 (double) last.total_disk_requests / (double) n,
@@ -256,9 +240,7 @@ bench_ontap (struct cli *c, const char *location, const char *local, int vms,
                 "parallel, %d runs\n", n, vms, disks, (unsigned long long) size,
                 parallel, ok);
         printf ("  wall time       median %.1f ms (min %.1f, max %.1f)\n",
-                ok % 2 ? sorted[ok / 2]
-                       : (sorted[ok / 2 - 1] + sorted[ok / 2]) / 2,
-                sorted[0], sorted[ok - 1]);
+                med, sorted[0], sorted[ok - 1]);
         printf ("  REST requests   %llu per run (version, volume, snapshots, "
                 "qtrees) + at most %llu per disk (%.2f on average)\n",
                 (unsigned long long) last.run_requests,

@@ -2,6 +2,7 @@
 #ifndef VMSHIFT_BENCH_H
 #define VMSHIFT_BENCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -52,6 +53,15 @@ int bench_ontap (struct cli *c, const char *location, const char *local,
                  int runs, int json);
 /* bench --inventory PROFILE (bench-inventory.c) */
 int bench_inventory (struct cli *c, const char *profile, int runs, int json);
+/* bench-util.c: v sorted in place, ascending; the median of v[0..n)
+ * (n > 0; v sorted in place) */
+void bench_sort (double *v, int n);
+double bench_median (double *v, int n);
+/* The end of a measuring child: its peak RSS (KiB) into *maxrss (a field
+ * of the message m), then the n bytes of m to the parent through wfd;
+ * exits 0, or 3 when the write fails. */
+_Noreturn void bench_child_send (int wfd, const void *m, size_t n,
+                                 long *maxrss);
 int bench_svg (FILE *fp, const struct bench_cell *cells, size_t n,
                const char *const *formats, size_t nformats);
 

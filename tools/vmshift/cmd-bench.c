@@ -146,21 +146,6 @@ bench_now (void)
 }
 
 static int
-bench_cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double
-bench_median (double *v, int n)
-{
-    qsort (v, (size_t) n, sizeof *v, bench_cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static int
 bench_parse_list (struct cli *c, const char *s, int sizes,
                   struct bench_opts *o)
 {
@@ -378,7 +363,6 @@ bench_child (struct cli *c, const struct bench_opts *bo, const char *src,
     struct bench_child_msg m = { 0 };
     struct vmshift_convert_opts o;
     struct vmshift_result *res = NULL;
-    struct rusage ru;
     struct vmshift_handle *h = vmshift_new ();
     char name[32];
 
@@ -404,12 +388,7 @@ bench_child (struct cli *c, const struct bench_opts *bo, const char *src,
     } else {
         snprintf (m.error, sizeof m.error, "%s", vmshift_get_error ());
     }
-    getrusage (RUSAGE_SELF, &ru);
-    m.maxrss = ru.ru_maxrss;
-    if (write (wfd, &m, sizeof m) != (ssize_t) sizeof m) {
-        _exit (3);
-    }
-    _exit (0);
+    bench_child_send (wfd, &m, sizeof m, &m.maxrss);
 }
 
 static int
