@@ -21,16 +21,9 @@
 
 requires qemu-img jq
 tmpdir
-start_vcsim
-need_testenv
-vcsim_config "$tmp/vc.json"
-jq -s '.[0] * .[1]' "$VMSHIFT_TESTENV_CONFIG" "$tmp/vc.json" > "$tmp/cfg.json" ||
-    fail "cannot merge the configurations"
-vs() { "$VMSHIFT" --config "$tmp/cfg.json" "$@"; }
+vcsim_on_testenv
 export VMSHIFT_STORE="$tmp/runs.db"
 
-v1=$(vol_dir vol1)
-vcsim_ctl add-nas "$v1" 127.0.0.1 /vol1 > /dev/null || fail "add-nas"
 p=vb$$
 fold=w$$
 vcsim_ctl folder "$fold" > /dev/null || fail "folder"

@@ -17,15 +17,7 @@
 
 requires qemu-img jq
 tmpdir
-start_vcsim
-need_testenv
-vcsim_config "$tmp/vc.json"
-jq -s '.[0] * .[1]' "$VMSHIFT_TESTENV_CONFIG" "$tmp/vc.json" > "$tmp/cfg.json" ||
-    fail "cannot merge the configurations"
-vs() { "$VMSHIFT" --config "$tmp/cfg.json" "$@"; }
-
-v1=$(vol_dir vol1)
-vcsim_ctl add-nas "$v1" 127.0.0.1 /vol1 > /dev/null || fail "add-nas"
+vcsim_on_testenv
 vm=vcconv$$
 vcsim_ctl create-vm "$vm" -ds vol1 -disks "48,24:thick" -nics "VM Network" \
     -snapshots admin-before -on > /dev/null || fail "create-vm"

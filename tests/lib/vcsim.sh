@@ -14,6 +14,12 @@
 #   vcsim_config FILE [KEY VALUE] a vmshift config with vcenters.vc1 using
 #                                 the CA file (or KEY: VALUE instead, e.g.
 #                                 '"fingerprint_sha256"' '"AB:.."')
+#   vcsim_on_testenv [VCSIM-FLAGS...]  vcsim and the test environment
+#                                 (testenv.sh and ontap.sh sourced first):
+#                                 $tmp/cfg.json holds both configurations,
+#                                 vs runs vmshift with it, and v1 is ONTAP
+#                                 volume vol1's folder, which vcsim serves
+#                                 as NAS datastore vol1
 
 VCSIM=${VCSIM:-$VMSHIFT_BUILD/vcsim}
 VCSIM_CTL=${VCSIM_CTL:-$VMSHIFT_BUILD/vcsim-ctl}
@@ -67,6 +73,18 @@ vcsim_hook() {
 
 vcsim_count() {
     vcsim_hook stats | jq -r --arg m "$1" '.[$m] // 0'
+}
+
+# shellcheck disable=SC2154,SC2317 # $tmp is the test's (tmpdir); vs is called by the test
+vcsim_on_testenv() {
+    start_vcsim "$@"
+    need_testenv
+    vcsim_config "$tmp/vc.json"
+    jq -s '.[0] * .[1]' "$VMSHIFT_TESTENV_CONFIG" "$tmp/vc.json" > "$tmp/cfg.json" ||
+        fail "cannot merge the configurations"
+    vs() { "$VMSHIFT" --config "$tmp/cfg.json" "$@"; }
+    v1=$(vol_dir vol1)
+    vcsim_ctl add-nas "$v1" 127.0.0.1 /vol1 > /dev/null || fail "add-nas"
 }
 
 vcsim_config() {   # FILE [KEY VALUE]
