@@ -444,6 +444,13 @@ int ontap_qtree_ensure (struct ontap_client *c, const struct ontap_volume *v,
                         unsigned flags, uint64_t *id,
                         enum ontap_security_style *was);
 
+/* Delete qtree q (its id, as found) with what is in it: ONTAP removes a
+ * qtree's files with it, so callers check that it is empty first.  A
+ * lost answer or a vanished job is settled by looking the qtree up by
+ * name; gone is success.  Qtree 0 (the volume) is refused. */
+int ontap_qtree_delete (struct ontap_client *c, const struct ontap_volume *v,
+                        const struct ontap_qtree *q);
+
 /* Jobs. */
 int ontap_job_get (struct ontap_client *c, const char *uuid,
                    struct ontap_job *out);

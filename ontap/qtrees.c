@@ -326,3 +326,80 @@ ontap_qtree_ensure (struct ontap_client *c, const struct ontap_volume *v,
     }
     return r < 0 ? r : changed;
 }
+
+/* Gone, or still there with the same id (the delete's job vanished, or
+ * its answer was lost): 0 when gone, -EAGAIN when still there. */
+static int
+ontap_qtree_gone (struct ontap_client *c, const struct ontap_volume *v,
+                  const struct ontap_qtree *q)
+{
+    struct ontap_qtree now = { .security_style = -1 };
+    int r = ontap_qtree_get (c, v, q->name, &now);
+
+    if (r == -ENOENT) {
+        clear_error ();
+        return 0;
+    }
+    if (r == 0) {
+        r = now.id == q->id
+            ? set_error (EAGAIN, "qtree '%s' is still there", q->name)
+            : set_error (EEXIST, "qtree '%s' is another qtree now (id %"
+                         PRIu64 ", not %" PRIu64 ")", q->name, now.id,
+                         q->id);
+        ontap_qtree_release (&now);
+    }
+    return r;
+}
+
+int
+ontap_qtree_delete (struct ontap_client *c, const struct ontap_volume *v,
+                    const struct ontap_qtree *q)
+{
+    const struct ontap_profile *p = ontap_client_profile (c);
+    uint64_t end = ontap_client_now (c) + (uint64_t) p->job_deadline * 1000;
+    struct ontap_retry_policy rp;
+    char target[256];
+    int r = 0;
+
+    if (q->id == 0 || q->name == NULL || q->name[0] == '\0') {
+        return set_error (EINVAL, "qtree 0 (the volume itself) is never "
+                          "deleted");
+    }
+    ontap_client_get_retry (c, &rp);
+    snprintf (target, sizeof target, "/api/storage/qtrees/%s/%" PRIu64
+              "?return_timeout=%u", v->uuid, q->id, p->return_timeout);
+    for (unsigned attempt = 0, ambiguous = 0;; attempt++) {
+        struct ontap_reply rep = { 0 };
+        enum ontap_outcome oc = ONTAP_UNKNOWN;
+
+        /* sent once per attempt: a lost answer is settled by looking */
+        r = ontap_call (c, "DELETE", target, NULL, 0, &rep);
+        if (r == 0) {
+            r = ontap_async_finish (c, &rep, "deleting a qtree", &oc);
+        }
+        ontap_reply_release (&rep);
+        if (r == -ENOENT && attempt > 0) {
+            r = 0;              /* our earlier attempt did it */
+        }
+        if (r == 0 && oc != ONTAP_UNKNOWN) {
+            break;
+        }
+        if (r < 0 && !ontap_qtree_ambiguous (r)) {
+            break;
+        }
+        clear_error ();
+        /* the job vanished, or the answer was lost: look */
+        r = ontap_qtree_gone (c, v, q);
+        if (r != -EAGAIN || ontap_client_now (c) >= end ||
+            ++ambiguous >= rp.attempts) {
+            break;
+        }
+        clear_error ();
+        ontap_client_sleep (c, ontap_client_backoff (c, attempt));
+    }
+    if (r < 0) {
+        error_prepend ("deleting qtree '%s' of volume '%s': ", q->name,
+                       v->name);
+    }
+    return r;
+}

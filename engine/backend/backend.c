@@ -215,6 +215,17 @@ backend_resolve (struct backend *b, const char *path, char **out)
 }
 
 int
+backend_rmdir (struct backend *b, const char *path)
+{
+    vs_log_debug (b->log, LOGM_BACKEND, "%s: rmdir '%s'", b->ops->name, path);
+    if (!backend_has (b, rmdir)) {
+        return set_error (ENOTSUP, "the %s backend cannot remove directories",
+                          b->ops->name);
+    }
+    return be_fail (b->ops->rmdir (b, path), "rmdir", path);
+}
+
+int
 backend_link (struct backend *b, const char *from, const char *to)
 {
     vs_log_debug (b->log, LOGM_BACKEND, "%s: link '%s' -> '%s'", b->ops->name,

@@ -124,6 +124,8 @@ struct backend_ops {
     /* A second name for an existing file; -EEXIST, atomically, when 'to'
      * exists (the no-replace publish on NFS, where RENAME replaces). */
     int (*link) (struct backend *b, const char *from, const char *to);
+    /* Remove an empty directory; -ENOTEMPTY when it is not empty. */
+    int (*rmdir) (struct backend *b, const char *path);
 };
 
 /* struct_size of backends built before stat, resolve and link. */
@@ -181,6 +183,9 @@ int backend_stat (struct backend *b, const char *path, unsigned flags,
                   struct be_stat *st);
 int backend_resolve (struct backend *b, const char *path, char **out);
 int backend_link (struct backend *b, const char *from, const char *to);
+/* -ENOTEMPTY (no message of its own to say) when the directory is not
+ * empty; -ENOTSUP when the backend cannot remove directories. */
+int backend_rmdir (struct backend *b, const char *path);
 /* Whether the backend provides an optional op (NULL or beyond the
  * backend's struct_size means no). */
 #define backend_has(b, op) \

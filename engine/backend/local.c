@@ -419,6 +419,18 @@ be_local_resolve (struct backend *b, const char *path, char **out)
 }
 
 static int
+be_local_rmdir (struct backend *b, const char *path)
+{
+    (void) b;
+    if (rmdir (path) < 0) {
+        return errno == ENOTEMPTY || errno == EEXIST
+               ? set_error (ENOTEMPTY, "'%s' is not empty", path)
+               : be_local_errno (errno, "remove directory", path);
+    }
+    return 0;
+}
+
+static int
 be_local_link (struct backend *b, const char *from, const char *to)
 {
     (void) b;
@@ -457,6 +469,7 @@ static const struct backend_ops be_local_ops = {
     .stat = be_local_stat,
     .resolve = be_local_resolve,
     .link = be_local_link,
+    .rmdir = be_local_rmdir,
 };
 
 struct backend *

@@ -609,6 +609,22 @@ be_nfs_unlink (struct backend *b, const char *path)
 }
 
 static int
+be_nfs_rmdir (struct backend *b, const char *path)
+{
+    struct be_nfs *n = be_nfs_of (b);
+    char p[BE_NFS_URL_MAX];
+    int r = be_nfs_path (n, path, p, sizeof p);
+
+    if (r == 0 && (r = nfs_rmdir (n->nfs, p)) < 0) {
+        if (r == -ENOTEMPTY || r == -EEXIST) {
+            return set_error (ENOTEMPTY, "'%s' is not empty", p);
+        }
+        return be_nfs_fail (n, r, "cannot remove directory", p);
+    }
+    return r;
+}
+
+static int
 be_nfs_mkdir (struct backend *b, const char *path)
 {
     struct be_nfs *n = be_nfs_of (b);
@@ -695,6 +711,7 @@ static const struct backend_ops be_nfs_ops = {
     .stat = be_nfs_stat_op,
     .resolve = be_nfs_resolve,
     .link = be_nfs_link,
+    .rmdir = be_nfs_rmdir,
 };
 
 /* Mount the export a validated URL names. */

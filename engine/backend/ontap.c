@@ -146,6 +146,12 @@ be_ontap_resolve (struct backend *b, const char *path, char **out)
 }
 
 static int
+be_ontap_rmdir (struct backend *b, const char *path)
+{
+    return backend_rmdir (bo (b)->nfs, path);
+}
+
+static int
 be_ontap_link (struct backend *b, const char *from, const char *to)
 {
     return backend_link (bo (b)->nfs, from, to);
@@ -253,6 +259,7 @@ static const struct backend_ops be_ontap_ops = {
     .stat = be_ontap_stat,
     .resolve = be_ontap_resolve,
     .link = be_ontap_link,
+    .rmdir = be_ontap_rmdir,
 };
 
 struct backend *

@@ -32,6 +32,7 @@
     X (nfs_readdir) \
     X (nfs_readlink) \
     X (nfs_rename) \
+    X (nfs_rmdir) \
     X (nfs_set_timeout) \
     X (nfs_stat64) \
     X (nfs_statvfs64) \
@@ -67,6 +68,7 @@ int vs_dl_nfs (void);
 #undef nfs_readdir
 #undef nfs_readlink
 #undef nfs_rename
+#undef nfs_rmdir
 #undef nfs_set_timeout
 #undef nfs_stat64
 #undef nfs_statvfs64
@@ -95,6 +97,7 @@ int vs_dl_nfs (void);
 #define nfs_readdir (*vs_dl_nfs_readdir)
 #define nfs_readlink (*vs_dl_nfs_readlink)
 #define nfs_rename (*vs_dl_nfs_rename)
+#define nfs_rmdir (*vs_dl_nfs_rmdir)
 #define nfs_set_timeout (*vs_dl_nfs_set_timeout)
 #define nfs_stat64 (*vs_dl_nfs_stat64)
 #define nfs_statvfs64 (*vs_dl_nfs_statvfs64)

@@ -1948,6 +1948,280 @@ wf_snapshot_delete (struct wf_run *r)
     return e;
 }
 
+/* -------------------------------------------------- folders and qtrees */
+
+/* The folders (and on ONTAP the qtree) the disks and files go into are
+ * made by the run before the conversions, each journalled when the run
+ * makes it ("qtree" {dir, name} -> {id}; "mkdir" {dir}), so that the undo
+ * removes exactly those, once empty; one that was there before the run
+ * is never journalled and never removed.  The location's own folders
+ * belong to the run (item ""), a VM's folder and its guest/ folder to the
+ * VM. */
+struct wf_place {
+    char *loc;
+    struct wf_vmr *v;           /* NULL: the run's */
+    bool qtree;                 /* ONTAP: the first folder of the volume */
+    int64_t seq;                /* its intent; 0: nothing to make */
+};
+
+struct wf_places {
+    struct wf_place *p;
+    size_t n, cap;
+};
+
+static int
+wf_place_add (struct wf_places *ps, char *loc, struct wf_vmr *v, bool qtree)
+{
+    if (!loc) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    if (ps->n == ps->cap) {
+        size_t c = ps->cap ? 2 * ps->cap : 16;
+        void *np = realloc (ps->p, c * sizeof *ps->p);
+
+        if (!np) {
+            free (loc);
+            return set_error (ENOMEM, "out of memory");
+        }
+        ps->p = np;
+        ps->cap = c;
+    }
+    ps->p[ps->n++] = (struct wf_place) { .loc = loc, .v = v, .qtree = qtree };
+    return 0;
+}
+
+static void
+wf_places_free (struct wf_places *ps)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        free (ps->p[i].loc);
+    }
+    free (ps->p);
+}
+
+/* Each VM's location's folders, top down (each location once): on
+ * ONTAP every folder of its path in the volume (the first is a qtree);
+ * elsewhere the location itself.  Then the VM's folder and its guest/
+ * folder (a qtree when the location is a volume's root). */
+static int
+wf_places_list (struct wf_run *r, struct wf_places *ps)
+{
+    int e = 0;
+
+    for (size_t i = 0; e == 0 && i < r->n; i++) {
+        struct wf_vmr *v = &r->vms[i];
+        bool root_qtree = false, seen = false;
+        char *d;
+
+        if (v->st != WF_VM_READY && v->st != WF_VM_CONVERTING) {
+            continue;
+        }
+        for (size_t k = 0; k < i && !seen; k++) {
+            seen = r->vms[k].loc && strcmp (r->vms[k].loc, v->loc) == 0 &&
+                   (r->vms[k].st == WF_VM_READY ||
+                    r->vms[k].st == WF_VM_CONVERTING);
+        }
+        if (vs_loc_kind_of (v->loc) == LOC_ONTAP) {
+            struct ontap_location l = { 0 };
+
+            if ((e = ontap_location_parse (v->loc, &l)) < 0) {
+                break;
+            }
+            root_qtree = l.path[0] == '\0';
+            for (const char *s = l.path; !seen && e == 0 && *s;) {
+                const char *cut = strchr (s, '/');
+                char *loc = NULL;
+
+                if (!cut) {
+                    cut = s + strlen (s);
+                }
+                if (asprintf (&loc, "ontap://%s/%s/%.*s", l.profile,
+                              l.volume, (int) (cut - l.path), l.path) < 0) {
+                    loc = NULL;
+                }
+                e = wf_place_add (ps, loc, NULL, s == l.path);
+                s = *cut ? cut + 1 : cut;
+            }
+            ontap_location_release (&l);
+        } else if (!seen) {
+            e = wf_place_add (ps, strdup (v->loc), NULL, false);
+        }
+        if (e < 0) {
+            break;
+        }
+        d = wf_join (v->loc, v->tname);
+        e = wf_place_add (ps, d, v, root_qtree);
+        if (e == 0) {
+            e = wf_place_add (ps, wf_join (d, "guest"), v, false);
+        }
+    }
+    return e;
+}
+
+/* The qtree of loc (its volume's first folder) with the security style
+ * its VMs' disks need (NTFS for Hyper-V's VHDX, UNIX otherwise), as the
+ * conversion would make it; *id its id. */
+static int
+wf_qtree_make (struct wf_run *r, const char *loc, uint64_t *id)
+{
+    struct wf_ontap o;
+    const struct fmt_driver *f = NULL;
+    enum ontap_security_style want;
+    size_t n = strlen (loc);
+    int e;
+
+    for (size_t i = 0; i < r->n && !f; i++) {
+        const struct wf_vmr *v = &r->vms[i];
+
+        if (v->ndisks > 0 && strncmp (v->disks[0].target, loc, n) == 0 &&
+            v->disks[0].target[n] == '/') {
+            f = fmt_driver_by_extension (v->disks[0].target);
+        }
+    }
+    want = f && f->share_style == FMT_SHARE_NTFS ? ONTAP_SEC_NTFS
+                                                 : ONTAP_SEC_UNIX;
+    e = wf_ontap_open_at (r, loc, &o);
+    if (e == 0) {
+        e = ontap_qtree_ensure (o.c, &o.vol, o.loc.path, want,
+                                r->bp.qtree_fix ? ONTAP_QTREE_FIX_STYLE : 0,
+                                id, NULL);
+    }
+    wf_ontap_close (r, &o);
+    return e < 0 ? e : 0;
+}
+
+static int
+wf_place_make (struct wf_run *r, const struct wf_place *p)
+{
+    char *rs = NULL;
+    int e;
+
+    for (unsigned a = 1;; a++) {
+        if (p->qtree) {
+            uint64_t id = 0;
+            char buf[32];
+
+            e = wf_qtree_make (r, p->loc, &id);
+            snprintf (buf, sizeof buf, "%" PRIu64, id);
+            free (rs);
+            rs = e == 0 ? wf_obj2 ("dir", p->loc, "id", buf) : NULL;
+        } else {
+            struct loc_handle l;
+
+            e = wf_open_loc (r, p->loc, &l);
+            if (e == 0) {
+                e = backend_mkdir (l.be, l.path);
+                if (e < 0 && backend_exists (l.be, l.path) == 1) {
+                    clear_error ();
+                    e = 0;
+                }
+                wf_close_loc (r, &l);
+            }
+        }
+        if (e == 0 || !wf_retry (r, p->v, p->loc, a)) {
+            break;
+        }
+    }
+    if (e == 0) {
+        e = wf_j_finish (r->s, p->qtree ? "qtree" : "mkdir", p->seq,
+                         WF_J_DONE, rs);
+    } else {
+        struct vmshift_error_save es;
+
+        error_save (&es);
+        wf_j_finish (r->s, p->qtree ? "qtree" : "mkdir", p->seq, WF_J_FAILED,
+                     NULL);
+        error_restore (&es);
+    }
+    free (rs);
+    return e;
+}
+
+/* Make what is missing of the places; a VM whose folder cannot be made
+ * fails alone, the location's own failing is the run's. */
+static int
+wf_make_places (struct wf_run *r)
+{
+    struct wf_places ps = { 0 };
+    int e;
+
+    if ((e = wf_places_list (r, &ps)) < 0) {
+        goto out;
+    }
+    /* what is there already (made by an earlier process of this run, or
+     * not by this run at all) is left out; the intents in one commit */
+    if ((e = wf_tx_begin (r)) < 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < ps.n; i++) {
+        struct wf_place *p = &ps.p[i];
+        const char *step = p->qtree ? "qtree" : "mkdir";
+        const char *item = p->v ? p->v->bv->name : "";
+        struct wf_jfind f;
+        int ex;
+
+        if ((e = wf_jfind (r, item, step, "dir", p->loc, &f)) < 0) {
+            break;
+        }
+        free (f.result);
+        free (f.intent);
+        if (f.seq > 0 && f.status == WF_J_DONE) {
+            continue;
+        }
+        if ((ex = wf_loc_exists (r, p->loc)) < 0) {
+            e = ex;
+            break;
+        }
+        if (ex == 1) {
+            if (f.seq > 0 && f.status == WF_J_INTENT) {
+                /* made before the process died */
+                e = wf_j_finish (r->s, step, f.seq, WF_J_DONE, NULL);
+            }
+            if (e < 0) {
+                break;
+            }
+            continue;
+        }
+        p->seq = f.seq;
+        if (f.seq == 0 || f.status != WF_J_INTENT) {
+            char *in = p->qtree ? wf_obj2 ("dir", p->loc, "qtree", "yes")
+                                : wf_obj2 ("dir", p->loc, NULL, NULL);
+
+            e = in ? wf_j_intent (r->s, r->id, item, step, in, &p->seq)
+                   : set_error (ENOMEM, "out of memory");
+            free (in);
+            if (e < 0) {
+                break;
+            }
+        }
+    }
+    if (e < 0) {
+        wf_tx_rollback (r);
+        goto out;
+    }
+    if ((e = wf_tx_commit (r)) < 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < ps.n; i++) {
+        struct wf_place *p = &ps.p[i];
+
+        if (p->seq == 0 || (p->v && p->v->st == WF_VM_FAILED)) {
+            continue;
+        }
+        if ((e = wf_place_make (r, p)) < 0) {
+            if (!p->v) {
+                break;          /* the run's: every VM needs it */
+            }
+            if ((e = wf_vm_fail (r, p->v, "convert")) < 0) {
+                break;
+            }
+        }
+    }
+out:
+    wf_places_free (&ps);
+    return e;
+}
+
 /* ------------------------------------------------------------ convert */
 
 static int wf_mkdir (struct wf_run *r, const char *base, const char *rel);
@@ -2511,6 +2785,10 @@ wf_phase_convert (struct wf_run *r)
         goto out;
     }
     pg.t_abort = wf_now ();     /* the step read the flag just now */
+    /* the folders and the qtree, each journalled (wf_make_places) */
+    if ((e = wf_make_places (r)) < 0) {
+        goto out;
+    }
     /* Every intent of the batch, and the states, in one commit: one sync
      * before the first clone. */
     if ((e = wf_tx_begin (r)) < 0) {
@@ -2525,17 +2803,6 @@ wf_phase_convert (struct wf_run *r)
         }
         if ((e = wf_vm_set (r, v, WF_VM_CONVERTING, NULL)) < 0) {
             goto out;
-        }
-        /* a local target: the VM's folder (ONTAP's conversion makes its
-         * own); cleanup removes it (wf_rmdirs) */
-        if (vs_loc_kind_of (v->loc) == LOC_LOCAL &&
-            ((e = wf_mkdir (r, v->loc, "")) < 0 ||
-             (e = wf_mkdir (r, v->loc, v->tname)) < 0)) {
-            e = wf_vm_fail (r, v, "convert");
-            if (e < 0) {
-                goto out;
-            }
-            continue;
         }
         for (size_t k = 0; k < v->ndisks; k++) {
             struct wf_disk *d = &v->disks[k];
@@ -4065,6 +4332,7 @@ struct wf_undo {
     char *locs[8192];
     char *steps[8192];
     char *items[8192];
+    char *ids[8192];            /* a qtree's id, from the result */
     size_t n;
 };
 
@@ -4082,6 +4350,14 @@ wf_undo_cb (void *opaque, const struct wf_journal_rec *j)
                                      == 0 ? "target" : "file");
     } else if (strcmp (j->step, "define") == 0 && u->domains) {
         u->locs[u->n] = wf_json_str (j->intent, "name");
+    } else if (strcmp (j->step, "mkdir") == 0 ||
+               strcmp (j->step, "qtree") == 0) {
+        /* a failed one made nothing */
+        if (j->status == WF_J_FAILED) {
+            return 0;
+        }
+        u->locs[u->n] = wf_json_str (j->intent, "dir");
+        u->ids[u->n] = j->result ? wf_json_str (j->result, "id") : NULL;
     } else if (strcmp (j->step, "clone") == 0) {
         /* the conversion's temporaries (engine/convert.h): the intent */
         u->locs[u->n] = j->intent ? strdup (j->intent) : NULL;
@@ -4185,6 +4461,86 @@ wf_unlink_temps (struct wf_run *r, const char *intent)
     return e;
 }
 
+static int
+wf_count_cb (void *opaque, const char *name)
+{
+    size_t *n = opaque;
+
+    if (strcmp (name, ".") != 0 && strcmp (name, "..") != 0) {
+        (*n)++;
+    }
+    return 0;
+}
+
+/* A folder the run made, removed when empty: 1 removed (or gone), 0 left
+ * as it is (something is in it), -errno. */
+static int
+wf_rmdir_loc (struct wf_run *r, const char *loc)
+{
+    struct loc_handle l;
+    int e = wf_open_loc (r, loc, &l);
+
+    if (e < 0) {
+        return e;
+    }
+    e = backend_exists (l.be, l.path);
+    if (e == 1) {
+        e = backend_rmdir (l.be, l.path);
+        if (e == 0) {
+            e = 1;
+        } else if (e == -ENOTEMPTY) {
+            clear_error ();
+            e = 0;
+        }
+    } else if (e == 0) {
+        e = 1;
+    }
+    wf_close_loc (r, &l);
+    return e;
+}
+
+/* A qtree the run made (id: as made, or NULL when the process died
+ * before it learnt it), deleted when empty: ONTAP deletes a qtree with
+ * its files, so it is listed first.  1 deleted (or gone), 0 left as it
+ * is (not empty, or another qtree of that name now), -errno. */
+static int
+wf_qtree_remove (struct wf_run *r, const char *loc, const char *id)
+{
+    struct ontap_qtree q = { .security_style = -1 };
+    struct loc_handle l;
+    struct wf_ontap o;
+    size_t n = 0;
+    int e = wf_open_loc (r, loc, &l);
+
+    if (e < 0) {
+        return e;
+    }
+    e = backend_exists (l.be, l.path);
+    if (e == 1) {
+        e = backend_list (l.be, l.path, wf_count_cb, &n);
+    }
+    wf_close_loc (r, &l);
+    if (e < 0 || n > 0) {
+        return e < 0 ? e : 0;
+    }
+    e = wf_ontap_open_at (r, loc, &o);
+    if (e == 0) {
+        e = ontap_qtree_find (o.c, &o.vol, o.loc.path, &q);
+        if (e == -ENOENT) {
+            clear_error ();
+            e = 1;
+        } else if (e == 0 && id && strtoull (id, NULL, 10) != q.id) {
+            e = 0;              /* not the one the run made */
+        } else if (e == 0) {
+            e = ontap_qtree_delete (o.c, &o.vol, &q);
+            e = e < 0 ? e : 1;
+        }
+        ontap_qtree_release (&q);
+    }
+    wf_ontap_close (r, &o);
+    return e;
+}
+
 /* Local targets: remove the VM folders the run made once empty. */
 static void
 wf_rmdirs (struct wf_run *r, struct wf_vmr *v)
@@ -4231,6 +4587,21 @@ wf_undo (struct wf_run *r, const char *item, bool domains)
             }
         } else if (strcmp (u->steps[i], "clone") == 0) {
             x = wf_unlink_temps (r, u->locs[i]);
+        } else if (strcmp (u->steps[i], "mkdir") == 0 ||
+                   strcmp (u->steps[i], "qtree") == 0) {
+            /* only when empty: what is in it stays (a VM handed over,
+             * the admin's files), and the entry stays not undone */
+            x = u->steps[i][0] == 'm' ? wf_rmdir_loc (r, u->locs[i])
+                : wf_qtree_remove (r, u->locs[i], u->ids[i]);
+            if (x == 0) {
+                char msg[600];
+
+                snprintf (msg, sizeof msg, "'%s' is not empty: left as it "
+                          "is", u->locs[i]);
+                wf_event (r, NULL, "note", msg);
+                continue;
+            }
+            x = x < 0 ? x : 0;
         } else {
             x = wf_unlink_loc (r, u->locs[i]);
         }
@@ -4247,6 +4618,7 @@ wf_undo (struct wf_run *r, const char *item, bool domains)
         free (u->locs[i]);
         free (u->steps[i]);
         free (u->items[i]);
+        free (u->ids[i]);
     }
     free (u);
     return e < 0 ? e : first;
@@ -4286,6 +4658,11 @@ wf_run_abort_now (struct wf_run *r)
         if ((x = wf_vm_set (r, v, WF_VM_ABORTED, "aborted")) < 0) {
             return x;
         }
+    }
+    /* the location's folders and qtree, when the run made them and
+     * nothing is left in them */
+    if ((x = wf_undo (r, "", false)) < 0 && e == 0) {
+        e = x;
     }
     if ((x = wf_snapshot_delete (r)) < 0 && e == 0) {
         e = x;
@@ -4334,6 +4711,9 @@ wf_run_cleanup (struct wf_run *r)
                 return x;
             }
         }
+    }
+    if ((x = wf_undo (r, "", false)) < 0 && e == 0) {
+        e = x;
     }
     if ((x = wf_snapshot_delete (r)) < 0 && e == 0) {
         e = x;

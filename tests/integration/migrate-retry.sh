@@ -12,6 +12,11 @@
 #    identical to its source; a disk that succeeded is not cloned again.
 # 2. A VM with a missing disk fails with one line naming the disk, is not
 #    retried, and the other VMs complete.
+# 3. vmshift runs abort from another shell during the conversions stops
+#    the run at the next disk (clone requests < disks); cleanup leaves
+#    nothing the run made; the source is byte-identical (sha256).
+# 4. cleanup of a --test run removes the folders and the qtree the run
+#    made (journalled when made), and never a qtree that was there before.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
@@ -175,6 +180,88 @@ case $reason in *miss01.vmdk*) ;; *) fail "missing disk: reason does not name th
 jq -e 'select(.step == "retry")' "$tmp/ev" > /dev/null && fail "missing disk: retried"
 check_disks ms db01 web01
 echo "missing disk: $reason"
+
+# ------------------------------------------- 3. abort between the disks
+# One disk at a time on a slow cluster (300 ms a request); abort from
+# another shell once the conversions run.  The library asks the run
+# before each disk, the run reads the store's abort flag (at most every
+# 0.5 s), so the run stops at the next disk, not after the wave; it
+# undoes what it made, and cleanup leaves nothing: no disk, no folder, no
+# qtree, no snapshot; the source byte-identical.
+sha() { ( cd "$v1/$R/ds" && find . -type f -exec sha256sum {} + | sort ) | sha256sum; }
+sha0=$(sha)
+blueprint ab 1 > "$tmp/bp.json"
+log_mark
+tctl '{"delay_ms": 300}'
+vsh migrate --yes --json "$tmp/bp.json" > "$tmp/ev" 2> "$tmp/err" &
+pid=$!
+# once the first disk is cloned: the abort lands in the middle of them
+i=0
+until [ "$(clones_ok)" -ge 1 ]; do
+    i=$((i + 1)); [ "$i" -lt 600 ] || fail "abort: the run never cloned"
+    sleep 0.1
+done
+id=$(head -1 "$tmp/ev" | jq .run)
+vsh runs abort "$id" 2> "$tmp/err2" || fail "abort: $(cat "$tmp/err2")"
+wait "$pid"; rc=$?
+quiet
+[ "$rc" != 0 ] || fail "abort: the aborted run exited 0"
+[ "$(vsh runs show --json "$id" | jq -r .state)" = aborted ] || fail "abort: run $id not aborted"
+nc=$(req_count POST /api/storage/file/clone)
+[ "$nc" -lt $((6 * per_disk)) ] ||
+    fail "abort: $nc clone requests for 6 disks: the abort waited for the wave"
+# the disks not started fail no VM: every VM is aborted
+vsh runs show --json "$id" > "$tmp/show.json"
+jq -e '[.vms[].state] | all(. == "aborted")' "$tmp/show.json" > /dev/null ||
+    fail "abort: VM states $(jq -c '[.vms[].state]' "$tmp/show.json")"
+# the abort's undo removed the folders and the qtree already
+[ ! -e "$v1/$R-ab" ] || fail "abort left $(find "$v1/$R-ab" | head -5)"
+vsh runs cleanup "$id" > /dev/null 2> "$tmp/err" || fail "abort: cleanup: $(cat "$tmp/err")"
+[ ! -e "$v1/$R-ab" ] || fail "abort + cleanup left $(find "$v1/$R-ab" | head -5)"
+[ "$(rest "/api/storage/qtrees?name=$R-ab" | jq .num_records)" = 0 ] ||
+    fail "abort + cleanup left qtree $R-ab"
+no_leftovers vol1
+[ "$(sha)" = "$sha0" ] || fail "abort: the source changed"
+echo "abort: took effect after $nc clone requests of $((6 * per_disk))"
+
+# ------------------------- 4. cleanup removes the folders and qtree it made
+# A test run into a new qtree: cleanup removes its disks and files, the VM
+# folders and the qtree.  A test run below a qtree the admin made before
+# (empty, so only the journal tells it apart): cleanup removes the
+# folders the run made and leaves the qtree.
+blueprint tq 4 db01 web01 > "$tmp/bp.json"
+vsh migrate --yes --test "$tmp/bp.json" > /dev/null 2> "$tmp/err" || fail "test run: $(cat "$tmp/err")"
+id=$(last_run)
+[ -d "$v1/$R-tq-test/db01-vmshift-test" ] || fail "test run: no VM folder"
+[ "$(rest "/api/storage/qtrees?name=$R-tq-test" | jq .num_records)" = 1 ] || fail "test run: no qtree"
+vsh runs cleanup "$id" > /dev/null 2> "$tmp/err" || fail "test run: cleanup: $(cat "$tmp/err")"
+[ ! -e "$v1/$R-tq-test" ] || fail "test cleanup left $(find "$v1/$R-tq-test" | head -5)"
+[ "$(rest "/api/storage/qtrees?name=$R-tq-test" | jq .num_records)" = 0 ] ||
+    fail "test cleanup left qtree $R-tq-test"
+log_mark
+curl -sS --cacert "$VMSHIFT_TESTENV_CA_FILE" -o /dev/null \
+    -u "$VMSHIFT_TESTENV_USER:$(cat "$VMSHIFT_TESTENV_PASSWORD_FILE")" \
+    -X POST -H 'Content-Type: application/json' \
+    --data-binary "{\"svm\": {\"name\": \"svm0\"}, \"volume\": {\"name\": \"vol1\"}, \"name\": \"$R-pre\"}" \
+    "$VMSHIFT_TESTENV_URL/api/storage/qtrees" || fail "POST qtree $R-pre"
+i=0
+until [ "$(rest "/api/storage/qtrees?name=$R-pre" | jq .num_records)" = 1 ]; do
+    i=$((i + 1)); [ "$i" -lt 100 ] || fail "qtree $R-pre never appeared"
+    sleep 0.1
+done
+jq --arg l "ontap://testenv/vol1/$R-pre/real" --arg t "ontap://testenv/vol1/$R-pre/t/est" \
+    '.name = "pre" | .target.location = $l | .target.test_location = $t' "$tmp/bp.json" > "$tmp/pre.json"
+vsh migrate --yes --test "$tmp/pre.json" > /dev/null 2> "$tmp/err" || fail "pre: test run: $(cat "$tmp/err")"
+id=$(last_run)
+compare_images vmdk "$v1/$R/ds/db01/db01.vmdk" qcow2 "$v1/$R-pre/t/est/db01-vmshift-test/db01.qcow2"
+vsh runs cleanup "$id" > /dev/null 2> "$tmp/err" || fail "pre: cleanup: $(cat "$tmp/err")"
+[ -d "$v1/$R-pre" ] || fail "pre: cleanup removed the admin's qtree folder"
+[ "$(rest "/api/storage/qtrees?name=$R-pre" | jq .num_records)" = 1 ] ||
+    fail "pre: cleanup deleted the admin's qtree"
+[ -z "$(ls -A "$v1/$R-pre")" ] || fail "pre: cleanup left $(find "$v1/$R-pre" | head -5)"
+[ "$(req_count DELETE /api/storage/qtrees)" = 0 ] || fail "pre: a qtree DELETE was sent"
+no_leftovers vol1
+echo "cleanup: the run's qtree and folders removed, the admin's qtree kept"
 
 sums > "$tmp/sums1"
 cmp -s "$tmp/sums0" "$tmp/sums1" || fail "the source changed"

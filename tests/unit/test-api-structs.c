@@ -203,3 +203,70 @@ Test (api_structs, error_classes)
     cr_assert_eq (e.errnum, 0);
     cr_assert_eq (e.error_class, VMSHIFT_ERROR_UNKNOWN);
 }
+
+/* vmshift_convert_many: each disk's failure in error_info (class and
+ * retryable, message = errors[i]; zero for a disk that succeeded), and
+ * the cancel hook, asked before each disk: once it says stop, the disks
+ * left fail with ECANCELED and are not written. */
+static int cancel_after, cancel_calls;
+
+static int
+cancel_fn (void *opaque)
+{
+    cr_assert_eq (opaque, &cancel_calls);
+    return ++cancel_calls > cancel_after;
+}
+
+Test (api_structs, convert_many_info_cancel)
+{
+    struct vmshift_convert_opts o;
+    struct vmshift_error_info info[3];
+    struct vmshift_result *res[3];
+    char *errs[3];
+    char d[3][160];
+    const char *srcs[3] = { src, "/nonexistent/x.raw", src };
+    const char *dsts[3] = { d[0], d[1], d[2] };
+
+    for (int i = 0; i < 3; i++) {
+        snprintf (d[i], sizeof d[i], "%s/m%d.qcow2", tmp, i);
+        vmshift_error_info_init (&info[i]);
+    }
+    vmshift_convert_opts_init (&o);
+    o.error_info = info;
+    cr_assert_eq (vmshift_convert_many (h, 3, srcs, dsts, &o, res, errs),
+                  -ENOENT);
+    cr_assert_eq (info[0].errnum, 0);
+    cr_assert_null (errs[0]);
+    cr_assert_eq (info[1].errnum, ENOENT);
+    cr_assert_eq (info[1].error_class, VMSHIFT_ERROR_SOURCE);
+    cr_assert_eq (info[1].retryable, 0);
+    cr_assert_eq (info[1].message, errs[1]);
+    cr_assert_eq (info[2].errnum, 0);
+    cr_assert_eq (info[2].error_class, VMSHIFT_ERROR_UNKNOWN);
+    for (int i = 0; i < 3; i++) {
+        free (errs[i]);
+        vmshift_result_free (res[i]);
+        snprintf (d[i], sizeof d[i], "%s/c%d.qcow2", tmp, i);
+        vmshift_error_info_init (&info[i]);
+    }
+    srcs[1] = src;
+    cancel_after = 1;
+    o.cancel = cancel_fn;
+    o.cancel_opaque = &cancel_calls;
+    cr_assert_eq (vmshift_convert_many (h, 3, srcs, dsts, &o, res, errs),
+                  -ECANCELED);
+    cr_assert_eq (cancel_calls, 3);
+    cr_assert_eq (info[0].errnum, 0);
+    cr_assert_eq (access (d[0], F_OK), 0);
+    for (int i = 1; i < 3; i++) {
+        cr_assert_eq (info[i].errnum, ECANCELED);
+        cr_assert_eq (info[i].retryable, 0);
+        cr_assert_not_null (strstr (errs[i], "cancelled before it started"));
+        cr_assert_null (res[i]);
+        cr_assert_neq (access (d[i], F_OK), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        free (errs[i]);
+        vmshift_result_free (res[i]);
+    }
+}
