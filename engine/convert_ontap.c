@@ -333,31 +333,53 @@ od_qtrees (struct od_run *run)
     return 0;
 }
 
-/* mkdir -p of the target's directory below its qtree.  Workers may race
- * to create the same directory: "exists" afterwards is success. */
+/* mkdir -p of directory dir (its length n) below the qtree: mkdir
+ * first, the parents only when it says one is missing.  Over NFS each
+ * path costs a LOOKUP per component, so the usual cases (the directory
+ * is there, or only its last part is missing) take one or two calls
+ * instead of a stat and a mkdir per level.  Workers may race to create
+ * the same directory: "exists" is success. */
+static int
+od_mkdir_p (struct backend *be, char *dir, size_t n)
+{
+    char *slash;
+    int r;
+
+    dir[n] = '\0';
+    r = backend_mkdir (be, dir);
+    if (r == -ENOENT && (slash = memrchr (dir, '/', n)) != NULL) {
+        clear_error ();
+        r = od_mkdir_p (be, dir, (size_t) (slash - dir));
+        *slash = '/';
+        if (r == 0) {
+            r = backend_mkdir (be, dir);
+        }
+    }
+    if (r == -EEXIST) {
+        clear_error ();
+        r = 0;
+    } else if (r < 0 && backend_exists (be, dir) == 1) {
+        clear_error ();
+        r = 0;
+    }
+    return r;
+}
+
 static int
 od_mkdirs (struct backend *be, const char *path)
 {
-    char *p = strdup (path), *s;
-    int r = 0;
+    const char *slash = strrchr (path, '/');
+    char *p;
+    int r;
 
+    if (slash == NULL) {
+        return 0;               /* in the volume root */
+    }
+    p = strndup (path, (size_t) (slash - path));
     if (p == NULL) {
         return set_error (ENOMEM, "out of memory");
     }
-    for (s = strchr (p, '/'); s && r == 0; s = strchr (s + 1, '/')) {
-        *s = '\0';
-        r = backend_exists (be, p);
-        if (r == 0) {
-            r = backend_mkdir (be, p);
-            if (r < 0 && backend_exists (be, p) == 1) {
-                clear_error ();
-                r = 0;
-            }
-        } else if (r > 0) {
-            r = 0;
-        }
-        *s = '/';
-    }
+    r = od_mkdir_p (be, p, strlen (p));
     free (p);
     return r;
 }

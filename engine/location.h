@@ -57,5 +57,10 @@ void vs_loc_ontap_free (struct loc_ontap *o);
  * other kinds); borrowed, valid until vs_loc_close. */
 struct ontap_client *vs_loc_ontap_client (const struct loc_handle *l);
 const struct ontap_volume *vs_loc_ontap_volume (const struct loc_handle *l);
+/* Another NFS connection to the volume of an opened ontap:// location,
+ * with the same paths as l->be, for a worker thread (libnfs contexts are
+ * single-threaded); no REST request.  -ENOTSUP for other kinds. */
+int vs_loc_ontap_nfs_again (struct vmshift_handle *h,
+                            const struct loc_handle *l, struct backend **out);
 
 #endif

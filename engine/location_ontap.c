@@ -74,6 +74,25 @@ vs_loc_ontap_volume (const struct loc_handle *l)
 }
 
 int
+vs_loc_ontap_nfs_again (struct vmshift_handle *h, const struct loc_handle *l,
+                        struct backend **out)
+{
+    char *url = NULL;
+    int r;
+
+    *out = NULL;
+    if (l->ontap == NULL) {
+        return set_error (ENOTSUP, "not an ontap:// location");
+    }
+    r = vs_loc_ontap_nfs_url (l->ontap->prof, &l->ontap->vol, &url);
+    if (r == 0 && (*out = be_nfs_new (&h->log, url)) == NULL) {
+        r = -vmshift_internal_error_errno ();
+    }
+    free (url);
+    return r;
+}
+
+int
 vs_loc_ontap_open (struct vmshift_handle *h, const char *location,
                 struct loc_handle *out)
 {

@@ -113,7 +113,21 @@ beio_check_contained (struct beio *io, const char *path, const char *name)
         clear_error ();
         return 0;
     }
-    if (r == 0) {
+    if (r == 0 && strchr (name, '/') == NULL && strcmp (name, "..") != 0 &&
+        strcmp (name, ".") != 0) {
+        /* One plain component: the path resolves to the directory's own
+         * resolution plus the name, unless the name is itself a link.
+         * One stat instead of resolving the directory again (over NFS
+         * every prefix of it costs a round trip per component). */
+        struct be_stat st = { .struct_size = sizeof st };
+
+        r = backend_stat (io->be, path, BE_STAT_NOFOLLOW, &st);
+        if (r == 0 && st.type != BE_TYPE_LNK) {
+            rpath = vs_path_join (rdir, name);
+            r = rpath ? 0 : set_error (ENOMEM, "out of memory");
+        }
+    }
+    if (r == 0 && !rpath) {
         r = backend_resolve (io->be, path, &rpath);
     }
     if (r < 0) {

@@ -723,43 +723,6 @@ wf_files_intents (struct wf_run *r, struct wf_files *fs)
     return wf_tx_commit (r);
 }
 
-/* Write one file whose intent is journalled, and journal the result. */
-static int
-wf_file_write (struct wf_run *r, struct wf_file *wf)
-{
-    struct loc_handle l;
-    struct be_file *f = NULL;
-    size_t len = strlen (wf->text);
-    int e;
-
-    e = wf_open_loc (r, wf->loc, &l);
-    if (e == 0) {
-        if (backend_exists (l.be, l.path) == 1) {
-            backend_unlink (l.be, l.path);
-        }
-        e = backend_open (l.be, l.path, BE_RDWR | BE_CREATE, &f);
-        if (e == 0) {
-            e = backend_pwrite (f, wf->text, len, 0);
-            if (e == 0) {
-                e = backend_flush (f);
-            }
-            backend_close (f);
-        }
-        wf_close_loc (r, &l);
-    }
-    {
-        char *res = wf_obj2 ("file", wf->loc, NULL, NULL);
-        struct vmshift_error_save es;
-
-        error_save (&es);
-        wf_j_finish (r->s, "write", wf->seq, e == 0 ? WF_J_DONE : WF_J_FAILED,
-                     res);
-        error_restore (&es);
-        free (res);
-    }
-    return e;
-}
-
 /* ---------------------------------------------------------- preflight */
 
 struct wf_lck {
@@ -3260,11 +3223,266 @@ wf_define_files (struct wf_run *r, struct wf_vmr *v, struct wf_files *fs)
     return e;
 }
 
+/* The define phase's writes of one VM: its folder and guest folder, then
+ * its files in order.  Only backends are touched, never the store (a
+ * worker thread may do it; the caller journals the results). */
+struct wf_dvm {
+    struct wf_vmr *v;
+    size_t from, to;            /* its files in the phase's wf_files */
+    size_t ok;                  /* files written, from "from" on */
+    bool tried;                 /* the file after those failed writing */
+    int x;                      /* 0, or the first failure (err) */
+    struct vmshift_error_save err;
+    /* in parallel: the cached ontap:// handle its files are below, and
+     * the paths on it of its folder, guest folder and files */
+    const struct loc_handle *root;
+    char *dir, *guest;
+    char **paths;
+};
+
+/* mkdir that takes "exists" as success: one call where the folder is
+ * there already */
+static int
+wf_be_mkdir (struct backend *be, const char *path)
+{
+    int e = backend_mkdir (be, path);
+
+    if (e < 0 && (e == -EEXIST || backend_exists (be, path) == 1)) {
+        clear_error ();
+        e = 0;
+    }
+    return e;
+}
+
+static int
+wf_be_write (struct backend *be, const char *path, const char *text)
+{
+    struct be_file *f = NULL;
+    size_t len = strlen (text);
+    int e;
+
+    if (backend_exists (be, path) == 1) {
+        backend_unlink (be, path);
+    }
+    e = backend_open (be, path, BE_RDWR | BE_CREATE, &f);
+    if (e == 0) {
+        e = backend_pwrite (f, text, len, 0);
+        if (e == 0) {
+            e = backend_flush (f);
+        }
+        backend_close (f);
+    }
+    return e;
+}
+
+/* be NULL: one VM after the other on the run's backends (wf_open_loc);
+ * else on be, a worker's own connection to d->root's volume. */
+static void
+wf_define_vm (struct wf_run *r, struct backend *be, const struct wf_files *fs,
+              struct wf_dvm *d)
+{
+    struct wf_vmr *v = d->v;
+    int x;
+
+    if (be) {
+        wf_be_mkdir (be, d->dir);
+        clear_error ();
+        x = wf_be_mkdir (be, d->guest);
+    } else {
+        char *gd = NULL;
+
+        wf_mkdir (r, v->loc, "");
+        clear_error ();
+        x = asprintf (&gd, "%s/guest", v->tname) < 0
+            ? (gd = NULL, set_error (ENOMEM, "out of memory"))
+            : wf_mkdir (r, v->loc, gd);
+        free (gd);
+    }
+    for (size_t i = d->from; x == 0 && i < d->to; i++) {
+        struct loc_handle l;
+
+        if (be) {
+            x = wf_be_write (be, d->paths[i - d->from], fs->f[i].text);
+        } else if ((x = wf_open_loc (r, fs->f[i].loc, &l)) == 0) {
+            x = wf_be_write (l.be, l.path, fs->f[i].text);
+            wf_close_loc (r, &l);
+        } else {
+            continue;
+        }
+        d->tried = x < 0;
+        d->ok += x == 0;
+    }
+    d->x = x;
+    if (x < 0) {
+        error_save (&d->err);
+    }
+}
+
+struct wf_dpool {
+    struct wf_run *r;
+    const struct wf_files *fs;
+    struct wf_dvm *dv;
+    size_t n, next;
+    pthread_mutex_t lock;
+};
+
+/* A worker: its own NFS connection to each volume it writes on (libnfs
+ * contexts are single-threaded), one VM at a time. */
+static void *
+wf_define_worker (void *opaque)
+{
+    struct wf_dpool *p = opaque;
+    struct { const struct loc_handle *root; struct backend *be; } c[8];
+    size_t nc = 0;
+
+    for (;;) {
+        struct wf_dvm *d = NULL;
+        struct backend *be = NULL;
+        int e = 0;
+
+        pthread_mutex_lock (&p->lock);
+        if (p->next < p->n) {
+            d = &p->dv[p->next++];
+        }
+        pthread_mutex_unlock (&p->lock);
+        if (!d) {
+            break;
+        }
+        clear_error ();
+        for (size_t i = 0; i < nc && !be; i++) {
+            be = c[i].root == d->root ? c[i].be : NULL;
+        }
+        if (!be && (e = vs_loc_ontap_nfs_again (p->r->h, d->root, &be)) == 0
+            && nc < sizeof c / sizeof c[0]) {
+            c[nc].root = d->root;
+            c[nc++].be = be;
+        }
+        if (e < 0) {
+            d->x = e;
+            error_save (&d->err);
+            continue;
+        }
+        wf_define_vm (p->r, be, p->fs, d);
+        for (size_t i = 0; i < nc && be; i++) {
+            be = c[i].be == be ? NULL : be;
+        }
+        backend_free (be);      /* one the cache had no room for */
+    }
+    for (size_t i = 0; i < nc; i++) {
+        backend_free (c[i].be);
+    }
+    return NULL;
+}
+
+/* The cached ontap:// handle below which loc is, and loc's path on it;
+ * NULL when loc's backend is not one (a local or nfs:// target). */
+static const struct loc_handle *
+wf_define_root (struct wf_run *r, const char *loc, char **path)
+{
+    const struct loc_handle *h = NULL;
+    struct loc_handle l;
+
+    *path = NULL;
+    if (vs_loc_kind_of (loc) != LOC_ONTAP || wf_open_loc (r, loc, &l) < 0) {
+        clear_error ();
+        return NULL;
+    }
+    for (size_t i = 0; i < 2 + r->nvols && !h; i++) {
+        const struct loc_handle *c = i < 2 ? &r->cache[i] : &r->vols[i - 2].h;
+
+        if (c->be == l.be && c->ontap) {
+            h = c;
+        }
+    }
+    if (h) {
+        *path = l.path;
+        l.path = NULL;
+    }
+    wf_close_loc (r, &l);
+    return *path ? h : NULL;
+}
+
+/* Where every VM of dv writes, on the run's cached ontap:// handles (the
+ * workers' paths); false when one is not on ONTAP. */
+static bool
+wf_define_paths (struct wf_run *r, const struct wf_files *fs,
+                 struct wf_dvm *dv, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        struct wf_dvm *d = &dv[k];
+        char *gd = NULL;
+
+        d->root = wf_define_root (r, d->v->loc, &d->dir);
+        if (!d->root || asprintf (&gd, "%s/%s/guest", d->v->loc,
+                                  d->v->tname) < 0 ||
+            wf_define_root (r, gd, &d->guest) != d->root ||
+            !(d->paths = calloc (d->to - d->from + 1, sizeof *d->paths))) {
+            free (gd);
+            return false;
+        }
+        free (gd);
+        for (size_t i = d->from; i < d->to; i++) {
+            if (wf_define_root (r, fs->f[i].loc, &d->paths[i - d->from]) !=
+                d->root) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* Write the files of the VMs dv[0..n).  On ONTAP, up to the blueprint's
+ * concurrency VMs at once, each worker on its own NFS connections (the
+ * round trips of one VM's folders and files overlap with the others');
+ * elsewhere one VM after the other. */
+static void
+wf_define_write (struct wf_run *r, const struct wf_files *fs,
+                 struct wf_dvm *dv, size_t n)
+{
+    struct wf_dpool p = { .r = r, .fs = fs, .dv = dv, .n = n };
+    pthread_t th[16];
+    size_t nth = r->bp.concurrency < 16 ? r->bp.concurrency : 16;
+
+    if (nth > n) {
+        nth = n;
+    }
+    if (nth > 1 && wf_define_paths (r, fs, dv, n)) {
+        pthread_mutex_init (&p.lock, NULL);
+        for (size_t i = 0; i < nth; i++) {
+            if (pthread_create (&th[i], NULL, wf_define_worker, &p) != 0) {
+                nth = i;
+                break;
+            }
+        }
+        for (size_t i = 0; i < nth; i++) {
+            pthread_join (th[i], NULL);
+        }
+        pthread_mutex_destroy (&p.lock);
+    } else {
+        nth = 0;
+    }
+    for (size_t k = p.next; k < n; k++) {
+        /* not on ONTAP, or no thread could start */
+        clear_error ();
+        wf_define_vm (r, NULL, fs, &dv[k]);
+    }
+    for (size_t k = 0; k < n; k++) {
+        for (size_t i = 0; dv[k].paths && i < dv[k].to - dv[k].from; i++) {
+            free (dv[k].paths[i]);
+        }
+        free (dv[k].paths);
+        free (dv[k].dir);
+        free (dv[k].guest);
+    }
+}
+
 static int
 wf_phase_define (struct wf_run *r)
+
 {
     struct wf_files fs = { 0 };
-    size_t at = 0;
+    struct wf_dvm *dv = NULL;
+    size_t at = 0, nd = 0;
     int e = 0;
 
     /* put every VM's files together; a VM whose files cannot be made
@@ -3289,40 +3507,60 @@ wf_phase_define (struct wf_run *r)
     }
     for (size_t i = 0; i < r->n; i++) {
         struct wf_vmr *v = &r->vms[i];
-        int x = 0;
 
         if (v->st != WF_VM_CONVERTED) {
             continue;
         }
-        x = wf_mkdir (r, v->loc, "");
-        clear_error ();
-        {
-            char *gd = NULL;
-
-            x = asprintf (&gd, "%s/guest", v->tname) < 0
-                ? set_error (ENOMEM, "out of memory")
-                : wf_mkdir (r, v->loc, gd);
-            free (gd);
+        if (nd == 0 && !(dv = calloc (r->n, sizeof *dv))) {
+            e = set_error (ENOMEM, "out of memory");
+            goto out;
         }
+        dv[nd] = (struct wf_dvm) { .v = v, .from = at };
         for (; at < fs.n && fs.f[at].v == v; at++) {
-            if (x == 0) {
-                x = wf_file_write (r, &fs.f[at]);
-            } else {
-                /* not written: the intent says so */
-                struct vmshift_error_save es;
+        }
+        dv[nd++].to = at;
+    }
+    if (nd > 0) {
+        wf_define_write (r, &fs, dv, nd);
+    }
+    /* the results, and the states: one commit (no sync of its own) */
+    if (nd > 0 && (e = wf_tx_begin (r)) < 0) {
+        goto out;
+    }
+    for (size_t k = 0; k < nd; k++) {
+        struct wf_dvm *d = &dv[k];
 
-                error_save (&es);
-                wf_j_finish (r->s, "write", fs.f[at].seq, WF_J_FAILED, NULL);
-                error_restore (&es);
+        for (size_t i = d->from; i < d->to; i++) {
+            size_t done = i - d->from;
+            char *res = done < d->ok || (done == d->ok && d->tried)
+                        ? wf_obj2 ("file", fs.f[i].loc, NULL, NULL) : NULL;
+
+            /* written, failed writing (with its name), or not written
+             * because the VM failed before it (the intent says so) */
+            e = wf_j_finish (r->s, "write", fs.f[i].seq,
+                             done < d->ok ? WF_J_DONE : WF_J_FAILED, res);
+            free (res);
+            if (e < 0) {
+                wf_tx_rollback (r);
+                goto out;
             }
         }
-        e = x < 0 ? wf_vm_fail (r, v, "define")
-                  : wf_vm_set (r, v, WF_VM_DEFINED, NULL);
+        if (d->x < 0) {
+            error_restore (&d->err);
+            e = wf_vm_fail (r, d->v, "define");
+        } else {
+            e = wf_vm_set (r, d->v, WF_VM_DEFINED, NULL);
+        }
         if (e < 0) {
+            wf_tx_rollback (r);
             goto out;
         }
     }
+    if (nd > 0) {
+        e = wf_tx_commit (r);
+    }
 out:
+    free (dv);
     wf_files_free (&fs);
     return e;
 }
