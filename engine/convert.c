@@ -1381,6 +1381,8 @@ convert_check_duplicates (size_t n, const char *const *targets)
 /* The caller's cancel hook (never two calls at once: the local loop is
  * one thread, ONTAP's workers ask under their run's lock); the thread's
  * error is left as it was. */
+static pthread_mutex_t convert_cancel_lock = PTHREAD_MUTEX_INITIALIZER;
+
 bool
 vs_convert_cancelled (const struct vmshift_convert_opts *o)
 {
@@ -1391,7 +1393,11 @@ vs_convert_cancelled (const struct vmshift_convert_opts *o)
         return false;
     }
     error_save (&es);
+    /* never two calls at once (vmshift.h), also when several volumes
+     * convert at once */
+    pthread_mutex_lock (&convert_cancel_lock);
     c = o->cancel (o->cancel_opaque) != 0;
+    pthread_mutex_unlock (&convert_cancel_lock);
     error_restore (&es);
     return c;
 }

@@ -809,6 +809,53 @@ od_parse (struct od_disk *d)
     return r;
 }
 
+/* One volume's share of vs_convert_ontap_many. */
+struct od_group {
+    struct vmshift_handle *h;
+    const struct vmshift_convert_opts *o;
+    const struct vs_convert_journal *j;
+    size_t first;               /* index of its first disk in the call */
+    struct od_disk *disks;
+    size_t m;
+};
+
+static void *
+od_group_thread (void *opaque)
+{
+    struct od_group *g = opaque;
+
+    od_volume (g->h, g->o, g->j, g->disks, g->m);
+    return NULL;
+}
+
+/* The volumes at once, up to OD_VOLUMES_MAX at a time; one alone in
+ * the caller's thread. */
+#define OD_VOLUMES_MAX 16
+
+static void
+od_groups_run (struct od_group *gs, size_t ng)
+{
+    for (size_t at = 0; at < ng; at += OD_VOLUMES_MAX) {
+        size_t k = ng - at < OD_VOLUMES_MAX ? ng - at : OD_VOLUMES_MAX;
+        pthread_t th[OD_VOLUMES_MAX];
+        bool started[OD_VOLUMES_MAX];
+
+        for (size_t i = 0; i < k; i++) {
+            started[i] = k > 1 &&
+                pthread_create (&th[i], NULL, od_group_thread,
+                                &gs[at + i]) == 0;
+            if (!started[i]) {
+                od_group_thread (&gs[at + i]);
+            }
+        }
+        for (size_t i = 0; i < k; i++) {
+            if (started[i]) {
+                pthread_join (th[i], NULL);
+            }
+        }
+    }
+}
+
 int
 vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
                     const char *const *sources, const char *const *targets,
@@ -817,7 +864,8 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
                     struct vmshift_result **res, char **errors)
 {
     struct od_disk *d;
-    size_t first_fail = n;
+    struct od_group *gs = NULL;
+    size_t first_fail = n, ng = 0, gcap = 0;
     int ret = 0;
 
     if (o->qtree_style != VMSHIFT_QTREE_STYLE_REFUSE &&
@@ -841,40 +889,73 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
     }
     /* Group by profile and volume: one snapshot per volume.  Disks are
      * taken in order; each group is the run of disks on the first
-     * unfinished disk's volume. */
-    for (size_t i = 0; i < n; i++) {
-        struct od_disk *grp;
-        size_t m = 0;
+     * unfinished disk's volume.  The volumes are converted at once, each
+     * with up to o->parallel disks in flight (the parallelism is per
+     * volume, docs/internals/ontap-flow.md). */
+    ng = 0;
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        struct od_group *g;
 
         if (d[i].done) {
             continue;
         }
-        grp = calloc (n - i, sizeof *grp);
-        if (grp == NULL) {
+        if (ng == gcap) {
+            struct od_group *ngs = realloc (gs, (gcap ? 2 * gcap : 4) *
+                                            sizeof *ngs);
+
+            if (ngs == NULL) {
+                ret = set_error (ENOMEM, "out of memory");
+                break;
+            }
+            gs = ngs;
+            gcap = gcap ? 2 * gcap : 4;
+        }
+        g = &gs[ng];
+        memset (g, 0, sizeof *g);
+        g->h = h;
+        g->o = o;
+        g->j = journal;
+        g->first = i;
+        g->disks = calloc (n - i, sizeof *g->disks);
+        if (g->disks == NULL) {
             ret = set_error (ENOMEM, "out of memory");
             break;
         }
+        ng++;
         for (size_t j = i; j < n; j++) {
             if (!d[j].done &&
                 strcmp (d[j].src.profile, d[i].src.profile) == 0 &&
                 strcmp (d[j].src.volume, d[i].src.volume) == 0) {
-                grp[m++] = d[j];
+                g->disks[g->m++] = d[j];
                 d[j].done = true;
             }
         }
-        od_volume (h, o, journal, grp, m);
-        for (size_t j = i, k = 0; j < n && k < m; j++) {
-            if (strcmp (d[j].src.profile, grp[k].src.profile) == 0 &&
-                strcmp (d[j].src.volume, grp[k].src.volume) == 0 &&
-                d[j].source == grp[k].source && d[j].target == grp[k].target) {
-                d[j].res = grp[k].res;
-                d[j].r = grp[k].r;
-                d[j].err = grp[k].err;
+    }
+    for (size_t i = 0; ret < 0 && i < n; i++) {
+        if (!d[i].done) {       /* left out of the groups: out of memory */
+            d[i].r = ret;
+            error_save (&d[i].err);
+            d[i].done = true;
+        }
+    }
+    od_groups_run (gs, ng);
+    for (size_t gi = 0; gi < ng; gi++) {
+        struct od_group *g = &gs[gi];
+
+        for (size_t j = g->first, k = 0; j < n && k < g->m; j++) {
+            if (strcmp (d[j].src.profile, g->disks[k].src.profile) == 0 &&
+                strcmp (d[j].src.volume, g->disks[k].src.volume) == 0 &&
+                d[j].source == g->disks[k].source &&
+                d[j].target == g->disks[k].target) {
+                d[j].res = g->disks[k].res;
+                d[j].r = g->disks[k].r;
+                d[j].err = g->disks[k].err;
                 k++;
             }
         }
-        free (grp);
+        free (g->disks);
     }
+    free (gs);
     for (size_t i = 0; i < n; i++) {
         if (d[i].r < 0 && first_fail == n) {
             first_fail = i;

@@ -2573,8 +2573,8 @@ wf_convert_call (struct wf_run *r, struct wf_batch *b, struct wf_prog *pg,
     o.cancel_opaque = pg;
     o.error_info = b->cinfo;
     /* the run's snapshot of each disk's volume: one name on every
-     * volume, and the library converts volume by volume, each with up
-     * to o.parallel at once */
+     * volume; the library converts the volumes at once, each with up to
+     * o.parallel disks in flight */
     o.snapshot = r->ontap && r->nvols > 0 ? r->snap_name : NULL;
     pg->map = b->todo;
     pg->nmap = m;
@@ -2613,11 +2613,22 @@ wf_convert_call (struct wf_run *r, struct wf_batch *b, struct wf_prog *pg,
         if (st->rest_requests > r->stats.rest_requests_disk_max) {
             r->stats.rest_requests_disk_max = st->rest_requests;
         }
-        /* every disk of a volume reports its run's requests */
-        if (st->rest_requests_run > run_req) {
-            run_req = st->rest_requests_run;
-        }
         r->stats.disks_converted += b->cerrs[j] == NULL;
+    }
+    /* every disk of a volume reports its volume's run's requests: the
+     * largest per volume, summed over the volumes */
+    for (int vi = -1; vi < (int) r->nvols; vi++) {
+        uint64_t mx = 0;
+
+        for (size_t j = 0; j < m; j++) {
+            const struct vmshift_stats *st = b->cres[j]
+                ? vmshift_result_stats (b->cres[j]) : NULL;
+
+            if (st && b->cvm[j]->vol == vi && st->rest_requests_run > mx) {
+                mx = st->rest_requests_run;
+            }
+        }
+        run_req += mx;
     }
     r->stats.rest_requests += run_req;
     return 0;

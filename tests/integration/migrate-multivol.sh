@@ -5,7 +5,9 @@
 # on vol2, target.location "ontap://testenv/{volume}/kvm".  The run makes
 # exactly one snapshot per volume (the simulator's request log) and
 # deletes both; each disk is identical to its source, shares its blocks
-# and lies on its own volume; the sources are unchanged; abort of a run
+# and lies on its own volume; the two volumes convert at once (the
+# request log, with the simulator's replies delayed); the sources are
+# unchanged; abort of a run
 # killed between the two snapshots deletes the one that was made; a VM
 # on a volume of a second profile goes where target.locations says.
 . "$(dirname "$0")/../lib/functions.sh"
@@ -56,8 +58,26 @@ vsh blueprint check --json "$tmp/mv.json" > "$tmp/check.json" ||
   "ontap://testenv/vol1 ontap://testenv/vol2" ] || fail "volumes: $(jq -c .volumes "$tmp/check.json")"
 
 log_mark
+tctl '{"delay_ms": 100}'
 vsh migrate --yes --json "$tmp/mv.json" > "$tmp/events" 2> "$tmp/err" ||
     fail "migrate: $(cat "$tmp/err")"
+tctl '{"delay_ms": 0}'
+# the two volumes convert at once: after the run's snapshots (S), the
+# conversion looks both volumes up (V1, V2) before its first clone (C)
+seq=$(tail -n +$((_log_mark + 1)) "$VMSHIFT_TESTENV_REQUEST_LOG" | jq -r '
+    if .method == "POST" and (.path | test("^/api/storage/volumes/[^/]+/snapshots$")) then "S"
+    elif .method == "POST" and .path == "/api/storage/file/clone" then "C"
+    elif .method == "GET" and .path == "/api/storage/volumes" and
+         ((.query // "") | test("name=vol1&")) then "V1"
+    elif .method == "GET" and .path == "/api/storage/volumes" and
+         ((.query // "") | test("name=vol2&")) then "V2"
+    else empty end' | tr '\n' ' ')
+after=${seq##*S }
+before=${after%%C *}
+case $before in
+    *V1*V2*|*V2*V1*) ;;
+    *) fail "the volumes did not convert at once: $seq" ;;
+esac
 id=$(head -1 "$tmp/events" | jq -r .run)
 [ "$(vsh runs show --json "$id" | jq -r .state)" = complete ] || fail "run not complete"
 [ "$(snap_posts)" = "1 1 " ] || fail "snapshot creates per volume: '$(snap_posts)'"
