@@ -3071,11 +3071,13 @@ wf_bundle (struct wf_run *r, struct wf_vmr *v, struct wf_files *fs)
         free (rel);
         free (text);
     }
-    if (e == 0 && v->facts && g.os == VMSHIFT_GUEST_LINUX) {
+    if (e == 0 && v->facts) {
         /* the same as a prepare record, for a guest nobody prepared */
         char *text = NULL, *rel = NULL, *summary = NULL;
 
-        e = wf_vc_record_file (v->facts, &text, &summary);
+        e = g.os == VMSHIFT_GUEST_WINDOWS
+            ? wf_vc_win_record_file (v->facts, &text, &summary)
+            : wf_vc_record_file (v->facts, &text, &summary);
         if (e == 0 && asprintf (&rel, "%s/guest/network.json",
                                 v->tname) < 0) {
             rel = NULL;

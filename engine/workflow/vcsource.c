@@ -518,32 +518,42 @@ wf_vc_canon_ip (const char *s, int family, char *out)
                                    INET6_ADDRSTRLEN) == 0;
 }
 
+/* The DNS servers of d that pass, as a JSON array under key; only those
+ * of family 4 or 6 when family is not 0.  Those that fail are counted
+ * when 'count' (a list written more than once is counted once). */
 static void
-wf_vc_rec_dns (struct wf_vc_rec *c, const struct json_val *d,
-               const char *source)
+wf_vc_rec_servers (struct wf_vc_rec *c, const char *key,
+                   const struct json_val *d, int family, bool count)
 {
     const struct json_val *sv = vs_json_get (d, "servers");
-    const struct json_val *sd = vs_json_get (d, "search");
-    const char *dom = wf_vc_s (d, "domain");
     char ip[INET6_ADDRSTRLEN];
-    bool dom_listed = false;
 
-    vs_jw_key (c->w, "dns");
-    vs_jw_obj_begin (c->w);
-    vs_jw_key (c->w, "servers");
+    vs_jw_key (c->w, key);
     vs_jw_arr_begin (c->w);
     for (size_t i = 0; i < vs_json_array_len (sv) && i < 16; i++) {
-        if (wf_vc_canon_ip (vs_json_string_value (vs_json_array_at (sv, i)),
-                            0, ip)) {
+        const char *s = vs_json_string_value (vs_json_array_at (sv, i));
+
+        if (!wf_vc_canon_ip (s, 0, ip)) {
+            c->dropped += count;
+        } else if (family == 0 || (family == 6) == (strchr (ip, ':') != NULL)) {
             vs_jw_str (c->w, ip);
-        } else {
-            c->dropped++;
         }
     }
     vs_jw_arr_end (c->w);
-    vs_jw_key (c->w, "search");
+}
+
+/* The search domains of d that pass, as a JSON array under key; with
+ * 'domain', d's own domain first, as resolv.conf puts it. */
+static void
+wf_vc_rec_search (struct wf_vc_rec *c, const char *key,
+                  const struct json_val *d, bool domain)
+{
+    const struct json_val *sd = vs_json_get (d, "search");
+    const char *dom = domain ? wf_vc_s (d, "domain") : NULL;
+    bool dom_listed = false;
+
+    vs_jw_key (c->w, key);
     vs_jw_arr_begin (c->w);
-    /* the guest's own domain first, as resolv.conf puts it */
     for (size_t i = 0; dom && i < vs_json_array_len (sd); i++) {
         const char *s = vs_json_string_value (vs_json_array_at (sd, i));
 
@@ -566,6 +576,29 @@ wf_vc_rec_dns (struct wf_vc_rec *c, const struct json_val *d,
         }
     }
     vs_jw_arr_end (c->w);
+}
+
+/* d's domain when it passes, else "" (counted when there was one) */
+static const char *
+wf_vc_domain (struct wf_vc_rec *c, const struct json_val *d)
+{
+    const char *dom = wf_vc_s (d, "domain");
+
+    if (dom && *dom && hv_guest_check_domain (dom, "guest DNS domain") < 0) {
+        c->dropped++;
+        dom = NULL;
+    }
+    return dom ? dom : "";
+}
+
+static void
+wf_vc_rec_dns (struct wf_vc_rec *c, const struct json_val *d,
+               const char *source)
+{
+    vs_jw_key (c->w, "dns");
+    vs_jw_obj_begin (c->w);
+    wf_vc_rec_servers (c, "servers", d, 0, true);
+    wf_vc_rec_search (c, "search", d, true);
     if (source) {
         vs_jw_kv_str (c->w, "source", source);
     }
@@ -602,9 +635,9 @@ wf_vc_route_on (const struct json_val *rt, const struct json_val *n,
     return false;
 }
 
-/* The routes of NIC n: default routes become gateways; routes without a
- * gateway to one of its own subnets are the kernel's and left out, as
- * linux-prepare.sh leaves them out. */
+/* DHCP, and SLAAC (linklayer: from the MAC; random: privacy addresses):
+ * not static settings.  'manual', 'other' and no origin at all count as
+ * static. */
 static bool
 wf_vc_dynamic_origin (const char *o)
 {
@@ -612,10 +645,11 @@ wf_vc_dynamic_origin (const char *o)
                  strcmp (o, "random") == 0);
 }
 
-/* Has NIC n a static global address?  A NIC without one has its routes
- * from DHCP or router advertisements: they are not static settings. */
+/* Has NIC n a static global address (of family 4 or 6; 0: either)?  A
+ * NIC without one has its routes from DHCP or router advertisements:
+ * they are not static settings. */
 static bool
-wf_vc_has_static (const struct json_val *n)
+wf_vc_has_static (const struct json_val *n, int family)
 {
     const struct json_val *as = vs_json_get (n, "addresses");
 
@@ -625,6 +659,7 @@ wf_vc_has_static (const struct json_val *n)
         struct wf_vc_net x;
 
         if (wf_vc_parse_ip (wf_vc_s (a, "address"), &x) &&
+            (family == 0 || x.family == family) &&
             (sc = wf_vc_scope (&x)) != NULL && strcmp (sc, "global") == 0 &&
             !wf_vc_dynamic_origin (wf_vc_s (a, "origin"))) {
             return true;
@@ -633,70 +668,163 @@ wf_vc_has_static (const struct json_val *n)
     return false;
 }
 
+/* Has NIC n an address of family 'family' from DHCP? */
+static bool
+wf_vc_has_dhcp (const struct json_val *n, int family)
+{
+    const struct json_val *as = vs_json_get (n, "addresses");
+
+    for (size_t i = 0; i < vs_json_array_len (as); i++) {
+        const struct json_val *a = vs_json_array_at (as, i);
+        const char *o = wf_vc_s (a, "origin");
+        struct wf_vc_net x;
+
+        if (wf_vc_parse_ip (wf_vc_s (a, "address"), &x) &&
+            x.family == family && o && strcmp (o, "dhcp") == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* One route of a NIC, checked: both OS's records are written from it. */
+struct wf_vc_route {
+    int family;                 /* 4 or 6 */
+    int prefix;                 /* 0: a default route */
+    char dst[INET6_ADDRSTRLEN];
+    char gw[INET6_ADDRSTRLEN];  /* "" when it has none */
+};
+
+/* Route rt of guest.ipStack as a static route of NIC n, or false: not
+ * one a guest could have, not n's, multicast or link-local, a kernel
+ * route (no gateway, to one of n's own subnets), a default route
+ * without a gateway, or any route of a NIC with no static address. */
+static bool
+wf_vc_route_get (const struct json_val *rt, const struct json_val *n,
+                 struct wf_vc_route *o)
+{
+    const struct json_val *as = vs_json_get (n, "addresses");
+    const char *gws = wf_vc_s (rt, "gateway");
+    int64_t p = wf_vc_i (rt, "prefix", -1);
+    struct wf_vc_net net, gw;
+    bool has_gw = false, kernel = false;
+    const char *scope;
+
+    o->gw[0] = '\0';
+    if (!wf_vc_has_static (n, 0) ||
+        !wf_vc_parse_ip (wf_vc_s (rt, "network"), &net) ||
+        p < 0 || p > (net.family == 4 ? 32 : 128)) {
+        return false;
+    }
+    if (gws && *gws && wf_vc_parse_ip (gws, &gw) &&
+        gw.family == net.family && wf_vc_canon_ip (gws, net.family, o->gw)) {
+        has_gw = wf_vc_scope (&gw) != NULL;
+    }
+    if (!has_gw) {
+        o->gw[0] = '\0';
+    }
+    if (!wf_vc_route_on (rt, n, &gw, has_gw)) {
+        return false;
+    }
+    /* multicast and link-local destinations are the stack's own */
+    scope = wf_vc_scope (&net);
+    if (p > 0 && (scope == NULL || strcmp (scope, "link") == 0)) {
+        return false;
+    }
+    for (size_t k = 0; !has_gw && k < vs_json_array_len (as); k++) {
+        const struct json_val *a = vs_json_array_at (as, k);
+        struct wf_vc_net x;
+
+        kernel |= wf_vc_parse_ip (wf_vc_s (a, "address"), &x) &&
+                  wf_vc_i (a, "prefix", -1) == p &&
+                  wf_vc_same_net (&x, &net, (int) p);
+    }
+    if (kernel || (p == 0 && !has_gw)) {
+        return false;
+    }
+    o->family = net.family;
+    o->prefix = (int) p;
+    return wf_vc_canon_ip (wf_vc_s (rt, "network"), net.family, o->dst);
+}
+
+/* The routes of NIC n in the Linux record: default routes become
+ * gateways; routes without a gateway to one of its own subnets are the
+ * kernel's and left out, as linux-prepare.sh leaves them out. */
 static void
 wf_vc_rec_routes (struct wf_vc_rec *c, const struct json_val *routes,
                   const struct json_val *n)
 {
-    const struct json_val *as = vs_json_get (n, "addresses");
-
     vs_jw_key (c->w, "routes");
     vs_jw_arr_begin (c->w);
-    for (size_t i = 0; wf_vc_has_static (n) &&
-                       i < vs_json_array_len (routes); i++) {
-        const struct json_val *rt = vs_json_array_at (routes, i);
-        const char *gws = wf_vc_s (rt, "gateway");
-        int64_t p = wf_vc_i (rt, "prefix", -1);
-        struct wf_vc_net net, gw;
-        bool has_gw = false, kernel = false;
-        char dst[INET6_ADDRSTRLEN], gwt[INET6_ADDRSTRLEN] = "";
-        const char *scope;
+    for (size_t i = 0; i < vs_json_array_len (routes); i++) {
+        struct wf_vc_route r;
 
-        if (!wf_vc_parse_ip (wf_vc_s (rt, "network"), &net) ||
-            p < 0 || p > (net.family == 4 ? 32 : 128)) {
-            continue;   /* not a route a guest could have */
-        }
-        if (gws && *gws && wf_vc_parse_ip (gws, &gw) &&
-            gw.family == net.family &&
-            wf_vc_canon_ip (gws, net.family, gwt)) {
-            has_gw = wf_vc_scope (&gw) != NULL;
-        }
-        if (!wf_vc_route_on (rt, n, &gw, has_gw)) {
+        if (!wf_vc_route_get (vs_json_array_at (routes, i), n, &r)) {
             continue;
         }
-        /* multicast and link-local destinations are the stack's own */
-        scope = wf_vc_scope (&net);
-        if (p > 0 && (scope == NULL || strcmp (scope, "link") == 0)) {
-            continue;
-        }
-        for (size_t k = 0; !has_gw && k < vs_json_array_len (as); k++) {
-            const struct json_val *a = vs_json_array_at (as, k);
-            struct wf_vc_net x;
-
-            kernel |= wf_vc_parse_ip (wf_vc_s (a, "address"), &x) &&
-                      wf_vc_i (a, "prefix", -1) == p &&
-                      wf_vc_same_net (&x, &net, (int) p);
-        }
-        if (kernel || (p == 0 && !has_gw)) {
-            continue;
-        }
-        wf_vc_canon_ip (wf_vc_s (rt, "network"), net.family, dst);
         vs_jw_obj_begin (c->w);
-        vs_jw_kv_str (c->w, "family", net.family == 4 ? "inet" : "inet6");
-        if (p == 0) {
+        vs_jw_kv_str (c->w, "family", r.family == 4 ? "inet" : "inet6");
+        if (r.prefix == 0) {
             vs_jw_kv_str (c->w, "dst", "default");
         } else {
             char d[INET6_ADDRSTRLEN + 8];
 
-            snprintf (d, sizeof d, "%s/%d", dst, (int) p);
+            snprintf (d, sizeof d, "%s/%d", r.dst, r.prefix);
             vs_jw_kv_str (c->w, "dst", d);
         }
-        vs_jw_kv_str (c->w, "gateway", gwt);
+        vs_jw_kv_str (c->w, "gateway", r.gw);
         vs_jw_kv_str (c->w, "proto", "static");
         vs_jw_kv_bool (c->w, "onlink", false);
         vs_jw_obj_end (c->w);
         c->routes++;
     }
     vs_jw_arr_end (c->w);
+}
+
+/* One address of a NIC, checked: both OS's records are written from it. */
+struct wf_vc_addr {
+    int family;                 /* 4 or 6 */
+    int prefix;
+    char ip[INET6_ADDRSTRLEN];  /* canonical */
+    const char *scope;          /* "global" or "link" */
+    const char *origin;         /* as reported, or NULL */
+    bool dynamic;
+};
+
+/* Address a as the NIC's, or false: not valid (counted as dropped), or
+ * in a state the guest could not use it in. */
+static bool
+wf_vc_addr_get (struct wf_vc_rec *c, const struct json_val *a,
+                struct wf_vc_addr *o)
+{
+    const char *ip = wf_vc_s (a, "address"), *st = wf_vc_s (a, "state");
+    int64_t p = wf_vc_i (a, "prefix", -1);
+    struct wf_vc_net x;
+
+    if (!wf_vc_parse_ip (ip, &x) || !wf_vc_canon_ip (ip, x.family, o->ip)
+        || p <= 0 || p > (x.family == 4 ? 32 : 128) ||
+        (o->scope = wf_vc_scope (&x)) == NULL) {
+        c->dropped++;
+        return false;
+    }
+    /* an address the guest could not use is not its configuration
+     * (a prefix of 0 means none was known) */
+    if (st && (strcmp (st, "invalid") == 0 ||
+               strcmp (st, "duplicate") == 0)) {
+        return false;
+    }
+    o->family = x.family;
+    o->prefix = (int) p;
+    o->origin = wf_vc_s (a, "origin");
+    o->dynamic = wf_vc_dynamic_origin (o->origin);
+    if (strcmp (o->scope, "global") == 0) {
+        if (o->dynamic) {
+            c->dynamics++;
+        } else {
+            c->statics++;
+        }
+    }
+    return true;
 }
 
 static void
@@ -706,47 +834,21 @@ wf_vc_rec_addrs (struct wf_vc_rec *c, const struct json_val *as,
     vs_jw_key (c->w, "addresses");
     vs_jw_arr_begin (c->w);
     for (size_t i = 0; i < vs_json_array_len (as); i++) {
-        const struct json_val *a = vs_json_array_at (as, i);
-        const char *ip = wf_vc_s (a, "address"), *o = wf_vc_s (a, "origin");
-        const char *st = wf_vc_s (a, "state"), *scope;
-        int64_t p = wf_vc_i (a, "prefix", -1);
-        char canon[INET6_ADDRSTRLEN];
-        struct wf_vc_net x;
-        bool dyn;
+        struct wf_vc_addr a;
 
-        if (!wf_vc_parse_ip (ip, &x) || !wf_vc_canon_ip (ip, x.family, canon)
-            || p <= 0 || p > (x.family == 4 ? 32 : 128) ||
-            (scope = wf_vc_scope (&x)) == NULL) {
-            c->dropped++;
+        if (!wf_vc_addr_get (c, vs_json_array_at (as, i), &a)) {
             continue;
-        }
-        /* an address the guest could not use is not its configuration
-         * (a prefix of 0 means none was known) */
-        if (st && (strcmp (st, "invalid") == 0 ||
-                   strcmp (st, "duplicate") == 0)) {
-            continue;
-        }
-        /* DHCP, and SLAAC (linklayer: from the MAC; random: privacy
-         * addresses): not static settings.  'manual', 'other' and no
-         * origin at all count as static. */
-        dyn = wf_vc_dynamic_origin (o);
-        if (strcmp (scope, "global") == 0) {
-            if (dyn) {
-                c->dynamics++;
-            } else {
-                c->statics++;
-            }
         }
         vs_jw_obj_begin (c->w);
-        vs_jw_kv_str (c->w, "family", x.family == 4 ? "inet" : "inet6");
-        vs_jw_kv_str (c->w, "address", canon);
-        vs_jw_kv_i64 (c->w, "prefix", p);
-        vs_jw_kv_str (c->w, "scope", scope);
-        vs_jw_kv_bool (c->w, "dynamic", dyn);
+        vs_jw_kv_str (c->w, "family", a.family == 4 ? "inet" : "inet6");
+        vs_jw_kv_str (c->w, "address", a.ip);
+        vs_jw_kv_i64 (c->w, "prefix", a.prefix);
+        vs_jw_kv_str (c->w, "scope", a.scope);
+        vs_jw_kv_bool (c->w, "dynamic", a.dynamic);
         vs_jw_kv_str (c->w, "label", label);
         vs_jw_key (c->w, "flags");
         vs_jw_arr_begin (c->w);
-        if (o && strcmp (o, "random") == 0) {
+        if (a.origin && strcmp (a.origin, "random") == 0) {
             vs_jw_str (c->w, "temporary");
         }
         vs_jw_arr_end (c->w);
@@ -755,11 +857,162 @@ wf_vc_rec_addrs (struct wf_vc_rec *c, const struct json_val *as,
     vs_jw_arr_end (c->w);
 }
 
-int
-wf_vc_record_file (const char *facts, char **out, char **summary)
+/* A NIC of the Linux record (docs/guest-network.md "The record (Linux)") */
+static void
+wf_vc_rec_nic_linux (struct wf_vc_rec *c, const struct json_val *n,
+                     const struct json_val *routes, const char *name,
+                     const char *mac, size_t nn)
+{
+    const struct json_val *nd = vs_json_get (n, "dns");
+
+    vs_jw_kv_str (c->w, "name", name);
+    vs_jw_kv_str (c->w, "mac", mac);
+    vs_jw_kv_str (c->w, "kind", "ether");
+    vs_jw_kv_bool (c->w, "physical", true);
+    /* no PCI path: matched by MAC, else in the VM's device order */
+    vs_jw_kv_str (c->w, "bus", "");
+    vs_jw_kv_u64 (c->w, "ifindex", nn + 2);
+    vs_jw_kv_str (c->w, "stack", "");
+    vs_jw_key (c->w, "config");
+    vs_jw_arr_begin (c->w);
+    vs_jw_arr_end (c->w);
+    vs_jw_kv_str (c->w, "name_pinned", "");
+    wf_vc_rec_addrs (c, vs_json_get (n, "addresses"), name);
+    wf_vc_rec_routes (c, routes, n);
+    if (vs_json_array_len (vs_json_get (nd, "servers")) > 0) {
+        wf_vc_rec_dns (c, nd, NULL);
+    }
+}
+
+/* Windows' own words for where an address came from (PrefixOrigin and
+ * SuffixOrigin of Get-NetIPAddress); windows-reapply.ps1 applies the
+ * 'Manual' ones. */
+static void
+wf_vc_win_origin (const struct wf_vc_addr *a, const char **prefix,
+                  const char **suffix)
+{
+    const char *o = a->origin ? a->origin : "";
+
+    if (strcmp (a->scope, "link") == 0) {
+        *prefix = "WellKnown";
+        *suffix = a->family == 6 ? "Link" : "Random";
+    } else if (strcmp (o, "dhcp") == 0) {
+        *prefix = *suffix = "Dhcp";
+    } else if (strcmp (o, "linklayer") == 0) {
+        *prefix = "RouterAdvertisement";
+        *suffix = "Link";
+    } else if (strcmp (o, "random") == 0) {
+        *prefix = "RouterAdvertisement";
+        *suffix = "Random";
+    } else {
+        *prefix = *suffix = "Manual";   /* as the Linux record: static */
+    }
+}
+
+/* A NIC of the Windows record (docs/guest-network.md "Windows"): the
+ * keys windows-prepare.ps1 writes, those windows-reapply.ps1 reads all
+ * present.  IPv4 is DHCP when the NIC's IPv4 address came from DHCP and
+ * it has no static one; a DHCP NIC keeps the DNS servers and suffix
+ * DHCP gives it (none static).  Routes without a gateway are on-link:
+ * windows-prepare.ps1 leaves them out too. */
+static void
+wf_vc_rec_nic_windows (struct wf_vc_rec *c, const struct json_val *n,
+                       const struct json_val *stack, const char *name,
+                       const char *mac, size_t nn)
+{
+    const struct json_val *routes = vs_json_get (stack, "routes");
+    const struct json_val *as = vs_json_get (n, "addresses");
+    const struct json_val *d = vs_json_get (n, "dns");
+    bool dhcp4 = wf_vc_has_dhcp (n, 4) && !wf_vc_has_static (n, 4);
+
+    /* Windows keeps DNS servers per adapter; without the adapter's own,
+     * a static adapter gets the stack's */
+    if (vs_json_array_len (vs_json_get (d, "servers")) == 0 &&
+        wf_vc_has_static (n, 0)) {
+        d = vs_json_get (stack, "dns");
+    }
+    vs_jw_kv_str (c->w, "name", name);
+    vs_jw_kv_str (c->w, "description", "");
+    vs_jw_kv_str (c->w, "mac", mac);
+    vs_jw_kv_bool (c->w, "physical", true);
+    /* no PCI location: matched by MAC, else in the VM's NIC order */
+    vs_jw_kv_str (c->w, "bus", "");
+    vs_jw_kv_u64 (c->w, "ifindex", nn + 2);
+    vs_jw_kv_str (c->w, "guid", "");
+    vs_jw_kv_str (c->w, "status", "");
+    vs_jw_kv_u64 (c->w, "mtu", 0);      /* not reported: left as it is */
+    vs_jw_kv_bool (c->w, "dhcp4", dhcp4);
+    vs_jw_kv_bool (c->w, "dhcp6", wf_vc_has_dhcp (n, 6));
+    vs_jw_key (c->w, "addresses");
+    vs_jw_arr_begin (c->w);
+    for (size_t i = 0; i < vs_json_array_len (as); i++) {
+        struct wf_vc_addr a;
+        const char *po, *so;
+
+        if (!wf_vc_addr_get (c, vs_json_array_at (as, i), &a)) {
+            continue;
+        }
+        wf_vc_win_origin (&a, &po, &so);
+        vs_jw_obj_begin (c->w);
+        vs_jw_kv_str (c->w, "family", a.family == 4 ? "inet" : "inet6");
+        vs_jw_kv_str (c->w, "address", a.ip);
+        vs_jw_kv_i64 (c->w, "prefix", a.prefix);
+        vs_jw_kv_str (c->w, "origin", po);
+        vs_jw_kv_str (c->w, "suffix_origin", so);
+        vs_jw_kv_bool (c->w, "skip_as_source", false);
+        vs_jw_obj_end (c->w);
+    }
+    vs_jw_arr_end (c->w);
+    vs_jw_key (c->w, "routes");
+    vs_jw_arr_begin (c->w);
+    for (size_t i = 0; i < vs_json_array_len (routes); i++) {
+        struct wf_vc_route r;
+        char dst[INET6_ADDRSTRLEN + 8];
+
+        if (!wf_vc_route_get (vs_json_array_at (routes, i), n, &r) ||
+            r.gw[0] == '\0') {
+            continue;
+        }
+        snprintf (dst, sizeof dst, "%s/%d", r.dst, r.prefix);
+        vs_jw_obj_begin (c->w);
+        vs_jw_kv_str (c->w, "family", r.family == 4 ? "inet" : "inet6");
+        vs_jw_kv_str (c->w, "dst", dst);
+        vs_jw_kv_str (c->w, "gateway", r.gw);
+        /* no metric reported: windows-reapply.ps1 lets Windows choose */
+        vs_jw_kv_i64 (c->w, "metric", -1);
+        vs_jw_kv_bool (c->w, "persistent", true);
+        vs_jw_kv_str (c->w, "origin", "NetMgmt");
+        vs_jw_obj_end (c->w);
+        c->routes++;
+    }
+    vs_jw_arr_end (c->w);
+    vs_jw_key (c->w, "dns");
+    vs_jw_obj_begin (c->w);
+    wf_vc_rec_servers (c, "servers", d, 0, true);
+    if (dhcp4) {
+        vs_jw_key (c->w, "static4");
+        vs_jw_arr_begin (c->w);
+        vs_jw_arr_end (c->w);
+        vs_jw_key (c->w, "static6");
+        vs_jw_arr_begin (c->w);
+        vs_jw_arr_end (c->w);
+        vs_jw_kv_str (c->w, "suffix", "");
+    } else {
+        wf_vc_rec_servers (c, "static4", d, 4, false);
+        wf_vc_rec_servers (c, "static6", d, 6, false);
+        vs_jw_kv_str (c->w, "suffix", wf_vc_domain (c, vs_json_get (n,
+                                                                    "dns")));
+    }
+    vs_jw_kv_bool (c->w, "register", true);
+    vs_jw_obj_end (c->w);
+}
+
+/* The record of 'facts' for the prepare script of 'windows' or Linux. */
+static int
+wf_vc_record (const char *facts, bool windows, char **out, char **summary)
 {
     struct json_val *f = NULL;
-    const struct json_val *nics, *stack, *routes;
+    const struct json_val *nics, *stack, *sdns;
     struct sbuf b;
     struct jsonw w;
     struct wf_vc_rec c = { .w = &w };
@@ -773,26 +1026,40 @@ wf_vc_record_file (const char *facts, char **out, char **summary)
     }
     nics = vs_json_get (f, "nics");
     stack = vs_json_get (f, "ip_stack");
-    routes = vs_json_get (stack, "routes");
+    sdns = vs_json_get (stack, "dns");
     vs_sbuf_init (&b, 1 << 20);
     vs_jw_init (&w, &b, true);
     vs_jw_obj_begin (&w);
     vs_jw_kv_u64 (&w, "vmshift_record", 1);
-    /* linux-reapply.sh names where its record came from by this key */
+    /* the re-apply scripts name where their record came from by this key */
     vs_jw_kv_str (&w, "source", "vmware-tools");
     vs_jw_key (&w, "os");
     vs_jw_obj_begin (&w);
-    vs_jw_kv_str (&w, "id", wf_vc_s (f, "guest_id"));
+    if (windows) {
+        vs_jw_kv_str (&w, "id", "windows");
+        vs_jw_kv_str (&w, "guest_id", wf_vc_s (f, "guest_id"));
+    } else {
+        vs_jw_kv_str (&w, "id", wf_vc_s (f, "guest_id"));
+    }
     vs_jw_obj_end (&w);
-    vs_jw_key (&w, "stacks");
-    vs_jw_arr_begin (&w);
-    vs_jw_arr_end (&w);
-    wf_vc_rec_dns (&c, vs_json_get (stack, "dns"), "vmware-tools");
+    if (windows) {
+        /* the suffix search list, and the primary suffix as the domain */
+        vs_jw_key (&w, "dns");
+        vs_jw_obj_begin (&w);
+        wf_vc_rec_search (&c, "search", sdns, false);
+        vs_jw_kv_str (&w, "primary_suffix", wf_vc_domain (&c, sdns));
+        vs_jw_kv_str (&w, "source", "vmware-tools");
+        vs_jw_obj_end (&w);
+    } else {
+        vs_jw_key (&w, "stacks");
+        vs_jw_arr_begin (&w);
+        vs_jw_arr_end (&w);
+        wf_vc_rec_dns (&c, sdns, "vmware-tools");
+    }
     vs_jw_key (&w, "nics");
     vs_jw_arr_begin (&w);
     for (size_t i = 0; i < vs_json_array_len (nics); i++) {
         const struct json_val *n = vs_json_array_at (nics, i);
-        const struct json_val *nd = vs_json_get (n, "dns");
         char mac[32], name[16];
 
         if (!wf_vc_s (n, "mac") ||
@@ -803,25 +1070,16 @@ wf_vc_record_file (const char *facts, char **out, char **summary)
         }
         /* The guest's own name for the NIC is not in the inventory.  A
          * name with '-' never equals a token re-apply renames in the
-         * guest's files ([A-Za-z0-9_]+), so it renames nothing there. */
+         * guest's files ([A-Za-z0-9_]+), so it renames nothing there;
+         * windows-reapply.ps1 renames no adapter after a record from
+         * VMware Tools. */
         snprintf (name, sizeof name, "vcenter-nic%zu", nn);
         vs_jw_obj_begin (&w);
-        vs_jw_kv_str (&w, "name", name);
-        vs_jw_kv_str (&w, "mac", mac);
-        vs_jw_kv_str (&w, "kind", "ether");
-        vs_jw_kv_bool (&w, "physical", true);
-        /* no PCI path: matched by MAC, else in the VM's device order */
-        vs_jw_kv_str (&w, "bus", "");
-        vs_jw_kv_u64 (&w, "ifindex", nn + 2);
-        vs_jw_kv_str (&w, "stack", "");
-        vs_jw_key (&w, "config");
-        vs_jw_arr_begin (&w);
-        vs_jw_arr_end (&w);
-        vs_jw_kv_str (&w, "name_pinned", "");
-        wf_vc_rec_addrs (&c, vs_json_get (n, "addresses"), name);
-        wf_vc_rec_routes (&c, routes, n);
-        if (vs_json_array_len (vs_json_get (nd, "servers")) > 0) {
-            wf_vc_rec_dns (&c, nd, NULL);
+        if (windows) {
+            wf_vc_rec_nic_windows (&c, n, stack, name, mac, nn);
+        } else {
+            wf_vc_rec_nic_linux (&c, n, vs_json_get (stack, "routes"), name,
+                                 mac, nn);
         }
         vs_jw_obj_end (&w);
         nn++;
@@ -847,4 +1105,16 @@ wf_vc_record_file (const char *facts, char **out, char **summary)
         return set_error (ENOMEM, "out of memory");
     }
     return 0;
+}
+
+int
+wf_vc_record_file (const char *facts, char **out, char **summary)
+{
+    return wf_vc_record (facts, false, out, summary);
+}
+
+int
+wf_vc_win_record_file (const char *facts, char **out, char **summary)
+{
+    return wf_vc_record (facts, true, out, summary);
 }

@@ -46,6 +46,9 @@ int wf_vc_ips_file (const char *facts, char **out);
  * re-applies the static settings of a guest nobody prepared.  *summary:
  * one line for the run's events.  Both: caller frees. */
 int wf_vc_record_file (const char *facts, char **out, char **summary);
+/* The same for a Windows guest: the record windows-prepare.ps1 writes,
+ * for windows-reapply.ps1 (docs/guest-network.md "Windows"). */
+int wf_vc_win_record_file (const char *facts, char **out, char **summary);
 
 /* Source-side actions over a session opened on first use. */
 int wf_vc_open (struct vmshift_handle *h, const char *profile,

@@ -13,6 +13,11 @@ DHCP), gives them their old names, uninstalls VMware Tools, removes its
 task and logs everything to C:\ProgramData\vmshift\reapply.log.
 Windows PowerShell 5.1 or later.
 
+The record read is the guest's own (C:\ProgramData\vmshift\network.json,
+written by windows-prepare.ps1); only when the guest has none, the
+network.json beside this script: the record a run with a vCenter source
+puts into the bundle, built from what VMware Tools reported.
+
 .PARAMETER DryRun
 Log what would change and change nothing.
 
@@ -42,6 +47,8 @@ $VsLog = Join-Path -Path $VsDir -ChildPath 'reapply.log'
 $VsRecord = Join-Path -Path $VsDir -ChildPath 'network.json'
 $VsTask = 'vmshift-reapply'
 $script:NeedReboot = $false
+# The record came from the vCenter inventory, not from this guest.
+$script:FromTools = $false
 
 function Write-VsLog {
     param([string]$Message)
@@ -368,7 +375,13 @@ function Invoke-VsNetwork {
             $set.Routes = @()
         }
         Set-VsAdapter -Adapter $cur -Set $set
-        Rename-VsAdapter -Adapter $cur -OldName ([string]$rec.name)
+        # vCenter does not know the guest's adapter names: a record from
+        # VMware Tools names them vcenter-nicN, which no adapter had.
+        if ($script:FromTools) {
+            Write-VsLog ($cur.Name + ' keeps its name (the record from the vCenter inventory has none)')
+        } else {
+            Rename-VsAdapter -Adapter $cur -OldName ([string]$rec.name)
+        }
     }
     $search = @($Record.dns.search | Where-Object { $_ -ne '' })
     if ($search.Count -gt 0 -and $VsMode -eq 'retain') {
@@ -518,6 +531,16 @@ Write-VsLog ('starting (mode ' + $VsMode + ')')
 Set-VsDisksOnline
 Remove-VsGhostAdapters
 $record = $null
+# A guest nobody prepared has no record of its own: then the record
+# beside this script (network.json of the run's bundle, built from what
+# VMware Tools reported to vCenter) is used.  A record the prepare script
+# made in the guest always wins.
+if (-not (Test-Path -LiteralPath $VsRecord) -and [string]$PSScriptRoot -ne '') {
+    $beside = Join-Path -Path $PSScriptRoot -ChildPath 'network.json'
+    if (Test-Path -LiteralPath $beside) {
+        $VsRecord = $beside
+    }
+}
 if (Test-Path -LiteralPath $VsRecord) {
     try {
         $record = Get-Content -LiteralPath $VsRecord -Raw | ConvertFrom-Json
@@ -526,6 +549,14 @@ if (Test-Path -LiteralPath $VsRecord) {
     }
 } else {
     Write-VsLog ('no record at ' + $VsRecord + '; the network is left alone')
+}
+if ($null -ne $record) {
+    if ($record.PSObject.Properties['source'] -and [string]$record.source -eq 'vmware-tools') {
+        $script:FromTools = $true
+        Write-VsLog ('record: ' + $VsRecord + ' (from the vCenter inventory: what VMware Tools reported)')
+    } else {
+        Write-VsLog ('record: ' + $VsRecord + ' (made by the prepare script in this guest)')
+    }
 }
 if ($null -ne $record) {
     if ($VsMode -eq 'retain' -or $VsMode -eq 'dhcp') {

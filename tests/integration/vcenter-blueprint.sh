@@ -12,7 +12,7 @@
 # second ShutdownGuest or snapshot.  Abort before the cut-over powers the
 # VM the run shut down back on (the one that was off stays off), keeps
 # the run's VM snapshots until cleanup, and cleanup removes only those.
-# shellcheck disable=SC2015,SC2119 # "A && B || fail" means fail unless both hold; start_vcsim takes optional flags
+# shellcheck disable=SC2015,SC2119,SC2016 # "A && B || fail" means fail unless both hold; start_vcsim takes optional flags; '$' in grep patterns is PowerShell's
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
@@ -58,7 +58,9 @@ JSON
 # snapshot), two web VMs by folder
 mkvm "${p}db" 32,16 -ips 192.0.2.10 -efi -cpus 2 -mem 1024 -snapshots admin-before -on
 mkvm "${p}w1" 24 -folder "$fold" -on
-mkvm "${p}w2" 24 -folder "$fold" -on
+# w2 is a Windows guest with two NICs (a static one and a DHCP one)
+mkvm "${p}w2" 24 -folder "$fold" -on -guest windows2019srv_64Guest \
+    -nics "VM Network,VM Network"
 # What VMware Tools would report (set inside the simulator): db has
 # static addresses, routes and DNS, a link-local and a hostile search
 # domain; w1 has only a DHCP address and the route DHCP gave it.
@@ -84,7 +86,33 @@ cat > "$tmp/gi-w1.json" <<JSON
  "ipStack": [{"ipRouteConfig": {"ipRoute": [
    {"network": "0.0.0.0", "prefixLength": 0, "gateway": {"ipAddress": "198.51.100.1", "device": "0"}}]}}]}
 JSON
-for vm in db w1; do
+# w2 (Windows): per-adapter DNS (a hostile suffix), a persistent route,
+# on-link and host routes (no gateway), a hostile search domain; its
+# second NIC is on DHCP.
+cat > "$tmp/gi-w2.json" <<JSON
+{"net": [{"ipConfig": {"ipAddress": [
+   {"ipAddress": "192.0.2.20", "prefixLength": 24, "origin": "manual", "state": "preferred"},
+   {"ipAddress": "2001:db8::20", "prefixLength": 64, "origin": "manual", "state": "preferred"},
+   {"ipAddress": "fe80::250:56ff:fe00:20", "prefixLength": 64, "origin": "linklayer", "state": "preferred"}]},
+          "dnsConfig": {"dhcp": false, "hostName": "w2", "domainName": "x\`\$(touch $canary)",
+                        "ipAddress": ["192.0.2.53", "2001:db8::53", "1.1.1.1'; iex x"]}},
+         {"ipConfig": {"ipAddress": [
+   {"ipAddress": "198.51.100.20", "prefixLength": 24, "origin": "dhcp", "state": "preferred"}]},
+          "dnsConfig": {"dhcp": true, "domainName": "dhcp.example",
+                        "ipAddress": ["198.51.100.53"]}}],
+ "ipStack": [{"dnsConfig": {"dhcp": false, "hostName": "w2", "domainName": "corp.example",
+                            "ipAddress": ["192.0.2.53"],
+                            "searchDomain": ["corp.example", "\$(touch $canary)", "example.com"]},
+              "ipRouteConfig": {"ipRoute": [
+   {"network": "0.0.0.0", "prefixLength": 0, "gateway": {"ipAddress": "192.0.2.1", "device": "0"}},
+   {"network": "10.9.0.0", "prefixLength": 16, "gateway": {"ipAddress": "192.0.2.254", "device": "0"}},
+   {"network": "192.0.2.0", "prefixLength": 24, "gateway": {"device": "0"}},
+   {"network": "192.0.2.20", "prefixLength": 32, "gateway": {"device": "0"}},
+   {"network": "224.0.0.0", "prefixLength": 4, "gateway": {"device": "0"}},
+   {"network": "::", "prefixLength": 0, "gateway": {"ipAddress": "2001:db8::1", "device": "0"}},
+   {"network": "0.0.0.0", "prefixLength": 0, "gateway": {"ipAddress": "198.51.100.1", "device": "1"}}]}}]}
+JSON
+for vm in db w1 w2; do
     curl -sSf --cacert "$VCSIM_CA" --data-binary "@$tmp/gi-$vm.json" \
         "${VCSIM_URL%/sdk}/vcsim-test/guestinfo?vm=$p$vm" > /dev/null || fail "guestinfo $vm"
 done
@@ -229,6 +257,78 @@ grep -q "record: /etc/vmshift/network.json (made by the prepare script" "$gr.log
     fail "the guest's own record did not win: $(cat "$gr.log")"
 grep -q '203.0.113.5/24' "$gr/etc/netplan/90-vmshift-enp1s0.yaml" ||
     fail "prepared guest: $(cat "$gr.log")"
+
+# ---- the Windows guest (w2): the record windows-prepare.ps1 would write
+g=$k/${p}w2/guest
+mac_w2=$(vcsim_ctl dump "${p}w2" | jq -r '.vms[0].nics[0].mac')
+mac_w2b=$(vcsim_ctl dump "${p}w2" | jq -r '.vms[0].nics[1].mac')
+[ -f "$g/windows-reapply.ps1" ] && [ ! -e "$g/linux-reapply.sh" ] ||
+    fail "w2: not a Windows bundle: $(ls "$g")"
+jq -e --arg m "$mac_w2" --arg m2 "$mac_w2b" '.vmshift_record == 1 and
+    .source == "vmware-tools" and .os.id == "windows" and
+    .dns.search == ["corp.example", "example.com"] and
+    .dns.primary_suffix == "corp.example" and
+    (.nics | length) == 2 and .nics[0].mac == $m and .nics[1].mac == $m2 and
+    .nics[0].dhcp4 == false and
+    ([.nics[0].addresses[] | select(.origin == "Manual") |
+      "\(.address)/\(.prefix)"] == ["192.0.2.20/24", "2001:db8::20/64"]) and
+    ([.nics[0].addresses[] | select(.origin != "Manual") | .address] ==
+      ["fe80::250:56ff:fe00:20"]) and
+    ([.nics[0].routes[] | "\(.dst) \(.gateway) \(.persistent)"] ==
+      ["0.0.0.0/0 192.0.2.1 true", "10.9.0.0/16 192.0.2.254 true",
+       "::/0 2001:db8::1 true"]) and
+    .nics[0].dns.static4 == ["192.0.2.53"] and
+    .nics[0].dns.static6 == ["2001:db8::53"] and .nics[0].dns.suffix == "" and
+    .nics[1].dhcp4 == true and .nics[1].routes == [] and
+    ([.nics[1].addresses[] | .origin] == ["Dhcp"]) and
+    .nics[1].dns.static4 == [] and .nics[1].dns.suffix == ""' \
+    "$g/network.json" > /dev/null || fail "w2: Windows record: $(cat "$g/network.json")"
+! grep -Eq 'touch|iex|\$\(|`' "$g/network.json" ||
+    fail "w2: a hostile value reached the record: $(cat "$g/network.json")"
+grep -q "record from VMware Tools.*: 2 NIC(s), 2 static and 1 DHCP/SLAAC address(es), 3 route(s), values that failed" \
+    "$tmp/events" || fail "w2: the run does not say where the record came from: $(grep "VMware Tools" "$tmp/events")"
+# Every key the Windows re-apply script reads off a record (it runs
+# under Set-StrictMode, where a missing property is an error) is in the
+# generated one: the adapters' ($Rec, $Nic, and $r where it is one), their
+# dns, addresses ($a) and routes ($r in Get-VsSettings).  The script
+# itself cannot run here (no PowerShell), see docs/guest-network.md.
+ps=$g/windows-reapply.ps1
+keys() { grep -oE "$1" | sed 's/.*\.//' | sort -u | tr '\n' ' ' | sed 's/ $//'; }
+nic_keys=$(keys '\$([Rr]ec|Nic)\.[a-z][a-z0-9_]*' < "$ps")
+dns_keys=$(keys '\$Rec\.dns\.[a-z][a-z0-9_]*' < "$ps")
+addr_keys=$(keys '\$a\.[a-z][a-z0-9_]*' < "$ps")
+route_keys=$(sed -n '/^function Get-VsSettings/,/^}/p' "$ps" | keys '\$r\.[a-z][a-z0-9_]*')
+rec_keys=$(keys '\$Record\.[a-z][a-z0-9_]*' < "$ps")
+[ "$nic_keys" = "addresses bus dhcp4 dns ifindex mac mtu name routes" ] &&
+    [ "$dns_keys" = "static4 static6 suffix" ] &&
+    [ "$addr_keys" = "address origin prefix" ] &&
+    [ "$route_keys" = "dst gateway metric persistent" ] &&
+    [ "$rec_keys" = "dns nics" ] ||
+    fail "the keys windows-reapply.ps1 reads changed: nic: $nic_keys; dns: $dns_keys; address: $addr_keys; route: $route_keys; record: $rec_keys"
+for kk in $nic_keys bus ifindex physical; do
+    jq -e --arg k "$kk" 'all(.nics[]; has($k))' "$g/network.json" > /dev/null ||
+        fail "w2: the record's adapters lack '$kk'"
+done
+for kk in $dns_keys; do
+    jq -e --arg k "$kk" 'all(.nics[]; .dns | has($k))' "$g/network.json" > /dev/null ||
+        fail "w2: the record's adapters' dns lack '$kk'"
+done
+for kk in $addr_keys; do
+    jq -e --arg k "$kk" 'all(.nics[].addresses[]; has($k))' "$g/network.json" > /dev/null ||
+        fail "w2: the record's addresses lack '$kk'"
+done
+for kk in $route_keys; do
+    jq -e --arg k "$kk" 'all(.nics[].routes[]; has($k))' "$g/network.json" > /dev/null ||
+        fail "w2: the record's routes lack '$kk'"
+done
+jq -e '.dns | has("search")' "$g/network.json" > /dev/null || fail "w2: no dns.search"
+# the bundle's script prefers the guest's own record, else the one beside
+# it, and says which (checked as text: it cannot run here)
+grep -q "ChildPath 'network.json'" "$ps" && grep -q "Join-Path -Path \$PSScriptRoot" "$ps" &&
+    grep -q "(from the vCenter inventory: what VMware Tools reported)" "$ps" &&
+    grep -q "(made by the prepare script in this guest)" "$ps" ||
+    fail "w2: the bundle's windows-reapply.ps1 does not read the record beside it"
+[ ! -e "$canary" ] || fail "a hostile value ran"
 jq -e '.detail.domains | length == 3' "$tmp/show.json" > /dev/null || fail "not 3 domains defined"
 no_leftovers vol1
 

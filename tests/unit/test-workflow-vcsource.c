@@ -210,6 +210,149 @@ Test (vcsource, guest_record_file)
     free (sum);
 }
 
+/* The Windows record (windows-prepare.ps1's format): 'Manual' origins
+ * for the static addresses only, a DHCP NIC stays DHCP with no static
+ * DNS, default routes as 0.0.0.0/0 with their gateway, on-link routes
+ * left out, per-adapter DNS split by family, the search list and the
+ * primary suffix apart, and every hostile or invalid value dropped. */
+Test (vcsource, guest_record_file_windows)
+{
+    static const char f[] =
+        "{\"guest_id\": \"windows2019srv_64Guest\", \"nics\": ["
+        "{\"mac\": \"00:50:56:AB:CD:EF\", \"guest_index\": 0,"
+        " \"addresses\": ["
+        "  {\"address\": \"192.0.2.10\", \"prefix\": 24,"
+        "   \"origin\": \"manual\"},"
+        "  {\"address\": \"2001:db8::10\", \"prefix\": 64},"
+        "  {\"address\": \"fe80::1\", \"prefix\": 64,"
+        "   \"origin\": \"linklayer\"},"
+        "  {\"address\": \"2001:db8::99\", \"prefix\": 64,"
+        "   \"origin\": \"random\"},"
+        "  {\"address\": \"192.0.2.13\", \"prefix\": 24,"
+        "   \"origin\": \"manual\", \"state\": \"duplicate\"},"
+        "  {\"address\": \"1.2.3.4`$(Restart-Computer)\", \"prefix\": 24},"
+        "  {\"address\": \"192.0.2.12\", \"prefix\": 33}],"
+        " \"dns\": {\"servers\": [\"192.0.2.54\", \"2001:db8::54\","
+        "  \"1.1.1.1; iex x\"], \"domain\": \"corp.ex.com'; calc\","
+        "  \"search\": []}},"
+        "{\"mac\": \"00:50:56:00:00:02\", \"guest_index\": 1,"
+        " \"addresses\": [{\"address\": \"198.51.100.7\", \"prefix\": 24,"
+        "  \"origin\": \"dhcp\"}],"
+        " \"dns\": {\"servers\": [\"198.51.100.53\"],"
+        "  \"domain\": \"dhcp.ex.com\", \"search\": []}},"
+        "{\"mac\": \"00:50:56:00:00:03\\n\", \"addresses\": []}],"
+        " \"ip_stack\": {\"routes\": ["
+        "  {\"network\": \"0.0.0.0\", \"prefix\": 0,"
+        "   \"gateway\": \"192.0.2.1\", \"device\": \"0\"},"
+        "  {\"network\": \"10.9.0.0\", \"prefix\": 16,"
+        "   \"gateway\": \"192.0.2.254\", \"device\": \"0\"},"
+        "  {\"network\": \"10.8.0.0\", \"prefix\": 16, \"device\": \"0\"},"
+        "  {\"network\": \"::\", \"prefix\": 0,"
+        "   \"gateway\": \"2001:db8::1\", \"device\": \"0\"},"
+        "  {\"network\": \"0.0.0.0\", \"prefix\": 0,"
+        "   \"gateway\": \"198.51.100.1\", \"device\": \"1\"},"
+        "  {\"network\": \"192.0.2.10\", \"prefix\": 32, \"device\": \"0\"}],"
+        " \"dns\": {\"servers\": [\"192.0.2.53\"],"
+        "  \"domain\": \"ex.com\","
+        "  \"search\": [\"corp.ex.com\", \"a\\nb\", \"$(x)\"]}}}";
+    struct json_val *v = NULL;
+    const struct json_val *nics, *n0, *n1, *a, *r, *d;
+    char *s, *sum;
+    bool b;
+
+    cr_assert_eq (wf_vc_win_record_file (f, &s, &sum), 0);
+    cr_assert_eq (vs_json_parse (s, strlen (s), "record", &v), 0, "%s", s);
+    cr_assert_str_eq (vs_json_string_value (vs_json_get (v, "source")),
+                      "vmware-tools");
+    cr_assert_str_eq (vs_json_string_value (
+                          vs_json_get (vs_json_get (v, "os"), "id")),
+                      "windows");
+    nics = vs_json_get (v, "nics");
+    cr_assert_eq (vs_json_array_len (nics), 2, "%s", s);
+    n0 = vs_json_array_at (nics, 0);
+    n1 = vs_json_array_at (nics, 1);
+    cr_assert_str_eq (vs_json_string_value (vs_json_get (n0, "mac")),
+                      "00:50:56:ab:cd:ef");
+    cr_assert_str_eq (vs_json_string_value (vs_json_get (n0, "name")),
+                      "vcenter-nic0");
+    /* the static NIC */
+    cr_assert_eq (vs_json_get_bool (n0, "dhcp4", &b), 0);
+    cr_assert (!b, "%s", s);
+    a = vs_json_get (n0, "addresses");
+    cr_assert_eq (vs_json_array_len (a), 4, "%s", s);
+    {
+        static const char *const want[][3] = {
+            { "192.0.2.10", "24", "Manual" },
+            { "2001:db8::10", "64", "Manual" },
+            { "fe80::1", "64", "WellKnown" },
+            { "2001:db8::99", "64", "RouterAdvertisement" },
+        };
+
+        for (size_t i = 0; i < 4; i++) {
+            const struct json_val *x = vs_json_array_at (a, i);
+            int64_t p;
+
+            cr_assert_str_eq (vs_json_string_value (
+                                  vs_json_get (x, "address")), want[i][0]);
+            cr_assert_eq (vs_json_get_i64 (x, "prefix", &p), 0);
+            cr_assert_eq (p, atoi (want[i][1]));
+            cr_assert_str_eq (vs_json_string_value (
+                                  vs_json_get (x, "origin")), want[i][2]);
+        }
+    }
+    r = vs_json_get (n0, "routes");
+    cr_assert_eq (vs_json_array_len (r), 3, "%s", s);
+    cr_assert_not_null (strstr (s, "\"dst\": \"0.0.0.0/0\",\n"), "%s", s);
+    cr_assert_not_null (strstr (s, "\"gateway\": \"192.0.2.1\""), "%s", s);
+    cr_assert_not_null (strstr (s, "\"dst\": \"10.9.0.0/16\""), "%s", s);
+    cr_assert_not_null (strstr (s, "\"dst\": \"::/0\""), "%s", s);
+    cr_assert_null (strstr (s, "10.8.0.0"), "on-link route kept: %s", s);
+    cr_assert_null (strstr (s, "192.0.2.10/32"), "host route kept: %s", s);
+    d = vs_json_get (n0, "dns");
+    cr_assert_eq (vs_json_array_len (vs_json_get (d, "static4")), 1, "%s", s);
+    cr_assert_str_eq (vs_json_string_value (vs_json_array_at (
+                          vs_json_get (d, "static4"), 0)), "192.0.2.54");
+    cr_assert_str_eq (vs_json_string_value (vs_json_array_at (
+                          vs_json_get (d, "static6"), 0)), "2001:db8::54");
+    cr_assert_eq (vs_json_array_len (vs_json_get (d, "static6")), 1, "%s", s);
+    cr_assert_str_eq (vs_json_string_value (vs_json_get (d, "suffix")), "",
+                      "%s", s);
+    /* the DHCP NIC: DHCP, no routes, no static DNS or suffix */
+    cr_assert_eq (vs_json_get_bool (n1, "dhcp4", &b), 0);
+    cr_assert (b, "DHCP is not DHCP: %s", s);
+    cr_assert_str_eq (vs_json_string_value (vs_json_get (
+                          vs_json_array_at (vs_json_get (n1, "addresses"), 0),
+                          "origin")), "Dhcp");
+    cr_assert_eq (vs_json_array_len (vs_json_get (n1, "routes")), 0, "%s", s);
+    d = vs_json_get (n1, "dns");
+    cr_assert_eq (vs_json_array_len (vs_json_get (d, "static4")), 0, "%s", s);
+    cr_assert_str_eq (vs_json_string_value (vs_json_get (d, "suffix")), "");
+    cr_assert_null (strstr (s, "198.51.100.1\""), "DHCP route kept: %s", s);
+    /* the stack: the search list and the primary suffix */
+    d = vs_json_get (v, "dns");
+    cr_assert_eq (vs_json_array_len (vs_json_get (d, "search")), 1, "%s", s);
+    cr_assert_str_eq (vs_json_string_value (vs_json_array_at (
+                          vs_json_get (d, "search"), 0)), "corp.ex.com");
+    cr_assert_str_eq (vs_json_string_value (vs_json_get (d,
+                                                         "primary_suffix")),
+                      "ex.com");
+    /* nothing hostile or invalid got through */
+    cr_assert_null (strstr (s, "Restart"), "%s", s);
+    cr_assert_null (strstr (s, "iex"), "%s", s);
+    cr_assert_null (strstr (s, "calc"), "%s", s);
+    cr_assert_null (strstr (s, "$("), "%s", s);
+    cr_assert_null (strstr (s, "\\n"), "%s", s);
+    cr_assert_null (strstr (s, "192.0.2.12"), "%s", s);
+    cr_assert_null (strstr (s, "192.0.2.13"), "%s", s);
+    cr_assert_not_null (strstr (sum, "2 NIC(s), 2 static and 2 DHCP"),
+                        "%s", sum);
+    cr_assert_not_null (strstr (sum, "3 route(s), values that failed"),
+                        "%s", sum);
+    vs_json_free (v);
+    free (s);
+    free (sum);
+}
+
 Test (vcsource, volume_of_a_location)
 {
     char *s = wf_vc_volume_of ("ontap://p/vol1/a/b.vmdk");
