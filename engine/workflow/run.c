@@ -844,6 +844,7 @@ wf_vm_place (struct wf_run *r, struct wf_vmr *v)
 {
     struct ontap_location l, first = { 0 };
     char *why = NULL;
+    size_t fk = 0;              /* the disk that gave first */
     int e = 0;
 
     v->vol = -1;
@@ -855,6 +856,7 @@ wf_vm_place (struct wf_run *r, struct wf_vmr *v)
         }
         if (!first.volume) {
             first = l;
+            fk = k;
             continue;
         }
         if (strcmp (l.profile, first.profile) != 0 ||
@@ -863,7 +865,7 @@ wf_vm_place (struct wf_run *r, struct wf_vmr *v)
                           "'%s', its disk '%s' on '%s' of '%s': ONTAP clones "
                           "only within a volume, so one VM's disks must "
                           "share one", v->disks[k].source, l.volume,
-                          l.profile, v->disks[0].source, first.volume,
+                          l.profile, v->disks[fk].source, first.volume,
                           first.profile) < 0) {
                 why = NULL;
                 e = set_error (ENOMEM, "out of memory");
