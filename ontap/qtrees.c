@@ -379,7 +379,9 @@ ontap_qtree_delete (struct ontap_client *c, const struct ontap_volume *v,
         }
         ontap_reply_release (&rep);
         if (r == -ENOENT && attempt > 0) {
+            clear_error ();
             r = 0;              /* our earlier attempt did it */
+            break;
         }
         if (r == 0 && oc != ONTAP_UNKNOWN) {
             break;

@@ -3591,6 +3591,62 @@ wf_lv (struct wf_run *r)
     return 0;
 }
 
+/* The end of a step's effect x (0, or the -errno of the thread's
+ * error): its result, done with rs or failed with the error, which is
+ * kept for the caller. */
+static void
+wf_j_end (struct wf_run *r, const char *step, int64_t seq, int x,
+          const char *rs)
+{
+    struct vmshift_error_save es;
+    char *err = x < 0 ? wf_obj2 ("error", vmshift_internal_error_msg (), NULL,
+                                 NULL) : NULL;
+
+    error_save (&es);
+    wf_j_finish (r->s, step, seq, x == 0 ? WF_J_DONE : WF_J_FAILED,
+                 x == 0 ? rs : err);
+    error_restore (&es);
+    free (err);
+}
+
+/* Define v's domain from xml through the run's connection; a failure
+ * the library calls retryable is tried again (wf_retry): defining the
+ * same domain again only replaces its definition. */
+static int
+wf_lv_define_xml (struct wf_run *r, struct wf_vmr *v, const char *xml,
+                  char uuid[37])
+{
+    int x;
+
+    for (unsigned a = 1;; a++) {
+        x = wf_lv (r);
+        if (x == 0) {
+            x = hv_lvc_define (r->lvc, xml, uuid);
+        }
+        if (x == 0 || !wf_retry (r, v, "define", a)) {
+            return x;
+        }
+    }
+}
+
+/* Start v's domain (one already running is success), trying again what
+ * fails retryably. */
+static int
+wf_lv_start (struct wf_run *r, struct wf_vmr *v, bool *started)
+{
+    int x;
+
+    for (unsigned a = 1;; a++) {
+        x = wf_lv (r);
+        if (x == 0) {
+            x = hv_lvc_start (r->lvc, v->tname, started);
+        }
+        if (x == 0 || !wf_retry (r, v, "power on", a)) {
+            return x;
+        }
+    }
+}
+
 static int
 wf_lv_define (struct wf_run *r, struct wf_vmr *v)
 {
@@ -3607,18 +3663,12 @@ wf_lv_define (struct wf_run *r, struct wf_vmr *v)
            : -ENOMEM;
     free (in);
     if (e == 0) {
-        e = hv_lvc_define (r->lvc, text, uuid);
+        e = wf_lv_define_xml (r, v, text, uuid);
     }
     if (seq > 0) {
-        char *rs = e == 0 ? wf_obj2 ("name", v->tname, "uuid", uuid)
-                          : wf_obj2 ("error", vmshift_internal_error_msg (),
-                                     NULL, NULL);
-        struct vmshift_error_save es;
+        char *rs = e == 0 ? wf_obj2 ("name", v->tname, "uuid", uuid) : NULL;
 
-        error_save (&es);
-        wf_j_finish (r->s, "define", seq, e == 0 ? WF_J_DONE : WF_J_FAILED,
-                     rs);
-        error_restore (&es);
+        wf_j_end (r, "define", seq, e, rs);
         free (rs);
     }
     free (text);
@@ -3692,23 +3742,12 @@ wf_phase_register (struct wf_run *r)
         if (v->st != WF_VM_DEFINED || !defs[i]) {
             continue;
         }
-        x = wf_lv (r);
-        if (x == 0) {
-            x = hv_lvc_define (r->lvc, defs[i], uuid);
-        }
+        x = wf_lv_define_xml (r, v, defs[i], uuid);
         {
             char *rs = x == 0 ? wf_obj2 ("name", v->tname, "uuid", uuid)
-                              : wf_obj2 ("error", vmshift_internal_error_msg (),
-                                         NULL, NULL);
-            struct vmshift_error_save es;
+                              : NULL;
 
-            error_save (&es);
-            if (x == 0) {
-                wf_crash_point ("define", "result");
-            }
-            wf_journal_finish (r->s, seqs[i], x == 0 ? WF_J_DONE
-                               : WF_J_FAILED, rs);
-            error_restore (&es);
+            wf_j_end (r, "define", seqs[i], x, rs);
             free (rs);
         }
         e = x < 0 ? wf_vm_fail (r, v, "register")
@@ -3835,15 +3874,8 @@ wf_phase_power (struct wf_run *r)
             if (r->bp.groups[v->bv->group].boot_delay > delay) {
                 delay = r->bp.groups[v->bv->group].boot_delay;
             }
-            e = hv_lvc_start (r->lvc, v->tname, &started);
-            {
-                struct vmshift_error_save es;
-
-                error_save (&es);
-                wf_j_finish (r->s, "start", seqs[k], e == 0 ? WF_J_DONE
-                                   : WF_J_FAILED, NULL);
-                error_restore (&es);
-            }
+            e = wf_lv_start (r, v, &started);
+            wf_j_end (r, "start", seqs[k], e, NULL);
             if (e < 0) {
                 if ((e = wf_vm_fail (r, v, "power on")) < 0) {
                     goto out;

@@ -708,3 +708,79 @@ Test (qtrees, bad_names)
     cr_assert_eq (f->n_reqs, 0);
     ontap_client_free (c);
 }
+
+/* Deleting a qtree: by the id found; a vanished job or a lost answer is
+ * settled by looking it up by name (gone: done; another id: left alone);
+ * qtree 0 is never sent. */
+#define QT_DEL "/api/storage/qtrees/" VOL "/3?return_timeout=30"
+
+Test (qtrees, delete_with_job)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = ontap_test_client (f, &clk, NULL, NULL);
+    struct ontap_qtree q = { .id = 3, .name = (char *) "hv" };
+
+    fake_push (f, 202, JOB_LINK);
+    push_job (f, "success", NULL);
+    cr_assert_eq (ontap_qtree_delete (c, &test_vol, &q), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_eq (f->n_reqs, 2);
+    cr_assert_str_eq (f->reqs[0].method, "DELETE");
+    cr_assert_str_eq (f->reqs[0].target, QT_DEL);
+    cr_assert_not (f->reqs[0].idempotent);
+    ontap_client_free (c);
+}
+
+Test (qtrees, delete_lost_answer_looks)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = ontap_test_client (f, &clk, NULL, NULL);
+    struct ontap_qtree q = { .id = 3, .name = (char *) "hv" };
+
+    /* the connection dropped: gone when looked for, so done, not resent */
+    fake_push_err (f, -ECONNRESET);
+    fake_push (f, 200, NO_REC);
+    cr_assert_eq (ontap_qtree_delete (c, &test_vol, &q), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_eq (f->n_reqs, 2);
+    cr_assert_str_eq (f->reqs[1].target, QT_GET);
+    ontap_client_free (c);
+}
+
+Test (qtrees, delete_vanished_job_still_there_resends)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = ontap_test_client (f, &clk, NULL, NULL);
+    struct ontap_qtree q = { .id = 3, .name = (char *) "hv" };
+
+    fake_push (f, 202, JOB_LINK);
+    fake_push (f, 404, "{\"error\": {\"code\": \"4\", \"message\": \"entry "
+               "doesn't exist\"}}");
+    fake_push (f, 200, QT_REC);        /* still there, same id */
+    fake_push (f, 404, "{\"error\": {\"code\": \"4\", \"message\": \"entry "
+               "doesn't exist\"}}");  /* the second DELETE: gone by now */
+    cr_assert_eq (ontap_qtree_delete (c, &test_vol, &q), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_str_eq (f->reqs[3].method, "DELETE");
+    ontap_client_free (c);
+}
+
+Test (qtrees, delete_another_qtree_now_is_left)
+{
+    struct fake_transport *f = fake_new ();
+    struct fake_clock clk = { 0 };
+    struct ontap_client *c = ontap_test_client (f, &clk, NULL, NULL);
+    struct ontap_qtree q = { .id = 4, .name = (char *) "hv" };
+
+    fake_push_err (f, -ECONNRESET);
+    fake_push (f, 200, QT_REC);        /* id 3: not ours */
+    cr_assert_eq (ontap_qtree_delete (c, &test_vol, &q), -EEXIST);
+    cr_assert_eq (f->n_reqs, 2);
+    q.id = 0;
+    cr_assert_eq (ontap_qtree_delete (c, &test_vol, &q), -EINVAL);
+    cr_assert_eq (f->n_reqs, 2);
+    ontap_client_free (c);
+}
