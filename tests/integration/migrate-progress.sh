@@ -7,7 +7,9 @@
 # a live table when it is (under script(1)), redrawn in place at most
 # once a second; runs show with bytes shared/copied and time per step;
 # runs resume after a kill -9 starts with each VM's state and the bytes
-# of the disks converted before.  The disks are streamOptimized, so the
+# of the disks converted before; cleanup of a test run removes the
+# folders it made, never one that was there.  The disks are
+# streamOptimized, so the
 # conversions copy (inflate) data.
 . "$VMSHIFT_TOP/tests/lib/functions.sh"
 requires jq qemu-img script
@@ -134,4 +136,14 @@ jq -e -s 'all(.[] | select(.step == "complete" and .vm); .bytes_copied > 0)' res
     fail "resumed VMs lost their bytes"
 [ "$("$VMSHIFT" runs show --json "$rid" | jq -r .state)" = complete ] ||
     fail "resumed run not complete"
+# 5. cleanup of a --test run into pre/new, where pre/ was there before
+# (empty): the folders the run made (new/, the VM folders) go, pre/ stays
+mkdir -p pre
+jq --arg t "$tmp/pre/new" '.name = "lc" | .target.test_location = $t' p.json > lc.json
+"$VMSHIFT" migrate --yes --test lc.json > /dev/null 2> err || fail "local test run: $(cat err)"
+lid=$(last_run)
+[ -f pre/new/db01-vmshift-test/db01.qcow2 ] || fail "no test disk in pre/new"
+"$VMSHIFT" runs cleanup "$lid" > /dev/null 2> err || fail "local cleanup: $(cat err)"
+[ -d pre ] || fail "cleanup removed a folder the run did not make"
+[ -z "$(ls -A pre)" ] || fail "cleanup left $(find pre | head -5)"
 echo "migration progress ok"
