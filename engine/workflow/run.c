@@ -2411,15 +2411,15 @@ wf_steps_finish (void *opaque, size_t index, const char *step, int64_t token,
 /* The run ID the conversion names its leases and temporaries with, the
  * same in every process of the run (so a resumed one owns what an
  * earlier one left): journalled once, run-wide, step "owner". */
+/* The run ID journalled before, or "" (out has VS_RUN_HEX + 1 bytes). */
 static int
-wf_owner_run (struct wf_run *r, char out[VS_RUN_HEX + 1])
+wf_owner_find (struct wf_run *r, char *out)
 {
     struct wf_jfind f;
-    uint8_t b[16];
-    char *v, *in;
-    int64_t seq;
+    char *v;
     int e;
 
+    out[0] = '\0';
     if ((e = wf_jfind (r, "", "owner", NULL, NULL, &f)) < 0) {
         return e;
     }
@@ -2428,10 +2428,22 @@ wf_owner_run (struct wf_run *r, char out[VS_RUN_HEX + 1])
     free (f.intent);
     if (v && strlen (v) == VS_RUN_HEX && vs_owner_run_ok (v, VS_RUN_HEX)) {
         memcpy (out, v, VS_RUN_HEX + 1);
-        free (v);
-        return 0;
     }
     free (v);
+    return 0;
+}
+
+static int
+wf_owner_run (struct wf_run *r, char out[VS_RUN_HEX + 1])
+{
+    uint8_t b[16];
+    char *in;
+    int64_t seq;
+    int e;
+
+    if ((e = wf_owner_find (r, out)) < 0 || out[0]) {
+        return e;
+    }
     if (getrandom (b, sizeof b, 0) != (ssize_t) sizeof b) {
         return set_error (EIO, "cannot make a run ID: getrandom: %s",
                           strerror (errno));
@@ -4719,13 +4731,23 @@ wf_unlink_loc (struct wf_run *r, const char *loc)
     return e;
 }
 
-/* The temporaries a "clone" intent names ("tmp0".., beside "target"). */
+/* The temporaries a "clone" intent names ("tmp0".., beside "target"),
+ * and the lease of the run's ID there (own, "" if none): no process of
+ * the run is converting when the journal is undone. */
 static int
-wf_unlink_temps (struct wf_run *r, const char *intent)
+wf_unlink_temps (struct wf_run *r, const char *intent, const char *own)
 {
     char *target = wf_json_str (intent, "target");
     const char *slash = target ? strrchr (target, '/') : NULL;
+    char *lease = NULL;
     int e = 0;
+
+    if (slash && own[0] &&
+        asprintf (&lease, "%.*s/.vmshift.%s.lease", (int) (slash - target),
+                  target, own) > 0) {
+        e = wf_unlink_loc (r, lease);
+        free (lease);
+    }
 
     for (int i = 0; slash && i < 8 && e == 0; i++) {
         char k[8], *name, *loc = NULL;
@@ -4826,6 +4848,27 @@ wf_qtree_remove (struct wf_run *r, const char *loc, const char *id)
     return e;
 }
 
+/* The lease of the run's ID at the root of a "clone" target's volume
+ * (ontap://PROFILE/VOLUME/...), where the conversion holds one while it
+ * works (docs/internals/ontap-flow.md, "Run ownership"). */
+static int
+wf_unlink_root_lease (struct wf_run *r, const char *intent, const char *own)
+{
+    char *target = wf_json_str (intent, "target"), *loc = NULL;
+    const char *p = target && strncmp (target, "ontap://", 8) == 0
+                    ? strchr (target + 8, '/') : NULL;
+    int e = 0;
+
+    p = p ? strchr (p + 1, '/') : NULL;
+    if (p && asprintf (&loc, "%.*s/.vmshift.%s.lease", (int) (p - target),
+                       target, own) > 0) {
+        e = wf_unlink_loc (r, loc);
+        free (loc);
+    }
+    free (target);
+    return e;
+}
+
 /* Local targets: remove the VM folders the run made once empty. */
 static void
 wf_rmdirs (struct wf_run *r, struct wf_vmr *v)
@@ -4853,6 +4896,8 @@ static int
 wf_undo (struct wf_run *r, const char *item, bool domains)
 {
     struct wf_undo *u = calloc (1, sizeof *u);
+    char own[VS_RUN_HEX + 1] = "";
+    bool root_lease = false;
     int e, first = 0;
 
     if (!u) {
@@ -4862,6 +4907,9 @@ wf_undo (struct wf_run *r, const char *item, bool domains)
     u->only_item = item;
     u->domains = domains;
     e = wf_journal_list (r->s, r->id, wf_undo_cb, u);
+    if (e == 0) {
+        e = wf_owner_find (r, own);
+    }
     for (size_t i = u->n; e == 0 && i-- > 0;) {
         int x;
 
@@ -4871,7 +4919,11 @@ wf_undo (struct wf_run *r, const char *item, bool domains)
                 x = hv_lvc_remove (r->lvc, u->locs[i], NULL);
             }
         } else if (strcmp (u->steps[i], "clone") == 0) {
-            x = wf_unlink_temps (r, u->locs[i]);
+            x = wf_unlink_temps (r, u->locs[i], own);
+            if (x == 0 && own[0] && !root_lease) {
+                x = wf_unlink_root_lease (r, u->locs[i], own);
+                root_lease = x == 0;
+            }
         } else if (strcmp (u->steps[i], "mkdir") == 0 ||
                    strcmp (u->steps[i], "qtree") == 0) {
             /* only when empty: what is in it stays (a VM handed over,

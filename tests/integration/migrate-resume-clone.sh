@@ -9,7 +9,9 @@
 #     jobs of 4 s), killed while it waits: the resume asks each job
 #     recorded in the journal ("clone-job") instead of cloning again;
 #  3. as 1, with one temporary removed while the run is dead: that disk's
-#     step is undone and cloned again (the journal says so), no other.
+#     step is undone and cloned again (the journal says so), no other;
+#  4. as 1, then abort and cleanup instead of resume: the temporaries the
+#     journal names and the leases of the run's ID are removed.
 # Each time: every disk identical to its source (qemu-img compare), its
 # blocks shared with the source (FIEMAP on the XFS under the simulator),
 # the run complete, no temporary, lease or snapshot left.
@@ -171,3 +173,19 @@ d2=$(jq -r '[.journal[] | select(.step == "clone" and .vm == "d2") | .status] | 
     "$tmp/show.json")
 [ "$d2" = "undone done" ] || fail "kr: d2's clone steps: '$d2'"
 echo "temporary removed: d2 cloned again (its step undone), the others adopted"
+
+# 4. killed during the clone calls, then abort and cleanup (no resume):
+# the temporaries the journal names go, and the leases of the run's ID
+tctl '{"job_duration_ms": 2000}'
+start ka
+wait_until 300 "ka: temporaries of all disks" temps_are ka "$nd"
+sleep 0.5
+killed ka
+sleep 2.5
+tctl '{"job_duration_ms": 200}'
+vsh runs abort "$id" 2> "$tmp/ka.err" || fail "ka: abort: $(cat "$tmp/ka.err")"
+vsh runs cleanup "$id" 2> "$tmp/ka.err" || fail "ka: cleanup: $(cat "$tmp/ka.err")"
+left=$(find "$v1/ka" -type f 2>/dev/null | head -3)
+[ -z "$left" ] || fail "ka: abort + cleanup left $left"
+no_leftovers vol1
+echo "abort + cleanup after the kill: nothing left"
