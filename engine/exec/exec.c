@@ -256,6 +256,23 @@ vs_exec_recover (struct backend *be, const char *dir, const char *main_name,
             free (sc.v);
             return gone;
         }
+        if (!gone && vs_owner_lease_mine (be, dir, sc.v[i].run)) {
+            /* Our own run ID, taken over from an earlier process of the
+             * same run (a resumed migration run, engine/convert.h): that
+             * process is gone, so a publish journal it left is finished
+             * or undone like any other.  Its temporaries stay: the run's
+             * journal adopts or removes them. */
+            for (size_t j = i; j < sc.n; j++) {
+                const struct exec_entry *e = &sc.v[j];
+
+                if (strcmp (e->run, sc.v[i].run) == 0 &&
+                    strcmp (e->kind, "pub") == 0 &&
+                    vs_owner_file_pid (e->name) != (long) getpid ()) {
+                    exec_journal_replay (be, dir, e->name, log);
+                }
+            }
+            continue;
+        }
         if (!gone) {
             vs_log_debug (log, LOGM_EXEC, "run %s in '%s' is alive; its files "
                           "stay", sc.v[i].run, dir);

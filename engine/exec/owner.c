@@ -357,6 +357,55 @@ vs_owner_run_gone (struct backend *be, const char *dir, const char *run,
 }
 
 int
+vs_owner_lease_mine (struct backend *be, const char *dir, const char *run)
+{
+    char text[OWNER_LEASE_MAX + 1], v[80], boot[40], myboot[40];
+    unsigned long long mypidns;
+    char *path = owner_lease_path (dir, run);
+    struct be_file *f = NULL;
+    int64_t size;
+    int r;
+
+    r = path ? backend_open (be, path, BE_RDONLY, &f) : -ENOMEM;
+    free (path);
+    size = r == 0 ? backend_get_size (f) : -1;
+    if (size >= 0) {
+        size = size > OWNER_LEASE_MAX ? OWNER_LEASE_MAX : size;
+        r = backend_pread (f, text, (size_t) size, 0);
+    }
+    backend_close (f);
+    if (r < 0 || size < 0) {
+        clear_error ();
+        return 0;
+    }
+    text[size] = '\0';
+    owner_where (myboot, &mypidns);
+    owner_field (text, "boot", boot, sizeof boot);
+    if (myboot[0] == '\0' || strcmp (boot, myboot) != 0) {
+        return 0;
+    }
+    owner_field (text, "pidns", v, sizeof v);
+    if (mypidns == 0 || strtoull (v, NULL, 10) != mypidns) {
+        return 0;
+    }
+    owner_field (text, "pid", v, sizeof v);
+    return strtol (v, NULL, 10) == (long) getpid ();
+}
+
+long
+vs_owner_file_pid (const char *entry)
+{
+    const char *p = entry + 9;
+
+    if (strncmp (entry, ".vmshift.", 9) != 0 || strlen (p) < 10 ||
+        p[8] != '.') {
+        return -1;
+    }
+    p += 9;
+    return strspn (p, "0123456789") > 0 ? strtol (p, NULL, 10) : -1;
+}
+
+int
 vs_owner_file_name (const struct vs_owner *o, const char *name,
                     const char *kind, char *out, size_t n)
 {

@@ -53,6 +53,13 @@ void vs_owner_release (struct vs_owner *o, struct backend *be);
  * its lease in dir: 1 gone, 0 alive (or cannot tell), -errno. */
 int vs_owner_run_gone (struct backend *be, const char *dir, const char *run,
                        const struct logger *log);
+/* Whether run's lease in dir was written by this process (on this boot,
+ * in this PID namespace): a run ID this process took over from an
+ * earlier process of the same run (vs_owner_hold).  1 yes, 0 no. */
+int vs_owner_lease_mine (struct backend *be, const char *dir,
+                         const char *run);
+/* The PID field of a run file's name, or -1. */
+long vs_owner_file_pid (const char *entry);
 
 /* ".vmshift.<hash>.<pid>.<run>.<kind>" for final name 'name'. */
 int vs_owner_file_name (const struct vs_owner *o, const char *name,

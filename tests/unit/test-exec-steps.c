@@ -9,11 +9,14 @@
  *   written whole (an earlier plan's bytes in its zero blocks go);
  * - vs_exec_clones_present tells data in place from data missing (never
  *   cloned, or only the first of two ranges, or not even sized), and
- *   does not take zeros for proof. */
+ *   does not take zeros for proof;
+ * - a publish journal an earlier process of the run left is replayed,
+ *   its temporaries are not. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/backend/backend.h"
 #include "engine/base/error.h"
@@ -271,4 +274,66 @@ Test (exec_steps, own_lease_taken_over)
                   0);
     vs_owner_release (&o1, NULL);
     backend_free (be);
+}
+
+/* A publish journal an earlier process of our run left (our run ID, its
+ * PID in the name) when it was killed between publishing the new extent
+ * and the descriptor: the recovery undoes it even though the run is
+ * alive (its lease is ours now), and leaves the run's temporaries to the
+ * journal. */
+Test (exec_steps, own_dead_process_publish_undone)
+{
+    char dir[64], path[256], pub[128], tmp[128], h[9], text[512];
+    struct backend *be = be_local_new (NULL);
+    struct be_stat st = { .struct_size = sizeof st };
+    struct vs_owner o;
+    FILE *f;
+    long dead = 1;
+
+    snprintf (dir, sizeof dir, "/tmp/vmshift-exec-steps.XXXXXX");
+    cr_assert_not_null (mkdtemp (dir));
+    cr_assert (be);
+    while (dead == (long) getpid ()) {
+        dead++;
+    }
+    owner_fixed (&o);
+    cr_assert_eq (vs_owner_hold (&o, be, dir), 0, "%s", vmshift_get_error ());
+    /* the new extent, published under its final name; the descriptor
+     * is still a temporary */
+    snprintf (path, sizeof path, "%s/t-flat.vmdk", dir);
+    f = fopen (path, "w");
+    cr_assert (f);
+    fputs ("extent", f);
+    fclose (f);
+    cr_assert_eq (backend_stat (be, path, BE_STAT_NOFOLLOW, &st), 0);
+    vs_owner_name_hash ("t.vmdk", h);
+    snprintf (tmp, sizeof tmp, ".vmshift.%s.%ld.%s.tmp0", h, dead, run_id);
+    snprintf (pub, sizeof pub, ".vmshift.%s.%ld.%s.pub", h, dead, run_id);
+    snprintf (path, sizeof path, "%s/%s", dir, tmp);
+    f = fopen (path, "w");
+    cr_assert (f);
+    fputs ("descriptor", f);
+    fclose (f);
+    snprintf (text, sizeof text, "vmshift-publish 1\nmain 1 1 t.vmdk\n"
+              "new %llu %llu t-flat.vmdk\n", (unsigned long long) st.fsid,
+              (unsigned long long) st.fileid);
+    snprintf (path, sizeof path, "%s/%s", dir, pub);
+    f = fopen (path, "w");
+    cr_assert (f);
+    fputs (text, f);
+    fclose (f);
+
+    cr_assert_eq (vs_exec_recover (be, dir, "t.vmdk", NULL), 0, "%s",
+                  vmshift_get_error ());
+    snprintf (path, sizeof path, "%s/t-flat.vmdk", dir);
+    cr_expect_eq (access (path, F_OK), -1, "the new extent was not removed");
+    snprintf (path, sizeof path, "%s/%s", dir, pub);
+    cr_expect_eq (access (path, F_OK), -1, "the publish journal stayed");
+    snprintf (path, sizeof path, "%s/%s", dir, tmp);
+    cr_expect_eq (access (path, F_OK), 0, "the run's temporary was removed");
+
+    vs_owner_release (&o, be);
+    backend_free (be);
+    snprintf (path, sizeof path, "rm -rf '%s'", dir);
+    cr_expect_eq (system (path), 0);
 }
