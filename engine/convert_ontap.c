@@ -618,6 +618,148 @@ od_close_run (struct od_run *run)
     pthread_mutex_destroy (&run->lock);
 }
 
+/* The preflight of one disk on be; the disk is done (refused, with its
+ * own error) when it fails. */
+static void
+od_preflight_disk (struct od_run *run, struct backend *be, struct od_disk *d)
+{
+    char *src = NULL;
+    int r;
+
+    if (run->o->snapshot) {
+        r = ontap_snapshot_path (run->o->snapshot, d->src.path, &src);
+    } else {
+        r = (src = strdup (d->src.path)) ? 0 : -ENOMEM;
+    }
+    if (r == 0) {
+        r = backend_exists (be, src);
+        if (r == 0) {
+            r = run->o->snapshot
+                ? set_error (ENOENT, "'%s': no such file in snapshot '%s' "
+                             "of volume '%s'", d->source, run->o->snapshot,
+                             run->vol.name)
+                : set_error (ENOENT, "'%s': no such file on volume '%s'",
+                             d->source, run->vol.name);
+        }
+    }
+    free (src);
+    if (r > 0 && strcmp (d->src.path, d->dst.path) == 0) {
+        r = set_error (EINVAL, "target '%s' is the source; vmshift never "
+                       "writes its source", d->target);
+    }
+    if (r > 0 && !run->o->dry_run) {
+        /* what a killed run left for this target (a publish journal,
+         * temporaries, a lease) is finished or undone before anyone
+         * looks whether the target exists, as locally (convert.c).
+         * With the caller's journal, our lease first: an earlier
+         * process of the same run is then alive, and its temporaries
+         * stay for the journal to adopt or undo. */
+        char *dir = vs_path_dirname (d->dst.path);
+
+        r = dir ? 0 : set_error (ENOMEM, "out of memory");
+        if (r == 0 && run->j && run->have_owner &&
+            (r = backend_exists (be, dir)) == 1) {
+            /* (a folder not there yet holds nothing to recover) */
+            r = vs_owner_hold (&run->owner, be, dir);
+        }
+        if (r == 0) {
+            r = vs_exec_recover (be, dir, vs_path_basename (d->dst.path),
+                                 &run->h->log);
+        }
+        free (dir);
+        if (r < 0) {
+            error_class (VS_ERRCLASS_TARGET);
+        }
+        r = r < 0 ? r : 1;
+    }
+    if (r > 0 && !run->o->force && !run->o->dry_run) {
+        r = backend_exists (be, d->dst.path);
+        if (r > 0) {
+            r = set_error (EEXIST, "'%s' already exists (use --force to "
+                           "replace it)", d->target);
+        }
+    }
+    if (r < 0) {
+        error_save (&d->err);
+        d->r = r;
+        d->done = true;
+        clear_error ();
+    }
+}
+
+/* The preflight's workers share the disks by target folder (the
+ * recovery of one folder is never run twice at once). */
+struct od_pf {
+    struct od_run *run;
+    bool *taken;
+    size_t next;
+    pthread_mutex_t lock;
+};
+
+static bool
+od_same_dir (const char *a, const char *b)
+{
+    const char *sa = strrchr (a, '/'), *sb = strrchr (b, '/');
+    size_t la = sa ? (size_t) (sa - a) : 0, lb = sb ? (size_t) (sb - b) : 0;
+
+    return la == lb && strncmp (a, b, la) == 0;
+}
+
+static void *
+od_preflight_worker (void *opaque)
+{
+    struct od_pf *pf = opaque;
+    struct od_run *run = pf->run;
+    struct ontap_client *client = NULL;
+    struct backend *be = NULL;
+    int r;
+
+    /* a client of its own (not used: the checks are NFS calls), as the
+     * backend wants one and the run's is not to be shared */
+    r = ontap_client_new (run->prof, &run->h->log, &client);
+    if (r == 0) {
+        r = od_backend (run, client, &be);
+    }
+    clear_error ();
+    for (;;) {
+        size_t i;
+
+        pthread_mutex_lock (&pf->lock);
+        while (pf->next < run->n && pf->taken[pf->next]) {
+            pf->next++;
+        }
+        i = pf->next;
+        if (i < run->n) {
+            /* this disk and every other one bound for its folder */
+            for (size_t j = i; j < run->n; j++) {
+                pf->taken[j] = pf->taken[j] ||
+                    od_same_dir (run->disks[j].dst.path,
+                                 run->disks[i].dst.path);
+            }
+        }
+        pthread_mutex_unlock (&pf->lock);
+        if (i >= run->n) {
+            break;
+        }
+        for (size_t j = i; j < run->n; j++) {
+            struct od_disk *d = &run->disks[j];
+
+            if (j != i && (d->done || !od_same_dir (d->dst.path,
+                                                    run->disks[i].dst.path))) {
+                continue;
+            }
+            if (r < 0) {
+                continue;       /* the workers meet (and report) it */
+            }
+            clear_error ();
+            od_preflight_disk (run, be, d);
+        }
+    }
+    backend_free (be);
+    ontap_client_free (client);
+    return NULL;
+}
+
 /* Before anything is created on the cluster: each source must exist
  * (on the live volume, or in the snapshot given by --snapshot, which
  * od_snapshot finds first) and each target must not, unless --force.
@@ -662,72 +804,43 @@ od_preflight (struct od_run *run)
                     vmshift_get_error ());
         clear_error ();
     }
-    for (size_t i = 0; i < run->n; i++) {
-        struct od_disk *d = &run->disks[i];
-        char *src = NULL;
-        int r;
+    {
+        /* the disks in parallel, as many at once as the conversion
+         * runs: over NFS each costs round trips (lookups, the folder's
+         * recovery and lease), not work on this host */
+        unsigned par = run->o->parallel ? run->o->parallel
+                                        : ONTAP_PARALLEL_DEFAULT;
+        struct od_pf pf = { .run = run };
+        pthread_t th[ONTAP_PARALLEL_MAX];
+        size_t nth = 0;
 
-        if (run->o->snapshot) {
-            r = ontap_snapshot_path (run->o->snapshot, d->src.path, &src);
-        } else {
-            r = (src = strdup (d->src.path)) ? 0 : -ENOMEM;
+        if (par > ONTAP_PARALLEL_MAX) {
+            par = ONTAP_PARALLEL_MAX;
         }
-        if (r == 0) {
-            r = backend_exists (be, src);
-            if (r == 0) {
-                r = run->o->snapshot
-                    ? set_error (ENOENT, "'%s': no such file in snapshot '%s' "
-                                 "of volume '%s'", d->source, run->o->snapshot,
-                                 run->vol.name)
-                    : set_error (ENOENT, "'%s': no such file on volume '%s'",
-                                 d->source, run->vol.name);
+        pf.taken = calloc (run->n + 1, sizeof *pf.taken);
+        pthread_mutex_init (&pf.lock, NULL);
+        /* two disks a thread at least: a thread's mount costs about
+         * what the checks of one disk do */
+        for (size_t i = 0; pf.taken && run->n >= 4 && i < par &&
+             i < run->n / 2; i++) {
+            if (pthread_create (&th[i], NULL, od_preflight_worker, &pf) != 0) {
+                break;
             }
+            nth++;
         }
-        free (src);
-        if (r > 0 && strcmp (d->src.path, d->dst.path) == 0) {
-            r = set_error (EINVAL, "target '%s' is the source; vmshift never "
-                           "writes its source", d->target);
+        for (size_t i = 0; i < nth; i++) {
+            pthread_join (th[i], NULL);
         }
-        if (r > 0 && !run->o->dry_run) {
-            /* what a killed run left for this target (a publish journal,
-             * temporaries, a lease) is finished or undone before anyone
-             * looks whether the target exists, as locally (convert.c).
-             * With the caller's journal, our lease first: an earlier
-             * process of the same run is then alive, and its temporaries
-             * stay for the journal to adopt or undo. */
-            char *dir = vs_path_dirname (d->dst.path);
-
-            r = dir ? 0 : set_error (ENOMEM, "out of memory");
-            if (r == 0 && run->j && run->have_owner &&
-                (r = backend_exists (be, dir)) == 1) {
-                /* (a folder not there yet holds nothing to recover) */
-                r = vs_owner_hold (&run->owner, be, dir);
+        pthread_mutex_destroy (&pf.lock);
+        for (size_t i = 0; i < run->n; i++) {
+            if (nth == 0 && !run->disks[i].done) {
+                /* few disks, or no thread could start */
+                clear_error ();
+                od_preflight_disk (run, be, &run->disks[i]);
             }
-            if (r == 0) {
-                r = vs_exec_recover (be, dir, vs_path_basename (d->dst.path),
-                                     &run->h->log);
-            }
-            free (dir);
-            if (r < 0) {
-                error_class (VS_ERRCLASS_TARGET);
-            }
-            r = r < 0 ? r : 1;
+            left += !run->disks[i].done;
         }
-        if (r > 0 && !run->o->force && !run->o->dry_run) {
-            r = backend_exists (be, d->dst.path);
-            if (r > 0) {
-                r = set_error (EEXIST, "'%s' already exists (use --force to "
-                               "replace it)", d->target);
-            }
-        }
-        if (r < 0) {
-            error_save (&d->err);
-            d->r = r;
-            d->done = true;
-            clear_error ();
-        } else {
-            left++;
-        }
+        free (pf.taken);
     }
     backend_free (be);
     return left;
