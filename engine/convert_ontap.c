@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "engine/backend/ontap.h"
+#include "engine/base/busy.h"
 #include "engine/base/error.h"
 #include "engine/base/host.h"
 #include "engine/convert.h"
@@ -66,13 +67,19 @@ struct od_run {
     size_t next;                /* next disk to claim */
     bool cancelled;             /* o->cancel said stop */
     pthread_mutex_t lock;
+    struct vs_busy *busy;       /* the call's REST and NFS time */
 };
 
 static int
 od_backend (struct od_run *run, struct ontap_client *client,
             struct backend **out)
 {
-    struct backend *nfs = be_nfs_new (&run->h->log, run->nfs_url);
+    struct backend *nfs;
+
+    /* the mount is NFS time too (the calls are counted by be_ontap) */
+    vs_busy_enter (run->busy, VS_BUSY_NFS);
+    nfs = be_nfs_new (&run->h->log, run->nfs_url);
+    vs_busy_leave (run->busy, VS_BUSY_NFS);
 
     if (nfs == NULL) {
         return -vmshift_internal_error_errno ();
@@ -492,6 +499,7 @@ od_worker (void *opaque)
 
     r = ontap_client_new (run->prof, &run->h->log, &client);
     if (r == 0) {
+        ontap_client_set_busy (client, run->busy);
         r = od_backend (run, client, &be);
     }
     while ((d = od_claim (run)) != NULL) {
@@ -549,6 +557,9 @@ od_open_run (struct od_run *run, const struct ontap_location *loc)
                             &run->prof);
     if (r == 0) {
         r = ontap_client_new (run->prof, &run->h->log, &run->client);
+    }
+    if (r == 0) {
+        ontap_client_set_busy (run->client, run->busy);
     }
     if (r == 0) {
         r = ontap_cluster_version (run->client, &ver);
@@ -718,6 +729,7 @@ od_preflight_worker (void *opaque)
      * backend wants one and the run's is not to be shared */
     r = ontap_client_new (run->prof, &run->h->log, &client);
     if (r == 0) {
+        ontap_client_set_busy (client, run->busy);
         r = od_backend (run, client, &be);
     }
     clear_error ();
@@ -850,9 +862,10 @@ od_preflight (struct od_run *run)
 static int
 od_volume (struct vmshift_handle *h, const struct vmshift_convert_opts *o,
            const struct vs_convert_journal *j, struct od_disk *disks,
-           size_t n)
+           size_t n, struct vs_busy *busy)
 {
-    struct od_run run = { .h = h, .o = o, .j = j, .disks = disks, .n = n };
+    struct od_run run = { .h = h, .o = o, .j = j, .disks = disks, .n = n,
+                          .busy = busy };
     int r;
 
     pthread_mutex_init (&run.lock, NULL);
@@ -930,6 +943,7 @@ struct od_group {
     size_t first;               /* index of its first disk in the call */
     struct od_disk *disks;
     size_t m;
+    struct vs_busy *busy;
 };
 
 static void *
@@ -937,7 +951,7 @@ od_group_thread (void *opaque)
 {
     struct od_group *g = opaque;
 
-    od_volume (g->h, g->o, g->j, g->disks, g->m);
+    od_volume (g->h, g->o, g->j, g->disks, g->m, g->busy);
     return NULL;
 }
 
@@ -969,6 +983,21 @@ od_groups_run (struct od_group *gs, size_t ng)
     }
 }
 
+/* The call's time split (struct vmshift_stats): its wall time t0..t1
+ * and how much of it something was outstanding at ONTAP. */
+static void
+od_times (struct vmshift_stats *st, struct vs_busy *b,
+                        uint64_t t0, uint64_t t1)
+{
+    st->seconds_call = (double) (t1 - t0) / 1e9;
+    st->seconds_rest_busy = (double) vs_busy_total_ns (b, VS_BUSY_REST,
+                                                       t1) / 1e9;
+    st->seconds_nfs_busy = (double) vs_busy_total_ns (b, VS_BUSY_NFS,
+                                                      t1) / 1e9;
+    st->seconds_remote_busy = (double) vs_busy_total_ns (b, VS_BUSY_ANY,
+                                                         t1) / 1e9;
+}
+
 int
 vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
                     const char *const *sources, const char *const *targets,
@@ -979,6 +1008,8 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
     struct od_disk *d;
     struct od_group *gs = NULL;
     size_t first_fail = n, ng = 0, gcap = 0;
+    struct vs_busy busy;
+    uint64_t t0 = vs_busy_now_ns (), t1;
     int ret = 0;
 
     if (o->qtree_style != VMSHIFT_QTREE_STYLE_REFUSE &&
@@ -990,6 +1021,7 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
     if (d == NULL) {
         return set_error (ENOMEM, "out of memory");
     }
+    vs_busy_init (&busy);
     for (size_t i = 0; i < n; i++) {
         d[i].index = i;
         d[i].source = sources[i];
@@ -1028,6 +1060,7 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
         g->h = h;
         g->o = o;
         g->j = journal;
+        g->busy = &busy;
         g->first = i;
         g->disks = calloc (n - i, sizeof *g->disks);
         if (g->disks == NULL) {
@@ -1052,6 +1085,7 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
         }
     }
     od_groups_run (gs, ng);
+    t1 = vs_busy_now_ns ();
     for (size_t gi = 0; gi < ng; gi++) {
         struct od_group *g = &gs[gi];
 
@@ -1069,6 +1103,12 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
         free (g->disks);
     }
     free (gs);
+    for (size_t i = 0; i < n; i++) {
+        if (d[i].res) {
+            od_times (&d[i].res->st, &busy, t0, t1);
+        }
+    }
+    vs_busy_destroy (&busy);
     for (size_t i = 0; i < n; i++) {
         if (d[i].r < 0 && first_fail == n) {
             first_fail = i;

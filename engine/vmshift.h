@@ -189,6 +189,15 @@ struct vmshift_stats {
                                          * bytes_metadata leaves out the
                                          * blocks of zeros a new file
                                          * already reads as */
+    /* ONTAP: the time of the whole call this disk was part of (the same
+     * in each disk's record), on the library's clock (CLOCK_MONOTONIC),
+     * split by what was outstanding on any of its threads: */
+    double seconds_call;        /* the call's wall time */
+    double seconds_rest_busy;   /* at least one REST request (or job
+                                 * wait) outstanding at ONTAP */
+    double seconds_nfs_busy;    /* at least one NFS call outstanding */
+    double seconds_remote_busy; /* either; seconds_call minus this is the
+                                 * host's own time */
 };
 
 /* Convert SOURCE to TARGET (paths, nfs:// or ontap:// locations).  On

@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "engine/base/busy.h"
 #include "engine/base/dl-crypto.h"
 #include "engine/base/error.h"
 #include "ontap/ontap.h"
@@ -45,6 +46,7 @@ struct ontap_client {
     pthread_mutex_t lock;       /* transport and counters */
     ontap_job_hook_fn job_hook; /* ontap_client_set_job_hook */
     void *job_hook_opaque;
+    struct vs_busy *busy;       /* ontap_client_set_busy, or NULL */
 };
 
 struct ontap_profile *ontap_profile_dup (const struct ontap_profile *p);
@@ -298,6 +300,18 @@ ontap_client_profile (const struct ontap_client *c)
     return c->prof;
 }
 
+void
+ontap_client_set_busy (struct ontap_client *c, struct vs_busy *b)
+{
+    c->busy = b;
+}
+
+struct vs_busy *
+ontap_client_busy (const struct ontap_client *c)
+{
+    return c->busy;
+}
+
 /* --------------------------------------------------------- redaction */
 
 void
@@ -347,7 +361,10 @@ ontap_exchange (struct ontap_client *c, const struct ontap_http_request *rq,
     c->st.requests++;
     c->st.bytes_sent += rq->body_len;
     t0 = ontap_client_now (c);
+    /* in flight from the request's start to its reply (or failure) */
+    vs_busy_enter (c->busy, VS_BUSY_REST);
     r = c->t->send (c->t, rq, rs);
+    vs_busy_leave (c->busy, VS_BUSY_REST);
     c->st.bytes_received += rs->body.len;
     pthread_mutex_unlock (&c->lock);
     if (r < 0) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/base/busy.h"
 #include "engine/base/error.h"
 #include "ontap/ontap.h"
 
@@ -70,8 +71,8 @@ ontap_poll_interval (const struct ontap_retry_policy *rp, unsigned n)
     return d < rp->poll_max_ms ? d : rp->poll_max_ms;
 }
 
-int
-ontap_job_wait (struct ontap_client *c, const char *uuid, unsigned deadline_s,
+static int
+ontap_job_poll (struct ontap_client *c, const char *uuid, unsigned deadline_s,
                 enum ontap_outcome *out)
 {
     struct ontap_retry_policy rp;
@@ -112,6 +113,21 @@ ontap_job_wait (struct ontap_client *c, const char *uuid, unsigned deadline_s,
         }
         ontap_client_sleep (c, d < end - now ? d : end - now);
     }
+}
+
+/* The whole wait counts as time ONTAP is busy for us (the polls in it
+ * and the sleeps between them): the job is outstanding there. */
+int
+ontap_job_wait (struct ontap_client *c, const char *uuid, unsigned deadline_s,
+                enum ontap_outcome *out)
+{
+    struct vs_busy *b = ontap_client_busy (c);
+    int r;
+
+    vs_busy_enter (b, VS_BUSY_REST);
+    r = ontap_job_poll (c, uuid, deadline_s, out);
+    vs_busy_leave (b, VS_BUSY_REST);
+    return r;
 }
 
 int

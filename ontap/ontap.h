@@ -243,6 +243,13 @@ void ontap_client_get_retry (const struct ontap_client *c,
 void ontap_client_stats (const struct ontap_client *c, struct ontap_stats *st);
 /* Borrowed; valid for the client's life. */
 const struct ontap_profile *ontap_client_profile (const struct ontap_client *c);
+/* Count this client's requests and job waits as VS_BUSY_REST in b
+ * (engine/base/busy.h), and the NFS calls of backends over it as
+ * VS_BUSY_NFS; NULL (the default): none.  b is borrowed and must
+ * outlive the client; set before the client is used. */
+struct vs_busy;
+void ontap_client_set_busy (struct ontap_client *c, struct vs_busy *b);
+struct vs_busy *ontap_client_busy (const struct ontap_client *c);
 
 /* Request flags. */
 enum {

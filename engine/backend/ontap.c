@@ -8,6 +8,9 @@
  * Thread model: like the nfs backend, one thread at a time per backend.
  * The REST client may be shared between backends (ontap/ serialises its
  * own calls), so parallel conversions use one ontap backend each.
+ *
+ * Every call forwarded to the NFS backend counts as NFS time in the
+ * client's busy tracker when it has one (ontap_client_set_busy).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 
 #include "engine/backend/backend.h"
 #include "engine/backend/ontap.h"
+#include "engine/base/busy.h"
 #include "engine/base/error.h"
 
 struct be_ontap {
@@ -42,17 +46,37 @@ inner (struct be_file *f)
     return ((struct be_ontap_file *) f)->inner;
 }
 
+/* An NFS call begins: returns the tracker to end it with. */
+static struct vs_busy *
+be_ontap_nfs_begin (struct backend *b)
+{
+    struct vs_busy *t = ontap_client_busy (bo (b)->client);
+
+    vs_busy_enter (t, VS_BUSY_NFS);
+    return t;
+}
+
+static int
+be_ontap_nfs_end (struct vs_busy *t, int r)
+{
+    vs_busy_leave (t, VS_BUSY_NFS);
+    return r;
+}
+
 static int
 be_ontap_open (struct backend *b, const char *path, unsigned flags,
                struct be_file **out)
 {
     struct be_ontap_file *f = calloc (1, sizeof *f);
+    struct vs_busy *t;
     int r;
 
     if (f == NULL) {
         return set_error (ENOMEM, "out of memory");
     }
-    r = backend_open (bo (b)->nfs, path, flags, &f->inner);
+    t = be_ontap_nfs_begin (b);
+    r = be_ontap_nfs_end (t, backend_open (bo (b)->nfs, path, flags,
+                                           &f->inner));
     if (r < 0) {
         free (f);
         return r;
@@ -66,7 +90,10 @@ be_ontap_open (struct backend *b, const char *path, unsigned flags,
 static void
 be_ontap_close (struct be_file *f)
 {
+    struct vs_busy *t = be_ontap_nfs_begin (f->b);
+
     backend_close (inner (f));
+    be_ontap_nfs_end (t, 0);
     be_file_release (f);
     free (f);
 }
@@ -74,87 +101,118 @@ be_ontap_close (struct be_file *f)
 static int64_t
 be_ontap_get_size (struct be_file *f)
 {
-    return backend_get_size (inner (f));
+    struct vs_busy *t = be_ontap_nfs_begin (f->b);
+    int64_t r = backend_get_size (inner (f));
+
+    be_ontap_nfs_end (t, 0);
+    return r;
 }
 
 static int
 be_ontap_pread (struct be_file *f, void *buf, size_t n, uint64_t off)
 {
-    return backend_pread (inner (f), buf, n, off);
+    struct vs_busy *t = be_ontap_nfs_begin (f->b);
+
+    return be_ontap_nfs_end (t, backend_pread (inner (f), buf, n, off));
 }
 
 static int
 be_ontap_pwrite (struct be_file *f, const void *buf, size_t n, uint64_t off)
 {
-    return backend_pwrite (inner (f), buf, n, off);
+    struct vs_busy *t = be_ontap_nfs_begin (f->b);
+
+    return be_ontap_nfs_end (t, backend_pwrite (inner (f), buf, n, off));
 }
 
 static int
 be_ontap_flush (struct be_file *f)
 {
-    return backend_flush (inner (f));
+    struct vs_busy *t = be_ontap_nfs_begin (f->b);
+
+    return be_ontap_nfs_end (t, backend_flush (inner (f)));
 }
 
 static int
 be_ontap_truncate (struct be_file *f, uint64_t size)
 {
-    return backend_truncate (inner (f), size);
+    struct vs_busy *t = be_ontap_nfs_begin (f->b);
+
+    return be_ontap_nfs_end (t, backend_truncate (inner (f), size));
 }
 
 static int
 be_ontap_rename (struct backend *b, const char *from, const char *to,
                  bool replace)
 {
-    return backend_rename (bo (b)->nfs, from, to, replace);
+    struct vs_busy *t = be_ontap_nfs_begin (b);
+
+    return be_ontap_nfs_end (t, backend_rename (bo (b)->nfs, from, to,
+                                                replace));
 }
 
 static int
 be_ontap_unlink (struct backend *b, const char *path)
 {
-    return backend_unlink (bo (b)->nfs, path);
+    struct vs_busy *t = be_ontap_nfs_begin (b);
+
+    return be_ontap_nfs_end (t, backend_unlink (bo (b)->nfs, path));
 }
 
 static int
 be_ontap_mkdir (struct backend *b, const char *path)
 {
-    return backend_mkdir (bo (b)->nfs, path);
+    struct vs_busy *t = be_ontap_nfs_begin (b);
+
+    return be_ontap_nfs_end (t, backend_mkdir (bo (b)->nfs, path));
 }
 
 static int
 be_ontap_exists (struct backend *b, const char *path)
 {
-    return backend_exists (bo (b)->nfs, path);
+    struct vs_busy *t = be_ontap_nfs_begin (b);
+
+    return be_ontap_nfs_end (t, backend_exists (bo (b)->nfs, path));
 }
 
 static int
 be_ontap_list (struct backend *b, const char *dir, be_list_cb cb, void *opaque)
 {
-    return backend_list (bo (b)->nfs, dir, cb, opaque);
+    struct vs_busy *t = be_ontap_nfs_begin (b);
+
+    return be_ontap_nfs_end (t, backend_list (bo (b)->nfs, dir, cb, opaque));
 }
 
 static int
 be_ontap_stat (struct backend *b, const char *path, unsigned flags,
                struct be_stat *st)
 {
-    return backend_stat (bo (b)->nfs, path, flags, st);
+    struct vs_busy *t = be_ontap_nfs_begin (b);
+
+    return be_ontap_nfs_end (t, backend_stat (bo (b)->nfs, path, flags, st));
 }
 
 static int
 be_ontap_resolve (struct backend *b, const char *path, char **out)
 {
-    return backend_resolve (bo (b)->nfs, path, out);
+    struct vs_busy *t = be_ontap_nfs_begin (b);
+
+    return be_ontap_nfs_end (t, backend_resolve (bo (b)->nfs, path, out));
 }
 
 static int
 be_ontap_rmdir (struct backend *b, const char *path)
 {
-    return backend_rmdir (bo (b)->nfs, path);
+    struct vs_busy *t = be_ontap_nfs_begin (b);
+
+    return be_ontap_nfs_end (t, backend_rmdir (bo (b)->nfs, path));
 }
 
 static int
 be_ontap_link (struct backend *b, const char *from, const char *to)
 {
-    return backend_link (bo (b)->nfs, from, to);
+    struct vs_busy *t = be_ontap_nfs_begin (b);
+
+    return be_ontap_nfs_end (t, backend_link (bo (b)->nfs, from, to));
 }
 
 /* Volume-relative paths for ONTAP: no leading "./" or "/". */

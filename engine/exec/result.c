@@ -187,6 +187,11 @@ vmshift_result_json (const struct vmshift_result *r, int pretty)
         vs_jw_kv_u64 (&w, "rest_requests", r->st.rest_requests);
         vs_jw_kv_u64 (&w, "rest_requests_run", r->st.rest_requests_run);
         vs_jw_kv_u64 (&w, "nfs_bytes_written", r->st.nfs_bytes_written);
+        vs_jw_kv_double (&w, "call_seconds", r->st.seconds_call);
+        vs_jw_kv_double (&w, "rest_busy_seconds", r->st.seconds_rest_busy);
+        vs_jw_kv_double (&w, "nfs_busy_seconds", r->st.seconds_nfs_busy);
+        vs_jw_kv_double (&w, "remote_busy_seconds",
+                         r->st.seconds_remote_busy);
     }
     vs_jw_key (&w, "phases");
     vs_jw_obj_begin (&w);

@@ -6,7 +6,12 @@
  * on a real system) and converted through ontap:// locations.  Each run
  * is a child process, so its peak memory is the run's own.  Reported:
  * median wall time of the whole run, REST requests (per run and the most
- * any disk needed), peak RSS.
+ * any disk needed), peak RSS, and where the wall time goes: how much of
+ * it a REST request (or job wait) was outstanding at ONTAP, and an NFS
+ * call, on any thread (the library's own accounting, struct
+ * vmshift_stats), the host's own time (wall minus that) and the
+ * process's CPU time (getrusage).  Medians over the runs; each run's
+ * differences are taken before the median.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +32,11 @@
 
 struct bo_msg {
     int ok;
-    double ms;
+    double ms;                  /* CLOCK_MONOTONIC around the call */
+    double rest_ms;             /* of it, REST outstanding (library) */
+    double nfs_ms;              /* NFS outstanding (library) */
+    double remote_ms;           /* either (library) */
+    double cpu_ms;              /* user + sys of this process (getrusage) */
     uint64_t run_requests;
     uint64_t max_disk_requests;
     uint64_t total_disk_requests;
@@ -36,6 +45,16 @@ struct bo_msg {
     long maxrss;
     char error[256];
 };
+
+static double
+bo_cpu_ms (void)
+{
+    struct rusage ru;
+
+    getrusage (RUSAGE_SELF, &ru);
+    return (double) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
 
 static double
 bo_now (void)
@@ -98,19 +117,25 @@ bo_child (struct cli *c, const char *const *src, const char *const *dst,
     struct vmshift_result **res = calloc (n, sizeof *res);
     struct vmshift_convert_opts o;
     struct bo_msg m = { 0 };
-    double t0;
+    double t0, cpu0;
     int r;
 
     vmshift_convert_opts_init (&o);
     o.parallel = parallel;
+    cpu0 = bo_cpu_ms ();
     t0 = bo_now ();
     r = res ? vmshift_convert_many (c->h, n, src, dst, &o, res, NULL) : -ENOMEM;
     m.ms = (bo_now () - t0) * 1000;
+    m.cpu_ms = bo_cpu_ms () - cpu0;
     if (r == 0) {
         m.ok = 1;
         for (size_t i = 0; i < n; i++) {
             const struct vmshift_stats *st = vmshift_result_stats (res[i]);
 
+            /* the call's times, the same in every disk's record */
+            m.rest_ms = st->seconds_rest_busy * 1000;
+            m.nfs_ms = st->seconds_nfs_busy * 1000;
+            m.remote_ms = st->seconds_remote_busy * 1000;
             m.run_requests = st->rest_requests_run;
             m.total_disk_requests += st->rest_requests;
             if (st->rest_requests > m.max_disk_requests) {
@@ -174,6 +199,10 @@ bench_ontap (struct cli *c, const char *location, const char *local, int vms,
     size_t n = (size_t) vms * (size_t) disks;
     char **src, **dst;
     double ms[BENCH_MAX_RUNS] = { 0 }, sorted[BENCH_MAX_RUNS], med;
+    /* per run, for their medians */
+    double rest[BENCH_MAX_RUNS], host[BENCH_MAX_RUNS], nfs[BENCH_MAX_RUNS];
+    double host_only[BENCH_MAX_RUNS], cpu[BENCH_MAX_RUNS];
+    double med_rest, med_host, med_nfs, med_host_only, med_cpu;
     struct bo_msg m, last = { 0 };
     long peak = 0;
     int ok = 0;
@@ -215,6 +244,11 @@ bench_ontap (struct cli *c, const char *location, const char *local, int vms,
                      m.error);
             return EXIT_FOUND;
         }
+        rest[ok] = m.rest_ms;
+        host[ok] = m.ms - m.rest_ms;
+        nfs[ok] = m.nfs_ms;
+        host_only[ok] = m.ms - m.remote_ms;
+        cpu[ok] = m.cpu_ms;
         ms[ok++] = m.ms;
         if (m.maxrss > peak) {
             peak = m.maxrss;
@@ -223,18 +257,35 @@ bench_ontap (struct cli *c, const char *location, const char *local, int vms,
     }
     memcpy (sorted, ms, sizeof ms);
     med = bench_median (sorted, ok);
+    med_rest = bench_median (rest, ok);
+    med_host = bench_median (host, ok);
+    med_nfs = bench_median (nfs, ok);
+    med_host_only = bench_median (host_only, ok);
+    med_cpu = bench_median (cpu, ok);
     if (json) {
         printf ("{\"ontap\": {\"disks\": %zu, \"vms\": %d, \"disk_size\": %llu, "
                 "\"parallel\": %u, \"runs\": %d, \"median_ms\": %.1f, "
                 "\"min_ms\": %.1f, \"max_ms\": %.1f, \"run_requests\": %llu, "
                 "\"max_requests_per_disk\": %llu, \"requests_per_disk\": %.2f, "
-                "\"bytes_copied\": %llu, \"peak_rss_kib\": %ld}}\n",
+                "\"bytes_copied\": %llu, \"peak_rss_kib\": %ld, "
+                "\"rest_busy_median_ms\": %.1f, "
+                "\"host_side_median_ms\": %.1f, "
+                "\"host_side_min_ms\": %.1f, \"host_side_max_ms\": %.1f, "
+                "\"nfs_busy_median_ms\": %.1f, "
+                "\"host_only_median_ms\": %.1f, \"cpu_median_ms\": %.1f, "
+                "\"clocks\": {\"wall\": \"CLOCK_MONOTONIC around "
+                "vmshift_convert_many in the run's process\", "
+                "\"busy\": \"library, CLOCK_MONOTONIC, union over "
+                "threads\", \"cpu\": \"getrusage user+sys of the run's "
+                "process during the call\"}}}\n",
                 n, vms, (unsigned long long) size, parallel, ok,
                 med, sorted[0], sorted[ok - 1],
                 (unsigned long long) last.run_requests,
                 (unsigned long long) last.max_disk_requests,
                 (double) last.total_disk_requests / (double) n,
-                (unsigned long long) last.bytes_copied, peak);
+                (unsigned long long) last.bytes_copied, peak, med_rest,
+                med_host, host[0], host[ok - 1], med_nfs, med_host_only,
+                med_cpu);
     } else {
         printf ("ONTAP: %zu disks (%d VMs x %d) of %llu bytes to VHDX, %u in "
                 "parallel, %d runs\n", n, vms, disks, (unsigned long long) size,
@@ -249,6 +300,19 @@ bench_ontap (struct cli *c, const char *location, const char *local, int vms,
         printf ("  data copied     %llu bytes\n",
                 (unsigned long long) last.bytes_copied);
         printf ("  peak memory     %.1f MiB\n", (double) peak / 1024);
+        printf ("Where the wall time goes (medians; busy: the library's own "
+                "accounting,\nCLOCK_MONOTONIC, the union over its threads; "
+                "CPU: getrusage of the run's process):\n");
+        printf ("  ONTAP busy      %.1f ms: at least one REST request or job "
+                "wait outstanding\n", med_rest);
+        printf ("  host side       %.1f ms (min %.1f, max %.1f): wall time "
+                "minus ONTAP busy\n", med_host, host[0], host[ok - 1]);
+        printf ("  NFS busy        %.1f ms: at least one NFS call outstanding "
+                "(within host side or not)\n", med_nfs);
+        printf ("  host only       %.1f ms: nothing outstanding, REST or "
+                "NFS\n", med_host_only);
+        printf ("  CPU time        %.1f ms: user + sys, all threads\n",
+                med_cpu);
     }
     for (size_t i = 0; i < n; i++) {
         free (src[i]);
