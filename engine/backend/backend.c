@@ -244,6 +244,7 @@ backend_list (struct backend *b, const char *dir, be_list_cb cb, void *opaque)
         return set_error (ENOTSUP, "%s backend cannot list directories",
                           b->ops->name);
     }
+    vs_log_debug (b->log, LOGM_BACKEND, "%s: list '%s'", b->ops->name, dir);
     return be_fail (b->ops->list (b, dir, cb, opaque), "list", dir);
 }
 

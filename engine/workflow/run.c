@@ -4672,29 +4672,104 @@ wf_undo_cb (void *opaque, const struct wf_journal_rec *j)
 }
 
 /* Temporaries a dead process of ours left beside a target (the engine's
- * names: ".NAME.vmshift.HOST.PID.RAND.tmp"). */
-struct wf_tmp {
-    const char *base;
-    char names[64][300];
-    size_t n;
+ * old names: ".NAME.vmshift.HOST.PID.RAND.tmp"). */
+static bool
+wf_is_tmp_of (const char *name, const char *base)
+{
+    size_t bl = strlen (base), nl = strlen (name);
+
+    return name[0] == '.' && strncmp (name + 1, base, bl) == 0 &&
+           strncmp (name + 1 + bl, ".vmshift.", 9) == 0 && nl > 4 &&
+           strcmp (name + nl - 4, ".tmp") == 0;
+}
+
+/* The folders an undo removes files from, each listed once (no process
+ * of the run writes while its journal is undone): the names found, less
+ * those removed since.  Keyed by the folder's location. */
+struct wf_dir {
+    char *loc;
+    char **names;
+    size_t n, cap;
+    bool listed;
 };
 
-static int
-wf_tmp_cb (void *opaque, const char *name)
-{
-    struct wf_tmp *t = opaque;
-    size_t bl = strlen (t->base), nl = strlen (name);
+struct wf_dirs {
+    struct wf_dir *d;
+    size_t n, cap;
+};
 
-    if (t->n < 64 && name[0] == '.' && strncmp (name + 1, t->base, bl) == 0 &&
-        strncmp (name + 1 + bl, ".vmshift.", 9) == 0 && nl > 4 &&
-        strcmp (name + nl - 4, ".tmp") == 0) {
-        snprintf (t->names[t->n++], 300, "%s", name);
+static void
+wf_dirs_free (struct wf_dirs *ds)
+{
+    for (size_t i = 0; i < ds->n; i++) {
+        for (size_t k = 0; k < ds->d[i].n; k++) {
+            free (ds->d[i].names[k]);
+        }
+        free (ds->d[i].names);
+        free (ds->d[i].loc);
     }
-    return 0;
+    free (ds->d);
+    memset (ds, 0, sizeof *ds);
+}
+
+/* The entry of the folder loc[0, n): found, or added unlisted. */
+static struct wf_dir *
+wf_dir_get (struct wf_dirs *ds, const char *loc, size_t n)
+{
+    for (size_t i = 0; i < ds->n; i++) {
+        if (strlen (ds->d[i].loc) == n && strncmp (ds->d[i].loc, loc, n) == 0) {
+            return &ds->d[i];
+        }
+    }
+    if (ds->n == ds->cap) {
+        size_t c = ds->cap ? 2 * ds->cap : 16;
+        void *np = realloc (ds->d, c * sizeof *ds->d);
+
+        if (!np) {
+            return NULL;
+        }
+        ds->d = np;
+        ds->cap = c;
+    }
+    memset (&ds->d[ds->n], 0, sizeof ds->d[ds->n]);
+    if (!(ds->d[ds->n].loc = strndup (loc, n))) {
+        return NULL;
+    }
+    return &ds->d[ds->n++];
 }
 
 static int
-wf_unlink_loc (struct wf_run *r, const char *loc)
+wf_dir_cb (void *opaque, const char *name)
+{
+    struct wf_dir *d = opaque;
+
+    if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0) {
+        return 0;
+    }
+    if (d->n == d->cap) {
+        size_t c = d->cap ? 2 * d->cap : 16;
+        void *np = realloc (d->names, c * sizeof *d->names);
+
+        if (!np) {
+            return set_error (ENOMEM, "out of memory");
+        }
+        d->names = np;
+        d->cap = c;
+    }
+    if (!(d->names[d->n] = strdup (name))) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    d->n++;
+    return 0;
+}
+
+/* Run fn on loc's backend and its path there (wf_open_loc, then
+ * wf_close_loc): what every step that touches one location does. */
+typedef int (*wf_loc_fn) (struct backend *be, const char *path,
+                          void *opaque);
+
+static int
+wf_with_loc (struct wf_run *r, const char *loc, wf_loc_fn fn, void *opaque)
 {
     struct loc_handle l;
     int e = wf_open_loc (r, loc, &l);
@@ -4702,40 +4777,90 @@ wf_unlink_loc (struct wf_run *r, const char *loc)
     if (e < 0) {
         return e;
     }
-    e = backend_exists (l.be, l.path);
-    if (e == 1) {
-        e = backend_unlink (l.be, l.path);
-    }
-    /* and any temporary of the same name */
-    if (e >= 0) {
-        const char *slash = strrchr (l.path, '/');
-        char *dir = slash ? strndup (l.path, (size_t) (slash - l.path))
-                          : strdup (".");
-        struct wf_tmp t = { .base = slash ? slash + 1 : l.path };
-
-        if (dir && backend_list (l.be, dir, wf_tmp_cb, &t) == 0) {
-            for (size_t i = 0; i < t.n; i++) {
-                char *p = vs_path_join (dir, t.names[i]);
-
-                if (p) {
-                    backend_unlink (l.be, p);
-                }
-                free (p);
-            }
-        }
-        clear_error ();
-        free (dir);
-        e = 0;
-    }
+    e = fn (l.be, l.path, opaque);
     wf_close_loc (r, &l);
     return e;
+}
+
+struct wf_unlink {
+    struct wf_dir *d;
+};
+
+/* Remove path and the old-style temporaries of its name, as its folder's
+ * listing (made here once per undo) has them; a file not there is not an
+ * error, and neither is a temporary that cannot be removed. */
+static int
+wf_unlink_at (struct backend *be, const char *path, void *opaque)
+{
+    struct wf_dir *d = ((struct wf_unlink *) opaque)->d;
+    const char *slash = strrchr (path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char *dir = slash ? strndup (path, (size_t) (slash - path)) : strdup (".");
+    int e = 0;
+
+    if (!dir) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    if (!d->listed) {
+        e = backend_list (be, dir, wf_dir_cb, d);
+        if (e == -ENOENT) {
+            clear_error ();     /* no folder: nothing in it to remove */
+            e = 0;
+        }
+        d->listed = e == 0;
+    }
+    for (size_t i = 0; e == 0 && i < d->n;) {
+        bool main = strcmp (d->names[i], base) == 0;
+        char *p;
+        int x;
+
+        if (!main && !wf_is_tmp_of (d->names[i], base)) {
+            i++;
+            continue;
+        }
+        if (!(p = vs_path_join (dir, d->names[i]))) {
+            e = set_error (ENOMEM, "out of memory");
+            break;
+        }
+        x = backend_unlink (be, p);
+        free (p);
+        if (x == -ENOENT || (x < 0 && !main)) {
+            clear_error ();
+            x = 0;
+        }
+        if (x < 0) {
+            e = x;
+            break;
+        }
+        free (d->names[i]);
+        d->names[i] = d->names[--d->n];
+    }
+    free (dir);
+    return e;
+}
+
+/* Remove the file at loc (and the old-style temporaries of its name);
+ * its folder is listed once per undo (ds). */
+static int
+wf_unlink_loc (struct wf_run *r, struct wf_dirs *ds, const char *loc)
+{
+    const char *slash = strrchr (loc, '/');
+    struct wf_unlink u = {
+        .d = wf_dir_get (ds, loc, slash ? (size_t) (slash - loc) : 0)
+    };
+
+    if (!u.d) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    return wf_with_loc (r, loc, wf_unlink_at, &u);
 }
 
 /* The temporaries a "clone" intent names ("tmp0".., beside "target"),
  * and the lease of the run's ID there (own, "" if none): no process of
  * the run is converting when the journal is undone. */
 static int
-wf_unlink_temps (struct wf_run *r, const char *intent, const char *own)
+wf_unlink_temps (struct wf_run *r, struct wf_dirs *ds, const char *intent,
+                 const char *own)
 {
     char *target = wf_json_str (intent, "target");
     const char *slash = target ? strrchr (target, '/') : NULL;
@@ -4745,7 +4870,7 @@ wf_unlink_temps (struct wf_run *r, const char *intent, const char *own)
     if (slash && own[0] &&
         asprintf (&lease, "%.*s/.vmshift.%s.lease", (int) (slash - target),
                   target, own) > 0) {
-        e = wf_unlink_loc (r, lease);
+        e = wf_unlink_loc (r, ds, lease);
         free (lease);
     }
 
@@ -4759,7 +4884,7 @@ wf_unlink_temps (struct wf_run *r, const char *intent, const char *own)
         if (strchr (name, '/') == NULL && name[0] == '.' &&
             asprintf (&loc, "%.*s/%s", (int) (slash - target), target,
                       name) > 0) {
-            e = wf_unlink_loc (r, loc);
+            e = wf_unlink_loc (r, ds, loc);
             free (loc);
         }
         free (name);
@@ -4779,20 +4904,14 @@ wf_count_cb (void *opaque, const char *name)
     return 0;
 }
 
-/* A folder the run made, removed when empty: 1 removed (or gone), 0 left
- * as it is (something is in it), -errno. */
 static int
-wf_rmdir_loc (struct wf_run *r, const char *loc)
+wf_rmdir_at (struct backend *be, const char *path, void *opaque)
 {
-    struct loc_handle l;
-    int e = wf_open_loc (r, loc, &l);
+    int e = backend_exists (be, path);
 
-    if (e < 0) {
-        return e;
-    }
-    e = backend_exists (l.be, l.path);
+    (void) opaque;
     if (e == 1) {
-        e = backend_rmdir (l.be, l.path);
+        e = backend_rmdir (be, path);
         if (e == 0) {
             e = 1;
         } else if (e == -ENOTEMPTY) {
@@ -4802,8 +4921,29 @@ wf_rmdir_loc (struct wf_run *r, const char *loc)
     } else if (e == 0) {
         e = 1;
     }
-    wf_close_loc (r, &l);
     return e;
+}
+
+/* A folder the run made, removed when empty: 1 removed (or gone), 0 left
+ * as it is (something is in it), -errno. */
+static int
+wf_rmdir_loc (struct wf_run *r, const char *loc)
+{
+    return wf_with_loc (r, loc, wf_rmdir_at, NULL);
+}
+
+/* How many entries the folder at path has (0 when it is not there): a
+ * listing of its own, never the undo's, since a qtree is deleted with
+ * whatever is in it. */
+static int
+wf_count_at (struct backend *be, const char *path, void *opaque)
+{
+    int e = backend_exists (be, path);
+
+    if (e == 1) {
+        e = backend_list (be, path, wf_count_cb, opaque);
+    }
+    return e < 0 ? e : 0;
 }
 
 /* A qtree the run made (id: as made, or NULL when the process died
@@ -4814,19 +4954,10 @@ static int
 wf_qtree_remove (struct wf_run *r, const char *loc, const char *id)
 {
     struct ontap_qtree q = { .security_style = -1 };
-    struct loc_handle l;
     struct wf_ontap o;
     size_t n = 0;
-    int e = wf_open_loc (r, loc, &l);
+    int e = wf_with_loc (r, loc, wf_count_at, &n);
 
-    if (e < 0) {
-        return e;
-    }
-    e = backend_exists (l.be, l.path);
-    if (e == 1) {
-        e = backend_list (l.be, l.path, wf_count_cb, &n);
-    }
-    wf_close_loc (r, &l);
     if (e < 0 || n > 0) {
         return e < 0 ? e : 0;
     }
@@ -4852,7 +4983,8 @@ wf_qtree_remove (struct wf_run *r, const char *loc, const char *id)
  * (ontap://PROFILE/VOLUME/...), where the conversion holds one while it
  * works (docs/internals/ontap-flow.md, "Run ownership"). */
 static int
-wf_unlink_root_lease (struct wf_run *r, const char *intent, const char *own)
+wf_unlink_root_lease (struct wf_run *r, struct wf_dirs *ds, const char *intent,
+                      const char *own)
 {
     char *target = wf_json_str (intent, "target"), *loc = NULL;
     const char *p = target && strncmp (target, "ontap://", 8) == 0
@@ -4862,7 +4994,7 @@ wf_unlink_root_lease (struct wf_run *r, const char *intent, const char *own)
     p = p ? strchr (p + 1, '/') : NULL;
     if (p && asprintf (&loc, "%.*s/.vmshift.%s.lease", (int) (p - target),
                        target, own) > 0) {
-        e = wf_unlink_loc (r, loc);
+        e = wf_unlink_loc (r, ds, loc);
         free (loc);
     }
     free (target);
@@ -4892,8 +5024,11 @@ wf_rmdirs (struct wf_run *r, struct wf_vmr *v)
     free (d);
 }
 
+/* Undo item's journal entries ("" the run's own, NULL all), last
+ * first; ds: the folders listed so far by this abort or cleanup. */
 static int
-wf_undo (struct wf_run *r, const char *item, bool domains)
+wf_undo (struct wf_run *r, struct wf_dirs *ds, const char *item,
+         bool domains)
 {
     struct wf_undo *u = calloc (1, sizeof *u);
     char own[VS_RUN_HEX + 1] = "";
@@ -4919,9 +5054,9 @@ wf_undo (struct wf_run *r, const char *item, bool domains)
                 x = hv_lvc_remove (r->lvc, u->locs[i], NULL);
             }
         } else if (strcmp (u->steps[i], "clone") == 0) {
-            x = wf_unlink_temps (r, u->locs[i], own);
+            x = wf_unlink_temps (r, ds, u->locs[i], own);
             if (x == 0 && own[0] && !root_lease) {
-                x = wf_unlink_root_lease (r, u->locs[i], own);
+                x = wf_unlink_root_lease (r, ds, u->locs[i], own);
                 root_lease = x == 0;
             }
         } else if (strcmp (u->steps[i], "mkdir") == 0 ||
@@ -4940,7 +5075,7 @@ wf_undo (struct wf_run *r, const char *item, bool domains)
             }
             x = x < 0 ? x : 0;
         } else {
-            x = wf_unlink_loc (r, u->locs[i]);
+            x = wf_unlink_loc (r, ds, u->locs[i]);
         }
         if (x == 0) {
             x = wf_j_finish (r->s, u->steps[i], u->seqs[i], WF_J_UNDONE,
@@ -4964,6 +5099,7 @@ wf_undo (struct wf_run *r, const char *item, bool domains)
 int
 wf_run_abort_now (struct wf_run *r)
 {
+    struct wf_dirs ds = { 0 };
     int e = 0, x;
 
     if (r->st == WF_RUN_RUNNING || r->st == WF_RUN_FAILED) {
@@ -4982,7 +5118,7 @@ wf_run_abort_now (struct wf_run *r)
         if (!wf_vm_can (v->st, WF_VM_ABORTED)) {
             continue;
         }
-        x = wf_undo (r, v->bv->name, true);
+        x = wf_undo (r, &ds, v->bv->name, true);
         wf_rmdirs (r, v);
         if (x < 0 && e == 0) {
             e = x;
@@ -4993,12 +5129,13 @@ wf_run_abort_now (struct wf_run *r)
         }
         clear_error ();
         if ((x = wf_vm_set (r, v, WF_VM_ABORTED, "aborted")) < 0) {
+            wf_dirs_free (&ds);
             return x;
         }
     }
     /* the location's folders and qtree, when the run made them and
      * nothing is left in them */
-    if ((x = wf_undo (r, "", false)) < 0 && e == 0) {
+    if ((x = wf_undo (r, &ds, "", false)) < 0 && e == 0) {
         e = x;
     }
     if ((x = wf_snapshot_delete (r)) < 0 && e == 0) {
@@ -5007,6 +5144,7 @@ wf_run_abort_now (struct wf_run *r)
     if (e == 0) {
         e = wf_run_set (r, WF_RUN_ABORTED, NULL);
     }
+    wf_dirs_free (&ds);
     wf_release_lease (r);
     return e;
 }
@@ -5014,6 +5152,7 @@ wf_run_abort_now (struct wf_run *r)
 int
 wf_run_cleanup (struct wf_run *r)
 {
+    struct wf_dirs ds = { 0 };
     int e, x;
 
     if (r->st == WF_RUN_RUNNING || r->st == WF_RUN_ABORTING ||
@@ -5038,18 +5177,19 @@ wf_run_cleanup (struct wf_run *r)
         if (!r->test && wf_vm_handed_over (v->st)) {
             continue;
         }
-        x = wf_undo (r, v->bv->name, true);
+        x = wf_undo (r, &ds, v->bv->name, true);
         wf_rmdirs (r, v);
         if (x < 0 && e == 0) {
             e = x;
         }
         if (x == 0 && wf_vm_can (v->st, WF_VM_CLEANED)) {
             if ((x = wf_vm_set (r, v, WF_VM_CLEANED, NULL)) < 0) {
+                wf_dirs_free (&ds);
                 return x;
             }
         }
     }
-    if ((x = wf_undo (r, "", false)) < 0 && e == 0) {
+    if ((x = wf_undo (r, &ds, "", false)) < 0 && e == 0) {
         e = x;
     }
     if ((x = wf_snapshot_delete (r)) < 0 && e == 0) {
@@ -5061,6 +5201,7 @@ wf_run_cleanup (struct wf_run *r)
     if (e == 0) {
         e = wf_run_set (r, WF_RUN_CLEANED, NULL);
     }
+    wf_dirs_free (&ds);
     return e;
 }
 

@@ -1,0 +1,93 @@
+#!/bin/sh
+# What cleanup and abort of a migration run cost and leave, on the test
+# environment (reflink XFS, nfs-ganesha, ONTAP simulator).
+#
+# 1. Listings: the undo (engine/workflow/run.c, wf_undo) lists each folder
+#    it removes files from once, however many files the journal names
+#    there (the VM folder holds per disk a target, its temporaries and the
+#    run's lease; every VM's undo names the lease at the volume root).
+#    Counted from the backend's own debug lines (-D backend: one
+#    "nfs: list 'DIR'" per NFS READDIR of the undo).  A --test run of 3
+#    VMs with 2 disks each, then cleanup; a run killed after its
+#    conversions (VMSHIFT_WF_CRASH_AT), then abort.  Both leave nothing.
+. "$(dirname "$0")/../lib/functions.sh"
+. "$(dirname "$0")/../lib/testenv.sh"
+. "$(dirname "$0")/../lib/ontap.sh"
+requires qemu-img jq curl sha256sum
+tmpdir
+need_testenv
+v1=$(vol_dir vol1)
+export VMSHIFT_STORE="$tmp/runs.db"
+# names unique to this run: the environment may be one the caller reuses
+R=cl$$
+
+make_vm() {   # DIR NAME
+    _d=$1/$2
+    make_vmdk "$_d" "$2" 4
+    make_vmdk "$_d" "$2_1" 4
+    {
+        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$2"
+        printf 'scsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$2"
+        printf 'scsi0:1.present = "TRUE"\nscsi0:1.fileName = "%s_1.vmdk"\n' "$2"
+        printf 'ethernet0.present = "TRUE"\nethernet0.networkName = "VM Network"\n'
+    } > "$_d/$2.vmx"
+}
+for vm in a01 a02 a03; do make_vm "$v1/$R/ds" "$vm"; done
+sha() { ( cd "$1" && find . -type f -exec sha256sum {} + | sort ) | sha256sum; }
+sha0=$(sha "$v1/$R/ds")
+
+blueprint() {   # NAME SOURCE LOCATION
+    cat <<JSON
+{"name": "$1", "source": {"datastore": "$2"},
+ "target": {"hypervisor": "libvirt", "uri": "test:///default",
+            "location": "$3"},
+ "network_map": {"networks": {"*": "br0"}},
+ "groups": [{"name": "all", "vms": ["a01", "a02", "a03"]}],
+ "vms": {"a01": {"vmx": "a01/a01.vmx"}, "a02": {"vmx": "a02/a02.vmx"},
+         "a03": {"vmx": "a03/a03.vmx"}}}
+JSON
+}
+last_run() { vsh runs list --json | jq '.[0].id'; }
+
+# each folder listed by the undo at most once: DEBUG-LOG WHAT
+listed_once() {
+    grep "nfs: list '" "$1" | sed "s/.*nfs: list //" | sort | uniq -c | sort -rn > "$tmp/lists"
+    [ -s "$tmp/lists" ] || fail "$2: the undo listed no folder"
+    _m=$(head -1 "$tmp/lists" | awk '{ print $1 }')
+    [ "$_m" = 1 ] || fail "$2: a folder listed $_m times: $(head -3 "$tmp/lists" | tr '\n' ' ')"
+    echo "$2: $(wc -l < "$tmp/lists") folders, each listed once"
+}
+
+# ------------------------------------------ 1a. --test run, then cleanup
+blueprint ct "ontap://testenv/vol1/$R/ds" "ontap://testenv/vol1/$R-ct" > "$tmp/bp.json"
+vsh migrate --yes --test "$tmp/bp.json" > /dev/null 2> "$tmp/err" || fail "test run: $(cat "$tmp/err")"
+id=$(last_run)
+[ -f "$v1/$R-ct-test/a01-vmshift-test/a01_1.qcow2" ] || fail "test run: no disk"
+vsh -D backend runs cleanup "$id" > /dev/null 2> "$tmp/dbg" || fail "cleanup: $(grep -v debug: "$tmp/dbg")"
+[ "$(vsh runs show --json "$id" | jq -r .state)" = cleaned ] || fail "cleanup: run not cleaned"
+[ ! -e "$v1/$R-ct-test" ] || fail "cleanup left $(find "$v1/$R-ct-test" | head -5)"
+listed_once "$tmp/dbg" "cleanup"
+no_leftovers vol1
+
+# ---------------------------- 1b. killed after the conversions, then abort
+blueprint ab "ontap://testenv/vol1/$R/ds" "ontap://testenv/vol1/$R-ab" > "$tmp/bp.json"
+VMSHIFT_WF_CRASH_LOG=$tmp/points vsh migrate --yes --test "$tmp/bp.json" > /dev/null 2> "$tmp/err" ||
+    fail "points: $(cat "$tmp/err")"
+vsh runs cleanup "$(last_run)" > /dev/null 2> "$tmp/err" || fail "points: cleanup: $(cat "$tmp/err")"
+# the first conversion result not yet journalled: every disk is in place
+p=$(awk '$2 == "convert" && $3 == "result" { print $1; exit }' "$tmp/points")
+[ -n "$p" ] || fail "no convert result point: $(cat "$tmp/points")"
+blueprint ab2 "ontap://testenv/vol1/$R/ds" "ontap://testenv/vol1/$R-ab" > "$tmp/bp.json"
+VMSHIFT_WF_CRASH_AT=$p vsh migrate --yes "$tmp/bp.json" > /dev/null 2> "$tmp/err"
+rc=$?
+[ "$rc" = 137 ] || fail "crash at $p: exit $rc: $(cat "$tmp/err")"
+id=$(last_run)
+[ -f "$v1/$R-ab/a03/a03_1.qcow2" ] || fail "killed run: no disk in place"
+vsh -D backend runs abort "$id" > /dev/null 2> "$tmp/dbg" || fail "abort: $(grep -v debug: "$tmp/dbg")"
+[ "$(vsh runs show --json "$id" | jq -r .state)" = aborted ] || fail "abort: run not aborted"
+[ ! -e "$v1/$R-ab" ] || fail "abort left $(find "$v1/$R-ab" | head -5)"
+listed_once "$tmp/dbg" "abort"
+no_leftovers vol1
+[ "$(sha "$v1/$R/ds")" = "$sha0" ] || fail "the source changed"
+
+echo "migrate cleanup ok"
