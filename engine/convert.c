@@ -469,7 +469,7 @@ convert_open_written (struct convert_ctx *c, struct exec *x,
  * guest range the source holds data in must be data in the target's own
  * map. */
 static int
-convert_readback (struct convert_ctx *c, struct exec *x)
+convert_readback (struct convert_ctx *c, struct exec *x, bool meta_cloned)
 {
     struct fmt_extent_list tmap;
     struct fmt_source_info tinfo;
@@ -486,6 +486,9 @@ convert_readback (struct convert_ctx *c, struct exec *x)
     }
     /* The format's own allocation, not the host file's holes. */
     vs_beio_set_extents (tio, false);
+    /* Metadata the executor cloned within the file is read where its
+     * blocks were written (the temporary is flushed and only ours) */
+    vs_beio_set_shared_reads (tio, meta_cloned);
     if (!fmt_driver_of (c->to)->map_validates) {
         r = fmt_validate (vs_beio_fmt (tio), c->to, &probs, &tinfo);
         if (r == 0 && probs.n > 0) {
@@ -1078,7 +1081,7 @@ convert_execute (struct convert_ctx *c)
     c->res->st.seconds_metadata = st.t_meta;
     if (r == 0) {
         t = vs_exec_now ();
-        r = convert_readback (c, &x);
+        r = convert_readback (c, &x, st.bytes_metadata_cloned > 0);
         c->res->t_validate = vs_exec_now () - t;
     }
     if (r == 0 && c->o->verify) {
@@ -1097,6 +1100,7 @@ convert_execute (struct convert_ctx *c)
     c->res->st.bytes_copied = st.bytes_copied;
     c->res->st.bytes_metadata = st.bytes_metadata;
     c->res->st.bytes_metadata_logical = st.bytes_metadata_logical;
+    c->res->st.bytes_metadata_cloned = st.bytes_metadata_cloned;
     c->res->clone_calls = st.clone_calls;
     c->res->st.all_shared = st.bytes_copied == 0;
     if (st.clone_note[0]) {

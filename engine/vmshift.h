@@ -198,6 +198,11 @@ struct vmshift_stats {
     double seconds_nfs_busy;    /* at least one NFS call outstanding */
     double seconds_remote_busy; /* either; seconds_call minus this is the
                                  * host's own time */
+    uint64_t bytes_metadata_cloned;     /* of bytes_metadata_logical, made
+                                         * by cloning the target's own
+                                         * blocks (repeated metadata such
+                                         * as a thin VHDX BAT), not
+                                         * written */
 };
 
 /* Convert SOURCE to TARGET (paths, nfs:// or ontap:// locations).  On

@@ -290,7 +290,8 @@ DEFINE_VECTOR (fmt_placement_vec, struct fmt_placement);
  * (owned by the layout) or a generator that fills any sub-range on
  * demand, so tables of a 64 TiB disk are streamed, never held whole.
  * The executor calls gen with increasing rel_off, chunks of at most
- * FMT_GEN_CHUNK bytes, each chunk once, in order.  Blobs with
+ * FMT_GEN_CHUNK bytes, each chunk once, in order (leaving out the parts
+ * of repeated runs it clones, struct fmt_repeat).  Blobs with
  * phase == FMT_PHASE_HEADER are written after every other blob (data ->
  * metadata -> header -> flush, all in a temporary file until the
  * commit). */
@@ -316,12 +317,29 @@ enum fmt_output_role {
     FMT_OUT_DATA = 2,           /* qcow2 external data file */
 };
 
+/* A repeated run of metadata: in [off, off+len) of an output, inside one
+ * blob, the byte at x equals the byte at x - period for every x from
+ * off + period on (a thin VHDX BAT: C ZERO entries and one sector bitmap
+ * entry, over and over).  A statement about the blob's bytes, which the
+ * blob still produces: an executor may write some periods and make the
+ * rest by cloning the file's own blocks where its backend can
+ * (docs/internals/executor.md, "Repeated metadata"), or write every
+ * byte; the file reads the same. */
+struct fmt_repeat {
+    uint64_t off;
+    uint64_t len;
+    uint64_t period;
+};
+DEFINE_VECTOR (fmt_repeat_vec, struct fmt_repeat);
+
 struct fmt_output {
     char *name;                 /* base name, in the target directory */
     int role;
     uint64_t file_size;         /* final size (ftruncate) */
     struct fmt_placement_vec place;  /* sorted by dst_off, non-overlapping */
     struct fmt_blob_vec blobs;       /* sorted by off, non-overlapping */
+    struct fmt_repeat_vec repeats;   /* sorted by off, non-overlapping,
+                                      * each inside one blob */
 };
 
 /* Generator contexts the layout owns, freed with it. */
@@ -356,6 +374,11 @@ int fmt_layout_add_bytes (struct fmt_layout *lay, size_t out, uint64_t off,
 int fmt_layout_add_gen (struct fmt_layout *lay, size_t out, uint64_t off,
                         uint64_t len, fmt_gen_fn gen, void *ctx, int phase,
                         const char *what);
+/* Declare [off, off+len) of output 'out' a repeated run of 'period'
+ * bytes (struct fmt_repeat); fmt_layout_check proves it lies inside one
+ * blob.  Runs shorter than two periods are not recorded. */
+int fmt_layout_add_repeat (struct fmt_layout *lay, size_t out, uint64_t off,
+                           uint64_t len, uint64_t period);
 /* Place the guest range [guest_off, guest_off+len) of the map at
  * dst_base + guest_off in output 'out': ZERO extents are skipped (the
  * fresh target file is a hole there), DATA becomes CLONE where source and
@@ -374,8 +397,8 @@ int fmt_layout_place_range (struct fmt_layout *lay, size_t out,
                             uint64_t guest_off, uint64_t len, uint64_t dst_off,
                             uint32_t clone_align);
 /* Check outputs: placements and blobs inside file_size, sorted, no
- * overlaps between any two of them.  -EINVAL (programming error in a
- * planner) otherwise. */
+ * overlaps between any two of them; repeated runs sorted, apart, each
+ * inside one blob.  -EINVAL (programming error in a planner) otherwise. */
 int fmt_layout_check (const struct fmt_layout *lay);
 /* Fill buf with the bytes of blob b at [rel_off, rel_off+n). */
 int fmt_blob_read (const struct fmt_blob *b, uint64_t rel_off, uint8_t *buf,

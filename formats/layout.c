@@ -24,6 +24,7 @@ fmt_layout_release (struct fmt_layout *lay)
         }
         fmt_blob_vec_reset (&o->blobs);
         fmt_placement_vec_reset (&o->place);
+        fmt_repeat_vec_reset (&o->repeats);
         free (o->name);
     }
     for (size_t i = 0; i < lay->ctxs.len; i++) {
@@ -114,6 +115,21 @@ fmt_layout_add_gen (struct fmt_layout *lay, size_t out, uint64_t off,
     };
 
     return fmt_layout_add_blob (lay, out, &b);
+}
+
+int
+fmt_layout_add_repeat (struct fmt_layout *lay, size_t out, uint64_t off,
+                       uint64_t len, uint64_t period)
+{
+    struct fmt_repeat rp = { .off = off, .len = len, .period = period };
+
+    if (out >= lay->nout) {
+        return set_error (EINVAL, "no output %zu in layout", out);
+    }
+    if (period == 0 || len / 2 < period) {
+        return 0;
+    }
+    return fmt_repeat_vec_append (&lay->out[out].repeats, rp);
 }
 
 int
@@ -316,6 +332,43 @@ fmt_output_check (const struct fmt_output *o)
     return 0;
 }
 
+static int
+fmt_cmp_repeat (const void *a, const void *b)
+{
+    const struct fmt_repeat *x = a, *y = b;
+
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Each repeated run inside one blob, apart from the next (blobs sorted). */
+static int
+fmt_repeats_check (const struct fmt_output *o)
+{
+    size_t bi = 0;
+    uint64_t pos = 0;
+
+    for (size_t i = 0; i < o->repeats.len; i++) {
+        const struct fmt_repeat *rp = &o->repeats.ptr[i];
+        const struct fmt_blob *bl;
+        uint64_t end;
+
+        while (bi < o->blobs.len &&
+               o->blobs.ptr[bi].off + o->blobs.ptr[bi].len <= rp->off) {
+            bi++;
+        }
+        bl = bi < o->blobs.len ? &o->blobs.ptr[bi] : NULL;
+        if (rp->off < pos || ADD_OVERFLOW (rp->off, rp->len, &end) ||
+            bl == NULL || rp->off < bl->off || end > bl->off + bl->len ||
+            rp->period == 0) {
+            return set_error (EINVAL, "layout of '%s': repeated run at "
+                              "offset %llu is not inside one blob",
+                              o->name, (unsigned long long) rp->off);
+        }
+        pos = end;
+    }
+    return 0;
+}
+
 int
 fmt_layout_check (const struct fmt_layout *lay)
 {
@@ -332,7 +385,14 @@ fmt_layout_check (const struct fmt_layout *lay)
             qsort (o->blobs.ptr, o->blobs.len, sizeof *o->blobs.ptr,
                    fmt_cmp_blob);
         }
+        if (o->repeats.len > 1) {
+            qsort (o->repeats.ptr, o->repeats.len, sizeof *o->repeats.ptr,
+                   fmt_cmp_repeat);
+        }
         r = fmt_output_check (o);
+        if (r == 0) {
+            r = fmt_repeats_check (o);
+        }
         if (r < 0) {
             return r;
         }

@@ -16,7 +16,9 @@
  * entries rounded up to 4 KiB.  The BAT comes from a generator that walks
  * the extent map with a cursor, so a 64 TiB disk's BAT (up to 513 MiB at
  * 1 MiB blocks) is never held in memory.  The generator reads the map
- * passed to vhdx_plan(): the map must outlive the layout.
+ * passed to vhdx_plan(): the map must outlive the layout.  Runs of
+ * all-hole chunks are declared repeated (fmt_repeat): the executor may
+ * write one period of them and clone the rest.
  *
  * Choices: logical sector 512 (VMDK is 512e, and qemu refuses 4096);
  * physical sector 4096, as Hyper-V writes by default and as the 4 KiB
@@ -292,6 +294,41 @@ vhdx_plan_metadata (struct fmt_layout *lay, const struct vhdx_geom *g,
                                  FMT_PHASE_META, "vhdx metadata items");
 }
 
+/* The BAT's repeated runs: a chunk (CR payload entries and the sector
+ * bitmap entry after them) whose blocks are all holes is CR entries
+ * ZERO (2) and one 0, so a run of such chunks repeats every 8 (CR + 1)
+ * bytes.  Only whole chunks of real blocks count (the last chunk's
+ * unused entries are 0).  A chunk spans CR * BS = 2^23 logical sectors
+ * of the guest, 4 GiB at 512 bytes: a 64 TiB disk has 16384. */
+static int
+vhdx_plan_bat_repeats (struct fmt_layout *lay, const struct vhdx_geom *g,
+                       const struct fmt_extent_list *map)
+{
+    uint64_t cr = g->chunk_ratio, span = cr * g->block_size;
+    uint64_t period = 8 * (cr + 1), nfull = g->nblocks / cr, first = 0;
+    size_t hint = 0;
+    int r = 0;
+
+    for (uint64_t k = 0; k <= nfull && r == 0; k++) {
+        bool zero = k < nfull &&
+                    fmt_extents_is_zero (map, k * span,
+                                         k * span + span > g->vsize
+                                         ? g->vsize - k * span : span,
+                                         &hint);
+
+        if (zero) {
+            continue;
+        }
+        if (k - first >= 2) {
+            r = fmt_layout_add_repeat (lay, 0, VHDX_PLAN_BAT_OFF +
+                                       first * period, (k - first) * period,
+                                       period);
+        }
+        first = k + 1;
+    }
+    return r;
+}
+
 static int
 vhdx_plan_bat (struct fmt_layout *lay, const struct vhdx_geom *g,
                const struct fmt_extent_list *map, bool fixed)
@@ -312,8 +349,12 @@ vhdx_plan_bat (struct fmt_layout *lay, const struct vhdx_geom *g,
         return r;
     }
     (void) round_up_pow2 (g->entries * 8, VHDX_PLAN_WRITE, &len);
-    return fmt_layout_add_gen (lay, 0, VHDX_PLAN_BAT_OFF, len, vhdx_gen_bat,
-                               c, FMT_PHASE_META, "vhdx BAT");
+    r = fmt_layout_add_gen (lay, 0, VHDX_PLAN_BAT_OFF, len, vhdx_gen_bat,
+                            c, FMT_PHASE_META, "vhdx BAT");
+    if (r == 0 && !fixed) {
+        r = vhdx_plan_bat_repeats (lay, g, map);
+    }
+    return r;
 }
 
 int

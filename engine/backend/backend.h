@@ -35,6 +35,11 @@ enum be_caps {
                                  * per call, e.g. across filesystems) */
     BE_CAP_EXTENTS = 1u << 1,   /* extents() reports holes */
     BE_CAP_PHYS = 1u << 2,      /* phys_extents() (FIEMAP) */
+    /* clone_ranges works within one file (dst == src, ranges apart) and
+     * costs less than writing the bytes: the executor makes repeated
+     * metadata that way (local reflink; not ONTAP, where each call is a
+     * REST request) */
+    BE_CAP_CLONE_SELF = 1u << 3,
 };
 
 struct be_range {

@@ -3,7 +3,9 @@
  * clone_ranges is FICLONERANGE (XFS with reflink=1, Btrfs): offsets and
  * lengths must be multiples of the filesystem block, except a tail that
  * ends at the source's EOF; the planner only hands us 4 KiB-aligned
- * ranges.  extents is SEEK_DATA/SEEK_HOLE.  phys_extents is FIEMAP, used
+ * ranges.  dst and src may be one file (ranges apart: the executor
+ * repeats metadata that way, BE_CAP_CLONE_SELF).  extents is
+ * SEEK_DATA/SEEK_HOLE.  phys_extents is FIEMAP, used
  * to prove that a target's blocks are the source's blocks.
  *
  * Thread model: any file may be used from several threads at once
@@ -83,7 +85,8 @@ be_local_open (struct backend *b, const char *path, unsigned flags,
     }
     be_file_init (&f->f, b, path, flags);
     f->fd = fd;
-    f->f.caps = BE_CAP_CLONE | BE_CAP_EXTENTS | BE_CAP_PHYS;
+    f->f.caps = BE_CAP_CLONE | BE_CAP_CLONE_SELF | BE_CAP_EXTENTS |
+                BE_CAP_PHYS;
     f->f.fs_id = (uint64_t) st.st_dev + 1;
     *out = &f->f;
     return 0;

@@ -210,7 +210,7 @@ be_mem_open (struct backend *b, const char *path, unsigned flags,
         return set_error (ENOMEM, "out of memory");
     }
     be_file_init (&f->f, b, path, flags);
-    f->f.caps = BE_CAP_CLONE;
+    f->f.caps = BE_CAP_CLONE | BE_CAP_CLONE_SELF;
     f->f.fs_id = (uint64_t) (uintptr_t) m;
     f->data = nd->data;
     f->data->refs++;

@@ -1,5 +1,6 @@
 /* See beio.h. */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,18 @@ struct beio_alias_ent {
 DEFINE_VECTOR (beio_file_vec, struct be_file *);
 DEFINE_VECTOR (beio_alias_vec, struct beio_alias_ent);
 
+/* Shared reads (vs_beio_set_shared_reads): pieces of a read at most, and
+ * shared extents of file 0 remembered. */
+#define BEIO_SHARED_PIECES 64
+#define BEIO_SHARED_SEEN 64
+#define BEIO_SHARED_MIN ((size_t) 64 << 10)
+
+struct beio_seen {
+    uint64_t logical;
+    uint64_t physical;
+    uint64_t len;
+};
+
 struct beio {
     struct fmt_io io;
     struct backend *be;
@@ -23,6 +36,9 @@ struct beio {
     struct beio_file_vec files;
     struct beio_alias_vec aliases;
     bool use_extents;
+    bool shared_reads;
+    struct beio_seen seen[BEIO_SHARED_SEEN];
+    size_t nseen;
 };
 
 char *
@@ -69,6 +85,103 @@ vs_path_join (const char *dir, const char *name)
     return p;
 }
 
+struct beio_pieces {
+    struct be_phys_extent v[BEIO_SHARED_PIECES];
+    size_t n;
+    bool over;
+};
+
+static int
+beio_piece_cb (void *opaque, const struct be_phys_extent *e)
+{
+    struct beio_pieces *p = opaque;
+
+    if (p->n == BEIO_SHARED_PIECES) {
+        p->over = true;
+        return 1;               /* stop: the read goes the plain way */
+    }
+    p->v[p->n++] = *e;
+    return 0;
+}
+
+/* Where in file 0 the physical range [phys, phys + len) was seen at
+ * another offset than 'logical'; UINT64_MAX when nowhere. */
+static uint64_t
+beio_seen_at (const struct beio *io, uint64_t logical, uint64_t phys,
+              uint64_t len)
+{
+    for (size_t i = 0; i < io->nseen; i++) {
+        const struct beio_seen *s = &io->seen[i];
+
+        if (s->physical <= phys && phys - s->physical <= s->len &&
+            len <= s->len - (phys - s->physical) &&
+            s->logical + (phys - s->physical) != logical) {
+            return s->logical + (phys - s->physical);
+        }
+    }
+    return UINT64_MAX;
+}
+
+/* A read of file 0 with shared reads on: FIEMAP tells which pieces of
+ * [off, off + n) are blocks that an earlier read saw at another offset
+ * of the file (a clone within the file), and those pieces are read
+ * there, where the page cache has them; a clone drops the cached pages
+ * of its destination, so reading it in place goes to the disk.  The
+ * same blocks hold the same bytes: the caller flushed the file and
+ * nobody writes it (vs_beio_set_shared_reads).  Anything FIEMAP cannot
+ * vouch for (holes, unwritten, delayed or unknown extents, more pieces
+ * than fit) is read in place. */
+static int
+beio_pread_shared (struct beio *io, struct be_file *f, uint8_t *buf,
+                   size_t n, uint64_t off)
+{
+    struct beio_pieces p = { .n = 0 };
+    uint64_t pos = off, end = off + n;
+    int r;
+
+    r = backend_phys_extents (f, off, n, beio_piece_cb, &p);
+    if (r < 0 || p.over) {
+        clear_error ();
+        return backend_pread (f, buf, n, off);
+    }
+    for (size_t i = 0; i < p.n && pos < end; i++) {
+        const struct be_phys_extent *e = &p.v[i];
+        uint64_t lo = e->logical > pos ? e->logical : pos;
+        uint64_t hi = e->logical + e->len < end ? e->logical + e->len : end;
+        uint64_t at;
+
+        if (e->logical >= end || hi <= lo || (e->flags & BE_PHYS_UNKNOWN) ||
+            !(e->flags & BE_PHYS_SHARED)) {
+            continue;
+        }
+        at = beio_seen_at (io, lo, e->physical + (lo - e->logical), hi - lo);
+        if (at == UINT64_MAX) {
+            if (io->nseen < BEIO_SHARED_SEEN) {
+                io->seen[io->nseen++] = (struct beio_seen) {
+                    .logical = e->logical, .physical = e->physical,
+                    .len = e->len,
+                };
+            }
+            continue;
+        }
+        /* in place up to the piece, then the piece where it was seen */
+        if (lo > pos && (r = backend_pread (f, buf + (pos - off),
+                                            (size_t) (lo - pos), pos)) < 0) {
+            return r;
+        }
+        vs_log_debug (f->b->log, LOGM_EXEC, "'%s': %" PRIu64 " bytes at %"
+                      PRIu64 " are the blocks at %" PRIu64 " (FIEMAP); read "
+                      "there", f->path, hi - lo, lo, at);
+        r = backend_pread (f, buf + (lo - off), (size_t) (hi - lo), at);
+        if (r < 0) {
+            return r;
+        }
+        pos = hi;
+    }
+    return pos < end ? backend_pread (f, buf + (pos - off),
+                                      (size_t) (end - pos), pos) : 0;
+}
+
 static int
 beio_pread (void *opaque, uint32_t file, void *buf, size_t n, uint64_t off)
 {
@@ -76,6 +189,10 @@ beio_pread (void *opaque, uint32_t file, void *buf, size_t n, uint64_t off)
 
     if (file >= io->files.len) {
         return set_error (EBADF, "no source file #%u", file);
+    }
+    if (file == 0 && io->shared_reads && n >= BEIO_SHARED_MIN &&
+        (io->files.ptr[0]->caps & BE_CAP_PHYS)) {
+        return beio_pread_shared (io, io->files.ptr[0], buf, n, off);
     }
     return backend_pread (io->files.ptr[file], buf, n, off);
 }
@@ -271,6 +388,13 @@ beio_extents (void *opaque, uint32_t file, uint64_t off, uint64_t len,
         return fmt_extents_add_data (out, guest_off, len, file, off);
     }
     return backend_extents (f, off, len, beio_ext_cb, &c);
+}
+
+void
+vs_beio_set_shared_reads (struct beio *io, bool on)
+{
+    io->shared_reads = on;
+    io->nseen = 0;
 }
 
 int

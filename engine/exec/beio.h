@@ -34,6 +34,13 @@ void vs_beio_error_names (const char *path);
 int vs_beio_check_not_empty (struct beio *io);
 /* Use backend_extents() to find holes (default on when supported). */
 void vs_beio_set_extents (struct beio *io, bool on);
+/* Reads of file 0 (of 64 KiB or more) that FIEMAP shows to be blocks
+ * seen at another offset of the same file (cloned within it: repeated
+ * metadata) are read at that offset, which the page cache holds; the
+ * cloned range itself is not cached.  Only for a file that is flushed
+ * and that nobody writes while it is read (the read back of a
+ * temporary).  Default off. */
+void vs_beio_set_shared_reads (struct beio *io, bool on);
 
 /* Directory part of a path ("." when there is none); caller frees. */
 char *vs_path_dirname (const char *path);

@@ -725,9 +725,127 @@ exec_write_nonzero (struct be_file *f, const uint8_t *buf, size_t n,
     return 0;
 }
 
+/* Write the blob's bytes [from, to) (offsets in the blob) in chunks
+ * that end at file offsets that are multiples of the chunk size, so no
+ * zero-skipping block straddles two chunks. */
+static int
+exec_blob_part (struct be_file *f, const struct fmt_blob *b, uint64_t from,
+                uint64_t to, uint8_t *buf, bool all, struct exec_stats *st)
+{
+    int r;
+
+    for (uint64_t off = from, n; off < to; off += n) {
+        n = EXEC_META_CHUNK - (b->off + off) % EXEC_META_CHUNK;
+        if (n > to - off) {
+            n = to - off;
+        }
+        r = fmt_blob_read (b, off, buf, (size_t) n);
+        if (r < 0) {
+            return r;
+        }
+        r = exec_write_nonzero (f, buf, (size_t) n, b->off + off, all, st);
+        if (r < 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+static uint64_t
+exec_gcd (uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* File bytes [a, a + q) hold a repeated run's bytes and q is a multiple
+ * of its period: fill [a + q, e) by cloning from a what is filled so far
+ * (or what is left), so k periods take about log2 k calls.  *filled:
+ * the bytes from a on that hold the run when it returns, also on
+ * failure. */
+static int
+exec_repeat_fill (struct be_file *f, uint64_t a, uint64_t q, uint64_t e,
+                  uint64_t *filled, struct exec_stats *st)
+{
+    *filled = q;
+    while (a + *filled < e) {
+        struct be_range rg = {
+            .dst_off = a + *filled, .src_off = a, .len = *filled,
+        };
+        int r;
+
+        if (rg.len > e - rg.dst_off) {
+            rg.len = e - rg.dst_off;
+        }
+        r = backend_clone_ranges (f, f, &rg, 1);
+        if (r < 0) {
+            return r;
+        }
+        st->bytes_metadata_cloned += rg.len;
+        st->bytes_metadata_logical += rg.len;
+        *filled += rg.len;
+    }
+    return 0;
+}
+
+/* Write one blob.  Its repeated runs (fmt_repeat) are, where the backend
+ * clones within a file (*rep_ok), written for one 4 KiB-aligned
+ * multiple of the period and cloned for the rest: the flush then writes
+ * out one copy of those blocks, not all of them.  A backend that refuses
+ * turns it off (*rep_ok false) and the bytes are written. */
+static int
+exec_blob (struct be_file *f, const struct fmt_output *lo,
+           const struct fmt_blob *b, uint8_t *buf, bool all, bool *rep_ok,
+           const struct logger *log, struct exec_stats *st)
+{
+    uint64_t pos = 0;           /* in the blob: written up to here */
+    int r;
+
+    for (size_t i = 0; i < lo->repeats.len && *rep_ok; i++) {
+        const struct fmt_repeat *rp = &lo->repeats.ptr[i];
+        uint64_t q, a, e, filled;
+
+        if (rp->off < b->off + pos || rp->off - b->off >= b->len ||
+            rp->period > (UINT64_C (1) << 40)) {
+            continue;           /* another blob's, or absurd */
+        }
+        q = rp->period / exec_gcd (rp->period, EXEC_ZERO_BLOCK) *
+            EXEC_ZERO_BLOCK;
+        a = (rp->off + EXEC_ZERO_BLOCK - 1) / EXEC_ZERO_BLOCK *
+            EXEC_ZERO_BLOCK;
+        e = (rp->off + rp->len) / EXEC_ZERO_BLOCK * EXEC_ZERO_BLOCK;
+        if (e < a || e - a < 2 * q) {
+            continue;           /* nothing to gain */
+        }
+        r = exec_blob_part (f, b, pos, a + q - b->off, buf, all, st);
+        if (r < 0) {
+            return r;
+        }
+        r = exec_repeat_fill (f, a, q, e, &filled, st);
+        if (r < 0 && !exec_clone_unsupported (r)) {
+            return r;
+        }
+        if (r < 0) {
+            vs_log_debug (log, LOGM_EXEC, "'%s': repeated metadata is "
+                          "written, not cloned: %s", f->path,
+                          vmshift_internal_error_msg ());
+            clear_error ();
+            *rep_ok = false;
+        }
+        pos = a + filled - b->off;
+    }
+    return exec_blob_part (f, b, pos, b->len, buf, all, st);
+}
+
 static int
 exec_blobs (struct be_file *f, const struct fmt_output *lo, int phase,
-            uint8_t *buf, bool all, struct exec_stats *st)
+            uint8_t *buf, bool all, bool *rep_ok, const struct logger *log,
+            struct exec_stats *st)
 {
     int r;
 
@@ -737,23 +855,9 @@ exec_blobs (struct be_file *f, const struct fmt_output *lo, int phase,
         if (b->phase != phase) {
             continue;
         }
-        /* chunks end at file offsets that are multiples of the chunk
-         * size, so no zero-skipping block straddles two chunks */
-        for (uint64_t off = 0, n; off < b->len; off += n) {
-            n = EXEC_META_CHUNK - (b->off + off) % EXEC_META_CHUNK;
-            if (n > b->len - off) {
-                n = b->len - off;
-            }
-
-            r = fmt_blob_read (b, off, buf, (size_t) n);
-            if (r < 0) {
-                return r;
-            }
-            r = exec_write_nonzero (f, buf, (size_t) n, b->off + off, all,
-                                    st);
-            if (r < 0) {
-                return r;
-            }
+        r = exec_blob (f, lo, b, buf, all, rep_ok, log, st);
+        if (r < 0) {
+            return r;
         }
     }
     return 0;
@@ -766,6 +870,7 @@ vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
     struct exec_run *run = calloc (1, sizeof *run);
     uint8_t *buf = malloc (EXEC_BUF > FMT_GEN_CHUNK ? EXEC_BUF : FMT_GEN_CHUNK);
     double t0 = vs_exec_now (), t1;
+    bool rep_ok[FMT_MAX_OUTPUTS];
     int r = 0;
 
     if (run == NULL || buf == NULL) {
@@ -814,11 +919,14 @@ vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
      * next run removes), so flushes between the phases would order
      * nothing anyone reads; the one before the commit makes the whole
      * file durable before its name is published. */
+    for (size_t i = 0; i < x->nout; i++) {
+        rep_ok[i] = allow_clone && (x->out[i].f->caps & BE_CAP_CLONE_SELF);
+    }
     for (int phase = FMT_PHASE_META; phase <= FMT_PHASE_HEADER && r == 0;
          phase++) {
         for (size_t i = 0; i < x->nout && r == 0; i++) {
             r = exec_blobs (x->out[i].f, &lay->out[i], phase, buf,
-                            x->adopted, st);
+                            x->adopted, &rep_ok[i], x->log, st);
         }
     }
     for (size_t i = 0; i < x->nout && r == 0; i++) {

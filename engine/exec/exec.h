@@ -35,6 +35,10 @@ struct exec_stats {
     uint64_t bytes_copied;      /* incl. inflated output */
     uint64_t bytes_metadata;    /* written: blocks of zeros are left out */
     uint64_t bytes_metadata_logical;    /* the blobs' whole length */
+    /* made by cloning the file's own metadata blocks (repeated runs,
+     * fmt_repeat): part of bytes_metadata_logical, not of
+     * bytes_metadata */
+    uint64_t bytes_metadata_cloned;
     uint64_t clone_calls;
     char clone_note[320];       /* why blocks were copied, "" if not */
     double t_data;

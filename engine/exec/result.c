@@ -114,6 +114,18 @@ vs_result_plan_json (const struct fmt_layout *lay,
             vs_jw_obj_end (&w);
         }
         vs_jw_arr_end (&w);
+        vs_jw_key (&w, "repeats");
+        vs_jw_arr_begin (&w);
+        for (size_t j = 0; j < o->repeats.len; j++) {
+            const struct fmt_repeat *rp = &o->repeats.ptr[j];
+
+            vs_jw_obj_begin (&w);
+            vs_jw_kv_u64 (&w, "offset", rp->off);
+            vs_jw_kv_u64 (&w, "length", rp->len);
+            vs_jw_kv_u64 (&w, "period", rp->period);
+            vs_jw_obj_end (&w);
+        }
+        vs_jw_arr_end (&w);
         vs_jw_key (&w, "data");
         vs_jw_arr_begin (&w);
         for (size_t j = 0; j < o->place.len; j++) {
@@ -175,6 +187,7 @@ vmshift_result_json (const struct vmshift_result *r, int pretty)
     vs_jw_kv_u64 (&w, "bytes_copied", r->st.bytes_copied);
     vs_jw_kv_u64 (&w, "bytes_metadata", r->st.bytes_metadata);
     vs_jw_kv_u64 (&w, "bytes_metadata_logical", r->st.bytes_metadata_logical);
+    vs_jw_kv_u64 (&w, "bytes_metadata_cloned", r->st.bytes_metadata_cloned);
     vs_jw_kv_u64 (&w, "bytes_zero", r->st.bytes_zero);
     vs_jw_kv_bool (&w, "all_shared", r->st.all_shared);
     vs_jw_kv_str (&w, "copy_reason", r->clone_note);
@@ -262,6 +275,7 @@ vmshift_result_text (const struct vmshift_result *r)
     result_human (&b, "data copied", r->st.bytes_copied);
     result_human (&b, "metadata written", r->st.bytes_metadata);
     result_human (&b, "metadata logical", r->st.bytes_metadata_logical);
+    result_human (&b, "metadata cloned", r->st.bytes_metadata_cloned);
     result_human (&b, "holes/zero", r->st.bytes_zero);
     vs_sbuf_printf (&b, "  %-16s %.3f s\n", "wall time", r->st.wall_seconds);
     vs_sbuf_printf (&b, "  %-16s %s\n", "metadata-only",

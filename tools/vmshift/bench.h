@@ -20,6 +20,7 @@ struct bench_cell {
     double median_meta_ms;      /* of which writing metadata (the BAT...) */
     uint64_t metadata_bytes;    /* written */
     uint64_t metadata_bytes_logical;
+    uint64_t metadata_bytes_cloned;     /* of logical, cloned in the file */
     /* --process: the whole 'vmshift convert' command, fork+exec to exit */
     int proc_runs;
     double proc_ms[BENCH_MAX_RUNS];

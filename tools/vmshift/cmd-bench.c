@@ -338,6 +338,7 @@ struct bench_child_msg {
     double meta_ms;
     uint64_t metadata;
     uint64_t metadata_logical;
+    uint64_t metadata_cloned;
     uint64_t cloned;
     uint64_t copied;
     int all_shared;
@@ -382,6 +383,7 @@ bench_child (struct cli *c, const struct bench_opts *bo, const char *src,
         m.meta_ms = st->seconds_metadata * 1000;
         m.metadata = st->bytes_metadata;
         m.metadata_logical = st->bytes_metadata_logical;
+        m.metadata_cloned = st->bytes_metadata_cloned;
         m.cloned = st->bytes_cloned;
         m.copied = st->bytes_copied;
         m.all_shared = st->all_shared;
@@ -560,6 +562,7 @@ bench_cell_run (struct cli *c, const struct bench_opts *bo, const char *src,
         cell->ms[cell->runs++] = m.ms;
         cell->metadata_bytes = m.metadata;
         cell->metadata_bytes_logical = m.metadata_logical;
+        cell->metadata_bytes_cloned = m.metadata_cloned;
         cell->bytes_cloned = m.cloned;
         cell->bytes_copied = m.copied;
         cell->all_shared = m.all_shared;
@@ -800,8 +803,10 @@ bench_print_json (const struct bench_opts *bo, const struct bench_cell *cells,
                     (unsigned long long) cl->bytes_cloned,
                     (unsigned long long) cl->bytes_copied,
                     cl->all_shared ? "true" : "false", cl->peak_rss_kib);
-            printf (", \"metadata_bytes_logical\": %llu",
-                    (unsigned long long) cl->metadata_bytes_logical);
+            printf (", \"metadata_bytes_logical\": %llu, "
+                    "\"metadata_bytes_cloned\": %llu",
+                    (unsigned long long) cl->metadata_bytes_logical,
+                    (unsigned long long) cl->metadata_bytes_cloned);
             if (bo->process) {
                 printf (", \"process_median_ms\": %.3f, \"process_ms\": [",
                         cl->median_proc_ms);
@@ -851,9 +856,10 @@ bench_print_table (const struct bench_opts *bo, const struct bench_cell *cells,
         printf ("whole process (fork+exec to exit), 'vmshift --help': "
                 "%.3f ms (median)\n\n", startup_ms);
     }
-    printf ("%-8s %-6s %10s %9s %9s %9s %12s %12s %9s %6s%s\n", "size",
+    printf ("%-8s %-6s %10s %9s %9s %9s %12s %12s %12s %9s %6s%s\n", "size",
             "format", "median ms", "min ms", "max ms", "meta ms", "metadata B",
-            "logical B", "peak RSS", "shared", bo->process ? "  process ms" : "");
+            "logical B", "cloned B", "peak RSS", "shared",
+            bo->process ? "  process ms" : "");
     for (size_t i = 0; i < n; i++) {
         const struct bench_cell *cl = &cells[i];
         char sz[32];
@@ -870,10 +876,12 @@ bench_print_table (const struct bench_opts *bo, const struct bench_cell *cells,
             printf ("%-8s %-6s failed: %s\n", sz, cl->format, cl->error);
             continue;
         }
-        printf ("%-8s %-6s %10.3f %9.3f %9.3f %9.3f %12llu %12llu %7.1fMi %6s",
-                sz, cl->format, cl->median_ms, cl->min_ms, cl->max_ms,
-                cl->median_meta_ms, (unsigned long long) cl->metadata_bytes,
+        printf ("%-8s %-6s %10.3f %9.3f %9.3f %9.3f %12llu %12llu %12llu "
+                "%7.1fMi %6s", sz, cl->format, cl->median_ms, cl->min_ms,
+                cl->max_ms, cl->median_meta_ms,
+                (unsigned long long) cl->metadata_bytes,
                 (unsigned long long) cl->metadata_bytes_logical,
+                (unsigned long long) cl->metadata_bytes_cloned,
                 (double) cl->peak_rss_kib / 1024, cl->all_shared ? "yes" : "NO");
         if (bo->process) {
             printf ("  %10.3f", cl->median_proc_ms);
