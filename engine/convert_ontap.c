@@ -1108,6 +1108,14 @@ vs_convert_ontap_many (struct vmshift_handle *h, size_t n,
             od_times (&d[i].res->st, &busy, t0, t1);
         }
     }
+    vs_log_debug (&h->log, LOGM_ONTAP, "%zu disk(s) in %.3f s: %" PRIu64
+                  " REST requests and job waits outstanding %.3f s, %" PRIu64
+                  " NFS calls %.3f s, either %.3f s", n,
+                  (double) (t1 - t0) / 1e9, vs_busy_ops (&busy, VS_BUSY_REST),
+                  (double) vs_busy_total_ns (&busy, VS_BUSY_REST, t1) / 1e9,
+                  vs_busy_ops (&busy, VS_BUSY_NFS),
+                  (double) vs_busy_total_ns (&busy, VS_BUSY_NFS, t1) / 1e9,
+                  (double) vs_busy_total_ns (&busy, VS_BUSY_ANY, t1) / 1e9);
     vs_busy_destroy (&busy);
     for (size_t i = 0; i < n; i++) {
         if (d[i].r < 0 && first_fail == n) {
