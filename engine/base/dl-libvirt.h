@@ -12,6 +12,7 @@
     X (virConnectClose) \
     X (virConnectGetLibVersion) \
     X (virConnectGetVersion) \
+    X (virConnectIsAlive) \
     X (virConnectListAllDomains) \
     X (virConnectOpen) \
     X (virConnectOpenAuth) \
@@ -47,6 +48,7 @@ int vs_dl_libvirt (void);
 #undef virConnectClose
 #undef virConnectGetLibVersion
 #undef virConnectGetVersion
+#undef virConnectIsAlive
 #undef virConnectListAllDomains
 #undef virConnectOpen
 #undef virConnectOpenAuth
@@ -75,6 +77,7 @@ int vs_dl_libvirt (void);
 #define virConnectClose (*vs_dl_virConnectClose)
 #define virConnectGetLibVersion (*vs_dl_virConnectGetLibVersion)
 #define virConnectGetVersion (*vs_dl_virConnectGetVersion)
+#define virConnectIsAlive (*vs_dl_virConnectIsAlive)
 #define virConnectListAllDomains (*vs_dl_virConnectListAllDomains)
 #define virConnectOpen (*vs_dl_virConnectOpen)
 #define virConnectOpenAuth (*vs_dl_virConnectOpenAuth)

@@ -3597,6 +3597,11 @@ out:
 static int
 wf_lv (struct wf_run *r)
 {
+    if (r->lvc && !hv_lvc_alive (r->lvc)) {
+        /* lost (a retry after VIR_ERR_RPC): connect again */
+        hv_lvc_close (r->lvc);
+        r->lvc = NULL;
+    }
     if (!r->lvc) {
         return hv_lvc_open (r->bp.uri, &r->lvc);
     }

@@ -25,16 +25,82 @@ hv_lvc_quiet (void *opaque, virErrorPtr err)
     (void) err;                 /* read back with virGetLastError */
 }
 
+/* Test hook: VMSHIFT_TEST_LIBVIRT_FAULT="OP:COUNT:CODE[,OP:COUNT:CODE]"
+ * makes the first COUNT calls of OP ("define" or "start") in this
+ * process fail with virErrorNumber CODE, as libvirt would report it
+ * (domain VIR_FROM_DOMAIN), before libvirt is asked; the error is then
+ * classified as a real one (hv_lvc_err_of).  libvirt's test driver never
+ * fails retryably, so this is how tests reach the run's retries of
+ * define and start (docs/testing.md, "Fault hooks"). */
+struct hv_lvc_fault {
+    char op[8];
+    unsigned left;
+    int code;
+};
+
+static struct hv_lvc_fault hv_lvc_faults[4];
+static size_t hv_lvc_nfaults;
+static pthread_mutex_t hv_lvc_fault_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+hv_lvc_faults_parse (void)
+{
+    const char *s = getenv ("VMSHIFT_TEST_LIBVIRT_FAULT");
+
+    while (s && *s && hv_lvc_nfaults < 4) {
+        struct hv_lvc_fault *f = &hv_lvc_faults[hv_lvc_nfaults];
+        unsigned left;
+        int code, n = 0;
+
+        if (sscanf (s, "%7[a-z]:%u:%d%n", f->op, &left, &code, &n) != 3 ||
+            (strcmp (f->op, "define") && strcmp (f->op, "start"))) {
+            break;              /* a test's typo: no fault */
+        }
+        f->left = left;
+        f->code = code;
+        hv_lvc_nfaults++;
+        s += n;
+        s += *s == ',';
+    }
+}
+
 static void
 hv_lvc_init (void)
 {
     virSetErrorFunc (NULL, hv_lvc_quiet);
+    hv_lvc_faults_parse ();
 }
 
-static int
-hv_lvc_err (const struct hv_lvc *c, const char *name, const char *what)
+/* The injected error for this call of op, if one is due. */
+static bool
+hv_lvc_fault (const char *op, virError *e)
 {
-    virErrorPtr e = virGetLastError ();
+    bool hit = false;
+
+    pthread_mutex_lock (&hv_lvc_fault_lock);
+    for (size_t i = 0; i < hv_lvc_nfaults && !hit; i++) {
+        if (strcmp (hv_lvc_faults[i].op, op) == 0 &&
+            hv_lvc_faults[i].left > 0) {
+            hv_lvc_faults[i].left--;
+            memset (e, 0, sizeof *e);
+            e->code = hv_lvc_faults[i].code;
+            e->domain = VIR_FROM_DOMAIN;
+            e->level = VIR_ERR_ERROR;
+            e->message = (char *) "injected by VMSHIFT_TEST_LIBVIRT_FAULT";
+            hit = true;
+        }
+    }
+    pthread_mutex_unlock (&hv_lvc_fault_lock);
+    return hit;
+}
+
+/* e's errno (libvirt-conn.h): what the caller decides on, by class
+ * (docs/internals/errors.md): a lost connection or a timeout is worth
+ * another try, a refused definition is not. */
+static int
+hv_lvc_err_of (const struct hv_lvc *c, const char *name, const char *what,
+               const virError *e)
+{
     const char *msg = e && e->message ? e->message : "unknown libvirt error";
     int errnum = EIO;
 
@@ -44,6 +110,10 @@ hv_lvc_err (const struct hv_lvc *c, const char *name, const char *what)
         case VIR_ERR_OPERATION_DENIED: case VIR_ERR_AUTH_FAILED:
         case VIR_ERR_ACCESS_DENIED: errnum = EACCES; break;
         case VIR_ERR_NO_CONNECT: errnum = ECONNREFUSED; break;
+        case VIR_ERR_RPC: errnum = ECONNRESET; break;
+        case VIR_ERR_OPERATION_TIMEOUT: case VIR_ERR_AGENT_UNRESPONSIVE:
+            errnum = ETIMEDOUT;
+            break;
         case VIR_ERR_XML_ERROR: case VIR_ERR_XML_DETAIL:
         case VIR_ERR_CONFIG_UNSUPPORTED: errnum = EINVAL; break;
         case VIR_ERR_OPERATION_INVALID:
@@ -59,8 +129,16 @@ hv_lvc_err (const struct hv_lvc *c, const char *name, const char *what)
         errnum = set_error (errnum, "libvirt '%s': %s: %s", c ? c->uri : "?",
                             what, msg);
     }
-    virResetLastError ();
     return errnum;
+}
+
+static int
+hv_lvc_err (const struct hv_lvc *c, const char *name, const char *what)
+{
+    int r = hv_lvc_err_of (c, name, what, virGetLastError ());
+
+    virResetLastError ();
+    return r;
 }
 
 int
@@ -111,6 +189,15 @@ hv_lvc_uri (const struct hv_lvc *c)
     return c->uri;
 }
 
+bool
+hv_lvc_alive (const struct hv_lvc *c)
+{
+    int a = virConnectIsAlive (c->conn);
+
+    virResetLastError ();
+    return a != 0;              /* -1: cannot tell; the next call will */
+}
+
 static virDomainPtr
 hv_lvc_lookup (struct hv_lvc *c, const char *name, int *r)
 {
@@ -123,10 +210,14 @@ hv_lvc_lookup (struct hv_lvc *c, const char *name, int *r)
 int
 hv_lvc_define (struct hv_lvc *c, const char *xml, char uuid[37])
 {
-    virDomainPtr d = virDomainDefineXML (c->conn, xml);
+    virDomainPtr d;
+    virError fe;
     int r = 0;
 
-    if (!d) {
+    if (hv_lvc_fault ("define", &fe)) {
+        return hv_lvc_err_of (c, NULL, "defining a domain", &fe);
+    }
+    if (!(d = virDomainDefineXML (c->conn, xml))) {
         return hv_lvc_err (c, NULL, "defining a domain");
     }
     if (uuid && virDomainGetUUIDString (d, uuid) < 0) {
@@ -140,10 +231,14 @@ int
 hv_lvc_start (struct hv_lvc *c, const char *name, bool *started)
 {
     virDomainPtr d;
+    virError fe;
     int active, r;
 
     if (started) {
         *started = false;
+    }
+    if (hv_lvc_fault ("start", &fe)) {
+        return hv_lvc_err_of (c, name, "starting", &fe);
     }
     if (!(d = hv_lvc_lookup (c, name, &r))) {
         return r;

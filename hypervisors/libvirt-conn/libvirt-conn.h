@@ -4,8 +4,11 @@
  * only code that talks to libvirt, as ontap/ is for ONTAP.
  *
  * Errors: -ENOENT for a domain that does not exist, -EEXIST for a name
- * defined with another UUID, -EIO (or -EACCES, -ECONNREFUSED) for the
+ * defined with another UUID, -ECONNRESET for a lost connection
+ * (VIR_ERR_RPC), -ETIMEDOUT for a timeout (VIR_ERR_OPERATION_TIMEOUT,
+ * VIR_ERR_AGENT_UNRESPONSIVE), -EIO (or -EACCES, -ECONNREFUSED) for the
  * rest, with libvirt's message prefixed by the URI and the domain name.
+ * The network errnos are retryable (docs/internals/errors.md).
  * libvirt's default error printing to stderr is turned off: the library
  * never prints. */
 #ifndef VMSHIFT_HV_LIBVIRT_CONN_H
@@ -32,6 +35,8 @@ struct hv_lvc_info {
 int hv_lvc_open (const char *uri, struct hv_lvc **out);
 void hv_lvc_close (struct hv_lvc *c);
 const char *hv_lvc_uri (const struct hv_lvc *c);
+/* Whether the connection still works (false: open a new one). */
+bool hv_lvc_alive (const struct hv_lvc *c);
 
 /* Define (or redefine) a persistent domain; its UUID into uuid. */
 int hv_lvc_define (struct hv_lvc *c, const char *xml, char uuid[37]);
