@@ -324,11 +324,16 @@ enum fmt_output_role {
  * blob still produces: an executor may write some periods and make the
  * rest by cloning the file's own blocks where its backend can
  * (docs/internals/executor.md, "Repeated metadata"), or write every
- * byte; the file reads the same. */
+ * byte; the file reads the same.  Runs of one output with the same
+ * nonzero pattern (and period) hold the same bytes at the same phase:
+ * the byte at A.off + i equals the byte at B.off + j whenever i and j
+ * are equal modulo the period (all the all-hole chunk runs of a VHDX
+ * BAT), so one run can be cloned from another. */
 struct fmt_repeat {
     uint64_t off;
     uint64_t len;
     uint64_t period;
+    uint32_t pattern;           /* 0: like no other run */
 };
 DEFINE_VECTOR (fmt_repeat_vec, struct fmt_repeat);
 
@@ -375,10 +380,11 @@ int fmt_layout_add_gen (struct fmt_layout *lay, size_t out, uint64_t off,
                         uint64_t len, fmt_gen_fn gen, void *ctx, int phase,
                         const char *what);
 /* Declare [off, off+len) of output 'out' a repeated run of 'period'
- * bytes (struct fmt_repeat); fmt_layout_check proves it lies inside one
- * blob.  Runs shorter than two periods are not recorded. */
+ * bytes with the given pattern (struct fmt_repeat); fmt_layout_check
+ * proves it lies inside one blob.  Runs shorter than two periods are not
+ * recorded. */
 int fmt_layout_add_repeat (struct fmt_layout *lay, size_t out, uint64_t off,
-                           uint64_t len, uint64_t period);
+                           uint64_t len, uint64_t period, uint32_t pattern);
 /* Place the guest range [guest_off, guest_off+len) of the map at
  * dst_base + guest_off in output 'out': ZERO extents are skipped (the
  * fresh target file is a hole there), DATA becomes CLONE where source and

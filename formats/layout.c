@@ -119,9 +119,11 @@ fmt_layout_add_gen (struct fmt_layout *lay, size_t out, uint64_t off,
 
 int
 fmt_layout_add_repeat (struct fmt_layout *lay, size_t out, uint64_t off,
-                       uint64_t len, uint64_t period)
+                       uint64_t len, uint64_t period, uint32_t pattern)
 {
-    struct fmt_repeat rp = { .off = off, .len = len, .period = period };
+    struct fmt_repeat rp = {
+        .off = off, .len = len, .period = period, .pattern = pattern,
+    };
 
     if (out >= lay->nout) {
         return set_error (EINVAL, "no output %zu in layout", out);

@@ -297,7 +297,8 @@ vhdx_plan_metadata (struct fmt_layout *lay, const struct vhdx_geom *g,
 /* The BAT's repeated runs: a chunk (CR payload entries and the sector
  * bitmap entry after them) whose blocks are all holes is CR entries
  * ZERO (2) and one 0, so a run of such chunks repeats every 8 (CR + 1)
- * bytes.  Only whole chunks of real blocks count (the last chunk's
+ * bytes, and every such run holds the same bytes from its start (one
+ * pattern).  Only whole chunks of real blocks count (the last chunk's
  * unused entries are 0).  A chunk spans CR * BS = 2^23 logical sectors
  * of the guest, 4 GiB at 512 bytes: a 64 TiB disk has 16384. */
 static int
@@ -322,7 +323,7 @@ vhdx_plan_bat_repeats (struct fmt_layout *lay, const struct vhdx_geom *g,
         if (k - first >= 2) {
             r = fmt_layout_add_repeat (lay, 0, VHDX_PLAN_BAT_OFF +
                                        first * period, (k - first) * period,
-                                       period);
+                                       period, 1);
         }
         first = k + 1;
     }

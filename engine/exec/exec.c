@@ -793,22 +793,60 @@ exec_repeat_fill (struct be_file *f, uint64_t a, uint64_t q, uint64_t e,
     return 0;
 }
 
+/* Repeated runs of one output (fmt_repeat): whether cloning is on, and
+ * the last run made, whose filled part later runs of the same pattern
+ * clone their first aligned period from. */
+struct exec_rep {
+    bool ok;                    /* the backend clones within the file */
+    uint32_t pattern;           /* of the last run made; 0: none */
+    uint64_t period;
+    uint64_t off;               /* its start */
+    uint64_t a;                 /* its aligned start */
+    uint64_t filled;            /* bytes from a on that hold it */
+};
+
+/* Where the last run made holds q bytes at the phase that file offset a
+ * has in rp (both runs' bytes agree at equal phases: same pattern), on
+ * the 4 KiB grid; UINT64_MAX when nowhere. */
+static uint64_t
+exec_rep_source (const struct exec_rep *rs, const struct fmt_repeat *rp,
+                 uint64_t a, uint64_t q)
+{
+    uint64_t want;
+
+    if (rs->pattern == 0 || rp->pattern != rs->pattern ||
+        rp->period != rs->period) {
+        return UINT64_MAX;
+    }
+    want = (a - rp->off) % rp->period;
+    /* phases on the grid repeat every q bytes */
+    for (uint64_t s = rs->a; s < rs->a + q && s + q <= rs->a + rs->filled;
+         s += EXEC_ZERO_BLOCK) {
+        if ((s - rs->off) % rp->period == want) {
+            return s;
+        }
+    }
+    return UINT64_MAX;
+}
+
 /* Write one blob.  Its repeated runs (fmt_repeat) are, where the backend
- * clones within a file (*rep_ok), written for one 4 KiB-aligned
- * multiple of the period and cloned for the rest: the flush then writes
- * out one copy of those blocks, not all of them.  A backend that refuses
- * turns it off (*rep_ok false) and the bytes are written. */
+ * clones within a file (rs->ok), made of one 4 KiB-aligned multiple of
+ * the period, written (or cloned from an earlier run of the same
+ * pattern), and clones of it for the rest: the flush then writes out
+ * one copy of those blocks, not all of them.  A backend that refuses
+ * turns it off (rs->ok false) and the bytes are written. */
 static int
 exec_blob (struct be_file *f, const struct fmt_output *lo,
-           const struct fmt_blob *b, uint8_t *buf, bool all, bool *rep_ok,
-           const struct logger *log, struct exec_stats *st)
+           const struct fmt_blob *b, uint8_t *buf, bool all,
+           struct exec_rep *rs, const struct logger *log,
+           struct exec_stats *st)
 {
-    uint64_t pos = 0;           /* in the blob: written up to here */
+    uint64_t pos = 0;           /* in the blob: made up to here */
     int r;
 
-    for (size_t i = 0; i < lo->repeats.len && *rep_ok; i++) {
+    for (size_t i = 0; i < lo->repeats.len && rs->ok; i++) {
         const struct fmt_repeat *rp = &lo->repeats.ptr[i];
-        uint64_t q, a, e, filled;
+        uint64_t q, a, e, filled = 0, from;
 
         if (rp->off < b->off + pos || rp->off - b->off >= b->len ||
             rp->period > (UINT64_C (1) << 40)) {
@@ -822,11 +860,26 @@ exec_blob (struct be_file *f, const struct fmt_output *lo,
         if (e < a || e - a < 2 * q) {
             continue;           /* nothing to gain */
         }
-        r = exec_blob_part (f, b, pos, a + q - b->off, buf, all, st);
+        from = exec_rep_source (rs, rp, a, q);
+        r = exec_blob_part (f, b, pos, (from == UINT64_MAX ? a + q : a) -
+                            b->off, buf, all, st);
         if (r < 0) {
             return r;
         }
-        r = exec_repeat_fill (f, a, q, e, &filled, st);
+        if (from != UINT64_MAX) {
+            struct be_range rg = { .dst_off = a, .src_off = from, .len = q };
+
+            r = backend_clone_ranges (f, f, &rg, 1);
+            if (r == 0) {
+                st->bytes_metadata_cloned += q;
+                st->bytes_metadata_logical += q;
+            }
+        } else {
+            r = 0;
+        }
+        if (r == 0) {
+            r = exec_repeat_fill (f, a, q, e, &filled, st);
+        }
         if (r < 0 && !exec_clone_unsupported (r)) {
             return r;
         }
@@ -835,17 +888,23 @@ exec_blob (struct be_file *f, const struct fmt_output *lo,
                           "written, not cloned: %s", f->path,
                           vmshift_internal_error_msg ());
             clear_error ();
-            *rep_ok = false;
+            rs->ok = false;
         }
         pos = a + filled - b->off;
+        if (rp->pattern && filled >= q) {
+            *rs = (struct exec_rep) {
+                .ok = rs->ok, .pattern = rp->pattern, .period = rp->period,
+                .off = rp->off, .a = a, .filled = filled,
+            };
+        }
     }
     return exec_blob_part (f, b, pos, b->len, buf, all, st);
 }
 
 static int
 exec_blobs (struct be_file *f, const struct fmt_output *lo, int phase,
-            uint8_t *buf, bool all, bool *rep_ok, const struct logger *log,
-            struct exec_stats *st)
+            uint8_t *buf, bool all, struct exec_rep *rs,
+            const struct logger *log, struct exec_stats *st)
 {
     int r;
 
@@ -855,7 +914,7 @@ exec_blobs (struct be_file *f, const struct fmt_output *lo, int phase,
         if (b->phase != phase) {
             continue;
         }
-        r = exec_blob (f, lo, b, buf, all, rep_ok, log, st);
+        r = exec_blob (f, lo, b, buf, all, rs, log, st);
         if (r < 0) {
             return r;
         }
@@ -870,7 +929,7 @@ vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
     struct exec_run *run = calloc (1, sizeof *run);
     uint8_t *buf = malloc (EXEC_BUF > FMT_GEN_CHUNK ? EXEC_BUF : FMT_GEN_CHUNK);
     double t0 = vs_exec_now (), t1;
-    bool rep_ok[FMT_MAX_OUTPUTS];
+    struct exec_rep rep[FMT_MAX_OUTPUTS];
     int r = 0;
 
     if (run == NULL || buf == NULL) {
@@ -920,13 +979,15 @@ vs_exec_write (struct exec *x, const struct fmt_layout *lay, struct beio *src,
      * nothing anyone reads; the one before the commit makes the whole
      * file durable before its name is published. */
     for (size_t i = 0; i < x->nout; i++) {
-        rep_ok[i] = allow_clone && (x->out[i].f->caps & BE_CAP_CLONE_SELF);
+        rep[i] = (struct exec_rep) {
+            .ok = allow_clone && (x->out[i].f->caps & BE_CAP_CLONE_SELF),
+        };
     }
     for (int phase = FMT_PHASE_META; phase <= FMT_PHASE_HEADER && r == 0;
          phase++) {
         for (size_t i = 0; i < x->nout && r == 0; i++) {
             r = exec_blobs (x->out[i].f, &lay->out[i], phase, buf,
-                            x->adopted, &rep_ok[i], x->log, st);
+                            x->adopted, &rep[i], x->log, st);
         }
     }
     for (size_t i = 0; i < x->nout && r == 0; i++) {

@@ -75,7 +75,8 @@ bat_blob (const struct fmt_layout *lay)
     return NULL;
 }
 
-/* Every declared run of the BAT repeats with its period (read through
+/* Every declared run of the BAT repeats with its period, and all runs
+ * (one pattern) hold the first run's bytes at equal phases (read through
  * the generator in 1 MiB pieces, as the executor would). */
 static void
 expect_runs_repeat (const struct fmt_layout *lay)
@@ -91,9 +92,13 @@ expect_runs_repeat (const struct fmt_layout *lay)
         cr_assert_geq (rp->off, b->off);
         cr_assert_leq (rel + rp->len, b->len);
         cr_assert_geq (rp->len, 2 * rp->period);
-        ref = realloc (ref, rp->period);
-        cr_assert_not_null (ref);
-        cr_assert_eq (fmt_blob_read (b, rel, ref, rp->period), 0);
+        cr_assert_eq (rp->pattern, 1);
+        cr_assert_eq (rp->period, lay->out[0].repeats.ptr[0].period);
+        if (i == 0) {
+            ref = malloc (rp->period);
+            cr_assert_not_null (ref);
+            cr_assert_eq (fmt_blob_read (b, rel, ref, rp->period), 0);
+        }
         for (uint64_t d = 0; d < rp->len;) {
             size_t n = rp->len - d > FMT_GEN_CHUNK ? FMT_GEN_CHUNK
                                                    : (size_t) (rp->len - d);
@@ -147,22 +152,24 @@ Test (exec_repeat, layout_rules)
     cr_assert_eq (fmt_layout_add_bytes (&lay, 0, 4096, blob, sizeof blob,
                                         FMT_PHASE_META, "b"), 0);
     /* shorter than two periods: not recorded */
-    cr_assert_eq (fmt_layout_add_repeat (&lay, 0, 4096, 100, 51), 0);
+    cr_assert_eq (fmt_layout_add_repeat (&lay, 0, 4096, 100, 51, 0), 0);
     cr_expect_eq (lay.out[0].repeats.len, 0);
-    cr_assert_eq (fmt_layout_add_repeat (&lay, 0, 4096, 1000, 10), 0);
+    cr_assert_eq (fmt_layout_add_repeat (&lay, 0, 4096, 1000, 10, 0), 0);
     cr_expect_eq (fmt_layout_check (&lay), 0);
     /* overlapping the first */
-    cr_assert_eq (fmt_layout_add_repeat (&lay, 0, 4096 + 500, 1000, 10), 0);
+    cr_assert_eq (fmt_layout_add_repeat (&lay, 0, 4096 + 500, 1000, 10, 0),
+                  0);
     cr_expect_eq (fmt_layout_check (&lay), -EINVAL);
     lay.out[0].repeats.len = 1;
     /* past the blob */
-    cr_assert_eq (fmt_layout_add_repeat (&lay, 0, 60 << 10, 16 << 10, 8), 0);
+    cr_assert_eq (fmt_layout_add_repeat (&lay, 0, 60 << 10, 16 << 10, 8, 0),
+                  0);
     cr_expect_eq (fmt_layout_check (&lay), -EINVAL);
     cr_expect (strstr (vmshift_get_error (), "not inside one blob") != NULL,
                "%s", vmshift_get_error ());
     lay.out[0].repeats.len = 1;
     /* before any blob */
-    cr_assert_eq (fmt_layout_add_repeat (&lay, 0, 0, 64, 8), 0);
+    cr_assert_eq (fmt_layout_add_repeat (&lay, 0, 0, 64, 8, 0), 0);
     cr_expect_eq (fmt_layout_check (&lay), -EINVAL);
     fmt_layout_release (&lay);
 }
@@ -235,7 +242,8 @@ enum mode { CLONE, NO_CLONE, REFUSE_FIRST, REFUSE_THIRD, FAIL_EIO };
  * whole 64 TiB file does not fit the memory backend) and compare the
  * file with the blob. */
 static void
-run_bat (const struct fmt_layout *full, enum mode mode, uint64_t *cloned)
+run_bat (const struct fmt_layout *full, enum mode mode, uint64_t *cloned,
+         uint64_t *written)
 {
     const struct fmt_blob *b = bat_blob (full);
     struct backend *be = be_fault_new (NULL, be_mem_new (NULL));
@@ -257,7 +265,7 @@ run_bat (const struct fmt_layout *full, enum mode mode, uint64_t *cloned)
         const struct fmt_repeat *rp = &full->out[0].repeats.ptr[i];
 
         cr_assert_eq (fmt_layout_add_repeat (&lay, 0, rp->off, rp->len,
-                                             rp->period), 0);
+                                             rp->period, rp->pattern), 0);
     }
     cr_assert_eq (fmt_layout_check (&lay), 0);
     if (mode == REFUSE_FIRST || mode == REFUSE_THIRD) {
@@ -289,6 +297,7 @@ run_bat (const struct fmt_layout *full, enum mode mode, uint64_t *cloned)
     cr_expect_eq (st.bytes_metadata_logical, b->len);
     cr_expect_leq (st.bytes_metadata + st.bytes_metadata_cloned, b->len);
     *cloned = st.bytes_metadata_cloned;
+    *written = st.bytes_metadata;
 out:
     fmt_layout_release (&lay);
     backend_free (be);
@@ -301,31 +310,39 @@ Test (exec_repeat, executor_clones_runs_to_the_byte)
     static const struct {
         uint64_t vsize;
         uint32_t bs;
-        uint64_t data[2];
+        uint64_t data[4];
         size_t ndata;
         bool clones;            /* long enough to clone */
+        uint64_t max_written;   /* when cloned (0: not checked) */
     } c[] = {
-        { 64 * TiB, 32 << 20, { 0 }, 1, true },
-        { 64 * TiB, 256 << 20, { 0 }, 1, true },
-        { 64 * TiB, 8 << 20, { 0 }, 1, true },
+        /* one 516 KiB period written, a few KiB of ragged ends and of
+         * chunks that hold data */
+        { 64 * TiB, 32 << 20, { 0 }, 1, true, 528384 + 8 * 4096 },
+        { 64 * TiB, 256 << 20, { 0 }, 1, true, 0 },
+        { 64 * TiB, 8 << 20, { 0 }, 1, true, 0 },
+        /* two runs: the second's period is cloned from the first */
         { 64 * TiB, 32 << 20, { 5 * CHUNK_SPAN + 3 * MiB,
-                                64 * TiB - 64 * MiB }, 2, true },
-        { 64 * TiB, 32 << 20, { 0 }, 0, true },
+                                64 * TiB - 64 * MiB }, 2, true,
+          528384 + 8 * 4096 },
+        /* data in 4 places, as vmshift bench makes its disks: 4 runs */
+        { 64 * TiB, 32 << 20, { 0, 16 * TiB, 32 * TiB, 48 * TiB }, 4,
+          true, 528384 + 16 * 4096 },
+        { 64 * TiB, 32 << 20, { 0 }, 0, true, 528384 + 4 * 4096 },
         /* 1 TiB at 32 MiB: a 260 KiB BAT, shorter than two 516 KiB
          * aligned periods: written as before */
-        { 1 * TiB, 32 << 20, { 0 }, 1, false },
-        { 1 * TiB, 256 << 20, { 0 }, 1, false },
-        { 1 * TiB + 3 * MiB, 2 << 20, { 0 }, 1, false },
+        { 1 * TiB, 32 << 20, { 0 }, 1, false, 0 },
+        { 1 * TiB, 256 << 20, { 0 }, 1, false, 0 },
+        { 1 * TiB + 3 * MiB, 2 << 20, { 0 }, 1, false, 0 },
     };
 
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         struct fmt_extent_list m;
         struct fmt_layout lay;
-        uint64_t cloned = 0;
+        uint64_t cloned = 0, written = 0;
 
         thin_map (&m, c[i].vsize, c[i].data, c[i].ndata);
         plan (&lay, &m, c[i].bs);
-        run_bat (&lay, CLONE, &cloned);
+        run_bat (&lay, CLONE, &cloned, &written);
         if (c[i].clones) {
             /* all but a few periods */
             cr_expect_gt (cloned, bat_blob (&lay)->len / 2, "case %zu: "
@@ -333,14 +350,18 @@ Test (exec_repeat, executor_clones_runs_to_the_byte)
         } else {
             cr_expect_eq (cloned, 0, "case %zu", i);
         }
-        run_bat (&lay, NO_CLONE, &cloned);
+        if (c[i].max_written) {
+            cr_expect_leq (written, c[i].max_written, "case %zu: %llu "
+                           "written", i, (unsigned long long) written);
+        }
+        run_bat (&lay, NO_CLONE, &cloned, &written);
         cr_expect_eq (cloned, 0, "case %zu without clone", i);
         if (c[i].clones) {
-            run_bat (&lay, REFUSE_FIRST, &cloned);
+            run_bat (&lay, REFUSE_FIRST, &cloned, &written);
             cr_expect_eq (cloned, 0, "case %zu, refused", i);
-            run_bat (&lay, REFUSE_THIRD, &cloned);
+            run_bat (&lay, REFUSE_THIRD, &cloned, &written);
             cr_expect_gt (cloned, 0, "case %zu, refused later", i);
-            run_bat (&lay, FAIL_EIO, &cloned);
+            run_bat (&lay, FAIL_EIO, &cloned, &written);
         }
         fmt_layout_release (&lay);
         fmt_extents_release (&m);
@@ -375,7 +396,7 @@ Test (exec_repeat, unaligned_run_in_a_blob)
     lay.out[0].file_size = off + len + 4096;
     cr_assert_eq (fmt_layout_add_bytes (&lay, 0, off, blob, len,
                                         FMT_PHASE_META, "blob"), 0);
-    cr_assert_eq (fmt_layout_add_repeat (&lay, 0, roff, rlen, period), 0);
+    cr_assert_eq (fmt_layout_add_repeat (&lay, 0, roff, rlen, period, 0), 0);
     cr_assert_eq (fmt_layout_check (&lay), 0);
     cr_assert_eq (vs_exec_begin (&x, be, "d", &lay, NULL), 0, "%s",
                   vmshift_get_error ());
@@ -393,6 +414,83 @@ Test (exec_repeat, unaligned_run_in_a_blob)
     cr_expect_gt (st.bytes_metadata_cloned, 0);
     cr_expect_eq (st.bytes_metadata_cloned % 4096, 0);
     cr_expect_eq (st.bytes_metadata_logical, len);
+    cr_expect_eq (st.bytes_metadata + st.bytes_metadata_cloned, len);
+    fmt_layout_release (&lay);
+    backend_free (be);
+    free (blob);
+    free (got);
+}
+
+/* Three runs of one period (3000 bytes, not a divisor of 4 KiB): two of
+ * pattern 1 at different phases against the 4 KiB grid, then one of
+ * pattern 2 with other bytes.  The second run's first aligned period is
+ * cloned from the first run at the right phase, the third's is written
+ * (another pattern), and the file is the blob. */
+Test (exec_repeat, runs_of_one_pattern_clone_each_other)
+{
+    const uint64_t off = 8192 + 100, period = 3000;
+    const uint64_t q = 1536000;         /* lcm (3000, 4096) */
+    /* the first two equal modulo 8 (gcd (3000, 4096)): on the 4 KiB
+     * grid the first run has every phase the second needs */
+    const uint64_t roff[3] = { off + 5000, off + 5000 + 4 * MiB + 1232,
+                               off + 5000 + 8 * MiB + 5000 };
+    const uint64_t rlen[3] = { 4 * MiB, 4 * MiB - 777, 4 * MiB + 55 };
+    const uint32_t pat[3] = { 1, 1, 2 };
+    const uint64_t len = 13 * MiB;
+    uint8_t *blob = malloc (len), *got = malloc (len);
+    struct backend *be = be_mem_new (NULL);
+    struct exec_stats st = { 0 };
+    struct fmt_layout lay;
+    struct be_file *f;
+    struct exec x;
+    uint64_t want_cloned = 0;
+
+    cr_assert (blob && got && be);
+    cr_assert_eq (backend_mkdir (be, "d"), 0);
+    for (uint64_t i = 0; i < len; i++) {
+        blob[i] = (uint8_t) (i * 131 + 7);
+    }
+    fmt_layout_init (&lay);
+    cr_assert_eq (fmt_layout_add_output (&lay, "p.bin", FMT_OUT_MAIN), 0);
+    lay.out[0].file_size = off + len + 4096;
+    for (int r = 0; r < 3; r++) {
+        uint64_t a = (roff[r] + 4095) / 4096 * 4096;
+        uint64_t e = (roff[r] + rlen[r]) / 4096 * 4096;
+
+        cr_assert_leq (roff[r] + rlen[r], off + len);
+        for (uint64_t i = 0; i < rlen[r]; i++) {
+            blob[roff[r] - off + i] = (uint8_t) ((i % period) * (pat[r] == 1
+                                                                 ? 13 : 29)
+                                                 + pat[r]);
+        }
+        cr_assert_eq (fmt_layout_add_repeat (&lay, 0, roff[r], rlen[r],
+                                             period, pat[r]), 0);
+        cr_assert_geq (e - a, 2 * q);
+        /* the second run: all of its aligned part; the others: all but
+         * the period written */
+        want_cloned += r == 1 ? e - a : e - a - q;
+    }
+    cr_assert_eq (fmt_layout_add_bytes (&lay, 0, off, blob, len,
+                                        FMT_PHASE_META, "blob"), 0);
+    cr_assert_eq (fmt_layout_check (&lay), 0, "%s", vmshift_get_error ());
+    cr_assert_eq (vs_exec_begin (&x, be, "d", &lay, NULL), 0, "%s",
+                  vmshift_get_error ());
+    cr_assert_eq (vs_exec_write (&x, &lay, NULL, true, &st), 0, "%s",
+                  vmshift_get_error ());
+    cr_assert_eq (vs_exec_commit (&x, false), 0, "%s", vmshift_get_error ());
+    vs_exec_release (&x);
+    cr_assert_eq (backend_open (be, "d/p.bin", BE_RDONLY, &f), 0);
+    cr_assert_eq (backend_pread (f, got, len, off), 0);
+    backend_close (f);
+    for (uint64_t i = 0; i < len; i++) {
+        if (got[i] != blob[i]) {
+            cr_assert_fail ("the file differs from the blob at %llu",
+                            (unsigned long long) (off + i));
+        }
+    }
+    cr_expect_eq (st.bytes_metadata_cloned, want_cloned, "%llu cloned, "
+                  "want %llu", (unsigned long long) st.bytes_metadata_cloned,
+                  (unsigned long long) want_cloned);
     cr_expect_eq (st.bytes_metadata + st.bytes_metadata_cloned, len);
     fmt_layout_release (&lay);
     backend_free (be);
