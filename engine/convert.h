@@ -55,6 +55,24 @@ struct vs_convert_journal {
     /* Its result: status VS_STEP_*; result JSON or NULL. */
     int (*finish) (void *opaque, size_t index, const char *step,
                    int64_t token, int status, const char *result);
+    /* What the caller knows of the cluster already (looked up by it, or
+     * journalled by an earlier process of its run), so that the
+     * conversion starts from it instead of asking again
+     * (docs/internals/ontap-flow.md, "Facts handed over"); NULL: none.
+     * fact() returns the record of kind for key (caller frees), or NULL:
+     *   "volume"  key "ontap://PROFILE/VOLUME": the volume's record;
+     *   "snapshot" key "ontap://PROFILE/VOLUME": the record of the
+     *             snapshot the caller made there (o->snapshot);
+     *   "qtree"   key "ontap://PROFILE/VOLUME/QTREE": its record (id,
+     *             security style);
+     *   "stale-snapshots" key "ontap://PROFILE/VOLUME": "{}" when the
+     *             run removed the stale snapshots there already.
+     * Records as ontap_*_record (ontap/ontap.h) writes them.  learnt()
+     * (may be NULL) is given what the conversion found itself, the same
+     * kinds.  Both are called from the conversion's threads at once. */
+    char *(*fact) (void *opaque, const char *kind, const char *key);
+    void (*learnt) (void *opaque, const char *kind, const char *key,
+                    const char *record);
 };
 
 struct convert_ctx {

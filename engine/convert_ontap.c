@@ -53,11 +53,13 @@ struct od_run {
     struct ontap_profile *prof;
     struct ontap_client *client;
     struct ontap_volume vol;
+    char *key;                  /* "ontap://PROFILE/VOLUME" (facts) */
     char *nfs_url;
     char *snap_name;
     struct ontap_snapshot snap;
     bool have_snap;
     bool snap_created;
+    bool snap_seen;             /* the preflight found o->snapshot by NFS */
     double t_snapshot, t_qtree, t_snapshot_delete;
     struct vs_owner owner;      /* run ID and leases (engine/exec/owner.h) */
     bool have_owner;
@@ -69,6 +71,40 @@ struct od_run {
     pthread_mutex_t lock;
     struct vs_busy *busy;       /* the call's REST and NFS time */
 };
+
+/* The caller's fact of kind for the volume, or for sub below it
+ * (docs/internals/ontap-flow.md, "Facts handed over"): its record, or
+ * NULL (caller frees). */
+static char *
+od_fact (struct od_run *run, const char *kind, const char *sub)
+{
+    char *key = NULL, *f;
+
+    if (run->j == NULL || run->j->fact == NULL || run->key == NULL ||
+        asprintf (&key, "%s%s%s", run->key, sub ? "/" : "",
+                  sub ? sub : "") < 0) {
+        return NULL;
+    }
+    f = run->j->fact (run->j->opaque, kind, key);
+    free (key);
+    return f;
+}
+
+/* What this run looked up itself, for the caller to keep. */
+static void
+od_learnt (struct od_run *run, const char *kind, const char *sub,
+           const char *record)
+{
+    char *key = NULL;
+
+    if (run->j == NULL || run->j->learnt == NULL || run->key == NULL ||
+        record == NULL || asprintf (&key, "%s%s%s", run->key,
+                                    sub ? "/" : "", sub ? sub : "") < 0) {
+        return;
+    }
+    run->j->learnt (run->j->opaque, kind, key, record);
+    free (key);
+}
 
 static int
 od_backend (struct od_run *run, struct ontap_client *client,
@@ -124,7 +160,15 @@ static void
 od_remove_stale_snapshots (struct od_run *run)
 {
     struct ontap_snapshot_vec v = { 0 };
+    char *done = od_fact (run, "stale-snapshots", NULL);
 
+    if (done) {
+        /* by an earlier process of the caller's run (or an earlier call) */
+        vs_log_debug (&run->h->log, LOGM_ONTAP, "volume '%s': stale "
+                      "snapshots removed by this run already", run->vol.name);
+        free (done);
+        return;
+    }
     if (ontap_snapshot_list (run->client, &run->vol, &v) < 0) {
         vs_log_msg (&run->h->log, LOG_WARN, "cannot list snapshots of '%s': %s",
                  run->vol.name, vmshift_get_error ());
@@ -155,6 +199,7 @@ od_remove_stale_snapshots (struct od_run *run)
         }
     }
     ontap_snapshot_vec_free (&v);
+    od_learnt (run, "stale-snapshots", NULL, "{}");
 }
 
 /* Creating failed, but the snapshot may exist all the same: the POST
@@ -198,8 +243,43 @@ od_snapshot (struct od_run *run)
     vs_host_name (host, sizeof host);
     od_remove_stale_snapshots (run);
     if (run->o->snapshot) {
-        r = ontap_snapshot_find (run->client, &run->vol, run->o->snapshot,
-                                 &run->snap);
+        /* The caller's record of its snapshot (the one it made), when
+         * the preflight found it by its name: no lookup.  Otherwise it
+         * is looked up by name, and one of another uuid than the
+         * record's is refused: it was deleted and made again, and the
+         * disks are never cloned from another snapshot than the one the
+         * caller's run began with. */
+        char *f = od_fact (run, "snapshot", NULL);
+        struct ontap_snapshot known = { .uuid = "" };
+        bool have = f && ontap_snapshot_from_record (f, strlen (f), "the "
+                                                     "caller's snapshot "
+                                                     "record", &known) == 0;
+
+        clear_error ();
+        free (f);
+        if (have && strcmp (known.name, run->o->snapshot) != 0) {
+            ontap_snapshot_release (&known);
+            have = false;
+        }
+        if (have && run->snap_seen) {
+            vs_log_debug (&run->h->log, LOGM_ONTAP, "snapshot '%s' (%s) as "
+                          "the caller made it", known.name, known.uuid);
+            run->snap = known;
+            have = false;
+            r = 0;
+        } else {
+            r = ontap_snapshot_find (run->client, &run->vol, run->o->snapshot,
+                                     &run->snap);
+        }
+        if (r == 0 && have && strcmp (run->snap.uuid, known.uuid) != 0) {
+            r = set_error (ESTALE, "not the one this run made (uuid %s, "
+                           "made as %s): it was deleted and made again",
+                           run->snap.uuid, known.uuid);
+            ontap_snapshot_release (&run->snap);
+        }
+        if (have) {
+            ontap_snapshot_release (&known);
+        }
         if (r < 0 && r != -ENOENT) {   /* "not found" names both already */
             error_prepend ("snapshot '%s' of volume '%s': ", run->o->snapshot,
                            run->vol.name);
@@ -267,6 +347,30 @@ od_style (const struct vmshift_convert_opts *o, const char *target)
                                                  : ONTAP_SEC_UNIX;
 }
 
+/* The caller knows qtree q with the style wanted (it made or found it
+ * so): nothing to ask.  Any other style is ensure's to refuse or fix. */
+static bool
+od_qtree_known (struct od_run *run, const char *q,
+                enum ontap_security_style style)
+{
+    char *f = od_fact (run, "qtree", q);
+    struct ontap_qtree rec;
+    bool ok = false;
+
+    if (f && ontap_qtree_from_record (f, strlen (f), "the caller's qtree "
+                                      "record", &rec) == 0) {
+        ok = rec.security_style == (int) style;
+        ontap_qtree_release (&rec);
+    }
+    clear_error ();
+    free (f);
+    if (ok) {
+        vs_log_debug (&run->h->log, LOGM_ONTAP, "qtree '%s' (%s) as the "
+                      "caller knew it", q, ontap_security_style_name (style));
+    }
+    return ok;
+}
+
 /* The first directory of a target path is a qtree, as on ONTAP where
  * qtrees appear as top-level directories of the volume. */
 static int
@@ -302,6 +406,10 @@ od_qtrees (struct od_run *run)
         }
         /* the style follows the first disk bound for this qtree */
         style = od_style (run->o, run->disks[i].target);
+        if (od_qtree_known (run, q, style)) {
+            free (q);
+            continue;
+        }
         r = ontap_qtree_ensure (run->client, &run->vol, q, style,
                                 run->o->qtree_style == VMSHIFT_QTREE_STYLE_FIX
                                 ? ONTAP_QTREE_FIX_STYLE : 0, &id, &was);
@@ -328,8 +436,17 @@ od_qtrees (struct od_run *run)
                         ontap_security_style_name (style));
         }
         if (r >= 0) {
+            struct ontap_qtree rec = { .id = id, .name = q,
+                                       .security_style = (int) style };
+            char *json = NULL;
+
             vs_log_debug (&run->h->log, LOGM_ONTAP, "qtree '%s' id %" PRIu64
                        " (%s)", q, id, ontap_security_style_name (style));
+            if (ontap_qtree_record (&rec, &json) == 0) {
+                od_learnt (run, "qtree", q, json);
+            }
+            clear_error ();
+            free (json);
         }
         free (q);
         if (r < 0) {
@@ -547,6 +664,28 @@ od_run_disks (struct od_run *run)
     return 0;
 }
 
+/* The caller's record of the volume, when it has one for this name. */
+static bool
+od_volume_known (struct od_run *run, const char *name)
+{
+    char *f = od_fact (run, "volume", NULL);
+    int r = -ENOENT;
+
+    if (f && (r = ontap_volume_from_record (f, strlen (f), "the caller's "
+                                            "volume record", &run->vol)) == 0 &&
+        strcmp (run->vol.name, name) != 0) {
+        ontap_volume_release (&run->vol);
+        r = -ENOENT;
+    }
+    clear_error ();
+    free (f);
+    if (r == 0) {
+        vs_log_debug (&run->h->log, LOGM_ONTAP, "volume '%s' (%s) as the "
+                      "caller knew it", name, run->vol.uuid);
+    }
+    return r == 0;
+}
+
 static int
 od_open_run (struct od_run *run, const struct ontap_location *loc)
 {
@@ -561,16 +700,32 @@ od_open_run (struct od_run *run, const struct ontap_location *loc)
     if (r == 0) {
         ontap_client_set_busy (run->client, run->busy);
     }
-    if (r == 0) {
-        r = ontap_cluster_version (run->client, &ver);
+    if (r == 0 && asprintf (&run->key, "ontap://%s/%s", loc->profile,
+                            loc->volume) < 0) {
+        run->key = NULL;
+        r = set_error (ENOMEM, "out of memory");
     }
-    if (r == 0) {
-        vs_log_debug (&run->h->log, LOGM_ONTAP, "cluster runs ONTAP %s",
-                   ver.full ? ver.full : "?");
-        ontap_version_release (&ver);
-        r = ontap_volume_find (run->client, loc->volume, &run->vol);
-        if (r < 0) {
-            error_prepend ("volume '%s': ", loc->volume);
+    if (r == 0 && od_volume_known (run, loc->volume)) {
+        /* the caller's record: it asked the cluster already */
+    } else if (r == 0) {
+        r = ontap_cluster_version (run->client, &ver);
+        if (r == 0) {
+            vs_log_debug (&run->h->log, LOGM_ONTAP, "cluster runs ONTAP %s",
+                       ver.full ? ver.full : "?");
+            ontap_version_release (&ver);
+            r = ontap_volume_find (run->client, loc->volume, &run->vol);
+            if (r < 0) {
+                error_prepend ("volume '%s': ", loc->volume);
+            }
+        }
+        if (r == 0) {
+            char *json = NULL;
+
+            if (ontap_volume_record (&run->vol, &json) == 0) {
+                od_learnt (run, "volume", NULL, json);
+            }
+            clear_error ();
+            free (json);
         }
     }
     if (r == 0) {
@@ -624,6 +779,7 @@ od_close_run (struct od_run *run)
     ontap_volume_release (&run->vol);
     ontap_client_free (run->client);
     ontap_profile_free (run->prof);
+    free (run->key);
     free (run->nfs_url);
     free (run->snap_name);
     pthread_mutex_destroy (&run->lock);
@@ -805,6 +961,7 @@ od_preflight (struct od_run *run)
             return run->n;
         }
         free (dir);
+        run->snap_seen = true;
     }
     if (!run->o->dry_run &&
         vs_exec_recover (be, ".", NULL, &run->h->log) < 0) {

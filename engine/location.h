@@ -28,9 +28,9 @@ int vs_loc_read_whole_be (struct backend *be, const char *path,
                           size_t *len);
 
 /* A location opened for reading: a backend and the path on it.  For
- * ontap:// it costs the profile, a REST client (cluster version and the
- * volume: 2 requests) and an NFS mount of the volume; the live file is
- * read, not a snapshot. */
+ * ontap:// it costs the profile, a REST client (the volume: 1 request)
+ * and an NFS mount of the volume; the live file is read, not a
+ * snapshot. */
 struct loc_ontap;
 struct backend;
 struct loc_handle {
@@ -52,6 +52,12 @@ int vs_loc_ontap_nfs_url (const struct ontap_profile *p,
                        const struct ontap_volume *v, char **out);
 int vs_loc_ontap_open (struct vmshift_handle *h, const char *location,
                     struct loc_handle *out);
+/* The same with the volume's record the caller has already (looked up
+ * before, or journalled by an earlier process of its run): no request
+ * until the location is used.  known NULL: looked up. */
+int vs_loc_ontap_open_known (struct vmshift_handle *h, const char *location,
+                             const struct ontap_volume *known,
+                             struct loc_handle *out);
 void vs_loc_ontap_free (struct loc_ontap *o);
 /* The REST client and the volume of an opened ontap:// location (NULL for
  * other kinds); borrowed, valid until vs_loc_close. */

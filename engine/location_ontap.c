@@ -96,6 +96,14 @@ int
 vs_loc_ontap_open (struct vmshift_handle *h, const char *location,
                 struct loc_handle *out)
 {
+    return vs_loc_ontap_open_known (h, location, NULL, out);
+}
+
+int
+vs_loc_ontap_open_known (struct vmshift_handle *h, const char *location,
+                         const struct ontap_volume *known,
+                         struct loc_handle *out)
+{
     struct ontap_location loc = { 0 };
     struct loc_ontap *o = calloc (1, sizeof *o);
     struct backend *nfs = NULL;
@@ -112,7 +120,15 @@ vs_loc_ontap_open (struct vmshift_handle *h, const char *location,
     if (r == 0) {
         r = ontap_client_new (o->prof, &h->log, &o->client);
     }
-    if (r == 0) {
+    if (r == 0 && known) {
+        /* the caller's record of it: no request */
+        if (strcmp (known->name, loc.volume) != 0) {
+            r = set_error (EINVAL, "volume '%s': the record given is of "
+                           "volume '%s'", loc.volume, known->name);
+        } else {
+            r = ontap_volume_copy (known, &o->vol);
+        }
+    } else if (r == 0) {
         r = ontap_volume_find (o->client, loc.volume, &o->vol);
         if (r < 0) {
             error_prepend ("volume '%s': ", loc.volume);

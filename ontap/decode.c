@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/base/error.h"
+#include "engine/base/jsonw.h"
 #include "ontap/ontap.h"
 
 #define ONTAP_STR_MAX 4096      /* names, paths, messages */
@@ -466,6 +467,25 @@ ontap_volume_vec_free (struct ontap_volume_vec *v)
     ontap_volume_vec_reset (v);
 }
 
+int
+ontap_volume_copy (const struct ontap_volume *v, struct ontap_volume *out)
+{
+    struct ontap_volume x = { .uuid = "" };
+
+    memcpy (x.uuid, v->uuid, sizeof x.uuid);
+    x.name = v->name ? strdup (v->name) : NULL;
+    x.style = v->style ? strdup (v->style) : NULL;
+    x.junction_path = v->junction_path ? strdup (v->junction_path) : NULL;
+    x.svm = v->svm ? strdup (v->svm) : NULL;
+    if ((v->name && !x.name) || (v->style && !x.style) ||
+        (v->junction_path && !x.junction_path) || (v->svm && !x.svm)) {
+        ontap_volume_release (&x);
+        return set_error (ENOMEM, "out of memory");
+    }
+    *out = x;
+    return 0;
+}
+
 void
 ontap_snapshot_release (struct ontap_snapshot *s)
 {
@@ -530,4 +550,172 @@ ontap_security_style_name (enum ontap_security_style s)
     case ONTAP_SEC_MIXED: return "mixed";
     }
     return "unknown";
+}
+
+/* ------------------------------------------------------------ records
+ *
+ * One record as a reply holds it, {"records": [{...}]}, for a caller
+ * that keeps what it looked up (a run's journal: docs/internals/
+ * ontap-flow.md, "Facts handed over") and reads it back later through
+ * the decoders above, with their checks. */
+
+static int
+ontap_record_end (struct sbuf *b, struct jsonw *w, char **out)
+{
+    vs_jw_obj_end (w);
+    vs_jw_arr_end (w);
+    vs_jw_obj_end (w);
+    *out = vs_sbuf_detach (b, NULL);
+    return *out ? 0 : set_error (ENOMEM, "out of memory");
+}
+
+static void
+ontap_record_begin (struct sbuf *b, struct jsonw *w)
+{
+    vs_sbuf_init (b, 4096);
+    vs_jw_init (w, b, false);
+    vs_jw_obj_begin (w);
+    vs_jw_key (w, "records");
+    vs_jw_arr_begin (w);
+    vs_jw_obj_begin (w);
+}
+
+static void
+ontap_record_sub (struct jsonw *w, const char *k, const char *sub,
+                  const char *v)
+{
+    if (v) {
+        vs_jw_key (w, k);
+        vs_jw_obj_begin (w);
+        vs_jw_kv_str (w, sub, v);
+        vs_jw_obj_end (w);
+    }
+}
+
+int
+ontap_volume_record (const struct ontap_volume *v, char **out)
+{
+    struct sbuf b;
+    struct jsonw w;
+
+    ontap_record_begin (&b, &w);
+    vs_jw_kv_str (&w, "uuid", v->uuid);
+    vs_jw_kv_str (&w, "name", v->name);
+    if (v->style) {
+        vs_jw_kv_str (&w, "style", v->style);
+    }
+    ontap_record_sub (&w, "nas", "path", v->junction_path);
+    ontap_record_sub (&w, "svm", "name", v->svm);
+    return ontap_record_end (&b, &w, out);
+}
+
+int
+ontap_snapshot_record (const struct ontap_snapshot *s, char **out)
+{
+    struct sbuf b;
+    struct jsonw w;
+
+    ontap_record_begin (&b, &w);
+    vs_jw_kv_str (&w, "uuid", s->uuid);
+    vs_jw_kv_str (&w, "name", s->name);
+    if (s->create_time) {
+        vs_jw_kv_str (&w, "create_time", s->create_time);
+    }
+    return ontap_record_end (&b, &w, out);
+}
+
+int
+ontap_qtree_record (const struct ontap_qtree *q, char **out)
+{
+    struct sbuf b;
+    struct jsonw w;
+
+    ontap_record_begin (&b, &w);
+    vs_jw_kv_u64 (&w, "id", q->id);
+    if (q->name) {
+        vs_jw_kv_str (&w, "name", q->name);
+    }
+    if (q->security_style >= 0) {
+        vs_jw_kv_str (&w, "security_style",
+                      ontap_security_style_name (q->security_style));
+    }
+    ontap_record_sub (&w, "volume", "uuid",
+                      q->volume_uuid[0] ? q->volume_uuid : NULL);
+    return ontap_record_end (&b, &w, out);
+}
+
+/* Parse json (len bytes) and check that it holds one record. */
+static int
+ontap_record_one (const char *json, size_t len, const char *what,
+                  struct json_val **doc)
+{
+    const struct json_val *a = NULL;
+    struct json_val *v = NULL;
+    size_t n = 0;
+    int r = vs_json_parse (json, len, what, &v);
+
+    *doc = NULL;
+    if (r < 0) {
+        return r;
+    }
+    if ((r = ontap_records (v, what, &a, &n)) == 0 && n != 1) {
+        r = set_error (EPROTO, "%s: %zu records, not one", what, n);
+    }
+    if (r < 0) {
+        vs_json_free (v);
+        return r;
+    }
+    *doc = v;
+    return 0;
+}
+
+int
+ontap_volume_from_record (const char *json, size_t len, const char *what,
+                          struct ontap_volume *out)
+{
+    struct json_val *doc;
+    struct ontap_volume_vec v = { 0 };
+    int r = ontap_record_one (json, len, what, &doc);
+
+    if (r == 0 && (r = ontap_decode_volumes (doc, what, &v)) == 0) {
+        *out = v.ptr[0];
+        v.len = 0;
+    }
+    ontap_volume_vec_free (&v);
+    vs_json_free (doc);
+    return r;
+}
+
+int
+ontap_snapshot_from_record (const char *json, size_t len, const char *what,
+                            struct ontap_snapshot *out)
+{
+    struct json_val *doc;
+    struct ontap_snapshot_vec v = { 0 };
+    int r = ontap_record_one (json, len, what, &doc);
+
+    if (r == 0 && (r = ontap_decode_snapshots (doc, what, &v)) == 0) {
+        *out = v.ptr[0];
+        v.len = 0;
+    }
+    ontap_snapshot_vec_free (&v);
+    vs_json_free (doc);
+    return r;
+}
+
+int
+ontap_qtree_from_record (const char *json, size_t len, const char *what,
+                         struct ontap_qtree *out)
+{
+    struct json_val *doc;
+    struct ontap_qtree_vec v = { 0 };
+    int r = ontap_record_one (json, len, what, &doc);
+
+    if (r == 0 && (r = ontap_decode_qtrees (doc, what, &v)) == 0) {
+        *out = v.ptr[0];
+        v.len = 0;
+    }
+    ontap_qtree_vec_free (&v);
+    vs_json_free (doc);
+    return r;
 }

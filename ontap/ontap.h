@@ -380,8 +380,24 @@ int ontap_decode_next (const struct json_val *doc, const char *what,
 /* A uuid we accept into a URL path: 1..64 of [A-Za-z0-9-]. */
 bool ontap_uuid_ok (const char *s);
 
+/* One record as a reply holds it ({"records": [{...}]}), for a caller
+ * that keeps what it looked up (a run's journal) and reads it back
+ * later through the decoders, with their checks: exactly one record,
+ * else -EPROTO.  Caller frees *out / releases the record. */
+int ontap_volume_record (const struct ontap_volume *v, char **out);
+int ontap_snapshot_record (const struct ontap_snapshot *s, char **out);
+int ontap_qtree_record (const struct ontap_qtree *q, char **out);
+int ontap_volume_from_record (const char *json, size_t len, const char *what,
+                              struct ontap_volume *out);
+int ontap_snapshot_from_record (const char *json, size_t len,
+                                const char *what, struct ontap_snapshot *out);
+int ontap_qtree_from_record (const char *json, size_t len, const char *what,
+                             struct ontap_qtree *out);
+
 void ontap_version_release (struct ontap_version *v);
 void ontap_volume_release (struct ontap_volume *v);
+/* A copy of *v into *out (release it). */
+int ontap_volume_copy (const struct ontap_volume *v, struct ontap_volume *out);
 void ontap_volume_vec_free (struct ontap_volume_vec *v);
 void ontap_snapshot_release (struct ontap_snapshot *s);
 void ontap_snapshot_vec_free (struct ontap_snapshot_vec *v);

@@ -82,6 +82,19 @@ struct wf_vol {
     struct loc_handle h;        /* opened on first use */
 };
 
+/* A fact: the record of something the run looked up on the cluster (a
+ * volume, a qtree) or made (its snapshot), kept so that no later step or
+ * process of the run asks for it again (docs/internals/ontap-flow.md,
+ * "Facts handed over"). */
+struct wf_fact {
+    char *kind;                 /* "volume", "qtree", "snapshot",
+                                 * "stale-snapshots" */
+    char *key;                  /* "ontap://PROFILE/VOLUME[/QTREE]" */
+    char *record;               /* ontap_*_record JSON, or "{}" */
+    int64_t seq;                /* its "fact" entry; 0: not journalled
+                                 * yet; -1: never (kept elsewhere) */
+};
+
 struct wf_run {
     struct vmshift_handle *h;
     struct wf_store *s;
@@ -123,6 +136,10 @@ struct wf_run {
     struct { char *name; int style; } *qt;
     size_t nqt;
     int tx;                     /* depth of wf_tx_begin */
+    /* what the run looked up on the cluster (wf_fact_*) */
+    struct wf_fact *facts;
+    size_t nfacts;
+    bool facts_off;             /* dropped: this process asks again */
     uint64_t intents0;          /* wf_intents when the run was set up */
     uint64_t step_intents;      /* the conversion's (its threads') */
     struct vmshift_run_stats stats; /* this process's share (the bench) */
@@ -470,6 +487,238 @@ wf_jfind (struct wf_run *r, const char *item, const char *step,
     return wf_journal_list (r->s, r->id, wf_jfind_cb, f);
 }
 
+/* ------------------------------------------------------------- facts */
+
+/* Facts (struct wf_fact) are journalled as run-wide "fact" entries,
+ * intent {"kind", "key"}, result the record, done at once.  Not side
+ * effects: no crash point, and no durable point of their own either: a
+ * new one waits for the next transaction that holds an intent anyway
+ * (wf_facts_flush), so the first run pays no sync for them; one lost
+ * with the process is looked up again.  The run's snapshot is known from
+ * its own "snapshot" entry, and a volume's stale snapshots are known
+ * removed when a disk on it has a "clone" entry (the conversion removes
+ * them before its first disk): those two are never journalled here.  A
+ * run that fails drops its facts (the entries undone): a fact that
+ * turned out wrong is then looked up again by the next process. */
+static bool
+wf_fact_journalled (const char *kind)
+{
+    return strcmp (kind, "volume") == 0 || strcmp (kind, "qtree") == 0;
+}
+
+static const char *
+wf_fact (const struct wf_run *r, const char *kind, const char *key)
+{
+    for (size_t i = 0; !r->facts_off && i < r->nfacts; i++) {
+        if (strcmp (r->facts[i].kind, kind) == 0 &&
+            strcmp (r->facts[i].key, key) == 0) {
+            return r->facts[i].record;
+        }
+    }
+    return NULL;
+}
+
+/* Keep a fact (replacing one of the same kind and key); seq as in
+ * struct wf_fact. */
+static int
+wf_fact_put (struct wf_run *r, const char *kind, const char *key,
+             const char *record, int64_t seq)
+{
+    struct wf_fact *f = NULL;
+    char *rec;
+
+    if (r->facts_off) {
+        return 0;
+    }
+    for (size_t i = 0; i < r->nfacts && !f; i++) {
+        if (strcmp (r->facts[i].kind, kind) == 0 &&
+            strcmp (r->facts[i].key, key) == 0) {
+            f = &r->facts[i];
+        }
+    }
+    if (f && strcmp (f->record, record) == 0) {
+        if (seq > 0) {
+            f->seq = seq;
+        }
+        return 0;
+    }
+    if (!(rec = strdup (record))) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    if (!f) {
+        struct wf_fact *nf = realloc (r->facts,
+                                      (r->nfacts + 1) * sizeof *nf);
+
+        if (!nf) {
+            free (rec);
+            return set_error (ENOMEM, "out of memory");
+        }
+        r->facts = nf;
+        f = &nf[r->nfacts];
+        f->kind = strdup (kind);
+        f->key = strdup (key);
+        f->record = NULL;
+        if (!f->kind || !f->key) {
+            free (f->kind);
+            free (f->key);
+            free (rec);
+            return set_error (ENOMEM, "out of memory");
+        }
+        r->nfacts++;
+    }
+    free (f->record);
+    f->record = rec;
+    f->seq = wf_fact_journalled (kind) ? seq : -1;
+    return 0;
+}
+
+/* The facts not journalled yet, inside the caller's transaction (one
+ * that holds an intent, so no sync of their own). */
+static int
+wf_facts_flush (struct wf_run *r)
+{
+    int e = 0;
+
+    for (size_t i = 0; e == 0 && i < r->nfacts; i++) {
+        struct wf_fact *f = &r->facts[i];
+        char *in;
+        int64_t seq;
+
+        if (f->seq != 0 || r->facts_off) {
+            continue;
+        }
+        in = wf_obj2 ("kind", f->kind, "key", f->key);
+        e = in ? wf_journal_intent (r->s, r->id, "", "fact", in, &seq)
+               : set_error (ENOMEM, "out of memory");
+        if (e == 0) {
+            e = wf_journal_finish (r->s, seq, WF_J_DONE, f->record);
+        }
+        if (e == 0) {
+            f->seq = seq;
+        }
+        free (in);
+    }
+    return e;
+}
+
+static void
+wf_facts_free (struct wf_run *r)
+{
+    for (size_t i = 0; i < r->nfacts; i++) {
+        free (r->facts[i].kind);
+        free (r->facts[i].key);
+        free (r->facts[i].record);
+    }
+    free (r->facts);
+    r->facts = NULL;
+    r->nfacts = 0;
+}
+
+/* The run failed: its facts are not trusted any more (one may be what
+ * made it fail); the next process looks them up again. */
+static void
+wf_facts_drop (struct wf_run *r)
+{
+    struct vmshift_error_save es;
+
+    error_save (&es);
+    for (size_t i = 0; i < r->nfacts; i++) {
+        if (r->facts[i].seq > 0) {
+            wf_journal_finish (r->s, r->facts[i].seq, WF_J_UNDONE, NULL);
+        }
+    }
+    wf_facts_free (r);
+    r->facts_off = true;
+    error_restore (&es);
+}
+
+/* "ontap://PROFILE/VOLUME" of an ontap:// location (caller frees), or
+ * NULL. */
+static char *
+wf_vol_key (const char *loc)
+{
+    const char *p, *v;
+
+    if (strncmp (loc, "ontap://", 8) != 0 || !(p = strchr (loc + 8, '/'))) {
+        return NULL;
+    }
+    v = strchr (p + 1, '/');
+    return v ? strndup (loc, (size_t) (v - loc)) : strdup (loc);
+}
+
+/* The run's record of the volume of loc, into *out: 0, or -ENOENT. */
+static int
+wf_vol_known (const struct wf_run *r, const char *loc,
+              struct ontap_volume *out)
+{
+    char *key = wf_vol_key (loc);
+    const char *rec = key ? wf_fact (r, "volume", key) : NULL;
+    int e = -ENOENT;
+
+    if (rec && (e = ontap_volume_from_record (rec, strlen (rec), "the run's "
+                                              "volume record", out)) < 0) {
+        clear_error ();
+        e = -ENOENT;
+    }
+    free (key);
+    return e;
+}
+
+static void
+wf_vol_learn (struct wf_run *r, const char *loc, const struct ontap_volume *v)
+{
+    char *key = wf_vol_key (loc), *rec = NULL;
+
+    if (key && v && ontap_volume_record (v, &rec) == 0) {
+        wf_fact_put (r, "volume", key, rec, 0);
+    }
+    clear_error ();
+    free (rec);
+    free (key);
+}
+
+static int
+wf_facts_load_cb (void *opaque, const struct wf_journal_rec *j)
+{
+    struct wf_run *r = opaque;
+    char *kind, *key;
+    int e = 0;
+
+    if (j->item[0] != '\0' || j->status != WF_J_DONE || !j->result) {
+        return 0;
+    }
+    if (strcmp (j->step, "snapshot") == 0) {
+        /* the run's snapshot: {"name", "uuid"} */
+        struct ontap_snapshot sn = { .uuid = "" };
+        char *vol = wf_json_str (j->intent, "volume");
+        char *uuid = wf_json_str (j->result, "uuid"), *rec = NULL;
+
+        sn.name = wf_json_str (j->result, "name");
+        if (vol && uuid && sn.name && ontap_uuid_ok (uuid)) {
+            memcpy (sn.uuid, uuid, strlen (uuid) + 1);
+            if (ontap_snapshot_record (&sn, &rec) == 0) {
+                e = wf_fact_put (r, "snapshot", vol, rec, -1);
+            }
+        }
+        free (rec);
+        free (vol);
+        free (uuid);
+        free (sn.name);
+        return e;
+    }
+    if (strcmp (j->step, "fact") != 0) {
+        return 0;
+    }
+    kind = wf_json_str (j->intent, "kind");
+    key = wf_json_str (j->intent, "key");
+    if (kind && key && wf_fact_journalled (kind)) {
+        e = wf_fact_put (r, kind, key, j->result, j->seq);
+    }
+    free (kind);
+    free (key);
+    return e;
+}
+
 /* ------------------------------------------------------------ retries */
 
 /* A remote step that failed retryably (the library's error class says
@@ -601,6 +850,21 @@ wf_open_loc (struct wf_run *r, const char *loc, struct loc_handle *l)
             vs_loc_kind_of (loc) == LOC_LOCAL) {
             continue;
         }
+        if (!c->be && vs_loc_kind_of (root) == LOC_ONTAP) {
+            /* the volume as the run knows it, else looked up (and
+             * known from then on) */
+            struct ontap_volume kv = { .uuid = "" };
+            bool known = wf_vol_known (r, root, &kv) == 0;
+
+            e = vs_loc_ontap_open_known (r->h, root, known ? &kv : NULL, c);
+            ontap_volume_release (&kv);
+            if (e < 0) {
+                return e;
+            }
+            if (!known) {
+                wf_vol_learn (r, root, vs_loc_ontap_volume (c));
+            }
+        }
         if (!c->be && (e = vs_loc_open (r->h, root, c)) < 0) {
             return e;
         }
@@ -707,6 +971,11 @@ wf_files_intents (struct wf_run *r, struct wf_files *fs)
         return 0;
     }
     if ((e = wf_tx_begin (r)) < 0) {
+        return e;
+    }
+    /* facts learnt since the last durable point go with these intents */
+    if ((e = wf_facts_flush (r)) < 0) {
+        wf_tx_rollback (r);
         return e;
     }
     for (size_t i = 0; i < fs->n; i++) {
@@ -1518,8 +1787,11 @@ wf_ontap_open_at (struct wf_run *r, const char *loc, struct wf_ontap *o)
     if (e == 0) {
         e = ontap_client_new (o->prof, &r->h->log, &o->c);
     }
-    if (e == 0) {
+    if (e == 0 && wf_vol_known (r, loc, &o->vol) < 0) {
         e = ontap_volume_find (o->c, o->loc.volume, &o->vol);
+        if (e == 0) {
+            wf_vol_learn (r, loc, &o->vol);
+        }
     }
     return e;
 }
@@ -1599,6 +1871,26 @@ wf_qtree_client (struct wf_run *r, const char *loc, struct wf_ontap **out)
     return 0;
 }
 
+/* A qtree's record as a fact (key "ontap://" + where, where
+ * PROFILE/VOLUME/QTREE or the same with the scheme). */
+static void
+wf_qtree_learn (struct wf_run *r, const char *where,
+                const struct ontap_qtree *qt)
+{
+    char *key = NULL, *rec = NULL;
+
+    if (asprintf (&key, "%s%s", strncmp (where, "ontap://", 8) == 0 ? ""
+                  : "ontap://", where) < 0) {
+        return;
+    }
+    if (ontap_qtree_record (qt, &rec) == 0) {
+        wf_fact_put (r, "qtree", key, rec, 0);
+    }
+    clear_error ();
+    free (rec);
+    free (key);
+}
+
 /* The security style of the qtree a VM's disks go into (the first folder
  * below the volume, as ONTAP's conversion makes it), looked up once per
  * qtree and run: one that exists with another style than the disks'
@@ -1654,6 +1946,8 @@ wf_qtree_check (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems)
             if (e == -ENOENT) {
                 clear_error ();
                 e = 0;          /* made with the right style */
+            } else if (e == 0) {
+                wf_qtree_learn (r, q, &qt);
             }
             style = qt.security_style;
             ontap_qtree_release (&qt);
@@ -1780,9 +2074,17 @@ wf_vol_snapshot (struct wf_run *r, const struct wf_vol *vol)
     }
     seq = f.seq;
     if (seq == 0 || f.status != WF_J_INTENT) {
+        /* with the facts learnt so far (the preflight's): one commit */
         intent = wf_obj2 ("volume", vol->loc, "name", r->snap_name);
-        e = intent ? wf_j_intent (r->s, r->id, "", "snapshot", intent,
-                                        &seq) : -ENOMEM;
+        e = intent ? wf_tx_begin (r) : -ENOMEM;
+        if (e == 0 && (e = wf_facts_flush (r)) == 0) {
+            e = wf_j_intent (r->s, r->id, "", "snapshot", intent, &seq);
+        }
+        if (e == 0) {
+            e = wf_tx_commit (r);
+        } else if (intent) {
+            wf_tx_rollback (r);
+        }
         free (intent);
     }
     /* Half done before (intent, no result): it may exist already.  A
@@ -1800,9 +2102,16 @@ wf_vol_snapshot (struct wf_run *r, const struct wf_vol *vol)
         e = 0;
     }
     if (e == 0) {
+        char *rec = NULL;
+
         res = wf_obj2 ("name", r->snap_name, "uuid", s.uuid);
         e = wf_j_finish (r->s, "snapshot", seq, WF_J_DONE, res);
         free (res);
+        if (e == 0 && ontap_snapshot_record (&s, &rec) == 0 &&
+            wf_fact_put (r, "snapshot", vol->loc, rec, -1) < 0) {
+            clear_error ();     /* a fact less: looked up when needed */
+        }
+        free (rec);
         if (asprintf (&ev, "%s of %s", r->snap_name, vol->loc) < 0) {
             ev = NULL;
         }
@@ -1850,6 +2159,29 @@ wf_snaps_cb (void *opaque, const struct wf_journal_rec *j)
     return 0;
 }
 
+/* The record of the snapshot the run made on volume loc (its fact): 0,
+ * or -ENOENT. */
+static int
+wf_snap_known (const struct wf_run *r, const char *loc,
+               struct ontap_snapshot *out)
+{
+    const char *rec = wf_fact (r, "snapshot", loc);
+    int e = -ENOENT;
+
+    if (rec && (e = ontap_snapshot_from_record (rec, strlen (rec), "the "
+                                                "run's snapshot record",
+                                                out)) == 0 &&
+        strcmp (out->name, r->snap_name) != 0) {
+        ontap_snapshot_release (out);
+        e = -ENOENT;
+    }
+    if (e < 0) {
+        clear_error ();
+        e = -ENOENT;
+    }
+    return e;
+}
+
 /* Delete the run's snapshot on each volume where the journal says it
  * made one (or died asking) and has not deleted it; the name is the
  * run's own, so nothing else is touched. */
@@ -1871,7 +2203,17 @@ wf_snapshot_delete (struct wf_run *r)
         int x;
 
         for (unsigned a = 1;; a++) {
-            if ((x = wf_ontap_open_vol (r, sn->vol[i], &o)) == 0) {
+            if ((x = wf_ontap_open_vol (r, sn->vol[i], &o)) == 0 &&
+                wf_snap_known (r, sn->vol[i], &s) == 0) {
+                /* the one the run made, by its uuid: no lookup; one
+                 * gone already counts as deleted */
+                x = ontap_snapshot_delete (o.c, &o.vol, &s);
+                ontap_snapshot_release (&s);
+                if (x == -ENOENT) {
+                    clear_error ();
+                    x = 0;
+                }
+            } else if (x == 0) {
                 x = ontap_snapshot_find (o.c, &o.vol, r->snap_name, &s);
                 if (x == 0) {
                     x = ontap_snapshot_delete (o.c, &o.vol, &s);
@@ -2050,6 +2392,12 @@ wf_qtree_make (struct wf_run *r, const char *loc, uint64_t *id)
         e = ontap_qtree_ensure (o.c, &o.vol, o.loc.path, want,
                                 r->bp.qtree_fix ? ONTAP_QTREE_FIX_STYLE : 0,
                                 id, NULL);
+    }
+    if (e >= 0) {
+        struct ontap_qtree qt = { .id = *id, .name = o.loc.path,
+                                  .security_style = (int) want };
+
+        wf_qtree_learn (r, loc, &qt);
     }
     wf_ontap_close (r, &o);
     return e < 0 ? e : 0;
@@ -2330,6 +2678,19 @@ wf_steps_load_cb (void *opaque, const struct wf_journal_rec *j)
     if (k < 0) {
         return 0;
     }
+    if (k == 0) {
+        /* a disk's clone step: its volume's stale snapshots were removed
+         * before it (the conversion does that first) */
+        for (size_t i = 0; i < st->r->n; i++) {
+            const struct wf_vmr *v = &st->r->vms[i];
+
+            if (v->vol >= 0 && strcmp (v->bv->name, j->item) == 0 &&
+                wf_fact_put (st->r, "stale-snapshots",
+                             st->r->vols[v->vol].loc, "{}", -1) < 0) {
+                return -ENOMEM;
+            }
+        }
+    }
     t = wf_json_str (j->intent, "target");
     for (size_t i = 0; t && i < st->n; i++) {
         if (strcmp (st->target[i], t) == 0 &&
@@ -2383,6 +2744,39 @@ wf_steps_intent (void *opaque, size_t index, const char *step,
     }
     pthread_mutex_unlock (&st->lock);
     return e;
+}
+
+/* The run's facts for the conversion (struct vs_convert_journal, "fact"
+ * and "learnt"), under the steps' lock: the conversion's threads call
+ * in at once. */
+static char *
+wf_steps_fact (void *opaque, const char *kind, const char *key)
+{
+    struct wf_steps *st = opaque;
+    const char *f;
+    char *out;
+
+    pthread_mutex_lock (&st->lock);
+    f = wf_fact (st->r, kind, key);
+    out = f ? strdup (f) : NULL;
+    pthread_mutex_unlock (&st->lock);
+    return out;
+}
+
+static void
+wf_steps_learnt (void *opaque, const char *kind, const char *key,
+                 const char *record)
+{
+    struct wf_steps *st = opaque;
+    struct vmshift_error_save es;
+
+    error_save (&es);
+    pthread_mutex_lock (&st->lock);
+    /* journalled with the next intents (wf_facts_flush); a fact that
+     * cannot be kept is asked again when needed */
+    wf_fact_put (st->r, kind, key, record, 0);
+    pthread_mutex_unlock (&st->lock);
+    error_restore (&es);
 }
 
 static int
@@ -2754,7 +3148,9 @@ wf_phase_convert (struct wf_run *r)
     struct wf_steps sj = { .r = r };
     struct vs_convert_journal jr = { .opaque = &sj, .last = wf_steps_last,
                                      .intent = wf_steps_intent,
-                                     .finish = wf_steps_finish };
+                                     .finish = wf_steps_finish,
+                                     .fact = wf_steps_fact,
+                                     .learnt = wf_steps_learnt };
     size_t cap = 0, m;
     unsigned attempt = 1;
     bool intx = false;
@@ -2844,6 +3240,11 @@ wf_phase_convert (struct wf_run *r)
     /* the conversion's own steps: the run ID it works under, in the same
      * commit */
     if (b.n > 0 && (e = wf_owner_run (r, jr.owner_run)) < 0) {
+        goto out;
+    }
+    /* and the facts learnt since the last durable point (the places'
+     * qtree): the conversion starts from them, and so does a resume */
+    if (b.n > 0 && (e = wf_facts_flush (r)) < 0) {
         goto out;
     }
     intx = false;
@@ -3996,6 +4397,7 @@ wf_run_finish (struct wf_run *r)
         admin |= r->vms[i].st == WF_VM_ADMIN;
     }
     if (failed) {
+        wf_facts_drop (r);
         wf_run_set (r, WF_RUN_FAILED, NULL);
         return set_error (EIO, "run %" PRId64 ": some VMs failed (vmshift runs "
                           "show %" PRId64 ")", r->id, r->id);
@@ -4067,6 +4469,7 @@ wf_run_step (struct wf_run *r)
         char *d;
 
         error_save (&es);
+        wf_facts_drop (r);
         d = wf_obj2 ("error", es.msg, NULL, NULL);
         wf_run_set (r, WF_RUN_FAILED, d);
         free (d);
@@ -4519,6 +4922,9 @@ wf_run_load (struct vmshift_handle *h, struct wf_store *s, int64_t id,
     if (e == 0) {
         e = wf_journal_list (s, id, wf_bytes_load_cb, r);
     }
+    if (e == 0) {
+        e = wf_journal_list (s, id, wf_facts_load_cb, r);
+    }
     if (e == 0 && asprintf (&r->snap_name, "vmshift-run-%" PRId64, id) < 0) {
         r->snap_name = NULL;
         e = set_error (ENOMEM, "out of memory");
@@ -4586,6 +4992,7 @@ wf_run_free (struct wf_run *r)
         free (r->qt[i].name);
     }
     free (r->qt);
+    wf_facts_free (r);
     wf_run_drop (r);
     vmshift_vcenter_close (r->vc);
     free (r->inv);

@@ -100,6 +100,35 @@ fz_decoders (const uint8_t *data, size_t size)
     vs_json_free (doc);
 }
 
+/* The records a caller keeps (a run's journal), read back */
+static void
+fz_records (const uint8_t *data, size_t size)
+{
+    struct ontap_volume v;
+    struct ontap_snapshot s;
+    struct ontap_qtree q;
+    char *again = NULL;
+
+    if (ontap_volume_from_record ((const char *) data, size, "f", &v) == 0) {
+        if (ontap_volume_record (&v, &again) == 0) {
+            free (again);
+        }
+        ontap_volume_release (&v);
+    }
+    if (ontap_snapshot_from_record ((const char *) data, size, "f", &s) == 0) {
+        if (ontap_snapshot_record (&s, &again) == 0) {
+            free (again);
+        }
+        ontap_snapshot_release (&s);
+    }
+    if (ontap_qtree_from_record ((const char *) data, size, "f", &q) == 0) {
+        if (ontap_qtree_record (&q, &again) == 0) {
+            free (again);
+        }
+        ontap_qtree_release (&q);
+    }
+}
+
 static struct ontap_profile *
 fz_profile (void)
 {
@@ -153,6 +182,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     struct ontap_client *c = NULL;
 
     fz_decoders (data, size);
+    fz_records (data, size);
     if (prof == NULL && (prof = fz_profile ()) == NULL) {
         abort ();
     }

@@ -63,19 +63,24 @@ vsh migrate --yes --json "$tmp/mv.json" > "$tmp/events" 2> "$tmp/err" ||
     fail "migrate: $(cat "$tmp/err")"
 tctl '{"delay_ms": 0}'
 # the two volumes convert at once: after the run's snapshots (S), the
-# conversion looks both volumes up (V1, V2) before its first clone (C)
-seq=$(tail -n +$((_log_mark + 1)) "$VMSHIFT_TESTENV_REQUEST_LOG" | jq -r '
+# conversion lists each volume's snapshots (its stale ones: L1, L2;
+# the volumes themselves it knows from the run) before its first clone
+# (C)
+u1=$(rest "/api/storage/volumes?name=vol1&fields=uuid" | jq -r '.records[0].uuid')
+u2=$(rest "/api/storage/volumes?name=vol2&fields=uuid" | jq -r '.records[0].uuid')
+seq=$(tail -n +$((_log_mark + 1)) "$VMSHIFT_TESTENV_REQUEST_LOG" |
+    jq -r --arg u1 "$u1" --arg u2 "$u2" '
     if .method == "POST" and (.path | test("^/api/storage/volumes/[^/]+/snapshots$")) then "S"
     elif .method == "POST" and .path == "/api/storage/file/clone" then "C"
-    elif .method == "GET" and .path == "/api/storage/volumes" and
-         ((.query // "") | test("name=vol1&")) then "V1"
-    elif .method == "GET" and .path == "/api/storage/volumes" and
-         ((.query // "") | test("name=vol2&")) then "V2"
+    elif .method == "GET" and ((.query // "") | test("name=") | not) and
+         .path == "/api/storage/volumes/\($u1)/snapshots" then "L1"
+    elif .method == "GET" and ((.query // "") | test("name=") | not) and
+         .path == "/api/storage/volumes/\($u2)/snapshots" then "L2"
     else empty end' | tr '\n' ' ')
 after=${seq##*S }
 before=${after%%C *}
 case $before in
-    *V1*V2*|*V2*V1*) ;;
+    *L1*L2*|*L2*L1*) ;;
     *) fail "the volumes did not convert at once: $seq" ;;
 esac
 id=$(head -1 "$tmp/events" | jq -r .run)

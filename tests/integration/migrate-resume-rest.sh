@@ -1,0 +1,188 @@
+#!/bin/sh
+# The REST requests of "vmshift runs resume" after a kill in the middle of
+# the clones (issue 11: a resume costs no more requests than the part
+# left to do), counted by the simulator's request log per class (method
+# and path, uuids as U):
+#  1. a wave of 8 VMs converted whole: R_full;
+#  2. the same wave killed (kill -9) once 3 clones were answered: R_before
+#     (the killed process's requests), then resumed: R_resume.  For each
+#     class, R_resume <= R_full - R_before + what only verifies an
+#     in-flight step whose result the kill lost (a clone job's GET per
+#     "clone-job" entry left open), and no lookup the run journalled
+#     (cluster, volumes, qtrees, snapshots: docs/internals/ontap-flow.md,
+#     "Facts handed over") is sent again: each of those classes is 0.
+#  3. killed again, its snapshot deleted while it is dead: the resume
+#     stops with one line naming the snapshot (no clone is sent), its
+#     facts are dropped, and abort + cleanup leave nothing.
+. "$(dirname "$0")/../lib/functions.sh"
+. "$(dirname "$0")/../lib/testenv.sh"
+. "$(dirname "$0")/../lib/ontap.sh"
+requires qemu-img jq curl
+tmpdir
+need_testenv
+v1=$(vol_dir vol1)
+log=$VMSHIFT_TESTENV_REQUEST_LOG
+export VMSHIFT_STORE="$tmp/runs.db"
+vms="r1 r2 r3 r4 r5 r6 r7 r8"
+
+for vm in $vms; do
+    make_vmdk "$v1/rr/$vm" "$vm" 4
+    {
+        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$vm"
+        printf 'scsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$vm"
+        printf 'ethernet0.present = "TRUE"\nethernet0.networkName = "VM Network"\n'
+    } > "$v1/rr/$vm/$vm.vmx"
+done
+
+blueprint() {   # NAME (also the target qtree)
+    printf '{"name": "%s", "source": {"datastore": "ontap://testenv/vol1/rr"},\n' "$1"
+    printf ' "target": {"hypervisor": "libvirt", "uri": "test:///default",\n'
+    printf '            "location": "ontap://testenv/vol1/%s"},\n' "$1"
+    printf ' "network_map": {"networks": {"*": "br0"}}, "concurrency": 2,\n'
+    printf ' "groups": [{"name": "g", "boot_order": 1, "vms": ['
+    _s=""; for vm in $vms; do printf '%s"%s"' "$_s" "$vm"; _s=", "; done
+    printf ']}],\n "vms": {'
+    _s=""; for vm in $vms; do printf '%s"%s": {"vmx": "%s/%s.vmx"}' "$_s" "$vm" "$vm" "$vm"; _s=", "; done
+    printf '}}\n'
+}
+
+mark() { wc -l < "$log"; }
+classes() {   # FROM TO: "COUNT METHOD PATH" per class of log lines FROM+1..TO
+    sed -n "$(($1 + 1)),$2p" "$log" | jq -r '"\(.method) \(.path | sub("\\?.*"; "") |
+        gsub("[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}"; "U"))"' | sort | uniq -c |
+        awk '{ print $1, $2, $3 }'
+}
+count() {   # FILE METHOD PATH: the class's count in FILE (0 if absent)
+    awk -v m="$2" -v p="$3" '$2 == m && $3 == p { n = $1 } END { print n + 0 }' "$1"
+}
+
+check_done() {   # ID FOLDER
+    vsh runs show --json "$1" > "$tmp/show.json" || fail "runs show $1"
+    [ "$(jq -r .state "$tmp/show.json")" = complete ] ||
+        fail "run $1 not complete: $(jq -c '[.state, .vms]' "$tmp/show.json")"
+    for vm in $vms; do
+        compare_images vmdk "$v1/rr/$vm/$vm.vmdk" qcow2 "$v1/$2/$vm/$vm.qcow2"
+    done
+    no_leftovers vol1
+}
+
+# start NAME: the run in the background (pid in $pid), the request log's
+# mark before it in $m
+start() {
+    blueprint "$1" > "$tmp/$1.json"
+    m=$(mark)
+    "$VMSHIFT" --config "$VMSHIFT_TESTENV_CONFIG" migrate --yes --json \
+        "$tmp/$1.json" > "$tmp/$1.ev" 2> "$tmp/$1.err" &
+    pid=$!
+}
+clones_since() {   # LINE: clone requests answered since
+    tail -n +$(($1 + 1)) "$log" |
+        jq -r 'select(.method == "POST" and .path == "/api/storage/file/clone") | .path' |
+        wc -l
+}
+# kill_after NAME N: kill -9 once N clones were answered; ID in $id
+kill_after() {
+    _i=0
+    until [ "$(clones_since "$m")" -ge "$2" ]; do
+        kill -0 "$pid" 2>/dev/null || fail "$1: ended before $2 clones: $(cat "$tmp/$1.err")"
+        _i=$((_i + 1)); [ "$_i" -lt 600 ] || fail "$1: $2 clones never came"
+        sleep 0.05
+    done
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null
+    id=$(head -1 "$tmp/$1.ev" | jq .run)
+    [ -n "$id" ] || fail "$1: no run ID: $(cat "$tmp/$1.err")"
+}
+
+# every request a little slow, so that the kill lands among the clones
+tctl '{"delay_ms": 40}'
+
+# 1. whole
+blueprint whole > "$tmp/whole.json"
+m0=$(mark)
+vsh migrate --yes "$tmp/whole.json" > /dev/null 2> "$tmp/err" || fail "whole: $(cat "$tmp/err")"
+m1=$(mark)
+classes "$m0" "$m1" > "$tmp/full"
+check_done 1 whole
+nclones=$(count "$tmp/full" POST /api/storage/file/clone)
+[ "$nclones" -ge 8 ] || fail "whole: $nclones clone requests for 8 disks"
+
+# 2. killed among the clones, resumed
+start killed
+kill_after killed 3
+m2=$(mark)
+classes "$m" "$m2" > "$tmp/before"
+vsh runs show --json "$id" > "$tmp/show.json" || fail "runs show $id"
+done_clones=$(count "$tmp/before" POST /api/storage/file/clone)
+[ "$done_clones" -lt "$nclones" ] || fail "killed: all $done_clones clones done before the kill"
+# a clone job the kill left unanswered is asked once by the resume (its
+# result is what the kill lost): one GET per open "clone-job" entry
+open_jobs=$(jq '[.journal[] | select(.step == "clone-job" and .status == "intent")] | length' \
+    "$tmp/show.json")
+vsh runs resume "$id" > /dev/null 2> "$tmp/err" || fail "resume: $(cat "$tmp/err")"
+m3=$(mark)
+classes "$m2" "$m3" > "$tmp/resume"
+check_done "$id" killed
+echo "whole: $(awk '{ n += $1 } END { print n }' "$tmp/full") requests;" \
+    "killed after $done_clones clones: $(awk '{ n += $1 } END { print n }' "$tmp/before");" \
+    "resume: $(awk '{ n += $1 } END { print n + 0 }' "$tmp/resume") ($open_jobs open clone jobs)"
+sed 's/^/  resume: /' "$tmp/resume"
+bad=""
+tot_left=0
+while read -r n meth path; do
+    full=$(count "$tmp/full" "$meth" "$path")
+    before=$(count "$tmp/before" "$meth" "$path")
+    left=$((full - before)); [ "$left" -ge 0 ] || left=0
+    allow=0
+    case "$meth $path" in
+        "GET /api/cluster/jobs/U") allow=$open_jobs ;;
+    esac
+    tot_left=$((tot_left + left + allow))
+    [ "$n" -le $((left + allow)) ] ||
+        bad="$bad; $meth $path: $n sent, $left left to do (+$allow to verify)"
+done < "$tmp/resume"
+[ -z "$bad" ] || fail "the resume sent more than the part left:${bad#;}"
+tot=$(awk '{ n += $1 } END { print n + 0 }' "$tmp/resume")
+[ "$tot" -le "$tot_left" ] || fail "the resume sent $tot requests, $tot_left left to do"
+# what the journal holds is not asked again
+for c in "GET /api/cluster" "GET /api/storage/volumes" "GET /api/storage/qtrees" \
+         "GET /api/storage/volumes/U/snapshots"; do
+    # shellcheck disable=SC2086 # two words: method and path
+    n=$(count "$tmp/resume" $c)
+    [ "$n" = 0 ] || fail "the resume looked up again what the journal holds: $n x $c"
+done
+facts=$(jq -r '[.journal[] | select(.step == "fact" and .status == "done") | .intent.kind] | sort | unique | join(" ")' \
+    "$tmp/show.json")
+[ "$facts" = "qtree volume" ] || fail "facts journalled: '$facts'"
+[ "$(count "$tmp/resume" POST /api/storage/file/clone)" -le $((nclones - done_clones)) ] ||
+    fail "a clone sent twice"
+echo "resume: no more than the part left, no lookup again"
+
+# 3. killed, its snapshot deleted while it is dead: the resume stops with
+# a clear reason and sends no clone from another snapshot
+start gone
+kill_after gone 3
+vuuid=$(rest "/api/storage/volumes?name=vol1&fields=uuid" | jq -r '.records[0].uuid')
+suuid=$(rest "/api/storage/volumes/$vuuid/snapshots?name=vmshift-run-$id&fields=uuid" |
+    jq -r '.records[0].uuid')
+case $suuid in ""|null) fail "gone: no snapshot vmshift-run-$id" ;; esac
+curl -sS --cacert "$VMSHIFT_TESTENV_CA_FILE" -o /dev/null \
+    -u "$VMSHIFT_TESTENV_USER:$(cat "$VMSHIFT_TESTENV_PASSWORD_FILE")" -X DELETE \
+    "$VMSHIFT_TESTENV_URL/api/storage/volumes/$vuuid/snapshots/$suuid?return_timeout=30" ||
+    fail "gone: cannot delete the snapshot"
+m4=$(mark)
+vsh runs resume "$id" > /dev/null 2> "$tmp/err" && fail "gone: resumed without its snapshot"
+[ "$(clones_since "$m4")" = 0 ] || fail "gone: $(clones_since "$m4") clones sent without the run's snapshot"
+grep -q "vmshift-run-$id" "$tmp/err" || fail "gone: the error does not name the snapshot: $(cat "$tmp/err")"
+[ "$(wc -l < "$tmp/err")" -le 2 ] || fail "gone: unclear error: $(cat "$tmp/err")"
+vsh runs show --json "$id" > "$tmp/show.json" || fail "runs show $id"
+kept=$(jq '[.journal[] | select(.step == "fact" and .status == "done")] | length' "$tmp/show.json")
+[ "$kept" = 0 ] || fail "gone: $kept facts kept after the run failed"
+echo "snapshot gone: $(head -1 "$tmp/err")"
+vsh runs abort "$id" 2> "$tmp/err" || fail "gone: abort: $(cat "$tmp/err")"
+vsh runs cleanup "$id" 2> "$tmp/err" || fail "gone: cleanup: $(cat "$tmp/err")"
+left=$(find "$v1/gone" -type f 2>/dev/null | head -3)
+[ -z "$left" ] || fail "gone: abort + cleanup left $left"
+no_leftovers vol1
+tctl '{"delay_ms": 0}'
+echo "resume requests ok"
