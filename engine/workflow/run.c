@@ -43,6 +43,7 @@ struct wf_disk {
     char *target;               /* location */
     char *rel;                  /* target path below the run's location */
     bool done;
+    bool recovered;             /* put in place by a killed process */
 };
 
 struct wf_vmr {
@@ -3140,6 +3141,63 @@ wf_convert_vm_states (struct wf_run *r, struct wf_batch *b,
     return 0;
 }
 
+/* Remove loc, a lease of the run's own ID; one not there is fine, one
+ * that cannot be removed is left for cleanup. */
+static void
+wf_unlink_own_lease (struct wf_run *r, const char *loc)
+{
+    struct loc_handle l;
+    int e = wf_open_loc (r, loc, &l);
+
+    if (e == 0) {
+        e = backend_unlink (l.be, l.path);
+        wf_close_loc (r, &l);
+    }
+    if (e < 0 && e != -ENOENT) {
+        vs_log_msg (&r->h->log, LOG_WARN, "'%s' is left (vmshift runs "
+                    "cleanup removes it): %s", loc, vmshift_get_error ());
+    }
+    clear_error ();
+}
+
+/* Disks a killed process had put in place (their "convert" entries
+ * done as recovered): it held the lease of the run's ID in their folders
+ * (and at their volume's root), which no conversion of this process
+ * takes and drops again; removed here, the root's only when no disk is
+ * left to convert (the conversion drops it then). */
+static void
+wf_recovered_leases (struct wf_run *r, bool root)
+{
+    char own[VS_RUN_HEX + 1];
+
+    if (wf_owner_find (r, own) < 0 || !own[0]) {
+        clear_error ();
+        return;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        const struct wf_vmr *v = &r->vms[i];
+
+        for (size_t k = 0; k < v->ndisks; k++) {
+            const char *t = v->disks[k].target;
+            const char *slash = strrchr (t, '/');
+            char *key = root ? wf_vol_key (t) : NULL, *loc = NULL;
+
+            if (v->disks[k].recovered && slash &&
+                asprintf (&loc, "%.*s/.vmshift.%s.lease",
+                          (int) (slash - t), t, own) > 0) {
+                wf_unlink_own_lease (r, loc);
+                free (loc);
+            }
+            if (v->disks[k].recovered && key &&
+                asprintf (&loc, "%s/.vmshift.%s.lease", key, own) > 0) {
+                wf_unlink_own_lease (r, loc);
+                free (loc);
+            }
+            free (key);
+        }
+    }
+}
+
 static int
 wf_phase_convert (struct wf_run *r)
 {
@@ -3151,7 +3209,7 @@ wf_phase_convert (struct wf_run *r)
                                      .finish = wf_steps_finish,
                                      .fact = wf_steps_fact,
                                      .learnt = wf_steps_learnt };
-    size_t cap = 0, m;
+    size_t cap = 0, m, nrec = 0;
     unsigned attempt = 1;
     bool intx = false;
     int e = 0;
@@ -3214,7 +3272,8 @@ wf_phase_convert (struct wf_run *r)
                 if (e < 0) {
                     goto out;
                 }
-                d->done = true;
+                d->done = d->recovered = true;
+                nrec++;
                 continue;
             }
             clear_error ();
@@ -3250,6 +3309,9 @@ wf_phase_convert (struct wf_run *r)
     intx = false;
     if ((e = wf_tx_commit (r)) < 0) {
         goto out;
+    }
+    if (nrec > 0) {
+        wf_recovered_leases (r, b.n == 0);
     }
     pg.n = b.n;
     /* Convert, then the disks that failed retryably again, after a
@@ -5488,6 +5550,21 @@ wf_undo (struct wf_run *r, struct wf_dirs *ds, const char *item,
             x = x < 0 ? x : 0;
         } else {
             x = wf_unlink_loc (r, ds, u->locs[i]);
+            if (x == 0 && own[0] && strcmp (u->steps[i], "convert") == 0) {
+                /* a process of the run took the lease of its ID in the
+                 * disk's folder (and at the volume root) before it
+                 * began the disk: no "clone" entry names it when the
+                 * process died first */
+                char *in = wf_obj2 ("target", u->locs[i], NULL, NULL);
+
+                x = in ? wf_unlink_temps (r, ds, in, own)
+                       : set_error (ENOMEM, "out of memory");
+                if (x == 0 && !root_lease) {
+                    x = wf_unlink_root_lease (r, ds, in, own);
+                    root_lease = x == 0;
+                }
+                free (in);
+            }
         }
         if (x == 0) {
             x = wf_j_finish (r->s, u->steps[i], u->seqs[i], WF_J_UNDONE,
