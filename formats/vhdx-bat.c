@@ -206,30 +206,66 @@ vhdx_bat_zero_run (struct vhdx_bat_scan *s, uint64_t *first, uint64_t *n)
     return r;
 }
 
+/* A whole chunk whose CR payload entries are all ZERO or all
+ * NOT_PRESENT and whose sector bitmap entry is 0: what the entry loop
+ * would find for each of them is "a block that reads as zeros", so it is
+ * taken in one memcmp (a thin 64 TiB disk has 16 384 such chunks and 2
+ * million entries). */
+static bool
+vhdx_bat_plain_chunk (const uint8_t *p, const uint8_t *zero_chunk,
+                      uint64_t cr1)
+{
+    size_t n = (size_t) cr1 * 8;
+
+    if (memcmp (p, zero_chunk, n) == 0) {
+        return true;
+    }
+    return p[0] == 0 && memcmp (p, p + 1, n - 1) == 0;
+}
+
 /* The scan walks the BAT with counters rather than dividing for every
  * entry: a 64 TiB disk has 2 million entries and most of a thin disk's
  * are the plain values 0 (NOT_PRESENT) or 2 (ZERO), which need no check
- * and become one zero extent per run. */
+ * and become one zero extent per run; whole chunks of them are compared
+ * at once (vhdx_bat_plain_chunk). */
 static int
 vhdx_bat_entries (struct vhdx_bat_scan *s, uint64_t count)
 {
     struct vhdx_ck *ck = s->ck;
     size_t cap = count < VHDX_BAT_READ_ENTRIES ? (size_t) count + 1
                                                : VHDX_BAT_READ_ENTRIES;
-    uint8_t *buf = malloc (cap * 8);
     uint64_t cr1 = s->g.chunk_ratio + 1, pos = 0, block = 0;
+    uint8_t *buf = malloc (cap * 8), *zero_chunk = malloc (cr1 * 8);
     uint64_t zfirst = 0, zn = 0;
     int r = 0;
 
-    if (buf == NULL) {
+    if (buf == NULL || zero_chunk == NULL) {
+        free (buf);
+        free (zero_chunk);
         return set_error (ENOMEM, "out of memory");
+    }
+    for (uint64_t k = 0; k < cr1; k++) {
+        put_le64 (zero_chunk + k * 8, k + 1 < cr1 ? VHDX_BAT_ZERO : 0);
     }
     for (uint64_t idx = 0; idx < count && r == 0;) {
         size_t n = count - idx < cap ? (size_t) (count - idx) : cap;
 
         r = fmt_io_pread (ck->io, 0, buf, n * 8, ck->bat.file_off + idx * 8);
         for (size_t j = 0; j < n && r == 0; j++, idx++) {
-            uint64_t e = get_le64 (buf + j * 8);
+            uint64_t e;
+
+            if (pos == 0 && n - j >= cr1 &&
+                vhdx_bat_plain_chunk (buf + j * 8, zero_chunk, cr1)) {
+                if (zn == 0) {
+                    zfirst = block;
+                }
+                zn += cr1 - 1;
+                block += cr1 - 1;
+                j += cr1 - 1;   /* the loop steps over the bitmap entry */
+                idx += cr1 - 1;
+                continue;
+            }
+            e = get_le64 (buf + j * 8);
 
             if (pos == cr1 - 1) {               /* sector bitmap entry */
                 pos = 0;
@@ -258,6 +294,7 @@ vhdx_bat_entries (struct vhdx_bat_scan *s, uint64_t count)
         r = vhdx_bat_zero_run (s, &zfirst, &zn);
     }
     free (buf);
+    free (zero_chunk);
     return r;
 }
 

@@ -617,3 +617,66 @@ Test (vhdx_corrupt, sector_bitmap_entry_in_dynamic, .init = setup,
     cr_assert_eq (vhdx_read_map (test_io_fmt (t), &m, &info), -EINVAL);
     test_io_close (t);
 }
+
+/* Whole chunks of ZERO entries are compared at once by the BAT scan; a
+ * single odd entry in such a chunk must still be found: a 64-block disk
+ * at 256 MiB blocks (chunk ratio 16, 17 entries a chunk) with data in
+ * block 0 only, so chunks 1 to 3 are all ZERO. */
+static void
+chunk_entry_found (uint64_t idx, uint64_t e, const char *msg,
+                   bool not_present)
+{
+    const struct vt_seg s[] = { { 0, 4096 } };
+    struct fmt_plan_opts o;
+    struct test_io *t;
+    struct fmt_problems probs;
+    struct fmt_source_info info = { 0 };
+    struct fmt_extent_list m;
+
+    snprintf (src, sizeof src, "%s/zc.raw", dir);
+    snprintf (img, sizeof img, "%s/zc.vhdx", dir);
+    cr_assert_eq (vt_make_raw (src, 64 * 256 * MiB, s, 1, 9), 0);
+    vt_opts (&o, "zc.vhdx", 256 * MiB, false);
+    cr_assert_eq (vt_convert (src, dir, &o, NULL, NULL), 0);
+    t = test_io_open (img);
+    fmt_problems_init (&probs);
+    cr_assert_eq (vhdx_validate (test_io_fmt (t), &probs, &info), 0);
+    cr_assert_eq (probs.n, 0, "the untouched image has problems");
+    fmt_problems_release (&probs);
+    test_io_close (t);
+    for (uint64_t k = 2 * 17; not_present && k < 3 * 17 - 1; k++) {
+        set_bat (k, 0);         /* chunk 2 NOT_PRESENT, as qemu writes */
+    }
+    set_bat (idx, e);
+    t = test_io_open (img);
+    fmt_problems_init (&probs);
+    cr_assert_eq (vhdx_validate (test_io_fmt (t), &probs, &info), 0);
+    dump (&probs);
+    cr_assert (has_msg (&probs, msg, false), "no '%s'", msg);
+    fmt_problems_release (&probs);
+    fmt_extents_init (&m);
+    cr_assert_eq (vhdx_read_map (test_io_fmt (t), &m, &info), -EINVAL);
+    fmt_extents_release (&m);
+    test_io_close (t);
+}
+
+Test (vhdx_corrupt, odd_entry_in_a_zero_chunk, .init = setup,
+      .fini = teardown)
+{
+    chunk_entry_found (2 * 17 + 7, 5, "reserved state 5", false);
+    chunk_entry_found (2 * 17 + 7, 5, "reserved state 5", true);
+}
+
+Test (vhdx_corrupt, odd_bitmap_entry_of_a_zero_chunk, .init = setup,
+      .fini = teardown)
+{
+    chunk_entry_found (3 * 17 - 1, 1, "sector bitmap of chunk 2", false);
+    chunk_entry_found (3 * 17 - 1, 1, "sector bitmap of chunk 2", true);
+}
+
+Test (vhdx_corrupt, odd_last_entry_of_a_zero_chunk, .init = setup,
+      .fini = teardown)
+{
+    chunk_entry_found (3 * 17 + 15, (7 * MiB) | 6 | 0x100000,
+                       "BAT entry 66", false);
+}
