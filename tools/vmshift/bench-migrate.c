@@ -340,7 +340,7 @@ bench_migrate (struct cli *c, const struct bench_migrate_opts *bo)
             printf ("  wall time       median %.3f s (min %.3f, max %.3f), "
                     "preflight to complete\n", med, secs[0], secs[ok - 1]);
             printf ("  REST requests   %llu per run: %llu per volume "
-                    "(version, volume, snapshot, qtree...) + %.2f per disk "
+                    "(snapshot, stale list, delete...) + %.2f per disk "
                     "(at most %llu)\n", (unsigned long long) s->rest_requests,
                     (unsigned long long) per_volume, per_disk,
                     (unsigned long long) s->rest_requests_disk_max);
