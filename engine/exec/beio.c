@@ -122,6 +122,35 @@ beio_seen_at (const struct beio *io, uint64_t logical, uint64_t phys,
     return UINT64_MAX;
 }
 
+/* Remember a shared extent of file 0.  FIEMAP trims extents to the
+ * range asked for, so the pieces of one extent come read by read: a
+ * piece that continues a remembered one in the file and on the disk
+ * extends it (the blocks written once, then cloned at other phases
+ * against the reads, are found whole). */
+static void
+beio_seen_add (struct beio *io, const struct be_phys_extent *e)
+{
+    for (size_t i = 0; i < io->nseen; i++) {
+        struct beio_seen *s = &io->seen[i];
+
+        if (s->logical + s->len == e->logical &&
+            s->physical + s->len == e->physical) {
+            s->len += e->len;
+            return;
+        }
+        if (s->logical <= e->logical && s->physical <= e->physical &&
+            e->logical - s->logical == e->physical - s->physical &&
+            e->logical + e->len <= s->logical + s->len) {
+            return;             /* known already */
+        }
+    }
+    if (io->nseen < BEIO_SHARED_SEEN) {
+        io->seen[io->nseen++] = (struct beio_seen) {
+            .logical = e->logical, .physical = e->physical, .len = e->len,
+        };
+    }
+}
+
 /* A read of file 0 with shared reads on: FIEMAP tells which pieces of
  * [off, off + n) are blocks that an earlier read saw at another offset
  * of the file (a clone within the file), and those pieces are read
@@ -156,12 +185,7 @@ beio_pread_shared (struct beio *io, struct be_file *f, uint8_t *buf,
         }
         at = beio_seen_at (io, lo, e->physical + (lo - e->logical), hi - lo);
         if (at == UINT64_MAX) {
-            if (io->nseen < BEIO_SHARED_SEEN) {
-                io->seen[io->nseen++] = (struct beio_seen) {
-                    .logical = e->logical, .physical = e->physical,
-                    .len = e->len,
-                };
-            }
+            beio_seen_add (io, e);
             continue;
         }
         /* in place up to the piece, then the piece where it was seen */
