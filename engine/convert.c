@@ -1002,13 +1002,31 @@ out:
     return r;
 }
 
+/* Whether a failed conversion's temporaries may stay for the run's retry
+ * of the disk: the failure is retryable, and every output is still a
+ * temporary (none published, no publish journal). */
+static bool
+convert_keepable (const struct exec *x)
+{
+    if (!vmshift_internal_error_retryable () || x->journal != NULL ||
+        x->nout == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < x->nout; i++) {
+        if (x->out[i].tmp_path == NULL || x->out[i].committed) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static int
 convert_execute (struct convert_ctx *c)
 {
     struct exec x;
     struct exec_stats st = { 0 };
     struct convert_steps cs = { .c = c };
-    bool adopted = false;
+    bool adopted = false, keep = false, placed;
     double t;
     int r = 0;
 
@@ -1055,26 +1073,36 @@ convert_execute (struct convert_ctx *c)
         error_restore (&es);
     }
     if (c->journal && cs.token > 0) {
-        /* after the effect: done, or failed (the temporaries go below) */
+        /* after the effect: done, or failed (the temporaries go below);
+         * done as well when the data is placed and only the metadata
+         * failed retryably: the temporaries stay for the retry, which
+         * adopts them and writes the metadata again without cloning
+         * (docs/internals/ontap-flow.md, "Steps journalled by the
+         * caller") */
         struct vmshift_error_save es;
         char calls[32];
         int e;
 
+        keep = r < 0 && st.data_done && convert_keepable (&x);
         error_save (&es);
         snprintf (calls, sizeof calls, "%" PRIu64, st.clone_calls);
         e = r == 0 ? convert_step_finish (c, "clone", cs.token, VS_STEP_DONE,
                                           "calls", calls,
                                           x.clones_in_place ? "adopted" : NULL,
                                           "yes")
+            : keep ? convert_step_finish (c, "clone", cs.token, VS_STEP_DONE,
+                                          "calls", calls, "kept", es.msg)
                    : convert_step_finish (c, "clone", cs.token,
                                           VS_STEP_FAILED, "error", es.msg,
                                           NULL, NULL);
         if (r < 0) {
+            keep = keep && e == 0;
             error_restore (&es);
         } else {
             r = e;
         }
     }
+    placed = r == 0 && c->journal && cs.token > 0;
     c->res->t_data = st.t_data;
     c->res->t_meta = st.t_meta;
     c->res->st.seconds_data = st.t_data;
@@ -1091,6 +1119,16 @@ convert_execute (struct convert_ctx *c)
         t = vs_exec_now ();
         r = vs_exec_commit (&x, c->o->force != 0);
         c->res->t_commit = vs_exec_now () - t;
+    }
+    if (r < 0 && placed) {
+        /* the read-back, --verify or the publish failed after the clone
+         * step was done: as above */
+        keep = convert_keepable (&x);
+    }
+    if (r < 0 && keep) {
+        vs_log_msg (&c->h->log, LOG_INFO, "'%s': temporaries kept for a "
+                    "retry: %s", c->target, vmshift_get_error ());
+        vs_exec_keep (&x);
     }
     vs_exec_release (&x);
     if (r < 0) {

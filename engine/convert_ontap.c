@@ -117,7 +117,8 @@ od_backend (struct od_run *run, struct ontap_client *client,
     nfs = be_nfs_new (&run->h->log, run->nfs_url);
     vs_busy_leave (run->busy, VS_BUSY_NFS);
 
-    if (nfs == NULL) {
+    /* a test's faults, if it set VMSHIFT_TEST_NFS_FAULT */
+    if (nfs == NULL || (nfs = be_fault_env (&run->h->log, nfs)) == NULL) {
         return -vmshift_internal_error_errno ();
     }
     *out = be_ontap_new (&run->h->log, nfs, client, &run->vol);

@@ -262,6 +262,14 @@ void be_fault_set_max_io (struct backend *b, size_t max_io);
 uint64_t be_fault_calls (struct backend *b, enum be_op op);
 bool be_fault_fired (struct backend *b);
 const char *be_op_name (enum be_op op);
+/* Test hook (docs/testing.md, "Fault hooks"): with
+ * VMSHIFT_TEST_NFS_FAULT="OP:COUNT:ERRNO:MATCH" set (OP a be_op_name,
+ * ERRNO a name such as ECONNRESET), inner wrapped in a fault filter whose
+ * first COUNT calls of OP on a path containing MATCH, counted over the
+ * whole process, fail with ERRNO; unset, inner itself.  NULL when
+ * wrapping fails (inner freed). */
+struct backend *be_fault_env (const struct logger *log,
+                              struct backend *inner_take);
 
 /* Helpers for backends. */
 void be_file_init (struct be_file *f, struct backend *b, const char *path,

@@ -9,6 +9,8 @@
  * Thread model: the inner backend's; the counters are not atomic.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +27,7 @@ struct be_fault {
     bool torn;
     bool fired;
     size_t max_io;
+    bool env;                   /* the test hook's (be_fault_env) */
 };
 
 struct be_fault_file {
@@ -61,12 +64,83 @@ fin (struct be_file *f)
     return ((struct be_fault_file *) f)->inner;
 }
 
+/* The test hook's fault (be_fault_env): one for the whole process. */
+static struct {
+    bool on;
+    enum be_op op;
+    int err;
+    unsigned left;
+    char match[256];
+} be_env;
+static pthread_once_t be_env_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t be_env_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* VMSHIFT_TEST_NFS_FAULT="OP:COUNT:ERRNO:MATCH", ERRNO by name. */
+static void
+be_env_parse (void)
+{
+    const char *s = getenv ("VMSHIFT_TEST_NFS_FAULT");
+    char op[16], en[32];
+    unsigned count;
+    int n = 0;
+
+    if (s == NULL || sscanf (s, "%15[a-z_]:%u:%31[A-Z0-9]:%n", op, &count, en,
+                             &n) != 3 || n == 0 ||
+        strlen (s + n) >= sizeof be_env.match) {
+        return;
+    }
+    for (int i = 0; i < BE_OP_COUNT; i++) {
+        if (strcmp (be_op_names[i], op) == 0) {
+            be_env.op = (enum be_op) i;
+            be_env.on = true;
+        }
+    }
+    be_env.err = 0;
+    for (int e = 1; e < 4096 && be_env.err == 0; e++) {
+        const char *name = strerrorname_np (e);
+
+        if (name && strcmp (name, en) == 0) {
+            be_env.err = e;
+        }
+    }
+    be_env.on = be_env.on && be_env.err != 0;
+    be_env.left = count;
+    strcpy (be_env.match, s + n);
+}
+
+/* Whether the hook's fault falls on this call (and uses it up). */
+static bool
+be_env_hit (enum be_op op, const char *path)
+{
+    bool hit = false;
+
+    if (op != be_env.op || path == NULL || !strstr (path, be_env.match)) {
+        return false;
+    }
+    pthread_mutex_lock (&be_env_lock);
+    if (be_env.left > 0) {
+        be_env.left--;
+        hit = true;
+    }
+    pthread_mutex_unlock (&be_env_lock);
+    return hit;
+}
+
 /* Count a call of op; -err (with a message) when it is the one to fail. */
 static int
 be_fault_hit (struct be_fault *x, enum be_op op, const char *path)
 {
     uint64_t n = ++x->calls[op];
 
+    if (x->env) {
+        if (!be_env_hit (op, path)) {
+            return 0;
+        }
+        x->fired = true;
+        return set_error (be_env.err, "'%s': %s (injected: "
+                          "VMSHIFT_TEST_NFS_FAULT, %s)", path,
+                          strerror (be_env.err), be_op_name (op));
+    }
     if (x->nth == 0 || op != x->op || n != x->nth) {
         return 0;
     }
@@ -324,6 +398,21 @@ be_fault_new (const struct logger *log, struct backend *inner_take)
     x->b.props = inner_take->props;
     x->inner = inner_take;
     return &x->b;
+}
+
+struct backend *
+be_fault_env (const struct logger *log, struct backend *inner_take)
+{
+    struct backend *b;
+
+    pthread_once (&be_env_once, be_env_parse);
+    if (!be_env.on || inner_take == NULL) {
+        return inner_take;
+    }
+    if ((b = be_fault_new (log, inner_take)) != NULL) {
+        bf (b)->env = true;
+    }
+    return b;
 }
 
 static struct be_fault *

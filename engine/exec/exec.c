@@ -1546,6 +1546,21 @@ vs_exec_abort (struct exec *x)
 }
 
 void
+vs_exec_keep (struct exec *x)
+{
+    for (size_t i = 0; i < x->nout; i++) {
+        struct exec_out *o = &x->out[i];
+
+        if (o->f) {
+            backend_close (o->f);
+            o->f = NULL;
+        }
+        free (o->tmp_path);
+        o->tmp_path = NULL;
+    }
+}
+
+void
 vs_exec_release (struct exec *x)
 {
     vs_exec_abort (x);

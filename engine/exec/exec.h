@@ -122,6 +122,10 @@ int vs_exec_write (struct exec *x, const struct fmt_layout *lay,
                 struct beio *src, bool allow_clone, struct exec_stats *st);
 int vs_exec_commit (struct exec *x, bool replace);
 void vs_exec_abort (struct exec *x);
+/* Close the temporaries and forget them without removing them: a caller
+ * that journals its steps keeps them for a retry that adopts them
+ * (vs_exec_begin_steps); vs_exec_release then leaves them. */
+void vs_exec_keep (struct exec *x);
 void vs_exec_release (struct exec *x);
 /* Old name of vs_exec_recover. */
 int vs_exec_clean_stale (struct backend *be, const char *dir, const char *name,

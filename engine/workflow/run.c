@@ -1385,6 +1385,26 @@ wf_vm_preflight (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems,
         return set_error (ENOMEM, "out of memory");
     }
     e = wf_loc_exists (r, tdir);
+    if (e == 1 && r->id > 0) {
+        /* the run's own (resume retries a VM that failed after its
+         * folder was made): not a target that was there */
+        for (int k = 0; k < 2 && e == 1; k++) {
+            struct wf_jfind f;
+            int x = wf_jfind (r, v->bv->name, k ? "qtree" : "mkdir", "dir",
+                              tdir, &f);
+
+            free (f.result);
+            free (f.intent);
+            if (x < 0) {
+                free (tdir);
+                return x;
+            }
+            if (f.seq > 0 && f.status != WF_J_FAILED &&
+                f.status != WF_J_UNDONE) {
+                e = 0;
+            }
+        }
+    }
     if (e == 1) {
         vs_sbuf_printf (problems, "target '%s' already exists\n", tdir);
     }
