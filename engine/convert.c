@@ -1314,6 +1314,89 @@ out:
     return r;
 }
 
+/* A side of an nfs:// conversion: its own backend (an NFS mount, or the
+ * local one) and its path there. */
+static int
+convert_side_open (struct vmshift_handle *h, const char *location,
+                   struct backend **be, char **path)
+{
+    *be = NULL;
+    *path = NULL;
+    if (vs_loc_kind_of (location) == LOC_NFS) {
+        return be_nfs_open_location (&h->log, location, be, path);
+    }
+    *be = be_local_new (&h->log);
+    *path = strdup (location);
+    if (*be == NULL || *path == NULL) {
+        backend_free (*be);
+        free (*path);
+        *be = NULL;
+        *path = NULL;
+        return set_error (ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* A conversion with an nfs:// side (the other nfs:// or local): each side
+ * on its own backend.  NFS cannot share blocks, so the data is copied
+ * (the result says why, as for a local filesystem without reflinks). */
+static int
+convert_nfs (struct vmshift_handle *h, size_t index, const char *source,
+             const char *target, const struct vmshift_convert_opts *o,
+             struct vmshift_result **res)
+{
+    struct convert_ctx c;
+    struct vs_owner owner;
+    struct backend *sb = NULL, *db = NULL;
+    char *sp = NULL, *dp = NULL;
+    int r;
+
+    vs_convert_ctx_init (&c);
+    r = vs_owner_init (&owner, &h->log);
+    if (r < 0) {
+        return r;
+    }
+    r = convert_side_open (h, source, &sb, &sp);
+    if (r < 0) {
+        error_class (VS_ERRCLASS_SOURCE);
+        goto out;
+    }
+    r = convert_side_open (h, target, &db, &dp);
+    if (r < 0) {
+        error_class (VS_ERRCLASS_TARGET);
+        goto out;
+    }
+    c.owner = &owner;
+    c.h = h;
+    c.source = source;
+    c.src_path = sp;
+    c.target = target;
+    c.dst_path = dp;
+    c.o = o;
+    c.index = index;
+    c.res = vs_result_new ();
+    c.src_be = sb;
+    c.dst_be = db;
+    if (c.res == NULL) {
+        r = set_error (ENOMEM, "out of memory");
+        goto out;
+    }
+    r = vs_convert_pipeline (&c);
+out:
+    vs_convert_ctx_release (&c);
+    vs_owner_release (&owner, db);
+    backend_free (sb);
+    backend_free (db);
+    free (sp);
+    free (dp);
+    if (r == 0 && res) {
+        *res = c.res;
+    } else {
+        vmshift_result_free (c.res);
+    }
+    return r;
+}
+
 /* One conversion, index being its place in the caller's list (progress);
  * o already checked. */
 static int
@@ -1336,9 +1419,17 @@ convert_one (struct vmshift_handle *h, size_t index, const char *source,
         return vs_convert_ontap_many (h, 1, &source, &target, o, NULL, res,
                                       NULL);
     }
-    return set_error (ENOTSUP, "'%s' -> '%s': source and target must both be "
-                      "local files or both ontap:// locations on one volume "
-                      "(nfs:// is for reading)", source, target);
+    if (ks != LOC_ONTAP && kt != LOC_ONTAP) {
+        if (o->snapshot || o->keep_snapshot || o->parallel || o->qtree_style) {
+            vs_log_msg (&h->log, LOG_WARN, "--snapshot, --keep-snapshot, "
+                     "--parallel and --qtree-style apply to ontap:// "
+                     "locations only; ignored");
+        }
+        return convert_nfs (h, index, source, target, o, res);
+    }
+    return set_error (ENOTSUP, "'%s' -> '%s': an ontap:// location converts "
+                      "only to or from one on the same volume", source,
+                      target);
 }
 
 int

@@ -10,6 +10,11 @@
 #    "nfs: list 'DIR'" per NFS READDIR of the undo).  A --test run of 3
 #    VMs with 2 disks each, then cleanup; a run killed after its
 #    conversions (VMSHIFT_WF_CRASH_AT), then abort.  Both leave nothing.
+# 2. An nfs:// target location (the testenv's NFS export of vol2, read and
+#    written over NFS only: the disks are copied) below a folder that was
+#    there before: a --test run then cleanup, and a run killed after its
+#    conversions then abort, leave nothing the run made on the export; the
+#    folder that was there stays (empty); the source is byte-identical.
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
@@ -89,5 +94,41 @@ vsh -D backend runs abort "$id" > /dev/null 2> "$tmp/dbg" || fail "abort: $(grep
 listed_once "$tmp/dbg" "abort"
 no_leftovers vol1
 [ "$(sha "$v1/$R/ds")" = "$sha0" ] || fail "the source changed"
+
+# ------------------------------------------------ 2. an nfs:// location
+v2=$(vol_dir vol2)
+n=nfs://$VMSHIFT_TESTENV_NFS/vol2
+for vm in a01 a02 a03; do make_vm "$v2/$R/ds" "$vm"; done
+sha2=$(sha "$v2/$R/ds")
+mkdir "$v2/$R-pre"
+blueprint nt "$n/$R/ds" "$n/$R-pre/real" > "$tmp/bp.json"
+VMSHIFT_WF_CRASH_LOG=$tmp/npoints vsh migrate --yes --test "$tmp/bp.json" > /dev/null 2> "$tmp/err" ||
+    fail "nfs: test run: $(cat "$tmp/err")"
+id=$(last_run)
+for vm in a01 a02 a03; do
+    compare_images vmdk "$v2/$R/ds/$vm/$vm.vmdk" qcow2 "$v2/$R-pre/real-test/$vm-vmshift-test/$vm.qcow2"
+    compare_images vmdk "$v2/$R/ds/$vm/${vm}_1.vmdk" qcow2 "$v2/$R-pre/real-test/$vm-vmshift-test/${vm}_1.qcow2"
+done
+[ -f "$v2/$R-pre/real-test/a01-vmshift-test/guest/linux-reapply.sh" ] || fail "nfs: no guest bundle"
+vsh -D backend runs cleanup "$id" > /dev/null 2> "$tmp/dbg" || fail "nfs: cleanup: $(grep -v debug: "$tmp/dbg")"
+[ "$(vsh runs show --json "$id" | jq -r .state)" = cleaned ] || fail "nfs: cleanup: run not cleaned"
+[ -d "$v2/$R-pre" ] || fail "nfs: cleanup removed the folder that was there"
+[ -z "$(ls -A "$v2/$R-pre")" ] || fail "nfs: cleanup left $(find "$v2/$R-pre" | head -5)"
+listed_once "$tmp/dbg" "nfs cleanup"
+p=$(awk '$2 == "convert" && $3 == "result" { print $1; exit }' "$tmp/npoints")
+[ -n "$p" ] || fail "nfs: no convert result point: $(cat "$tmp/npoints")"
+VMSHIFT_WF_CRASH_AT=$p vsh migrate --yes "$tmp/bp.json" > /dev/null 2> "$tmp/err"
+rc=$?
+[ "$rc" = 137 ] || fail "nfs: crash at $p: exit $rc: $(cat "$tmp/err")"
+id=$(last_run)
+[ -f "$v2/$R-pre/real/a03/a03_1.qcow2" ] || fail "nfs: killed run: no disk in place"
+vsh runs abort "$id" > /dev/null 2> "$tmp/err" || fail "nfs: abort: $(cat "$tmp/err")"
+[ "$(vsh runs show --json "$id" | jq -r .state)" = aborted ] || fail "nfs: abort: run not aborted"
+[ -d "$v2/$R-pre" ] || fail "nfs: abort removed the folder that was there"
+[ -z "$(ls -A "$v2/$R-pre")" ] || fail "nfs: abort left $(find "$v2/$R-pre" | head -5)"
+vsh runs cleanup "$id" > /dev/null 2> "$tmp/err" || fail "nfs: cleanup after abort: $(cat "$tmp/err")"
+[ -z "$(ls -A "$v2/$R-pre")" ] || fail "nfs: cleanup after abort left $(find "$v2/$R-pre" | head -5)"
+rmdir "$v2/$R-pre"
+[ "$(sha "$v2/$R/ds")" = "$sha2" ] || fail "nfs: the source changed"
 
 echo "migrate cleanup ok"
