@@ -1131,11 +1131,12 @@ wf_vm_place (struct wf_run *r, struct wf_vmr *v)
         }
         if (strcmp (l.profile, first.profile) != 0 ||
             strcmp (l.volume, first.volume) != 0) {
-            if (asprintf (&why, "disk '%s' is on volume '%s' of profile "
-                          "'%s', its disk '%s' on '%s' of '%s': ONTAP clones "
-                          "only within a volume, so one VM's disks must "
-                          "share one", v->disks[k].source, l.volume,
-                          l.profile, v->disks[fk].source, first.volume,
+            if (asprintf (&why, "vms.%s: disk '%s' is on volume '%s' of "
+                          "profile '%s', its disk '%s' on '%s' of '%s': "
+                          "ONTAP clones only within a volume, so one VM's "
+                          "disks must share one", v->bv->name,
+                          v->disks[k].source, l.volume, l.profile,
+                          v->disks[fk].source, first.volume,
                           first.profile) < 0) {
                 why = NULL;
                 e = set_error (ENOMEM, "out of memory");
@@ -1379,6 +1380,9 @@ wf_vm_preflight (struct wf_run *r, struct wf_vmr *v, struct sbuf *problems,
     if (lck[0] && !r->bp.allow_powered_on) {
         vs_sbuf_printf (problems, "looks powered on: lock file '%s' "
                         "(source.allow_powered_on overrides)\n", lck);
+    }
+    if (v->place_problem) {
+        return 0;               /* no target to look at: that is the problem */
     }
     tdir = wf_join (v->loc, v->tname);
     if (!tdir) {

@@ -307,7 +307,8 @@ func addNas(c *govmomi.Client, local, host, rpath string) {
 	fmt.Println(ds.Reference().Value)
 }
 
-// create-vm NAME -ds DS -disks "SIZE_MB[:thin|:thick|:indep],..." -nics "NET,..." -ips "IP,..."
+// create-vm NAME -ds DS -disks "SIZE_MB[:thin|:thick|:indep][@DS],..." -nics "NET,..." -ips "IP,..."
+// (a disk's @DS puts it on another datastore, in a folder NAME there)
 // -efi -secure-boot -cpus N -mem MB -guest ID -folder NAME -snapshots "a,b" -on
 func createVM(c *govmomi.Client, name string, args []string) {
 	fs := flag.NewFlagSet("create-vm", flag.ExitOnError)
@@ -355,6 +356,12 @@ func createVM(c *govmomi.Client, name string, args []string) {
 		if d == "" {
 			continue
 		}
+		dds := ds
+		if at := strings.Index(d, "@"); at >= 0 {
+			dds, err = f.Datastore(ctx, d[at+1:])
+			must(err)
+			d = d[:at]
+		}
 		parts := strings.Split(d, ":")
 		mb, err := strconv.ParseInt(parts[0], 10, 64)
 		must(err)
@@ -367,7 +374,7 @@ func createVM(c *govmomi.Client, name string, args []string) {
 				mode = "independent_persistent"
 			}
 		}
-		file := fmt.Sprintf("[%s] %s/%s_%d.vmdk", ds.Name(), name, name, i)
+		file := fmt.Sprintf("[%s] %s/%s_%d.vmdk", dds.Name(), name, name, i)
 		unit := int32(i)
 		if unit >= 7 {
 			unit++
@@ -376,7 +383,7 @@ func createVM(c *govmomi.Client, name string, args []string) {
 			VirtualDevice: types.VirtualDevice{Key: int32(-200 - i), ControllerKey: -100, UnitNumber: &unit,
 				Backing: &types.VirtualDiskFlatVer2BackingInfo{DiskMode: mode, ThinProvisioned: &thin,
 					VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{FileName: file,
-						Datastore: types.NewReference(ds.Reference())}}}}
+						Datastore: types.NewReference(dds.Reference())}}}}
 		chg = append(chg, &types.VirtualDeviceConfigSpec{Operation: "add", FileOperation: "create", Device: disk})
 	}
 	var nicMap []types.CustomizationAdapterMapping
