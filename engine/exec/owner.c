@@ -329,6 +329,15 @@ vs_owner_run_gone (struct backend *be, const char *dir, const char *run,
         free (path);
         return r;
     }
+    if (size == 0) {
+        /* Made but not yet written: its run (another thread of ours, or
+         * another process) writes it right after the create, and has no
+         * file of its own before that.  Alive; nothing to warn about. */
+        vs_log_debug (log, LOGM_EXEC, "'%s' is being written; its run's "
+                      "files are left alone", path);
+        free (path);
+        return 0;
+    }
     owner_field (text, "expires", v, sizeof v);
     if (strncmp (text, "vmshift-lease 1\n", 16) != 0 || v[0] == '\0') {
         vs_log_msg (log, LOG_WARN, "'%s' is not a lease vmshift can read; "

@@ -20,6 +20,7 @@
 
 #include "engine/backend/backend.h"
 #include "engine/base/error.h"
+#include "engine/base/log.h"
 #include "engine/exec/beio.h"
 #include "engine/exec/exec.h"
 #include "engine/exec/owner.h"
@@ -273,6 +274,42 @@ Test (exec_steps, own_lease_taken_over)
                                   "0123456789abcdef0123456789abcdef.lease"),
                   0);
     vs_owner_release (&o1, NULL);
+    backend_free (be);
+}
+
+static void
+count_warnings (void *opaque, int level, const char *msg)
+{
+    (void) msg;
+    if (level == LOG_WARN) {
+        (*(int *) opaque)++;
+    }
+}
+
+/* A lease that exists but is still empty (made, not yet written: another
+ * thread of the same run is between the create and the write) keeps its
+ * run alive without a warning; a lease with other text keeps it alive
+ * with one. */
+Test (exec_steps, empty_lease_alive_quietly)
+{
+    struct backend *be = be_mem_new (NULL);
+    int warnings = 0;
+    struct logger lg = { .fn = count_warnings, .opaque = &warnings };
+    struct be_file *f;
+    const char path[] = "d/.vmshift.0123456789abcdef0123456789abcdef.lease";
+
+    cr_assert (be);
+    cr_assert_eq (backend_mkdir (be, "d"), 0);
+    cr_assert_eq (backend_open (be, path, BE_RDWR | BE_CREATE, &f), 0);
+    backend_close (f);
+    cr_expect_eq (vs_owner_run_gone (be, "d", run_id, &lg), 0);
+    cr_expect_eq (warnings, 0, "an empty lease gave %d warnings", warnings);
+    cr_assert_eq (backend_open (be, path, BE_RDWR, &f), 0);
+    cr_assert_eq (backend_pwrite (f, "garbage\n", 8, 0), 0);
+    backend_close (f);
+    cr_expect_eq (vs_owner_run_gone (be, "d", run_id, &lg), 0);
+    cr_expect_eq (warnings, 1, "an unreadable lease gave %d warnings",
+                  warnings);
     backend_free (be);
 }
 
