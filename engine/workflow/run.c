@@ -2083,6 +2083,7 @@ wf_vol_snapshot (struct wf_run *r, const struct wf_vol *vol)
     struct ontap_snapshot s = { 0 };
     char *intent, *res, *ev = NULL;
     int64_t seq;
+    bool fresh;
     int e;
 
     if ((e = wf_jfind (r, "", "snapshot", "volume", vol->loc, &f)) < 0) {
@@ -2098,7 +2099,8 @@ wf_vol_snapshot (struct wf_run *r, const struct wf_vol *vol)
         return e;
     }
     seq = f.seq;
-    if (seq == 0 || f.status != WF_J_INTENT) {
+    fresh = seq == 0 || f.status != WF_J_INTENT;
+    if (fresh) {
         /* with the facts learnt so far (the preflight's): one commit */
         intent = wf_obj2 ("volume", vol->loc, "name", r->snap_name);
         e = intent ? wf_tx_begin (r) : -ENOMEM;
@@ -2116,6 +2118,27 @@ wf_vol_snapshot (struct wf_run *r, const struct wf_vol *vol)
      * retry looks first too: the failed create may have made it. */
     for (unsigned a = 1; e == 0; a++) {
         e = ontap_snapshot_find (o.c, &o.vol, r->snap_name, &s);
+        if (e == 0 && fresh && a == 1) {
+            /* Not asked for by this run yet, so not ours: run IDs are
+             * unique within one store only, and another store's run
+             * (another host, or root's store and a user's) may hold this
+             * name.  Converting from it would copy another moment's
+             * data, and deleting it would break that run. */
+            char *why = wf_obj2 ("name", r->snap_name, "error",
+                                 "exists, not this run's");
+
+            ontap_snapshot_release (&s);
+            /* FAILED, not INTENT: the undo must not delete it by name */
+            if (why == NULL ||
+                wf_j_finish (r->s, "snapshot", seq, WF_J_FAILED, why) < 0) {
+                clear_error ();
+            }
+            free (why);
+            e = set_error (EEXIST, "snapshot '%s' exists and is not this "
+                           "run's (a run of another store?); it is left "
+                           "alone", r->snap_name);
+            break;
+        }
         if (e == -ENOENT) {
             clear_error ();
             e = ontap_snapshot_create (o.c, &o.vol, r->snap_name,
@@ -2178,6 +2201,7 @@ wf_snaps_cb (void *opaque, const struct wf_journal_rec *j)
 
     if (sn->n < 256 && j->item[0] == '\0' &&
         strcmp (j->step, "snapshot") == 0 && j->status != WF_J_UNDONE &&
+        j->status != WF_J_FAILED &&
         (sn->vol[sn->n] = wf_json_str (j->intent, "volume")) != NULL) {
         sn->seq[sn->n++] = j->seq;
     }
