@@ -3208,11 +3208,15 @@ wf_unlink_own_lease (struct wf_run *r, const char *loc)
     clear_error ();
 }
 
+static void wf_recovered_temps (struct wf_run *r, const struct wf_vmr *v,
+                                const char *target);
+
 /* Disks a killed process had put in place (their "convert" entries
  * done as recovered): it held the lease of the run's ID in their folders
  * (and at their volume's root), which no conversion of this process
  * takes and drops again; removed here, the root's only when no disk is
- * left to convert (the conversion drops it then). */
+ * left to convert (the conversion drops it then).  So are the temporary
+ * names it left beside them (wf_recovered_temps). */
 static void
 wf_recovered_leases (struct wf_run *r, bool root)
 {
@@ -3230,6 +3234,9 @@ wf_recovered_leases (struct wf_run *r, bool root)
             const char *slash = strrchr (t, '/');
             char *key = root ? wf_vol_key (t) : NULL, *loc = NULL;
 
+            if (v->disks[k].recovered) {
+                wf_recovered_temps (r, v, t);
+            }
             if (v->disks[k].recovered && slash &&
                 asprintf (&loc, "%.*s/.vmshift.%s.lease",
                           (int) (slash - t), t, own) > 0) {
@@ -5143,10 +5150,23 @@ wf_run_get_stats (const struct wf_run *r, struct vmshift_run_stats *st)
 
 /* ------------------------------------------------- undo: abort, cleanup */
 
+/* What an undo (wf_undo) takes back.  WF_UNDO_TEMPS is for a VM handed
+ * over to the target (wf_vm_handed_over), whose disks, domain and files
+ * stay: only the temporary names its "clone" entries list, which a
+ * process killed while it published a disk can leave beside it (a
+ * second name of the published disk), each removed only when its name
+ * carries the run's ID; the entries are not marked undone.
+ * WF_UNDO_NO_LEASES keeps the leases of the run's ID: a process of the
+ * run is working (a resume). */
+#define WF_UNDO_DOMAINS 1u      /* also remove defined domains */
+#define WF_UNDO_TEMPS 2u
+#define WF_UNDO_NO_LEASES 4u
+
 struct wf_undo {
     struct wf_run *r;
     const char *only_item;      /* NULL: every item */
-    bool domains;               /* also remove defined domains */
+    const char *only_target;    /* NULL: the "clone" entries of any disk */
+    unsigned how;               /* WF_UNDO_* */
     int64_t seqs[8192];
     char *locs[8192];
     char *steps[8192];
@@ -5161,13 +5181,24 @@ wf_undo_cb (void *opaque, const struct wf_journal_rec *j)
     struct wf_undo *u = opaque;
 
     if (u->n >= 8192 || j->status == WF_J_UNDONE ||
-        (u->only_item && strcmp (j->item, u->only_item) != 0)) {
+        (u->only_item && strcmp (j->item, u->only_item) != 0) ||
+        ((u->how & WF_UNDO_TEMPS) && strcmp (j->step, "clone") != 0)) {
         return 0;
+    }
+    if (u->only_target && strcmp (j->step, "clone") == 0) {
+        char *t = j->intent ? wf_json_str (j->intent, "target") : NULL;
+        bool other = !t || strcmp (t, u->only_target) != 0;
+
+        free (t);
+        if (other) {
+            return 0;
+        }
     }
     if (strcmp (j->step, "convert") == 0 || strcmp (j->step, "write") == 0) {
         u->locs[u->n] = wf_json_str (j->intent, strcmp (j->step, "convert")
                                      == 0 ? "target" : "file");
-    } else if (strcmp (j->step, "define") == 0 && u->domains) {
+    } else if (strcmp (j->step, "define") == 0 &&
+               (u->how & WF_UNDO_DOMAINS)) {
         u->locs[u->n] = wf_json_str (j->intent, "name");
     } else if (strcmp (j->step, "mkdir") == 0 ||
                strcmp (j->step, "qtree") == 0) {
@@ -5377,19 +5408,34 @@ wf_unlink_loc (struct wf_run *r, struct wf_dirs *ds, const char *loc)
     return wf_with_loc (r, loc, wf_unlink_at, &u);
 }
 
+/* Whether name, a temporary a "clone" intent lists beside target (base:
+ * its name), is one of the run's own (engine/exec/owner.h: the run's ID
+ * own in it), never the target's name. */
+static bool
+wf_tmp_is_own (const char *name, const char *base, const char *own)
+{
+    char run[VS_RUN_HEX + 1], kind[16];
+
+    return own[0] && strcmp (name, base) != 0 &&
+           vs_owner_parse_file (name, NULL, run, kind, sizeof kind) &&
+           strcmp (run, own) == 0 && strncmp (kind, "tmp", 3) == 0;
+}
+
 /* The temporaries a "clone" intent names ("tmp0".., beside "target"),
  * and the lease of the run's ID there (own, "" if none): no process of
- * the run is converting when the journal is undone. */
+ * the run is converting when the journal is undone.  how (WF_UNDO_*):
+ * TEMPS, a name only when it is the run's own (wf_tmp_is_own); NO_LEASES,
+ * no lease. */
 static int
 wf_unlink_temps (struct wf_run *r, struct wf_dirs *ds, const char *intent,
-                 const char *own)
+                 const char *own, unsigned how)
 {
     char *target = wf_json_str (intent, "target");
     const char *slash = target ? strrchr (target, '/') : NULL;
     char *lease = NULL;
     int e = 0;
 
-    if (slash && own[0] &&
+    if (slash && own[0] && !(how & WF_UNDO_NO_LEASES) &&
         asprintf (&lease, "%.*s/.vmshift.%s.lease", (int) (slash - target),
                   target, own) > 0) {
         e = wf_unlink_loc (r, ds, lease);
@@ -5404,6 +5450,7 @@ wf_unlink_temps (struct wf_run *r, struct wf_dirs *ds, const char *intent,
             break;
         }
         if (strchr (name, '/') == NULL && name[0] == '.' &&
+            (!(how & WF_UNDO_TEMPS) || wf_tmp_is_own (name, slash + 1, own)) &&
             asprintf (&loc, "%.*s/%s", (int) (slash - target), target,
                       name) > 0) {
             e = wf_unlink_loc (r, ds, loc);
@@ -5547,14 +5594,16 @@ wf_rmdirs (struct wf_run *r, struct wf_vmr *v)
 }
 
 /* Undo item's journal entries ("" the run's own, NULL all), last
- * first; ds: the folders listed so far by this abort or cleanup. */
+ * first, as how says (WF_UNDO_*); target: only the "clone" entries of
+ * that disk (NULL: all).  ds: the folders listed so far by this abort
+ * or cleanup. */
 static int
 wf_undo (struct wf_run *r, struct wf_dirs *ds, const char *item,
-         bool domains)
+         const char *target, unsigned how)
 {
     struct wf_undo *u = calloc (1, sizeof *u);
     char own[VS_RUN_HEX + 1] = "";
-    bool root_lease = false;
+    bool root_lease = (how & WF_UNDO_NO_LEASES) != 0;  /* gone or kept */
     int e, first = 0;
 
     if (!u) {
@@ -5562,7 +5611,8 @@ wf_undo (struct wf_run *r, struct wf_dirs *ds, const char *item,
     }
     u->r = r;
     u->only_item = item;
-    u->domains = domains;
+    u->only_target = target;
+    u->how = how;
     e = wf_journal_list (r->s, r->id, wf_undo_cb, u);
     if (e == 0) {
         e = wf_owner_find (r, own);
@@ -5576,7 +5626,7 @@ wf_undo (struct wf_run *r, struct wf_dirs *ds, const char *item,
                 x = hv_lvc_remove (r->lvc, u->locs[i], NULL);
             }
         } else if (strcmp (u->steps[i], "clone") == 0) {
-            x = wf_unlink_temps (r, ds, u->locs[i], own);
+            x = wf_unlink_temps (r, ds, u->locs[i], own, how);
             if (x == 0 && own[0] && !root_lease) {
                 x = wf_unlink_root_lease (r, ds, u->locs[i], own);
                 root_lease = x == 0;
@@ -5605,7 +5655,7 @@ wf_undo (struct wf_run *r, struct wf_dirs *ds, const char *item,
                  * process died first */
                 char *in = wf_obj2 ("target", u->locs[i], NULL, NULL);
 
-                x = in ? wf_unlink_temps (r, ds, in, own)
+                x = in ? wf_unlink_temps (r, ds, in, own, how)
                        : set_error (ENOMEM, "out of memory");
                 if (x == 0 && !root_lease) {
                     x = wf_unlink_root_lease (r, ds, in, own);
@@ -5614,7 +5664,7 @@ wf_undo (struct wf_run *r, struct wf_dirs *ds, const char *item,
                 free (in);
             }
         }
-        if (x == 0) {
+        if (x == 0 && !(how & WF_UNDO_TEMPS)) {
             x = wf_j_finish (r->s, u->steps[i], u->seqs[i], WF_J_UNDONE,
                              NULL);
         }
@@ -5631,6 +5681,27 @@ wf_undo (struct wf_run *r, struct wf_dirs *ds, const char *item,
     }
     free (u);
     return e < 0 ? e : first;
+}
+
+/* A disk a killed process of the run had put in place: the temporary
+ * names its "clone" entries list go, as for a VM handed over (one is a
+ * second name of the disk when the process died in the middle of its
+ * publish, between link and unlink); its leases stay for
+ * wf_recovered_leases.  One that cannot be removed is a warning. */
+static void
+wf_recovered_temps (struct wf_run *r, const struct wf_vmr *v,
+                    const char *target)
+{
+    struct wf_dirs ds = { 0 };
+
+    if (wf_undo (r, &ds, v->bv->name, target,
+                 WF_UNDO_TEMPS | WF_UNDO_NO_LEASES) < 0) {
+        vs_log_msg (&r->h->log, LOG_WARN, "'%s': a temporary of an "
+                    "interrupted process is left beside it: %s", target,
+                    vmshift_get_error ());
+    }
+    clear_error ();
+    wf_dirs_free (&ds);
 }
 
 int
@@ -5650,12 +5721,17 @@ wf_run_abort_now (struct wf_run *r)
         if (wf_vm_handed_over (v->st)) {
             wf_event (r, v, "note", "already handed over to the target: left "
                       "as it is");
+            /* but for the temporary names a killed process left */
+            if ((x = wf_undo (r, &ds, v->bv->name, NULL,
+                              WF_UNDO_TEMPS)) < 0 && e == 0) {
+                e = x;
+            }
             continue;
         }
         if (!wf_vm_can (v->st, WF_VM_ABORTED)) {
             continue;
         }
-        x = wf_undo (r, &ds, v->bv->name, true);
+        x = wf_undo (r, &ds, v->bv->name, NULL, WF_UNDO_DOMAINS);
         wf_rmdirs (r, v);
         if (x < 0 && e == 0) {
             e = x;
@@ -5672,7 +5748,7 @@ wf_run_abort_now (struct wf_run *r)
     }
     /* the location's folders and qtree, when the run made them and
      * nothing is left in them */
-    if ((x = wf_undo (r, &ds, "", false)) < 0 && e == 0) {
+    if ((x = wf_undo (r, &ds, "", NULL, 0)) < 0 && e == 0) {
         e = x;
     }
     if ((x = wf_snapshot_delete (r)) < 0 && e == 0) {
@@ -5712,9 +5788,14 @@ wf_run_cleanup (struct wf_run *r)
         struct wf_vmr *v = &r->vms[i];
 
         if (!r->test && wf_vm_handed_over (v->st)) {
+            /* but for the temporary names a killed process left */
+            if ((x = wf_undo (r, &ds, v->bv->name, NULL,
+                              WF_UNDO_TEMPS)) < 0 && e == 0) {
+                e = x;
+            }
             continue;
         }
-        x = wf_undo (r, &ds, v->bv->name, true);
+        x = wf_undo (r, &ds, v->bv->name, NULL, WF_UNDO_DOMAINS);
         wf_rmdirs (r, v);
         if (x < 0 && e == 0) {
             e = x;
@@ -5726,7 +5807,7 @@ wf_run_cleanup (struct wf_run *r)
             }
         }
     }
-    if ((x = wf_undo (r, &ds, "", false)) < 0 && e == 0) {
+    if ((x = wf_undo (r, &ds, "", NULL, 0)) < 0 && e == 0) {
         e = x;
     }
     if ((x = wf_snapshot_delete (r)) < 0 && e == 0) {
