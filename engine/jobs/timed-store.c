@@ -88,6 +88,8 @@ static int ts_lease_get (struct wf_store *s, const char *key,
 static int ts_lease_renew (struct wf_store *s, const char *key, int64_t id,
                            const char *owner, int ttl)
 { TS_CALL (s, wf_lease_renew (in_, key, id, owner, ttl)); }
+static int ts_store_id (struct wf_store *s, const char **id)
+{ TS_CALL (s, wf_store_id (in_, id)); }
 static int ts_event_add (struct wf_store *s, int64_t id, const char *json)
 { TS_CALL (s, wf_event_add (in_, id, json)); }
 static int ts_event_list (struct wf_store *s, int64_t id, int64_t after,
@@ -120,6 +122,7 @@ static const struct wf_store_ops ts_ops = {
     .event_add = ts_event_add,
     .event_list = ts_event_list,
     .lease_renew = ts_lease_renew,
+    .store_id = ts_store_id,
 };
 
 int

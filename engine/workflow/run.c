@@ -2119,11 +2119,12 @@ wf_vol_snapshot (struct wf_run *r, const struct wf_vol *vol)
     for (unsigned a = 1; e == 0; a++) {
         e = ontap_snapshot_find (o.c, &o.vol, r->snap_name, &s);
         if (e == 0 && fresh && a == 1) {
-            /* Not asked for by this run yet, so not ours: run IDs are
-             * unique within one store only, and another store's run
-             * (another host, or root's store and a user's) may hold this
-             * name.  Converting from it would copy another moment's
-             * data, and deleting it would break that run. */
+            /* Not asked for by this run yet, so not ours: the name
+             * carries the store's ID (wf_snap_name_new), so another
+             * store's run has another name, but an admin, or a copy of
+             * this store, may have made one of this name.  Converting
+             * from it would copy another moment's data, and deleting it
+             * would take somebody else's snapshot. */
             char *why = wf_obj2 ("name", r->snap_name, "error",
                                  "exists, not this run's");
 
@@ -2135,8 +2136,8 @@ wf_vol_snapshot (struct wf_run *r, const struct wf_vol *vol)
             }
             free (why);
             e = set_error (EEXIST, "snapshot '%s' exists and is not this "
-                           "run's (a run of another store?); it is left "
-                           "alone", r->snap_name);
+                           "run's (made by hand, or by a copy of this "
+                           "store?); it is left alone", r->snap_name);
             break;
         }
         if (e == -ENOENT) {
@@ -4857,17 +4858,80 @@ wf_run_alloc (struct vmshift_handle *h, struct wf_store *s, bool test,
     return r;
 }
 
+/* ------------------------------------------------ the snapshot name */
+
+/* The name of the run's snapshots (ONTAP volume snapshots, vCenter VM
+ * snapshots): vmshift-run-STOREID-ID.  Run IDs are unique within one
+ * store only; the store's ID makes the name unique across stores (another
+ * host's, root's and a user's), so a run never meets another store's run
+ * under its own name (docs/blueprint.md, "VMs on several volumes").
+ * Letters, digits and '-' only, 44 characters at most: within ONTAP's
+ * rules (255 characters of [A-Za-z0-9_.-], ontap/snapshots.c) and
+ * vCenter's. */
+static int
+wf_snap_name_new (const char *store_id, int64_t id, char **out)
+{
+    if (asprintf (out, "vmshift-run-%s-%" PRId64, store_id, id) < 0) {
+        *out = NULL;
+        return set_error (ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int
+wf_snap_name_cb (void *opaque, const struct wf_journal_rec *j)
+{
+    char **name = opaque;
+
+    if (*name == NULL && (strcmp (j->step, "snapshot") == 0 ||
+                          strcmp (j->step, "vm-snapshot") == 0)) {
+        *name = wf_json_str (j->intent, "name");
+    }
+    return 0;
+}
+
+/* A run loaded from the store keeps the name its journal holds: a run
+ * that a version before store IDs began (vmshift-run-ID) goes on, and is
+ * cleaned up, under the name its snapshots have.  A run that has not
+ * asked for a snapshot yet takes the name a new run gets. */
+int
+wf_run_snap_name (struct wf_store *s, int64_t id, char **out)
+{
+    const char *sid;
+    char *name = NULL;
+    int e;
+
+    *out = NULL;
+    if ((e = wf_journal_list (s, id, wf_snap_name_cb, &name)) < 0) {
+        free (name);
+        return e;
+    }
+    if (name) {
+        *out = name;
+        return 0;
+    }
+    if ((e = wf_store_id (s, &sid)) < 0) {
+        return e;
+    }
+    return wf_snap_name_new (sid, id, out);
+}
+
 int
 wf_run_new (struct vmshift_handle *h, struct wf_store *s, const char *doc,
             const char *what, bool test, vmshift_event_fn ev, void *opaque,
             struct wf_run **out)
 {
-    struct wf_run *r = wf_run_alloc (h, s, test, ev, opaque);
+    struct wf_run *r;
     struct wf_run_rec rec = { 0 };
+    const char *sid;
     int e;
 
     *out = NULL;
-    if (!r) {
+    /* before the run exists: a store without an ID makes no run */
+    if ((e = wf_store_id (s, &sid)) < 0) {
+        return e;
+    }
+    if (!(r = wf_run_alloc (h, s, test, ev, opaque))) {
         return -ENOMEM;
     }
     if (!(r->doc = strdup (doc))) {
@@ -4909,10 +4973,9 @@ wf_run_new (struct vmshift_handle *h, struct wf_store *s, const char *doc,
     }
     r->id = rec.id;
     r->st = WF_RUN_NEW;
-    if (asprintf (&r->snap_name, "vmshift-run-%" PRId64, r->id) < 0) {
-        r->snap_name = NULL;
+    if ((e = wf_snap_name_new (sid, r->id, &r->snap_name)) < 0) {
         wf_run_free (r);
-        return set_error (ENOMEM, "out of memory");
+        return e;
     }
     if (r->vcs && (e = wf_vc_journal_facts (r)) < 0) {
         wf_run_free (r);
@@ -5042,9 +5105,8 @@ wf_run_load (struct vmshift_handle *h, struct wf_store *s, int64_t id,
     if (e == 0) {
         e = wf_journal_list (s, id, wf_facts_load_cb, r);
     }
-    if (e == 0 && asprintf (&r->snap_name, "vmshift-run-%" PRId64, id) < 0) {
-        r->snap_name = NULL;
-        e = set_error (ENOMEM, "out of memory");
+    if (e == 0) {
+        e = wf_run_snap_name (s, id, &r->snap_name);
     }
     if (e == 0 && r->vcs) {
         e = wf_vc_load_facts (r);
@@ -5826,7 +5888,8 @@ wf_run_cleanup (struct wf_run *r)
 /* ------------------------------------------------------------- check */
 
 /* The wave's volumes and the snapshot the run will take of each (its
- * name carries the run's ID, known once the run is made). */
+ * name carries the store's ID and the run's, known once the run is
+ * made in a store). */
 static void
 wf_check_volumes (struct wf_run *r, bool json, struct sbuf *b,
                   struct jsonw *w)
@@ -5841,13 +5904,14 @@ wf_check_volumes (struct wf_run *r, bool json, struct sbuf *b,
         if (json) {
             vs_jw_obj_begin (w);
             vs_jw_kv_str (w, "volume", r->vols[i].loc);
-            vs_jw_kv_str (w, "snapshot", "vmshift-run-ID");
+            vs_jw_kv_str (w, "snapshot", "vmshift-run-STOREID-ID");
             vs_jw_kv_str (w, "target", r->vols[i].root);
             vs_jw_key (w, "vms");
             vs_jw_arr_begin (w);
         } else {
-            vs_sbuf_printf (b, "volume '%s': snapshot 'vmshift-run-ID', "
-                            "targets in '%s', VMs:", r->vols[i].loc,
+            vs_sbuf_printf (b, "volume '%s': snapshot "
+                            "'vmshift-run-STOREID-ID', targets in '%s', "
+                            "VMs:", r->vols[i].loc,
                             r->vols[i].root);
         }
         for (size_t k = 0; k < r->n; k++) {

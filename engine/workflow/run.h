@@ -64,6 +64,10 @@ void wf_run_announce (struct wf_run *r);
 bool wf_journal_bytes (const struct wf_journal_rec *j, uint64_t *cloned,
                        uint64_t *copied);
 
+/* The name of run id's snapshots (ONTAP and vCenter): the one its
+ * journal holds, else vmshift-run-STOREID-ID; caller frees. */
+int wf_run_snap_name (struct wf_store *s, int64_t id, char **out);
+
 /* Preflight only, for blueprint check: problems as lines into *report. */
 int wf_run_check (struct vmshift_handle *h, const char *doc,
                   const char *what, bool test, bool json, char **report);

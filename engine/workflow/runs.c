@@ -676,7 +676,7 @@ vmshift_runs_show (struct vmshift_handle *h, const struct vmshift_run_opts *o,
     struct sbuf b;
     struct jsonw w;
     struct wf_list l = { .w = &w, .b = &b, .json = json != 0 };
-    char t1[32], t2[32];
+    char t1[32], t2[32], *snap = NULL;
     int e;
 
     vs_api_enter (h);
@@ -688,6 +688,14 @@ vmshift_runs_show (struct vmshift_handle *h, const struct vmshift_run_opts *o,
         return e;
     }
     if ((e = wf_run_get (s, run_id, &rec)) < 0) {
+        wf_store_close (s);
+        return e;
+    }
+    /* the name of its snapshots (ONTAP, vCenter), taken or to come:
+     * with the store's ID, or the one its journal holds */
+    if (strcmp (rec.kind, "migrate") == 0 &&
+        (e = wf_run_snap_name (s, run_id, &snap)) < 0) {
+        wf_run_rec_clear (&rec);
         wf_store_close (s);
         return e;
     }
@@ -705,6 +713,9 @@ vmshift_runs_show (struct vmshift_handle *h, const struct vmshift_run_opts *o,
         vs_jw_kv_bool (&w, "abort_requested", rec.abort_requested);
         vs_jw_kv_str (&w, "created", t1);
         vs_jw_kv_str (&w, "updated", t2);
+        if (snap) {
+            vs_jw_kv_str (&w, "snapshot", snap);
+        }
         if (rec.detail) {
             vs_jw_key (&w, "detail");
             vs_jw_raw (&w, rec.detail);
@@ -715,6 +726,9 @@ vmshift_runs_show (struct vmshift_handle *h, const struct vmshift_run_opts *o,
         vs_sbuf_printf (&b, "run %" PRId64 ": blueprint '%s', %s%s, created "
                         "%s, updated %s\n", rec.id, rec.name, rec.state,
                         rec.flags & WF_RUN_TEST ? " (test)" : "", t1, t2);
+        if (snap) {
+            vs_sbuf_printf (&b, "snapshot name: %s\n", snap);
+        }
         if (rec.detail) {
             vs_sbuf_printf (&b, "detail: %s\n", rec.detail);
         }
@@ -745,6 +759,7 @@ vmshift_runs_show (struct vmshift_handle *h, const struct vmshift_run_opts *o,
         vs_sbuf_addch (&b, '\n');
     }
     wf_run_rec_clear (&rec);
+    free (snap);
     wf_store_close (s);
     for (size_t i = 0; i < l.nvs; i++) {
         free (l.vs[i].vm);

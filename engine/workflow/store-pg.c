@@ -42,6 +42,7 @@ struct wf_pg {
     PGconn *c;
     char *where;                /* the URL, for messages (no password) */
     int version;
+    char *id;                   /* the store's ID, read on first use */
     bool in_tx;
 };
 
@@ -76,6 +77,14 @@ static const char *const wf_pg_steps[WF_STORE_PG_SCHEMA] = {
     " seq BIGSERIAL PRIMARY KEY,"
     " run_id BIGINT NOT NULL, time BIGINT NOT NULL, json TEXT NOT NULL);"
     "CREATE INDEX vmshift_events_run ON vmshift_events (run_id, seq);",
+    /* 1 -> 2: the store's random ID (12 hex digits), made once: the
+     * upgrade runs under the schema's advisory lock and reads the
+     * version again under it, so of two runners opening an older
+     * database at once only one runs this step */
+    "CREATE TABLE vmshift_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT INTO vmshift_meta (key, value) VALUES ('store_id',"
+    " substr (md5 (random ()::text || clock_timestamp ()::text ||"
+    " pg_backend_pid ()::text), 1, 12));",
 };
 
 /* The first line of a libpq message, without the "ERROR:  " prefix. */
@@ -389,8 +398,41 @@ wf_pg_close (struct wf_store *s)
         }
         PQfinish (p->c);
     }
+    free (p->id);
     free (p->where);
     free (p);
+}
+
+static int
+wf_pg_store_id (struct wf_store *s, const char **id)
+{
+    struct wf_pg *p = WF_PG (s);
+    PGresult *res;
+    bool oom = false;
+    int e;
+
+    if (p->id) {
+        *id = p->id;
+        return 0;
+    }
+    if (!(res = wf_pg_q (p, "SELECT value FROM vmshift_meta "
+                         "WHERE key = 'store_id'", 0, NULL,
+                         "reading the store ID", &e))) {
+        return e;
+    }
+    if (PQntuples (res) == 1) {
+        p->id = wf_pg_col (res, 0, 0, &oom);
+    }
+    PQclear (res);
+    if (oom) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    if (p->id == NULL) {
+        return set_error (ENOENT, "store '%s': its store ID is missing",
+                          p->where);
+    }
+    *id = p->id;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- runs */
@@ -998,6 +1040,7 @@ static const struct wf_store_ops wf_pg_ops = {
     .event_list = wf_pg_event_list,
     .set_durability = wf_pg_set_durability,
     .lease_renew = wf_pg_lease_renew,
+    .store_id = wf_pg_store_id,
 };
 
 static void

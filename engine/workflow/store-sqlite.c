@@ -34,6 +34,7 @@ struct wf_sqlite {
     sqlite3 *db;
     char *path;
     int version;
+    char *id;                   /* the store's ID, read on first use */
     bool in_tx;
     bool tx_durable;            /* the open transaction holds a durable write */
     enum wf_store_durability dur;
@@ -72,6 +73,13 @@ static const char *const wf_sqlite_steps[WF_STORE_SQLITE_SCHEMA] = {
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " run_id INTEGER NOT NULL, time INTEGER NOT NULL, json TEXT NOT NULL);"
     "CREATE INDEX events_run ON events (run_id, seq);",
+    /* 2 -> 3: the store's random ID (12 hex digits from SQLite's
+     * randomness, which the OS seeds), made once: the upgrade holds the
+     * write lock and reads the version again under it, so of two
+     * processes opening an older file at once only one runs this step */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT INTO meta (key, value)"
+    " VALUES ('store_id', lower (hex (randomblob (6))));",
 };
 
 static int
@@ -408,8 +416,48 @@ wf_sqlite_close (struct wf_store *s)
         sqlite3_exec (q->db, "ROLLBACK", NULL, NULL, NULL);
     }
     sqlite3_close_v2 (q->db);
+    free (q->id);
     free (q->path);
     free (q);
+}
+
+static int
+wf_sqlite_store_id (struct wf_store *s, const char **id)
+{
+    struct wf_sqlite *q = WF_SQ (s);
+    sqlite3_stmt *st;
+    bool oom = false;
+    int rc, e;
+
+    if (q->id) {
+        *id = q->id;
+        return 0;
+    }
+    if (q->version < 3) {
+        return set_error (ENOENT, "store '%s': no store ID at schema "
+                          "version %d", q->path, q->version);
+    }
+    if ((e = wf_sqlite_prep (q, "SELECT value FROM meta "
+                             "WHERE key = 'store_id'", &st)) < 0) {
+        return e;
+    }
+    rc = sqlite3_step (st);
+    if (rc == SQLITE_ROW) {
+        q->id = wf_sqlite_col (st, 0, &oom);
+        e = oom ? set_error (ENOMEM, "out of memory") : 0;
+    } else if (rc == SQLITE_DONE) {
+        e = set_error (ENOENT, "store '%s': its store ID is missing",
+                       q->path);
+    } else {
+        e = wf_sqlite_err (q, rc, "reading the store ID");
+    }
+    sqlite3_finalize (st);
+    if (e == 0 && q->id == NULL) {
+        e = set_error (ENOENT, "store '%s': its store ID is missing",
+                       q->path);
+    }
+    *id = q->id;
+    return e;
 }
 
 /* ---------------------------------------------------------------- runs */
@@ -1031,6 +1079,7 @@ static const struct wf_store_ops wf_sqlite_ops = {
     .sync = wf_sqlite_sync,
     .stats = wf_sqlite_stats,
     .lease_renew = wf_sqlite_lease_renew,
+    .store_id = wf_sqlite_store_id,
 };
 
 int

@@ -595,3 +595,30 @@ wf_lease_renew (struct wf_store *s, const char *key, int64_t run_id,
     }
     return s->ops->lease_renew (s, key, run_id, owner, ttl);
 }
+
+int
+wf_store_id (struct wf_store *s, const char **id)
+{
+    const char *v = NULL;
+    int r;
+
+    WF_CHECK_STORE (s);
+    if (!id) {
+        return set_error (EINVAL, "store: no ID to fill");
+    }
+    *id = NULL;
+    if (!WF_HAS_OP (s, store_id)) {
+        return set_error (ENOTSUP, "store '%s': no store ID", s->ops->name);
+    }
+    if ((r = s->ops->store_id (s, &v)) < 0) {
+        return r;
+    }
+    if (!v || strlen (v) != WF_STORE_ID_LEN ||
+        strspn (v, "0123456789abcdef") != WF_STORE_ID_LEN) {
+        return set_error (EINVAL, "store '%s': its ID '%.40s' is not %d "
+                          "lowercase hex digits", s->ops->name, v ? v : "",
+                          WF_STORE_ID_LEN);
+    }
+    *id = v;
+    return 0;
+}

@@ -220,6 +220,14 @@ struct wf_store_ops {
      * another run holds it or it was released: the caller lost it. */
     int (*lease_renew) (struct wf_store *s, const char *key, int64_t run_id,
                         const char *owner, int ttl);
+    /* store_id: the store's own random ID (WF_STORE_ID_LEN lowercase hex
+     * digits), made once in the store itself by the schema step that
+     * added it and the same for every handle, here and in other
+     * processes; -ENOENT for a store opened below that version.  Run IDs
+     * are unique within one store only: names a run leaves outside the
+     * store (its snapshots) carry this too (docs/internals/store.md,
+     * "Store ID").  *id points into the handle, valid until close. */
+    int (*store_id) (struct wf_store *s, const char **id);
 };
 
 struct wf_store {
@@ -246,14 +254,14 @@ int wf_store_register (const char *scheme, wf_store_opener open);
 int wf_store_sqlite_open (const char *path, struct wf_store **out);
 int wf_store_sqlite_open_at (const char *path, int max_version,
                              struct wf_store **out);
-#define WF_STORE_SQLITE_SCHEMA 2
+#define WF_STORE_SQLITE_SCHEMA 3
 
 /* PostgreSQL (store-pg.c), for a store shared by many runners: url is a
  * libpq URL (postgresql://[user@]host[:port]/db?...), without a password
  * (refused; libpq reads it from PGPASSFILE, ~/.pgpass or PGPASSWORD).
  * Registered for the schemes "postgresql" and "postgres". */
 int wf_store_pg_open (const char *url, struct wf_store **out);
-#define WF_STORE_PG_SCHEMA 1
+#define WF_STORE_PG_SCHEMA 2
 
 void wf_store_close (struct wf_store *s);
 
@@ -313,5 +321,9 @@ int wf_store_set_durability (struct wf_store *s, enum wf_store_durability d);
 int wf_store_sync (struct wf_store *s);
 /* -ENOTSUP for a store without the op. */
 int wf_store_stats (struct wf_store *s, struct wf_store_stats *st);
+/* The store's ID (store_id above), checked to be WF_STORE_ID_LEN
+ * lowercase hex digits; -ENOTSUP for a store without the op. */
+#define WF_STORE_ID_LEN 12
+int wf_store_id (struct wf_store *s, const char **id);
 
 #endif

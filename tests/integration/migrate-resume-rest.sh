@@ -174,9 +174,12 @@ fi
 start gone
 kill_after gone 3
 vuuid=$(rest "/api/storage/volumes?name=vol1&fields=uuid" | jq -r '.records[0].uuid')
-suuid=$(rest "/api/storage/volumes/$vuuid/snapshots?name=vmshift-run-$id&fields=uuid" |
+snap=$(vsh runs show --json "$id" | jq -r .snapshot)
+echo "$snap" | grep -Eqx "vmshift-run-[0-9a-f]{12}-$id" ||
+    fail "gone: snapshot name '$snap'"
+suuid=$(rest "/api/storage/volumes/$vuuid/snapshots?name=$snap&fields=uuid" |
     jq -r '.records[0].uuid')
-case $suuid in ""|null) fail "gone: no snapshot vmshift-run-$id" ;; esac
+case $suuid in ""|null) fail "gone: no snapshot $snap" ;; esac
 curl -sS --cacert "$VMSHIFT_TESTENV_CA_FILE" -o /dev/null \
     -u "$VMSHIFT_TESTENV_USER:$(cat "$VMSHIFT_TESTENV_PASSWORD_FILE")" -X DELETE \
     "$VMSHIFT_TESTENV_URL/api/storage/volumes/$vuuid/snapshots/$suuid?return_timeout=30" ||
@@ -189,7 +192,7 @@ vsh runs show --json "$id" > "$tmp/show.json" || fail "runs show $id"
 why=$(jq -r '[.vms[] | select(.state == "failed") | .detail.reason] | unique | join(" | ")' \
     "$tmp/show.json")
 case $why in
-    "convert: snapshot 'vmshift-run-$id' not found on volume 'vol1'") ;;
+    "convert: snapshot '$snap' not found on volume 'vol1'") ;;
     *) fail "gone: the VMs left failed for '$why'" ;;
 esac
 kept=$(jq '[.journal[] | select(.step == "fact" and .status == "done")] | length' "$tmp/show.json")

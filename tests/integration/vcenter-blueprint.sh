@@ -385,11 +385,14 @@ VMSHIFT_WF_CRASH_AT=13 VMSHIFT_WF_CRASH_LOG=$tmp/points \
     vs migrate --yes --json "$tmp/a.json" > "$tmp/aev" 2> /dev/null && fail "not killed"
 grep -qx "13 snapshot intent" "$tmp/points" || fail "point 13: $(cat "$tmp/points")"
 aid=$(head -1 "$tmp/aev" | jq -r .run)
-[ "$(state "${p}a1")" = "poweredOff admin-a1,vmshift-run-$aid" ] || fail "a1 before abort: $(state "${p}a1")"
+asnap=$(vs runs show --json "$aid" | jq -r .snapshot)
+echo "$asnap" | grep -Eqx "vmshift-run-[0-9a-f]{12}-$aid" ||
+    fail "snapshot name '$asnap'"
+[ "$(state "${p}a1")" = "poweredOff admin-a1,$asnap" ] || fail "a1 before abort: $(state "${p}a1")"
 vs runs abort "$aid" > "$tmp/abort" 2>&1 || fail "abort: $(cat "$tmp/abort")"
 [ "$(vs runs show --json "$aid" | jq -r .state)" = aborted ] || fail "not aborted"
-[ "$(state "${p}a1")" = "poweredOn admin-a1,vmshift-run-$aid" ] || fail "a1 after abort: $(state "${p}a1")"
-[ "$(state "${p}a2")" = "poweredOff vmshift-run-$aid" ] || fail "a2 after abort: $(state "${p}a2")"
+[ "$(state "${p}a1")" = "poweredOn admin-a1,$asnap" ] || fail "a1 after abort: $(state "${p}a1")"
+[ "$(state "${p}a2")" = "poweredOff $asnap" ] || fail "a2 after abort: $(state "${p}a2")"
 vs runs cleanup "$aid" > /dev/null 2> "$tmp/err" || fail "cleanup: $(cat "$tmp/err")"
 [ "$(state "${p}a1")" = "poweredOn admin-a1" ] || fail "a1 after cleanup: $(state "${p}a1")"
 [ "$(state "${p}a2")" = "poweredOff " ] || fail "a2 after cleanup: $(state "${p}a2")"

@@ -93,7 +93,7 @@ vs blueprint check --json "$tmp/wave.json" > "$tmp/check.json" 2> "$tmp/err" ||
 [ "$(jq -r '[.volumes[] | "\(.volume)=\(.vms | sort | join(","))"] | sort | join(" ")' "$tmp/check.json")" = \
   "ontap://testenv/vol1=${p}a1,${p}a2 ontap://testenv/vol2=${p}b1,${p}b2" ] ||
     fail "volumes: $(jq -c .volumes "$tmp/check.json")"
-jq -e '[.volumes[].snapshot] == ["vmshift-run-ID", "vmshift-run-ID"]' "$tmp/check.json" > /dev/null ||
+jq -e '[.volumes[].snapshot] == ["vmshift-run-STOREID-ID", "vmshift-run-STOREID-ID"]' "$tmp/check.json" > /dev/null ||
     fail "snapshots to be: $(jq -c .volumes "$tmp/check.json")"
 jq -e --arg v "${p}b1" '.vms[] | select(.vm == $v) | .location == "ontap://testenv/vol2/kvm-wave"' \
     "$tmp/check.json" > /dev/null || fail "b1's location: $(jq -c .vms "$tmp/check.json")"
@@ -119,13 +119,16 @@ VMSHIFT_WF_CRASH_LOG=$tmp/points vs migrate --yes --json "$tmp/wave.json" > "$tm
     fail "migrate: $(cat "$tmp/err")"
 id=$(head -1 "$tmp/events" | jq -r .run)
 vs runs show --json "$id" > "$tmp/show.json" || fail "runs show"
+snap=$(jq -r .snapshot "$tmp/show.json")
+echo "$snap" | grep -Eqx "vmshift-run-[0-9a-f]{12}-$id" ||
+    fail "snapshot name '$snap'"
 [ "$(jq -r .state "$tmp/show.json")" = complete ] || fail "run not complete: $(jq -c . "$tmp/show.json")"
 [ "$(jq '[.vms[] | select(.state == "complete")] | length' "$tmp/show.json")" = 4 ] ||
     fail "not 4 VMs complete: $(jq -c .vms "$tmp/show.json")"
 [ "$(snap_posts)" = "1 1 " ] || fail "snapshot creates per volume: '$(snap_posts)'"
 [ "$(snap_deletes)" = 2 ] || fail "snapshot deletes: $(snap_deletes)"
 [ "$(jq -r 'select(.step == "snapshot") | .message' "$tmp/events" | sort | tr '\n' ' ')" = \
-  "vmshift-run-$id of ontap://testenv/vol1 vmshift-run-$id of ontap://testenv/vol2 " ] ||
+  "$snap of ontap://testenv/vol1 $snap of ontap://testenv/vol2 " ] ||
     fail "snapshot events: $(grep '"snapshot"' "$tmp/events")"
 no_leftovers vol1
 no_leftovers vol2

@@ -181,6 +181,33 @@ Test (store_pg_only, newer_schema_is_refused, .init = store_suite_setup,
                         "%s", vmshift_internal_error_msg ());
 }
 
+/* A store made by a version before store IDs (schema 1: no
+ * vmshift_meta) gets its ID on the first open by this one, once, even
+ * when several runners open it at once; its runs are kept. */
+Test (store_pg_only, upgrade_from_v1_makes_one_store_id,
+      .init = store_suite_setup, .fini = store_suite_teardown)
+{
+    struct wf_store *s = ss_open ();
+    int64_t id = ss_new_run (s, "migrate", "old");
+    struct wf_run_rec got = { 0 };
+    char sql[256], sid[WF_STORE_ID_LEN + 1];
+    const char *now;
+
+    wf_store_close (s);
+    snprintf (sql, sizeof sql, "DROP TABLE %s.vmshift_meta; "
+              "UPDATE %s.vmshift_schema SET version = 1", sp_schema,
+              sp_schema);
+    sp_sql (sql);
+    ss_concurrent_ids (sid);
+    s = ss_open ();
+    cr_assert_eq (wf_store_id (s, &now), 0);
+    cr_assert_str_eq (now, sid, "the ID changed after the upgrade");
+    cr_assert_eq (wf_run_get (s, id, &got), 0);
+    cr_assert_str_eq (got.name, "old");
+    wf_run_rec_clear (&got);
+    wf_store_close (s);
+}
+
 /* A lease row that another runner has locked (it is deciding about the
  * key in an open transaction) is skipped, not waited for: the claim is
  * refused at once, long before the lock timeout. */

@@ -561,3 +561,100 @@ Test (STORE_SUITE, schema_version_is_positive, .init = store_suite_setup,
     cr_assert_not_null (s->ops->name);
     wf_store_close (s);
 }
+
+/* The store's ID: WF_STORE_ID_LEN lowercase hex digits, the same for
+ * every handle (store.h, store_id). */
+static void
+ss_check_id (const char *id)
+{
+    cr_assert_not_null (id);
+    cr_assert_eq (strlen (id), WF_STORE_ID_LEN, "'%s'", id);
+    cr_assert_eq (strspn (id, "0123456789abcdef"), WF_STORE_ID_LEN, "'%s'",
+                  id);
+}
+
+Test (STORE_SUITE, store_id_is_stable_across_handles,
+      .init = store_suite_setup, .fini = store_suite_teardown)
+{
+    struct wf_store *s1 = ss_open (), *s2;
+    const char *a, *b;
+    char keep[WF_STORE_ID_LEN + 1];
+
+    cr_assert_eq (wf_store_id (s1, &a), 0, "%s", vmshift_internal_error_msg ());
+    ss_check_id (a);
+    snprintf (keep, sizeof keep, "%s", a);
+    cr_assert_eq (wf_store_id (s1, &a), 0);
+    cr_assert_str_eq (a, keep, "asked twice");
+    wf_store_close (s1);
+    /* another handle, opened after the first was closed */
+    s2 = ss_open ();
+    cr_assert_eq (wf_store_id (s2, &b), 0, "%s", vmshift_internal_error_msg ());
+    cr_assert_str_eq (b, keep);
+    cr_assert_eq (wf_store_id (s2, NULL), -EINVAL);
+    wf_store_close (s2);
+}
+
+/* Handles opened at once (as processes starting together do), each
+ * reading the store's ID: one ID for all of them.  The store is as the
+ * caller left it (new, or made by an older version): whoever makes the
+ * ID, it is made once. */
+struct ss_idopen {
+    char id[WF_STORE_ID_LEN + 1];
+    int rc;
+    pthread_barrier_t *bar;
+};
+
+static void *
+ss_idopen_main (void *arg)
+{
+    struct ss_idopen *o = arg;
+    struct wf_store *s;
+    const char *id;
+
+    pthread_barrier_wait (o->bar);
+    s = store_suite_open ();
+    o->rc = s ? wf_store_id (s, &id) : -EIO;
+    if (o->rc == 0) {
+        snprintf (o->id, sizeof o->id, "%s", id);
+    }
+    wf_store_close (s);
+    return NULL;
+}
+
+static void
+ss_concurrent_ids (char *one)
+{
+    struct ss_idopen oo[SS_RACERS];
+    pthread_t th[SS_RACERS];
+    pthread_barrier_t bar;
+
+    pthread_barrier_init (&bar, NULL, SS_RACERS);
+    for (int i = 0; i < SS_RACERS; i++) {
+        oo[i] = (struct ss_idopen) { "", 1, &bar };
+        pthread_create (&th[i], NULL, ss_idopen_main, &oo[i]);
+    }
+    for (int i = 0; i < SS_RACERS; i++) {
+        pthread_join (th[i], NULL);
+    }
+    pthread_barrier_destroy (&bar);
+    for (int i = 0; i < SS_RACERS; i++) {
+        cr_assert_eq (oo[i].rc, 0, "opener %d: %d", i, oo[i].rc);
+        ss_check_id (oo[i].id);
+        cr_assert_str_eq (oo[i].id, oo[0].id, "opener %d", i);
+    }
+    snprintf (one, WF_STORE_ID_LEN + 1, "%s", oo[0].id);
+}
+
+Test (STORE_SUITE, store_id_made_once_by_concurrent_first_opens,
+      .init = store_suite_setup, .fini = store_suite_teardown)
+{
+    char id[WF_STORE_ID_LEN + 1];
+    struct wf_store *s;
+    const char *now;
+
+    ss_concurrent_ids (id);
+    s = ss_open ();
+    cr_assert_eq (wf_store_id (s, &now), 0);
+    cr_assert_str_eq (now, id);
+    wf_store_close (s);
+}

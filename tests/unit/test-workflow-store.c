@@ -95,6 +95,63 @@ Test (store_sqlite_only, upgrade_from_v1_keeps_data,
     wf_store_close (s);
 }
 
+/* A store made by a version before store IDs (schema 2) gets its ID on
+ * the first open by this one, once, even when several open it at once;
+ * its runs are kept, and an older handle sees no ID. */
+Test (store_sqlite_only, upgrade_from_v2_makes_one_store_id,
+      .init = store_suite_setup, .fini = store_suite_teardown)
+{
+    struct wf_store *s;
+    struct wf_run_rec r = { .kind = (char *) "migrate",
+                            .name = (char *) "old", .state = (char *) "new" };
+    struct wf_run_rec got = { 0 };
+    char id[WF_STORE_ID_LEN + 1];
+    const char *now;
+    int v;
+
+    cr_assert_eq (wf_store_sqlite_open_at (ss_path, 2, &s), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_eq (wf_store_id (s, &now), -ENOENT);
+    cr_assert_eq (wf_run_create (s, &r), 0);
+    wf_store_close (s);
+
+    ss_concurrent_ids (id);
+    cr_assert_eq (wf_store_sqlite_open (ss_path, &s), 0);
+    cr_assert_eq (wf_store_schema_version (s, &v), 0);
+    cr_assert_eq (v, WF_STORE_SQLITE_SCHEMA);
+    cr_assert_eq (wf_store_id (s, &now), 0);
+    cr_assert_str_eq (now, id, "the ID changed after the upgrade");
+    cr_assert_eq (wf_run_get (s, r.id, &got), 0);
+    cr_assert_str_eq (got.name, "old");
+    wf_run_rec_clear (&got);
+    wf_store_close (s);
+}
+
+/* Two stores (root's and a user's, two hosts' files) have two IDs. */
+Test (store_sqlite_only, two_stores_have_two_ids,
+      .init = store_suite_setup, .fini = store_suite_teardown)
+{
+    struct wf_store *a, *b;
+    const char *ia, *ib;
+    char other[400];
+
+    snprintf (other, sizeof other, "%s/other.db", ss_dir);
+    cr_assert_eq (wf_store_sqlite_open (ss_path, &a), 0);
+    cr_assert_eq (wf_store_sqlite_open (other, &b), 0, "%s",
+                  vmshift_internal_error_msg ());
+    cr_assert_eq (wf_store_id (a, &ia), 0);
+    cr_assert_eq (wf_store_id (b, &ib), 0);
+    cr_assert_str_neq (ia, ib);
+    wf_store_close (a);
+    wf_store_close (b);
+    unlink (other);
+    strcat (other, "-wal");
+    unlink (other);
+    other[strlen (other) - 4] = '\0';
+    strcat (other, "-shm");
+    unlink (other);
+}
+
 static void
 ss_sql (const char *sql)
 {
