@@ -19,10 +19,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine/backend/backend.h"
 #include "engine/base/dl-nfs.h"
@@ -399,6 +401,20 @@ be_nfs_stat (struct be_nfs *n, const char *p, struct nfs_stat_64 *st)
     return nfs_stat64 (n->nfs, p, st);
 }
 
+/* The test hook VMSHIFT_TEST_NFS_KILL_AT_LINK=MATCH (docs/testing.md,
+ * "Fault hooks"): the process kills itself (SIGKILL, as kill -9 does)
+ * between the LINK and the REMOVE of a rename without replace whose new
+ * name contains MATCH, leaving both names. */
+static void
+be_nfs_kill_point (const char *to)
+{
+    const char *m = getenv ("VMSHIFT_TEST_NFS_KILL_AT_LINK");
+
+    if (m && *m && strstr (to, m)) {
+        kill (getpid (), SIGKILL);
+    }
+}
+
 /* NFS RENAME always replaces.  Without replace the file gets its new
  * name by LINK, which fails atomically with NFS3ERR_EXIST / NFS4ERR_EXIST
  * when the name is taken (RFC 1813 3.3.15, RFC 7530 16.9), then the old
@@ -421,6 +437,7 @@ be_nfs_rename (struct backend *b, const char *from, const char *to,
     if (!replace) {
         r = nfs_link (n->nfs, pf, pt);
         if (r == 0) {
+            be_nfs_kill_point (to);
             r = nfs_unlink (n->nfs, pf);
             return r < 0 ? be_nfs_fail (n, r, "cannot remove", pf) : 0;
         }

@@ -12,10 +12,13 @@
 #     (cluster, volumes, qtrees, snapshots: docs/internals/ontap-flow.md,
 #     "Facts handed over") is sent again: each of those classes is 0.
 #     The whole run looks the volume up once and never the version.
-#  3. killed again, its snapshot deleted while it is dead: the resume
-#     sends no clone, stops with one line, the VMs left fail for the
-#     snapshot not found (by name), its facts are dropped, and abort +
-#     cleanup leave nothing of those VMs.
+#  3. killed again, this time between the LINK and the REMOVE that
+#     publish r3's disk (the test hook VMSHIFT_TEST_NFS_KILL_AT_LINK), its
+#     snapshot deleted while it is dead: the resume sends no clone, stops
+#     with one line, the VMs left fail for the snapshot not found (by
+#     name), its facts are dropped, and abort + cleanup leave nothing of
+#     those VMs; r3, found in place and handed over, keeps no second name
+#     (docs/internals/workflow.md, "Undo").
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
@@ -169,10 +172,19 @@ if [ "$nvol" != 1 ] || [ "$nver" != 0 ]; then
     fail "whole: the volume looked up $nvol times, the version $nver"
 fi
 
-# 3. killed, its snapshot deleted while it is dead: the resume stops with
-# a clear reason and sends no clone from another snapshot
-start gone
-kill_after gone 3
+# 3. killed in the middle of a publish, its snapshot deleted while it is
+# dead: the resume stops with a clear reason and sends no clone from
+# another snapshot
+blueprint gone > "$tmp/gone.json"
+VMSHIFT_TEST_NFS_KILL_AT_LINK=gone/r3/r3.qcow2 "$VMSHIFT" --config "$VMSHIFT_TESTENV_CONFIG" \
+    migrate --yes --json "$tmp/gone.json" > "$tmp/gone.ev" 2> "$tmp/gone.err" &&
+    fail "gone: not killed at the publish of r3's disk"
+sleep 0.5   # as kill_after: the requests in flight at the kill
+id=$(head -1 "$tmp/gone.ev" | jq .run)
+[ -n "$id" ] || fail "gone: no run ID: $(cat "$tmp/gone.err")"
+# the kill fell between the two: r3's disk published under a second name
+[ "$(stat -c %h "$v1/gone/r3/r3.qcow2" 2>/dev/null)" = 2 ] ||
+    fail "gone: not killed between the link and the unlink of r3's disk: $(find "$v1/gone/r3" -maxdepth 1 2>&1 | tr "\n" " ")"
 vuuid=$(rest "/api/storage/volumes?name=vol1&fields=uuid" | jq -r '.records[0].uuid')
 snap=$(vsh runs show --json "$id" | jq -r .snapshot)
 echo "$snap" | grep -Eqx "vmshift-run-[0-9a-f]{12}-$id" ||
@@ -198,6 +210,13 @@ esac
 kept=$(jq '[.journal[] | select(.step == "fact" and .status == "done")] | length' "$tmp/show.json")
 [ "$kept" = 0 ] || fail "gone: $kept facts kept after the run failed"
 echo "snapshot gone: $(head -1 "$tmp/err"): $why"
+# r3, found in place by the resume, is handed over, under one name
+case $(jq -r '.vms[] | select(.vm == "r3") | .state' "$tmp/show.json") in
+    registered|started|complete) ;;
+    *) fail "gone: r3 $(jq -c '.vms[] | select(.vm == "r3")' "$tmp/show.json")" ;;
+esac
+[ "$(stat -c %h "$v1/gone/r3/r3.qcow2")" = 1 ] ||
+    fail "gone: the resume left a second name of r3's disk: $(find "$v1/gone/r3" -maxdepth 1 -name ".vmshift.*" | tr "\n" " ")"
 vsh runs abort "$id" 2> "$tmp/err" || fail "gone: abort: $(cat "$tmp/err")"
 vsh runs cleanup "$id" 2> "$tmp/err" || fail "gone: cleanup: $(cat "$tmp/err")"
 # the VMs that had completed are handed over and stay; nothing of the
