@@ -22,12 +22,8 @@ disk() {   # DIR NAME MIB: a monolithicFlat VMDK (sparse)
 vmx() {   # NAME EXTRA-LINES: a VM with disk NAME.vmdk on scsi0:0
     mkdir -p "ds/$1"
     disk "ds/$1" "$1" 1
-    {
-        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$1"
-        printf 'scsi0.present = "TRUE"\nscsi0.virtualDev = "pvscsi"\n'
-        printf 'scsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$1"
-        printf '%b' "$2"
-    } > "ds/$1/$1.vmx"
+    write_vmx -p -n none "ds/$1/$1.vmx" "$1" "$1"
+    printf '%b' "$2" >> "ds/$1/$1.vmx"
 }
 
 vmx ok01 ''

@@ -18,28 +18,13 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl sha256sum
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv sha256sum
 export VMSHIFT_STORE="$tmp/runs.db"
 # names unique to this run: the environment may be one the caller reuses
 R=cl$$
 
-make_vm() {   # DIR NAME
-    _d=$1/$2
-    make_vmdk "$_d" "$2" 4
-    make_vmdk "$_d" "$2_1" 4
-    {
-        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$2"
-        printf 'scsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$2"
-        printf 'scsi0:1.present = "TRUE"\nscsi0:1.fileName = "%s_1.vmdk"\n' "$2"
-        printf 'ethernet0.present = "TRUE"\nethernet0.networkName = "VM Network"\n'
-    } > "$_d/$2.vmx"
-}
-for vm in a01 a02 a03; do make_vm "$v1/$R/ds" "$vm"; done
-sha() { ( cd "$1" && find . -type f -exec sha256sum {} + | sort ) | sha256sum; }
-sha0=$(sha "$v1/$R/ds")
+for vm in a01 a02 a03; do make_vm "$v1/$R/ds" "$vm" 4 4; done
+sha0=$(tree_sha "$v1/$R/ds")
 
 blueprint() {   # NAME SOURCE LOCATION
     cat <<JSON
@@ -52,7 +37,6 @@ blueprint() {   # NAME SOURCE LOCATION
          "a03": {"vmx": "a03/a03.vmx"}}}
 JSON
 }
-last_run() { vsh runs list --json | jq '.[0].id'; }
 
 # each folder listed by the undo at most once: DEBUG-LOG WHAT
 listed_once() {
@@ -93,13 +77,13 @@ vsh -D backend runs abort "$id" > /dev/null 2> "$tmp/dbg" || fail "abort: $(grep
 [ ! -e "$v1/$R-ab" ] || fail "abort left $(find "$v1/$R-ab" | head -5)"
 listed_once "$tmp/dbg" "abort"
 no_leftovers vol1
-[ "$(sha "$v1/$R/ds")" = "$sha0" ] || fail "the source changed"
+[ "$(tree_sha "$v1/$R/ds")" = "$sha0" ] || fail "the source changed"
 
 # ------------------------------------------------ 2. an nfs:// location
 v2=$(vol_dir vol2)
 n=nfs://$VMSHIFT_TESTENV_NFS/vol2
-for vm in a01 a02 a03; do make_vm "$v2/$R/ds" "$vm"; done
-sha2=$(sha "$v2/$R/ds")
+for vm in a01 a02 a03; do make_vm "$v2/$R/ds" "$vm" 4 4; done
+sha2=$(tree_sha "$v2/$R/ds")
 mkdir "$v2/$R-pre"
 blueprint nt "$n/$R/ds" "$n/$R-pre/real" > "$tmp/bp.json"
 VMSHIFT_WF_CRASH_LOG=$tmp/npoints vsh migrate --yes --test "$tmp/bp.json" > /dev/null 2> "$tmp/err" ||
@@ -129,6 +113,6 @@ vsh runs abort "$id" > /dev/null 2> "$tmp/err" || fail "nfs: abort: $(cat "$tmp/
 vsh runs cleanup "$id" > /dev/null 2> "$tmp/err" || fail "nfs: cleanup after abort: $(cat "$tmp/err")"
 [ -z "$(ls -A "$v2/$R-pre")" ] || fail "nfs: cleanup after abort left $(find "$v2/$R-pre" | head -5)"
 rmdir "$v2/$R-pre"
-[ "$(sha "$v2/$R/ds")" = "$sha2" ] || fail "nfs: the source changed"
+[ "$(tree_sha "$v2/$R/ds")" = "$sha2" ] || fail "nfs: the source changed"
 
 echo "migrate cleanup ok"

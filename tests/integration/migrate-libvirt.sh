@@ -24,19 +24,8 @@ VIR_ERR_RPC=39
 VIR_ERR_CONFIG_UNSUPPORTED=67
 VIR_ERR_OPERATION_TIMEOUT=68
 
-make_vm() {   # NAME
-    mkdir -p "ds/$1"
-    random_disk "ds/$1/$1.raw" 2
-    qemu-img convert -f raw -O vmdk "ds/$1/$1.raw" "ds/$1/$1.vmdk" ||
-        fail "qemu-img convert"
-    rm -f "ds/$1/$1.raw"
-    {
-        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$1"
-        printf 'scsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$1"
-        printf 'ethernet0.present = "TRUE"\nethernet0.networkName = "VM Network"\n'
-    } > "ds/$1/$1.vmx"
-}
-for vm in db01 app01 web01; do make_vm $vm; done
+# qemu-img's default VMDK subformat
+for vm in db01 app01 web01; do make_vm -f monolithicSparse ds "$vm" 2; done
 
 bp() {   # NAME
     cat > "$1.json" <<JSON

@@ -13,23 +13,10 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl filefrag md5sum
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv filefrag md5sum
 v2=$(vol_dir vol2)
 export VMSHIFT_STORE="$tmp/runs.db"
 
-make_vm() {   # VOLUME-DIR NAME
-    _d=$1/ds/$2
-    make_vmdk "$_d" "$2" 16
-    {
-        printf '.encoding = "UTF-8"\nconfig.version = "8"\nvirtualHW.version = "14"\n'
-        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$2"
-        printf 'scsi0.present = "TRUE"\nscsi0.virtualDev = "pvscsi"\n'
-        printf 'scsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$2"
-    } > "$_d/$2.vmx"
-}
 snap_posts() {   # since log_mark: the count of snapshot POSTs per volume
     tail -n +$((_log_mark + 1)) "$VMSHIFT_TESTENV_REQUEST_LOG" |
         jq -r 'select(.method == "POST" and (.path | test("^/api/storage/volumes/[^/]+/snapshots"))) |
@@ -46,8 +33,8 @@ bp() {   # NAME VM1 VM2
 JSON
 }
 
-make_vm "$v1" m1
-make_vm "$v2" m2
+make_vm -h -p -n none "$v1/ds" m1 16
+make_vm -h -p -n none "$v2/ds" m2 16
 sums() { cat "$v1/ds/m1/m1-flat.vmdk" "$v2/ds/m2/m2-flat.vmdk" | md5sum; }
 sum0=$(sums)
 bp mv m1 m2 > "$tmp/mv.json"

@@ -18,22 +18,9 @@ cd "$tmp" || fail "cd $tmp"
 export VMSHIFT_STORE="$tmp/runs.db"
 esc=$(printf '\033')
 
-make_vm() {   # NAME
-    mkdir -p "ds/$1"
-    random_disk "ds/$1/$1.raw" 8
-    qemu-img convert -f raw -O vmdk -o subformat=streamOptimized \
-        "ds/$1/$1.raw" "ds/$1/$1.vmdk" || fail "qemu-img convert"
-    rm -f "ds/$1/$1.raw"
-    {
-        printf '.encoding = "UTF-8"\nconfig.version = "8"\nvirtualHW.version = "14"\n'
-        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$1"
-        printf 'scsi0.present = "TRUE"\nscsi0.virtualDev = "pvscsi"\n'
-        printf 'scsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$1"
-        printf 'ethernet0.present = "TRUE"\nethernet0.virtualDev = "vmxnet3"\n'
-        printf 'ethernet0.networkName = "VM Network"\n'
-    } > "ds/$1/$1.vmx"
-}
-for vm in db01 app01 web01; do make_vm $vm; done
+for vm in db01 app01 web01; do
+    make_vm -f streamOptimized -h -p -n vmxnet3 ds "$vm" 8
+done
 
 bp() {   # NAME LOCATION [BOOT_DELAY]
     cat > "$1.json" <<JSON

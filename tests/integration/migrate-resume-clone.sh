@@ -18,24 +18,12 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl filefrag
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv filefrag
 export VMSHIFT_STORE="$tmp/runs.db"
 vms="d1 d2 d3 d4"
 nd=4
 
-make_vm() {   # NAME
-    _d=$v1/rc/$1
-    make_vmdk "$_d" "$1" 8
-    {
-        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$1"
-        printf 'scsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$1"
-        printf 'ethernet0.present = "TRUE"\nethernet0.networkName = "VM Network"\n'
-    } > "$_d/$1.vmx"
-}
-for vm in $vms; do make_vm "$vm"; done
+for vm in $vms; do make_vm "$v1/rc" "$vm" 8; done
 
 blueprint() {   # NAME (also the target folder)
     printf '{"name": "%s", "source": {"datastore": "ontap://testenv/vol1/rc"},\n' "$1"
@@ -49,15 +37,6 @@ blueprint() {   # NAME (also the target folder)
 
 temps() {   # FOLDER: temporaries there now
     find "$v1/$1" -name '.vmshift.*.tmp*' 2>/dev/null | wc -l
-}
-
-wait_until() {   # TENTHS WHAT COMMAND...: poll COMMAND until it succeeds
-    _n=$1; _w=$2; shift 2
-    _i=0
-    until "$@"; do
-        _i=$((_i + 1)); [ "$_i" -lt "$_n" ] || fail "$_w: timed out"
-        sleep 0.1
-    done
 }
 
 temps_are() { [ "$(temps "$1")" -ge "$2" ]; }

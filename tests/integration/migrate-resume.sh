@@ -10,23 +10,11 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl md5sum
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv md5sum
 export VMSHIFT_STORE="$tmp/runs.db"
 
-make_vm() {   # NAME
-    _d=$v1/rs/$1
-    make_vmdk "$_d" "$1" 16
-    {
-        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$1"
-        printf 'scsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$1"
-        printf 'ethernet0.present = "TRUE"\nethernet0.networkName = "VM Network"\n'
-    } > "$_d/$1.vmx"
-}
-for vm in a1 b1 c1; do make_vm "$vm"; done
-( cd "$v1/rs" && find . -name '*-flat.vmdk' -exec md5sum {} + | sort ) > "$tmp/sums0"
+for vm in a1 b1 c1; do make_vm "$v1/rs" "$vm" 16; done
+flat_sums "$v1/rs" > "$tmp/sums0"
 
 blueprint() {   # LOCATION NAME
     cat <<JSON
@@ -92,11 +80,7 @@ tctl '{"delay_ms": 150}'
 blueprint ab ab > "$tmp/bp.json"
 vsh migrate --yes --json "$tmp/bp.json" > "$tmp/ev" 2> "$tmp/err" &
 pid=$!
-i=0
-until grep -q '"state":"converting"' "$tmp/ev" 2>/dev/null; do
-    i=$((i + 1)); [ "$i" -lt 300 ] || fail "the run never started converting"
-    sleep 0.1
-done
+wait_until 300 "the run never started converting" grep -qs '"state":"converting"' "$tmp/ev"
 id=$(head -1 "$tmp/ev" | jq .run)
 vsh runs abort "$id" 2> "$tmp/err2" || fail "abort: $(cat "$tmp/err2")"
 wait "$pid"; rc=$?
@@ -107,7 +91,7 @@ vsh runs cleanup "$id" 2> "$tmp/err" || fail "cleanup after abort: $(cat "$tmp/e
 left=$(find "$v1/ab" -type f 2>/dev/null | head -3)
 [ -z "$left" ] || fail "abort + cleanup left $left"
 no_leftovers vol1
-( cd "$v1/rs" && find . -name '*-flat.vmdk' -exec md5sum {} + | sort ) > "$tmp/sums1"
+flat_sums "$v1/rs" > "$tmp/sums1"
 cmp -s "$tmp/sums0" "$tmp/sums1" || fail "the source changed"
 
 # two runs of the same blueprint at once: the second is refused, naming the first
@@ -115,11 +99,7 @@ tctl '{"delay_ms": 100}'
 blueprint two two > "$tmp/bp.json"
 vsh migrate --yes --json "$tmp/bp.json" > "$tmp/ev" 2> /dev/null &
 pid=$!
-i=0
-until grep -q '"state":"running"' "$tmp/ev" 2>/dev/null; do
-    i=$((i + 1)); [ "$i" -lt 300 ] || fail "the first run never started"
-    sleep 0.1
-done
+wait_until 300 "the first run never started" grep -qs '"state":"running"' "$tmp/ev"
 first=$(head -1 "$tmp/ev" | jq .run)
 vsh migrate --yes "$tmp/bp.json" > /dev/null 2> "$tmp/err" && fail "second run not refused"
 grep -q "already running as run $first" "$tmp/err" || fail "refusal does not name run $first: $(cat "$tmp/err")"

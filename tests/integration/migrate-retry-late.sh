@@ -15,27 +15,14 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl sha256sum
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv sha256sum
 export VMSHIFT_STORE="$tmp/runs.db"
 # names unique to this run: the environment may be one the caller reuses
 R=rl$$
 set -- a01 b01
 
-make_vm() {   # NAME
-    _d=$v1/$R/ds/$1
-    make_vmdk "$_d" "$1" 8
-    {
-        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$1"
-        printf 'scsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$1"
-        printf 'ethernet0.present = "TRUE"\nethernet0.networkName = "VM Network"\n'
-    } > "$_d/$1.vmx"
-}
-for vm in "$@"; do make_vm "$vm"; done
-sha() { ( cd "$v1/$R/ds" && find . -type f -exec sha256sum {} + | sort ) | sha256sum; }
-sha0=$(sha)
+for vm in "$@"; do make_vm "$v1/$R/ds" "$vm" 8; done
+sha0=$(tree_sha "$v1/$R/ds")
 
 blueprint() {   # NAME
     cat <<JSON
@@ -46,13 +33,6 @@ blueprint() {   # NAME
  "groups": [{"name": "all", "boot_order": 1, "vms": ["a01", "b01"]}],
  "vms": {"a01": {"vmx": "a01/a01.vmx"}, "b01": {"vmx": "b01/b01.vmx"}}}
 JSON
-}
-last_run() { vsh runs list --json | jq '.[0].id'; }
-clones_ok() {
-    tail -n +$((_log_mark + 1)) "$VMSHIFT_TESTENV_REQUEST_LOG" |
-        jq -r 'select(.method == "POST" and
-                      (.path | startswith("/api/storage/file/clone")) and
-                      .status >= 200 and .status < 300) | .path' | wc -l
 }
 
 # a01's temporary (".vmshift.<hash of a01.qcow2>.<pid>.<run>.tmp0",
@@ -134,5 +114,5 @@ jq -e '[.journal[] | select(.step == "clone" and .status == "failed")] | length 
     fail "nr: clone steps: $(jq -c '[.journal[] | select(.step == "clone")]' "$tmp/show.json")"
 no_leftovers vol1
 
-[ "$(sha)" = "$sha0" ] || fail "the source changed"
+[ "$(tree_sha "$v1/$R/ds")" = "$sha0" ] || fail "the source changed"
 echo "migrate retry after the clone ok"

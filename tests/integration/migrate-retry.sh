@@ -20,27 +20,14 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl md5sum
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv md5sum
 export VMSHIFT_STORE="$tmp/runs.db"
 # names unique to this run: the environment may be one the caller reuses
 R=rt$$
 set -- db01 db02 app01 app02 web01 web02
 
-make_vm() {   # NAME
-    _d=$v1/$R/ds/$1
-    make_vmdk "$_d" "$1" 8
-    {
-        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$1"
-        printf 'scsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$1"
-        printf 'ethernet0.present = "TRUE"\nethernet0.networkName = "VM Network"\n'
-    } > "$_d/$1.vmx"
-}
-for vm in "$@"; do make_vm "$vm"; done
-sums() { ( cd "$v1/$R/ds" && find . -name '*-flat.vmdk' -exec md5sum {} + | sort ); }
-sums > "$tmp/sums0"
+for vm in "$@"; do make_vm "$v1/$R/ds" "$vm" 8; done
+flat_sums "$v1/$R/ds" > "$tmp/sums0"
 
 blueprint() {   # NAME [CONCURRENCY [VMS...]]  (default: all six)
     _n=$1; _c=${2:-4}; shift
@@ -58,15 +45,6 @@ blueprint() {   # NAME [CONCURRENCY [VMS...]]  (default: all six)
 JSON
 }
 
-last_run() { vsh runs list --json | jq '.[0].id'; }
-# successful clone requests since the mark (the simulator injects its
-# faults before doing anything, so only these made clones)
-clones_ok() {
-    tail -n +$((_log_mark + 1)) "$VMSHIFT_TESTENV_REQUEST_LOG" |
-        jq -r 'select(.method == "POST" and
-                      (.path | startswith("/api/storage/file/clone")) and
-                      .status >= 200 and .status < 300) | .path' | wc -l
-}
 check_disks() {   # NAME VMS...
     _n=$1; shift
     for vm in "$@"; do
@@ -164,7 +142,7 @@ echo "faults: $nf injected, $nret disk retries, $nvan vanished clone jobs, $c cl
 # ------------------------------------------------------ 2. a missing disk
 # miss01's .vmx names a disk that is not there: that VM fails with one
 # line naming the disk, at once (no retry), and the others complete.
-make_vm miss01
+make_vm "$v1/$R/ds" miss01 8
 rm -f "$v1/$R/ds/miss01/miss01.vmdk" "$v1/$R/ds/miss01/miss01-flat.vmdk"
 blueprint ms 4 miss01 db01 web01 > "$tmp/bp.json"
 vsh migrate --yes --json "$tmp/bp.json" > "$tmp/ev" 2> "$tmp/err" && fail "missing disk: exit 0"
@@ -188,8 +166,7 @@ echo "missing disk: $reason"
 # 0.5 s), so the run stops at the next disk, not after the wave; it
 # undoes what it made, and cleanup leaves nothing: no disk, no folder, no
 # qtree, no snapshot; the source byte-identical.
-sha() { ( cd "$v1/$R/ds" && find . -type f -exec sha256sum {} + | sort ) | sha256sum; }
-sha0=$(sha)
+sha0=$(tree_sha "$v1/$R/ds")
 blueprint ab 1 > "$tmp/bp.json"
 log_mark
 tctl '{"delay_ms": 300}'
@@ -221,7 +198,7 @@ vsh runs cleanup "$id" > /dev/null 2> "$tmp/err" || fail "abort: cleanup: $(cat 
 [ "$(rest "/api/storage/qtrees?name=$R-ab" | jq .num_records)" = 0 ] ||
     fail "abort + cleanup left qtree $R-ab"
 no_leftovers vol1
-[ "$(sha)" = "$sha0" ] || fail "abort: the source changed"
+[ "$(tree_sha "$v1/$R/ds")" = "$sha0" ] || fail "abort: the source changed"
 echo "abort: took effect after $nc clone requests of $((6 * per_disk))"
 
 # ------------------------- 4. cleanup removes the folders and qtree it made
@@ -263,6 +240,6 @@ vsh runs cleanup "$id" > /dev/null 2> "$tmp/err" || fail "pre: cleanup: $(cat "$
 no_leftovers vol1
 echo "cleanup: the run's qtree and folders removed, the admin's qtree kept"
 
-sums > "$tmp/sums1"
+flat_sums "$v1/$R/ds" > "$tmp/sums1"
 cmp -s "$tmp/sums0" "$tmp/sums1" || fail "the source changed"
 echo "migrate retry ok"

@@ -11,33 +11,18 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl filefrag md5sum
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv filefrag md5sum
 store=$tmp/runs.db
 export VMSHIFT_STORE="$store"
 
-make_vm() {   # NAME DISKS
-    _d=$v1/ds/$1
-    make_vmdk "$_d" "$1" 24
-    [ "$2" -gt 1 ] && make_vmdk "$_d" "$1_1" 8
-    {
-        printf '.encoding = "UTF-8"\nconfig.version = "8"\nvirtualHW.version = "14"\n'
-        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "1024"\nnumvcpus = "1"\n' "$1"
-        printf 'scsi0.present = "TRUE"\nscsi0.virtualDev = "pvscsi"\n'
-        printf 'scsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$1"
-        [ "$2" -gt 1 ] && printf 'scsi0:1.present = "TRUE"\nscsi0:1.fileName = "%s_1.vmdk"\n' "$1"
-        printf 'ethernet0.present = "TRUE"\nethernet0.virtualDev = "vmxnet3"\n'
-        printf 'ethernet0.networkName = "VM Network"\nethernet0.addressType = "static"\n'
-        printf 'ethernet0.address = "00:50:56:01:02:%02x"\n' "$(printf '%s' "$1" | cksum | cut -c1-2)"
-    } > "$_d/$1.vmx"
-}
-
 for vm in db01 db02 app01 app02 web01 web02; do
-    case $vm in db01|app01) make_vm "$vm" 2 ;; *) make_vm "$vm" 1 ;; esac
+    # db01 and app01 have a second disk (8 MiB); a static MAC each
+    case $vm in db01|app01) set -- 24 8 ;; *) set -- 24 ;; esac
+    make_vm -h -m 1024 -p -n vmxnet3 "$v1/ds" "$vm" "$@"
+    printf 'ethernet0.addressType = "static"\nethernet0.address = "00:50:56:01:02:%02x"\n' \
+        "$(printf '%s' "$vm" | cksum | cut -c1-2)" >> "$v1/ds/$vm/$vm.vmx"
 done
-( cd "$v1/ds" && find . -name '*-flat.vmdk' -exec md5sum {} + | sort ) > "$tmp/sums0"
+flat_sums "$v1/ds" > "$tmp/sums0"
 
 cat > "$tmp/wave.json" <<'JSON'
 {"name": "wave1",
@@ -105,7 +90,7 @@ case $order in "db db ap ap we ") ;; *) fail "start order: $order ($(cat "$tmp/d
 grep -q '"step":"boot-delay"' "$tmp/events" || fail "no boot delay after the db group"
 
 # the source is never written
-( cd "$v1/ds" && find . -name '*-flat.vmdk' -exec md5sum {} + | sort ) > "$tmp/sums1"
+flat_sums "$v1/ds" > "$tmp/sums1"
 cmp -s "$tmp/sums0" "$tmp/sums1" || fail "the source changed"
 
 # a real run is not cleaned up once complete

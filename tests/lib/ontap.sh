@@ -1,13 +1,25 @@
 # Sourced after functions.sh and testenv.sh by tests that convert on the
 # test environment through ontap:// locations.
 #
+#   ontap_testenv [CMD...]   the usual start: requires qemu-img jq curl and
+#                      CMD..., tmpdir, need_testenv; v1 is vol1's folder
 #   tctl JSON          POST /sim/control on the testenv simulator
 #   rest PATH          GET PATH with the testenv credentials; body on stdout
 #   vol_dir VOLUME     local directory of a volume
 #   req_count METHOD PATH-PREFIX   requests in the log since log_mark
 #   log_mark           remember the current end of the request log
 #   vsh ARGS...        vmshift with the testenv config
-#   make_vmdk DIR NAME SIZE_MIB   monolithicFlat VMDK with random data and holes
+#   last_run           the id of the newest run in the store
+#   clones_ok          successful clone requests since log_mark
+#   no_leftovers VOLUME   fail if temporaries or snapshots are left
+
+# shellcheck disable=SC2034 # v1 is the test's
+ontap_testenv() {   # [CMD...]
+    requires qemu-img jq curl "$@"
+    tmpdir
+    need_testenv
+    v1=$(vol_dir vol1)
+}
 
 tctl() {
     _c=$(curl -sS --cacert "$VMSHIFT_TESTENV_CA_FILE" -o /dev/null -w '%{http_code}' \
@@ -35,11 +47,15 @@ req_total() { tail -n +$((_log_mark + 1)) "$VMSHIFT_TESTENV_REQUEST_LOG" | wc -l
 
 vsh() { "$VMSHIFT" --config "$VMSHIFT_TESTENV_CONFIG" "$@"; }
 
-make_vmdk() {   # DIR NAME SIZE_MIB
-    mkdir -p "$1"
-    qemu-img create -q -f vmdk -o subformat=monolithicFlat "$1/$2.vmdk" "${3}M" ||
-        fail "qemu-img create"
-    random_disk "$1/$2-flat.vmdk" "$3"
+last_run() { vsh runs list --json | jq '.[0].id'; }
+
+# the simulator injects its faults before doing anything, so only these
+# made clones
+clones_ok() {
+    tail -n +$((_log_mark + 1)) "$VMSHIFT_TESTENV_REQUEST_LOG" |
+        jq -r 'select(.method == "POST" and
+                      (.path | startswith("/api/storage/file/clone")) and
+                      .status >= 200 and .status < 300) | .path' | wc -l
 }
 
 no_leftovers() {   # VOLUME: no temporaries, no snapshots
