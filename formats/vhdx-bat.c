@@ -50,6 +50,50 @@ vhdx_in (uint64_t off, uint64_t len, uint64_t roff, uint64_t rlen)
     return off < roff + rlen && roff < end;
 }
 
+/* Test and set the bits of mask in byte b. */
+static bool
+vhdx_byte_mark (uint8_t *map, uint64_t b, uint8_t mask)
+{
+    bool hit = (map[b] & mask) != 0;
+
+    map[b] |= mask;
+    return hit;
+}
+
+bool
+vhdx_bitmap_mark (uint8_t *map, uint64_t from, uint64_t to)
+{
+    uint64_t b = from / 8, bend = to / 8;
+    bool hit = false;
+
+    if (from >= to) {
+        return false;
+    }
+    if (b == bend) {                    /* inside one byte */
+        return vhdx_byte_mark (map, b, (uint8_t) (((1u << (to - from)) - 1)
+                                                  << (from % 8)));
+    }
+    if (from % 8 != 0) {                /* the first byte's top bits */
+        hit |= vhdx_byte_mark (map, b++, (uint8_t) (0xffu << (from % 8)));
+    }
+    /* whole bytes, 8 at a time, then one at a time */
+    for (; b + 8 <= bend; b += 8) {
+        uint64_t w;
+
+        memcpy (&w, map + b, 8);
+        hit |= w != 0;
+        memset (map + b, 0xff, 8);
+    }
+    for (; b < bend; b++) {
+        hit |= map[b] != 0;
+        map[b] = 0xff;
+    }
+    if (to % 8 != 0) {                  /* the last byte's low bits */
+        hit |= vhdx_byte_mark (map, bend, (uint8_t) ((1u << (to % 8)) - 1));
+    }
+    return hit;
+}
+
 /* Mark MiB units [off, off+len) clipped to the file; true if any was
  * already marked. */
 static bool
@@ -57,18 +101,11 @@ vhdx_mark (struct vhdx_bat_scan *s, uint64_t off, uint64_t len)
 {
     uint64_t from = off / VHDX_MiB;
     uint64_t to = DIV_ROUND_UP (off + len, VHDX_MiB);
-    bool hit = false;
 
     if (to > s->nbits) {
         to = s->nbits;
     }
-    for (uint64_t u = from; u < to; u++) {
-        if (s->used[u / 8] & (1u << (u % 8))) {
-            hit = true;
-        }
-        s->used[u / 8] |= (uint8_t) (1u << (u % 8));
-    }
-    return hit;
+    return vhdx_bitmap_mark (s->used, from, to);
 }
 
 /* Where a present block (or sector bitmap block) may live.  'need' is

@@ -334,6 +334,11 @@ uint64_t vhdx_geom_data_offset (const struct vhdx_geom *g);
 /* Guest bytes in block i: min (BS, V - i * BS). */
 uint64_t vhdx_geom_block_bytes (const struct vhdx_geom *g, uint64_t block);
 
+/* Set bits [from, to) of a bitmap (bit u is bit u % 8 of byte u / 8);
+ * true if any of them was already set.  Whole bytes in the middle are
+ * tested and set a word at a time (the BAT overlap check). */
+bool vhdx_bitmap_mark (uint8_t *map, uint64_t from, uint64_t to);
+
 /* ------------------------------------------------------------ checking */
 
 /* Run every check on file 0.  Real problems go to probs; conditions a

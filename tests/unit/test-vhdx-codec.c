@@ -388,3 +388,99 @@ Test (vhdx_codec, bat_entry_bits)
     cr_assert_eq (vhdx_bat_offset (UINT64_MAX),
                   UINT64_MAX & ~UINT64_C (0xfffff));
 }
+
+/* ------------------------------------------------------ overlap bitmap */
+
+/* The bit-at-a-time marking vhdx_bitmap_mark replaced. */
+static bool
+ref_mark (uint8_t *map, uint64_t from, uint64_t to)
+{
+    bool hit = false;
+
+    for (uint64_t u = from; u < to; u++) {
+        if (map[u / 8] & (1u << (u % 8))) {
+            hit = true;
+        }
+        map[u / 8] |= (uint8_t) (1u << (u % 8));
+    }
+    return hit;
+}
+
+/* xorshift64: the same ranges on every run */
+static uint64_t
+mark_rand (uint64_t *st)
+{
+    *st ^= *st << 13;
+    *st ^= *st >> 7;
+    *st ^= *st << 17;
+    return *st;
+}
+
+Test (vhdx_bitmap, mark_matches_bit_at_a_time)
+{
+    enum { NBITS = 2048, MAPLEN = NBITS / 8 + 1 };
+    uint64_t st = 0x9e3779b97f4a7c15u;
+    unsigned hits = 0, misses = 0;
+
+    for (int round = 0; round < 400; round++) {
+        uint8_t a[MAPLEN], b[MAPLEN];
+        int nmarks = 1 + (int) (mark_rand (&st) % 12);
+
+        memset (a, 0, sizeof a);
+        memset (b, 0, sizeof b);
+        for (int i = 0; i < nmarks; i++) {
+            uint64_t from = mark_rand (&st) % (NBITS + 1);
+            uint64_t len = mark_rand (&st) % 4 == 0 ? mark_rand (&st) % 700
+                                                     : mark_rand (&st) % 20;
+            uint64_t to = from + len > NBITS ? NBITS : from + len;
+            bool want, got;
+
+            /* some ranges start or end exactly where an earlier one ended
+             * or started: overlaps of one bit at either edge */
+            if (i > 0 && mark_rand (&st) % 3 == 0) {
+                from = to > 0 ? to - 1 : 0;
+                to = from + 1 + mark_rand (&st) % 70;
+                to = to > NBITS ? NBITS : to;
+            }
+            want = ref_mark (a, from, to);
+            got = vhdx_bitmap_mark (b, from, to);
+            cr_assert_eq (got, want, "round %d mark %d [%llu, %llu): %d, "
+                          "bit at a time %d", round, i,
+                          (unsigned long long) from, (unsigned long long) to,
+                          got, want);
+            cr_assert_arr_eq (a, b, sizeof a, "round %d mark %d [%llu, "
+                              "%llu): bitmaps differ", round, i,
+                              (unsigned long long) from,
+                              (unsigned long long) to);
+            hits += want;
+            misses += !want;
+        }
+    }
+    /* both answers were exercised */
+    cr_assert_gt (hits, 100);
+    cr_assert_gt (misses, 100);
+}
+
+Test (vhdx_bitmap, mark_edges)
+{
+    uint8_t m[32];
+
+    memset (m, 0, sizeof m);
+    cr_assert_not (vhdx_bitmap_mark (m, 8, 200));
+    cr_assert_eq (m[0], 0);
+    cr_assert_eq (m[1], 0xff);
+    cr_assert_eq (m[24], 0xff);
+    cr_assert_eq (m[25], 0);
+    /* touching at either end is no overlap; one bit in is */
+    cr_assert_not (vhdx_bitmap_mark (m, 0, 8));
+    cr_assert_not (vhdx_bitmap_mark (m, 200, 256));
+    memset (m, 0, sizeof m);
+    cr_assert_not (vhdx_bitmap_mark (m, 100, 180));
+    cr_assert (vhdx_bitmap_mark (m, 179, 181));
+    cr_assert (vhdx_bitmap_mark (m, 3, 101));
+    cr_assert (vhdx_bitmap_mark (m, 140, 141));
+    /* an empty range or one past the end marks nothing */
+    cr_assert_not (vhdx_bitmap_mark (m, 250, 250));
+    cr_assert_not (vhdx_bitmap_mark (m, 256, 10));
+    cr_assert_eq (m[31], 0);
+}
