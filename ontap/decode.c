@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/base/error.h"
 #include "engine/base/jsonw.h"
@@ -718,4 +719,74 @@ ontap_qtree_from_record (const char *json, size_t len, const char *what,
     ontap_qtree_vec_free (&v);
     vs_json_free (doc);
     return r;
+}
+
+/* n decimal digits at *p, advancing it; -1 if they are not there. */
+static int
+ontap_digits (const char **p, int n)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if ((*p)[i] < '0' || (*p)[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    return v;
+}
+
+int
+ontap_time_parse (const char *s, int64_t *out)
+{
+    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+                                 30, 31 };
+    const char *p = s;
+    struct tm tm = { 0 };
+    int f[6], oh = 0, om = 0, sign = 0;
+    time_t t;
+
+    for (int i = 0; i < 6; i++) {
+        if ((f[i] = ontap_digits (&p, i == 0 ? 4 : 2)) < 0 ||
+            (i < 5 && *p++ != "--T::"[i])) {
+            return -EINVAL;
+        }
+    }
+    if (f[0] < 1970 || f[1] < 1 || f[1] > 12 || f[2] < 1 ||
+        f[2] > mdays[f[1] - 1] || f[3] > 23 || f[4] > 59 || f[5] > 60) {
+        return -EINVAL;
+    }
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+        }
+    }
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        sign = *p++ == '-' ? -1 : 1;
+        if ((oh = ontap_digits (&p, 2)) < 0) {
+            return -EINVAL;
+        }
+        p += *p == ':';
+        if ((om = ontap_digits (&p, 2)) < 0 || oh > 23 || om > 59) {
+            return -EINVAL;
+        }
+    } else {
+        return -EINVAL;
+    }
+    if (*p != '\0') {
+        return -EINVAL;
+    }
+    tm.tm_year = f[0] - 1900;
+    tm.tm_mon = f[1] - 1;
+    tm.tm_mday = f[2];
+    tm.tm_hour = f[3];
+    tm.tm_min = f[4];
+    tm.tm_sec = f[5];
+    if ((t = timegm (&tm)) == (time_t) -1) {
+        return -EINVAL;
+    }
+    *out = (int64_t) t - sign * (int64_t) (oh * 3600 + om * 60);
+    return 0;
 }

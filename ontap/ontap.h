@@ -379,6 +379,11 @@ int ontap_decode_next (const struct json_val *doc, const char *what,
                        char **out);
 /* A uuid we accept into a URL path: 1..64 of [A-Za-z0-9-]. */
 bool ontap_uuid_ok (const char *s);
+/* A time as ONTAP gives it (a snapshot's create_time): ISO 8601
+ * YYYY-MM-DDTHH:MM:SS with an optional fraction, then Z or +HH:MM /
+ * -HH:MM (or +HHMM), as seconds since the epoch; -EINVAL (no message
+ * set) for anything else. */
+int ontap_time_parse (const char *s, int64_t *out);
 
 /* One record as a reply holds it ({"records": [{...}]}), for a caller
  * that keeps what it looked up (a run's journal) and reads it back

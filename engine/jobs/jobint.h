@@ -63,6 +63,8 @@ struct job_run {
     struct loc_handle tgt;      /* target.location opened */
     bool tgt_open;
     char snap_name[300];
+    char snap_uuid[72];         /* of the snapshot made, "" = none */
+    int64_t snap_t;             /* when its intent was journalled */
     bool snap_made;
     bool leased;
     struct job_beat *beat;      /* the lease heartbeat, once leased */
@@ -118,9 +120,26 @@ int job_delete_disk (struct job_run *jr, const struct jr_disk *dk,
 int job_target_exists (struct job_run *jr, const char *target);
 int job_delete_target (struct job_run *jr, const char *target,
                        uint64_t fileid, uint64_t generation, const char *why);
-void job_snapshot_delete (struct job_run *jr, const char *name);
-void job_snapshot_drop (struct job_run *jr, const char *name,
-                        uint64_t generation, const char *why);
+/* A snapshot a job made, as its record knows it: by the UUID recorded
+ * when it was made; a record without one (an older version's, a create
+ * whose result was never journalled) by its name, and only if it was
+ * made between lo and hi (seconds since the epoch, allowing for clocks
+ * that differ: JOB_SNAP_SKEW), the window in which the run could have
+ * made it (docs/jobs.md, "Snapshot names"). */
+struct job_snap_id {
+    const char *name;
+    const char *uuid;           /* NULL or "": not recorded */
+    int64_t lo, hi;             /* without a uuid; hi 0: no upper bound */
+};
+#define JOB_SNAP_SKEW 120
+/* 0 deleted (or gone already), 1 left alone: not the snapshot the job
+ * made (warned), or not known to be; -errno when the delete failed
+ * (warned).  No error is left set. */
+int job_snapshot_delete (struct job_run *jr, const struct job_snap_id *id);
+/* job_snapshot_delete, journalled in the run, noted in its record when
+ * deleted; the same result. */
+int job_snapshot_drop (struct job_run *jr, const struct job_snap_id *id,
+                       uint64_t generation, const char *why);
 /* timed-store.c: wrap a store (taking it, also on failure) so the time
  * spent in it adds up; job_store_seconds reads the sum (0 for a store
  * that is not wrapped). */

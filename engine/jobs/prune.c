@@ -7,7 +7,9 @@
  * the journal and the runs' records in the store, never from listing a
  * folder, so a file that merely matches the name pattern survives.  A
  * recorded file whose identity (file id) changed since the run made it
- * is left alone too.  Every delete is journalled in the run doing it.
+ * is left alone too, and so is a snapshot that is not the one the run
+ * made (by its recorded UUID; docs/jobs.md, "Snapshot names").  Every
+ * delete is journalled in the run doing it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -383,45 +385,106 @@ job_delete_disk (struct job_run *jr, const struct jr_disk *dk,
     return r;
 }
 
-void
-job_snapshot_delete (struct job_run *jr, const char *name)
+/* Is s the snapshot id names?  1 yes, 0 no (with why), -1 unknown. */
+static int
+job_snapshot_is (const struct ontap_snapshot *s, const struct job_snap_id *id,
+                 char *why, size_t n)
+{
+    int64_t t;
+
+    if (id->uuid && id->uuid[0]) {
+        if (strcmp (s->uuid, id->uuid) == 0) {
+            return 1;
+        }
+        snprintf (why, n, "its uuid is %s, the job's was %s", s->uuid,
+                  id->uuid);
+        return 0;
+    }
+    if (s->create_time == NULL || ontap_time_parse (s->create_time, &t) < 0) {
+        snprintf (why, n, "no uuid was recorded, and its create_time '%s' "
+                  "cannot tell", s->create_time ? s->create_time : "");
+        return -1;
+    }
+    if (t < id->lo || (id->hi && t > id->hi)) {
+        snprintf (why, n, "no uuid was recorded, and it was made at %s, "
+                  "not while the run ran", s->create_time);
+        return 0;
+    }
+    return 1;
+}
+
+int
+job_snapshot_delete (struct job_run *jr, const struct job_snap_id *id)
 {
     struct ontap_client *c = vs_loc_ontap_client (&jr->tgt);
     const struct ontap_volume *v = vs_loc_ontap_volume (&jr->tgt);
     struct ontap_snapshot s;
+    char why[256];
     int r;
 
     if (c == NULL) {
-        return;
+        return 0;
     }
-    r = ontap_snapshot_find (c, v, name, &s);
+    r = ontap_snapshot_find (c, v, id->name, &s);
     if (r == 0) {
-        r = ontap_snapshot_delete (c, v, &s);
+        if (job_snapshot_is (&s, id, why, sizeof why) == 1) {
+            r = ontap_snapshot_delete (c, v, &s);
+        } else {
+            vs_log_msg (&jr->h->log, LOG_WARN, "snapshot '%s' is not the "
+                        "snapshot job '%s' made (%s); left alone", id->name,
+                        jr->d->name, why);
+            r = 1;
+        }
         ontap_snapshot_release (&s);
     }
-    if (r < 0 && r != -ENOENT) {
+    if (r == -ENOENT) {
+        r = 0;
+    } else if (r < 0) {
         vs_log_msg (&jr->h->log, LOG_WARN, "cannot delete snapshot '%s': %s",
-                    name, vmshift_get_error ());
+                    id->name, vmshift_get_error ());
     }
     clear_error ();
+    return r;
 }
 
-void
-job_snapshot_drop (struct job_run *jr, const char *name, uint64_t generation,
-                   const char *why)
+int
+job_snapshot_drop (struct job_run *jr, const struct job_snap_id *id,
+                   uint64_t generation, const char *why)
 {
-    char *intent = job_intent ("snapshot", name, generation, why);
+    struct sbuf b;
+    struct jsonw w;
     int64_t seq = 0;
+    int r = -ENOMEM;
 
-    if (intent &&
-        wf_journal_intent (jr->st, jr->run.id, "", "snapshot-delete", intent,
-                           &seq) == 0) {
-        job_snapshot_delete (jr, name);
-        wf_journal_finish (jr->st, seq, WF_J_DONE, NULL);
-        job_note_deleted (jr, "snapshot", name, generation, why);
+    vs_sbuf_init (&b, 16384);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "snapshot", id->name);
+    if (id->uuid && id->uuid[0]) {
+        vs_jw_kv_str (&w, "uuid", id->uuid);
+    } else {
+        vs_jw_kv_i64 (&w, "made_after", id->lo);
+        if (id->hi) {
+            vs_jw_kv_i64 (&w, "made_before", id->hi);
+        }
     }
+    vs_jw_kv_u64 (&w, "generation", generation);
+    vs_jw_kv_str (&w, "why", why);
+    vs_jw_obj_end (&w);
+    if (b.data && !b.err &&
+        (r = wf_journal_intent (jr->st, jr->run.id, "", "snapshot-delete",
+                                b.data, &seq)) == 0) {
+        r = job_snapshot_delete (jr, id);
+        wf_journal_finish (jr->st, seq, r == 0 ? WF_J_DONE : WF_J_FAILED,
+                           r == 1 ? "{\"note\": \"not the job's snapshot\"}"
+                           : r < 0 ? "{\"note\": \"delete failed\"}" : NULL);
+        if (r == 0) {
+            job_note_deleted (jr, "snapshot", id->name, generation, why);
+        }
+    }
+    vs_sbuf_release (&b);
     clear_error ();
-    free (intent);
+    return r;
 }
 
 /* A run that lost its lease keeps nothing, not even with keep_partial:
@@ -448,19 +511,55 @@ job_abandon (struct job_run *jr)
         }
     }
     if (jr->snap_made) {
-        job_snapshot_drop (jr, jr->snap_name, jr->generation, why);
+        struct job_snap_id id = { jr->snap_name, jr->snap_uuid, 0, 0 };
+
+        job_snapshot_drop (jr, &id, jr->generation, why);
     }
 }
 
 /* -------------------------------------------------------------- repair */
 
+struct repair_ent {
+    int64_t seq;
+    char *target;               /* convert: target; snapshot: name */
+    bool snapshot;
+    char *uuid;                 /* snapshot: as made, NULL unknown */
+    int64_t lo, hi;             /* snapshot without uuid: made then */
+};
+
 struct repair_ctx {
     struct job_run *jr;
-    int64_t *seqs;
-    char **targets;             /* convert: target; snapshot: name */
-    char **steps;
+    struct repair_ent *v;
     size_t n;
 };
+
+/* A snapshot step's entry: made (result with its uuid; an older
+ * version's result has none), or asked for and not known to be made
+ * (intent only).  Without a uuid, what has its name is taken for the
+ * run's only if it was made while the run could have made it: from the
+ * intent to the result, or for an intent alone, within JOB_SNAP_LATE of
+ * it (the create follows the intent at once). */
+#define JOB_SNAP_LATE 600
+static void
+repair_snap (struct repair_ent *x, const struct wf_journal_rec *e)
+{
+    struct json_val *res = NULL;
+
+    x->snapshot = true;
+    x->lo = e->t_intent - JOB_SNAP_SKEW;
+    x->hi = (e->status == WF_J_DONE && e->t_result ? e->t_result
+                                                   : e->t_intent +
+                                                     JOB_SNAP_LATE) +
+            JOB_SNAP_SKEW;
+    if (e->status == WF_J_DONE && e->result &&
+        vs_json_parse (e->result, strlen (e->result), "journal", &res) == 0) {
+        if (vs_json_get_str (res, "uuid", &x->uuid) < 0) {
+            x->uuid = NULL;
+        }
+        vs_json_free (res);
+    }
+    clear_error ();
+}
 
 static int
 repair_cb (void *opaque, const struct wf_journal_rec *e)
@@ -481,19 +580,20 @@ repair_cb (void *opaque, const struct wf_journal_rec *e)
     }
     vs_json_opt_bool (in, "existed", &existed);
     if (!existed && vs_json_get_str (in, key, &val) == 0) {
-        size_t k = c->n;
+        struct repair_ent *nv = realloc (c->v, (c->n + 1) * sizeof *nv);
 
-        c->seqs = realloc (c->seqs, (k + 1) * sizeof *c->seqs);
-        c->targets = realloc (c->targets, (k + 1) * sizeof *c->targets);
-        c->steps = realloc (c->steps, (k + 1) * sizeof *c->steps);
-        if (!c->seqs || !c->targets || !c->steps) {
+        if (nv == NULL) {
             free (val);
             vs_json_free (in);
             return set_error (ENOMEM, "out of memory");
         }
-        c->seqs[k] = e->seq;
-        c->targets[k] = val;
-        c->steps[k] = strdup (e->step);
+        c->v = nv;
+        memset (&nv[c->n], 0, sizeof nv[c->n]);
+        nv[c->n].seq = e->seq;
+        nv[c->n].target = val;
+        if (key[0] == 's') {
+            repair_snap (&nv[c->n], e);
+        }
         c->n++;
     }
     clear_error ();
@@ -502,7 +602,7 @@ repair_cb (void *opaque, const struct wf_journal_rec *e)
 }
 
 /* Remove what an interrupted run left: its targets (it recorded none as
- * good), their temporaries, its snapshot. */
+ * good), their temporaries, its snapshot (only the one it made). */
 static int
 job_repair_one (struct job_run *jr, const struct job_past *p)
 {
@@ -510,11 +610,14 @@ job_repair_one (struct job_run *jr, const struct job_past *p)
     int r = wf_journal_list (jr->st, p->id, repair_cb, &c);
 
     for (size_t i = 0; r == 0 && i < c.n; i++) {
-        if (strcmp (c.steps[i], "snapshot") == 0) {
-            job_snapshot_drop (jr, c.targets[i], p->generation,
-                               "interrupted run");
+        struct repair_ent *x = &c.v[i];
+
+        if (x->snapshot) {
+            struct job_snap_id id = { x->target, x->uuid, x->lo, x->hi };
+
+            job_snapshot_drop (jr, &id, p->generation, "interrupted run");
         } else {
-            char *path = job_target_path (jr, c.targets[i]);
+            char *path = job_target_path (jr, x->target);
             const char *slash = path ? strrchr (path, '/') : NULL;
 
             if (path && slash) {
@@ -528,18 +631,16 @@ job_repair_one (struct job_run *jr, const struct job_past *p)
             }
             free (path);
             clear_error ();
-            job_delete_target (jr, c.targets[i], 0, p->generation,
+            job_delete_target (jr, x->target, 0, p->generation,
                                "interrupted run");
         }
-        wf_journal_finish (jr->st, c.seqs[i], WF_J_UNDONE, NULL);
+        wf_journal_finish (jr->st, x->seq, WF_J_UNDONE, NULL);
     }
     for (size_t i = 0; i < c.n; i++) {
-        free (c.targets[i]);
-        free (c.steps[i]);
+        free (c.v[i].target);
+        free (c.v[i].uuid);
     }
-    free (c.targets);
-    free (c.steps);
-    free (c.seqs);
+    free (c.v);
     if (r == 0) {
         r = wf_run_set_state (jr->st, p->id, "interrupted", p->detail_text);
     }
@@ -724,19 +825,38 @@ job_prune (struct job_run *jr)
     }
     rank = 0;
     for (size_t i = 0; r == 0 && i < ng; i++) {
-        char *snap = NULL;
+        char *snap = NULL, *uuid = NULL;
 
         if (!job_flag (good[i], "snapshot_kept") ||
-            job_flag (good[i], "snapshot_deleted")) {
+            job_flag (good[i], "snapshot_deleted") ||
+            job_flag (good[i], "snapshot_left")) {
             continue;
         }
         if (job_expired (jr, good[i], &jr->d->snapshot_retention, ++rank) &&
             vs_json_get_str (good[i]->detail, "snapshot", &snap) == 0) {
-            job_snapshot_drop (jr, snap, good[i]->generation,
-                               "snapshot_retention");
-            r = job_mark (jr, good[i], "snapshot_deleted");
+            /* a record without a uuid (an older version's): the snapshot
+             * of its name only if made while that run ran */
+            struct job_snap_id id = { snap, NULL,
+                                      good[i]->start - JOB_SNAP_SKEW,
+                                      (good[i]->end > good[i]->start
+                                       ? good[i]->end : good[i]->start) +
+                                      JOB_SNAP_SKEW };
+            int d;
+
+            if (vs_json_get_str (good[i]->detail, "snapshot_uuid",
+                                 &uuid) == 0) {
+                id.uuid = uuid;
+            }
+            clear_error ();
+            d = job_snapshot_drop (jr, &id, good[i]->generation,
+                                   "snapshot_retention");
+            if (d >= 0) {
+                r = job_mark (jr, good[i], d == 0 ? "snapshot_deleted"
+                                                  : "snapshot_left");
+            }
         }
         free (snap);
+        free (uuid);
         clear_error ();
     }
     free (good);

@@ -175,12 +175,25 @@ jr_disks (struct job_run *jr)
 
 /* ------------------------------------------------------------- snapshot */
 
-/* ONTAP snapshot names: vmshift-job_<name>_g<generation>, with every
- * character of the job name that is not [A-Za-z0-9_-] as '_'. */
-static void
+/* ONTAP snapshot names: vmshift-job_<name>_<storeid>_g<generation>, with
+ * every character of the job name that is not [A-Za-z0-9_-] as '_'.
+ * Generation numbers are unique within one store only; the store's ID
+ * (docs/internals/store.md, "Store ID") makes the name unique across
+ * stores (another host's, root's and a user's), so two stores' runs of
+ * a job of one name on one volume never meet under one name.  At most
+ * 12 + 64 + 1 + 12 + 2 + 20 = 111 characters: within ONTAP's 255
+ * (ontap/snapshots.c).  Only new runs: a recorded snapshot keeps the
+ * name its record holds (docs/jobs.md, "Snapshot names"). */
+static int
 jr_snap_name (const struct job_run *jr, char *buf, size_t n)
 {
-    snprintf (buf, n, "vmshift-job_%s_g%" PRIu64, jr->d->name,
+    const char *sid;
+    int r;
+
+    if ((r = wf_store_id (jr->st, &sid)) < 0) {
+        return r;
+    }
+    snprintf (buf, n, "vmshift-job_%s_%s_g%" PRIu64, jr->d->name, sid,
               jr->generation);
     for (char *c = buf; *c; c++) {
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
@@ -188,42 +201,101 @@ jr_snap_name (const struct job_run *jr, char *buf, size_t n)
             *c = '_';
         }
     }
+    return 0;
 }
 
+static char *
+jr_snap_json (const char *name, const char *k2, const char *v2)
+{
+    struct sbuf b;
+    struct jsonw w;
+
+    vs_sbuf_init (&b, 4096);
+    vs_jw_init (&w, &b, false);
+    vs_jw_obj_begin (&w);
+    vs_jw_kv_str (&w, "snapshot", name);
+    if (k2) {
+        vs_jw_kv_str (&w, k2, v2);
+    }
+    vs_jw_obj_end (&w);
+    return vs_sbuf_detach (&b, NULL);
+}
+
+/* The snapshot of the generation.  A snapshot of its name that exists
+ * before the run asked for it is not the run's: an admin's, or one a
+ * copy of this store's run made.  Converting from it would copy another
+ * moment's data, and deleting it would take somebody else's snapshot:
+ * the run fails, and the step is journalled failed, so neither a repair
+ * nor the run's own clean-up deletes it.  The snapshot made is known by
+ * its UUID from then on (recorded in the journal and the run's record):
+ * every delete takes that snapshot only. */
 static int
 jr_snapshot (struct job_run *jr)
 {
     struct ontap_client *c = vs_loc_ontap_client (&jr->tgt);
     const struct ontap_volume *v = vs_loc_ontap_volume (&jr->tgt);
     struct ontap_snapshot s;
-    char intent[512], comment[128];
+    char *intent = NULL, *res = NULL, comment[128];
+    bool asked = false;
     int64_t seq;
     int r;
 
     if (c == NULL) {
         return 0;       /* local: sources are read in place (docs) */
     }
-    jr_snap_name (jr, jr->snap_name, sizeof jr->snap_name);
-    snprintf (intent, sizeof intent, "{\"snapshot\": \"%s\"}", jr->snap_name);
-    if ((r = wf_journal_intent (jr->st, jr->run.id, "", "snapshot", intent,
-                                &seq)) < 0) {
+    if ((r = jr_snap_name (jr, jr->snap_name, sizeof jr->snap_name)) < 0) {
         return r;
     }
-    snprintf (comment, sizeof comment, "vmshift job %s generation %" PRIu64,
-              jr->d->name, jr->generation);
-    r = ontap_snapshot_create (c, v, jr->snap_name, comment, &s);
+    if ((intent = jr_snap_json (jr->snap_name, NULL, NULL)) == NULL) {
+        return set_error (ENOMEM, "out of memory");
+    }
+    jr->snap_t = (int64_t) time (NULL);
+    r = wf_journal_intent (jr->st, jr->run.id, "", "snapshot", intent, &seq);
+    free (intent);
+    if (r < 0) {
+        return r;
+    }
+    r = ontap_snapshot_find (c, v, jr->snap_name, &s);
+    if (r == 0) {
+        ontap_snapshot_release (&s);
+        res = jr_snap_json (jr->snap_name, "error", "exists, not this run's");
+        wf_journal_finish (jr->st, seq, WF_J_FAILED, res);
+        free (res);
+        return set_error (EEXIST, "snapshot '%s' exists and is not this "
+                          "run's (made by hand, or by a copy of this "
+                          "store?); it is left alone", jr->snap_name);
+    }
+    if (r == -ENOENT) {
+        clear_error ();
+        asked = true;
+        snprintf (comment, sizeof comment, "vmshift job %s generation %"
+                  PRIu64, jr->d->name, jr->generation);
+        r = ontap_snapshot_create (c, v, jr->snap_name, comment, &s);
+    }
     if (r < 0) {
         struct vmshift_error_save e;
+        struct job_snap_id id = { jr->snap_name, NULL,
+                                  jr->snap_t - JOB_SNAP_SKEW, 0 };
 
         error_save (&e);
-        job_snapshot_delete (jr, jr->snap_name);
+        /* a create that failed may have made it (it was not there a
+         * moment ago); one made by another since (EEXIST) is left, and
+         * so is anything when the lookup failed (nothing was asked) */
+        if (asked && r != -EEXIST) {
+            job_snapshot_delete (jr, &id);
+        }
         wf_journal_finish (jr->st, seq, WF_J_FAILED, NULL);
         error_restore (&e);
         return r;
     }
+    snprintf (jr->snap_uuid, sizeof jr->snap_uuid, "%s", s.uuid);
     ontap_snapshot_release (&s);
     jr->snap_made = true;
-    return wf_journal_finish (jr->st, seq, WF_J_DONE, intent);
+    res = jr_snap_json (jr->snap_name, "uuid", jr->snap_uuid);
+    r = res ? wf_journal_finish (jr->st, seq, WF_J_DONE, res)
+            : set_error (ENOMEM, "out of memory");
+    free (res);
+    return r;
 }
 
 /* ------------------------------------------------------------- convert */
@@ -485,6 +557,9 @@ job_run_detail (const struct job_run *jr, const char *state)
     vs_jw_kv_i64 (&w, "end", jr->end);
     if (jr->snap_name[0]) {
         vs_jw_kv_str (&w, "snapshot", jr->snap_name);
+        if (jr->snap_uuid[0]) {
+            vs_jw_kv_str (&w, "snapshot_uuid", jr->snap_uuid);
+        }
         vs_jw_kv_bool (&w, "snapshot_kept", jr->snap_made &&
                                             jr->d->keep_snapshot);
     }
@@ -697,7 +772,9 @@ jr_body (struct job_run *jr)
     jr_drop_partial (jr);
     if (jr->snap_made &&
         (!jr->d->keep_snapshot || (jr->failed && !jr->d->keep_partial))) {
-        job_snapshot_drop (jr, jr->snap_name, jr->generation,
+        struct job_snap_id id = { jr->snap_name, jr->snap_uuid, 0, 0 };
+
+        job_snapshot_drop (jr, &id, jr->generation,
                            jr->d->keep_snapshot ? "generation failed"
                                                 : "keep_snapshot is false");
     }

@@ -84,6 +84,13 @@ fz_decoders (const uint8_t *data, size_t size)
     ontap_decode_volumes (doc, "f", &vv);
     ontap_volume_vec_free (&vv);
     ontap_decode_snapshots (doc, "f", &sv);
+    for (size_t i = 0; i < sv.len; i++) {
+        int64_t t;
+
+        if (sv.ptr[i].create_time) {
+            ontap_time_parse (sv.ptr[i].create_time, &t);
+        }
+    }
     ontap_snapshot_vec_free (&sv);
     ontap_decode_qtrees (doc, "f", &qv);
     ontap_qtree_vec_free (&qv);

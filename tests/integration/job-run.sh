@@ -44,7 +44,9 @@ cat > "$tmp/job.json" <<J
  "concurrency": 3, "store": "$store"}
 J
 jrun() { vsh job run --json --metrics-dir "$mdir" "$tmp/job.json"; }
-snap_of() { echo "vmshift-job_dr-nightly_g$1"; }
+snap_of() {   # GENERATION: the name of its snapshot (the store carries its ID)
+    echo "vmshift-job_dr-nightly_$(sqlite3 "$store" "select value from meta where key = 'store_id'")_g$1"
+}
 
 for g in 1 2 3 4 5; do
     # change every source, so generations differ from each other

@@ -106,3 +106,37 @@ Test (records, refused)
                       bad[i]);
     }
 }
+
+/* A snapshot's create_time as ONTAP gives it (with an offset, Z, a
+ * fraction); anything else is refused, so that a job never takes a time
+ * it misread for the one its run made the snapshot in (engine/jobs). */
+Test (records, create_time)
+{
+    static const struct { const char *s; int64_t t; } good[] = {
+        { "2026-12-03T13:00:00+00:00", 1796302800 },
+        { "2026-12-03T13:00:00Z", 1796302800 },
+        { "2026-12-03T14:30:00+01:30", 1796302800 },
+        { "2026-12-03T08:00:00-0500", 1796302800 },
+        { "2026-12-03T13:00:00.123456Z", 1796302800 },
+        { "1970-01-01T00:00:00Z", 0 },
+    };
+    static const char *const bad[] = {
+        "", "2026-12-03", "2026-12-03T13:00:00", "2026-12-03 13:00:00Z",
+        "2026-13-03T13:00:00Z", "2026-02-30T13:00:00Z", "2026-12-03T24:00:00Z",
+        "2026-12-03T13:00:00+0", "2026-12-03T13:00:00+00:00x",
+        "1969-12-31T23:59:59Z", "2026-12-03T13:00:00+25:00",
+        "2026-12-03T1:00:00Z",
+    };
+
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        int64_t t = -1;
+
+        cr_assert_eq (ontap_time_parse (good[i].s, &t), 0, "%s", good[i].s);
+        cr_assert_eq (t, good[i].t, "%s: %lld", good[i].s, (long long) t);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t t = 0;
+
+        cr_assert_eq (ontap_time_parse (bad[i], &t), -EINVAL, "%s", bad[i]);
+    }
+}
