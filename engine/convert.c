@@ -32,6 +32,20 @@ vmshift_convert_opts_init (struct vmshift_convert_opts *o)
     o->struct_size = sizeof *o;
 }
 
+/* Option values the library checks before anything starts (a usage
+ * error: no snapshot, no output). */
+static int
+convert_check_opts (const struct vmshift_convert_opts *o)
+{
+    if (o->vhdx_unallocated != VMSHIFT_VHDX_UNALLOCATED_ZERO &&
+        o->vhdx_unallocated != VMSHIFT_VHDX_UNALLOCATED_NOT_PRESENT) {
+        set_error (EINVAL, "bad vhdx_unallocated %d (zero or not-present)",
+                   o->vhdx_unallocated);
+        return error_class (VS_ERRCLASS_USAGE);
+    }
+    return 0;
+}
+
 /* Target format: --to, else the extension of the target's name. */
 static int
 convert_target_type (const struct vmshift_convert_opts *o, const char *target,
@@ -226,6 +240,8 @@ convert_plan (struct convert_ctx *c)
     snprintf (creator, sizeof creator, "vmshift %s", vmshift_version ());
     po.block_size = c->o->block_size;
     po.vhdx_fixed = c->o->vhdx_fixed != 0;
+    po.vhdx_not_present =
+        c->o->vhdx_unallocated == VMSHIFT_VHDX_UNALLOCATED_NOT_PRESENT;
     po.cluster_size = c->o->cluster_size;
     po.qcow2_data_file = c->o->qcow2_data_file != 0;
     po.target_name = vs_path_basename (c->dst_path);
@@ -632,6 +648,7 @@ convert_fill_result (struct convert_ctx *c)
     }
     res->data_offset = c->lay.data_offset;
     res->metadata_planned = c->lay.meta_bytes;
+    res->unallocated = c->lay.unallocated;
     if (!res->source || !res->target || !res->src_format ||
         !res->src_subformat || !res->dst_format || !res->backend) {
         return set_error (ENOMEM, "out of memory");
@@ -1445,6 +1462,9 @@ vmshift_convert (struct vmshift_handle *h, const char *source,
                              VMSHIFT_CONVERT_OPTS_V1) < 0) {
         return -EINVAL;
     }
+    if (convert_check_opts (&defaults) < 0) {
+        return -EINVAL;
+    }
     return convert_one (h, 0, source, target, &defaults, res);
 }
 
@@ -1563,7 +1583,8 @@ vs_convert_many_journal (struct vmshift_handle *h, size_t n,
         return -EINVAL;
     }
     o = &defaults;
-    if ((ret = convert_check_duplicates (n, targets)) < 0) {
+    if ((ret = convert_check_opts (o)) < 0 ||
+        (ret = convert_check_duplicates (n, targets)) < 0) {
         struct vmshift_error_save es;
 
         error_save (&es);

@@ -43,6 +43,19 @@ info_text (struct sbuf *b, const struct info_data *d)
                         "extents\n", fmt_extents_allocated (&d->map),
                         d->map.v.len);
     }
+    if (d->info.has_block_states) {
+        /* how blocks without data are marked: ZERO (2) reads as zeros by
+         * the spec, NOT_PRESENT (0) by every reader (formats/vhdx.md) */
+        vs_sbuf_printf (b, "blocks:          %" PRIu64 " present, %" PRIu64
+                        " ZERO, %" PRIu64 " NOT_PRESENT",
+                        d->info.blocks_present, d->info.blocks_zero,
+                        d->info.blocks_not_present);
+        if (d->info.blocks_other) {
+            vs_sbuf_printf (b, ", %" PRIu64 " other (read as zeros)",
+                            d->info.blocks_other);
+        }
+        vs_sbuf_addch (b, '\n');
+    }
     if (d->io) {
         for (uint32_t i = 0; i < vs_beio_nfiles (d->io); i++) {
             vs_sbuf_printf (b, "file %u:          %s\n", i,
@@ -76,6 +89,15 @@ info_json (struct sbuf *b, const struct info_data *d)
     vs_jw_kv_u64 (&w, "virtual_size", d->info.virtual_size);
     vs_jw_kv_u64 (&w, "block_size", d->info.block_size);
     vs_jw_kv_bool (&w, "has_parent", d->info.has_parent);
+    if (d->info.has_block_states) {
+        vs_jw_key (&w, "blocks");
+        vs_jw_obj_begin (&w);
+        vs_jw_kv_u64 (&w, "present", d->info.blocks_present);
+        vs_jw_kv_u64 (&w, "zero", d->info.blocks_zero);
+        vs_jw_kv_u64 (&w, "not_present", d->info.blocks_not_present);
+        vs_jw_kv_u64 (&w, "other", d->info.blocks_other);
+        vs_jw_obj_end (&w);
+    }
     if (d->have_map) {
         vs_jw_kv_u64 (&w, "allocated_bytes", fmt_extents_allocated (&d->map));
         vs_jw_key (&w, "extents");

@@ -109,6 +109,19 @@ enum vmshift_qtree_style {
     VMSHIFT_QTREE_STYLE_FIX = 1,        /* change it (ONTAP PATCH) */
 };
 
+/* How a dynamic VHDX target marks a payload block that holds no data
+ * (all holes in the source): docs/formats/vhdx.md, "Thin disks". */
+enum vmshift_vhdx_unallocated {
+    /* PAYLOAD_BLOCK_ZERO (2), which [MS-VHDX] defines to read as zeros;
+     * every entry is written (the default) */
+    VMSHIFT_VHDX_UNALLOCATED_ZERO = 0,
+    /* PAYLOAD_BLOCK_NOT_PRESENT (0), as Hyper-V leaves blocks never
+     * written and qemu-img create leaves every block: entries of zeros,
+     * not written at all; readers (qemu, libvhdi, vmshift) return zeros,
+     * the specification leaves the contents undefined */
+    VMSHIFT_VHDX_UNALLOCATED_NOT_PRESENT = 1,
+};
+
 /* Progress of one disk's data while it is placed (shared or copied):
  * called after some data is placed, at most four times a second per
  * disk, and once with finished set when all of it is.  Never two calls
@@ -164,6 +177,9 @@ struct vmshift_convert_opts {
      * is NULL); all zero for a disk that succeeded.  A caller decides
      * what to try again from these, not from the message's text. */
     struct vmshift_error_info *error_info;
+    /* VHDX targets other than fixed: enum vmshift_vhdx_unallocated
+     * (ignored for other formats, like block_size) */
+    int vhdx_unallocated;
 };
 VMSHIFT_API void vmshift_convert_opts_init (struct vmshift_convert_opts *o);
 

@@ -180,6 +180,12 @@ struct fmt_source_info {
     bool has_disk_id;
     uint8_t disk_id[16];        /* VHDX VirtualDiskId / from ddb.uuid */
     uint32_t nfiles;            /* files opened (index 0 .. nfiles-1) */
+    /* VHDX: payload blocks by BAT state (vmshift info) */
+    bool has_block_states;
+    uint64_t blocks_present;    /* FULLY_ or PARTIALLY_PRESENT */
+    uint64_t blocks_zero;       /* PAYLOAD_BLOCK_ZERO (2) */
+    uint64_t blocks_not_present;        /* NOT_PRESENT (0) */
+    uint64_t blocks_other;      /* UNDEFINED, UNMAPPED, reserved states */
 };
 
 /* ------------------------------------------------------- problem list */
@@ -362,6 +368,9 @@ struct fmt_layout {
     uint64_t data_offset;       /* X: where guest byte 0 lives in MAIN
                                  * (or the data/extent file) */
     uint64_t meta_bytes;        /* sum of blob lengths */
+    const char *unallocated;    /* VHDX: how blocks without data are
+                                 * marked ("zero", "not-present"; NULL
+                                 * for other formats and fixed VHDX) */
     struct fmt_ctx_vec ctxs;
 };
 
@@ -415,6 +424,8 @@ int fmt_blob_read (const struct fmt_blob *b, uint64_t rel_off, uint8_t *buf,
 struct fmt_plan_opts {
     uint32_t block_size;        /* VHDX: 0 = 32 MiB; power of 2, 1..256 MiB */
     bool vhdx_fixed;            /* VHDX: LeaveBlockAllocated, all present */
+    bool vhdx_not_present;      /* VHDX dynamic: blocks without data
+                                 * NOT_PRESENT (0), not ZERO (2) */
     uint32_t cluster_size;      /* qcow2: 0 = default (QCOW2_DEFAULT_CLUSTER) */
     bool qcow2_data_file;       /* qcow2: external raw data file mode */
     const char *data_file_path; /* qcow2 data file: absolute path written

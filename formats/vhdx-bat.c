@@ -35,6 +35,7 @@ struct vhdx_bat_scan {
     uint64_t nbits;
     uint64_t reserved_bits;             /* entries with bits 3-19 set */
     uint64_t unused_nonzero;            /* nonzero entries past block N-1 */
+    uint64_t nstate[8];                 /* payload blocks by state */
 };
 
 /* Do [off, off+len) and [roff, roff+rlen) meet?  The region is known to
@@ -170,6 +171,7 @@ vhdx_bat_payload (struct vhdx_bat_scan *s, uint64_t idx, uint64_t e)
     }
     gbytes = vhdx_geom_block_bytes (&s->g, block);
     guest = block * s->g.block_size;
+    s->nstate[st]++;
     if (st == VHDX_BAT_PARTIALLY_PRESENT && !ck->differencing) {
         fmt_problem (ck->probs, "BAT entry %llu (payload block %llu) is "
                      "PARTIALLY_PRESENT (7), which is only valid in a "
@@ -293,6 +295,12 @@ vhdx_bat_entries (struct vhdx_bat_scan *s, uint64_t count)
 
             if (pos == 0 && n - j >= cr1 &&
                 vhdx_bat_plain_chunk (buf + j * 8, zero_chunk, cr1)) {
+                if (block < s->g.nblocks) {
+                    /* all 0 bytes, or all ZERO */
+                    s->nstate[buf[j * 8]] +=
+                        s->g.nblocks - block < cr1 - 1 ? s->g.nblocks - block
+                                                       : cr1 - 1;
+                }
                 if (zn == 0) {
                     zfirst = block;
                 }
@@ -312,6 +320,7 @@ vhdx_bat_entries (struct vhdx_bat_scan *s, uint64_t count)
             }
             pos++;
             if (e == VHDX_BAT_NOT_PRESENT || e == VHDX_BAT_ZERO) {
+                s->nstate[e] += block < s->g.nblocks;
                 if (zn == 0) {
                     zfirst = block;
                 }
@@ -416,6 +425,14 @@ vhdx_ck_bat (struct vhdx_ck *ck)
         fmt_problem (ck->warns, "%llu BAT entries past the last block "
                      "point at data (ignored)", ULL (s.unused_nonzero));
     }
+    ck->info->has_block_states = true;
+    ck->info->blocks_present = s.nstate[VHDX_BAT_FULLY_PRESENT] +
+                               s.nstate[VHDX_BAT_PARTIALLY_PRESENT];
+    ck->info->blocks_zero = s.nstate[VHDX_BAT_ZERO];
+    ck->info->blocks_not_present = s.nstate[VHDX_BAT_NOT_PRESENT];
+    ck->info->blocks_other = s.nstate[VHDX_BAT_UNDEFINED] +
+                             s.nstate[VHDX_BAT_UNMAPPED] + s.nstate[4] +
+                             s.nstate[5];
     return 0;
 }
 

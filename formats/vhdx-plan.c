@@ -18,7 +18,9 @@
  * 1 MiB blocks) is never held in memory.  The generator reads the map
  * passed to vhdx_plan(): the map must outlive the layout.  Runs of
  * all-hole chunks are declared repeated (fmt_repeat): the executor may
- * write one period of them and clone the rest.
+ * write one period of them and clone the rest.  With vhdx_not_present
+ * all-hole blocks are NOT_PRESENT (0) instead of ZERO (2): such chunks
+ * are zeros the executor does not write, and no run is declared.
  *
  * Choices: logical sector 512 (VMDK is 512e, and qemu refuses 4096);
  * physical sector 4096, as Hyper-V writes by default and as the 4 KiB
@@ -47,6 +49,7 @@ struct vhdx_bat_gen {
     struct vhdx_geom g;
     uint64_t data_off;                  /* X */
     bool fixed;
+    uint64_t hole;                      /* entry of an all-hole block */
     size_t hint;                        /* cursor into map */
 };
 
@@ -66,15 +69,15 @@ vhdx_gen_entry (struct vhdx_bat_gen *c, uint64_t idx)
     if (!c->fixed &&
         fmt_extents_is_zero (c->map, start,
                              vhdx_geom_block_bytes (&c->g, block), &c->hint)) {
-        return vhdx_bat_entry (0, VHDX_BAT_ZERO);
+        return c->hole;
     }
     return vhdx_bat_entry (c->data_off + start, VHDX_BAT_FULLY_PRESENT);
 }
 
 /* How many entries from idx on (at most max) are payload blocks that
  * lie wholly inside one ZERO extent of the map, up to the next sector
- * bitmap entry: each is ZERO (what vhdx_gen_entry says for it), and a
- * thin 64 TiB disk has 2 million of them. */
+ * bitmap entry: each is c->hole (what vhdx_gen_entry says for it), and
+ * a thin 64 TiB disk has 2 million of them. */
 static uint64_t
 vhdx_gen_zero_run (struct vhdx_bat_gen *c, uint64_t idx, uint64_t max)
 {
@@ -127,9 +130,11 @@ vhdx_gen_bat (const struct fmt_blob *b, uint64_t rel_off, uint8_t *buf,
                                                           (end - from) / 8)
                                      : 0;
 
-        for (uint64_t j = 0; j < k; j++) {
-            put_le64 (buf + (from - rel_off) + j * 8,
-                      vhdx_bat_entry (0, VHDX_BAT_ZERO));
+        if (c->hole == 0 && k > 0) {
+            memset (buf + (from - rel_off), 0, k * 8);
+        }
+        for (uint64_t j = 0; c->hole != 0 && j < k; j++) {
+            put_le64 (buf + (from - rel_off) + j * 8, c->hole);
         }
         if (k > 0) {
             idx += k;
@@ -298,7 +303,8 @@ vhdx_plan_metadata (struct fmt_layout *lay, const struct vhdx_geom *g,
  * bitmap entry after them) whose blocks are all holes is CR entries
  * ZERO (2) and one 0, so a run of such chunks repeats every 8 (CR + 1)
  * bytes, and every such run holds the same bytes from its start (one
- * pattern).  Only whole chunks of real blocks count (the last chunk's
+ * pattern).  (With NOT_PRESENT such chunks are zeros, not written, and
+ * vhdx_plan_bat declares nothing.)  Only whole chunks of real blocks count (the last chunk's
  * unused entries are 0).  A chunk spans CR * BS = 2^23 logical sectors
  * of the guest, 4 GiB at 512 bytes: a 64 TiB disk has 16384. */
 static int
@@ -332,7 +338,8 @@ vhdx_plan_bat_repeats (struct fmt_layout *lay, const struct vhdx_geom *g,
 
 static int
 vhdx_plan_bat (struct fmt_layout *lay, const struct vhdx_geom *g,
-               const struct fmt_extent_list *map, bool fixed)
+               const struct fmt_extent_list *map, bool fixed,
+               bool not_present)
 {
     struct vhdx_bat_gen *c = calloc (1, sizeof *c);
     uint64_t len = 0;
@@ -345,6 +352,8 @@ vhdx_plan_bat (struct fmt_layout *lay, const struct vhdx_geom *g,
     c->g = *g;
     c->data_off = vhdx_geom_data_offset (g);
     c->fixed = fixed;
+    c->hole = not_present ? vhdx_bat_entry (0, VHDX_BAT_NOT_PRESENT)
+                          : vhdx_bat_entry (0, VHDX_BAT_ZERO);
     r = fmt_layout_own (lay, c, free);
     if (r < 0) {
         return r;
@@ -352,7 +361,7 @@ vhdx_plan_bat (struct fmt_layout *lay, const struct vhdx_geom *g,
     (void) round_up_pow2 (g->entries * 8, VHDX_PLAN_WRITE, &len);
     r = fmt_layout_add_gen (lay, 0, VHDX_PLAN_BAT_OFF, len, vhdx_gen_bat,
                             c, FMT_PHASE_META, "vhdx BAT");
-    if (r == 0 && !fixed) {
+    if (r == 0 && !fixed && !not_present) {
         r = vhdx_plan_bat_repeats (lay, g, map);
     }
     return r;
@@ -386,11 +395,14 @@ vhdx_plan (const struct fmt_source_info *src,
     out->type = FMT_VHDX;
     out->data_offset = x;
     out->out[0].file_size = file_size;
+    out->unallocated = o->vhdx_fixed ? NULL
+                       : o->vhdx_not_present ? "not-present" : "zero";
     if ((r = vhdx_plan_file_id (out, o)) < 0 ||
         (r = vhdx_plan_headers (out, o)) < 0 ||
         (r = vhdx_plan_regions (out, vhdx_geom_bat_len (&g))) < 0 ||
         (r = vhdx_plan_metadata (out, &g, o)) < 0 ||
-        (r = vhdx_plan_bat (out, &g, map, o->vhdx_fixed)) < 0) {
+        (r = vhdx_plan_bat (out, &g, map, o->vhdx_fixed,
+                            o->vhdx_not_present)) < 0) {
         return r;
     }
     return fmt_layout_place_map (out, 0, map, 0, g.vsize, x, o->clone_align);

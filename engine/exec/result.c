@@ -90,6 +90,9 @@ vs_result_plan_json (const struct fmt_layout *lay,
     vs_jw_kv_u64 (&w, "virtual_size", src->virtual_size);
     vs_jw_kv_u64 (&w, "data_offset", lay->data_offset);
     vs_jw_kv_u64 (&w, "metadata_bytes", lay->meta_bytes);
+    if (lay->unallocated) {
+        vs_jw_kv_str (&w, "vhdx_unallocated", lay->unallocated);
+    }
     vs_jw_key (&w, "outputs");
     vs_jw_arr_begin (&w);
     for (size_t i = 0; i < lay->nout; i++) {
@@ -195,6 +198,9 @@ vmshift_result_json (const struct vmshift_result *r, int pretty)
     vs_jw_kv_double (&w, "wall_seconds", r->st.wall_seconds);
     vs_jw_kv_u64 (&w, "data_offset", r->data_offset);
     vs_jw_kv_u64 (&w, "clone_calls", r->clone_calls);
+    if (r->unallocated) {
+        vs_jw_kv_str (&w, "vhdx_unallocated", r->unallocated);
+    }
     if (r->snapshot) {
         vs_jw_kv_str (&w, "snapshot", r->snapshot);
         vs_jw_kv_u64 (&w, "rest_requests", r->st.rest_requests);
@@ -277,6 +283,12 @@ vmshift_result_text (const struct vmshift_result *r)
     result_human (&b, "metadata logical", r->st.bytes_metadata_logical);
     result_human (&b, "metadata cloned", r->st.bytes_metadata_cloned);
     result_human (&b, "holes/zero", r->st.bytes_zero);
+    if (r->unallocated) {
+        vs_sbuf_printf (&b, "  %-16s %s\n", "unallocated",
+                        strcmp (r->unallocated, "zero") == 0
+                        ? "blocks without data are ZERO (2)"
+                        : "blocks without data are NOT_PRESENT (0)");
+    }
     vs_sbuf_printf (&b, "  %-16s %.3f s\n", "wall time", r->st.wall_seconds);
     vs_sbuf_printf (&b, "  %-16s %s\n", "metadata-only",
                  r->st.all_shared ? "yes: every data byte was shared"

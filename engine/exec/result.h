@@ -27,6 +27,7 @@ struct vmshift_result {
     char *plan_json;            /* dry run: the serialised plan */
     uint64_t data_offset;
     uint64_t metadata_planned;
+    const char *unallocated;    /* VHDX: fmt_layout.unallocated (static) */
     uint64_t clone_calls;
     struct result_output out[FMT_MAX_OUTPUTS];
     size_t nout;

@@ -79,6 +79,26 @@ Test (api_structs, convert_opts)
                                         NULL), -EINVAL);
     o.struct_size = 0;
     cr_assert_eq (vmshift_convert (h, src, dst, &o, NULL), -EINVAL);
+    /* a field added later: checked, and an older caller's struct (which
+     * ends before it) takes the default */
+    vmshift_convert_opts_init (&o);
+    o.dry_run = 1;
+    cr_assert_eq (o.vhdx_unallocated, VMSHIFT_VHDX_UNALLOCATED_ZERO);
+    o.vhdx_unallocated = 7;
+    cr_assert_eq (vmshift_convert (h, src, dst, &o, NULL), -EINVAL);
+    cr_assert (strstr (vmshift_get_error (), "vhdx_unallocated"), "%s",
+               vmshift_get_error ());
+    cr_assert_eq (last_error ().error_class, VMSHIFT_ERROR_USAGE);
+    cr_assert_eq (vmshift_convert_many (h, 1, (const char *[]) { src },
+                                        (const char *[]) { dst }, &o, NULL,
+                                        NULL), -EINVAL);
+    o.struct_size = VMSHIFT_CONVERT_OPTS_V1;
+    cr_assert_eq (vmshift_convert (h, src, dst, &o, NULL), 0, "%s",
+                  vmshift_get_error ());
+    o.struct_size = sizeof o;
+    o.vhdx_unallocated = VMSHIFT_VHDX_UNALLOCATED_NOT_PRESENT;
+    cr_assert_eq (vmshift_convert (h, src, dst, &o, NULL), 0, "%s",
+                  vmshift_get_error ());
 }
 
 Test (api_structs, define_opts)

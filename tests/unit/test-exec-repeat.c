@@ -24,6 +24,8 @@
 #define TiB ((uint64_t) 1 << 40)
 #define CHUNK_SPAN ((uint64_t) 4 << 30)  /* CR * BS at 512-byte sectors */
 #define BAT_OFF (3 * MiB)
+#define VHDX_STATE_ZERO 2
+#define VHDX_STATE_PRESENT 6
 
 /* A thin map of vsize bytes with DATA at each of the given guest
  * offsets (64 MiB each, in order). */
@@ -234,6 +236,84 @@ Test (exec_repeat, vhdx_fixed_has_no_runs)
     cr_expect_eq (lay.out[0].repeats.len, 0);
     fmt_layout_release (&lay);
     fmt_extents_release (&m);
+}
+
+/* vhdx_not_present: the same BAT but every ZERO entry (2) is 0, and no
+ * run is declared (chunks of holes are zeros the executor skips).  Read
+ * through the generator in pieces that start and end inside entries. */
+Test (exec_repeat, vhdx_not_present_bat)
+{
+    static const struct {
+        uint64_t vsize;
+        uint32_t bs;
+        uint64_t data[2];
+        size_t ndata;
+    } c[] = {
+        { 64 * TiB, 32 << 20, { 0 }, 1 },
+        { 64 * TiB, 32 << 20, { 0 }, 0 },
+        { 64 * TiB, 32 << 20, { 5 * CHUNK_SPAN + 3 * MiB,
+                                64 * TiB - 64 * MiB }, 2 },
+        { 1 * TiB, 1 << 20, { 3 * CHUNK_SPAN - 32 * MiB }, 1 },
+        { 1 * TiB + 3 * MiB, 32 << 20, { 0, TiB - 61 * MiB }, 2 },
+    };
+    uint8_t *a = malloc (FMT_GEN_CHUNK), *b = malloc (FMT_GEN_CHUNK);
+
+    cr_assert (a && b);
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        struct fmt_source_info si = { .virtual_size = c[i].vsize };
+        struct fmt_plan_opts o = {
+            .block_size = c[i].bs, .target_name = "t.vhdx",
+            .clone_align = 4096, .creator = "test", .vhdx_not_present = true,
+        };
+        struct fmt_extent_list m;
+        struct fmt_layout zl, nl;
+        const struct fmt_blob *zb, *nb;
+        uint64_t zeros = 0, present = 0, step = 0;
+
+        thin_map (&m, c[i].vsize, c[i].data, c[i].ndata);
+        plan (&zl, &m, c[i].bs);
+        fmt_layout_init (&nl);
+        cr_assert_eq (vhdx_plan (&si, &m, &o, &nl), 0, "%s",
+                      vmshift_get_error ());
+        cr_assert_eq (fmt_layout_check (&nl), 0, "%s", vmshift_get_error ());
+        cr_expect_eq (nl.out[0].repeats.len, 0);
+        cr_expect_str_eq (nl.unallocated, "not-present");
+        cr_expect_str_eq (zl.unallocated, "zero");
+        zb = bat_blob (&zl);
+        nb = bat_blob (&nl);
+        cr_assert_eq (zb->len, nb->len);
+        for (uint64_t off = 0, it = 0; off < zb->len; off += step, it++) {
+            /* pieces of 1 MiB - 5 and 4093 bytes: entries cut at both
+             * ends */
+            step = it % 2 ? 4093 : FMT_GEN_CHUNK - 5;
+            step = step > zb->len - off ? zb->len - off : step;
+            cr_assert_eq (fmt_blob_read (zb, off, a, (size_t) step), 0);
+            cr_assert_eq (fmt_blob_read (nb, off, b, (size_t) step), 0);
+            for (uint64_t k = 0; k < step; k++) {
+                uint64_t at = off + k;
+
+                /* byte 0 of an entry holds its state (bits 0-2); ZERO
+                 * is 2 then seven 0 bytes, FULLY_PRESENT 6 */
+                if (at % 8 == 0 && a[k] == VHDX_STATE_ZERO) {
+                    zeros++;
+                    cr_assert_eq (b[k], 0, "case %zu: entry %llu is %u", i,
+                                  (unsigned long long) (at / 8), b[k]);
+                    continue;
+                }
+                present += at % 8 == 0 && a[k] == VHDX_STATE_PRESENT;
+                cr_assert_eq (b[k], a[k], "case %zu: byte %llu: %u, %u "
+                              "with ZERO", i, (unsigned long long) at, b[k],
+                              a[k]);
+            }
+        }
+        cr_expect_gt (zeros, 0, "case %zu: no ZERO entry to compare", i);
+        cr_expect_eq (present > 0, c[i].ndata > 0, "case %zu", i);
+        fmt_layout_release (&zl);
+        fmt_layout_release (&nl);
+        fmt_extents_release (&m);
+    }
+    free (a);
+    free (b);
 }
 
 enum mode { CLONE, NO_CLONE, REFUSE_FIRST, REFUSE_THIRD, FAIL_EIO };

@@ -134,6 +134,19 @@ cli_parse_size (const char *s)
     return (long long) (v << shift);
 }
 
+int
+cli_vhdx_unallocated (const char *s, int *out)
+{
+    if (strcmp (s, "zero") == 0) {
+        *out = VMSHIFT_VHDX_UNALLOCATED_ZERO;
+    } else if (strcmp (s, "not-present") == 0) {
+        *out = VMSHIFT_VHDX_UNALLOCATED_NOT_PRESENT;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
 void
 cli_format_list (char *buf, size_t n)
 {

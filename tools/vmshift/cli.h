@@ -63,6 +63,10 @@ int cli_log_line (const struct cli *c, int level, const char *msg, char *buf,
 /* Parse "32M", "2MiB", "4096", "1T": bytes; -1 on error. */
 long long cli_parse_size (const char *s);
 
+/* --vhdx-unallocated: "zero" or "not-present" into *out (enum
+ * vmshift_vhdx_unallocated); -1 for anything else. */
+int cli_vhdx_unallocated (const char *s, int *out);
+
 /* "raw, vmdk, vhdx or qcow2": the formats the library can write, in its
  * table's order (for help texts); cut to n bytes. */
 void cli_format_list (char *buf, size_t n);

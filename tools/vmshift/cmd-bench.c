@@ -52,6 +52,7 @@ struct bench_opts {
     int keep;
     uint32_t block_size;
     uint32_t cluster_size;
+    int vhdx_unallocated;       /* enum vmshift_vhdx_unallocated */
     const char *ontap;          /* ontap://PROFILE/VOLUME/DIR */
     const char *inventory;      /* vCenter profile */
     const char *local_dir;      /* the same directory seen locally */
@@ -97,6 +98,8 @@ bench_usage (FILE *fp)
 "  --runs N           conversions per cell, median reported (default 5)\n"
 "  --data SIZE        random data written into each thin disk (default 64M)\n"
 "  --block-size N     VHDX block size (default 32M)\n"
+"  --vhdx-unallocated zero|not-present  VHDX blocks without data (as\n"
+"                     'vmshift convert'; default zero)\n"
 "  --cluster-size N   QCOW2 cluster size (default 2M)\n"
 "  --qemu-img         also time 'qemu-img convert' on a fully written flat\n"
 "                     VMDK (--qemu-size, default 1G) and run 'qemu-img measure'\n"
@@ -375,6 +378,7 @@ bench_child (struct cli *c, const struct bench_opts *bo, const char *src,
     vmshift_format_from_name (name, &o.to);
     o.block_size = bo->block_size;
     o.cluster_size = bo->cluster_size;
+    o.vhdx_unallocated = bo->vhdx_unallocated;
     if (h && vmshift_convert (h, src, dst, &o, &res) == 0) {
         const struct vmshift_stats *st = vmshift_result_stats (res);
 
@@ -459,7 +463,7 @@ bench_proc_convert (const struct bench_opts *bo, const char *src,
                     double *median)
 {
     char bs[32], cs[32], to[32];
-    char *argv[14];
+    char *argv[16];
     const char *colon = strchr (fmt, ':');
     int k = 0;
 
@@ -483,6 +487,10 @@ bench_proc_convert (const struct bench_opts *bo, const char *src,
         snprintf (cs, sizeof cs, "%u", bo->cluster_size);
         argv[k++] = "--cluster-size";
         argv[k++] = cs;
+    }
+    if (bo->vhdx_unallocated == VMSHIFT_VHDX_UNALLOCATED_NOT_PRESENT) {
+        argv[k++] = "--vhdx-unallocated";
+        argv[k++] = "not-present";
     }
     argv[k++] = (char *) src;
     argv[k++] = (char *) dst;
@@ -743,6 +751,13 @@ bench_fs_name (const char *dir)
     }
 }
 
+static const char *
+bench_unallocated_name (const struct bench_opts *bo)
+{
+    return bo->vhdx_unallocated == VMSHIFT_VHDX_UNALLOCATED_NOT_PRESENT
+           ? "not-present" : "zero";
+}
+
 static void
 bench_cpu (char *buf, size_t n)
 {
@@ -782,6 +797,8 @@ bench_print_json (const struct bench_opts *bo, const struct bench_cell *cells,
             sysconf (_SC_NPROCESSORS_ONLN), u.release, bench_fs_name (bo->dir));
     printf ("  \"runs\": %d,\n  \"data_bytes_per_disk\": %llu,\n",
             bo->runs, (unsigned long long) bo->data_bytes);
+    printf ("  \"vhdx_unallocated\": \"%s\",\n",
+            bench_unallocated_name (bo));
     if (bo->process) {
         printf ("  \"process_startup_median_ms\": %.3f,\n", startup_ms);
     }
@@ -849,9 +866,10 @@ bench_print_table (const struct bench_opts *bo, const struct bench_cell *cells,
     char cpu[256];
 
     bench_cpu (cpu, sizeof cpu);
-    printf ("machine: %s, %ld CPUs, filesystem of %s: %s; %d runs per cell\n\n",
+    printf ("machine: %s, %ld CPUs, filesystem of %s: %s; %d runs per cell"
+            "; VHDX blocks without data: %s\n\n",
             cpu, sysconf (_SC_NPROCESSORS_ONLN), bo->dir,
-            bench_fs_name (bo->dir), bo->runs);
+            bench_fs_name (bo->dir), bo->runs, bench_unallocated_name (bo));
     if (bo->process) {
         printf ("whole process (fork+exec to exit), 'vmshift --help': "
                 "%.3f ms (median)\n\n", startup_ms);
@@ -923,6 +941,7 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
         { "data", required_argument, NULL, 'D' },
         { "block-size", required_argument, NULL, 'b' },
         { "cluster-size", required_argument, NULL, 'c' },
+        { "vhdx-unallocated", required_argument, NULL, 'Z' },
         { "qemu-img", no_argument, NULL, 'q' },
         { "qemu-size", required_argument, NULL, 'Q' },
         { "qemu-runs", required_argument, NULL, 'R' },
@@ -992,6 +1011,13 @@ bench_parse (struct cli *c, int argc, char **argv, struct bench_opts *o)
                 o->block_size = (uint32_t) v;
             } else {
                 o->cluster_size = (uint32_t) v;
+            }
+            break;
+        case 'Z':
+            if (cli_vhdx_unallocated (optarg, &o->vhdx_unallocated) < 0) {
+                return cli_usage_error (c, "bench", "--vhdx-unallocated "
+                                        "must be 'zero' or 'not-present', "
+                                        "not '%s'", optarg);
             }
             break;
         case 'q': o->qemu = 1; break;

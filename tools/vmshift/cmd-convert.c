@@ -26,6 +26,10 @@ convert_usage (FILE *fp)
 "  --block-size N       VHDX block size, power of 2 from 1M to 256M (default 32M)\n"
 "  --fixed              fixed disk: VHDX (every block present), VHD (data +\n"
 "                       footer, as Azure takes it), VDI (all blocks allocated)\n"
+"  --vhdx-unallocated zero|not-present  VHDX blocks with no data: ZERO, which\n"
+"                       the spec says reads as zeros (default), or\n"
+"                       NOT_PRESENT, as Hyper-V leaves them (no BAT bytes\n"
+"                       written for them; readers return zeros)\n"
 "  --cluster-size N     QCOW2 cluster size, 4K..2M (default 2M)\n"
 "  --qcow2-data-file    QCOW2 metadata over a new raw data file TARGET-STEM-data.raw\n"
 "  --dry-run            plan only; print the plan (with --json: as JSON)\n"
@@ -219,6 +223,7 @@ cmd_convert (struct cli *c, int argc, char **argv)
         { "to", required_argument, NULL, 't' },
         { "block-size", required_argument, NULL, 'b' },
         { "fixed", no_argument, NULL, 'F' },
+        { "vhdx-unallocated", required_argument, NULL, 'U' },
         { "cluster-size", required_argument, NULL, 'c' },
         { "qcow2-data-file", no_argument, NULL, 'D' },
         { "dry-run", no_argument, NULL, 'n' },
@@ -261,6 +266,13 @@ cmd_convert (struct cli *c, int argc, char **argv)
             }
             break;
         case 'F': o.vhdx_fixed = 1; break;
+        case 'U':
+            if (cli_vhdx_unallocated (optarg, &o.vhdx_unallocated) < 0) {
+                return cli_usage_error (c, "convert", "--vhdx-unallocated "
+                                        "must be 'zero' or 'not-present', "
+                                        "not '%s'", optarg);
+            }
+            break;
         case 'D': o.qcow2_data_file = 1; break;
         case 'n': o.dry_run = 1; break;
         case 'j': json = 1; break;
