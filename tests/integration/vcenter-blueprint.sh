@@ -28,18 +28,10 @@ p=vb$$
 fold=w$$
 vcsim_ctl folder "$fold" > /dev/null || fail "folder"
 
-mkvm() {   # NAME DISKS(MB,MB..) [create-vm flags]
+mkvm() {   # NAME DISKS(MB,MB..) [create-vm flags]: on vol1, real VMDKs
     _n=$1 _sizes=$2
     shift 2
-    vcsim_ctl create-vm "$_n" -ds vol1 -disks "$_sizes" -nics "VM Network" \
-        -guest rhel8_64Guest "$@" > /dev/null || fail "create-vm $_n"
-    # the simulator made empty files: real VMDKs in their place
-    _i=0
-    for _s in $(echo "$_sizes" | tr ',' ' '); do
-        rm -f "$v1/$_n/${_n}_$_i.vmdk" "$v1/$_n/${_n}_$_i-flat.vmdk"
-        make_vmdk "$v1/$_n" "${_n}_$_i" "$_s"
-        _i=$((_i + 1))
-    done
+    vcsim_vm "$_n" vol1 "$_sizes" -guest rhel8_64Guest "$@"
 }
 state() {   # VM -> "POWER SNAP,SNAP"
     vcsim_ctl dump "$1" | jq -r '.vms[0] | "\(.power_state) \(.snapshots | join(","))"'

@@ -19,13 +19,8 @@ requires qemu-img jq
 tmpdir
 vcsim_on_testenv
 vm=vcconv$$
-vcsim_ctl create-vm "$vm" -ds vol1 -disks "48,24:thick" -nics "VM Network" \
-    -snapshots admin-before -on > /dev/null || fail "create-vm"
-# the simulator made empty files: put real VMDKs in their place
-for i in 0 1; do
-    rm -f "$v1/$vm/${vm}_$i.vmdk" "$v1/$vm/${vm}_$i-flat.vmdk"
-    make_vmdk "$v1/$vm" "${vm}_$i" $((48 / (i + 1)))
-done
+# real VMDKs in place of the simulator's empty files
+vcsim_vm "$vm" vol1 "48,24:thick" -snapshots admin-before -on
 
 vs inventory --vcenter vc1 --json --vm "$vm" > "$tmp/inv.json" 2> "$tmp/err" ||
     fail "inventory: $(cat "$tmp/err")"

@@ -19,32 +19,13 @@
 
 requires qemu-img jq filefrag
 tmpdir
-start_vcsim
-need_testenv
-vcsim_config "$tmp/vc.json"
-jq -s '.[0] * .[1]' "$VMSHIFT_TESTENV_CONFIG" "$tmp/vc.json" > "$tmp/cfg.json" ||
-    fail "cannot merge the configurations"
-vs() { "$VMSHIFT" --config "$tmp/cfg.json" "$@"; }
+vcsim_on_testenv
 export VMSHIFT_STORE="$tmp/runs.db"
-
-v1=$(vol_dir vol1)
 v2=$(vol_dir vol2)
-vcsim_ctl add-nas "$v1" 127.0.0.1 /vol1 > /dev/null || fail "add-nas vol1"
-vcsim_ctl add-nas "$v2" 127.0.0.1 /vol2 > /dev/null || fail "add-nas vol2"
+vcsim_nas vol2
 p=mv$$
 
-mkvm() {   # NAME DATASTORE DISKS(MB,MB..)
-    _n=$1 _ds=$2 _sizes=$3
-    vcsim_ctl create-vm "$_n" -ds "$_ds" -disks "$_sizes" -nics "VM Network" \
-        -guest rhel8_64Guest > /dev/null || fail "create-vm $_n"
-    _d=$(vol_dir "$_ds")
-    _i=0
-    for _s in $(echo "$_sizes" | tr ',' ' '); do
-        rm -f "$_d/$_n/${_n}_$_i.vmdk" "$_d/$_n/${_n}_$_i-flat.vmdk"
-        make_vmdk "$_d/$_n" "${_n}_$_i" "$_s"
-        _i=$((_i + 1))
-    done
-}
+mkvm() { vcsim_vm "$1" "$2" "$3" -guest rhel8_64Guest; }   # NAME DATASTORE DISKS
 bp() {   # NAME VM-PREFIX [TARGET-JSON] > file: VMs PREFIXa1 a2 (vol1), b1 b2 (vol2)
     _t=${3:-"\"location\": \"ontap://testenv/{volume}/kvm-$1\", \"host_path\": \"/srv/{volume}/kvm\""}
     cat <<JSON

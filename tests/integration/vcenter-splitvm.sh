@@ -14,33 +14,19 @@
 
 requires qemu-img jq
 tmpdir
-# shellcheck disable=SC2119 # start_vcsim takes optional flags
-start_vcsim
-need_testenv
-vcsim_config "$tmp/vc.json"
-jq -s '.[0] * .[1]' "$VMSHIFT_TESTENV_CONFIG" "$tmp/vc.json" > "$tmp/cfg.json" ||
-    fail "cannot merge the configurations"
-vs() { "$VMSHIFT" --config "$tmp/cfg.json" "$@"; }
+# shellcheck disable=SC2119 # vcsim_on_testenv takes optional flags
+vcsim_on_testenv
 export VMSHIFT_STORE="$tmp/runs.db"
-
-v1=$(vol_dir vol1)
 v2=$(vol_dir vol2)
-vcsim_ctl add-nas "$v1" 127.0.0.1 /vol1 > /dev/null || fail "add-nas vol1"
-vcsim_ctl add-nas "$v2" 127.0.0.1 /vol2 > /dev/null || fail "add-nas vol2"
+vcsim_nas vol2
 p=sv$$
 s=${p}s1 c=${p}c1
 
 # s1: disk 0 on vol1, disk 1 on vol2 (in a folder of its name there, made
 # first: the simulator makes only the VM's folder); c1: one disk on vol1
 mkdir "$v2/$s"
-vcsim_ctl create-vm "$s" -ds vol1 -disks "8,8@vol2" -nics "VM Network" \
-    -guest rhel8_64Guest > /dev/null || fail "create-vm $s"
-vcsim_ctl create-vm "$c" -ds vol1 -disks "8" -nics "VM Network" \
-    -guest rhel8_64Guest > /dev/null || fail "create-vm $c"
-for f in "$v1/$s/${s}_0" "$v2/$s/${s}_1" "$v1/$c/${c}_0"; do
-    rm -f "$f.vmdk" "$f-flat.vmdk"
-    make_vmdk "$(dirname "$f")" "$(basename "$f")" 8
-done
+vcsim_vm "$s" vol1 "8,8@vol2" -guest rhel8_64Guest
+vcsim_vm "$c" vol1 "8" -guest rhel8_64Guest
 cat > "$tmp/bp.json" <<JSON
 {"name": "split", "source": {"vcenter": "vc1", "shutdown_timeout": 30},
  "target": {"hypervisor": "libvirt", "uri": "test:///default", "format": "qcow2",

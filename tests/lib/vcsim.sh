@@ -20,6 +20,14 @@
 #                                 vs runs vmshift with it, and v1 is ONTAP
 #                                 volume vol1's folder, which vcsim serves
 #                                 as NAS datastore vol1
+#   vcsim_nas VOLUME              testenv volume VOLUME (its folder) as
+#                                 vcsim's NAS datastore VOLUME
+#   vcsim_vm NAME DATASTORE DISKS [CREATE-VM-FLAGS...]  a VM with a NIC on
+#                                 "VM Network" and real VMDKs (make_vmdk:
+#                                 random data) in place of the empty files
+#                                 vcsim makes; DISKS as create-vm's -disks
+#                                 ("MIB[:KIND][@DATASTORE],..."), datastores
+#                                 on testenv volumes (vcsim_nas)
 
 VCSIM=${VCSIM:-$VMSHIFT_BUILD/vcsim}
 VCSIM_CTL=${VCSIM_CTL:-$VMSHIFT_BUILD/vcsim-ctl}
@@ -75,7 +83,7 @@ vcsim_count() {
     vcsim_hook stats | jq -r --arg m "$1" '.[$m] // 0'
 }
 
-# shellcheck disable=SC2154,SC2317 # $tmp is the test's (tmpdir); vs is called by the test
+# shellcheck disable=SC2034,SC2154,SC2317 # $tmp: the test's; vs, v1: for it
 vcsim_on_testenv() {
     start_vcsim "$@"
     need_testenv
@@ -84,7 +92,27 @@ vcsim_on_testenv() {
         fail "cannot merge the configurations"
     vs() { "$VMSHIFT" --config "$tmp/cfg.json" "$@"; }
     v1=$(vol_dir vol1)
-    vcsim_ctl add-nas "$v1" 127.0.0.1 /vol1 > /dev/null || fail "add-nas"
+    vcsim_nas vol1
+}
+
+vcsim_nas() {   # VOLUME
+    vcsim_ctl add-nas "$(vol_dir "$1")" 127.0.0.1 "/$1" > /dev/null ||
+        fail "add-nas $1"
+}
+
+vcsim_vm() {   # NAME DATASTORE DISKS [CREATE-VM-FLAGS...]
+    _vn=$1 _vds=$2 _vdisks=$3
+    shift 3
+    vcsim_ctl create-vm "$_vn" -ds "$_vds" -disks "$_vdisks" -nics "VM Network" \
+        "$@" > /dev/null || fail "create-vm $_vn"
+    _vi=0
+    for _vs in $(echo "$_vdisks" | tr ',' ' '); do
+        _vd=$(vol_dir "$_vds")/$_vn
+        case $_vs in *@*) _vd=$(vol_dir "${_vs#*@}")/$_vn ;; esac
+        rm -f "$_vd/${_vn}_$_vi.vmdk" "$_vd/${_vn}_$_vi-flat.vmdk"
+        make_vmdk "$_vd" "${_vn}_$_vi" "${_vs%%[:@]*}"
+        _vi=$((_vi + 1))
+    done
 }
 
 vcsim_config() {   # FILE [KEY VALUE]
