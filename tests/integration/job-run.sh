@@ -17,10 +17,7 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl promtool sqlite3
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv promtool sqlite3
 store=$tmp/store.db
 mdir=$tmp/metrics
 mkdir -p "$mdir"

@@ -11,11 +11,8 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires jq curl awk qemu-img
-tmpdir
-need_testenv
+ontap_testenv awk
 cleanup_fn tctl '{"delay_ms": 0}'
-v1=$(vol_dir vol1)
 
 # le A B: A <= B (decimals)
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }

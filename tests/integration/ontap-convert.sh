@@ -8,10 +8,7 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl filefrag md5sum
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv filefrag md5sum
 make_vmdk "$v1/vm1" disk 96
 sum0=$(md5sum < "$v1/vm1/disk-flat.vmdk")
 

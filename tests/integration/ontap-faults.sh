@@ -17,10 +17,7 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl openssl md5sum
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv openssl md5sum
 # names unique to this run: the test may run on an environment the
 # caller exported and reuses (new qtrees must really be new)
 R=faults-$$

@@ -6,10 +6,7 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl fallocate df
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv fallocate df
 R=nospace-$$
 make_vmdk "$v1/$R" disk 24
 src=ontap://testenv/vol1/$R/disk.vmdk

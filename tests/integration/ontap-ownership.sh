@@ -10,10 +10,7 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl unshare perl
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv unshare perl
 R=own-$$
 make_vmdk "$v1/$R" disk 16
 src=ontap://testenv/vol1/$R/disk.vmdk

@@ -7,10 +7,8 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+# shellcheck disable=SC2119 # ontap_testenv takes optional commands
+ontap_testenv
 q=qstyle$$
 make_vmdk "$v1/vs$$" disk 16
 style() { rest "/api/storage/qtrees?name=$q&fields=security_style" | jq -r '.records[0].security_style'; }
