@@ -17,22 +17,12 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl sha256sum sqlite3
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv sha256sum sqlite3
 export VMSHIFT_STORE="$tmp/runs.db"
 # names unique to this run: the environment may be one the caller reuses
 R=ht$$
 
-for vm in h1 h2; do
-    make_vmdk "$v1/$R/src/$vm" "$vm" 4
-    {
-        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$vm"
-        printf 'scsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$vm"
-        printf 'ethernet0.present = "TRUE"\nethernet0.networkName = "VM Network"\n'
-    } > "$v1/$R/src/$vm/$vm.vmx"
-done
+for vm in h1 h2; do make_vm "$v1/$R/src" "$vm" 4; done
 
 blueprint() {   # NAME (also the target folder)
     cat <<JSON

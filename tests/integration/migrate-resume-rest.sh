@@ -22,22 +22,13 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+# shellcheck disable=SC2119 # ontap_testenv takes optional commands
+ontap_testenv
 log=$VMSHIFT_TESTENV_REQUEST_LOG
 export VMSHIFT_STORE="$tmp/runs.db"
 vms="r1 r2 r3 r4 r5 r6 r7 r8"
 
-for vm in $vms; do
-    make_vmdk "$v1/rr/$vm" "$vm" 4
-    {
-        printf 'displayName = "%s"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\n' "$vm"
-        printf 'scsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "%s.vmdk"\n' "$vm"
-        printf 'ethernet0.present = "TRUE"\nethernet0.networkName = "VM Network"\n'
-    } > "$v1/rr/$vm/$vm.vmx"
-done
+for vm in $vms; do make_vm "$v1/rr" "$vm" 4; done
 
 blueprint() {   # NAME (also the target qtree)
     printf '{"name": "%s", "source": {"datastore": "ontap://testenv/vol1/rr"},\n' "$1"

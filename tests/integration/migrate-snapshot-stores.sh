@@ -17,15 +17,11 @@
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/testenv.sh"
 . "$(dirname "$0")/../lib/ontap.sh"
-requires qemu-img jq curl sqlite3
-tmpdir
-need_testenv
-v1=$(vol_dir vol1)
+ontap_testenv sqlite3
 unset VMSHIFT_STORE
 
 d=$v1/stores/vm1
-make_vmdk "$d" vm1 8
-printf '.encoding = "UTF-8"\nconfig.version = "8"\nvirtualHW.version = "14"\ndisplayName = "vm1"\nguestOS = "rhel8-64"\nmemsize = "512"\nnumvcpus = "1"\nscsi0.present = "TRUE"\nscsi0.virtualDev = "pvscsi"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "vm1.vmdk"\n' > "$d/vm1.vmx"
+make_vm -h -p -n none "$v1/stores" vm1 8
 bp() {   # NAME: a blueprint converting vm1 into its own target folder
     cat <<JSON
 {"name": "$1", "source": {"datastore": "ontap://testenv/vol1/stores"},
