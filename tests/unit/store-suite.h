@@ -602,6 +602,7 @@ struct ss_idopen {
     char id[WF_STORE_ID_LEN + 1];
     int rc;
     pthread_barrier_t *bar;
+    char why[256];
 };
 
 static void *
@@ -616,6 +617,8 @@ ss_idopen_main (void *arg)
     o->rc = s ? wf_store_id (s, &id) : -EIO;
     if (o->rc == 0) {
         snprintf (o->id, sizeof o->id, "%s", id);
+    } else {
+        snprintf (o->why, sizeof o->why, "%s", vmshift_internal_error_msg ());
     }
     wf_store_close (s);
     return NULL;
@@ -630,7 +633,7 @@ ss_concurrent_ids (char *one)
 
     pthread_barrier_init (&bar, NULL, SS_RACERS);
     for (int i = 0; i < SS_RACERS; i++) {
-        oo[i] = (struct ss_idopen) { "", 1, &bar };
+        oo[i] = (struct ss_idopen) { "", 1, &bar, "" };
         pthread_create (&th[i], NULL, ss_idopen_main, &oo[i]);
     }
     for (int i = 0; i < SS_RACERS; i++) {
@@ -638,7 +641,8 @@ ss_concurrent_ids (char *one)
     }
     pthread_barrier_destroy (&bar);
     for (int i = 0; i < SS_RACERS; i++) {
-        cr_assert_eq (oo[i].rc, 0, "opener %d: %d", i, oo[i].rc);
+        cr_assert_eq (oo[i].rc, 0, "opener %d: %d: %s", i, oo[i].rc,
+                      oo[i].why);
         ss_check_id (oo[i].id);
         cr_assert_str_eq (oo[i].id, oo[0].id, "opener %d", i);
     }
