@@ -200,12 +200,15 @@ FUZZ_CFLAGS := $(CSTD) -Wall -Wextra -Werror -g -O1 -I. $(PKG_CFLAGS) \
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o) \
                  $(FUZZ_BUILD)/gen/guest-scripts.o
 
-$(FUZZ_BUILD)/gen/%.o: $(FUZZ_BUILD)/gen/%.c
-	clang $(FUZZ_CFLAGS) -c $< -o $@
+# -MMD -MP: an object is rebuilt when a header it includes changes (a stale
+# object compiled against an older struct layout otherwise links in quietly;
+# the Makefile too, so objects built before their .d files existed go)
+$(FUZZ_BUILD)/gen/%.o: $(FUZZ_BUILD)/gen/%.c Makefile
+	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
-$(FUZZ_BUILD)/%.o: %.c
+$(FUZZ_BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -c $< -o $@
+	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
 $(FUZZ_BUILD)/libvmshift-fuzz.a: $(FUZZ_LIB_OBJS)
 	rm -f $@
@@ -214,7 +217,8 @@ $(FUZZ_BUILD)/libvmshift-fuzz.a: $(FUZZ_LIB_OBJS)
 # tests/fuzz/*.h: frames shared by several harnesses
 $(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(wildcard tests/fuzz/*.h) \
                      $(FUZZ_BUILD)/libvmshift-fuzz.a
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
+	clang $(FUZZ_CFLAGS) -MMD -MP -MF $@.d \
+	  -fsanitize=fuzzer,address,undefined -o $@ $< \
 	  $(FUZZ_BUILD)/libvmshift-fuzz.a $(TEST_LIBS)
 
 fuzz: $(FUZZ_BINS)
@@ -247,4 +251,5 @@ clean:
         fuzz fuzz-smoke install demo clean
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(SIM_OBJS:.o=.d) \
-         $(UNIT_HELPER_OBJS:.o=.d) $(UNIT_BINS:=.d)
+         $(UNIT_HELPER_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+         $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_BINS:=.d)
